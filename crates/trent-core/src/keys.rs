@@ -1,0 +1,327 @@
+//! Key lifecycle: CreateKey, DescribeKey, ListKeys, EnableKey, DisableKey,
+//! ScheduleKeyDeletion, CancelKeyDeletion, UpdateKeyDescription.
+
+use crate::resolve::Accept;
+use crate::state::{check, Family};
+use crate::{Caller, Kms, KmsError, Result};
+use std::collections::BTreeMap;
+use trent_store::{KeyRecord, KeyRef, MaterialRecord, StoreError};
+use trent_types::*;
+
+const DAY_MS: i64 = 86_400_000;
+
+/// A ListKeys-style page: `limit` rows (1..=1000, default 100) after `marker`.
+pub(crate) fn page_limit(limit: Option<i64>) -> usize {
+    limit.unwrap_or(100).clamp(1, 1000) as usize
+}
+
+impl Kms {
+    /// Reads a key and its materials, lets `f` change them, and writes the result back
+    /// atomically; retried if another request changed the key in between.
+    pub(crate) async fn modify_key<F>(
+        &self,
+        key: &KeyRef,
+        mut f: F,
+    ) -> Result<(KeyRecord, Vec<MaterialRecord>)>
+    where
+        F: FnMut(&mut KeyRecord, &[MaterialRecord]) -> Result<Vec<MaterialRecord>>,
+    {
+        for _ in 0..8 {
+            let mut rec = self.load_key(key).await?;
+            let mut mats = self.store.get_materials(key).await?;
+            let upserts = f(&mut rec, &mats)?;
+            rec.version += 1;
+            match self.store.update_key(&rec, &upserts).await {
+                Ok(()) => {
+                    for u in upserts {
+                        match mats.iter_mut().find(|m| m.material_id == u.material_id) {
+                            Some(m) => *m = u,
+                            None => mats.push(u),
+                        }
+                    }
+                    return Ok((rec, mats));
+                }
+                Err(StoreError::Conflict) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(KmsError::Internal(format!(
+            "too many concurrent updates of {}",
+            key.arn()
+        )))
+    }
+
+    pub async fn create_key(
+        &self,
+        caller: &Caller,
+        r: CreateKeyRequest,
+    ) -> Result<CreateKeyResponse> {
+        let spec = match (r.key_spec, r.customer_master_key_spec) {
+            (Some(_), Some(_)) => {
+                return Err(KmsError::Validation(
+                    "You cannot specify KeySpec and CustomerMasterKeySpec in the same request. CustomerMasterKeySpec is deprecated.".into(),
+                ))
+            }
+            (Some(s), None) => s,
+            (None, Some(c)) => KeySpec::parse(c.as_str()).unwrap_or(KeySpec::SymmetricDefault),
+            (None, None) => KeySpec::SymmetricDefault,
+        };
+        if spec != KeySpec::SymmetricDefault && r.key_usage.is_none() {
+            return Err(KmsError::Validation(
+                "You must specify a KeyUsage value for all KMS keys except for symmetric encryption keys.".into(),
+            ));
+        }
+        let usage = r.key_usage.unwrap_or(KeyUsageType::EncryptDecrypt);
+        if spec != KeySpec::SymmetricDefault {
+            return Err(KmsError::UnsupportedOperation(format!(
+                "KeySpec {spec} is not supported by this server yet; only SYMMETRIC_DEFAULT keys are."
+            )));
+        }
+        if usage != KeyUsageType::EncryptDecrypt {
+            return Err(KmsError::Validation(format!(
+                "The operation failed because the KeyUsage value of the CMK is {usage}. To perform this operation, the KeyUsage value must be ENCRYPT_DECRYPT."
+            )));
+        }
+        if let Some(id) = &r.custom_key_store_id {
+            return Err(KmsError::CustomKeyStoreNotFound(format!(
+                "Custom key store '{id}' does not exist."
+            )));
+        }
+        let origin = r.origin.unwrap_or(OriginType::AwsKms);
+        match origin {
+            OriginType::AwsKms | OriginType::External => {}
+            OriginType::AwsCloudhsm | OriginType::ExternalKeyStore => {
+                return Err(KmsError::UnsupportedOperation(format!(
+                    "Origin {origin} requires a custom key store, which this server does not provide."
+                )))
+            }
+        }
+        if r.xks_key_id.is_some() {
+            return Err(KmsError::Validation(
+                "XksKeyId is valid only for keys in an external key store.".into(),
+            ));
+        }
+        let tags =
+            crate::tags::validate_new_tags(r.tags.as_deref().unwrap_or(&[]), &BTreeMap::new())?;
+        let now = self.now_ms();
+        let multi_region = r.multi_region.unwrap_or(false);
+        let key_id = if multi_region {
+            trent_crypto::new_mrk_id()?
+        } else {
+            trent_crypto::new_key_id()?
+        };
+        let key = KeyRef {
+            account: caller.account.clone(),
+            region: caller.region.clone(),
+            key_id,
+        };
+        let policy = match r.policy {
+            Some(p) => crate::policy::validate_policy(&p)?,
+            None => crate::policy::default_policy(&key),
+        };
+        let mut rec = KeyRecord {
+            key: key.clone(),
+            version: 1,
+            created_ms: now,
+            description: r.description.unwrap_or_default(),
+            key_usage: usage,
+            key_spec: spec,
+            origin,
+            state: KeyState::Enabled,
+            deletion_date_ms: None,
+            policy,
+            multi_region,
+            tags,
+            rotation_enabled: false,
+            rotation_period_days: None,
+            next_rotation_ms: None,
+            current_material_id: None,
+        };
+        let mut materials = Vec::new();
+        if origin == OriginType::External {
+            rec.state = KeyState::PendingImport;
+        } else {
+            let m = self.new_symmetric_material(&key, KeyMaterialState::Current, now)?;
+            rec.current_material_id = Some(m.material_id.clone());
+            materials.push(m);
+        }
+        self.store.create_key(&rec, &materials).await?;
+        tracing::info!(key = %key.arn(), origin = %origin, "created key");
+        Ok(CreateKeyResponse {
+            key_metadata: Some(self.key_metadata(&rec, &materials)),
+        })
+    }
+
+    pub async fn describe_key(
+        &self,
+        caller: &Caller,
+        r: DescribeKeyRequest,
+    ) -> Result<DescribeKeyResponse> {
+        let id = r.key_id.unwrap_or_default();
+        let rec = self
+            .resolve(caller, &id, Accept::KeyOrAlias, "DescribeKey")
+            .await?;
+        let mats = self.store.get_materials(&rec.key).await?;
+        Ok(DescribeKeyResponse {
+            key_metadata: Some(self.key_metadata(&rec, &mats)),
+        })
+    }
+
+    pub async fn list_keys(&self, caller: &Caller, r: ListKeysRequest) -> Result<ListKeysResponse> {
+        self.reap_deleted_keys().await?;
+        let limit = page_limit(r.limit);
+        let mut rows = self
+            .store
+            .list_keys(
+                &caller.account,
+                &caller.region,
+                r.marker.as_deref(),
+                limit + 1,
+            )
+            .await?;
+        let truncated = rows.len() > limit;
+        rows.truncate(limit);
+        Ok(ListKeysResponse {
+            next_marker: if truncated {
+                rows.last().map(|k| k.key.key_id.clone())
+            } else {
+                None
+            },
+            keys: Some(
+                rows.iter()
+                    .map(|k| KeyListEntry {
+                        key_id: Some(k.key.key_id.clone()),
+                        key_arn: Some(k.key.arn()),
+                    })
+                    .collect(),
+            ),
+            truncated: Some(truncated),
+        })
+    }
+
+    async fn set_enabled(&self, caller: &Caller, id: &str, enable: bool) -> Result<()> {
+        let action = if enable { "EnableKey" } else { "DisableKey" };
+        let rec = self.resolve(caller, id, Accept::KeyOnly, action).await?;
+        self.modify_key(&rec.key, |k, _| {
+            check(Family::EnableDisable, k)?;
+            k.state = if enable {
+                KeyState::Enabled
+            } else {
+                KeyState::Disabled
+            };
+            Ok(vec![])
+        })
+        .await?;
+        Ok(())
+    }
+
+    pub async fn enable_key(&self, caller: &Caller, r: EnableKeyRequest) -> Result<()> {
+        self.set_enabled(caller, &r.key_id.unwrap_or_default(), true)
+            .await
+    }
+
+    pub async fn disable_key(&self, caller: &Caller, r: DisableKeyRequest) -> Result<()> {
+        self.set_enabled(caller, &r.key_id.unwrap_or_default(), false)
+            .await
+    }
+
+    pub async fn schedule_key_deletion(
+        &self,
+        caller: &Caller,
+        r: ScheduleKeyDeletionRequest,
+    ) -> Result<ScheduleKeyDeletionResponse> {
+        let days = r.pending_window_in_days.unwrap_or(30);
+        // The model allows 1..365; the service allows 7..30 (developer guide, deleting keys).
+        if !(7..=30).contains(&days) {
+            let bound = if days < 7 {
+                "greater than or equal to 7"
+            } else {
+                "less than or equal to 30"
+            };
+            return Err(KmsError::Validation(format!(
+                "1 validation error detected: Value '{days}' at 'pendingWindowInDays' failed to satisfy constraint: Member must have value {bound}"
+            )));
+        }
+        let rec = self
+            .resolve(
+                caller,
+                &r.key_id.unwrap_or_default(),
+                Accept::KeyOnly,
+                "ScheduleKeyDeletion",
+            )
+            .await?;
+        let when = self.now_ms() + days * DAY_MS;
+        let (k, _) = self
+            .modify_key(&rec.key, |k, _| {
+                check(Family::ScheduleDeletion, k)?;
+                k.state = KeyState::PendingDeletion;
+                k.deletion_date_ms = Some(when);
+                Ok(vec![])
+            })
+            .await?;
+        Ok(ScheduleKeyDeletionResponse {
+            key_id: Some(k.key.arn()),
+            deletion_date: Some(Timestamp(when)),
+            key_state: Some(KeyState::PendingDeletion),
+            pending_window_in_days: Some(days),
+        })
+    }
+
+    pub async fn cancel_key_deletion(
+        &self,
+        caller: &Caller,
+        r: CancelKeyDeletionRequest,
+    ) -> Result<CancelKeyDeletionResponse> {
+        let rec = self
+            .resolve(
+                caller,
+                &r.key_id.unwrap_or_default(),
+                Accept::KeyOnly,
+                "CancelKeyDeletion",
+            )
+            .await?;
+        let (k, _) = self
+            .modify_key(&rec.key, |k, mats| {
+                check(Family::CancelDeletion, k)?;
+                // A key with material returns Disabled; an EXTERNAL key without material
+                // returns to PendingImport (aws-behaviour.md §1.5).
+                let has_material = mats
+                    .iter()
+                    .any(|m| m.sealed.is_some() && m.state != KeyMaterialState::PendingRotation);
+                k.state = if has_material {
+                    KeyState::Disabled
+                } else {
+                    KeyState::PendingImport
+                };
+                k.deletion_date_ms = None;
+                Ok(vec![])
+            })
+            .await?;
+        Ok(CancelKeyDeletionResponse {
+            key_id: Some(k.key.arn()),
+        })
+    }
+
+    pub async fn update_key_description(
+        &self,
+        caller: &Caller,
+        r: UpdateKeyDescriptionRequest,
+    ) -> Result<()> {
+        let rec = self
+            .resolve(
+                caller,
+                &r.key_id.unwrap_or_default(),
+                Accept::KeyOnly,
+                "UpdateKeyDescription",
+            )
+            .await?;
+        let description = r.description.unwrap_or_default();
+        self.modify_key(&rec.key, |k, _| {
+            check(Family::Metadata, k)?;
+            k.description = description.clone();
+            Ok(vec![])
+        })
+        .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,94 @@
+//! The domain of Trent: KMS keys, their state machine and materials, and one module per
+//! operation family. No HTTP types: requests and responses are the typed wire shapes of
+//! `trent-types`; persistence goes through `trent-store`.
+
+mod aliases;
+mod bootstrap;
+pub mod clock;
+mod crypto_ops;
+mod data_keys;
+mod error;
+mod keys;
+mod materials;
+mod metadata;
+mod policy;
+mod reaper;
+mod resolve;
+mod rotation;
+mod state;
+mod tags;
+
+pub use bootstrap::{
+    open_keyring, BootstrapCredentials, BootstrapCredentialsWithAccount, ACCOUNT_ROOT_USER,
+};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use error::KmsError;
+
+use std::sync::Arc;
+use trent_crypto::Keyring;
+use trent_store::Store;
+
+pub type Result<T> = std::result::Result<T, KmsError>;
+
+/// Who is calling: the account and principal of the access key, and the Region of the
+/// request's credential scope (keys live per account and Region).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub account: String,
+    pub region: String,
+    pub principal_arn: String,
+    pub access_key_id: String,
+}
+
+/// Settings of the domain that operators may change.
+#[derive(Debug, Clone)]
+pub struct KmsConfig {
+    /// How many on-demand rotations one key may have (AWS: 25 in the current API text).
+    pub max_on_demand_rotations: usize,
+}
+
+impl Default for KmsConfig {
+    fn default() -> Self {
+        KmsConfig {
+            max_on_demand_rotations: 25,
+        }
+    }
+}
+
+/// The KMS service: every operation of the API is a method on it.
+pub struct Kms {
+    store: Arc<dyn Store>,
+    keyring: Keyring,
+    clock: Arc<dyn Clock>,
+    config: KmsConfig,
+    materials: materials::MaterialCache,
+}
+
+impl Kms {
+    pub fn new(
+        store: Arc<dyn Store>,
+        keyring: Keyring,
+        clock: Arc<dyn Clock>,
+        config: KmsConfig,
+    ) -> Self {
+        Kms {
+            store,
+            keyring,
+            clock,
+            config,
+            materials: materials::MaterialCache::new(10_000),
+        }
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    pub fn keyring(&self) -> &Keyring {
+        &self.keyring
+    }
+
+    fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
+    }
+}

@@ -1,0 +1,98 @@
+//! Key materials: generating, sealing and opening them, and a bounded cache of opened
+//! materials. A material id is derived from the material itself, so a cached entry can
+//! only go stale by deletion — every deletion path evicts it.
+
+use crate::{Kms, KmsError, Result};
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use trent_crypto::Secret;
+use trent_store::{KeyRef, MaterialRecord};
+use trent_types::KeyMaterialState;
+
+pub(crate) struct MaterialCache {
+    capacity: usize,
+    map: RwLock<HashMap<(KeyRef, String), Arc<Secret>>>,
+}
+
+impl MaterialCache {
+    pub(crate) fn new(capacity: usize) -> Self {
+        MaterialCache {
+            capacity,
+            map: RwLock::new(HashMap::new()),
+        }
+    }
+
+    fn get(&self, key: &KeyRef, id: &str) -> Option<Arc<Secret>> {
+        let map = self.map.read().ok()?;
+        map.get(&(key.clone(), id.to_string())).cloned()
+    }
+
+    fn put(&self, key: &KeyRef, id: &str, m: Arc<Secret>) {
+        if let Ok(mut map) = self.map.write() {
+            if map.len() >= self.capacity {
+                // Wholesale eviction keeps this simple and bounded; entries are cheap to reload.
+                map.clear();
+            }
+            map.insert((key.clone(), id.to_string()), m);
+        }
+    }
+
+    pub(crate) fn evict_key(&self, key: &KeyRef) {
+        if let Ok(mut map) = self.map.write() {
+            map.retain(|(k, _), _| k != key);
+        }
+    }
+}
+
+impl Kms {
+    /// A fresh 256-bit symmetric material for `key`, sealed, as a record in `state`.
+    pub(crate) fn new_symmetric_material(
+        &self,
+        key: &KeyRef,
+        state: KeyMaterialState,
+        now: i64,
+    ) -> Result<MaterialRecord> {
+        let material = trent_crypto::random_secret(32)?;
+        let material_id = self.keyring.material_id(&key.key_id, &material);
+        let sealed = self
+            .keyring
+            .seal_material(&key.arn(), &material_id, &material)?;
+        Ok(MaterialRecord {
+            key: key.clone(),
+            material_id,
+            sealed: Some(sealed),
+            state,
+            created_ms: now,
+            rotation_date_ms: None,
+            rotation_type: None,
+            import_state: None,
+            expiration_model: None,
+            valid_to_ms: None,
+            description: None,
+        })
+    }
+
+    /// Opens a material record (through the cache).
+    pub(crate) fn open_material(&self, m: &MaterialRecord) -> Result<Arc<Secret>> {
+        if let Some(s) = self.materials.get(&m.key, &m.material_id) {
+            return Ok(s);
+        }
+        let sealed = m
+            .sealed
+            .as_deref()
+            .ok_or_else(|| KmsError::Internal("material not present".into()))?;
+        let opened = Arc::new(
+            self.keyring
+                .open_material(&m.key.arn(), &m.material_id, sealed)
+                .map_err(|_| {
+                    KmsError::Internal(format!("sealed material of {} does not open", m.key.arn()))
+                })?,
+        );
+        self.materials.put(&m.key, &m.material_id, opened.clone());
+        Ok(opened)
+    }
+
+    pub(crate) fn evict_materials(&self, key: &KeyRef) {
+        self.materials.evict_key(key);
+    }
+}

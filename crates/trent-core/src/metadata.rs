@@ -1,0 +1,93 @@
+//! `KeyMetadata` as AWS returns it from CreateKey and DescribeKey.
+
+use crate::Kms;
+use trent_store::{KeyRecord, MaterialRecord};
+use trent_types::*;
+
+pub(crate) fn encryption_algorithms(spec: KeySpec) -> Option<Vec<EncryptionAlgorithmSpec>> {
+    match spec {
+        KeySpec::SymmetricDefault => Some(vec![EncryptionAlgorithmSpec::SymmetricDefault]),
+        _ => None,
+    }
+}
+
+fn customer_master_key_spec(spec: KeySpec) -> Option<CustomerMasterKeySpec> {
+    CustomerMasterKeySpec::parse(spec.as_str())
+}
+
+impl Kms {
+    pub(crate) fn key_metadata(&self, k: &KeyRecord, materials: &[MaterialRecord]) -> KeyMetadata {
+        let arn = k.key.arn();
+        let imported = k.origin == OriginType::External;
+        // For imported material: the expiration model of the current material, and ValidTo
+        // = the earliest expiry among the materials permanently associated with the key.
+        // Both disappear while the material is deleted (recorded against AWS).
+        let present: Vec<&MaterialRecord> = materials
+            .iter()
+            .filter(|m| m.sealed.is_some() && m.state != KeyMaterialState::PendingRotation)
+            .collect();
+        let (expiration_model, valid_to) =
+            if imported && k.state != KeyState::PendingImport && !present.is_empty() {
+                let current = present
+                    .iter()
+                    .find(|m| Some(&m.material_id) == k.current_material_id.as_ref());
+                let model = current.and_then(|m| m.expiration_model);
+                let valid_to = present
+                    .iter()
+                    .filter_map(|m| m.valid_to_ms)
+                    .min()
+                    .map(Timestamp);
+                (
+                    model,
+                    if model == Some(ExpirationModelType::KeyMaterialExpires) {
+                        valid_to
+                    } else {
+                        None
+                    },
+                )
+            } else {
+                (None, None)
+            };
+        KeyMetadata {
+            aws_account_id: Some(k.key.account.clone()),
+            key_id: Some(k.key.key_id.clone()),
+            arn: Some(arn.clone()),
+            creation_date: Some(Timestamp(k.created_ms)),
+            enabled: Some(k.state == KeyState::Enabled),
+            description: Some(k.description.clone()),
+            key_usage: Some(k.key_usage),
+            key_state: Some(k.state),
+            deletion_date: if k.state == KeyState::PendingDeletion {
+                k.deletion_date_ms.map(Timestamp)
+            } else {
+                None
+            },
+            valid_to,
+            origin: Some(k.origin),
+            expiration_model,
+            key_manager: Some(KeyManagerType::Customer),
+            customer_master_key_spec: customer_master_key_spec(k.key_spec),
+            key_spec: Some(k.key_spec),
+            encryption_algorithms: if k.key_usage == KeyUsageType::EncryptDecrypt {
+                encryption_algorithms(k.key_spec)
+            } else {
+                None
+            },
+            multi_region: Some(k.multi_region),
+            multi_region_configuration: k.multi_region.then(|| MultiRegionConfiguration {
+                multi_region_key_type: Some(MultiRegionKeyType::Primary),
+                primary_key: Some(MultiRegionKey {
+                    arn: Some(arn.clone()),
+                    region: Some(k.key.region.clone()),
+                }),
+                replica_keys: Some(vec![]),
+            }),
+            current_key_material_id: if k.key_spec == KeySpec::SymmetricDefault {
+                k.current_material_id.clone()
+            } else {
+                None
+            },
+            ..Default::default()
+        }
+    }
+}

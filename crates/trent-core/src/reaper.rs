@@ -1,0 +1,45 @@
+//! Background duties: deleting keys whose deletion date has passed and rotating keys whose
+//! automatic rotation is due.
+
+use crate::{Kms, Result};
+use std::sync::Arc;
+use std::time::Duration;
+use trent_store::{KeyRecord, KeyRef};
+use trent_types::KeyState;
+
+impl Kms {
+    pub(crate) fn is_past_deletion(&self, rec: &KeyRecord) -> bool {
+        rec.state == KeyState::PendingDeletion
+            && rec.deletion_date_ms.is_some_and(|d| d <= self.now_ms())
+    }
+
+    pub(crate) async fn purge_key(&self, key: &KeyRef) -> Result<()> {
+        self.store.delete_key(key).await?;
+        self.evict_materials(key);
+        tracing::info!(key = %key.arn(), "deleted key whose deletion date passed");
+        Ok(())
+    }
+
+    /// Deletes, for good, every key whose deletion date has passed.
+    pub async fn reap_deleted_keys(&self) -> Result<usize> {
+        let due = self.store.keys_due_for_deletion(self.now_ms()).await?;
+        for key in &due {
+            self.purge_key(key).await?;
+        }
+        Ok(due.len())
+    }
+
+    /// Runs the background duties every `every` until the task is dropped.
+    pub async fn run_background(self: Arc<Self>, every: Duration) {
+        let mut tick = tokio::time::interval(every);
+        loop {
+            tick.tick().await;
+            if let Err(e) = self.reap_deleted_keys().await {
+                tracing::warn!(error = %e, "key deletion pass failed");
+            }
+            if let Err(e) = self.rotate_due_keys().await {
+                tracing::warn!(error = %e, "rotation pass failed");
+            }
+        }
+    }
+}

@@ -1,0 +1,192 @@
+//! Key identifiers: key id, key ARN, alias name and alias ARN, resolved to a key record with
+//! AWS's NotFoundException messages; and the cross-account rule.
+
+use crate::{Caller, Kms, KmsError, Result};
+use trent_store::{partition_of, KeyRecord, KeyRef};
+
+/// Which identifier forms an operation accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Accept {
+    /// Key id or key ARN (management operations, import, rotation).
+    KeyOnly,
+    /// Also alias name and alias ARN (cryptographic operations, DescribeKey).
+    KeyOrAlias,
+}
+
+enum Parsed<'a> {
+    Key {
+        account: Option<&'a str>,
+        region: Option<&'a str>,
+        key_id: &'a str,
+    },
+    Alias {
+        account: Option<&'a str>,
+        region: Option<&'a str>,
+        name: &'a str,
+    },
+}
+
+pub(crate) fn is_key_id(s: &str) -> bool {
+    if let Some(h) = s.strip_prefix("mrk-") {
+        return h.len() == 32 && h.bytes().all(|b| b.is_ascii_hexdigit());
+    }
+    let b = s.as_bytes();
+    b.len() == 36
+        && b.iter().enumerate().all(|(i, c)| {
+            if [8, 13, 18, 23].contains(&i) {
+                *c == b'-'
+            } else {
+                c.is_ascii_hexdigit()
+            }
+        })
+}
+
+fn parse(id: &str) -> Option<Parsed<'_>> {
+    if id.starts_with("alias/") {
+        return Some(Parsed::Alias {
+            account: None,
+            region: None,
+            name: id,
+        });
+    }
+    if let Some(rest) = id.strip_prefix("arn:") {
+        let parts: Vec<&str> = rest.splitn(5, ':').collect();
+        if parts.len() != 5 || !parts[0].starts_with("aws") || parts[1] != "kms" {
+            return None;
+        }
+        let (region, account, resource) = (parts[2], parts[3], parts[4]);
+        if let Some(key_id) = resource.strip_prefix("key/") {
+            return is_key_id(key_id).then_some(Parsed::Key {
+                account: Some(account),
+                region: Some(region),
+                key_id,
+            });
+        }
+        if resource.starts_with("alias/") {
+            return Some(Parsed::Alias {
+                account: Some(account),
+                region: Some(region),
+                name: resource,
+            });
+        }
+        return None;
+    }
+    is_key_id(id).then_some(Parsed::Key {
+        account: None,
+        region: None,
+        key_id: id,
+    })
+}
+
+pub(crate) fn invalid_key_id(id: &str) -> KmsError {
+    KmsError::NotFound(format!("Invalid keyId '{id}'"))
+}
+
+pub(crate) fn key_not_found(key: &KeyRef) -> KmsError {
+    KmsError::NotFound(format!("Key '{}' does not exist", key.arn()))
+}
+
+pub(crate) fn alias_arn(account: &str, region: &str, name: &str) -> String {
+    format!("arn:{}:kms:{region}:{account}:{name}", partition_of(region))
+}
+
+pub(crate) fn alias_not_found(account: &str, region: &str, name: &str) -> KmsError {
+    KmsError::NotFound(format!(
+        "Alias {} is not found.",
+        alias_arn(account, region, name)
+    ))
+}
+
+/// `AccessDeniedException` in AWS's shape. Until key policies are evaluated (a later issue)
+/// a key is usable only by its own account, as with the default key policy.
+pub(crate) fn access_denied(caller: &Caller, action: &str, arn: &str) -> KmsError {
+    KmsError::AccessDenied(format!(
+        "User: {} is not authorized to perform: kms:{action} on resource: {arn} because no resource-based policy allows the kms:{action} action",
+        caller.principal_arn
+    ))
+}
+
+impl Kms {
+    /// Turns an identifier into the key it names, without loading it.
+    pub(crate) async fn key_ref(
+        &self,
+        caller: &Caller,
+        id: &str,
+        accept: Accept,
+    ) -> Result<KeyRef> {
+        let parsed = parse(id).ok_or_else(|| invalid_key_id(id))?;
+        match parsed {
+            Parsed::Key {
+                account,
+                region,
+                key_id,
+            } => {
+                if let Some(r) = region {
+                    if r != caller.region {
+                        return Err(KmsError::NotFound(format!("Invalid arn {r}")));
+                    }
+                }
+                Ok(KeyRef {
+                    account: account.unwrap_or(&caller.account).to_string(),
+                    region: caller.region.clone(),
+                    key_id: key_id.to_string(),
+                })
+            }
+            Parsed::Alias {
+                account,
+                region,
+                name,
+            } => {
+                if accept == Accept::KeyOnly {
+                    return Err(invalid_key_id(id));
+                }
+                if let Some(r) = region {
+                    if r != caller.region {
+                        return Err(KmsError::NotFound(format!("Invalid arn {r}")));
+                    }
+                }
+                let account = account.unwrap_or(&caller.account);
+                let alias = self
+                    .store
+                    .get_alias(account, &caller.region, name)
+                    .await?
+                    .ok_or_else(|| alias_not_found(account, &caller.region, name))?;
+                Ok(KeyRef {
+                    account: account.to_string(),
+                    region: caller.region.clone(),
+                    key_id: alias.target_key_id,
+                })
+            }
+        }
+    }
+
+    /// Loads a key. A key whose deletion date has passed is gone even if the reaper has not
+    /// run yet: it is purged here and reported as not existing.
+    pub(crate) async fn load_key(&self, key: &KeyRef) -> Result<KeyRecord> {
+        let rec = self
+            .store
+            .get_key(key)
+            .await?
+            .ok_or_else(|| key_not_found(key))?;
+        if self.is_past_deletion(&rec) {
+            self.purge_key(key).await?;
+            return Err(key_not_found(key));
+        }
+        Ok(rec)
+    }
+
+    /// Resolves and loads a key for `action`, refusing other accounts' keys.
+    pub(crate) async fn resolve(
+        &self,
+        caller: &Caller,
+        id: &str,
+        accept: Accept,
+        action: &str,
+    ) -> Result<KeyRecord> {
+        let key = self.key_ref(caller, id, accept).await?;
+        if key.account != caller.account {
+            return Err(access_denied(caller, action, &key.arn()));
+        }
+        self.load_key(&key).await
+    }
+}

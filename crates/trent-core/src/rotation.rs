@@ -1,0 +1,248 @@
+//! Rotation of key material: EnableKeyRotation, DisableKeyRotation, GetKeyRotationStatus,
+//! RotateKeyOnDemand, ListKeyRotations, and automatic rotation when it falls due. Old
+//! materials stay (NON_CURRENT) so that old ciphertexts keep decrypting.
+
+use crate::resolve::Accept;
+use crate::state::{check, Family};
+use crate::{Caller, Kms, KmsError, Result};
+use trent_store::{KeyRecord, KeyRef, MaterialRecord};
+use trent_types::*;
+
+const DAY_MS: i64 = 86_400_000;
+
+fn require_symmetric(rec: &KeyRecord) -> Result<()> {
+    if rec.key_spec != KeySpec::SymmetricDefault {
+        // Recorded against AWS with an empty message.
+        return Err(KmsError::UnsupportedOperation(String::new()));
+    }
+    Ok(())
+}
+
+impl Kms {
+    pub async fn enable_key_rotation(
+        &self,
+        caller: &Caller,
+        r: EnableKeyRotationRequest,
+    ) -> Result<()> {
+        let rec = self
+            .resolve(
+                caller,
+                &r.key_id.unwrap_or_default(),
+                Accept::KeyOnly,
+                "EnableKeyRotation",
+            )
+            .await?;
+        require_symmetric(&rec)?;
+        let days = r.rotation_period_in_days.unwrap_or(365);
+        let now = self.now_ms();
+        self.modify_key(&rec.key, |k, _| {
+            check(Family::RotationConfig, k)?;
+            k.rotation_enabled = true;
+            k.rotation_period_days = Some(days);
+            k.next_rotation_ms = Some(now + days * DAY_MS);
+            Ok(vec![])
+        })
+        .await?;
+        Ok(())
+    }
+
+    pub async fn disable_key_rotation(
+        &self,
+        caller: &Caller,
+        r: DisableKeyRotationRequest,
+    ) -> Result<()> {
+        let rec = self
+            .resolve(
+                caller,
+                &r.key_id.unwrap_or_default(),
+                Accept::KeyOnly,
+                "DisableKeyRotation",
+            )
+            .await?;
+        require_symmetric(&rec)?;
+        self.modify_key(&rec.key, |k, _| {
+            check(Family::RotationConfig, k)?;
+            k.rotation_enabled = false;
+            k.next_rotation_ms = None;
+            Ok(vec![])
+        })
+        .await?;
+        Ok(())
+    }
+
+    pub async fn get_key_rotation_status(
+        &self,
+        caller: &Caller,
+        r: GetKeyRotationStatusRequest,
+    ) -> Result<GetKeyRotationStatusResponse> {
+        let rec = self
+            .resolve(
+                caller,
+                &r.key_id.unwrap_or_default(),
+                Accept::KeyOnly,
+                "GetKeyRotationStatus",
+            )
+            .await?;
+        require_symmetric(&rec)?;
+        let enabled = rec.rotation_enabled && rec.origin == OriginType::AwsKms;
+        Ok(GetKeyRotationStatusResponse {
+            key_rotation_enabled: Some(enabled),
+            key_id: Some(rec.key.arn()),
+            rotation_period_in_days: if enabled {
+                rec.rotation_period_days
+            } else {
+                None
+            },
+            next_rotation_date: if enabled {
+                rec.next_rotation_ms.map(Timestamp)
+            } else {
+                None
+            },
+            on_demand_rotation_start_date: None,
+        })
+    }
+
+    /// Makes a new material current: generated for AWS_KMS keys; for EXTERNAL keys the
+    /// imported material that is pending rotation.
+    async fn rotate(&self, key: &KeyRef, rotation_type: RotationType) -> Result<KeyRecord> {
+        let now = self.now_ms();
+        let limit = self.config.max_on_demand_rotations;
+        let (rec, _) = self
+            .modify_key(key, |k, mats| {
+                let arn = k.key.arn();
+                if rotation_type == RotationType::OnDemand {
+                    check(Family::RotateOnDemand, k)?;
+                    require_symmetric(k)?;
+                    let done = mats.iter().filter(|m| m.rotation_type == Some(RotationType::OnDemand)).count();
+                    if done >= limit {
+                        return Err(KmsError::LimitExceeded(format!(
+                            "The on-demand rotations limit has been reached for the given keyId. No more on-demand rotations can be performed for this key: {arn}"
+                        )));
+                    }
+                }
+                let mut changes: Vec<MaterialRecord> = Vec::new();
+                let next = if k.origin == OriginType::External {
+                    let pending = mats
+                        .iter()
+                        .find(|m| m.state == KeyMaterialState::PendingRotation && m.sealed.is_some())
+                        .ok_or_else(|| KmsError::InvalidState(format!("No available key material pending rotation for the key: {arn}.")))?;
+                    pending.clone()
+                } else {
+                    self.new_symmetric_material(&k.key, KeyMaterialState::Current, now)?
+                };
+                for m in mats.iter().filter(|m| m.state == KeyMaterialState::Current) {
+                    let mut old = m.clone();
+                    old.state = KeyMaterialState::NonCurrent;
+                    changes.push(old);
+                }
+                let mut next = next;
+                next.state = KeyMaterialState::Current;
+                next.rotation_date_ms = Some(now);
+                next.rotation_type = Some(rotation_type);
+                k.current_material_id = Some(next.material_id.clone());
+                if rotation_type == RotationType::Automatic {
+                    k.next_rotation_ms = Some(now + k.rotation_period_days.unwrap_or(365) * DAY_MS);
+                }
+                changes.push(next);
+                Ok(changes)
+            })
+            .await?;
+        Ok(rec)
+    }
+
+    pub async fn rotate_key_on_demand(
+        &self,
+        caller: &Caller,
+        r: RotateKeyOnDemandRequest,
+    ) -> Result<RotateKeyOnDemandResponse> {
+        let rec = self
+            .resolve(
+                caller,
+                &r.key_id.unwrap_or_default(),
+                Accept::KeyOnly,
+                "RotateKeyOnDemand",
+            )
+            .await?;
+        let rec = self.rotate(&rec.key, RotationType::OnDemand).await?;
+        tracing::info!(key = %rec.key.arn(), "rotated key material on demand");
+        Ok(RotateKeyOnDemandResponse {
+            key_id: Some(rec.key.arn()),
+        })
+    }
+
+    /// Rotates every key whose automatic rotation is due.
+    pub async fn rotate_due_keys(&self) -> Result<usize> {
+        let due = self.store.keys_due_for_rotation(self.now_ms()).await?;
+        let mut n = 0;
+        for key in due {
+            match self.rotate(&key, RotationType::Automatic).await {
+                Ok(_) => n += 1,
+                Err(e) => tracing::warn!(key = %key.arn(), error = %e, "automatic rotation failed"),
+            }
+        }
+        Ok(n)
+    }
+
+    pub async fn list_key_rotations(
+        &self,
+        caller: &Caller,
+        r: ListKeyRotationsRequest,
+    ) -> Result<ListKeyRotationsResponse> {
+        let rec = self
+            .resolve(
+                caller,
+                &r.key_id.unwrap_or_default(),
+                Accept::KeyOnly,
+                "ListKeyRotations",
+            )
+            .await?;
+        require_symmetric(&rec)?;
+        let all = r.include_key_material == Some(IncludeKeyMaterial::AllKeyMaterial);
+        let mats = self.store.get_materials(&rec.key).await?;
+        let imported = rec.origin == OriginType::External;
+        let entries: Vec<RotationsListEntry> = mats
+            .iter()
+            .filter(|m| all || m.rotation_date_ms.is_some())
+            .map(|m| RotationsListEntry {
+                key_id: Some(rec.key.key_id.clone()),
+                key_material_id: Some(m.material_id.clone()),
+                key_material_description: if imported {
+                    m.description.clone()
+                } else {
+                    None
+                },
+                import_state: if imported { m.import_state } else { None },
+                key_material_state: Some(m.state),
+                expiration_model: if imported { m.expiration_model } else { None },
+                valid_to: if imported {
+                    m.valid_to_ms.map(Timestamp)
+                } else {
+                    None
+                },
+                rotation_date: m.rotation_date_ms.map(Timestamp),
+                rotation_type: m.rotation_type,
+            })
+            .collect();
+        let start = match &r.marker {
+            Some(mk) => entries
+                .iter()
+                .position(|e| e.key_material_id.as_deref() == Some(mk.as_str()))
+                .map(|i| i + 1)
+                .ok_or_else(|| KmsError::InvalidMarker("The marker is not valid.".into()))?,
+            None => 0,
+        };
+        let limit = crate::keys::page_limit(r.limit);
+        let page: Vec<RotationsListEntry> =
+            entries.iter().skip(start).take(limit).cloned().collect();
+        let truncated = start + page.len() < entries.len();
+        Ok(ListKeyRotationsResponse {
+            next_marker: if truncated {
+                page.last().and_then(|e| e.key_material_id.clone())
+            } else {
+                None
+            },
+            rotations: Some(page),
+            truncated: Some(truncated),
+        })
+    }
+}

@@ -1,0 +1,133 @@
+//! Authentication of each request: SigV4 against the access keys in the store (with the
+//! derived signing keys cached per access key, date and Region), or the explicit
+//! `accept-any` mode that maps any access key to the default account.
+
+use crate::error::Failure;
+use axum::http::{HeaderMap, Method, Uri};
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use trent_core::{Caller, Clock, Kms, SystemClock};
+use trent_sigv4::{
+    check_scope_and_time, verify_signature, Authorization, CanonicalInput, SigV4Error, SigningKey,
+};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthMode {
+    /// Every request must carry a valid SigV4 signature of a known access key.
+    SigV4,
+    /// Any access key is accepted as the default account's root (LocalStack-style CI use).
+    AcceptAny,
+}
+
+const DEFAULT_REGION: &str = "us-east-1";
+const CACHE_LIMIT: usize = 4096;
+
+struct Known {
+    account: String,
+    principal_arn: String,
+    key: SigningKey,
+}
+
+pub struct Authenticator {
+    kms: Arc<Kms>,
+    mode: AuthMode,
+    default_account: String,
+    /// (access key id, date, region) -> signing key and identity.
+    cache: RwLock<HashMap<(String, String, String), Arc<Known>>>,
+}
+
+impl Authenticator {
+    pub fn new(kms: Arc<Kms>, mode: AuthMode, default_account: String) -> Self {
+        Authenticator {
+            kms,
+            mode,
+            default_account,
+            cache: RwLock::new(HashMap::new()),
+        }
+    }
+
+    async fn known(&self, auth: &Authorization<'_>) -> Result<Arc<Known>, Failure> {
+        let ck = (
+            auth.access_key_id.to_string(),
+            auth.date.to_string(),
+            auth.region.to_string(),
+        );
+        if let Some(k) = self.cache.read().ok().and_then(|c| c.get(&ck).cloned()) {
+            return Ok(k);
+        }
+        let found = self
+            .kms
+            .lookup_access_key(auth.access_key_id)
+            .await?
+            .ok_or(Failure::UnrecognizedClient)?;
+        let secret = std::str::from_utf8(found.credentials.secret_access_key.as_bytes())
+            .map_err(|_| Failure::UnrecognizedClient)?;
+        let known = Arc::new(Known {
+            account: found.account_id.clone(),
+            principal_arn: found.credentials.principal_arn.clone(),
+            key: SigningKey::derive(secret, auth.date, auth.region, auth.service),
+        });
+        if let Ok(mut c) = self.cache.write() {
+            if c.len() >= CACHE_LIMIT {
+                c.clear();
+            }
+            c.insert(ck, known.clone());
+        }
+        Ok(known)
+    }
+
+    pub async fn authenticate(
+        &self,
+        method: &Method,
+        uri: &Uri,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Result<Caller, Failure> {
+        let header = headers.get("authorization").map(|v| {
+            v.to_str().map_err(|_| {
+                Failure::Auth(SigV4Error::Incomplete(
+                    "Authorization header is not valid text.".into(),
+                ))
+            })
+        });
+        if self.mode == AuthMode::AcceptAny {
+            // Take the access key and Region from the header when there is one; never check.
+            let parsed = header
+                .and_then(|h| h.ok())
+                .and_then(|h| Authorization::parse(h).ok());
+            let (akid, region) = parsed
+                .map(|a| (a.access_key_id.to_string(), a.region.to_string()))
+                .unwrap_or_else(|| ("anonymous".into(), DEFAULT_REGION.into()));
+            return Ok(Caller {
+                principal_arn: format!("arn:aws:iam::{}:root", self.default_account),
+                account: self.default_account.clone(),
+                region,
+                access_key_id: akid,
+            });
+        }
+        let header = header.ok_or(Failure::Auth(SigV4Error::Missing))??;
+        let auth = Authorization::parse(header)?;
+        let amz_date = headers.get("x-amz-date").and_then(|v| v.to_str().ok());
+        let now = SystemClock.now_ms() / 1000;
+        check_scope_and_time(&auth, amz_date, "kms", now)?;
+        let known = self.known(&auth).await?;
+        let pairs: Vec<(&str, &[u8])> = headers
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_bytes()))
+            .collect();
+        let input = CanonicalInput {
+            method: method.as_str(),
+            path: uri.path(),
+            query: uri.query().unwrap_or(""),
+            headers: &pairs,
+            body,
+        };
+        verify_signature(&auth, amz_date.unwrap_or(""), &input, &known.key)?;
+        Ok(Caller {
+            account: known.account.clone(),
+            region: auth.region.to_string(),
+            principal_arn: known.principal_arn.clone(),
+            access_key_id: auth.access_key_id.to_string(),
+        })
+    }
+}

@@ -1,0 +1,114 @@
+//! The one mapping from every failure (authentication, decoding, domain) to AWS's wire
+//! error: `{"__type": ..., "message": ...}` with the status AWS uses. Internal causes are
+//! logged here and never sent.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use trent_core::KmsError;
+use trent_sigv4::SigV4Error;
+use trent_types::{DecodeError, ErrorCode};
+
+#[derive(Debug)]
+pub enum Failure {
+    Auth(SigV4Error),
+    /// The access key id is not known.
+    UnrecognizedClient,
+    UnknownOperation,
+    TooLarge,
+    Decode(DecodeError),
+    Kms(KmsError),
+}
+
+impl From<KmsError> for Failure {
+    fn from(e: KmsError) -> Self {
+        Failure::Kms(e)
+    }
+}
+
+impl From<DecodeError> for Failure {
+    fn from(e: DecodeError) -> Self {
+        Failure::Decode(e)
+    }
+}
+
+impl From<SigV4Error> for Failure {
+    fn from(e: SigV4Error) -> Self {
+        Failure::Auth(e)
+    }
+}
+
+const INTERNAL_MESSAGE: &str = "We encountered an internal error. Please try again.";
+
+/// The AWS error type and client-facing message of a failure.
+pub fn to_wire(f: &Failure) -> (ErrorCode, String) {
+    use ErrorCode as C;
+    match f {
+        Failure::Auth(SigV4Error::Missing) => (
+            C::MissingAuthenticationTokenException,
+            "Missing Authentication Token".into(),
+        ),
+        Failure::Auth(SigV4Error::Incomplete(m)) => (C::IncompleteSignatureException, m.clone()),
+        Failure::Auth(SigV4Error::Invalid(m)) => (C::InvalidSignatureException, m.clone()),
+        Failure::UnrecognizedClient => (
+            C::UnrecognizedClientException,
+            "The security token included in the request is invalid.".into(),
+        ),
+        Failure::UnknownOperation => (C::UnknownOperationException, String::new()),
+        Failure::TooLarge => (
+            C::RequestEntityTooLargeException,
+            "Request entity too large".into(),
+        ),
+        Failure::Decode(DecodeError::Serialization(m)) => (C::SerializationException, m.clone()),
+        Failure::Decode(DecodeError::Validation(m)) => (C::ValidationException, m.clone()),
+        Failure::Kms(e) => {
+            let code = match e {
+                KmsError::NotFound(_) => C::NotFoundException,
+                KmsError::Disabled(_) => C::DisabledException,
+                KmsError::InvalidState(_) => C::KMSInvalidStateException,
+                KmsError::UnsupportedOperation(_) => C::UnsupportedOperationException,
+                KmsError::Validation(_) => C::ValidationException,
+                KmsError::AlreadyExists(_) => C::AlreadyExistsException,
+                KmsError::InvalidCiphertext => C::InvalidCiphertextException,
+                KmsError::IncorrectKey(_) => C::IncorrectKeyException,
+                KmsError::InvalidKeyUsage(_) => C::InvalidKeyUsageException,
+                KmsError::LimitExceeded(_) => C::LimitExceededException,
+                KmsError::MalformedPolicyDocument(_) => C::MalformedPolicyDocumentException,
+                KmsError::Tag(_) => C::TagException,
+                KmsError::InvalidMarker(_) => C::InvalidMarkerException,
+                KmsError::NotAuthorized(_) => C::NotAuthorizedException,
+                KmsError::AccessDenied(_) => C::AccessDeniedException,
+                KmsError::CustomKeyStoreNotFound(_) => C::CustomKeyStoreNotFoundException,
+                KmsError::DryRun => C::DryRunOperationException,
+                KmsError::Internal(_) => return (C::KMSInternalException, INTERNAL_MESSAGE.into()),
+            };
+            (code, e.to_string())
+        }
+    }
+}
+
+impl Failure {
+    /// What the log says: the wire text, or for internal failures the cause.
+    pub fn log_text(&self) -> String {
+        match self {
+            Failure::Kms(KmsError::Internal(cause)) => format!("KMSInternalException: {cause}"),
+            other => {
+                let (code, msg) = to_wire(other);
+                format!("{}: {msg}", code.name())
+            }
+        }
+    }
+
+    pub fn into_response(self, request_id: &str) -> Response {
+        if let Failure::Kms(KmsError::Internal(cause)) = &self {
+            tracing::error!(id = %request_id, %cause, "internal error");
+        }
+        let (code, message) = to_wire(&self);
+        let body = if message.is_empty() {
+            serde_json::json!({ "__type": code.name() })
+        } else {
+            serde_json::json!({ "__type": code.name(), "message": message })
+        };
+        let status = StatusCode::from_u16(code.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
+        (status, body.to_string()).into_response()
+    }
+}

@@ -1,0 +1,101 @@
+//! The HTTP face of Trent: one `POST /` route speaking the AWS KMS JSON 1.1 protocol
+//! (`X-Amz-Target: TrentService.<Operation>`), SigV4 authentication, dispatch to the domain,
+//! and the one place where failures become AWS error responses.
+
+mod auth;
+mod dispatch;
+pub mod error;
+
+pub use auth::AuthMode;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use error::Failure;
+use std::future::Future;
+use std::sync::Arc;
+use trent_core::Kms;
+
+/// Requests larger than this are refused before they are read: the largest legitimate
+/// request is a PutKeyPolicy with a 128 KiB policy.
+pub const MAX_BODY: usize = 256 * 1024;
+
+pub struct AppState {
+    pub kms: Arc<Kms>,
+    pub auth: auth::Authenticator,
+}
+
+impl AppState {
+    pub fn new(kms: Arc<Kms>, mode: AuthMode, default_account: String) -> Self {
+        AppState {
+            auth: auth::Authenticator::new(kms.clone(), mode, default_account),
+            kms,
+        }
+    }
+}
+
+pub fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/health", get(|| async { "ok" }))
+        .fallback(handle)
+        .with_state(state)
+}
+
+/// Serves until `shutdown` completes, then finishes the requests in flight.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: Arc<AppState>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+async fn handle(
+    State(st): State<Arc<AppState>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: axum::body::Body,
+) -> Response {
+    let request_id = trent_crypto::new_key_id().unwrap_or_default();
+    let result = async {
+        let body = axum::body::to_bytes(body, MAX_BODY).await.map_err(|_| Failure::TooLarge)?;
+        if method != Method::POST || uri.path() != "/" {
+            return Err(Failure::UnknownOperation);
+        }
+        let caller = st.auth.authenticate(&method, &uri, &headers, &body).await?;
+        let target = headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or("");
+        let op = target
+            .strip_prefix("TrentService.")
+            .and_then(trent_types::Operation::from_name)
+            .ok_or(Failure::UnknownOperation)?;
+        let span = tracing::info_span!("request", id = %request_id, op = op.name(), account = %caller.account);
+        let _g = span.enter();
+        drop(_g);
+        let out = dispatch::dispatch(&st.kms, &caller, op, &body).await;
+        match &out {
+            Ok(_) => tracing::debug!(id = %request_id, op = op.name(), "ok"),
+            Err(e) => tracing::info!(id = %request_id, op = op.name(), error = %e.log_text(), "refused"),
+        }
+        out
+    }
+    .await;
+    let mut resp = match result {
+        Ok(body) => (StatusCode::OK, Bytes::from(body)).into_response(),
+        Err(f) => f.into_response(&request_id),
+    };
+    let h = resp.headers_mut();
+    h.insert(
+        "content-type",
+        HeaderValue::from_static("application/x-amz-json-1.1"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&request_id) {
+        h.insert("x-amzn-requestid", v);
+    }
+    resp
+}

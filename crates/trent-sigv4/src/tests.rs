@@ -1,0 +1,177 @@
+//! The verifier is checked against signatures made by the `aws-sigv4` crate (the signer of
+//! every AWS Rust SDK), not only against our own signer.
+
+use super::*;
+use aws_credential_types::Credentials;
+use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
+use aws_smithy_runtime_api::client::identity::Identity;
+use std::time::{Duration, UNIX_EPOCH};
+
+const AKID: &str = "AKIAIOSFODNN7EXAMPLE";
+const SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+const BODY: &[u8] = br#"{"KeyId":"alias/test","Plaintext":"aGVsbG8="}"#;
+
+/// Signs a KMS request with aws-sigv4 at `t` and returns its headers (names lowercased).
+fn aws_signed(t: i64, secret: &str, body: &[u8]) -> Vec<(String, String)> {
+    let identity: Identity = Credentials::new(AKID, secret, None, None, "test").into();
+    let params = aws_sigv4::sign::v4::SigningParams::builder()
+        .identity(&identity)
+        .region("eu-west-1")
+        .name("kms")
+        .time(UNIX_EPOCH + Duration::from_secs(t as u64))
+        .settings(SigningSettings::default())
+        .build()
+        .unwrap()
+        .into();
+    let mut headers = vec![
+        ("host".to_string(), "127.0.0.1:4599".to_string()),
+        (
+            "content-type".to_string(),
+            "application/x-amz-json-1.1".to_string(),
+        ),
+        (
+            "x-amz-target".to_string(),
+            "TrentService.Encrypt".to_string(),
+        ),
+    ];
+    let signable = SignableRequest::new(
+        "POST",
+        "http://127.0.0.1:4599/",
+        headers.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        SignableBody::Bytes(body),
+    )
+    .unwrap();
+    let (instructions, _) = sign(signable, &params).unwrap().into_parts();
+    for (k, v) in instructions.headers() {
+        headers.push((k.to_ascii_lowercase(), v.to_string()));
+    }
+    headers
+}
+
+fn header<'a>(h: &'a [(String, String)], name: &str) -> &'a str {
+    h.iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+        .unwrap()
+}
+
+/// Runs our verifier on a request with these headers and body at `now`.
+fn verify(h: &[(String, String)], body: &[u8], secret: &str, now: i64) -> Result<(), SigV4Error> {
+    let auth = Authorization::parse(header(h, "authorization"))?;
+    let amz_date = header(h, "x-amz-date");
+    check_scope_and_time(&auth, Some(amz_date), "kms", now)?;
+    let pairs: Vec<(&str, &[u8])> = h.iter().map(|(k, v)| (k.as_str(), v.as_bytes())).collect();
+    let input = CanonicalInput {
+        method: "POST",
+        path: "/",
+        query: "",
+        headers: &pairs,
+        body,
+    };
+    let key = SigningKey::derive(secret, auth.date, auth.region, auth.service);
+    verify_signature(&auth, amz_date, &input, &key)
+}
+
+const T: i64 = 1_790_000_000;
+
+#[test]
+fn accepts_requests_signed_by_aws_sigv4() {
+    let h = aws_signed(T, SECRET, BODY);
+    let auth = Authorization::parse(header(&h, "authorization")).unwrap();
+    assert_eq!(
+        (auth.access_key_id, auth.region, auth.service),
+        (AKID, "eu-west-1", "kms")
+    );
+    assert_eq!(verify(&h, BODY, SECRET, T), Ok(()));
+    assert_eq!(verify(&h, BODY, SECRET, T + 14 * 60), Ok(()));
+}
+
+#[test]
+fn refuses_a_changed_body_header_or_secret() {
+    let h = aws_signed(T, SECRET, BODY);
+    assert!(
+        matches!(verify(&h, b"{}", SECRET, T), Err(SigV4Error::Invalid(m)) if m.starts_with("The request signature we calculated"))
+    );
+    assert!(matches!(
+        verify(&h, BODY, "other-secret", T),
+        Err(SigV4Error::Invalid(_))
+    ));
+    let mut changed = h.clone();
+    for (k, v) in changed.iter_mut() {
+        if k == "x-amz-target" {
+            *v = "TrentService.Decrypt".into();
+        }
+    }
+    assert!(matches!(
+        verify(&changed, BODY, SECRET, T),
+        Err(SigV4Error::Invalid(_))
+    ));
+}
+
+#[test]
+fn enforces_fifteen_minutes_of_skew() {
+    let h = aws_signed(T, SECRET, BODY);
+    let late = verify(&h, BODY, SECRET, T + 16 * 60).unwrap_err();
+    assert!(
+        matches!(&late, SigV4Error::Invalid(m) if m.starts_with("Signature expired: ")),
+        "{late:?}"
+    );
+    let early = verify(&h, BODY, SECRET, T - 16 * 60).unwrap_err();
+    assert!(
+        matches!(&early, SigV4Error::Invalid(m) if m.starts_with("Signature not yet current: ")),
+        "{early:?}"
+    );
+}
+
+#[test]
+fn our_signer_matches_aws_sigv4() {
+    let h = aws_signed(T, SECRET, BODY);
+    let auth = Authorization::parse(header(&h, "authorization")).unwrap();
+    let pairs: Vec<(&str, &[u8])> = h.iter().map(|(k, v)| (k.as_str(), v.as_bytes())).collect();
+    let input = CanonicalInput {
+        method: "POST",
+        path: "/",
+        query: "",
+        headers: &pairs,
+        body: BODY,
+    };
+    let key = SigningKey::derive(SECRET, auth.date, "eu-west-1", "kms");
+    let ours = sign_request(
+        &input,
+        auth.signed_headers,
+        AKID,
+        &key,
+        header(&h, "x-amz-date"),
+        "eu-west-1",
+        "kms",
+    );
+    assert_eq!(ours, header(&h, "authorization"));
+}
+
+#[test]
+fn classifies_malformed_headers() {
+    assert!(
+        matches!(Authorization::parse("Bearer abc"), Err(SigV4Error::Incomplete(m)) if m.contains("requires 'Credential' parameter"))
+    );
+    assert!(
+        matches!(Authorization::parse("AWS4-HMAC-SHA512 Credential=x"), Err(SigV4Error::Incomplete(m)) if m.contains("Unsupported AWS 'algorithm'"))
+    );
+    assert!(
+        matches!(Authorization::parse("AWS4-HMAC-SHA256 Credential=A/20250101/us-east-1/kms/aws4_request"), Err(SigV4Error::Incomplete(m)) if m.contains("'Signature'") && m.contains("'SignedHeaders'"))
+    );
+    assert!(matches!(
+        Authorization::parse("AWS4-HMAC-SHA256 Credential=A/x, SignedHeaders=host, Signature=00"),
+        Err(SigV4Error::Incomplete(_))
+    ));
+    let a = Authorization::parse("AWS4-HMAC-SHA256 Credential=A/20250101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=00").unwrap();
+    assert!(
+        matches!(check_scope_and_time(&a, Some("20250101T000000Z"), "kms", 1735689600), Err(SigV4Error::Invalid(m)) if m.contains("correct service: 'kms'"))
+    );
+    assert!(matches!(
+        check_scope_and_time(&a, None, "s3", 0),
+        Err(SigV4Error::Incomplete(_))
+    ));
+    assert!(
+        matches!(check_scope_and_time(&a, Some("20250102T000000Z"), "s3", 1735776000), Err(SigV4Error::Invalid(m)) if m.starts_with("Date in Credential scope does not match"))
+    );
+}

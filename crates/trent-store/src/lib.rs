@@ -1,0 +1,88 @@
+//! Persistence in KMS terms: one [`Store`] trait (accounts, access keys, KMS keys with their
+//! key materials, tags and policy, aliases, service metadata) and its implementations.
+//! SQLite is the embedded default.
+
+mod model;
+pub mod sqlite;
+
+pub use model::*;
+pub use sqlite::SqliteStore;
+
+use async_trait::async_trait;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A row that must be unique exists already (e.g. an alias name).
+    #[error("already exists")]
+    AlreadyExists,
+    /// An update lost a race: the row changed since it was read. Read again and retry.
+    #[error("concurrent modification")]
+    Conflict,
+    #[error("not found")]
+    NotFound,
+    /// The database failed; the cause is for the log only.
+    #[error("storage failure: {0}")]
+    Backend(String),
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// Everything Trent keeps. Implementations must make each call atomic and durable before it
+/// returns.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// A value of the service's own metadata (e.g. the wrapped data-encryption key).
+    async fn get_meta(&self, name: &str) -> Result<Option<Vec<u8>>>;
+    /// Sets `name` unless it is set already; returns the value now stored.
+    async fn put_meta_if_absent(&self, name: &str, value: &[u8]) -> Result<Vec<u8>>;
+
+    async fn put_account(&self, account: &AccountRecord) -> Result<()>;
+    async fn get_account(&self, account_id: &str) -> Result<Option<AccountRecord>>;
+    async fn put_access_key(&self, key: &AccessKeyRecord) -> Result<()>;
+    async fn get_access_key(&self, access_key_id: &str) -> Result<Option<AccessKeyRecord>>;
+    async fn list_access_keys(&self, account_id: &str) -> Result<Vec<AccessKeyRecord>>;
+
+    /// Creates a key with its first materials. `AlreadyExists` if the id is taken.
+    async fn create_key(&self, key: &KeyRecord, materials: &[MaterialRecord]) -> Result<()>;
+    async fn get_key(&self, key: &KeyRef) -> Result<Option<KeyRecord>>;
+    /// Keys of one account and Region ordered by key id, after `after` if given.
+    async fn list_keys(
+        &self,
+        account: &str,
+        region: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<KeyRecord>>;
+    /// Replaces the key's row if its version is still `key.version - 1`, and upserts
+    /// `materials` in the same transaction; `Conflict` otherwise.
+    async fn update_key(&self, key: &KeyRecord, materials: &[MaterialRecord]) -> Result<()>;
+    /// Removes the key, its materials and its aliases for good.
+    async fn delete_key(&self, key: &KeyRef) -> Result<()>;
+    /// Keys in `PendingDeletion` whose deletion date is at or before `now_ms`.
+    async fn keys_due_for_deletion(&self, now_ms: i64) -> Result<Vec<KeyRef>>;
+
+    /// Keys with automatic rotation enabled whose next rotation is at or before `now_ms`.
+    async fn keys_due_for_rotation(&self, now_ms: i64) -> Result<Vec<KeyRef>>;
+
+    async fn get_materials(&self, key: &KeyRef) -> Result<Vec<MaterialRecord>>;
+
+    async fn create_alias(&self, alias: &AliasRecord) -> Result<()>;
+    async fn get_alias(
+        &self,
+        account: &str,
+        region: &str,
+        name: &str,
+    ) -> Result<Option<AliasRecord>>;
+    /// Points an existing alias at another key; `NotFound` if there is no such alias.
+    async fn update_alias(&self, alias: &AliasRecord) -> Result<()>;
+    async fn delete_alias(&self, account: &str, region: &str, name: &str) -> Result<()>;
+    /// Aliases ordered by name, after `after`, optionally only those of one key.
+    async fn list_aliases(
+        &self,
+        account: &str,
+        region: &str,
+        key_id: Option<&str>,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<AliasRecord>>;
+}

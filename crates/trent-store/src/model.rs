@@ -1,0 +1,122 @@
+//! The records the store keeps. Enumerated values use the wire enums of `trent-types`.
+
+use std::collections::BTreeMap;
+use trent_types::{
+    ExpirationModelType, ImportState, KeyMaterialState, KeySpec, KeyState, KeyUsageType,
+    OriginType, RotationType,
+};
+
+/// A key's identity: account, Region and key id.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct KeyRef {
+    pub account: String,
+    pub region: String,
+    pub key_id: String,
+}
+
+impl KeyRef {
+    pub fn partition(&self) -> &'static str {
+        partition_of(&self.region)
+    }
+    pub fn arn(&self) -> String {
+        format!(
+            "arn:{}:kms:{}:{}:key/{}",
+            self.partition(),
+            self.region,
+            self.account,
+            self.key_id
+        )
+    }
+}
+
+/// The ARN partition a Region belongs to.
+pub fn partition_of(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else {
+        "aws"
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AccountRecord {
+    pub account_id: String,
+    pub created_ms: i64,
+}
+
+/// An access key. The secret is sealed under the keyring (SigV4 needs the secret itself,
+/// so it cannot be a one-way hash); `sealed_secret` opens only with the same access key id.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AccessKeyRecord {
+    pub access_key_id: String,
+    pub account_id: String,
+    /// The principal the key authenticates, e.g. `arn:aws:iam::111122223333:root`.
+    pub principal_arn: String,
+    pub sealed_secret: Vec<u8>,
+    pub created_ms: i64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeyRecord {
+    pub key: KeyRef,
+    /// Incremented by every update (optimistic concurrency).
+    pub version: i64,
+    pub created_ms: i64,
+    pub description: String,
+    pub key_usage: KeyUsageType,
+    pub key_spec: KeySpec,
+    pub origin: OriginType,
+    pub state: KeyState,
+    pub deletion_date_ms: Option<i64>,
+    /// The state to return to when a scheduled deletion is cancelled is derived, not kept.
+    pub policy: String,
+    pub multi_region: bool,
+    pub tags: BTreeMap<String, String>,
+    pub rotation_enabled: bool,
+    pub rotation_period_days: Option<i64>,
+    pub next_rotation_ms: Option<i64>,
+    pub current_material_id: Option<String>,
+}
+
+/// One key material of a key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MaterialRecord {
+    pub key: KeyRef,
+    pub material_id: String,
+    /// Sealed under the keyring; `None` while the material of an EXTERNAL key is deleted or
+    /// expired (pending re-import).
+    pub sealed: Option<Vec<u8>>,
+    pub state: KeyMaterialState,
+    pub created_ms: i64,
+    pub rotation_date_ms: Option<i64>,
+    pub rotation_type: Option<RotationType>,
+    pub import_state: Option<ImportState>,
+    pub expiration_model: Option<ExpirationModelType>,
+    pub valid_to_ms: Option<i64>,
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AliasRecord {
+    pub account: String,
+    pub region: String,
+    /// Full name including the `alias/` prefix.
+    pub name: String,
+    pub target_key_id: String,
+    pub created_ms: i64,
+    pub updated_ms: i64,
+}
+
+impl AliasRecord {
+    pub fn arn(&self) -> String {
+        format!(
+            "arn:{}:kms:{}:{}:{}",
+            partition_of(&self.region),
+            self.region,
+            self.account,
+            self.name
+        )
+    }
+}

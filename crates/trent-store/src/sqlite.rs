@@ -1,0 +1,532 @@
+//! The embedded store: SQLite (bundled) in WAL mode with `synchronous=FULL`, so that every
+//! acknowledged change survives a crash or power loss. One writer connection (SQLite allows
+//! one writer at a time) used from blocking threads; reads use a small pool of connections.
+
+use crate::model::*;
+use crate::{Result, Store, StoreError};
+use async_trait::async_trait;
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use trent_types::{
+    ExpirationModelType, ImportState, KeyMaterialState, KeySpec, KeyState, KeyUsageType,
+    OriginType, RotationType,
+};
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS accounts (account_id TEXT PRIMARY KEY, created_ms INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS access_keys (
+  access_key_id TEXT PRIMARY KEY, account_id TEXT NOT NULL, principal_arn TEXT NOT NULL,
+  sealed_secret BLOB NOT NULL, created_ms INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS keys (
+  account TEXT NOT NULL, region TEXT NOT NULL, key_id TEXT NOT NULL, version INTEGER NOT NULL,
+  created_ms INTEGER NOT NULL, description TEXT NOT NULL, key_usage TEXT NOT NULL,
+  key_spec TEXT NOT NULL, origin TEXT NOT NULL, state TEXT NOT NULL, deletion_date_ms INTEGER,
+  policy TEXT NOT NULL, multi_region INTEGER NOT NULL, tags TEXT NOT NULL,
+  rotation_enabled INTEGER NOT NULL, rotation_period_days INTEGER, next_rotation_ms INTEGER,
+  current_material_id TEXT,
+  PRIMARY KEY (account, region, key_id)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS keys_deletion ON keys (deletion_date_ms) WHERE deletion_date_ms IS NOT NULL;
+CREATE INDEX IF NOT EXISTS keys_rotation ON keys (next_rotation_ms) WHERE rotation_enabled = 1;
+CREATE TABLE IF NOT EXISTS materials (
+  account TEXT NOT NULL, region TEXT NOT NULL, key_id TEXT NOT NULL, material_id TEXT NOT NULL,
+  sealed BLOB, state TEXT NOT NULL, created_ms INTEGER NOT NULL, rotation_date_ms INTEGER,
+  rotation_type TEXT, import_state TEXT, expiration_model TEXT, valid_to_ms INTEGER,
+  description TEXT,
+  PRIMARY KEY (account, region, key_id, material_id)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS aliases (
+  account TEXT NOT NULL, region TEXT NOT NULL, name TEXT NOT NULL, target_key_id TEXT NOT NULL,
+  created_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL,
+  PRIMARY KEY (account, region, name)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS aliases_target ON aliases (account, region, target_key_id);
+PRAGMA user_version = 1;
+";
+
+const READERS: usize = 4;
+
+pub struct SqliteStore {
+    path: PathBuf,
+    writer: Arc<Mutex<Connection>>,
+    readers: Mutex<Vec<Connection>>,
+}
+
+fn backend<E: std::fmt::Display>(e: E) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+fn open(path: &Path, write: bool) -> Result<Connection> {
+    let flags = if write {
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+    } else {
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
+    };
+    let c = Connection::open_with_flags(path, flags).map_err(backend)?;
+    c.busy_timeout(std::time::Duration::from_secs(5))
+        .map_err(backend)?;
+    c.pragma_update(None, "synchronous", "FULL")
+        .map_err(backend)?;
+    c.pragma_update(None, "foreign_keys", "ON")
+        .map_err(backend)?;
+    Ok(c)
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path`.
+    pub fn open(path: &Path) -> Result<Self> {
+        let w = open(path, true)?;
+        let mode: String = w
+            .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
+            .map_err(backend)?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(StoreError::Backend(format!(
+                "cannot enable WAL (journal_mode={mode})"
+            )));
+        }
+        w.execute_batch(SCHEMA).map_err(backend)?;
+        Ok(SqliteStore {
+            path: path.to_path_buf(),
+            writer: Arc::new(Mutex::new(w)),
+            readers: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// Runs a read on a pooled read-only connection. Point reads take microseconds, so they
+    /// run inline; a busy writer never blocks them (WAL).
+    fn read<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T> {
+        let conn = self.readers.lock().map_err(backend)?.pop();
+        let conn = match conn {
+            Some(c) => c,
+            None => open(&self.path, false)?,
+        };
+        let out = f(&conn).map_err(backend);
+        let mut pool = self.readers.lock().map_err(backend)?;
+        if pool.len() < READERS {
+            pool.push(conn);
+        }
+        out
+    }
+
+    /// Runs a write transaction on a blocking thread: commits wait for fsync.
+    async fn write<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&rusqlite::Transaction<'_>) -> Result<T> + Send + 'static,
+    {
+        let writer = self.writer.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = writer.lock().map_err(backend)?;
+            let tx = conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .map_err(backend)?;
+            let out = f(&tx)?;
+            tx.commit().map_err(backend)?;
+            Ok(out)
+        })
+        .await
+        .map_err(backend)?
+    }
+}
+
+fn enum_col<T>(s: String, parse: fn(&str) -> Option<T>) -> rusqlite::Result<T> {
+    parse(&s).ok_or_else(|| rusqlite::Error::InvalidColumnType(0, s, rusqlite::types::Type::Text))
+}
+
+fn opt_enum_col<T>(s: Option<String>, parse: fn(&str) -> Option<T>) -> rusqlite::Result<Option<T>> {
+    s.map(|s| enum_col(s, parse)).transpose()
+}
+
+const KEY_COLS: &str = "account, region, key_id, version, created_ms, description, key_usage, key_spec, origin, state, deletion_date_ms, policy, multi_region, tags, rotation_enabled, rotation_period_days, next_rotation_ms, current_material_id";
+
+fn key_row(r: &Row<'_>) -> rusqlite::Result<KeyRecord> {
+    let tags: String = r.get(13)?;
+    Ok(KeyRecord {
+        key: KeyRef {
+            account: r.get(0)?,
+            region: r.get(1)?,
+            key_id: r.get(2)?,
+        },
+        version: r.get(3)?,
+        created_ms: r.get(4)?,
+        description: r.get(5)?,
+        key_usage: enum_col(r.get(6)?, KeyUsageType::parse)?,
+        key_spec: enum_col(r.get(7)?, KeySpec::parse)?,
+        origin: enum_col(r.get(8)?, OriginType::parse)?,
+        state: enum_col(r.get(9)?, KeyState::parse)?,
+        deletion_date_ms: r.get(10)?,
+        policy: r.get(11)?,
+        multi_region: r.get(12)?,
+        tags: serde_json::from_str(&tags)
+            .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?,
+        rotation_enabled: r.get(14)?,
+        rotation_period_days: r.get(15)?,
+        next_rotation_ms: r.get(16)?,
+        current_material_id: r.get(17)?,
+    })
+}
+
+fn tags_json(k: &KeyRecord) -> String {
+    serde_json::to_string(&k.tags).unwrap_or_else(|_| "{}".into())
+}
+
+const MATERIAL_COLS: &str = "account, region, key_id, material_id, sealed, state, created_ms, rotation_date_ms, rotation_type, import_state, expiration_model, valid_to_ms, description";
+
+fn material_row(r: &Row<'_>) -> rusqlite::Result<MaterialRecord> {
+    Ok(MaterialRecord {
+        key: KeyRef {
+            account: r.get(0)?,
+            region: r.get(1)?,
+            key_id: r.get(2)?,
+        },
+        material_id: r.get(3)?,
+        sealed: r.get(4)?,
+        state: enum_col(r.get(5)?, KeyMaterialState::parse)?,
+        created_ms: r.get(6)?,
+        rotation_date_ms: r.get(7)?,
+        rotation_type: opt_enum_col(r.get(8)?, RotationType::parse)?,
+        import_state: opt_enum_col(r.get(9)?, ImportState::parse)?,
+        expiration_model: opt_enum_col(r.get(10)?, ExpirationModelType::parse)?,
+        valid_to_ms: r.get(11)?,
+        description: r.get(12)?,
+    })
+}
+
+fn upsert_material(tx: &rusqlite::Transaction<'_>, m: &MaterialRecord) -> Result<()> {
+    tx.execute(
+        &format!("INSERT OR REPLACE INTO materials ({MATERIAL_COLS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)"),
+        params![
+            m.key.account, m.key.region, m.key.key_id, m.material_id, m.sealed, m.state.as_str(),
+            m.created_ms, m.rotation_date_ms, m.rotation_type.map(|v| v.as_str()),
+            m.import_state.map(|v| v.as_str()), m.expiration_model.map(|v| v.as_str()),
+            m.valid_to_ms, m.description,
+        ],
+    )
+    .map_err(backend)?;
+    Ok(())
+}
+
+const ALIAS_COLS: &str = "account, region, name, target_key_id, created_ms, updated_ms";
+
+fn alias_row(r: &Row<'_>) -> rusqlite::Result<AliasRecord> {
+    Ok(AliasRecord {
+        account: r.get(0)?,
+        region: r.get(1)?,
+        name: r.get(2)?,
+        target_key_id: r.get(3)?,
+        created_ms: r.get(4)?,
+        updated_ms: r.get(5)?,
+    })
+}
+
+fn is_unique_violation(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation)
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn get_meta(&self, name: &str) -> Result<Option<Vec<u8>>> {
+        self.read(|c| {
+            c.query_row("SELECT value FROM meta WHERE name = ?1", [name], |r| {
+                r.get(0)
+            })
+            .optional()
+        })
+    }
+
+    async fn put_meta_if_absent(&self, name: &str, value: &[u8]) -> Result<Vec<u8>> {
+        let (name, value) = (name.to_string(), value.to_vec());
+        self.write(move |tx| {
+            tx.execute(
+                "INSERT OR IGNORE INTO meta (name, value) VALUES (?1, ?2)",
+                params![name, value],
+            )
+            .map_err(backend)?;
+            tx.query_row("SELECT value FROM meta WHERE name = ?1", [&name], |r| {
+                r.get(0)
+            })
+            .map_err(backend)
+        })
+        .await
+    }
+
+    async fn put_account(&self, a: &AccountRecord) -> Result<()> {
+        let a = a.clone();
+        self.write(move |tx| {
+            tx.execute(
+                "INSERT OR IGNORE INTO accounts (account_id, created_ms) VALUES (?1, ?2)",
+                params![a.account_id, a.created_ms],
+            )
+            .map_err(backend)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn get_account(&self, account_id: &str) -> Result<Option<AccountRecord>> {
+        self.read(|c| {
+            c.query_row(
+                "SELECT account_id, created_ms FROM accounts WHERE account_id = ?1",
+                [account_id],
+                |r| {
+                    Ok(AccountRecord {
+                        account_id: r.get(0)?,
+                        created_ms: r.get(1)?,
+                    })
+                },
+            )
+            .optional()
+        })
+    }
+
+    async fn put_access_key(&self, k: &AccessKeyRecord) -> Result<()> {
+        let k = k.clone();
+        self.write(move |tx| {
+            tx.execute(
+                "INSERT INTO access_keys (access_key_id, account_id, principal_arn, sealed_secret, created_ms) VALUES (?1,?2,?3,?4,?5)",
+                params![k.access_key_id, k.account_id, k.principal_arn, k.sealed_secret, k.created_ms],
+            )
+            .map_err(|e| if is_unique_violation(&e) { StoreError::AlreadyExists } else { backend(e) })?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn get_access_key(&self, id: &str) -> Result<Option<AccessKeyRecord>> {
+        self.read(|c| {
+            c.query_row(
+                "SELECT access_key_id, account_id, principal_arn, sealed_secret, created_ms FROM access_keys WHERE access_key_id = ?1",
+                [id],
+                |r| Ok(AccessKeyRecord { access_key_id: r.get(0)?, account_id: r.get(1)?, principal_arn: r.get(2)?, sealed_secret: r.get(3)?, created_ms: r.get(4)? }),
+            )
+            .optional()
+        })
+    }
+
+    async fn list_access_keys(&self, account_id: &str) -> Result<Vec<AccessKeyRecord>> {
+        self.read(|c| {
+            let mut s = c.prepare_cached("SELECT access_key_id, account_id, principal_arn, sealed_secret, created_ms FROM access_keys WHERE account_id = ?1 ORDER BY created_ms, access_key_id")?;
+            let rows = s.query_map([account_id], |r| Ok(AccessKeyRecord { access_key_id: r.get(0)?, account_id: r.get(1)?, principal_arn: r.get(2)?, sealed_secret: r.get(3)?, created_ms: r.get(4)? }))?;
+            rows.collect()
+        })
+    }
+
+    async fn create_key(&self, k: &KeyRecord, materials: &[MaterialRecord]) -> Result<()> {
+        let (k, materials) = (k.clone(), materials.to_vec());
+        self.write(move |tx| {
+            tx.execute(
+                &format!("INSERT INTO keys ({KEY_COLS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18)"),
+                params![
+                    k.key.account, k.key.region, k.key.key_id, k.version, k.created_ms, k.description,
+                    k.key_usage.as_str(), k.key_spec.as_str(), k.origin.as_str(), k.state.as_str(),
+                    k.deletion_date_ms, k.policy, k.multi_region, tags_json(&k), k.rotation_enabled,
+                    k.rotation_period_days, k.next_rotation_ms, k.current_material_id,
+                ],
+            )
+            .map_err(|e| if is_unique_violation(&e) { StoreError::AlreadyExists } else { backend(e) })?;
+            for m in &materials {
+                upsert_material(tx, m)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn get_key(&self, key: &KeyRef) -> Result<Option<KeyRecord>> {
+        self.read(|c| {
+            c.prepare_cached(&format!(
+                "SELECT {KEY_COLS} FROM keys WHERE account = ?1 AND region = ?2 AND key_id = ?3"
+            ))?
+            .query_row(params![key.account, key.region, key.key_id], key_row)
+            .optional()
+        })
+    }
+
+    async fn list_keys(
+        &self,
+        account: &str,
+        region: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<KeyRecord>> {
+        self.read(|c| {
+            let mut s = c.prepare_cached(&format!(
+                "SELECT {KEY_COLS} FROM keys WHERE account = ?1 AND region = ?2 AND key_id > ?3 ORDER BY key_id LIMIT ?4"
+            ))?;
+            let rows = s.query_map(params![account, region, after.unwrap_or(""), limit as i64], key_row)?;
+            rows.collect()
+        })
+    }
+
+    async fn update_key(&self, k: &KeyRecord, materials: &[MaterialRecord]) -> Result<()> {
+        let (k, materials) = (k.clone(), materials.to_vec());
+        self.write(move |tx| {
+            let n = tx
+                .execute(
+                    "UPDATE keys SET version = ?4, description = ?5, state = ?6, deletion_date_ms = ?7, policy = ?8,
+                     tags = ?9, rotation_enabled = ?10, rotation_period_days = ?11, next_rotation_ms = ?12,
+                     current_material_id = ?13
+                     WHERE account = ?1 AND region = ?2 AND key_id = ?3 AND version = ?4 - 1",
+                    params![
+                        k.key.account, k.key.region, k.key.key_id, k.version, k.description, k.state.as_str(),
+                        k.deletion_date_ms, k.policy, tags_json(&k), k.rotation_enabled, k.rotation_period_days,
+                        k.next_rotation_ms, k.current_material_id,
+                    ],
+                )
+                .map_err(backend)?;
+            if n != 1 {
+                return Err(StoreError::Conflict);
+            }
+            for m in &materials {
+                upsert_material(tx, m)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn delete_key(&self, key: &KeyRef) -> Result<()> {
+        let key = key.clone();
+        self.write(move |tx| {
+            let p = params![key.account, key.region, key.key_id];
+            tx.execute(
+                "DELETE FROM materials WHERE account = ?1 AND region = ?2 AND key_id = ?3",
+                p,
+            )
+            .map_err(backend)?;
+            tx.execute(
+                "DELETE FROM aliases WHERE account = ?1 AND region = ?2 AND target_key_id = ?3",
+                p,
+            )
+            .map_err(backend)?;
+            tx.execute(
+                "DELETE FROM keys WHERE account = ?1 AND region = ?2 AND key_id = ?3",
+                p,
+            )
+            .map_err(backend)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn keys_due_for_deletion(&self, now_ms: i64) -> Result<Vec<KeyRef>> {
+        self.read(|c| {
+            let mut s = c.prepare_cached(
+                "SELECT account, region, key_id FROM keys WHERE deletion_date_ms IS NOT NULL AND deletion_date_ms <= ?1 AND state = 'PendingDeletion'",
+            )?;
+            let rows = s.query_map([now_ms], |r| Ok(KeyRef { account: r.get(0)?, region: r.get(1)?, key_id: r.get(2)? }))?;
+            rows.collect()
+        })
+    }
+
+    async fn keys_due_for_rotation(&self, now_ms: i64) -> Result<Vec<KeyRef>> {
+        self.read(|c| {
+            let mut s = c.prepare_cached(
+                "SELECT account, region, key_id FROM keys WHERE rotation_enabled = 1 AND next_rotation_ms IS NOT NULL AND next_rotation_ms <= ?1",
+            )?;
+            let rows = s.query_map([now_ms], |r| Ok(KeyRef { account: r.get(0)?, region: r.get(1)?, key_id: r.get(2)? }))?;
+            rows.collect()
+        })
+    }
+
+    async fn get_materials(&self, key: &KeyRef) -> Result<Vec<MaterialRecord>> {
+        self.read(|c| {
+            let mut s = c.prepare_cached(&format!(
+                "SELECT {MATERIAL_COLS} FROM materials WHERE account = ?1 AND region = ?2 AND key_id = ?3 ORDER BY created_ms, material_id"
+            ))?;
+            let rows = s.query_map(params![key.account, key.region, key.key_id], material_row)?;
+            rows.collect()
+        })
+    }
+
+    async fn create_alias(&self, a: &AliasRecord) -> Result<()> {
+        let a = a.clone();
+        self.write(move |tx| {
+            tx.execute(
+                &format!("INSERT INTO aliases ({ALIAS_COLS}) VALUES (?1,?2,?3,?4,?5,?6)"),
+                params![
+                    a.account,
+                    a.region,
+                    a.name,
+                    a.target_key_id,
+                    a.created_ms,
+                    a.updated_ms
+                ],
+            )
+            .map_err(|e| {
+                if is_unique_violation(&e) {
+                    StoreError::AlreadyExists
+                } else {
+                    backend(e)
+                }
+            })?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn get_alias(
+        &self,
+        account: &str,
+        region: &str,
+        name: &str,
+    ) -> Result<Option<AliasRecord>> {
+        self.read(|c| {
+            c.prepare_cached(&format!(
+                "SELECT {ALIAS_COLS} FROM aliases WHERE account = ?1 AND region = ?2 AND name = ?3"
+            ))?
+            .query_row(params![account, region, name], alias_row)
+            .optional()
+        })
+    }
+
+    async fn update_alias(&self, a: &AliasRecord) -> Result<()> {
+        let a = a.clone();
+        self.write(move |tx| {
+            let n = tx
+                .execute(
+                    "UPDATE aliases SET target_key_id = ?4, updated_ms = ?5 WHERE account = ?1 AND region = ?2 AND name = ?3",
+                    params![a.account, a.region, a.name, a.target_key_id, a.updated_ms],
+                )
+                .map_err(backend)?;
+            if n == 1 { Ok(()) } else { Err(StoreError::NotFound) }
+        })
+        .await
+    }
+
+    async fn delete_alias(&self, account: &str, region: &str, name: &str) -> Result<()> {
+        let (account, region, name) = (account.to_string(), region.to_string(), name.to_string());
+        self.write(move |tx| {
+            let n = tx
+                .execute(
+                    "DELETE FROM aliases WHERE account = ?1 AND region = ?2 AND name = ?3",
+                    params![account, region, name],
+                )
+                .map_err(backend)?;
+            if n == 1 {
+                Ok(())
+            } else {
+                Err(StoreError::NotFound)
+            }
+        })
+        .await
+    }
+
+    async fn list_aliases(
+        &self,
+        account: &str,
+        region: &str,
+        key_id: Option<&str>,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<AliasRecord>> {
+        self.read(|c| {
+            let mut s = c.prepare_cached(&format!(
+                "SELECT {ALIAS_COLS} FROM aliases WHERE account = ?1 AND region = ?2 AND (?3 IS NULL OR target_key_id = ?3) AND name > ?4 ORDER BY name LIMIT ?5"
+            ))?;
+            let rows = s.query_map(params![account, region, key_id, after.unwrap_or(""), limit as i64], alias_row)?;
+            rows.collect()
+        })
+    }
+}

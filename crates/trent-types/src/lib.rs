@@ -1,0 +1,70 @@
+//! Wire shapes of the AWS KMS JSON 1.1 API: typed requests and responses (generated from the
+//! public service model), blobs, timestamps, and member validation with AWS's messages.
+//! Pure: no I/O.
+
+pub mod blob;
+#[rustfmt::skip]
+pub mod generated;
+pub mod timestamp;
+pub mod validate;
+
+pub use blob::Blob;
+pub use generated::*;
+pub use timestamp::Timestamp;
+pub use validate::{Errors, MemberPath};
+
+/// A request body that could not be read as the operation's input.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum DecodeError {
+    /// Not JSON, or a member of the wrong JSON type, or a blob that is not base64: AWS answers
+    /// these with `SerializationException`.
+    #[error("{0}")]
+    Serialization(String),
+    /// A constraint of the model failed: `ValidationException` with the Coral message.
+    #[error("{0}")]
+    Validation(String),
+}
+
+/// Decodes and validates a request body into the typed input `T` via its wire form `W`.
+pub fn decode<W, T>(
+    body: &[u8],
+    convert: impl FnOnce(&W, &MemberPath, &mut Errors) -> Option<T>,
+) -> Result<T, DecodeError>
+where
+    W: serde::de::DeserializeOwned + Default,
+{
+    // An empty body is an empty input, as botocore sends `{}` but raw clients may send nothing.
+    let wire: W = if body.iter().all(|b| b.is_ascii_whitespace()) {
+        W::default()
+    } else {
+        serde_json::from_slice(body)
+            .map_err(|e| DecodeError::Serialization(serialization_message(&e)))?
+    };
+    let mut errs = Errors::default();
+    let out = convert(&wire, &MemberPath::root(), &mut errs);
+    match (errs.into_message(), out) {
+        (Some(msg), _) => Err(DecodeError::Validation(msg)),
+        (None, Some(v)) => Ok(v),
+        (None, None) => Err(DecodeError::Validation(
+            "1 validation error detected".into(),
+        )),
+    }
+}
+
+fn serialization_message(e: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    match e.classify() {
+        // AWS says only this for a body it cannot parse; the details stay in our log.
+        Category::Syntax | Category::Eof | Category::Io => {
+            "Start of structure or map found where not expected.".into()
+        }
+        Category::Data => {
+            let s = e.to_string();
+            // serde_json appends " at line L column C"; the message is for the client.
+            match s.rfind(" at line ") {
+                Some(i) => s[..i].to_string(),
+                None => s,
+            }
+        }
+    }
+}

@@ -1,0 +1,90 @@
+//! Configuration of `trent serve`: command-line flags, then `TRENT_*` environment variables,
+//! then a TOML file (`--config`), then defaults. See docs/configuration.md.
+
+use clap::{Args, ValueEnum};
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AuthArg {
+    /// Verify SigV4 signatures against Trent's access keys (the default).
+    Sigv4,
+    /// Accept any access key as the default account, without checking signatures.
+    AcceptAny,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Data directory: database, root key, credentials file.
+    #[arg(long, env = "TRENT_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Address to listen on.
+    #[arg(long, env = "TRENT_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// The account created on first start.
+    #[arg(long, env = "TRENT_ACCOUNT_ID")]
+    pub account_id: Option<String>,
+    /// How requests are authenticated.
+    #[arg(long, env = "TRENT_AUTH", value_enum)]
+    pub auth: Option<AuthArg>,
+    /// Log filter (tracing syntax), e.g. `info` or `trent=debug`.
+    #[arg(long, env = "TRENT_LOG")]
+    pub log: Option<String>,
+    /// TOML file with any of: data_dir, listen, account_id, auth, log.
+    #[arg(long, env = "TRENT_CONFIG")]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    data_dir: Option<PathBuf>,
+    listen: Option<SocketAddr>,
+    account_id: Option<String>,
+    auth: Option<AuthArg>,
+    log: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    pub data_dir: PathBuf,
+    pub listen: SocketAddr,
+    pub account_id: String,
+    pub auth: AuthArg,
+    pub log: String,
+}
+
+impl ServeConfig {
+    pub fn resolve(a: ServeArgs) -> Result<Self, String> {
+        let file = match &a.config {
+            Some(p) => {
+                let text = std::fs::read_to_string(p)
+                    .map_err(|e| format!("cannot read {}: {e}", p.display()))?;
+                toml::from_str::<FileConfig>(&text).map_err(|e| format!("{}: {e}", p.display()))?
+            }
+            None => FileConfig::default(),
+        };
+        let account_id = a
+            .account_id
+            .or(file.account_id)
+            .unwrap_or_else(|| "111122223333".into());
+        if account_id.len() != 12 || !account_id.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(format!("account id must be 12 digits, not '{account_id}'"));
+        }
+        Ok(ServeConfig {
+            data_dir: a
+                .data_dir
+                .or(file.data_dir)
+                .unwrap_or_else(|| PathBuf::from("./trent-data")),
+            listen: a
+                .listen
+                .or(file.listen)
+                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 4599))),
+            account_id,
+            auth: a.auth.or(file.auth).unwrap_or(AuthArg::Sigv4),
+            log: a.log.or(file.log).unwrap_or_else(|| "info".into()),
+        })
+    }
+}

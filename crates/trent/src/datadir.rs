@@ -1,0 +1,99 @@
+//! The data directory: created on first start with the root key file and, once the account
+//! exists, the AWS shared-credentials file — both readable by the owner only (0600).
+
+use std::fs::{self, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use trent_crypto::{LocalRootKey, Secret};
+
+pub const ROOT_KEY_FILE: &str = "root.key";
+pub const DATABASE_FILE: &str = "trent.db";
+pub const CREDENTIALS_FILE: &str = "credentials";
+
+pub fn ensure_dir(dir: &Path) -> Result<(), String> {
+    if !dir.exists() {
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    }
+    Ok(())
+}
+
+/// Writes `bytes` to a new file with mode 0600, durably (fsync of file and directory).
+fn write_private(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    let tmp = path.with_extension("tmp");
+    let _ = fs::remove_file(&tmp);
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&tmp)
+        .map_err(|e| format!("cannot create {}: {e}", tmp.display()))?;
+    f.write_all(bytes)
+        .and_then(|_| f.sync_all())
+        .map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
+    fs::rename(&tmp, path).map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+    if let Some(parent) = path.parent() {
+        if let Ok(d) = fs::File::open(parent) {
+            let _ = d.sync_all();
+        }
+    }
+    Ok(())
+}
+
+/// Creates an empty file with mode 0600 unless it exists. SQLite gives its -wal and -shm
+/// files the database file's permissions, so the whole database stays private.
+pub fn ensure_private_file(path: &Path) -> Result<(), String> {
+    if !path.exists() {
+        OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)
+            .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+    }
+    Ok(())
+}
+
+/// Loads the root key file, creating it (32 random bytes) on first start.
+pub fn load_or_create_root_key(dir: &Path) -> Result<(LocalRootKey, bool), String> {
+    let path = dir.join(ROOT_KEY_FILE);
+    let created = if path.exists() {
+        false
+    } else {
+        let key = trent_crypto::random_secret(LocalRootKey::LEN).map_err(|e| e.to_string())?;
+        write_private(&path, key.as_bytes())?;
+        true
+    };
+    let meta = fs::metadata(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    if meta.permissions().mode() & 0o077 != 0 {
+        tracing::warn!(path = %path.display(), "the root key file is readable by others; chmod 600 it");
+    }
+    let bytes =
+        Secret::new(fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?);
+    let key = LocalRootKey::new(&bytes)
+        .map_err(|_| format!("{} is not a 32-byte root key", path.display()))?;
+    Ok((key, created))
+}
+
+/// Writes the AWS shared-credentials file (profile `default`) unless it exists.
+pub fn write_credentials(
+    dir: &Path,
+    access_key_id: &str,
+    secret: &Secret,
+) -> Result<Option<PathBuf>, String> {
+    let path = dir.join(CREDENTIALS_FILE);
+    if path.exists() {
+        return Ok(None);
+    }
+    let secret =
+        std::str::from_utf8(secret.as_bytes()).map_err(|_| "secret is not text".to_string())?;
+    let text = format!(
+        "[default]\naws_access_key_id = {access_key_id}\naws_secret_access_key = {secret}\n"
+    );
+    write_private(&path, text.as_bytes())?;
+    Ok(Some(path))
+}

@@ -1,0 +1,38 @@
+//! The `trent` binary: `trent serve` runs the KMS; more subcommands come with later work.
+
+mod config;
+mod datadir;
+mod serve;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "trent",
+    version,
+    about = "A self-hosted key management service that speaks the AWS KMS API"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the KMS server (creates the data directory on first start).
+    Serve(config::ServeArgs),
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve(args) => config::ServeConfig::resolve(args).and_then(serve::run),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("trent: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

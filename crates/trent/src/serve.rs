@@ -1,0 +1,104 @@
+//! `trent serve`: opens the data directory, the store and the keyring, makes sure the
+//! default account has credentials, and serves until SIGINT or SIGTERM.
+
+use crate::config::{AuthArg, ServeConfig};
+use crate::datadir;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use trent_core::{Kms, KmsConfig, SystemClock};
+use trent_server::{AppState, AuthMode};
+use trent_store::SqliteStore;
+
+pub fn run(cfg: ServeConfig) -> Result<(), String> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_new(&cfg.log)
+                .map_err(|e| format!("bad log filter: {e}"))?,
+        )
+        .with_target(false)
+        .init();
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))?
+        .block_on(serve(cfg))
+}
+
+async fn serve(cfg: ServeConfig) -> Result<(), String> {
+    let started = Instant::now();
+    datadir::ensure_dir(&cfg.data_dir)?;
+    let (root, created) = datadir::load_or_create_root_key(&cfg.data_dir)?;
+    if created {
+        tracing::info!(dir = %cfg.data_dir.display(), "initialised a new data directory");
+    }
+    let db = cfg.data_dir.join(datadir::DATABASE_FILE);
+    datadir::ensure_private_file(&db)?;
+    let store =
+        Arc::new(SqliteStore::open(&db).map_err(|e| format!("cannot open {}: {e}", db.display()))?);
+    let keyring = trent_core::open_keyring(store.as_ref(), &root)
+        .await
+        .map_err(|e| e.to_string())?;
+    let kms = Arc::new(Kms::new(
+        store,
+        keyring,
+        Arc::new(SystemClock),
+        KmsConfig::default(),
+    ));
+    let creds = kms
+        .ensure_account(&cfg.account_id)
+        .await
+        .map_err(|e| e.to_string())?;
+    match datadir::write_credentials(
+        &cfg.data_dir,
+        &creds.access_key_id,
+        &creds.secret_access_key,
+    )? {
+        Some(p) => {
+            tracing::info!(account = %cfg.account_id, access_key_id = %creds.access_key_id, file = %p.display(), "wrote credentials for the account root")
+        }
+        None => {
+            tracing::info!(account = %cfg.account_id, access_key_id = %creds.access_key_id, "account root credentials are in the credentials file")
+        }
+    }
+    let mode = match cfg.auth {
+        AuthArg::Sigv4 => AuthMode::SigV4,
+        AuthArg::AcceptAny => {
+            tracing::warn!("!!! --auth accept-any: signatures are NOT checked; any access key acts as account {} !!!", cfg.account_id);
+            tracing::warn!(
+                "!!! use this only for local tests, never where anyone else can reach the port !!!"
+            );
+            AuthMode::AcceptAny
+        }
+    };
+    let listener = tokio::net::TcpListener::bind(cfg.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", cfg.listen))?;
+    let background = tokio::spawn(kms.clone().run_background(Duration::from_secs(30)));
+    let state = Arc::new(AppState::new(kms, mode, cfg.account_id.clone()));
+    tracing::info!(listen = %cfg.listen, startup_ms = started.elapsed().as_millis() as u64, version = env!("CARGO_PKG_VERSION"), "trent is serving");
+    trent_server::serve(listener, state, shutdown_signal())
+        .await
+        .map_err(|e| format!("server error: {e}"))?;
+    background.abort();
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}

@@ -1,0 +1,373 @@
+#!/usr/bin/env python3
+"""Generates crates/trent-types/src/generated.rs from the public AWS KMS service model.
+
+Every request shape becomes two Rust types: a `...Wire` struct that serde fills from JSON
+(enum members kept as strings, so an unknown value is a ValidationException and not a
+SerializationException, as in AWS), and the typed struct the domain uses. The generated
+`validate` functions apply every constraint of the model (required, length, range, pattern,
+enum) and phrase each failure exactly as AWS's Coral framework does:
+`Value '<v>' at '<memberPath>' failed to satisfy constraint: <constraint>`.
+
+Usage: scripts/gen-types.py [MODEL.json.gz] > crates/trent-types/src/generated.rs
+The model defaults to ../shared/reference/kms-service-2.json.gz; the output is committed and
+`scripts/test` checks it is up to date.
+"""
+import gzip
+import json
+import re
+import sys
+
+HERE = __file__.rsplit("/", 2)[0] if "/" in __file__ else "."
+MODEL = sys.argv[1] if len(sys.argv) > 1 else f"{HERE}/../shared/reference/kms-service-2.json.gz"
+m = json.load(gzip.open(MODEL))
+shapes = m["shapes"]
+ops = m["operations"]
+
+# Errors AWS returns with HTTP 500; every other modeled error is a 400.
+SERVER_ERRORS = {"KMSInternalException", "DependencyTimeoutException", "KeyUnavailableException"}
+# Errors of the JSON 1.1 protocol and of AWS's front end that the model does not list.
+PROTOCOL_ERRORS = [
+    ("ValidationException", 400),
+    ("SerializationException", 400),
+    ("UnknownOperationException", 400),
+    ("AccessDeniedException", 400),
+    ("ThrottlingException", 400),
+    ("UnrecognizedClientException", 400),
+    ("InvalidSignatureException", 400),
+    ("IncompleteSignatureException", 400),
+    ("MissingAuthenticationTokenException", 400),
+    ("InvalidClientTokenId", 403),
+    ("NotAuthorizedException", 400),
+    ("RequestEntityTooLargeException", 413),
+]
+
+
+def snake(name):
+    s = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", name)
+    s = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", s)
+    s = s.lower()
+    return {"type": "r#type", "ref": "r#ref"}.get(s, s)
+
+
+def variant(value):
+    parts = re.split(r"[_\-]", value)
+    if value.upper() == value:
+        out = "".join(p[:1].upper() + p[1:].lower() for p in parts)
+    else:  # already CamelCase, e.g. PendingDeletion, ReEncryptFrom
+        out = "".join(p[:1].upper() + p[1:] for p in parts)
+    if out[0].isdigit():
+        out = "V" + out
+    return {"Self": "SelfOwned"}.get(out, out)
+
+
+def lower_camel(name):
+    return name[:1].lower() + name[1:]
+
+
+def is_enum(sname):
+    return shapes[sname]["type"] == "string" and "enum" in shapes[sname]
+
+
+def pattern_to_rust(p):
+    # Java's \w and \s are ASCII-only; Rust's are Unicode: spell them out (a nested class
+    # is a union in Rust's regex syntax). Coral matches the whole value (Java's
+    # Pattern.matches), so the pattern is anchored at both ends.
+    p = p.replace("\\w", "[0-9A-Za-z_]").replace("\\s", "[ \\t\\n\\x0B\\f\\r]")
+    return f"^(?:{p})$"
+
+
+# ---- which structures are reachable from inputs / outputs --------------------------------
+def reach(root, acc):
+    if root in acc:
+        return
+    s = shapes[root]
+    t = s["type"]
+    if t == "structure":
+        acc.add(root)
+        for mem in s["members"].values():
+            reach(mem["shape"], acc)
+    elif t == "list":
+        reach(s["member"]["shape"], acc)
+    elif t == "map":
+        reach(s["key"]["shape"], acc)
+        reach(s["value"]["shape"], acc)
+
+
+inputs, outputs = set(), set()
+for op in ops.values():
+    if "input" in op:
+        reach(op["input"]["shape"], inputs)
+    if "output" in op:
+        reach(op["output"]["shape"], outputs)
+inputs = {s for s in inputs if shapes[s]["type"] == "structure"}
+outputs = {s for s in outputs if shapes[s]["type"] == "structure"}
+
+
+# ---- Rust type of a member ----------------------------------------------------------------
+def rust_type(sname, wire=False):
+    s = shapes[sname]
+    t = s["type"]
+    if t == "string":
+        if "enum" in s and not wire:
+            return sname
+        return "String"
+    if t == "blob":
+        return "Blob"
+    if t == "integer":
+        return "i64"
+    if t == "long":
+        return "i64"
+    if t == "boolean":
+        return "bool"
+    if t == "timestamp":
+        return "Timestamp"
+    if t == "list":
+        return f"Vec<{rust_type(s['member']['shape'], wire)}>"
+    if t == "map":
+        return f"BTreeMap<{rust_type(s['key']['shape'], wire)}, {rust_type(s['value']['shape'], wire)}>"
+    if t == "structure":
+        return f"{sname}Wire" if wire else sname
+    raise ValueError(t)
+
+
+out = []
+w = out.append
+w("//! Wire types of the AWS KMS API, generated from the public service model by")
+w("//! `scripts/gen-types.py`. Do not edit by hand: change the generator and run it again.")
+w("#![allow(clippy::all, missing_docs, non_camel_case_types, unused_variables, unused_mut)]")
+w("")
+w("use std::collections::BTreeMap;")
+w("use serde::{Deserialize, Serialize};")
+w("use crate::blob::Blob;")
+w("use crate::timestamp::Timestamp;")
+w("use crate::validate::{Errors, MemberPath};")
+w("")
+
+# ---- enums --------------------------------------------------------------------------------
+for name in sorted(shapes):
+    s = shapes[name]
+    if not (s["type"] == "string" and "enum" in s):
+        continue
+    vals = s["enum"]
+    w("#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]")
+    w(f"pub enum {name} {{")
+    for v in vals:
+        w(f"    {variant(v)},")
+    w("}")
+    w(f"impl {name} {{")
+    w(f"    pub const ALL: &'static [{name}] = &[{', '.join(f'{name}::{variant(v)}' for v in vals)}];")
+    w(f"    pub const NAMES: &'static [&'static str] = &[{', '.join(json.dumps(v) for v in vals)}];")
+    w("    pub fn as_str(self) -> &'static str {")
+    w("        match self {")
+    for v in vals:
+        w(f"            {name}::{variant(v)} => {json.dumps(v)},")
+    w("        }")
+    w("    }")
+    w("    pub fn parse(s: &str) -> Option<Self> {")
+    w("        match s {")
+    for v in vals:
+        w(f"            {json.dumps(v)} => Some({name}::{variant(v)}),")
+    w("            _ => None,")
+    w("        }")
+    w("    }")
+    w("}")
+    w(f"impl std::fmt::Display for {name} {{")
+    w("    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result { f.write_str(self.as_str()) }")
+    w("}")
+    w(f"impl Serialize for {name} {{")
+    w("    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> { s.serialize_str(self.as_str()) }")
+    w("}")
+    w(f"impl<'de> Deserialize<'de> for {name} {{")
+    w("    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {")
+    w("        let s = String::deserialize(d)?;")
+    w(f"        Self::parse(&s).ok_or_else(|| serde::de::Error::custom(format!(\"unknown {name} value {{s}}\")))")
+    w("    }")
+    w("}")
+    w("")
+
+
+# ---- validation of one member value -------------------------------------------------------
+def check_value(sname, expr, path_expr, indent, wire_to_typed):
+    """Emit statements validating `expr` (a reference to the wire value) of shape sname.
+
+    Returns an expression converting the wire value to the typed value (may refer to `expr`).
+    """
+    s = shapes[sname]
+    t = s["type"]
+    pad = " " * indent
+    if t == "string":
+        if "min" in s:
+            w(f"{pad}errs.min_len_str({path_expr}, {expr}, {s['min']});")
+        if "max" in s:
+            w(f"{pad}errs.max_len_str({path_expr}, {expr}, {s['max']});")
+        if "pattern" in s:
+            w(f"{pad}errs.pattern({path_expr}, {expr}, &pattern_table::{pattern_name(s['pattern'])}, {json.dumps(s['pattern'])});")
+        if "enum" in s:
+            return f"errs.enum_value::<{sname}>({path_expr}, {expr}, {sname}::parse, {sname}::NAMES)?"
+        return f"{expr}.clone()"
+    if t == "blob":
+        if "min" in s:
+            w(f"{pad}errs.min_len_blob({path_expr}, {expr}, {s['min']});")
+        if "max" in s:
+            w(f"{pad}errs.max_len_blob({path_expr}, {expr}, {s['max']});")
+        return f"{expr}.clone()"
+    if t in ("integer", "long"):
+        if "min" in s:
+            w(f"{pad}errs.min_value({path_expr}, *{expr}, {s['min']});")
+        if "max" in s:
+            w(f"{pad}errs.max_value({path_expr}, *{expr}, {s['max']});")
+        return f"*{expr}"
+    if t in ("boolean", "timestamp"):
+        return f"{expr}.clone()"
+    if t == "list":
+        if "min" in s:
+            w(f"{pad}errs.min_len_list({path_expr}, {expr}, {s['min']});")
+        if "max" in s:
+            w(f"{pad}errs.max_len_list({path_expr}, {expr}, {s['max']});")
+        mem = s["member"]["shape"]
+        w(f"{pad}let mut items = Vec::with_capacity({expr}.len());")
+        w(f"{pad}for (i, item) in {expr}.iter().enumerate() {{")
+        w(f"{pad}    let item_path = {path_expr}.item(i);")
+        conv = check_value(mem, "item", "&item_path", indent + 4, wire_to_typed)
+        w(f"{pad}    if let Some(v) = (|| Some({conv}))() {{ items.push(v); }}")
+        w(f"{pad}}}")
+        return "items"
+    if t == "map":
+        if "min" in s:
+            w(f"{pad}errs.min_len_map({path_expr}, {expr}, {s['min']});")
+        if "max" in s:
+            w(f"{pad}errs.max_len_map({path_expr}, {expr}, {s['max']});")
+        kshape, vshape = s["key"]["shape"], s["value"]["shape"]
+        w(f"{pad}for (k, v) in {expr}.iter() {{")
+        w(f"{pad}    let key_path = {path_expr}.map_key(k);")
+        check_value(kshape, "k", "&key_path", indent + 4, wire_to_typed)
+        w(f"{pad}    let value_path = {path_expr}.map_value(k);")
+        check_value(vshape, "v", "&value_path", indent + 4, wire_to_typed)
+        w(f"{pad}}}")
+        return f"{expr}.clone()"
+    if t == "structure":
+        return f"{sname}::from_wire({expr}, {path_expr}, errs)?"
+    raise ValueError(t)
+
+
+pattern_names = {}
+
+
+def pattern_name(p):
+    if p not in pattern_names:
+        pattern_names[p] = f"P{len(pattern_names)}"
+    return pattern_names[p]
+
+
+# ---- structures ---------------------------------------------------------------------------
+def needs_wire(sname):
+    return sname in inputs
+
+
+for name in sorted(set(shapes)):
+    s = shapes[name]
+    if s["type"] != "structure" or s.get("exception"):
+        continue
+    members = s["members"]
+    required = set(s.get("required", []))
+    in_out = name in outputs
+    derives = ["Debug", "Clone", "Default", "PartialEq"]
+    w(f"#[derive({', '.join(derives)}, Serialize, Deserialize)]")
+    w("#[serde(default)]")
+    w(f"pub struct {name} {{")
+    for mname, mem in members.items():
+        w(f"    #[serde(rename = {json.dumps(mname)}, skip_serializing_if = \"Option::is_none\")]")
+        w(f"    pub {snake(mname)}: Option<{rust_type(mem['shape'])}>,")
+    w("}")
+    if not needs_wire(name):
+        w("")
+        continue
+    w("#[derive(Default, Deserialize)]")
+    w("#[serde(default)]")
+    w(f"pub struct {name}Wire {{")
+    for mname, mem in members.items():
+        w(f"    #[serde(rename = {json.dumps(mname)})]")
+        w(f"    pub {snake(mname)}: Option<{rust_type(mem['shape'], wire=True)}>,")
+    w("}")
+    w(f"impl {name} {{")
+    w("    /// Checks every constraint of the model, collecting failures in AWS's wording.")
+    w(f"    pub fn from_wire(wire: &{name}Wire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {{")
+    w(f"        let mut out = {name}::default();")
+    for mname, mem in members.items():
+        field = snake(mname)
+        w(f"        let p = path.member({json.dumps(lower_camel(mname))});")
+        w(f"        match &wire.{field} {{")
+        if mname in required:
+            w("            None => errs.missing(&p),")
+        else:
+            w("            None => {}")
+        w("            Some(value) => {")
+        conv = check_value(mem["shape"], "value", "&p", 16, True)
+        w(f"                out.{field} = (|| Some({conv}))();")
+        w("            }")
+        w("        }")
+    w("        Some(out)")
+    w("    }")
+    w("}")
+    w("")
+
+# ---- patterns -----------------------------------------------------------------------------
+w("pub(crate) mod pattern_table {")
+w("    use regex::Regex;")
+w("    use std::sync::LazyLock;")
+for p, n in pattern_names.items():
+    w(f"    pub static {n}: LazyLock<Regex> = LazyLock::new(|| Regex::new({json.dumps(pattern_to_rust(p))}).expect(\"model pattern\"));")
+w("}")
+w("")
+
+# ---- operations ---------------------------------------------------------------------------
+names = sorted(ops)
+w("/// Every operation of the KMS API, named as in `X-Amz-Target: TrentService.<Operation>`.")
+w("#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]")
+w("pub enum Operation {")
+for n in names:
+    w(f"    {n},")
+w("}")
+w("impl Operation {")
+w(f"    pub const ALL: &'static [Operation] = &[{', '.join('Operation::' + n for n in names)}];")
+w("    pub fn name(self) -> &'static str {")
+w("        match self {")
+for n in names:
+    w(f"            Operation::{n} => {json.dumps(n)},")
+w("        }")
+w("    }")
+w("    pub fn from_name(s: &str) -> Option<Self> {")
+w("        match s {")
+for n in names:
+    w(f"            {json.dumps(n)} => Some(Operation::{n}),")
+w("            _ => None,")
+w("        }")
+w("    }")
+w("}")
+w("")
+
+# ---- errors -------------------------------------------------------------------------------
+errors = sorted(k for k, s in shapes.items() if s.get("exception"))
+allerr = [(e, 500 if e in SERVER_ERRORS else 400) for e in errors] + PROTOCOL_ERRORS
+w("/// Every error `__type` Trent can answer with: the model's exceptions and the protocol's.")
+w("#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]")
+w("pub enum ErrorCode {")
+for e, _ in allerr:
+    w(f"    {e},")
+w("}")
+w("impl ErrorCode {")
+w("    pub fn name(self) -> &'static str {")
+w("        match self {")
+for e, _ in allerr:
+    w(f"            ErrorCode::{e} => {json.dumps(e)},")
+w("        }")
+w("    }")
+w("    pub fn http_status(self) -> u16 {")
+w("        match self {")
+for e, st in allerr:
+    w(f"            ErrorCode::{e} => {st},")
+w("        }")
+w("    }")
+w("}")
+
+print("\n".join(out))
