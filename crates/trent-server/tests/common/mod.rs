@@ -1,0 +1,139 @@
+//! Test harness: an in-process Trent on a random loopback port over a temporary SQLite
+//! store, a manual clock, and clients that sign like real users.
+#![allow(dead_code)]
+
+use aws_sdk_kms::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_kms::error::{ProvideErrorMetadata, SdkError};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use trent_core::{BootstrapCredentials, Kms, KmsConfig, ManualClock};
+use trent_crypto::LocalRootKey;
+use trent_server::{AppState, AuthMode};
+use trent_store::SqliteStore;
+
+pub const ACCOUNT: &str = "111122223333";
+
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub kms: Arc<Kms>,
+    pub clock: Arc<ManualClock>,
+    pub creds: BootstrapCredentials,
+    pub dir: tempfile::TempDir,
+}
+
+pub async fn start() -> TestServer {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqliteStore::open(&dir.path().join("trent.db")).unwrap());
+    let root = LocalRootKey::new(&trent_crypto::random_secret(32).unwrap()).unwrap();
+    let keyring = trent_core::open_keyring(store.as_ref(), &root)
+        .await
+        .unwrap();
+    let clock = Arc::new(ManualClock::default());
+    let kms = Arc::new(Kms::new(
+        store,
+        keyring,
+        clock.clone(),
+        KmsConfig::default(),
+    ));
+    let creds = kms.ensure_account(ACCOUNT).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let state = Arc::new(AppState::new(kms.clone(), AuthMode::SigV4, ACCOUNT.into()));
+    tokio::spawn(trent_server::serve(listener, state, std::future::pending()));
+    TestServer {
+        addr,
+        kms,
+        clock,
+        creds,
+        dir,
+    }
+}
+
+impl TestServer {
+    pub fn client_in(&self, region: &str, akid: &str, secret: &str) -> aws_sdk_kms::Client {
+        let conf = aws_sdk_kms::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .endpoint_url(format!("http://{}", self.addr))
+            .region(Region::new(region.to_string()))
+            .credentials_provider(Credentials::new(akid, secret, None, None, "test"))
+            .retry_config(aws_sdk_kms::config::retry::RetryConfig::disabled())
+            .build();
+        aws_sdk_kms::Client::from_conf(conf)
+    }
+
+    pub fn secret(&self) -> String {
+        String::from_utf8(self.creds.secret_access_key.as_bytes().to_vec()).unwrap()
+    }
+
+    pub fn client(&self) -> aws_sdk_kms::Client {
+        self.client_in("us-east-1", &self.creds.access_key_id, &self.secret())
+    }
+
+    /// Sends a raw, correctly signed request; returns status and body.
+    pub async fn raw(&self, target: &str, body: &[u8]) -> (u16, serde_json::Value) {
+        let host = self.addr.to_string();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        let amz_date = trent_sigv4::format_amz_date(now);
+        let target_h = format!("TrentService.{target}");
+        let headers: Vec<(&str, &[u8])> = vec![
+            ("content-type", b"application/x-amz-json-1.1"),
+            ("host", host.as_bytes()),
+            ("x-amz-date", amz_date.as_bytes()),
+            ("x-amz-target", target_h.as_bytes()),
+        ];
+        let input = trent_sigv4::CanonicalInput {
+            method: "POST",
+            path: "/",
+            query: "",
+            headers: &headers,
+            body,
+        };
+        let key =
+            trent_sigv4::SigningKey::derive(&self.secret(), &amz_date[..8], "us-east-1", "kms");
+        let auth = trent_sigv4::sign_request(
+            &input,
+            "content-type;host;x-amz-date;x-amz-target",
+            &self.creds.access_key_id,
+            &key,
+            &amz_date,
+            "us-east-1",
+            "kms",
+        );
+        let mut req = format!(
+            "POST / HTTP/1.1\r\nhost: {host}\r\ncontent-type: application/x-amz-json-1.1\r\nx-amz-date: {amz_date}\r\nx-amz-target: {target_h}\r\nauthorization: {auth}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+            body.len()
+        )
+        .into_bytes();
+        req.extend_from_slice(body);
+        http_exchange(self.addr, &req).await
+    }
+}
+
+/// Writes a raw HTTP/1.1 request and reads the whole response (the server closes it).
+pub async fn http_exchange(addr: SocketAddr, req: &[u8]) -> (u16, serde_json::Value) {
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    s.write_all(req).await.unwrap();
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf).await.unwrap();
+    let text = String::from_utf8_lossy(&buf).to_string();
+    let status: u16 = text.split(' ').nth(1).unwrap().parse().unwrap();
+    let body = text.split("\r\n\r\n").nth(1).unwrap_or("");
+    // The body may be chunked; the JSON object sits between the first '{' and last '}'.
+    let json = match (body.find('{'), body.rfind('}')) {
+        (Some(a), Some(b)) => serde_json::from_str(&body[a..=b]).unwrap_or(serde_json::Value::Null),
+        _ => serde_json::Value::Null,
+    };
+    (status, json)
+}
+
+/// The AWS error code and message of a failed SDK call.
+pub fn err<E: ProvideErrorMetadata, R>(e: SdkError<E, R>) -> (String, String) {
+    (
+        e.code().unwrap_or("<none>").to_string(),
+        e.message().unwrap_or("").to_string(),
+    )
+}

@@ -1,0 +1,317 @@
+//! Cryptographic operations through aws-sdk-kms: encrypt/decrypt with encryption context,
+//! ReEncrypt, data keys, random bytes, rotation keeping old ciphertexts readable.
+
+mod common;
+use aws_sdk_kms::primitives::Blob;
+use aws_sdk_kms::types::{DataKeySpec, IncludeKeyMaterial, KeyMaterialState};
+use common::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn encrypt_decrypt_with_context() {
+    let t = start().await;
+    let c = t.client();
+    let m = c.create_key().send().await.unwrap().key_metadata.unwrap();
+    c.create_alias()
+        .alias_name("alias/app")
+        .target_key_id(m.key_id())
+        .send()
+        .await
+        .unwrap();
+    let arn = m.arn().unwrap();
+    for id in [
+        m.key_id(),
+        arn,
+        "alias/app",
+        &format!("arn:aws:kms:us-east-1:{ACCOUNT}:alias/app"),
+    ] {
+        let e = c
+            .encrypt()
+            .key_id(id)
+            .plaintext(Blob::new(b"secret data".to_vec()))
+            .encryption_context("purpose", "test")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(e.key_id(), Some(arn));
+        let blob = e.ciphertext_blob().unwrap().clone();
+        // KeyId is optional: the blob names the key and the material.
+        let d = c
+            .decrypt()
+            .ciphertext_blob(blob.clone())
+            .encryption_context("purpose", "test")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(d.plaintext().unwrap().as_ref(), b"secret data");
+        assert_eq!(d.key_id(), Some(arn));
+        assert_eq!(d.key_material_id(), m.current_key_material_id());
+        let e = err(c
+            .decrypt()
+            .ciphertext_blob(blob.clone())
+            .send()
+            .await
+            .unwrap_err());
+        assert_eq!(e.0, "InvalidCiphertextException");
+        let e = err(c
+            .decrypt()
+            .ciphertext_blob(blob)
+            .encryption_context("purpose", "other")
+            .send()
+            .await
+            .unwrap_err());
+        assert_eq!(e.0, "InvalidCiphertextException");
+    }
+    // A KeyId that names another key.
+    let other = c.create_key().send().await.unwrap().key_metadata.unwrap();
+    let blob = c
+        .encrypt()
+        .key_id(m.key_id())
+        .plaintext(Blob::new(b"x".to_vec()))
+        .send()
+        .await
+        .unwrap()
+        .ciphertext_blob
+        .unwrap();
+    let e = err(c
+        .decrypt()
+        .key_id(other.key_id())
+        .ciphertext_blob(blob.clone())
+        .send()
+        .await
+        .unwrap_err());
+    assert_eq!(
+        e,
+        (
+            "IncorrectKeyException".into(),
+            "The key ID in the request does not identify a CMK that can perform this operation."
+                .into()
+        )
+    );
+    // Tampering anywhere is the same opaque error.
+    let mut bad = blob.into_inner();
+    let n = bad.len();
+    bad[n - 1] ^= 1;
+    assert_eq!(
+        err(c
+            .decrypt()
+            .ciphertext_blob(Blob::new(bad))
+            .send()
+            .await
+            .unwrap_err())
+        .0,
+        "InvalidCiphertextException"
+    );
+    assert_eq!(
+        err(c
+            .decrypt()
+            .ciphertext_blob(Blob::new(b"garbage".to_vec()))
+            .send()
+            .await
+            .unwrap_err())
+        .0,
+        "InvalidCiphertextException"
+    );
+    // DryRun.
+    let e = err(c
+        .encrypt()
+        .key_id(m.key_id())
+        .plaintext(Blob::new(b"x".to_vec()))
+        .dry_run(true)
+        .send()
+        .await
+        .unwrap_err());
+    assert_eq!(
+        e,
+        (
+            "DryRunOperationException".into(),
+            "The request would have succeeded, but the DryRun option is set.".into()
+        )
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn re_encrypt_and_data_keys() {
+    let t = start().await;
+    let c = t.client();
+    let a = c.create_key().send().await.unwrap().key_metadata.unwrap();
+    let b = c.create_key().send().await.unwrap().key_metadata.unwrap();
+    let blob = c
+        .encrypt()
+        .key_id(a.key_id())
+        .plaintext(Blob::new(b"move me".to_vec()))
+        .encryption_context("k", "1")
+        .send()
+        .await
+        .unwrap()
+        .ciphertext_blob
+        .unwrap();
+    let r = c
+        .re_encrypt()
+        .ciphertext_blob(blob)
+        .source_encryption_context("k", "1")
+        .destination_key_id(b.key_id())
+        .destination_encryption_context("k", "2")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.source_key_id(), a.arn());
+    assert_eq!(r.key_id(), b.arn());
+    let d = c
+        .decrypt()
+        .ciphertext_blob(r.ciphertext_blob.unwrap())
+        .encryption_context("k", "2")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(d.plaintext().unwrap().as_ref(), b"move me");
+    assert_eq!(d.key_id(), b.arn());
+
+    let dk = c
+        .generate_data_key()
+        .key_id(a.key_id())
+        .key_spec(DataKeySpec::Aes256)
+        .encryption_context("f", "x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(dk.plaintext().unwrap().as_ref().len(), 32);
+    let back = c
+        .decrypt()
+        .ciphertext_blob(dk.ciphertext_blob().unwrap().clone())
+        .encryption_context("f", "x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(back.plaintext(), dk.plaintext());
+    let dk = c
+        .generate_data_key()
+        .key_id(a.key_id())
+        .number_of_bytes(64)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(dk.plaintext().unwrap().as_ref().len(), 64);
+    let np = c
+        .generate_data_key_without_plaintext()
+        .key_id(a.key_id())
+        .key_spec(DataKeySpec::Aes128)
+        .send()
+        .await
+        .unwrap();
+    let back = c
+        .decrypt()
+        .ciphertext_blob(np.ciphertext_blob.unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(back.plaintext().unwrap().as_ref().len(), 16);
+    let e = err(c
+        .generate_data_key()
+        .key_id(a.key_id())
+        .send()
+        .await
+        .unwrap_err());
+    assert_eq!(e.0, "ValidationException");
+    let rnd = c
+        .generate_random()
+        .number_of_bytes(48)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rnd.plaintext().unwrap().as_ref().len(), 48);
+    let e = err(c
+        .generate_random()
+        .number_of_bytes(1025)
+        .send()
+        .await
+        .unwrap_err());
+    assert_eq!(e, ("ValidationException".into(), "1 validation error detected: Value '1025' at 'numberOfBytes' failed to satisfy constraint: Member must have value less than or equal to 1024".into()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rotation_keeps_old_ciphertexts_readable() {
+    let t = start().await;
+    let c = t.client();
+    let m = c.create_key().send().await.unwrap().key_metadata.unwrap();
+    let id = m.key_id();
+    let first = m.current_key_material_id().unwrap().to_string();
+    let old = c
+        .encrypt()
+        .key_id(id)
+        .plaintext(Blob::new(b"before".to_vec()))
+        .send()
+        .await
+        .unwrap()
+        .ciphertext_blob
+        .unwrap();
+    let s = c.get_key_rotation_status().key_id(id).send().await.unwrap();
+    assert!(!s.key_rotation_enabled());
+    c.enable_key_rotation()
+        .key_id(id)
+        .rotation_period_in_days(90)
+        .send()
+        .await
+        .unwrap();
+    let s = c.get_key_rotation_status().key_id(id).send().await.unwrap();
+    assert!(s.key_rotation_enabled());
+    assert_eq!(s.rotation_period_in_days(), Some(90));
+    assert!(s.next_rotation_date().is_some());
+    c.rotate_key_on_demand().key_id(id).send().await.unwrap();
+    let now = c
+        .describe_key()
+        .key_id(id)
+        .send()
+        .await
+        .unwrap()
+        .key_metadata
+        .unwrap();
+    let second = now.current_key_material_id().unwrap().to_string();
+    assert_ne!(first, second);
+    let d = c.decrypt().ciphertext_blob(old).send().await.unwrap();
+    assert_eq!(d.plaintext().unwrap().as_ref(), b"before");
+    assert_eq!(d.key_material_id(), Some(first.as_str()));
+    let rot = c.list_key_rotations().key_id(id).send().await.unwrap();
+    assert_eq!(rot.rotations().len(), 1);
+    assert_eq!(rot.rotations()[0].key_material_id(), Some(second.as_str()));
+    let all = c
+        .list_key_rotations()
+        .key_id(id)
+        .include_key_material(IncludeKeyMaterial::AllKeyMaterial)
+        .send()
+        .await
+        .unwrap();
+    let states: Vec<_> = all
+        .rotations()
+        .iter()
+        .map(|r| r.key_material_state().cloned())
+        .collect();
+    assert_eq!(
+        states,
+        vec![
+            Some(KeyMaterialState::NonCurrent),
+            Some(KeyMaterialState::Current)
+        ]
+    );
+    // Automatic rotation when due.
+    t.clock.advance_ms(91 * 86_400_000);
+    assert_eq!(t.kms.rotate_due_keys().await.unwrap(), 1);
+    let third = c
+        .describe_key()
+        .key_id(id)
+        .send()
+        .await
+        .unwrap()
+        .key_metadata
+        .unwrap()
+        .current_key_material_id
+        .unwrap();
+    assert_ne!(third, second);
+    c.disable_key_rotation().key_id(id).send().await.unwrap();
+    assert!(!c
+        .get_key_rotation_status()
+        .key_id(id)
+        .send()
+        .await
+        .unwrap()
+        .key_rotation_enabled());
+}
