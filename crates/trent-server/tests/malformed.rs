@@ -21,7 +21,7 @@ async fn malformed_requests_get_aws_errors() {
     let rows: Vec<(&str, String, &str, Option<&str>)> = vec![
         ("Encrypt", "{not json".into(), "SerializationException", None),
         ("Encrypt", "[1,2]".into(), "SerializationException", None),
-        ("Encrypt", format!(r#"{{"KeyId":5,"Plaintext":"eA=="}}"#), "SerializationException", None),
+        ("Encrypt", r#"{"KeyId":5,"Plaintext":"eA=="}"#.into(), "SerializationException", None),
         ("Encrypt", format!(r#"{{"KeyId":"{key}","Plaintext":"%%%not-base64"}}"#), "SerializationException", None),
         ("Encrypt", format!(r#"{{"KeyId":"{key}","Plaintext":"{big}"}}"#), "ValidationException",
             Some("1 validation error detected: Value at 'plaintext' failed to satisfy constraint: Member must have length less than or equal to 4096")),
