@@ -9,7 +9,8 @@ enum) and phrase each failure exactly as AWS's Coral framework does:
 `Value '<v>' at '<memberPath>' failed to satisfy constraint: <constraint>`.
 
 Usage: scripts/gen-types.py [MODEL.json.gz] > crates/trent-types/src/generated.rs
-The model defaults to ../shared/reference/kms-service-2.json.gz; the output is committed and
+The model defaults to model/kms-service-2.json.gz (the public botocore model, Apache-2.0);
+the output is committed and
 `scripts/test` checks it is up to date.
 """
 import gzip
@@ -18,7 +19,7 @@ import re
 import sys
 
 HERE = __file__.rsplit("/", 2)[0] if "/" in __file__ else "."
-MODEL = sys.argv[1] if len(sys.argv) > 1 else f"{HERE}/../shared/reference/kms-service-2.json.gz"
+MODEL = sys.argv[1] if len(sys.argv) > 1 else f"{HERE}/model/kms-service-2.json.gz"
 m = json.load(gzip.open(MODEL))
 shapes = m["shapes"]
 ops = m["operations"]
