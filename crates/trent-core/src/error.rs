@@ -26,6 +26,12 @@ pub enum KmsError {
     #[error("{0}")]
     InvalidKeyUsage(String),
     #[error("{0}")]
+    IncorrectKeyMaterial(String),
+    #[error("{0}")]
+    InvalidImportToken(String),
+    #[error("{0}")]
+    ExpiredImportToken(String),
+    #[error("{0}")]
     LimitExceeded(String),
     #[error("{0}")]
     MalformedPolicyDocument(String),

@@ -10,6 +10,28 @@ use trent_types::*;
 
 const DAY_MS: i64 = 86_400_000;
 
+/// What an update does to a key's materials besides changing its row.
+#[derive(Debug, Default)]
+pub(crate) struct Changes {
+    pub upsert: Vec<MaterialRecord>,
+    pub remove: Vec<String>,
+}
+
+impl Changes {
+    pub(crate) fn none() -> Self {
+        Changes::default()
+    }
+}
+
+impl From<Vec<MaterialRecord>> for Changes {
+    fn from(upsert: Vec<MaterialRecord>) -> Self {
+        Changes {
+            upsert,
+            remove: Vec::new(),
+        }
+    }
+}
+
 /// A ListKeys-style page: `limit` rows (1..=1000, default 100) after `marker`.
 pub(crate) fn page_limit(limit: Option<i64>) -> usize {
     limit.unwrap_or(100).clamp(1, 1000) as usize
@@ -24,16 +46,17 @@ impl Kms {
         mut f: F,
     ) -> Result<(KeyRecord, Vec<MaterialRecord>)>
     where
-        F: FnMut(&mut KeyRecord, &[MaterialRecord]) -> Result<Vec<MaterialRecord>>,
+        F: FnMut(&mut KeyRecord, &[MaterialRecord]) -> Result<Changes>,
     {
         for _ in 0..8 {
-            let mut rec = self.load_key(key).await?;
+            let mut rec = self.load_key_raw(key).await?;
             let mut mats = self.store.get_materials(key).await?;
-            let upserts = f(&mut rec, &mats)?;
+            let Changes { upsert, remove } = f(&mut rec, &mats)?;
             rec.version += 1;
-            match self.store.update_key(&rec, &upserts).await {
+            match self.store.update_key(&rec, &upsert, &remove).await {
                 Ok(()) => {
-                    for u in upserts {
+                    mats.retain(|m| !remove.contains(&m.material_id));
+                    for u in upsert {
                         match mats.iter_mut().find(|m| m.material_id == u.material_id) {
                             Some(m) => *m = u,
                             None => mats.push(u),
@@ -209,7 +232,7 @@ impl Kms {
             } else {
                 KeyState::Disabled
             };
-            Ok(vec![])
+            Ok(Changes::none())
         })
         .await?;
         Ok(())
@@ -256,7 +279,7 @@ impl Kms {
                 check(Family::ScheduleDeletion, k)?;
                 k.state = KeyState::PendingDeletion;
                 k.deletion_date_ms = Some(when);
-                Ok(vec![])
+                Ok(Changes::none())
             })
             .await?;
         Ok(ScheduleKeyDeletionResponse {
@@ -294,7 +317,7 @@ impl Kms {
                     KeyState::PendingImport
                 };
                 k.deletion_date_ms = None;
-                Ok(vec![])
+                Ok(Changes::none())
             })
             .await?;
         Ok(CancelKeyDeletionResponse {
@@ -319,7 +342,7 @@ impl Kms {
         self.modify_key(&rec.key, |k, _| {
             check(Family::Metadata, k)?;
             k.description = description.clone();
-            Ok(vec![])
+            Ok(Changes::none())
         })
         .await?;
         Ok(())

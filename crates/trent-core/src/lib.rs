@@ -3,11 +3,13 @@
 //! `trent-types`; persistence goes through `trent-store`.
 
 mod aliases;
+pub mod audit;
 mod bootstrap;
 pub mod clock;
 mod crypto_ops;
 mod data_keys;
 mod error;
+mod import;
 mod keys;
 mod materials;
 mod metadata;
@@ -17,12 +19,14 @@ mod resolve;
 mod rotation;
 mod state;
 mod tags;
+mod wrapping_pool;
 
 pub use bootstrap::{
     open_keyring, BootstrapCredentials, BootstrapCredentialsWithAccount, ACCOUNT_ROOT_USER,
 };
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::KmsError;
+pub use wrapping_pool::WrappingPoolConfig;
 
 use std::sync::Arc;
 use trent_crypto::Keyring;
@@ -45,12 +49,17 @@ pub struct Caller {
 pub struct KmsConfig {
     /// How many on-demand rotations one key may have (AWS: 25 in the current API text).
     pub max_on_demand_rotations: usize,
+    /// How long an import token and its wrapping key are valid (AWS: 24 hours).
+    pub import_token_validity_ms: i64,
+    pub wrapping_pool: WrappingPoolConfig,
 }
 
 impl Default for KmsConfig {
     fn default() -> Self {
         KmsConfig {
             max_on_demand_rotations: 25,
+            import_token_validity_ms: 24 * 3_600_000,
+            wrapping_pool: WrappingPoolConfig::default(),
         }
     }
 }
@@ -62,6 +71,8 @@ pub struct Kms {
     clock: Arc<dyn Clock>,
     config: KmsConfig,
     materials: materials::MaterialCache,
+    wrapping_pool: wrapping_pool::WrappingPool,
+    audit: Arc<dyn audit::AuditSink>,
 }
 
 impl Kms {
@@ -71,13 +82,22 @@ impl Kms {
         clock: Arc<dyn Clock>,
         config: KmsConfig,
     ) -> Self {
+        let wrapping_pool = wrapping_pool::WrappingPool::new(config.wrapping_pool.clone());
         Kms {
             store,
             keyring,
             clock,
             config,
             materials: materials::MaterialCache::new(10_000),
+            wrapping_pool,
+            audit: Arc::new(audit::LogAudit),
         }
+    }
+
+    /// Sends audit events to `sink` instead of the log.
+    pub fn with_audit(mut self, sink: Arc<dyn audit::AuditSink>) -> Self {
+        self.audit = sink;
+        self
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {

@@ -1,6 +1,7 @@
 //! Key policies: the AWS default key policy, GetKeyPolicy, PutKeyPolicy, ListKeyPolicies.
 //! Policies are stored and returned; evaluating them comes with the authorization work.
 
+use crate::keys::Changes;
 use crate::resolve::Accept;
 use crate::{Caller, Kms, KmsError, Result};
 use trent_store::{partition_of, KeyRef};
@@ -77,7 +78,7 @@ impl Kms {
         let policy = validate_policy(&r.policy.unwrap_or_default())?;
         self.modify_key(&rec.key, |k, _| {
             k.policy = policy.clone();
-            Ok(vec![])
+            Ok(Changes::none())
         })
         .await?;
         Ok(())

@@ -37,6 +37,12 @@ impl Kms {
             if let Err(e) = self.reap_deleted_keys().await {
                 tracing::warn!(error = %e, "key deletion pass failed");
             }
+            if let Err(e) = self.expire_due_materials().await {
+                tracing::warn!(error = %e, "expiry pass failed");
+            }
+            if let Err(e) = self.expire_due_materials().await {
+                tracing::warn!(error = %e, "expiry pass failed");
+            }
             if let Err(e) = self.rotate_due_keys().await {
                 tracing::warn!(error = %e, "rotation pass failed");
             }

@@ -162,7 +162,7 @@ impl Kms {
 
     /// Loads a key. A key whose deletion date has passed is gone even if the reaper has not
     /// run yet: it is purged here and reported as not existing.
-    pub(crate) async fn load_key(&self, key: &KeyRef) -> Result<KeyRecord> {
+    pub(crate) async fn load_key_raw(&self, key: &KeyRef) -> Result<KeyRecord> {
         let rec = self
             .store
             .get_key(key)
@@ -171,6 +171,25 @@ impl Kms {
         if self.is_past_deletion(&rec) {
             self.purge_key(key).await?;
             return Err(key_not_found(key));
+        }
+        Ok(rec)
+    }
+
+    /// Loads a key as it is now: imported material whose `ValidTo` has passed is gone at
+    /// once, before the background pass gets to it.
+    pub(crate) async fn load_key(&self, key: &KeyRef) -> Result<KeyRecord> {
+        let rec = self.load_key_raw(key).await?;
+        if rec.origin != trent_types::OriginType::External {
+            return Ok(rec);
+        }
+        let now = self.now_ms();
+        let mats = self.store.get_materials(key).await?;
+        if mats
+            .iter()
+            .any(|m| m.sealed.is_some() && m.valid_to_ms.is_some_and(|t| t <= now))
+        {
+            self.expire_material(key).await?;
+            return self.load_key_raw(key).await;
         }
         Ok(rec)
     }

@@ -2,6 +2,7 @@
 //! RotateKeyOnDemand, ListKeyRotations, and automatic rotation when it falls due. Old
 //! materials stay (NON_CURRENT) so that old ciphertexts keep decrypting.
 
+use crate::keys::Changes;
 use crate::resolve::Accept;
 use crate::state::{check, Family};
 use crate::{Caller, Kms, KmsError, Result};
@@ -40,7 +41,7 @@ impl Kms {
             k.rotation_enabled = true;
             k.rotation_period_days = Some(days);
             k.next_rotation_ms = Some(now + days * DAY_MS);
-            Ok(vec![])
+            Ok(Changes::none())
         })
         .await?;
         Ok(())
@@ -64,7 +65,7 @@ impl Kms {
             check(Family::RotationConfig, k)?;
             k.rotation_enabled = false;
             k.next_rotation_ms = None;
-            Ok(vec![])
+            Ok(Changes::none())
         })
         .await?;
         Ok(())
@@ -144,7 +145,7 @@ impl Kms {
                     k.next_rotation_ms = Some(now + k.rotation_period_days.unwrap_or(365) * DAY_MS);
                 }
                 changes.push(next);
-                Ok(changes)
+                Ok(changes.into())
             })
             .await?;
         Ok(rec)

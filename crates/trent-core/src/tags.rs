@@ -1,6 +1,6 @@
 //! Tags: TagResource, UntagResource, ListResourceTags, and the tag rules CreateKey shares.
 
-use crate::keys::page_limit;
+use crate::keys::{page_limit, Changes};
 use crate::resolve::Accept;
 use crate::state::{check, Family};
 use crate::{Caller, Kms, KmsError, Result};
@@ -48,7 +48,7 @@ impl Kms {
         self.modify_key(&rec.key, |k, _| {
             check(Family::Metadata, k)?;
             k.tags = validate_new_tags(&tags, &k.tags)?;
-            Ok(vec![])
+            Ok(Changes::none())
         })
         .await?;
         Ok(())
@@ -69,7 +69,7 @@ impl Kms {
             for t in &keys {
                 k.tags.remove(t);
             }
-            Ok(vec![])
+            Ok(Changes::none())
         })
         .await?;
         Ok(())

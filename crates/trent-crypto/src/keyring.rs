@@ -10,6 +10,7 @@ use aws_lc_rs::{hkdf, hmac};
 pub struct Keyring {
     material_seal: LessSafeKey,
     secret_seal: LessSafeKey,
+    token_seal: LessSafeKey,
     material_id: hmac::Key,
 }
 
@@ -45,6 +46,7 @@ impl Keyring {
         Ok(Keyring {
             material_seal: aead(&derive(dek, b"material-seal")?)?,
             secret_seal: aead(&derive(dek, b"secret-seal")?)?,
+            token_seal: aead(&derive(dek, b"import-token")?)?,
             material_id: hmac::Key::new(hmac::HMAC_SHA256, derive(dek, b"material-id")?.as_bytes()),
         })
     }
@@ -94,6 +96,15 @@ impl Keyring {
 
     pub fn open_secret(&self, context: &str, sealed: &[u8]) -> Result<Secret, CryptoError> {
         gcm_open(&self.secret_seal, context.as_bytes(), sealed)
+    }
+
+    /// Seals the body of an import token.
+    pub fn seal_token(&self, body: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        gcm_seal(&self.token_seal, b"trent/v1/import-token", body)
+    }
+
+    pub fn open_token(&self, sealed: &[u8]) -> Result<Secret, CryptoError> {
+        gcm_open(&self.token_seal, b"trent/v1/import-token", sealed)
     }
 
     /// `KeyMaterialId`: 64 lowercase hex digits of HMAC-SHA256 over the key id and the

@@ -3,6 +3,7 @@
 //! identifiers, and the symmetric ciphertext blob. Pure: no I/O.
 
 pub mod blob;
+pub mod import;
 pub mod keyring;
 pub mod root;
 pub mod secret;

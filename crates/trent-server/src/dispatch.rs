@@ -194,6 +194,24 @@ pub(crate) async fn dispatch(
             })
             .await
         }
+        O::GetParametersForImport => {
+            run(body, GetParametersForImportRequest::from_wire, |r| {
+                kms.get_parameters_for_import(c, r)
+            })
+            .await
+        }
+        O::ImportKeyMaterial => {
+            run(body, ImportKeyMaterialRequest::from_wire, |r| {
+                kms.import_key_material(c, r)
+            })
+            .await
+        }
+        O::DeleteImportedKeyMaterial => {
+            run(body, DeleteImportedKeyMaterialRequest::from_wire, |r| {
+                kms.delete_imported_key_material(c, r)
+            })
+            .await
+        }
         other => Err(Failure::Kms(KmsError::UnsupportedOperation(format!(
             "{} is not supported by this server yet.",
             other.name()

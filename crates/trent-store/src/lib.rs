@@ -53,9 +53,15 @@ pub trait Store: Send + Sync + 'static {
         after: Option<&str>,
         limit: usize,
     ) -> Result<Vec<KeyRecord>>;
-    /// Replaces the key's row if its version is still `key.version - 1`, and upserts
-    /// `materials` in the same transaction; `Conflict` otherwise.
-    async fn update_key(&self, key: &KeyRecord, materials: &[MaterialRecord]) -> Result<()>;
+    /// Replaces the key's row if its version is still `key.version - 1`, upserts `materials`
+    /// and removes the materials with the ids in `remove`, in one transaction; `Conflict` if
+    /// the version moved.
+    async fn update_key(
+        &self,
+        key: &KeyRecord,
+        materials: &[MaterialRecord],
+        remove: &[String],
+    ) -> Result<()>;
     /// Removes the key, its materials and its aliases for good.
     async fn delete_key(&self, key: &KeyRef) -> Result<()>;
     /// Keys in `PendingDeletion` whose deletion date is at or before `now_ms`.
@@ -63,6 +69,9 @@ pub trait Store: Send + Sync + 'static {
 
     /// Keys with automatic rotation enabled whose next rotation is at or before `now_ms`.
     async fn keys_due_for_rotation(&self, now_ms: i64) -> Result<Vec<KeyRef>>;
+
+    /// Keys with imported material still present whose `ValidTo` is at or before `now_ms`.
+    async fn keys_with_expired_material(&self, now_ms: i64) -> Result<Vec<KeyRef>>;
 
     async fn get_materials(&self, key: &KeyRef) -> Result<Vec<MaterialRecord>>;
 

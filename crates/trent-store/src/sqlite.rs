@@ -39,6 +39,7 @@ CREATE TABLE IF NOT EXISTS aliases (
   account TEXT NOT NULL, region TEXT NOT NULL, name TEXT NOT NULL, target_key_id TEXT NOT NULL,
   created_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL,
   PRIMARY KEY (account, region, name)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS materials_expiry ON materials (valid_to_ms) WHERE valid_to_ms IS NOT NULL;
 CREATE INDEX IF NOT EXISTS aliases_target ON aliases (account, region, target_key_id);
 PRAGMA user_version = 1;
 ";
@@ -359,8 +360,13 @@ impl Store for SqliteStore {
         })
     }
 
-    async fn update_key(&self, k: &KeyRecord, materials: &[MaterialRecord]) -> Result<()> {
-        let (k, materials) = (k.clone(), materials.to_vec());
+    async fn update_key(
+        &self,
+        k: &KeyRecord,
+        materials: &[MaterialRecord],
+        remove: &[String],
+    ) -> Result<()> {
+        let (k, materials, remove) = (k.clone(), materials.to_vec(), remove.to_vec());
         self.write(move |tx| {
             let n = tx
                 .execute(
@@ -380,6 +386,13 @@ impl Store for SqliteStore {
             }
             for m in &materials {
                 upsert_material(tx, m)?;
+            }
+            for id in &remove {
+                tx.execute(
+                    "DELETE FROM materials WHERE account = ?1 AND region = ?2 AND key_id = ?3 AND material_id = ?4",
+                    params![k.key.account, k.key.region, k.key.key_id, id],
+                )
+                .map_err(backend)?;
             }
             Ok(())
         })
@@ -424,6 +437,16 @@ impl Store for SqliteStore {
         self.read(|c| {
             let mut s = c.prepare_cached(
                 "SELECT account, region, key_id FROM keys WHERE rotation_enabled = 1 AND next_rotation_ms IS NOT NULL AND next_rotation_ms <= ?1",
+            )?;
+            let rows = s.query_map([now_ms], |r| Ok(KeyRef { account: r.get(0)?, region: r.get(1)?, key_id: r.get(2)? }))?;
+            rows.collect()
+        })
+    }
+
+    async fn keys_with_expired_material(&self, now_ms: i64) -> Result<Vec<KeyRef>> {
+        self.read(|c| {
+            let mut s = c.prepare_cached(
+                "SELECT DISTINCT account, region, key_id FROM materials WHERE sealed IS NOT NULL AND valid_to_ms IS NOT NULL AND valid_to_ms <= ?1",
             )?;
             let rows = s.query_map([now_ms], |r| Ok(KeyRef { account: r.get(0)?, region: r.get(1)?, key_id: r.get(2)? }))?;
             rows.collect()

@@ -14,7 +14,18 @@ use trent_store::SqliteStore;
 
 pub const ACCOUNT: &str = "111122223333";
 
+/// Audit events recorded by a test server.
+#[derive(Default)]
+pub struct Captured(pub std::sync::Mutex<Vec<serde_json::Value>>);
+
+impl trent_core::audit::AuditSink for Captured {
+    fn record(&self, event: serde_json::Value) {
+        self.0.lock().unwrap().push(event);
+    }
+}
+
 pub struct TestServer {
+    pub audit: Arc<Captured>,
     pub addr: SocketAddr,
     pub kms: Arc<Kms>,
     pub clock: Arc<ManualClock>,
@@ -23,6 +34,13 @@ pub struct TestServer {
 }
 
 pub async fn start() -> TestServer {
+    // Wrapping keys on demand: a pool per test server would only burn CPU.
+    let mut config = KmsConfig::default();
+    config.wrapping_pool.size_per_spec = 0;
+    start_with(config).await
+}
+
+pub async fn start_with(config: KmsConfig) -> TestServer {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(SqliteStore::open(&dir.path().join("trent.db")).unwrap());
     let root = LocalRootKey::new(&trent_crypto::random_secret(32).unwrap()).unwrap();
@@ -30,18 +48,15 @@ pub async fn start() -> TestServer {
         .await
         .unwrap();
     let clock = Arc::new(ManualClock::default());
-    let kms = Arc::new(Kms::new(
-        store,
-        keyring,
-        clock.clone(),
-        KmsConfig::default(),
-    ));
+    let audit = Arc::new(Captured::default());
+    let kms = Arc::new(Kms::new(store, keyring, clock.clone(), config).with_audit(audit.clone()));
     let creds = kms.ensure_account(ACCOUNT).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let state = Arc::new(AppState::new(kms.clone(), AuthMode::SigV4, ACCOUNT.into()));
     tokio::spawn(trent_server::serve(listener, state, std::future::pending()));
     TestServer {
+        audit,
         addr,
         kms,
         clock,

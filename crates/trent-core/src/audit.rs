@@ -1,0 +1,63 @@
+//! Audit events in CloudTrail's shape (aws-behaviour.md §5.1). The sink is pluggable: the
+//! binary appends JSON lines to a file; by default events go to the log.
+
+use serde_json::{json, Value};
+
+pub trait AuditSink: Send + Sync {
+    fn record(&self, event: Value);
+}
+
+/// Writes each event to the log under the `audit` target.
+pub struct LogAudit;
+
+impl AuditSink for LogAudit {
+    fn record(&self, event: Value) {
+        tracing::info!(target: "audit", event = %event);
+    }
+}
+
+/// ISO-8601 `Z` time of epoch milliseconds, as CloudTrail's `eventTime`.
+pub(crate) fn event_time(ms: i64) -> String {
+    // X-Amz-Date has the same fields: YYYYMMDDTHHMMSSZ.
+    let d = trent_sigv4::format_amz_date(ms.div_euclid(1000));
+    format!(
+        "{}-{}-{}T{}:{}:{}Z",
+        &d[0..4],
+        &d[4..6],
+        &d[6..8],
+        &d[9..11],
+        &d[11..13],
+        &d[13..15]
+    )
+}
+
+/// The service event AWS records when imported key material expires.
+pub(crate) fn delete_expired_key_material(
+    account: &str,
+    region: &str,
+    key_id: &str,
+    arn: &str,
+    material_id: &str,
+    now_ms: i64,
+) -> Value {
+    json!({
+        "eventVersion": "1.08",
+        "userIdentity": { "accountId": account, "invokedBy": "AWS Internal" },
+        "eventTime": event_time(now_ms),
+        "eventSource": "kms.amazonaws.com",
+        "eventName": "DeleteExpiredKeyMaterial",
+        "awsRegion": region,
+        "sourceIPAddress": "AWS Internal",
+        "userAgent": "AWS Internal",
+        "requestParameters": null,
+        "responseElements": null,
+        "eventID": trent_crypto::new_key_id().unwrap_or_default(),
+        "readOnly": false,
+        "resources": [{ "accountId": account, "type": "AWS::KMS::Key", "ARN": arn }],
+        "eventType": "AwsServiceEvent",
+        "managementEvent": true,
+        "recipientAccountId": account,
+        "serviceEventDetails": { "keyId": key_id, "keyMaterialId": material_id },
+        "eventCategory": "Management"
+    })
+}

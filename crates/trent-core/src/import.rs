@@ -1,0 +1,453 @@
+//! Importing key material (BYOK): GetParametersForImport, ImportKeyMaterial,
+//! DeleteImportedKeyMaterial, and expiry of imported material. The rules follow
+//! aws-behaviour.md §2–§3; recorded AWS messages are used verbatim.
+
+use crate::keys::Changes;
+use crate::resolve::Accept;
+use crate::state::{origin_not_valid, pending_deletion};
+use crate::{Caller, Kms, KmsError, Result};
+use trent_crypto::import::{
+    unwrap_material, ImportToken, UnwrapError, WrapAlgorithm, WrappingSpec,
+};
+use trent_crypto::Secret;
+use trent_store::{KeyRecord, KeyRef, MaterialRecord};
+use trent_types::*;
+
+const DAY_MS: i64 = 86_400_000;
+const MAX_VALID_TO_DAYS: i64 = 365;
+
+fn is_china(region: &str) -> bool {
+    region.starts_with("cn-")
+}
+
+fn enum_error(value: &str, member: &str, allowed: &[&str]) -> KmsError {
+    KmsError::Validation(format!(
+        "1 validation error detected: Value '{value}' at '{member}' failed to satisfy constraint: Member must satisfy enum value set: [{}]",
+        allowed.join(", ")
+    ))
+}
+
+/// Maps the request's algorithm and spec to ours, refusing what AWS refuses.
+fn wrapping_choice(
+    region: &str,
+    alg: AlgorithmSpec,
+    spec: WrappingKeySpec,
+) -> Result<(WrapAlgorithm, WrappingSpec)> {
+    let china = is_china(region);
+    let spec = match spec {
+        WrappingKeySpec::Rsa2048 => WrappingSpec::Rsa2048,
+        WrappingKeySpec::Rsa3072 => WrappingSpec::Rsa3072,
+        WrappingKeySpec::Rsa4096 => WrappingSpec::Rsa4096,
+        WrappingKeySpec::Sm2 if !china => {
+            return Err(enum_error(
+                "SM2",
+                "wrappingKeySpec",
+                &["RSA_2048", "RSA_3072", "RSA_4096"],
+            ))
+        }
+        WrappingKeySpec::Sm2 => {
+            return Err(KmsError::UnsupportedOperation(
+                "SM2 wrapping keys are not supported by this server.".into(),
+            ))
+        }
+    };
+    let alg = match alg {
+        AlgorithmSpec::RsaesOaepSha1 => WrapAlgorithm::OaepSha1,
+        AlgorithmSpec::RsaesOaepSha256 => WrapAlgorithm::OaepSha256,
+        AlgorithmSpec::RsaAesKeyWrapSha1 | AlgorithmSpec::RsaAesKeyWrapSha256 if china => {
+            return Err(KmsError::Validation(format!("{alg} is not supported in China Regions.")))
+        }
+        AlgorithmSpec::RsaAesKeyWrapSha1 => WrapAlgorithm::RsaAesSha1,
+        AlgorithmSpec::RsaAesKeyWrapSha256 => WrapAlgorithm::RsaAesSha256,
+        // AWS stopped accepting PKCS#1 v1.5 wrapping on 2023-10-10.
+        AlgorithmSpec::RsaesPkcs1V15 => {
+            return Err(KmsError::Validation(
+                "RSAES_PKCS1_V1_5 is no longer supported for importing key material. Use RSAES_OAEP_SHA_256 or RSA_AES_KEY_WRAP_SHA_256.".into(),
+            ))
+        }
+        AlgorithmSpec::Sm2pke if !china => {
+            return Err(enum_error(
+                "SM2PKE",
+                "wrappingAlgorithm",
+                &["RSAES_OAEP_SHA_1", "RSAES_OAEP_SHA_256", "RSA_AES_KEY_WRAP_SHA_1", "RSA_AES_KEY_WRAP_SHA_256"],
+            ))
+        }
+        AlgorithmSpec::Sm2pke => return Err(KmsError::Validation("SM2PKE requires the SM2 wrapping key spec.".into())),
+    };
+    Ok((alg, spec))
+}
+
+/// Checks that a key may take imported material at all, and its state (§1.3).
+fn check_importable(rec: &KeyRecord) -> Result<()> {
+    let arn = rec.key.arn();
+    if rec.origin != OriginType::External {
+        return Err(origin_not_valid(&arn, rec.origin));
+    }
+    match rec.state {
+        KeyState::PendingDeletion | KeyState::PendingReplicaDeletion => Err(pending_deletion(&arn)),
+        KeyState::Creating => Err(KmsError::InvalidState(format!("{arn} is creating."))),
+        KeyState::Unavailable => Err(KmsError::UnsupportedOperation(format!(
+            "{arn} is unavailable."
+        ))),
+        _ => Ok(()),
+    }
+}
+
+fn incorrect_material(msg: &str) -> KmsError {
+    KmsError::IncorrectKeyMaterial(msg.to_string())
+}
+
+/// The materials permanently associated with the key (everything not pending rotation).
+fn associated(mats: &[MaterialRecord]) -> impl Iterator<Item = &MaterialRecord> {
+    mats.iter()
+        .filter(|m| m.state != KeyMaterialState::PendingRotation)
+}
+
+impl Kms {
+    pub async fn get_parameters_for_import(
+        &self,
+        caller: &Caller,
+        r: GetParametersForImportRequest,
+    ) -> Result<GetParametersForImportResponse> {
+        let (alg, spec) = wrapping_choice(
+            &caller.region,
+            r.wrapping_algorithm
+                .unwrap_or(AlgorithmSpec::RsaesOaepSha256),
+            r.wrapping_key_spec.unwrap_or(WrappingKeySpec::Rsa2048),
+        )?;
+        let rec = self
+            .resolve(
+                caller,
+                &r.key_id.unwrap_or_default(),
+                Accept::KeyOnly,
+                "GetParametersForImport",
+            )
+            .await?;
+        check_importable(&rec)?;
+        let pair = self.wrapping_pool.take(spec).await?;
+        let expires_ms = self.now_ms() + self.config.import_token_validity_ms;
+        let token = ImportToken {
+            key_arn: rec.key.arn(),
+            algorithm: alg,
+            spec,
+            expires_ms,
+            private_pkcs8: pair.private_pkcs8.clone(),
+        }
+        .seal(&self.keyring)?;
+        Ok(GetParametersForImportResponse {
+            key_id: Some(rec.key.arn()),
+            import_token: Some(Blob::new(token)),
+            public_key: Some(Blob::new(pair.public_spki.clone())),
+            parameters_valid_to: Some(Timestamp(expires_ms)),
+        })
+    }
+
+    pub async fn import_key_material(
+        &self,
+        caller: &Caller,
+        r: ImportKeyMaterialRequest,
+    ) -> Result<ImportKeyMaterialResponse> {
+        let rec = self
+            .resolve(
+                caller,
+                &r.key_id.unwrap_or_default(),
+                Accept::KeyOnly,
+                "ImportKeyMaterial",
+            )
+            .await?;
+        check_importable(&rec)?;
+        let arn = rec.key.arn();
+        let now = self.now_ms();
+
+        // Expiration: the model defaults to KEY_MATERIAL_EXPIRES, which needs ValidTo.
+        let model = r
+            .expiration_model
+            .unwrap_or(ExpirationModelType::KeyMaterialExpires);
+        let valid_to = match (model, r.valid_to) {
+            (ExpirationModelType::KeyMaterialExpires, None) => {
+                return Err(KmsError::Validation("A validTo date must be set if the ExpirationModel is KEY_MATERIAL_EXPIRES".into()))
+            }
+            (ExpirationModelType::KeyMaterialDoesNotExpire, Some(_)) => {
+                return Err(KmsError::Validation(
+                    "A validTo date must not be set if the ExpirationModel is KEY_MATERIAL_DOES_NOT_EXPIRE".into(),
+                ))
+            }
+            (ExpirationModelType::KeyMaterialDoesNotExpire, None) => None,
+            (ExpirationModelType::KeyMaterialExpires, Some(t)) => {
+                if t.millis() <= now {
+                    return Err(KmsError::Validation("ValidTo must be in the future".into()));
+                }
+                if t.millis() > now + MAX_VALID_TO_DAYS * DAY_MS {
+                    return Err(KmsError::Validation("ValidTo must be at most 365 days in the future".into()));
+                }
+                Some(t.millis())
+            }
+        };
+
+        // The token: ours, untampered, for this very key, not expired.
+        let token = ImportToken::open(
+            &self.keyring,
+            r.import_token
+                .as_ref()
+                .map(|b| b.as_bytes())
+                .unwrap_or_default(),
+        )
+        .map_err(|_| KmsError::InvalidImportToken("The import token is not valid.".into()))?;
+        if token.key_arn != arn {
+            return Err(KmsError::InvalidImportToken(
+                "The import token was not issued for this KMS key.".into(),
+            ));
+        }
+        if now >= token.expires_ms {
+            return Err(KmsError::ExpiredImportToken(
+                "The import token has expired. Call GetParametersForImport for a new wrapping key and import token.".into(),
+            ));
+        }
+
+        // Unwrap off the async workers: RSA private-key operations take milliseconds.
+        let wrapped = r.encrypted_key_material.clone().unwrap_or_default();
+        let material = tokio::task::spawn_blocking(move || {
+            unwrap_material(token.algorithm, &token.private_pkcs8, wrapped.as_bytes())
+        })
+        .await
+        .map_err(|e| KmsError::Internal(format!("unwrap task: {e}")))?
+        .map_err(|e| match e {
+            UnwrapError::BadLength => KmsError::Validation("Invalid encrypted key size.".into()),
+            UnwrapError::Failed => KmsError::InvalidCiphertext,
+        })?;
+        self.check_material_shape(&rec, &material)?;
+        let material_id = self.keyring.material_id(&rec.key.key_id, &material);
+        if let Some(given) = &r.key_material_id {
+            if r.import_type == Some(ImportType::NewKeyMaterial) {
+                return Err(KmsError::Validation(
+                    "KeyMaterialId cannot be specified with ImportType NEW_KEY_MATERIAL.".into(),
+                ));
+            }
+            if *given != material_id {
+                return Err(incorrect_material(
+                    "The key material does not match the KeyMaterialId in the request.",
+                ));
+            }
+        }
+        let sealed = self.keyring.seal_material(&arn, &material_id, &material)?;
+        drop(material);
+
+        let (k, _) = self
+            .modify_key(&rec.key, |k, mats| {
+                check_importable(k)?;
+                let existing = mats.iter().find(|m| m.material_id == material_id);
+                let import_type = r.import_type.unwrap_or(if mats.is_empty() {
+                    ImportType::NewKeyMaterial
+                } else {
+                    ImportType::ExistingKeyMaterial
+                });
+                let mut record = match (import_type, existing) {
+                    (ImportType::ExistingKeyMaterial, Some(m)) => m.clone(),
+                    (ImportType::ExistingKeyMaterial, None) => {
+                        return Err(incorrect_material(if mats.is_empty() {
+                            "The KMS key has no key material to reimport; use ImportType NEW_KEY_MATERIAL."
+                        } else {
+                            "The key material does not match the key material previously imported into this KMS key."
+                        }))
+                    }
+                    (ImportType::NewKeyMaterial, Some(_)) => {
+                        return Err(incorrect_material("This key material is already associated with the KMS key."))
+                    }
+                    (ImportType::NewKeyMaterial, None) => {
+                        if !mats.is_empty() && k.key_spec != KeySpec::SymmetricDefault {
+                            return Err(incorrect_material("Only symmetric encryption KMS keys can have more than one key material."));
+                        }
+                        if let Some(p) = mats.iter().find(|m| m.state == KeyMaterialState::PendingRotation) {
+                            return Err(KmsError::InvalidState(format!(
+                                "New key material (id: {material_id}) cannot be imported into KMS key {arn}, because another key material (id: {}) is pending rotation.",
+                                p.material_id
+                            )));
+                        }
+                        let first = mats.is_empty();
+                        if first {
+                            k.current_material_id = Some(material_id.clone());
+                        }
+                        MaterialRecord {
+                            key: k.key.clone(),
+                            material_id: material_id.clone(),
+                            sealed: None,
+                            state: if first { KeyMaterialState::Current } else { KeyMaterialState::PendingRotation },
+                            created_ms: now,
+                            rotation_date_ms: None,
+                            rotation_type: None,
+                            import_state: None,
+                            expiration_model: None,
+                            valid_to_ms: None,
+                            description: None,
+                        }
+                    }
+                };
+                record.sealed = Some(sealed.clone());
+                record.import_state = Some(ImportState::Imported);
+                record.expiration_model = Some(model);
+                record.valid_to_ms = valid_to;
+                if let Some(d) = &r.key_material_description {
+                    record.description = Some(d.clone());
+                }
+                // The key becomes usable once every permanently associated material is back.
+                let complete = associated(mats).all(|m| m.material_id == record.material_id || m.sealed.is_some());
+                if k.state == KeyState::PendingImport && complete && record.state != KeyMaterialState::PendingRotation {
+                    k.state = KeyState::Enabled;
+                }
+                Ok(vec![record].into())
+            })
+            .await?;
+        tracing::info!(key = %arn, material = %material_id, "imported key material");
+        Ok(ImportKeyMaterialResponse {
+            key_id: Some(k.key.arn()),
+            key_material_id: if k.key_spec == KeySpec::SymmetricDefault {
+                Some(material_id)
+            } else {
+                None
+            },
+        })
+    }
+
+    /// Material must fit the key spec (symmetric keys: 256 bits).
+    fn check_material_shape(&self, rec: &KeyRecord, material: &Secret) -> Result<()> {
+        match rec.key_spec {
+            KeySpec::SymmetricDefault if material.len() == 32 => Ok(()),
+            KeySpec::SymmetricDefault => Err(incorrect_material(&format!(
+                "SYMMETRIC_DEFAULT keys take 256-bit key material (32 bytes), not {} bytes.",
+                material.len()
+            ))),
+            other => Err(KmsError::UnsupportedOperation(format!(
+                "Importing key material into {other} keys is not supported yet."
+            ))),
+        }
+    }
+
+    pub async fn delete_imported_key_material(
+        &self,
+        caller: &Caller,
+        r: DeleteImportedKeyMaterialRequest,
+    ) -> Result<DeleteImportedKeyMaterialResponse> {
+        let rec = self
+            .resolve(
+                caller,
+                &r.key_id.unwrap_or_default(),
+                Accept::KeyOnly,
+                "DeleteImportedKeyMaterial",
+            )
+            .await?;
+        let arn = rec.key.arn();
+        if rec.origin != OriginType::External {
+            return Err(origin_not_valid(&arn, rec.origin));
+        }
+        let mut deleted = String::new();
+        let wanted = r.key_material_id.clone();
+        let (k, _) = self
+            .modify_key(&rec.key, |k, mats| {
+                match k.state {
+                    KeyState::Creating | KeyState::Updating => {
+                        return Err(KmsError::InvalidState(format!(
+                            "{arn} is {}.",
+                            if k.state == KeyState::Creating {
+                                "creating"
+                            } else {
+                                "updating"
+                            }
+                        )))
+                    }
+                    _ => {}
+                }
+                let target = match &wanted {
+                    Some(id) => {
+                        Some(mats.iter().find(|m| &m.material_id == id).ok_or_else(|| {
+                            KmsError::NotFound(format!(
+                                "Key material {id} does not exist for the key: {arn}."
+                            ))
+                        })?)
+                    }
+                    None => mats
+                        .iter()
+                        .find(|m| Some(&m.material_id) == k.current_material_id.as_ref()),
+                };
+                let Some(target) = target else {
+                    return Ok(Changes::none());
+                };
+                deleted = target.material_id.clone();
+                if target.state == KeyMaterialState::PendingRotation {
+                    // Not permanently associated: it goes away entirely.
+                    return Ok(Changes {
+                        upsert: vec![],
+                        remove: vec![target.material_id.clone()],
+                    });
+                }
+                let mut m = target.clone();
+                m.sealed = None;
+                m.import_state = Some(ImportState::PendingImport);
+                if matches!(k.state, KeyState::Enabled | KeyState::Disabled) {
+                    k.state = KeyState::PendingImport;
+                }
+                Ok(vec![m].into())
+            })
+            .await?;
+        self.evict_materials(&k.key);
+        tracing::info!(key = %arn, material = %deleted, "deleted imported key material");
+        Ok(DeleteImportedKeyMaterialResponse {
+            key_id: Some(arn),
+            key_material_id: Some(deleted),
+        })
+    }
+
+    /// Deletes imported material whose `ValidTo` has passed: the key goes to PendingImport
+    /// (unless pending deletion) and a `DeleteExpiredKeyMaterial` event is recorded.
+    pub(crate) async fn expire_material(&self, key: &KeyRef) -> Result<()> {
+        let now = self.now_ms();
+        let mut expired: Vec<String> = Vec::new();
+        let (k, _) = self
+            .modify_key(key, |k, mats| {
+                expired.clear();
+                let mut changes = Changes::none();
+                let mut lost_associated = false;
+                for m in mats
+                    .iter()
+                    .filter(|m| m.sealed.is_some() && m.valid_to_ms.is_some_and(|t| t <= now))
+                {
+                    expired.push(m.material_id.clone());
+                    if m.state == KeyMaterialState::PendingRotation {
+                        changes.remove.push(m.material_id.clone());
+                    } else {
+                        let mut m = m.clone();
+                        m.sealed = None;
+                        m.import_state = Some(ImportState::PendingImport);
+                        changes.upsert.push(m);
+                        lost_associated = true;
+                    }
+                }
+                if lost_associated && matches!(k.state, KeyState::Enabled | KeyState::Disabled) {
+                    k.state = KeyState::PendingImport;
+                }
+                Ok(changes)
+            })
+            .await?;
+        self.evict_materials(key);
+        for id in expired {
+            tracing::info!(key = %k.key.arn(), material = %id, "imported key material expired");
+            self.audit.record(crate::audit::delete_expired_key_material(
+                &k.key.account,
+                &k.key.region,
+                &k.key.key_id,
+                &k.key.arn(),
+                &id,
+                now,
+            ));
+        }
+        Ok(())
+    }
+
+    /// The background pass over all keys with expired material.
+    pub async fn expire_due_materials(&self) -> Result<usize> {
+        let due = self.store.keys_with_expired_material(self.now_ms()).await?;
+        for key in &due {
+            self.expire_material(key).await?;
+        }
+        Ok(due.len())
+    }
+}

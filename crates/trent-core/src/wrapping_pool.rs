@@ -1,0 +1,152 @@
+//! Pre-generated RSA wrapping key pairs, one queue per wrapping key spec, refilled by a
+//! background thread so that GetParametersForImport never waits for RSA key generation
+//! (about 0.5 s of one core for RSA-4096) while the pool holds keys.
+//!
+//! Policy: by default every key pair backs exactly one import token (a fresh key pair per
+//! call, as AWS does). `tokens_per_key_pair > 1` lets one pair back that many tokens within
+//! its first 24 hours — faster bursts at the cost of sharing a wrapping key between imports.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use trent_crypto::import::{WrappingKeyPair, WrappingSpec};
+
+const PAIR_LIFETIME_MS: i64 = 24 * 3_600_000;
+
+#[derive(Debug, Clone)]
+pub struct WrappingPoolConfig {
+    /// Key pairs kept ready per wrapping key spec; 0 generates on demand only.
+    pub size_per_spec: usize,
+    /// How many import tokens one key pair may back (1 = a fresh pair per call).
+    pub tokens_per_key_pair: u32,
+}
+
+impl Default for WrappingPoolConfig {
+    fn default() -> Self {
+        WrappingPoolConfig {
+            size_per_spec: 4,
+            tokens_per_key_pair: 1,
+        }
+    }
+}
+
+struct Entry {
+    pair: Arc<WrappingKeyPair>,
+    uses_left: u32,
+    created_ms: i64,
+}
+
+struct Inner {
+    cfg: WrappingPoolConfig,
+    queues: Mutex<HashMap<WrappingSpec, VecDeque<Entry>>>,
+    wake: Condvar,
+    stop: AtomicBool,
+}
+
+pub(crate) struct WrappingPool {
+    inner: Arc<Inner>,
+}
+
+fn now_ms() -> i64 {
+    crate::clock::Clock::now_ms(&crate::clock::SystemClock)
+}
+
+impl WrappingPool {
+    pub(crate) fn new(cfg: WrappingPoolConfig) -> Self {
+        let inner = Arc::new(Inner {
+            cfg,
+            queues: Mutex::new(HashMap::new()),
+            wake: Condvar::new(),
+            stop: AtomicBool::new(false),
+        });
+        if inner.cfg.size_per_spec > 0 {
+            let worker = inner.clone();
+            // A plain thread: RSA generation must not occupy the async workers.
+            let _ = std::thread::Builder::new()
+                .name("trent-wrapping-pool".into())
+                .spawn(move || refill(worker));
+        }
+        WrappingPool { inner }
+    }
+
+    fn try_take(&self, spec: WrappingSpec) -> Option<Arc<WrappingKeyPair>> {
+        let mut queues = self.inner.queues.lock().ok()?;
+        let q = queues.entry(spec).or_default();
+        let now = now_ms();
+        while let Some(front) = q.front_mut() {
+            if now - front.created_ms >= PAIR_LIFETIME_MS {
+                q.pop_front();
+                continue;
+            }
+            front.uses_left -= 1;
+            let pair = front.pair.clone();
+            if front.uses_left == 0 {
+                q.pop_front();
+            }
+            return Some(pair);
+        }
+        None
+    }
+
+    /// A key pair for one import token: from the pool, or freshly generated on a blocking
+    /// thread when the pool is empty.
+    pub(crate) async fn take(&self, spec: WrappingSpec) -> crate::Result<Arc<WrappingKeyPair>> {
+        let found = self.try_take(spec);
+        self.inner.wake.notify_all();
+        if let Some(p) = found {
+            return Ok(p);
+        }
+        let pair = tokio::task::spawn_blocking(move || WrappingKeyPair::generate(spec))
+            .await
+            .map_err(|e| crate::KmsError::Internal(format!("key generation task: {e}")))??;
+        Ok(Arc::new(pair))
+    }
+}
+
+impl Drop for WrappingPool {
+    fn drop(&mut self) {
+        self.inner.stop.store(true, Ordering::SeqCst);
+        self.inner.wake.notify_all();
+    }
+}
+
+fn refill(inner: Arc<Inner>) {
+    loop {
+        let wanted = {
+            let Ok(mut queues) = inner.queues.lock() else {
+                return;
+            };
+            loop {
+                if inner.stop.load(Ordering::SeqCst) {
+                    return;
+                }
+                let short = WrappingSpec::ALL
+                    .into_iter()
+                    .find(|s| queues.get(s).map_or(0, |q| q.len()) < inner.cfg.size_per_spec);
+                match short {
+                    Some(s) => break s,
+                    None => match inner.wake.wait(queues) {
+                        Ok(q) => queues = q,
+                        Err(_) => return,
+                    },
+                }
+            }
+        };
+        match WrappingKeyPair::generate(wanted) {
+            Ok(pair) => {
+                let entry = Entry {
+                    pair: Arc::new(pair),
+                    uses_left: inner.cfg.tokens_per_key_pair.max(1),
+                    created_ms: now_ms(),
+                };
+                if let Ok(mut queues) = inner.queues.lock() {
+                    queues.entry(wanted).or_default().push_back(entry);
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot generate a wrapping key pair");
+                std::thread::sleep(std::time::Duration::from_secs(1));
+            }
+        }
+    }
+}

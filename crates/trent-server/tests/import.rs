@@ -1,0 +1,697 @@
+//! Bring your own key through aws-sdk-kms: the whole ceremony for every wrapping algorithm
+//! and key spec, every refusal AWS makes, expiry, deletion, reimport and rotation of
+//! imported material.
+
+mod common;
+use aws_sdk_kms::primitives::{Blob, DateTime};
+use aws_sdk_kms::types::{
+    AlgorithmSpec, ExpirationModelType, ImportType, IncludeKeyMaterial, KeyMaterialState, KeyState,
+    OriginType, WrappingKeySpec,
+};
+use common::*;
+use trent_crypto::import::{wrap_material, WrapAlgorithm};
+
+const DAY: i64 = 86_400;
+
+fn alg_of(a: &AlgorithmSpec) -> WrapAlgorithm {
+    WrapAlgorithm::from_aws_name(a.as_str()).unwrap()
+}
+
+fn in_days(d: i64) -> DateTime {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    DateTime::from_secs(now + d * DAY)
+}
+
+struct Params {
+    token: Blob,
+    public: Vec<u8>,
+    alg: AlgorithmSpec,
+}
+
+async fn params(
+    c: &aws_sdk_kms::Client,
+    key: &str,
+    alg: AlgorithmSpec,
+    spec: WrappingKeySpec,
+) -> Params {
+    let p = c
+        .get_parameters_for_import()
+        .key_id(key)
+        .wrapping_algorithm(alg.clone())
+        .wrapping_key_spec(spec)
+        .send()
+        .await
+        .unwrap();
+    Params {
+        token: p.import_token.unwrap(),
+        public: p.public_key.unwrap().into_inner(),
+        alg,
+    }
+}
+
+fn wrapped(p: &Params, material: &[u8]) -> Blob {
+    Blob::new(wrap_material(alg_of(&p.alg), &p.public, material).unwrap())
+}
+
+async fn external_key(c: &aws_sdk_kms::Client) -> (String, String) {
+    let m = c
+        .create_key()
+        .origin(OriginType::External)
+        .send()
+        .await
+        .unwrap()
+        .key_metadata
+        .unwrap();
+    (m.key_id().to_string(), m.arn().unwrap().to_string())
+}
+
+/// Imports `material` with RSAES_OAEP_SHA_256 / RSA_2048 and the given expiry.
+async fn import(
+    c: &aws_sdk_kms::Client,
+    key: &str,
+    material: &[u8],
+    valid_to: Option<DateTime>,
+) -> aws_sdk_kms::operation::import_key_material::ImportKeyMaterialOutput {
+    let p = params(
+        c,
+        key,
+        AlgorithmSpec::RsaesOaepSha256,
+        WrappingKeySpec::Rsa2048,
+    )
+    .await;
+    let req = c
+        .import_key_material()
+        .key_id(key)
+        .import_token(p.token.clone())
+        .encrypted_key_material(wrapped(&p, material));
+    let req = match valid_to {
+        Some(t) => req.valid_to(t),
+        None => req.expiration_model(ExpirationModelType::KeyMaterialDoesNotExpire),
+    };
+    req.send().await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_algorithm_and_wrapping_spec() {
+    let t = start().await;
+    let c = t.client();
+    for spec in [
+        WrappingKeySpec::Rsa2048,
+        WrappingKeySpec::Rsa3072,
+        WrappingKeySpec::Rsa4096,
+    ] {
+        for alg in [
+            AlgorithmSpec::RsaesOaepSha1,
+            AlgorithmSpec::RsaesOaepSha256,
+            AlgorithmSpec::RsaAesKeyWrapSha1,
+            AlgorithmSpec::RsaAesKeyWrapSha256,
+        ] {
+            let (id, arn) = external_key(&c).await;
+            let p = params(&c, &id, alg.clone(), spec.clone()).await;
+            let n = match spec {
+                WrappingKeySpec::Rsa2048 => 294,
+                WrappingKeySpec::Rsa3072 => 422,
+                _ => 550,
+            };
+            assert_eq!(p.public.len(), n, "SubjectPublicKeyInfo of {spec:?}");
+            let material = trent_crypto::random_secret(32).unwrap();
+            let out = c
+                .import_key_material()
+                .key_id(&arn)
+                .import_token(p.token.clone())
+                .encrypted_key_material(wrapped(&p, material.as_bytes()))
+                .valid_to(in_days(30))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(out.key_id(), Some(arn.as_str()));
+            assert_eq!(out.key_material_id().unwrap().len(), 64);
+            let m = c
+                .describe_key()
+                .key_id(&id)
+                .send()
+                .await
+                .unwrap()
+                .key_metadata
+                .unwrap();
+            assert_eq!(m.key_state(), Some(&KeyState::Enabled), "{alg:?} {spec:?}");
+            assert_eq!(
+                m.expiration_model(),
+                Some(&ExpirationModelType::KeyMaterialExpires)
+            );
+            assert!(m.valid_to().is_some());
+            assert_eq!(m.current_key_material_id(), out.key_material_id());
+            let ct = c
+                .encrypt()
+                .key_id(&id)
+                .plaintext(Blob::new(b"byok".to_vec()))
+                .send()
+                .await
+                .unwrap()
+                .ciphertext_blob
+                .unwrap();
+            assert_eq!(
+                c.decrypt()
+                    .ciphertext_blob(ct)
+                    .send()
+                    .await
+                    .unwrap()
+                    .plaintext()
+                    .unwrap()
+                    .as_ref(),
+                b"byok"
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refusals_match_aws() {
+    let t = start().await;
+    let c = t.client();
+    let (id, arn) = external_key(&c).await;
+    let (other, _) = external_key(&c).await;
+    let material = trent_crypto::random_secret(32).unwrap();
+    let p = params(
+        &c,
+        &id,
+        AlgorithmSpec::RsaesOaepSha256,
+        WrappingKeySpec::Rsa2048,
+    )
+    .await;
+    let before = c
+        .describe_key()
+        .key_id(&id)
+        .send()
+        .await
+        .unwrap()
+        .key_metadata;
+    let attempt = |key: String, token: Blob, enc: Blob| {
+        c.import_key_material()
+            .key_id(key)
+            .import_token(token)
+            .encrypted_key_material(enc)
+            .valid_to(in_days(10))
+            .send()
+    };
+    // A token of another key.
+    let e = err(attempt(
+        other.clone(),
+        p.token.clone(),
+        wrapped(&p, material.as_bytes()),
+    )
+    .await
+    .unwrap_err());
+    assert_eq!(e.0, "InvalidImportTokenException");
+    // A tampered token.
+    let mut bad = p.token.clone().into_inner();
+    bad[40] ^= 1;
+    let e = err(
+        attempt(id.clone(), Blob::new(bad), wrapped(&p, material.as_bytes()))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(e.0, "InvalidImportTokenException");
+    // Garbage instead of wrapped material.
+    let e = err(
+        attempt(id.clone(), p.token.clone(), Blob::new(vec![1u8; 256]))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(e, ("InvalidCiphertextException".into(), String::new()));
+    // 16 bytes for a 256-bit key.
+    let e = err(
+        attempt(id.clone(), p.token.clone(), wrapped(&p, &[5u8; 16]))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(e.0, "IncorrectKeyMaterialException");
+    // Expiration rules.
+    let ok = wrapped(&p, material.as_bytes());
+    let base = || {
+        c.import_key_material()
+            .key_id(&id)
+            .import_token(p.token.clone())
+            .encrypted_key_material(ok.clone())
+    };
+    let e = err(base().send().await.unwrap_err());
+    assert_eq!(
+        e,
+        (
+            "ValidationException".into(),
+            "A validTo date must be set if the ExpirationModel is KEY_MATERIAL_EXPIRES".into()
+        )
+    );
+    assert_eq!(
+        err(base().valid_to(in_days(-1)).send().await.unwrap_err()).0,
+        "ValidationException"
+    );
+    assert_eq!(
+        err(base().valid_to(in_days(366)).send().await.unwrap_err()).0,
+        "ValidationException"
+    );
+    let e = err(base()
+        .valid_to(in_days(5))
+        .expiration_model(ExpirationModelType::KeyMaterialDoesNotExpire)
+        .send()
+        .await
+        .unwrap_err());
+    assert_eq!(e.0, "ValidationException");
+    // None of that changed the key.
+    assert_eq!(
+        c.describe_key()
+            .key_id(&id)
+            .send()
+            .await
+            .unwrap()
+            .key_metadata,
+        before
+    );
+    // PKCS#1 v1.5 is withdrawn.
+    let e = err(c
+        .get_parameters_for_import()
+        .key_id(&id)
+        .wrapping_algorithm(AlgorithmSpec::RsaesPkcs1V15)
+        .wrapping_key_spec(WrappingKeySpec::Rsa2048)
+        .send()
+        .await
+        .unwrap_err());
+    assert_eq!(e.0, "ValidationException");
+    // SM2 outside China.
+    let e = err(c
+        .get_parameters_for_import()
+        .key_id(&id)
+        .wrapping_algorithm(AlgorithmSpec::Sm2Pke)
+        .wrapping_key_spec(WrappingKeySpec::Sm2)
+        .send()
+        .await
+        .unwrap_err());
+    assert_eq!(e.0, "ValidationException");
+    // An AWS_KMS key takes no imported material.
+    let kms_key = c.create_key().send().await.unwrap().key_metadata.unwrap();
+    let e = err(c
+        .get_parameters_for_import()
+        .key_id(kms_key.key_id())
+        .wrapping_algorithm(AlgorithmSpec::RsaesOaepSha256)
+        .wrapping_key_spec(WrappingKeySpec::Rsa2048)
+        .send()
+        .await
+        .unwrap_err());
+    assert_eq!(
+        e,
+        (
+            "UnsupportedOperationException".into(),
+            format!(
+                "{} origin is AWS_KMS which is not valid for this operation.",
+                kms_key.arn().unwrap()
+            )
+        )
+    );
+    let e = err(c
+        .delete_imported_key_material()
+        .key_id(kms_key.key_id())
+        .send()
+        .await
+        .unwrap_err());
+    assert_eq!(e.0, "UnsupportedOperationException");
+    // Aliases are not accepted by the import operations.
+    c.create_alias()
+        .alias_name("alias/ext")
+        .target_key_id(&id)
+        .send()
+        .await
+        .unwrap();
+    let e = err(c
+        .get_parameters_for_import()
+        .key_id("alias/ext")
+        .wrapping_algorithm(AlgorithmSpec::RsaesOaepSha256)
+        .wrapping_key_spec(WrappingKeySpec::Rsa2048)
+        .send()
+        .await
+        .unwrap_err());
+    assert_eq!(
+        e,
+        (
+            "NotFoundException".into(),
+            "Invalid keyId 'alias/ext'".into()
+        )
+    );
+    // Pending deletion.
+    c.schedule_key_deletion().key_id(&id).send().await.unwrap();
+    let e = err(attempt(id.clone(), p.token.clone(), ok.clone())
+        .await
+        .unwrap_err());
+    assert_eq!(
+        e,
+        (
+            "KMSInvalidStateException".into(),
+            format!("{arn} is pending deletion.")
+        )
+    );
+    let e = err(c
+        .get_parameters_for_import()
+        .key_id(&id)
+        .wrapping_algorithm(AlgorithmSpec::RsaesOaepSha256)
+        .wrapping_key_spec(WrappingKeySpec::Rsa2048)
+        .send()
+        .await
+        .unwrap_err());
+    assert_eq!(e.0, "KMSInvalidStateException");
+    c.cancel_key_deletion().key_id(&id).send().await.unwrap();
+    // An expired token (24 h later).
+    t.clock.advance_ms(24 * 3_600_000 + 1000);
+    let e = err(attempt(id.clone(), p.token.clone(), ok).await.unwrap_err());
+    assert_eq!(e.0, "ExpiredImportTokenException");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reimport_delete_and_expiry() {
+    let t = start().await;
+    let c = t.client();
+    let (id, arn) = external_key(&c).await;
+    let material = trent_crypto::random_secret(32).unwrap();
+    let first = import(&c, &id, material.as_bytes(), None).await;
+    let ct = c
+        .encrypt()
+        .key_id(&id)
+        .plaintext(Blob::new(b"kept".to_vec()))
+        .send()
+        .await
+        .unwrap()
+        .ciphertext_blob
+        .unwrap();
+    // Different material is refused; the same material may be reimported with a new expiry.
+    let other = trent_crypto::random_secret(32).unwrap();
+    let p = params(
+        &c,
+        &id,
+        AlgorithmSpec::RsaAesKeyWrapSha256,
+        WrappingKeySpec::Rsa3072,
+    )
+    .await;
+    let e = err(c
+        .import_key_material()
+        .key_id(&id)
+        .import_token(p.token.clone())
+        .encrypted_key_material(wrapped(&p, other.as_bytes()))
+        .valid_to(in_days(3))
+        .send()
+        .await
+        .unwrap_err());
+    assert_eq!(e.0, "IncorrectKeyMaterialException");
+    let again = import(&c, &id, material.as_bytes(), Some(in_days(3))).await;
+    assert_eq!(again.key_material_id(), first.key_material_id());
+    let m = c
+        .describe_key()
+        .key_id(&id)
+        .send()
+        .await
+        .unwrap()
+        .key_metadata
+        .unwrap();
+    assert_eq!(
+        m.expiration_model(),
+        Some(&ExpirationModelType::KeyMaterialExpires)
+    );
+
+    // Delete: PendingImport, no expiration fields, CurrentKeyMaterialId kept.
+    let d = c
+        .delete_imported_key_material()
+        .key_id(&id)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(d.key_id(), Some(arn.as_str()));
+    assert_eq!(d.key_material_id(), first.key_material_id());
+    let m = c
+        .describe_key()
+        .key_id(&id)
+        .send()
+        .await
+        .unwrap()
+        .key_metadata
+        .unwrap();
+    assert_eq!(m.key_state(), Some(&KeyState::PendingImport));
+    assert!(m.expiration_model().is_none() && m.valid_to().is_none());
+    assert_eq!(m.current_key_material_id(), first.key_material_id());
+    let e = err(c
+        .decrypt()
+        .ciphertext_blob(ct.clone())
+        .send()
+        .await
+        .unwrap_err());
+    assert_eq!(
+        e,
+        (
+            "KMSInvalidStateException".into(),
+            format!("{arn} is pending import.")
+        )
+    );
+    // Reimport restores it; old ciphertexts decrypt again.
+    import(&c, &id, material.as_bytes(), Some(in_days(1))).await;
+    assert_eq!(
+        c.decrypt()
+            .ciphertext_blob(ct.clone())
+            .send()
+            .await
+            .unwrap()
+            .plaintext()
+            .unwrap()
+            .as_ref(),
+        b"kept"
+    );
+
+    // Expiry: at ValidTo the material is gone, before any background pass.
+    t.clock.advance_ms(DAY * 1000 + 1000);
+    let e = err(c
+        .encrypt()
+        .key_id(&id)
+        .plaintext(Blob::new(b"x".to_vec()))
+        .send()
+        .await
+        .unwrap_err());
+    assert_eq!(
+        e,
+        (
+            "KMSInvalidStateException".into(),
+            format!("{arn} is pending import.")
+        )
+    );
+    let m = c
+        .describe_key()
+        .key_id(&id)
+        .send()
+        .await
+        .unwrap()
+        .key_metadata
+        .unwrap();
+    assert_eq!(m.key_state(), Some(&KeyState::PendingImport));
+    let events = t.audit.0.lock().unwrap().clone();
+    let expired: Vec<_> = events
+        .iter()
+        .filter(|e| e["eventName"] == "DeleteExpiredKeyMaterial")
+        .collect();
+    assert_eq!(expired.len(), 1);
+    assert_eq!(expired[0]["serviceEventDetails"]["keyId"], id.as_str());
+    assert_eq!(expired[0]["eventType"], "AwsServiceEvent");
+    import(&c, &id, material.as_bytes(), None).await;
+    assert_eq!(
+        c.decrypt()
+            .ciphertext_blob(ct)
+            .send()
+            .await
+            .unwrap()
+            .plaintext()
+            .unwrap()
+            .as_ref(),
+        b"kept"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn background_pass_expires_material() {
+    let t = start().await;
+    let c = t.client();
+    let (id, _) = external_key(&c).await;
+    import(
+        &c,
+        &id,
+        trent_crypto::random_secret(32).unwrap().as_bytes(),
+        Some(in_days(2)),
+    )
+    .await;
+    assert_eq!(t.kms.expire_due_materials().await.unwrap(), 0);
+    t.clock.advance_ms(2 * DAY * 1000 + 1000);
+    assert_eq!(t.kms.expire_due_materials().await.unwrap(), 1);
+    let m = c
+        .describe_key()
+        .key_id(&id)
+        .send()
+        .await
+        .unwrap()
+        .key_metadata
+        .unwrap();
+    assert_eq!(m.key_state(), Some(&KeyState::PendingImport));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rotation_of_imported_material() {
+    let t = start().await;
+    let c = t.client();
+    let (id, arn) = external_key(&c).await;
+    let m1 = trent_crypto::random_secret(32).unwrap();
+    let first = import(&c, &id, m1.as_bytes(), None)
+        .await
+        .key_material_id
+        .unwrap();
+    let old = c
+        .encrypt()
+        .key_id(&id)
+        .plaintext(Blob::new(b"old".to_vec()))
+        .send()
+        .await
+        .unwrap()
+        .ciphertext_blob
+        .unwrap();
+    let e = err(c
+        .rotate_key_on_demand()
+        .key_id(&id)
+        .send()
+        .await
+        .unwrap_err());
+    assert_eq!(
+        e,
+        (
+            "KMSInvalidStateException".into(),
+            format!("No available key material pending rotation for the key: {arn}.")
+        )
+    );
+    // Stage new material.
+    let m2 = trent_crypto::random_secret(32).unwrap();
+    let p = params(
+        &c,
+        &id,
+        AlgorithmSpec::RsaesOaepSha1,
+        WrappingKeySpec::Rsa2048,
+    )
+    .await;
+    let second = c
+        .import_key_material()
+        .key_id(&id)
+        .import_token(p.token.clone())
+        .encrypted_key_material(wrapped(&p, m2.as_bytes()))
+        .import_type(ImportType::NewKeyMaterial)
+        .key_material_description("second")
+        .expiration_model(ExpirationModelType::KeyMaterialDoesNotExpire)
+        .send()
+        .await
+        .unwrap()
+        .key_material_id
+        .unwrap();
+    let m = c
+        .describe_key()
+        .key_id(&id)
+        .send()
+        .await
+        .unwrap()
+        .key_metadata
+        .unwrap();
+    assert_eq!(m.current_key_material_id(), Some(first.as_str()));
+    // A second staged material is refused with AWS's message.
+    let m3 = trent_crypto::random_secret(32).unwrap();
+    let p = params(
+        &c,
+        &id,
+        AlgorithmSpec::RsaesOaepSha256,
+        WrappingKeySpec::Rsa2048,
+    )
+    .await;
+    let e = err(c
+        .import_key_material()
+        .key_id(&id)
+        .import_token(p.token.clone())
+        .encrypted_key_material(wrapped(&p, m3.as_bytes()))
+        .import_type(ImportType::NewKeyMaterial)
+        .expiration_model(ExpirationModelType::KeyMaterialDoesNotExpire)
+        .send()
+        .await
+        .unwrap_err());
+    assert_eq!(e.0, "KMSInvalidStateException");
+    assert!(e.1.starts_with("New key material (id: ") && e.1.ends_with(&format!("cannot be imported into KMS key {arn}, because another key material (id: {second}) is pending rotation.")), "{}", e.1);
+    let all = c
+        .list_key_rotations()
+        .key_id(&id)
+        .include_key_material(IncludeKeyMaterial::AllKeyMaterial)
+        .send()
+        .await
+        .unwrap();
+    let states: Vec<_> = all
+        .rotations()
+        .iter()
+        .map(|r| {
+            (
+                r.key_material_id().unwrap().to_string(),
+                r.key_material_state().cloned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        states,
+        vec![
+            (first.clone(), Some(KeyMaterialState::Current)),
+            (second.clone(), Some(KeyMaterialState::PendingRotation))
+        ]
+    );
+    assert_eq!(
+        all.rotations()[1].key_material_description(),
+        Some("second")
+    );
+    // Rotate: the staged material becomes current; old ciphertexts still decrypt.
+    c.rotate_key_on_demand().key_id(&id).send().await.unwrap();
+    let m = c
+        .describe_key()
+        .key_id(&id)
+        .send()
+        .await
+        .unwrap()
+        .key_metadata
+        .unwrap();
+    assert_eq!(m.current_key_material_id(), Some(second.as_str()));
+    let d = c.decrypt().ciphertext_blob(old).send().await.unwrap();
+    assert_eq!(
+        (d.plaintext().unwrap().as_ref(), d.key_material_id()),
+        (&b"old"[..], Some(first.as_str()))
+    );
+    let new = c
+        .encrypt()
+        .key_id(&id)
+        .plaintext(Blob::new(b"new".to_vec()))
+        .send()
+        .await
+        .unwrap()
+        .ciphertext_blob
+        .unwrap();
+    assert_eq!(
+        c.decrypt()
+            .ciphertext_blob(new)
+            .send()
+            .await
+            .unwrap()
+            .key_material_id(),
+        Some(second.as_str())
+    );
+    let rot = c.list_key_rotations().key_id(&id).send().await.unwrap();
+    assert_eq!(rot.rotations().len(), 1);
+    assert_eq!(rot.rotations()[0].key_material_id(), Some(second.as_str()));
+    // Automatic rotation stays unsupported for imported material.
+    let e = err(c
+        .enable_key_rotation()
+        .key_id(&id)
+        .send()
+        .await
+        .unwrap_err());
+    assert_eq!(e.0, "UnsupportedOperationException");
+}
