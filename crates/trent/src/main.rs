@@ -1,5 +1,7 @@
 //! The `trent` binary: `trent serve` runs the KMS; more subcommands come with later work.
 
+mod audit_file;
+mod byok;
 mod config;
 mod datadir;
 mod serve;
@@ -21,12 +23,16 @@ struct Cli {
 enum Command {
     /// Run the KMS server (creates the data directory on first start).
     Serve(config::ServeArgs),
+    /// Import your own key material: wrap it locally, or run the whole ceremony.
+    #[command(subcommand)]
+    Byok(byok::Byok),
 }
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(args) => config::ServeConfig::resolve(args).and_then(serve::run),
+        Command::Byok(cmd) => byok::run(cmd),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

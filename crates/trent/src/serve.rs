@@ -38,12 +38,11 @@ async fn serve(cfg: ServeConfig) -> Result<(), String> {
     let keyring = trent_core::open_keyring(store.as_ref(), &root)
         .await
         .map_err(|e| e.to_string())?;
-    let kms = Arc::new(Kms::new(
-        store,
-        keyring,
-        Arc::new(SystemClock),
-        KmsConfig::default(),
-    ));
+    let audit = Arc::new(crate::audit_file::FileAudit::open(
+        &cfg.data_dir.join("audit.log"),
+    )?);
+    let config = KmsConfig::default();
+    let kms = Arc::new(Kms::new(store, keyring, Arc::new(SystemClock), config).with_audit(audit));
     let creds = kms
         .ensure_account(&cfg.account_id)
         .await
