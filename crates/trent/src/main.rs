@@ -1,6 +1,7 @@
 //! The `trent` binary: `trent serve` runs the KMS; more subcommands come with later work.
 
 mod audit_file;
+mod bench;
 mod byok;
 mod config;
 mod datadir;
@@ -26,6 +27,8 @@ enum Command {
     /// Import your own key material: wrap it locally, or run the whole ceremony.
     #[command(subcommand)]
     Byok(byok::Byok),
+    /// Load-test an AWS-KMS endpoint on this machine (SigV4-signed requests).
+    Bench(bench::BenchArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -33,6 +36,7 @@ fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Command::Serve(args) => config::ServeConfig::resolve(args).and_then(serve::run),
         Command::Byok(cmd) => byok::run(cmd),
+        Command::Bench(args) => bench::run(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

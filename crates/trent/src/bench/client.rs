@@ -1,0 +1,130 @@
+//! A minimal KMS client for load generation: one HTTP/1.1 keep-alive connection, every
+//! request signed with SigV4 exactly as an SDK signs it.
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper::client::conn::http1::SendRequest;
+use hyper_util::rt::TokioIo;
+use std::net::SocketAddr;
+use trent_sigv4::{format_amz_date, sign_request, CanonicalInput, SigningKey};
+
+#[derive(Clone)]
+pub struct Credentials {
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    pub region: String,
+}
+
+pub struct Client {
+    sender: SendRequest<Full<Bytes>>,
+    host: String,
+    creds: Credentials,
+    key: Option<(String, SigningKey)>,
+}
+
+impl Client {
+    pub async fn connect(addr: SocketAddr, creds: Credentials) -> Result<Self, String> {
+        let stream = tokio::net::TcpStream::connect(addr)
+            .await
+            .map_err(|e| format!("connect {addr}: {e}"))?;
+        let _ = stream.set_nodelay(true);
+        let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .map_err(|e| format!("handshake: {e}"))?;
+        tokio::spawn(async move {
+            let _ = conn.await;
+        });
+        Ok(Client {
+            sender,
+            host: addr.to_string(),
+            creds,
+            key: None,
+        })
+    }
+
+    /// Sends `TrentService.<target>` with `body`; returns the status and the body.
+    pub async fn call(&mut self, target: &str, body: Vec<u8>) -> Result<(u16, Bytes), String> {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_err(|e| e.to_string())?;
+        let amz_date = format_amz_date(now.as_secs() as i64);
+        let day = &amz_date[..8];
+        if self.key.as_ref().is_none_or(|(d, _)| d != day) {
+            let k = SigningKey::derive(
+                &self.creds.secret_access_key,
+                day,
+                &self.creds.region,
+                "kms",
+            );
+            self.key = Some((day.to_string(), k));
+        }
+        let key = &self.key.as_ref().ok_or("no signing key")?.1;
+        let target = format!("TrentService.{target}");
+        let headers: [(&str, &[u8]); 4] = [
+            ("content-type", b"application/x-amz-json-1.1"),
+            ("host", self.host.as_bytes()),
+            ("x-amz-date", amz_date.as_bytes()),
+            ("x-amz-target", target.as_bytes()),
+        ];
+        let input = CanonicalInput {
+            method: "POST",
+            path: "/",
+            query: "",
+            headers: &headers,
+            body: &body,
+        };
+        let auth = sign_request(
+            &input,
+            "content-type;host;x-amz-date;x-amz-target",
+            &self.creds.access_key_id,
+            key,
+            &amz_date,
+            &self.creds.region,
+            "kms",
+        );
+        let req = hyper::Request::post("/")
+            .header("content-type", "application/x-amz-json-1.1")
+            .header("host", &self.host)
+            .header("x-amz-date", &amz_date)
+            .header("x-amz-target", &target)
+            .header("authorization", auth)
+            .body(Full::new(Bytes::from(body)))
+            .map_err(|e| e.to_string())?;
+        self.sender
+            .ready()
+            .await
+            .map_err(|e| format!("connection: {e}"))?;
+        let resp = self
+            .sender
+            .send_request(req)
+            .await
+            .map_err(|e| format!("request: {e}"))?;
+        let status = resp.status().as_u16();
+        let body = resp
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| format!("body: {e}"))?
+            .to_bytes();
+        Ok((status, body))
+    }
+
+    /// As [`Client::call`], failing unless the answer is 200; returns the JSON.
+    pub async fn ok(
+        &mut self,
+        target: &str,
+        body: serde_json::Value,
+    ) -> Result<serde_json::Value, String> {
+        let (status, out) = self.call(target, body.to_string().into_bytes()).await?;
+        if status != 200 {
+            return Err(format!(
+                "{target}: HTTP {status}: {}",
+                String::from_utf8_lossy(&out)
+            ));
+        }
+        if out.is_empty() {
+            return Ok(serde_json::Value::Null);
+        }
+        serde_json::from_slice(&out).map_err(|e| format!("{target}: {e}"))
+    }
+}

@@ -1,0 +1,212 @@
+//! `trent bench`: a load generator for any AWS-KMS endpoint on this machine. Fixed
+//! connections, a fixed duration or request count, SigV4 on every request; reports req/s
+//! and latency percentiles per workload.
+
+mod client;
+mod workloads;
+
+use clap::Args;
+use client::{Client, Credentials};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+use workloads::Workload;
+
+#[derive(Args)]
+pub struct BenchArgs {
+    /// The endpoint, e.g. http://127.0.0.1:4599 (loopback addresses only).
+    #[arg(long, default_value = "http://127.0.0.1:4599")]
+    endpoint: String,
+    /// Shared-credentials file (profile default); AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY win.
+    #[arg(long, default_value = "./trent-data/credentials")]
+    credentials: PathBuf,
+    #[arg(long, default_value = "us-east-1")]
+    region: String,
+    /// encrypt, decrypt, generate-data-key, generate-data-key-without-plaintext,
+    /// describe-key, re-encrypt, get-parameters-for-import, import-key-material, ceremony.
+    #[arg(long, default_value = "encrypt")]
+    workload: String,
+    /// Wrapping key spec for the import workloads.
+    #[arg(long, default_value = "RSA_4096")]
+    wrapping_key_spec: String,
+    /// Concurrent connections.
+    #[arg(long, default_value_t = 8)]
+    connections: usize,
+    /// Seconds to run (capped at 300).
+    #[arg(long, default_value_t = 10)]
+    duration: u64,
+    /// Stop after this many requests in all (instead of the duration).
+    #[arg(long)]
+    requests: Option<usize>,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+fn load_credentials(a: &BenchArgs) -> Result<Credentials, String> {
+    if let (Ok(id), Ok(secret)) = (
+        std::env::var("AWS_ACCESS_KEY_ID"),
+        std::env::var("AWS_SECRET_ACCESS_KEY"),
+    ) {
+        return Ok(Credentials {
+            access_key_id: id,
+            secret_access_key: secret,
+            region: a.region.clone(),
+        });
+    }
+    let text = std::fs::read_to_string(&a.credentials)
+        .map_err(|e| format!("cannot read {}: {e}", a.credentials.display()))?;
+    let get = |k: &str| {
+        text.lines()
+            .filter_map(|l| l.split_once('='))
+            .find(|(n, _)| n.trim() == k)
+            .map(|(_, v)| v.trim().to_string())
+            .ok_or_else(|| format!("{k} missing in {}", a.credentials.display()))
+    };
+    Ok(Credentials {
+        access_key_id: get("aws_access_key_id")?,
+        secret_access_key: get("aws_secret_access_key")?,
+        region: a.region.clone(),
+    })
+}
+
+async fn resolve(endpoint: &str) -> Result<SocketAddr, String> {
+    let hostport = endpoint
+        .strip_prefix("http://")
+        .ok_or("only http:// endpoints")?
+        .trim_end_matches('/');
+    let addr = tokio::net::lookup_host(hostport)
+        .await
+        .map_err(|e| format!("{hostport}: {e}"))?
+        .next()
+        .ok_or_else(|| format!("{hostport}: no address"))?;
+    // A load generator must never point at anything but this machine.
+    if !addr.ip().is_loopback() {
+        return Err(format!(
+            "{addr} is not a loopback address; trent bench only drives local servers"
+        ));
+    }
+    Ok(addr)
+}
+
+pub fn run(a: BenchArgs) -> Result<(), String> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?
+        .block_on(bench(a))
+}
+
+pub struct Report {
+    pub workload: String,
+    pub requests: usize,
+    pub errors: usize,
+    pub seconds: f64,
+    pub latencies_us: Vec<u64>,
+}
+
+impl Report {
+    fn pct(&self, p: f64) -> f64 {
+        if self.latencies_us.is_empty() {
+            return 0.0;
+        }
+        let i = ((self.latencies_us.len() as f64 - 1.0) * p).round() as usize;
+        self.latencies_us[i] as f64 / 1000.0
+    }
+}
+
+async fn bench(a: BenchArgs) -> Result<(), String> {
+    let addr = resolve(&a.endpoint).await?;
+    let creds = load_credentials(&a)?;
+    let workload = Workload::parse(&a.workload, &a.wrapping_key_spec)?;
+    let mut setup = Client::connect(addr, creds.clone()).await?;
+    let shared = workload.setup(&mut setup, a.requests.unwrap_or(0)).await?;
+    let deadline = Instant::now() + Duration::from_secs(a.duration.min(300));
+    let budget = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(
+        a.requests.unwrap_or(usize::MAX),
+    ));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for worker in 0..a.connections.max(1) {
+        let (creds, shared, budget, workload) = (
+            creds.clone(),
+            shared.clone(),
+            budget.clone(),
+            workload.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let mut c = Client::connect(addr, creds).await?;
+            let mut lat = Vec::new();
+            let mut errors = 0usize;
+            let mut i = 0usize;
+            while Instant::now() < deadline {
+                if budget
+                    .fetch_update(
+                        std::sync::atomic::Ordering::SeqCst,
+                        std::sync::atomic::Ordering::SeqCst,
+                        |b| b.checked_sub(1),
+                    )
+                    .is_err()
+                {
+                    break;
+                }
+                let t = Instant::now();
+                match workload.once(&mut c, &shared, worker, i).await {
+                    Ok(()) => lat.push(t.elapsed().as_micros() as u64),
+                    Err(e) => {
+                        errors += 1;
+                        if errors == 1 {
+                            eprintln!("trent bench: {e}");
+                        }
+                    }
+                }
+                i += 1;
+            }
+            Ok::<_, String>((lat, errors))
+        }));
+    }
+    let mut report = Report {
+        workload: a.workload.clone(),
+        requests: 0,
+        errors: 0,
+        seconds: 0.0,
+        latencies_us: Vec::new(),
+    };
+    for t in tasks {
+        let (lat, errors) = t.await.map_err(|e| e.to_string())??;
+        report.requests += lat.len();
+        report.errors += errors;
+        report.latencies_us.extend(lat);
+    }
+    report.seconds = started.elapsed().as_secs_f64();
+    report.latencies_us.sort_unstable();
+    let rps = report.requests as f64 / report.seconds;
+    if a.json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "workload": report.workload, "connections": a.connections, "requests": report.requests,
+                "errors": report.errors, "seconds": report.seconds, "rps": rps,
+                "p50_ms": report.pct(0.5), "p90_ms": report.pct(0.9), "p99_ms": report.pct(0.99),
+                "max_ms": report.latencies_us.last().map(|v| *v as f64 / 1000.0).unwrap_or(0.0),
+            })
+        );
+    } else {
+        println!(
+            "{:<36} {:>8} req in {:>6.2}s  {:>10.1} req/s  p50 {:>7.3} ms  p90 {:>7.3} ms  p99 {:>7.3} ms  max {:>8.3} ms  errors {}",
+            format!("{} x{}", report.workload, a.connections),
+            report.requests,
+            report.seconds,
+            rps,
+            report.pct(0.5),
+            report.pct(0.9),
+            report.pct(0.99),
+            report.latencies_us.last().map(|v| *v as f64 / 1000.0).unwrap_or(0.0),
+            report.errors
+        );
+    }
+    if report.errors > 0 {
+        return Err(format!("{} requests failed", report.errors));
+    }
+    Ok(())
+}

@@ -1,0 +1,189 @@
+//! The workloads of `trent bench`: what each request sends, and the keys and data each
+//! needs prepared before the clock starts.
+
+use super::client::Client;
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use serde_json::{json, Value};
+use std::sync::{Arc, Mutex};
+use trent_crypto::import::{wrap_material, WrapAlgorithm};
+
+const IMPORT_ALGORITHM: WrapAlgorithm = WrapAlgorithm::OaepSha256;
+
+#[derive(Clone, Debug)]
+pub enum Workload {
+    Encrypt,
+    Decrypt,
+    GenerateDataKey,
+    GenerateDataKeyWithoutPlaintext,
+    DescribeKey,
+    ReEncrypt,
+    GetParametersForImport(String),
+    ImportKeyMaterial(String),
+    Ceremony(String),
+}
+
+#[derive(Default)]
+pub struct Prepared {
+    key_id: String,
+    plaintext: String,
+    ciphertext: String,
+    material: Vec<u8>,
+    /// ImportKeyMaterial: (token, wrapped material) pairs fetched before the clock starts.
+    tokens: Mutex<Vec<(String, String)>>,
+}
+
+impl Workload {
+    pub fn parse(name: &str, spec: &str) -> Result<Self, String> {
+        let spec = spec.to_string();
+        Ok(match name {
+            "encrypt" => Workload::Encrypt,
+            "decrypt" => Workload::Decrypt,
+            "generate-data-key" => Workload::GenerateDataKey,
+            "generate-data-key-without-plaintext" => Workload::GenerateDataKeyWithoutPlaintext,
+            "describe-key" => Workload::DescribeKey,
+            "re-encrypt" => Workload::ReEncrypt,
+            "get-parameters-for-import" => Workload::GetParametersForImport(spec),
+            "import-key-material" => Workload::ImportKeyMaterial(spec),
+            "ceremony" => Workload::Ceremony(spec),
+            other => return Err(format!("unknown workload {other}")),
+        })
+    }
+
+    fn is_import(&self) -> bool {
+        matches!(
+            self,
+            Workload::GetParametersForImport(_)
+                | Workload::ImportKeyMaterial(_)
+                | Workload::Ceremony(_)
+        )
+    }
+
+    pub async fn setup(&self, c: &mut Client, requests: usize) -> Result<Arc<Prepared>, String> {
+        let mut p = Prepared::default();
+        let origin = if self.is_import() {
+            "EXTERNAL"
+        } else {
+            "AWS_KMS"
+        };
+        let created = c
+            .ok(
+                "CreateKey",
+                json!({ "Origin": origin, "Description": "trent bench" }),
+            )
+            .await?;
+        p.key_id = created["KeyMetadata"]["KeyId"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let mut plain = vec![0u8; 1024];
+        trent_crypto::random_bytes(&mut plain).map_err(|e| e.to_string())?;
+        p.plaintext = B64.encode(&plain);
+        if !self.is_import() {
+            let out = c
+                .ok(
+                    "Encrypt",
+                    json!({ "KeyId": p.key_id, "Plaintext": p.plaintext }),
+                )
+                .await?;
+            p.ciphertext = out["CiphertextBlob"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+        }
+        if let Workload::ImportKeyMaterial(spec) | Workload::Ceremony(spec) = self {
+            p.material = vec![0u8; 32];
+            trent_crypto::random_bytes(&mut p.material).map_err(|e| e.to_string())?;
+            // Bind the key to the material once; the measured imports are reimports.
+            let (token, wrapped) = fetch_and_wrap(c, &p.key_id, spec, &p.material).await?;
+            import(c, &p.key_id, &token, &wrapped).await?;
+            if let Workload::ImportKeyMaterial(_) = self {
+                if requests == 0 {
+                    return Err(
+                        "the import-key-material workload needs --requests (one token each)".into(),
+                    );
+                }
+                let mut tokens = Vec::with_capacity(requests);
+                for _ in 0..requests {
+                    tokens.push(fetch_and_wrap(c, &p.key_id, spec, &p.material).await?);
+                }
+                p.tokens = Mutex::new(tokens);
+            }
+        }
+        Ok(Arc::new(p))
+    }
+
+    pub async fn once(
+        &self,
+        c: &mut Client,
+        p: &Prepared,
+        _worker: usize,
+        _i: usize,
+    ) -> Result<(), String> {
+        match self {
+            Workload::Encrypt => c.ok("Encrypt", json!({ "KeyId": p.key_id, "Plaintext": p.plaintext })).await.map(drop),
+            Workload::Decrypt => c.ok("Decrypt", json!({ "CiphertextBlob": p.ciphertext })).await.map(drop),
+            Workload::GenerateDataKey => c.ok("GenerateDataKey", json!({ "KeyId": p.key_id, "KeySpec": "AES_256" })).await.map(drop),
+            Workload::GenerateDataKeyWithoutPlaintext => c
+                .ok("GenerateDataKeyWithoutPlaintext", json!({ "KeyId": p.key_id, "KeySpec": "AES_256" }))
+                .await
+                .map(drop),
+            Workload::DescribeKey => c.ok("DescribeKey", json!({ "KeyId": p.key_id })).await.map(drop),
+            Workload::ReEncrypt => c
+                .ok("ReEncrypt", json!({ "CiphertextBlob": p.ciphertext, "DestinationKeyId": p.key_id }))
+                .await
+                .map(drop),
+            Workload::GetParametersForImport(spec) => c
+                .ok(
+                    "GetParametersForImport",
+                    json!({ "KeyId": p.key_id, "WrappingAlgorithm": IMPORT_ALGORITHM.aws_name(), "WrappingKeySpec": spec }),
+                )
+                .await
+                .map(drop),
+            Workload::ImportKeyMaterial(_) => {
+                let (token, wrapped) = p.tokens.lock().map_err(|e| e.to_string())?.pop().ok_or("out of import tokens")?;
+                import(c, &p.key_id, &token, &wrapped).await
+            }
+            Workload::Ceremony(spec) => {
+                let (token, wrapped) = fetch_and_wrap(c, &p.key_id, spec, &p.material).await?;
+                import(c, &p.key_id, &token, &wrapped).await
+            }
+        }
+    }
+}
+
+async fn fetch_and_wrap(
+    c: &mut Client,
+    key_id: &str,
+    spec: &str,
+    material: &[u8],
+) -> Result<(String, String), String> {
+    let out = c
+        .ok(
+            "GetParametersForImport",
+            json!({ "KeyId": key_id, "WrappingAlgorithm": IMPORT_ALGORITHM.aws_name(), "WrappingKeySpec": spec }),
+        )
+        .await?;
+    let field = |v: &Value, k: &str| {
+        v[k].as_str()
+            .map(String::from)
+            .ok_or_else(|| format!("no {k}"))
+    };
+    let public = B64
+        .decode(field(&out, "PublicKey")?)
+        .map_err(|e| e.to_string())?;
+    let wrapped = wrap_material(IMPORT_ALGORITHM, &public, material).map_err(|e| e.to_string())?;
+    Ok((field(&out, "ImportToken")?, B64.encode(wrapped)))
+}
+
+async fn import(c: &mut Client, key_id: &str, token: &str, wrapped: &str) -> Result<(), String> {
+    c.ok(
+        "ImportKeyMaterial",
+        json!({
+            "KeyId": key_id, "ImportToken": token, "EncryptedKeyMaterial": wrapped,
+            "ExpirationModel": "KEY_MATERIAL_DOES_NOT_EXPIRE"
+        }),
+    )
+    .await
+    .map(drop)
+}
