@@ -30,12 +30,7 @@ impl Kms {
         let name = r.alias_name.unwrap_or_default();
         check_alias_name(&name)?;
         let target = self
-            .resolve(
-                caller,
-                &r.target_key_id.unwrap_or_default(),
-                Accept::KeyOnly,
-                "CreateAlias",
-            )
+            .resolve(caller, &r.target_key_id.unwrap_or_default(), Accept::KeyOnly, "CreateAlias")
             .await?;
         check(Family::Metadata, &target)?;
         let now = self.now_ms();
@@ -66,12 +61,7 @@ impl Kms {
             .await?
             .ok_or_else(|| alias_not_found(&caller.account, &caller.region, &name))?;
         let target = self
-            .resolve(
-                caller,
-                &r.target_key_id.unwrap_or_default(),
-                Accept::KeyOnly,
-                "UpdateAlias",
-            )
+            .resolve(caller, &r.target_key_id.unwrap_or_default(), Accept::KeyOnly, "UpdateAlias")
             .await?;
         // The source key may be pending deletion; the target may not (key-state note 10).
         check(Family::Metadata, &target)?;
@@ -88,11 +78,7 @@ impl Kms {
     pub async fn delete_alias(&self, caller: &Caller, r: DeleteAliasRequest) -> Result<()> {
         let name = r.alias_name.unwrap_or_default();
         check_alias_name(&name)?;
-        match self
-            .store
-            .delete_alias(&caller.account, &caller.region, &name)
-            .await
-        {
+        match self.store.delete_alias(&caller.account, &caller.region, &name).await {
             Err(StoreError::NotFound) => {
                 Err(alias_not_found(&caller.account, &caller.region, &name))
             }
@@ -106,12 +92,9 @@ impl Kms {
         r: ListAliasesRequest,
     ) -> Result<ListAliasesResponse> {
         let key_id = match r.key_id {
-            Some(id) => Some(
-                self.resolve(caller, &id, Accept::KeyOnly, "ListAliases")
-                    .await?
-                    .key
-                    .key_id,
-            ),
+            Some(id) => {
+                Some(self.resolve(caller, &id, Accept::KeyOnly, "ListAliases").await?.key.key_id)
+            }
             None => None,
         };
         let limit = page_limit(r.limit);
@@ -128,11 +111,7 @@ impl Kms {
         let truncated = rows.len() > limit;
         rows.truncate(limit);
         Ok(ListAliasesResponse {
-            next_marker: if truncated {
-                rows.last().map(|a| a.name.clone())
-            } else {
-                None
-            },
+            next_marker: if truncated { rows.last().map(|a| a.name.clone()) } else { None },
             aliases: Some(
                 rows.iter()
                     .map(|a| AliasListEntry {

@@ -20,15 +20,7 @@ impl AuditSink for LogAudit {
 pub(crate) fn event_time(ms: i64) -> String {
     // X-Amz-Date has the same fields: YYYYMMDDTHHMMSSZ.
     let d = trent_sigv4::format_amz_date(ms.div_euclid(1000));
-    format!(
-        "{}-{}-{}T{}:{}:{}Z",
-        &d[0..4],
-        &d[4..6],
-        &d[6..8],
-        &d[9..11],
-        &d[11..13],
-        &d[13..15]
-    )
+    format!("{}-{}-{}T{}:{}:{}Z", &d[0..4], &d[4..6], &d[6..8], &d[9..11], &d[11..13], &d[13..15])
 }
 
 /// The service event AWS records when imported key material expires.

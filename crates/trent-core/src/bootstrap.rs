@@ -34,9 +34,7 @@ fn random_text(alphabet: &[u8], len: usize) -> Result<String> {
     let mut b = vec![0u8; len];
     trent_crypto::random_bytes(&mut b)?;
     // Both alphabets have a power-of-two size, so the modulo is unbiased.
-    Ok(b.iter()
-        .map(|x| alphabet[*x as usize % alphabet.len()] as char)
-        .collect())
+    Ok(b.iter().map(|x| alphabet[*x as usize % alphabet.len()] as char).collect())
 }
 
 fn secret_context(access_key_id: &str) -> String {
@@ -50,9 +48,7 @@ pub async fn open_keyring(store: &dyn Store, root: &dyn RootKey) -> Result<Keyri
         None => {
             let dek = trent_crypto::random_secret(32)?;
             // Another node may have raced us: whatever is stored now wins.
-            store
-                .put_meta_if_absent(DEK_META, &root.wrap(&dek)?)
-                .await?
+            store.put_meta_if_absent(DEK_META, &root.wrap(&dek)?).await?
         }
     };
     let dek = root.unwrap(&wrapped).map_err(|_| {
@@ -70,18 +66,14 @@ impl Kms {
         let now = self.now_ms();
         if self.store.get_account(account_id).await?.is_none() {
             self.store
-                .put_account(&AccountRecord {
-                    account_id: account_id.to_string(),
-                    created_ms: now,
-                })
+                .put_account(&AccountRecord { account_id: account_id.to_string(), created_ms: now })
                 .await?;
         }
         let principal_arn = format!("arn:aws:iam::{account_id}:{ACCOUNT_ROOT_USER}");
         let existing = self.store.list_access_keys(account_id).await?;
         if let Some(k) = existing.iter().find(|k| k.principal_arn == principal_arn) {
-            let secret = self
-                .keyring
-                .open_secret(&secret_context(&k.access_key_id), &k.sealed_secret)?;
+            let secret =
+                self.keyring.open_secret(&secret_context(&k.access_key_id), &k.sealed_secret)?;
             return Ok(BootstrapCredentials {
                 access_key_id: k.access_key_id.clone(),
                 secret_access_key: secret,
@@ -99,9 +91,8 @@ impl Kms {
     ) -> Result<BootstrapCredentials> {
         let access_key_id = format!("AKIA{}", random_text(BASE32, 16)?);
         let secret = Secret::new(random_text(SECRET_CHARS, 40)?.into_bytes());
-        let sealed = self
-            .keyring
-            .seal_secret(&secret_context(&access_key_id), secret.as_bytes())?;
+        let sealed =
+            self.keyring.seal_secret(&secret_context(&access_key_id), secret.as_bytes())?;
         self.store
             .put_access_key(&AccessKeyRecord {
                 access_key_id: access_key_id.clone(),
@@ -126,9 +117,8 @@ impl Kms {
         let Some(k) = self.store.get_access_key(access_key_id).await? else {
             return Ok(None);
         };
-        let secret = self
-            .keyring
-            .open_secret(&secret_context(&k.access_key_id), &k.sealed_secret)?;
+        let secret =
+            self.keyring.open_secret(&secret_context(&k.access_key_id), &k.sealed_secret)?;
         Ok(Some(Arc::new(BootstrapCredentialsWithAccount {
             account_id: k.account_id,
             credentials: BootstrapCredentials {

@@ -62,9 +62,7 @@ impl Kms {
         algorithm: Option<EncryptionAlgorithmSpec>,
         dry_run: Option<bool>,
     ) -> Result<Usable> {
-        let rec = self
-            .resolve(caller, key_id, Accept::KeyOrAlias, action)
-            .await?;
+        let rec = self.resolve(caller, key_id, Accept::KeyOrAlias, action).await?;
         check_usage(&rec, action, algorithm)?;
         check(Family::Crypto, &rec)?;
         if dry_run == Some(true) {
@@ -78,11 +76,7 @@ impl Kms {
             })
             .ok_or_else(|| pending_import(&rec.key.arn()))?;
         let material = self.open_material(current)?;
-        Ok(Usable {
-            material_id: current.material_id.clone(),
-            material,
-            rec,
-        })
+        Ok(Usable { material_id: current.material_id.clone(), material, rec })
     }
 
     pub(crate) fn seal_with(
@@ -96,13 +90,7 @@ impl Kms {
             region: u.rec.key.region.clone(),
             key_id: u.rec.key.key_id.clone(),
         };
-        Ok(trent_crypto::symmetric::encrypt(
-            key,
-            &u.material_id,
-            &u.material,
-            plaintext,
-            context,
-        )?)
+        Ok(trent_crypto::symmetric::encrypt(key, &u.material_id, &u.material, plaintext, context)?)
     }
 
     /// Decrypts a symmetric blob: finds the key it names (checking `key_id` if the caller
@@ -112,14 +100,7 @@ impl Kms {
         caller: &Caller,
         req: OpenBlob<'_>,
     ) -> Result<(KeyRecord, String, Secret)> {
-        let OpenBlob {
-            blob,
-            key_id,
-            context,
-            algorithm,
-            action,
-            dry_run,
-        } = req;
+        let OpenBlob { blob, key_id, context, algorithm, action, dry_run } = req;
         let (header, header_len) =
             BlobHeader::decode(blob).map_err(|_| KmsError::InvalidCiphertext)?;
         // Multi-Region keys decrypt in any Region of their set; other keys only in their own.

@@ -11,9 +11,9 @@ fn data_key_len(spec: Option<DataKeySpec>, bytes: Option<i64>) -> Result<usize> 
         (Some(_), Some(_)) => Err(KmsError::Validation(
             "Please specify either number of bytes or key spec, not both.".into(),
         )),
-        (None, None) => Err(KmsError::Validation(
-            "Please specify either number of bytes or key spec.".into(),
-        )),
+        (None, None) => {
+            Err(KmsError::Validation("Please specify either number of bytes or key spec.".into()))
+        }
     }
 }
 
@@ -44,11 +44,8 @@ impl Kms {
             )
             .await?;
         let data_key = trent_crypto::random_secret(len)?;
-        let blob = self.seal_with(
-            &u,
-            data_key.as_bytes(),
-            &r.encryption_context.unwrap_or_default(),
-        )?;
+        let blob =
+            self.seal_with(&u, data_key.as_bytes(), &r.encryption_context.unwrap_or_default())?;
         Ok(GenerateDataKeyResponse {
             ciphertext_blob: Some(Blob::new(blob)),
             plaintext: Some(Blob::new(data_key.into_vec())),
@@ -74,11 +71,8 @@ impl Kms {
             )
             .await?;
         let data_key = trent_crypto::random_secret(len)?;
-        let blob = self.seal_with(
-            &u,
-            data_key.as_bytes(),
-            &r.encryption_context.unwrap_or_default(),
-        )?;
+        let blob =
+            self.seal_with(&u, data_key.as_bytes(), &r.encryption_context.unwrap_or_default())?;
         Ok(GenerateDataKeyWithoutPlaintextResponse {
             ciphertext_blob: Some(Blob::new(blob)),
             key_id: Some(u.rec.key.arn()),

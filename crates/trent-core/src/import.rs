@@ -39,11 +39,7 @@ fn wrapping_choice(
         WrappingKeySpec::Rsa3072 => WrappingSpec::Rsa3072,
         WrappingKeySpec::Rsa4096 => WrappingSpec::Rsa4096,
         WrappingKeySpec::Sm2 if !china => {
-            return Err(enum_error(
-                "SM2",
-                "wrappingKeySpec",
-                &["RSA_2048", "RSA_3072", "RSA_4096"],
-            ))
+            return Err(enum_error("SM2", "wrappingKeySpec", &["RSA_2048", "RSA_3072", "RSA_4096"]))
         }
         WrappingKeySpec::Sm2 => {
             return Err(KmsError::UnsupportedOperation(
@@ -86,9 +82,9 @@ fn check_importable(rec: &KeyRecord) -> Result<()> {
     match rec.state {
         KeyState::PendingDeletion | KeyState::PendingReplicaDeletion => Err(pending_deletion(&arn)),
         KeyState::Creating => Err(KmsError::InvalidState(format!("{arn} is creating."))),
-        KeyState::Unavailable => Err(KmsError::UnsupportedOperation(format!(
-            "{arn} is unavailable."
-        ))),
+        KeyState::Unavailable => {
+            Err(KmsError::UnsupportedOperation(format!("{arn} is unavailable.")))
+        }
         _ => Ok(()),
     }
 }
@@ -99,8 +95,7 @@ fn incorrect_material(msg: &str) -> KmsError {
 
 /// The materials permanently associated with the key (everything not pending rotation).
 fn associated(mats: &[MaterialRecord]) -> impl Iterator<Item = &MaterialRecord> {
-    mats.iter()
-        .filter(|m| m.state != KeyMaterialState::PendingRotation)
+    mats.iter().filter(|m| m.state != KeyMaterialState::PendingRotation)
 }
 
 impl Kms {
@@ -111,8 +106,7 @@ impl Kms {
     ) -> Result<GetParametersForImportResponse> {
         let (alg, spec) = wrapping_choice(
             &caller.region,
-            r.wrapping_algorithm
-                .unwrap_or(AlgorithmSpec::RsaesOaepSha256),
+            r.wrapping_algorithm.unwrap_or(AlgorithmSpec::RsaesOaepSha256),
             r.wrapping_key_spec.unwrap_or(WrappingKeySpec::Rsa2048),
         )?;
         let rec = self
@@ -148,21 +142,14 @@ impl Kms {
         r: ImportKeyMaterialRequest,
     ) -> Result<ImportKeyMaterialResponse> {
         let rec = self
-            .resolve(
-                caller,
-                &r.key_id.unwrap_or_default(),
-                Accept::KeyOnly,
-                "ImportKeyMaterial",
-            )
+            .resolve(caller, &r.key_id.unwrap_or_default(), Accept::KeyOnly, "ImportKeyMaterial")
             .await?;
         check_importable(&rec)?;
         let arn = rec.key.arn();
         let now = self.now_ms();
 
         // Expiration: the model defaults to KEY_MATERIAL_EXPIRES, which needs ValidTo.
-        let model = r
-            .expiration_model
-            .unwrap_or(ExpirationModelType::KeyMaterialExpires);
+        let model = r.expiration_model.unwrap_or(ExpirationModelType::KeyMaterialExpires);
         let valid_to = match (model, r.valid_to) {
             (ExpirationModelType::KeyMaterialExpires, None) => {
                 return Err(KmsError::Validation("A validTo date must be set if the ExpirationModel is KEY_MATERIAL_EXPIRES".into()))
@@ -187,10 +174,7 @@ impl Kms {
         // The token: ours, untampered, for this very key, not expired.
         let token = ImportToken::open(
             &self.keyring,
-            r.import_token
-                .as_ref()
-                .map(|b| b.as_bytes())
-                .unwrap_or_default(),
+            r.import_token.as_ref().map(|b| b.as_bytes()).unwrap_or_default(),
         )
         .map_err(|_| KmsError::InvalidImportToken("The import token is not valid.".into()))?;
         if token.key_arn != arn {
@@ -267,19 +251,8 @@ impl Kms {
                         if first {
                             k.current_material_id = Some(material_id.clone());
                         }
-                        MaterialRecord {
-                            key: k.key.clone(),
-                            material_id: material_id.clone(),
-                            sealed: None,
-                            state: if first { KeyMaterialState::Current } else { KeyMaterialState::PendingRotation },
-                            created_ms: now,
-                            rotation_date_ms: None,
-                            rotation_type: None,
-                            import_state: None,
-                            expiration_model: None,
-                            valid_to_ms: None,
-                            description: None,
-                        }
+                        let state = if first { KeyMaterialState::Current } else { KeyMaterialState::PendingRotation };
+                        MaterialRecord::new(k.key.clone(), material_id.clone(), None, state, now)
                     }
                 };
                 record.sealed = Some(sealed.clone());
@@ -347,11 +320,7 @@ impl Kms {
                     KeyState::Creating | KeyState::Updating => {
                         return Err(KmsError::InvalidState(format!(
                             "{arn} is {}.",
-                            if k.state == KeyState::Creating {
-                                "creating"
-                            } else {
-                                "updating"
-                            }
+                            if k.state == KeyState::Creating { "creating" } else { "updating" }
                         )))
                     }
                     _ => {}
@@ -364,9 +333,9 @@ impl Kms {
                             ))
                         })?)
                     }
-                    None => mats
-                        .iter()
-                        .find(|m| Some(&m.material_id) == k.current_material_id.as_ref()),
+                    None => {
+                        mats.iter().find(|m| Some(&m.material_id) == k.current_material_id.as_ref())
+                    }
                 };
                 let Some(target) = target else {
                     return Ok(Changes::none());
@@ -390,10 +359,7 @@ impl Kms {
             .await?;
         self.evict_materials(&k.key);
         tracing::info!(key = %arn, material = %deleted, "deleted imported key material");
-        Ok(DeleteImportedKeyMaterialResponse {
-            key_id: Some(arn),
-            key_material_id: Some(deleted),
-        })
+        Ok(DeleteImportedKeyMaterialResponse { key_id: Some(arn), key_material_id: Some(deleted) })
     }
 
     /// Deletes imported material whose `ValidTo` has passed: the key goes to PendingImport

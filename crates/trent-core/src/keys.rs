@@ -25,10 +25,7 @@ impl Changes {
 
 impl From<Vec<MaterialRecord>> for Changes {
     fn from(upsert: Vec<MaterialRecord>) -> Self {
-        Changes {
-            upsert,
-            remove: Vec::new(),
-        }
+        Changes { upsert, remove: Vec::new() }
     }
 }
 
@@ -68,10 +65,7 @@ impl Kms {
                 Err(e) => return Err(e.into()),
             }
         }
-        Err(KmsError::Internal(format!(
-            "too many concurrent updates of {}",
-            key.arn()
-        )))
+        Err(KmsError::Internal(format!("too many concurrent updates of {}", key.arn())))
     }
 
     pub async fn create_key(
@@ -128,16 +122,9 @@ impl Kms {
             crate::tags::validate_new_tags(r.tags.as_deref().unwrap_or(&[]), &BTreeMap::new())?;
         let now = self.now_ms();
         let multi_region = r.multi_region.unwrap_or(false);
-        let key_id = if multi_region {
-            trent_crypto::new_mrk_id()?
-        } else {
-            trent_crypto::new_key_id()?
-        };
-        let key = KeyRef {
-            account: caller.account.clone(),
-            region: caller.region.clone(),
-            key_id,
-        };
+        let key_id =
+            if multi_region { trent_crypto::new_mrk_id()? } else { trent_crypto::new_key_id()? };
+        let key = KeyRef { account: caller.account.clone(), region: caller.region.clone(), key_id };
         let policy = match r.policy {
             Some(p) => crate::policy::validate_policy(&p)?,
             None => crate::policy::default_policy(&key),
@@ -170,9 +157,7 @@ impl Kms {
         }
         self.store.create_key(&rec, &materials).await?;
         tracing::info!(key = %key.arn(), origin = %origin, "created key");
-        Ok(CreateKeyResponse {
-            key_metadata: Some(self.key_metadata(&rec, &materials)),
-        })
+        Ok(CreateKeyResponse { key_metadata: Some(self.key_metadata(&rec, &materials)) })
     }
 
     pub async fn describe_key(
@@ -181,13 +166,9 @@ impl Kms {
         r: DescribeKeyRequest,
     ) -> Result<DescribeKeyResponse> {
         let id = r.key_id.unwrap_or_default();
-        let rec = self
-            .resolve(caller, &id, Accept::KeyOrAlias, "DescribeKey")
-            .await?;
+        let rec = self.resolve(caller, &id, Accept::KeyOrAlias, "DescribeKey").await?;
         let mats = self.store.get_materials(&rec.key).await?;
-        Ok(DescribeKeyResponse {
-            key_metadata: Some(self.key_metadata(&rec, &mats)),
-        })
+        Ok(DescribeKeyResponse { key_metadata: Some(self.key_metadata(&rec, &mats)) })
     }
 
     pub async fn list_keys(&self, caller: &Caller, r: ListKeysRequest) -> Result<ListKeysResponse> {
@@ -195,21 +176,12 @@ impl Kms {
         let limit = page_limit(r.limit);
         let mut rows = self
             .store
-            .list_keys(
-                &caller.account,
-                &caller.region,
-                r.marker.as_deref(),
-                limit + 1,
-            )
+            .list_keys(&caller.account, &caller.region, r.marker.as_deref(), limit + 1)
             .await?;
         let truncated = rows.len() > limit;
         rows.truncate(limit);
         Ok(ListKeysResponse {
-            next_marker: if truncated {
-                rows.last().map(|k| k.key.key_id.clone())
-            } else {
-                None
-            },
+            next_marker: if truncated { rows.last().map(|k| k.key.key_id.clone()) } else { None },
             keys: Some(
                 rows.iter()
                     .map(|k| KeyListEntry {
@@ -227,11 +199,7 @@ impl Kms {
         let rec = self.resolve(caller, id, Accept::KeyOnly, action).await?;
         self.modify_key(&rec.key, |k, _| {
             check(Family::EnableDisable, k)?;
-            k.state = if enable {
-                KeyState::Enabled
-            } else {
-                KeyState::Disabled
-            };
+            k.state = if enable { KeyState::Enabled } else { KeyState::Disabled };
             Ok(Changes::none())
         })
         .await?;
@@ -239,13 +207,11 @@ impl Kms {
     }
 
     pub async fn enable_key(&self, caller: &Caller, r: EnableKeyRequest) -> Result<()> {
-        self.set_enabled(caller, &r.key_id.unwrap_or_default(), true)
-            .await
+        self.set_enabled(caller, &r.key_id.unwrap_or_default(), true).await
     }
 
     pub async fn disable_key(&self, caller: &Caller, r: DisableKeyRequest) -> Result<()> {
-        self.set_enabled(caller, &r.key_id.unwrap_or_default(), false)
-            .await
+        self.set_enabled(caller, &r.key_id.unwrap_or_default(), false).await
     }
 
     pub async fn schedule_key_deletion(
@@ -256,22 +222,14 @@ impl Kms {
         let days = r.pending_window_in_days.unwrap_or(30);
         // The model allows 1..365; the service allows 7..30 (developer guide, deleting keys).
         if !(7..=30).contains(&days) {
-            let bound = if days < 7 {
-                "greater than or equal to 7"
-            } else {
-                "less than or equal to 30"
-            };
+            let bound =
+                if days < 7 { "greater than or equal to 7" } else { "less than or equal to 30" };
             return Err(KmsError::Validation(format!(
                 "1 validation error detected: Value '{days}' at 'pendingWindowInDays' failed to satisfy constraint: Member must have value {bound}"
             )));
         }
         let rec = self
-            .resolve(
-                caller,
-                &r.key_id.unwrap_or_default(),
-                Accept::KeyOnly,
-                "ScheduleKeyDeletion",
-            )
+            .resolve(caller, &r.key_id.unwrap_or_default(), Accept::KeyOnly, "ScheduleKeyDeletion")
             .await?;
         let when = self.now_ms() + days * DAY_MS;
         let (k, _) = self
@@ -296,12 +254,7 @@ impl Kms {
         r: CancelKeyDeletionRequest,
     ) -> Result<CancelKeyDeletionResponse> {
         let rec = self
-            .resolve(
-                caller,
-                &r.key_id.unwrap_or_default(),
-                Accept::KeyOnly,
-                "CancelKeyDeletion",
-            )
+            .resolve(caller, &r.key_id.unwrap_or_default(), Accept::KeyOnly, "CancelKeyDeletion")
             .await?;
         let (k, _) = self
             .modify_key(&rec.key, |k, mats| {
@@ -311,18 +264,12 @@ impl Kms {
                 let has_material = mats
                     .iter()
                     .any(|m| m.sealed.is_some() && m.state != KeyMaterialState::PendingRotation);
-                k.state = if has_material {
-                    KeyState::Disabled
-                } else {
-                    KeyState::PendingImport
-                };
+                k.state = if has_material { KeyState::Disabled } else { KeyState::PendingImport };
                 k.deletion_date_ms = None;
                 Ok(Changes::none())
             })
             .await?;
-        Ok(CancelKeyDeletionResponse {
-            key_id: Some(k.key.arn()),
-        })
+        Ok(CancelKeyDeletionResponse { key_id: Some(k.key.arn()) })
     }
 
     pub async fn update_key_description(
@@ -331,12 +278,7 @@ impl Kms {
         r: UpdateKeyDescriptionRequest,
     ) -> Result<()> {
         let rec = self
-            .resolve(
-                caller,
-                &r.key_id.unwrap_or_default(),
-                Accept::KeyOnly,
-                "UpdateKeyDescription",
-            )
+            .resolve(caller, &r.key_id.unwrap_or_default(), Accept::KeyOnly, "UpdateKeyDescription")
             .await?;
         let description = r.description.unwrap_or_default();
         self.modify_key(&rec.key, |k, _| {

@@ -16,10 +16,7 @@ pub(crate) struct MaterialCache {
 
 impl MaterialCache {
     pub(crate) fn new(capacity: usize) -> Self {
-        MaterialCache {
-            capacity,
-            map: RwLock::new(HashMap::new()),
-        }
+        MaterialCache { capacity, map: RwLock::new(HashMap::new()) }
     }
 
     fn get(&self, key: &KeyRef, id: &str) -> Option<Arc<Secret>> {
@@ -54,22 +51,8 @@ impl Kms {
     ) -> Result<MaterialRecord> {
         let material = trent_crypto::random_secret(32)?;
         let material_id = self.keyring.material_id(&key.key_id, &material);
-        let sealed = self
-            .keyring
-            .seal_material(&key.arn(), &material_id, &material)?;
-        Ok(MaterialRecord {
-            key: key.clone(),
-            material_id,
-            sealed: Some(sealed),
-            state,
-            created_ms: now,
-            rotation_date_ms: None,
-            rotation_type: None,
-            import_state: None,
-            expiration_model: None,
-            valid_to_ms: None,
-            description: None,
-        })
+        let sealed = self.keyring.seal_material(&key.arn(), &material_id, &material)?;
+        Ok(MaterialRecord::new(key.clone(), material_id, Some(sealed), state, now))
     }
 
     /// Opens a material record (through the cache).
@@ -77,17 +60,12 @@ impl Kms {
         if let Some(s) = self.materials.get(&m.key, &m.material_id) {
             return Ok(s);
         }
-        let sealed = m
-            .sealed
-            .as_deref()
-            .ok_or_else(|| KmsError::Internal("material not present".into()))?;
-        let opened = Arc::new(
-            self.keyring
-                .open_material(&m.key.arn(), &m.material_id, sealed)
-                .map_err(|_| {
-                    KmsError::Internal(format!("sealed material of {} does not open", m.key.arn()))
-                })?,
-        );
+        let sealed =
+            m.sealed.as_deref().ok_or_else(|| KmsError::Internal("material not present".into()))?;
+        let opened =
+            Arc::new(self.keyring.open_material(&m.key.arn(), &m.material_id, sealed).map_err(
+                |_| KmsError::Internal(format!("sealed material of {} does not open", m.key.arn())),
+            )?);
         self.materials.put(&m.key, &m.material_id, opened.clone());
         Ok(opened)
     }

@@ -28,15 +28,10 @@ impl Kms {
             .collect();
         let (expiration_model, valid_to) =
             if imported && k.state != KeyState::PendingImport && !present.is_empty() {
-                let current = present
-                    .iter()
-                    .find(|m| Some(&m.material_id) == k.current_material_id.as_ref());
+                let current =
+                    present.iter().find(|m| Some(&m.material_id) == k.current_material_id.as_ref());
                 let model = current.and_then(|m| m.expiration_model);
-                let valid_to = present
-                    .iter()
-                    .filter_map(|m| m.valid_to_ms)
-                    .min()
-                    .map(Timestamp);
+                let valid_to = present.iter().filter_map(|m| m.valid_to_ms).min().map(Timestamp);
                 (
                     model,
                     if model == Some(ExpirationModelType::KeyMaterialExpires) {

@@ -38,9 +38,7 @@ pub(crate) fn validate_policy(p: &str) -> Result<String> {
 fn check_policy_name(name: Option<&str>) -> Result<()> {
     match name {
         None | Some("default") => Ok(()),
-        Some(other) => Err(KmsError::NotFound(format!(
-            "No such policy exists: {other}"
-        ))),
+        Some(other) => Err(KmsError::NotFound(format!("No such policy exists: {other}"))),
     }
 }
 
@@ -51,28 +49,15 @@ impl Kms {
         r: GetKeyPolicyRequest,
     ) -> Result<GetKeyPolicyResponse> {
         let rec = self
-            .resolve(
-                caller,
-                &r.key_id.unwrap_or_default(),
-                Accept::KeyOnly,
-                "GetKeyPolicy",
-            )
+            .resolve(caller, &r.key_id.unwrap_or_default(), Accept::KeyOnly, "GetKeyPolicy")
             .await?;
         check_policy_name(r.policy_name.as_deref())?;
-        Ok(GetKeyPolicyResponse {
-            policy: Some(rec.policy),
-            policy_name: Some("default".into()),
-        })
+        Ok(GetKeyPolicyResponse { policy: Some(rec.policy), policy_name: Some("default".into()) })
     }
 
     pub async fn put_key_policy(&self, caller: &Caller, r: PutKeyPolicyRequest) -> Result<()> {
         let rec = self
-            .resolve(
-                caller,
-                &r.key_id.unwrap_or_default(),
-                Accept::KeyOnly,
-                "PutKeyPolicy",
-            )
+            .resolve(caller, &r.key_id.unwrap_or_default(), Accept::KeyOnly, "PutKeyPolicy")
             .await?;
         check_policy_name(r.policy_name.as_deref())?;
         let policy = validate_policy(&r.policy.unwrap_or_default())?;
@@ -89,13 +74,8 @@ impl Kms {
         caller: &Caller,
         r: ListKeyPoliciesRequest,
     ) -> Result<ListKeyPoliciesResponse> {
-        self.resolve(
-            caller,
-            &r.key_id.unwrap_or_default(),
-            Accept::KeyOnly,
-            "ListKeyPolicies",
-        )
-        .await?;
+        self.resolve(caller, &r.key_id.unwrap_or_default(), Accept::KeyOnly, "ListKeyPolicies")
+            .await?;
         Ok(ListKeyPoliciesResponse {
             policy_names: Some(vec!["default".into()]),
             next_marker: None,

@@ -14,16 +14,8 @@ pub(crate) enum Accept {
 }
 
 enum Parsed<'a> {
-    Key {
-        account: Option<&'a str>,
-        region: Option<&'a str>,
-        key_id: &'a str,
-    },
-    Alias {
-        account: Option<&'a str>,
-        region: Option<&'a str>,
-        name: &'a str,
-    },
+    Key { account: Option<&'a str>, region: Option<&'a str>, key_id: &'a str },
+    Alias { account: Option<&'a str>, region: Option<&'a str>, name: &'a str },
 }
 
 pub(crate) fn is_key_id(s: &str) -> bool {
@@ -43,11 +35,7 @@ pub(crate) fn is_key_id(s: &str) -> bool {
 
 fn parse(id: &str) -> Option<Parsed<'_>> {
     if id.starts_with("alias/") {
-        return Some(Parsed::Alias {
-            account: None,
-            region: None,
-            name: id,
-        });
+        return Some(Parsed::Alias { account: None, region: None, name: id });
     }
     if let Some(rest) = id.strip_prefix("arn:") {
         let parts: Vec<&str> = rest.splitn(5, ':').collect();
@@ -71,11 +59,7 @@ fn parse(id: &str) -> Option<Parsed<'_>> {
         }
         return None;
     }
-    is_key_id(id).then_some(Parsed::Key {
-        account: None,
-        region: None,
-        key_id: id,
-    })
+    is_key_id(id).then_some(Parsed::Key { account: None, region: None, key_id: id })
 }
 
 pub(crate) fn invalid_key_id(id: &str) -> KmsError {
@@ -91,10 +75,7 @@ pub(crate) fn alias_arn(account: &str, region: &str, name: &str) -> String {
 }
 
 pub(crate) fn alias_not_found(account: &str, region: &str, name: &str) -> KmsError {
-    KmsError::NotFound(format!(
-        "Alias {} is not found.",
-        alias_arn(account, region, name)
-    ))
+    KmsError::NotFound(format!("Alias {} is not found.", alias_arn(account, region, name)))
 }
 
 /// `AccessDeniedException` in AWS's shape. Until key policies are evaluated (a later issue)
@@ -116,11 +97,7 @@ impl Kms {
     ) -> Result<KeyRef> {
         let parsed = parse(id).ok_or_else(|| invalid_key_id(id))?;
         match parsed {
-            Parsed::Key {
-                account,
-                region,
-                key_id,
-            } => {
+            Parsed::Key { account, region, key_id } => {
                 if let Some(r) = region {
                     if r != caller.region {
                         return Err(KmsError::NotFound(format!("Invalid arn {r}")));
@@ -132,11 +109,7 @@ impl Kms {
                     key_id: key_id.to_string(),
                 })
             }
-            Parsed::Alias {
-                account,
-                region,
-                name,
-            } => {
+            Parsed::Alias { account, region, name } => {
                 if accept == Accept::KeyOnly {
                     return Err(invalid_key_id(id));
                 }
@@ -163,11 +136,7 @@ impl Kms {
     /// Loads a key. A key whose deletion date has passed is gone even if the reaper has not
     /// run yet: it is purged here and reported as not existing.
     pub(crate) async fn load_key_raw(&self, key: &KeyRef) -> Result<KeyRecord> {
-        let rec = self
-            .store
-            .get_key(key)
-            .await?
-            .ok_or_else(|| key_not_found(key))?;
+        let rec = self.store.get_key(key).await?.ok_or_else(|| key_not_found(key))?;
         if self.is_past_deletion(&rec) {
             self.purge_key(key).await?;
             return Err(key_not_found(key));
@@ -184,10 +153,7 @@ impl Kms {
         }
         let now = self.now_ms();
         let mats = self.store.get_materials(key).await?;
-        if mats
-            .iter()
-            .any(|m| m.sealed.is_some() && m.valid_to_ms.is_some_and(|t| t <= now))
-        {
+        if mats.iter().any(|m| m.sealed.is_some() && m.valid_to_ms.is_some_and(|t| t <= now)) {
             self.expire_material(key).await?;
             return self.load_key_raw(key).await;
         }

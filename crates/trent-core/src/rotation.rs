@@ -26,12 +26,7 @@ impl Kms {
         r: EnableKeyRotationRequest,
     ) -> Result<()> {
         let rec = self
-            .resolve(
-                caller,
-                &r.key_id.unwrap_or_default(),
-                Accept::KeyOnly,
-                "EnableKeyRotation",
-            )
+            .resolve(caller, &r.key_id.unwrap_or_default(), Accept::KeyOnly, "EnableKeyRotation")
             .await?;
         require_symmetric(&rec)?;
         let days = r.rotation_period_in_days.unwrap_or(365);
@@ -53,12 +48,7 @@ impl Kms {
         r: DisableKeyRotationRequest,
     ) -> Result<()> {
         let rec = self
-            .resolve(
-                caller,
-                &r.key_id.unwrap_or_default(),
-                Accept::KeyOnly,
-                "DisableKeyRotation",
-            )
+            .resolve(caller, &r.key_id.unwrap_or_default(), Accept::KeyOnly, "DisableKeyRotation")
             .await?;
         require_symmetric(&rec)?;
         self.modify_key(&rec.key, |k, _| {
@@ -77,28 +67,15 @@ impl Kms {
         r: GetKeyRotationStatusRequest,
     ) -> Result<GetKeyRotationStatusResponse> {
         let rec = self
-            .resolve(
-                caller,
-                &r.key_id.unwrap_or_default(),
-                Accept::KeyOnly,
-                "GetKeyRotationStatus",
-            )
+            .resolve(caller, &r.key_id.unwrap_or_default(), Accept::KeyOnly, "GetKeyRotationStatus")
             .await?;
         require_symmetric(&rec)?;
         let enabled = rec.rotation_enabled && rec.origin == OriginType::AwsKms;
         Ok(GetKeyRotationStatusResponse {
             key_rotation_enabled: Some(enabled),
             key_id: Some(rec.key.arn()),
-            rotation_period_in_days: if enabled {
-                rec.rotation_period_days
-            } else {
-                None
-            },
-            next_rotation_date: if enabled {
-                rec.next_rotation_ms.map(Timestamp)
-            } else {
-                None
-            },
+            rotation_period_in_days: if enabled { rec.rotation_period_days } else { None },
+            next_rotation_date: if enabled { rec.next_rotation_ms.map(Timestamp) } else { None },
             on_demand_rotation_start_date: None,
         })
     }
@@ -157,18 +134,11 @@ impl Kms {
         r: RotateKeyOnDemandRequest,
     ) -> Result<RotateKeyOnDemandResponse> {
         let rec = self
-            .resolve(
-                caller,
-                &r.key_id.unwrap_or_default(),
-                Accept::KeyOnly,
-                "RotateKeyOnDemand",
-            )
+            .resolve(caller, &r.key_id.unwrap_or_default(), Accept::KeyOnly, "RotateKeyOnDemand")
             .await?;
         let rec = self.rotate(&rec.key, RotationType::OnDemand).await?;
         tracing::info!(key = %rec.key.arn(), "rotated key material on demand");
-        Ok(RotateKeyOnDemandResponse {
-            key_id: Some(rec.key.arn()),
-        })
+        Ok(RotateKeyOnDemandResponse { key_id: Some(rec.key.arn()) })
     }
 
     /// Rotates every key whose automatic rotation is due.
@@ -190,12 +160,7 @@ impl Kms {
         r: ListKeyRotationsRequest,
     ) -> Result<ListKeyRotationsResponse> {
         let rec = self
-            .resolve(
-                caller,
-                &r.key_id.unwrap_or_default(),
-                Accept::KeyOnly,
-                "ListKeyRotations",
-            )
+            .resolve(caller, &r.key_id.unwrap_or_default(), Accept::KeyOnly, "ListKeyRotations")
             .await?;
         require_symmetric(&rec)?;
         let all = r.include_key_material == Some(IncludeKeyMaterial::AllKeyMaterial);
@@ -207,19 +172,11 @@ impl Kms {
             .map(|m| RotationsListEntry {
                 key_id: Some(rec.key.key_id.clone()),
                 key_material_id: Some(m.material_id.clone()),
-                key_material_description: if imported {
-                    m.description.clone()
-                } else {
-                    None
-                },
+                key_material_description: if imported { m.description.clone() } else { None },
                 import_state: if imported { m.import_state } else { None },
                 key_material_state: Some(m.state),
                 expiration_model: if imported { m.expiration_model } else { None },
-                valid_to: if imported {
-                    m.valid_to_ms.map(Timestamp)
-                } else {
-                    None
-                },
+                valid_to: if imported { m.valid_to_ms.map(Timestamp) } else { None },
                 rotation_date: m.rotation_date_ms.map(Timestamp),
                 rotation_type: m.rotation_type,
             })

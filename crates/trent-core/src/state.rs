@@ -83,9 +83,7 @@ pub(crate) fn check(family: Family, key: &KeyRecord) -> Result<(), KmsError> {
         },
         Family::CancelDeletion => match s {
             PendingDeletion | PendingReplicaDeletion => Ok(()),
-            _ => Err(KmsError::InvalidState(format!(
-                "{arn} is not pending deletion."
-            ))),
+            _ => Err(KmsError::InvalidState(format!("{arn} is not pending deletion."))),
         },
         Family::RotationConfig => {
             // Automatic rotation is not supported for imported key material: the origin

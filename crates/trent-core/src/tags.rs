@@ -19,9 +19,7 @@ pub(crate) fn validate_new_tags(
     for t in new {
         let k = t.tag_key.clone().unwrap_or_default();
         if k.starts_with("aws:") {
-            return Err(KmsError::Tag(
-                "Tags beginning with aws: are reserved".into(),
-            ));
+            return Err(KmsError::Tag("Tags beginning with aws: are reserved".into()));
         }
         if !seen.insert(k.clone()) {
             return Err(KmsError::Tag("Duplicate tag keys".into()));
@@ -37,12 +35,7 @@ pub(crate) fn validate_new_tags(
 impl Kms {
     pub async fn tag_resource(&self, caller: &Caller, r: TagResourceRequest) -> Result<()> {
         let rec = self
-            .resolve(
-                caller,
-                &r.key_id.unwrap_or_default(),
-                Accept::KeyOnly,
-                "TagResource",
-            )
+            .resolve(caller, &r.key_id.unwrap_or_default(), Accept::KeyOnly, "TagResource")
             .await?;
         let tags = r.tags.unwrap_or_default();
         self.modify_key(&rec.key, |k, _| {
@@ -56,12 +49,7 @@ impl Kms {
 
     pub async fn untag_resource(&self, caller: &Caller, r: UntagResourceRequest) -> Result<()> {
         let rec = self
-            .resolve(
-                caller,
-                &r.key_id.unwrap_or_default(),
-                Accept::KeyOnly,
-                "UntagResource",
-            )
+            .resolve(caller, &r.key_id.unwrap_or_default(), Accept::KeyOnly, "UntagResource")
             .await?;
         let keys = r.tag_keys.unwrap_or_default();
         self.modify_key(&rec.key, |k, _| {
@@ -81,12 +69,7 @@ impl Kms {
         r: ListResourceTagsRequest,
     ) -> Result<ListResourceTagsResponse> {
         let rec = self
-            .resolve(
-                caller,
-                &r.key_id.unwrap_or_default(),
-                Accept::KeyOnly,
-                "ListResourceTags",
-            )
+            .resolve(caller, &r.key_id.unwrap_or_default(), Accept::KeyOnly, "ListResourceTags")
             .await?;
         let limit = page_limit(r.limit);
         let after = r.marker.unwrap_or_default();
@@ -95,19 +78,12 @@ impl Kms {
             .iter()
             .filter(|(k, _)| after.is_empty() || k.as_str() > after.as_str())
             .take(limit + 1)
-            .map(|(k, v)| Tag {
-                tag_key: Some(k.clone()),
-                tag_value: Some(v.clone()),
-            })
+            .map(|(k, v)| Tag { tag_key: Some(k.clone()), tag_value: Some(v.clone()) })
             .collect();
         let truncated = tags.len() > limit;
         tags.truncate(limit);
         Ok(ListResourceTagsResponse {
-            next_marker: if truncated {
-                tags.last().and_then(|t| t.tag_key.clone())
-            } else {
-                None
-            },
+            next_marker: if truncated { tags.last().and_then(|t| t.tag_key.clone()) } else { None },
             tags: Some(tags),
             truncated: Some(truncated),
         })

@@ -23,10 +23,7 @@ pub struct WrappingPoolConfig {
 
 impl Default for WrappingPoolConfig {
     fn default() -> Self {
-        WrappingPoolConfig {
-            size_per_spec: 4,
-            tokens_per_key_pair: 1,
-        }
+        WrappingPoolConfig { size_per_spec: 4, tokens_per_key_pair: 1 }
     }
 }
 

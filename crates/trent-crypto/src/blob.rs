@@ -48,17 +48,10 @@ fn key_id_bytes(key_id: &str) -> Result<(u8, [u8; 16]), CryptoError> {
 }
 
 fn key_id_text(kind: u8, b: &[u8]) -> Result<String, CryptoError> {
-    let h = hex::encode(b);
+    let b: &[u8; 16] = b.try_into().map_err(|_| CryptoError::Malformed)?;
     match kind {
-        KIND_UUID => Ok(format!(
-            "{}-{}-{}-{}-{}",
-            &h[..8],
-            &h[8..12],
-            &h[12..16],
-            &h[16..20],
-            &h[20..]
-        )),
-        KIND_MRK => Ok(format!("mrk-{h}")),
+        KIND_UUID => Ok(crate::format_uuid(b)),
+        KIND_MRK => Ok(format!("mrk-{}", hex::encode(b))),
         _ => Err(CryptoError::Malformed),
     }
 }
@@ -67,11 +60,7 @@ impl BlobHeader {
     /// Encodes the header: everything up to (not including) the GCM nonce.
     pub fn encode(&self) -> Result<Vec<u8>, CryptoError> {
         let (kind, id) = key_id_bytes(&self.key.key_id)?;
-        let account: u64 = self
-            .key
-            .account
-            .parse()
-            .map_err(|_| CryptoError::Malformed)?;
+        let account: u64 = self.key.account.parse().map_err(|_| CryptoError::Malformed)?;
         if self.key.account.len() != 12
             || self.key.region.is_empty()
             || self.key.region.len() > MAX_REGION_LEN
@@ -110,10 +99,7 @@ impl BlobHeader {
             return Err(CryptoError::Malformed);
         }
         let region = std::str::from_utf8(r.take(rlen)?).map_err(|_| CryptoError::Malformed)?;
-        if !region
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        {
+        if !region.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
             return Err(CryptoError::Malformed);
         }
         let material_id = hex::encode(r.take(32)?);
@@ -125,11 +111,7 @@ impl BlobHeader {
         }
         Ok((
             BlobHeader {
-                key: KeyRef {
-                    account,
-                    region: region.to_string(),
-                    key_id,
-                },
+                key: KeyRef { account, region: region.to_string(), key_id },
                 material_id,
                 salt,
             },

@@ -20,11 +20,8 @@ pub enum WrappingSpec {
 }
 
 impl WrappingSpec {
-    pub const ALL: [WrappingSpec; 3] = [
-        WrappingSpec::Rsa2048,
-        WrappingSpec::Rsa3072,
-        WrappingSpec::Rsa4096,
-    ];
+    pub const ALL: [WrappingSpec; 3] =
+        [WrappingSpec::Rsa2048, WrappingSpec::Rsa3072, WrappingSpec::Rsa4096];
 
     pub fn bits(self) -> u16 {
         match self {
@@ -61,12 +58,8 @@ pub enum WrapAlgorithm {
 }
 
 impl WrapAlgorithm {
-    pub const ALL: [WrapAlgorithm; 4] = [
-        Self::OaepSha1,
-        Self::OaepSha256,
-        Self::RsaAesSha1,
-        Self::RsaAesSha256,
-    ];
+    pub const ALL: [WrapAlgorithm; 4] =
+        [Self::OaepSha1, Self::OaepSha256, Self::RsaAesSha1, Self::RsaAesSha256];
 
     fn code(self) -> u8 {
         match self {
@@ -111,10 +104,7 @@ impl WrappingKeyPair {
         let key =
             PrivateDecryptingKey::generate(spec.key_size()).map_err(|_| CryptoError::Library)?;
         let private = key.as_der().map_err(|_| CryptoError::Library)?;
-        let public = key
-            .public_key()
-            .as_der()
-            .map_err(|_| CryptoError::Library)?;
+        let public = key.public_key().as_der().map_err(|_| CryptoError::Library)?;
         Ok(WrappingKeyPair {
             spec,
             private_pkcs8: Secret::from_slice(private.as_ref()),
@@ -172,10 +162,8 @@ pub fn unwrap_material(
     let kek = AesKek::new(&AES_256, first.as_bytes()).map_err(|_| UnwrapError::Failed)?;
     let rest = &wrapped[n..];
     let mut out = Secret::zeroed(rest.len());
-    let len = kek
-        .unwrap_with_padding(rest, out.as_mut_bytes())
-        .map_err(|_| UnwrapError::Failed)?
-        .len();
+    let len =
+        kek.unwrap_with_padding(rest, out.as_mut_bytes()).map_err(|_| UnwrapError::Failed)?.len();
     let mut v = out.into_vec();
     v.truncate(len);
     Ok(Secret::new(v))
@@ -209,10 +197,8 @@ pub fn wrap_material(
     out.truncate(n);
     let kek = AesKek::new(&AES_256, aes.as_bytes()).map_err(|_| CryptoError::Library)?;
     let mut wrapped = vec![0u8; material.len() + 16];
-    let m = kek
-        .wrap_with_padding(material, &mut wrapped)
-        .map_err(|_| CryptoError::Malformed)?
-        .len();
+    let m =
+        kek.wrap_with_padding(material, &mut wrapped).map_err(|_| CryptoError::Malformed)?.len();
     out.extend_from_slice(&wrapped[..m]);
     Ok(out)
 }
@@ -278,15 +264,11 @@ impl ImportToken {
         let body = ring.open_token(sealed).map_err(|_| TokenError::Invalid)?;
         let b = body.as_bytes();
         let take = |b: &[u8], at: usize, n: usize| {
-            b.get(at..at + n)
-                .ok_or(TokenError::Invalid)
-                .map(|s| s.to_vec())
+            b.get(at..at + n).ok_or(TokenError::Invalid).map(|s| s.to_vec())
         };
         let code = *b.first().ok_or(TokenError::Invalid)?;
-        let algorithm = WrapAlgorithm::ALL
-            .into_iter()
-            .find(|a| a.code() == code)
-            .ok_or(TokenError::Invalid)?;
+        let algorithm =
+            WrapAlgorithm::ALL.into_iter().find(|a| a.code() == code).ok_or(TokenError::Invalid)?;
         let bits = u16::from_be_bytes(take(b, 1, 2)?.try_into().map_err(|_| TokenError::Invalid)?);
         let spec = WrappingSpec::from_bits(bits).ok_or(TokenError::Invalid)?;
         let expires_ms =
@@ -294,24 +276,16 @@ impl ImportToken {
         let mut at = 11;
         let mut parts = Vec::with_capacity(2);
         for _ in 0..2 {
-            let len = u16::from_be_bytes(
-                take(b, at, 2)?
-                    .try_into()
-                    .map_err(|_| TokenError::Invalid)?,
-            ) as usize;
+            let len =
+                u16::from_be_bytes(take(b, at, 2)?.try_into().map_err(|_| TokenError::Invalid)?)
+                    as usize;
             parts.push(take(b, at + 2, len)?);
             at += 2 + len;
         }
         let private_pkcs8 = Secret::new(parts.pop().ok_or(TokenError::Invalid)?);
         let key_arn = String::from_utf8(parts.pop().ok_or(TokenError::Invalid)?)
             .map_err(|_| TokenError::Invalid)?;
-        Ok(ImportToken {
-            key_arn,
-            algorithm,
-            spec,
-            expires_ms,
-            private_pkcs8,
-        })
+        Ok(ImportToken { key_arn, algorithm, spec, expires_ms, private_pkcs8 })
     }
 }
 
@@ -329,11 +303,7 @@ mod tests {
         let material = crate::random_secret(32).unwrap();
         for alg in WrapAlgorithm::ALL {
             let w = wrap(alg, &pair.public_spki, material.as_bytes());
-            assert_eq!(
-                unwrap_material(alg, &pair.private_pkcs8, &w).unwrap(),
-                material,
-                "{alg:?}"
-            );
+            assert_eq!(unwrap_material(alg, &pair.private_pkcs8, &w).unwrap(), material, "{alg:?}");
             let mut bad = w.clone();
             bad[10] ^= 1;
             assert_eq!(
@@ -347,21 +317,13 @@ mod tests {
         }
         // A long private key fits only through RSA_AES key wrap.
         let big = crate::random_secret(1200).unwrap();
-        let w = wrap(
-            WrapAlgorithm::RsaAesSha256,
-            &pair.public_spki,
-            big.as_bytes(),
-        );
+        let w = wrap(WrapAlgorithm::RsaAesSha256, &pair.public_spki, big.as_bytes());
         assert_eq!(
             unwrap_material(WrapAlgorithm::RsaAesSha256, &pair.private_pkcs8, &w).unwrap(),
             big
         );
         // The wrong OAEP hash fails.
-        let w = wrap(
-            WrapAlgorithm::OaepSha1,
-            &pair.public_spki,
-            material.as_bytes(),
-        );
+        let w = wrap(WrapAlgorithm::OaepSha1, &pair.public_spki, material.as_bytes());
         assert!(unwrap_material(WrapAlgorithm::OaepSha256, &pair.private_pkcs8, &w).is_err());
     }
 
@@ -380,12 +342,7 @@ mod tests {
         assert!(sealed.len() < 6144);
         let back = ImportToken::open(&ring, &sealed).unwrap();
         assert_eq!(
-            (
-                back.key_arn.as_str(),
-                back.algorithm,
-                back.spec,
-                back.expires_ms
-            ),
+            (back.key_arn.as_str(), back.algorithm, back.spec, back.expires_ms),
             (t.key_arn.as_str(), t.algorithm, t.spec, 1234)
         );
         assert_eq!(back.private_pkcs8, t.private_pkcs8);

@@ -23,12 +23,9 @@ impl std::fmt::Debug for Keyring {
 fn derive(dek: &Secret, label: &[u8]) -> Result<Secret, CryptoError> {
     let prk = hkdf::Salt::new(hkdf::HKDF_SHA256, b"trent/v1/keyring").extract(dek.as_bytes());
     let info = [label];
-    let okm = prk
-        .expand(&info, hkdf::HKDF_SHA256)
-        .map_err(|_| CryptoError::Library)?;
+    let okm = prk.expand(&info, hkdf::HKDF_SHA256).map_err(|_| CryptoError::Library)?;
     let mut out = Secret::zeroed(32);
-    okm.fill(out.as_mut_bytes())
-        .map_err(|_| CryptoError::Library)?;
+    okm.fill(out.as_mut_bytes()).map_err(|_| CryptoError::Library)?;
     Ok(out)
 }
 
@@ -81,11 +78,7 @@ impl Keyring {
         material_id: &str,
         sealed: &[u8],
     ) -> Result<Secret, CryptoError> {
-        gcm_open(
-            &self.material_seal,
-            &Self::material_aad(key_arn, material_id),
-            sealed,
-        )
+        gcm_open(&self.material_seal, &Self::material_aad(key_arn, material_id), sealed)
     }
 
     /// Seals a secret that is not key material (e.g. a secret access key); `context` names
@@ -129,17 +122,13 @@ mod tests {
         let m = crate::random_secret(32).unwrap();
         let id = ring.material_id("k1", &m);
         assert_eq!(id.len(), 64);
-        assert!(id
-            .bytes()
-            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
+        assert!(id.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
         assert_eq!(id, ring.material_id("k1", &m));
         assert_ne!(id, ring.material_id("k2", &m));
         let sealed = ring.seal_material("arn:k1", &id, &m).unwrap();
         assert!(!sealed.windows(32).any(|w| w == m.as_bytes()));
         assert_eq!(ring.open_material("arn:k1", &id, &sealed).unwrap(), m);
         assert!(ring.open_material("arn:k2", &id, &sealed).is_err());
-        assert!(ring
-            .open_material("arn:k1", &"0".repeat(64), &sealed)
-            .is_err());
+        assert!(ring.open_material("arn:k1", &"0".repeat(64), &sealed).is_err());
     }
 }

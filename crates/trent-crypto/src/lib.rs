@@ -44,15 +44,13 @@ pub fn new_key_id() -> Result<String, CryptoError> {
     random_bytes(&mut b)?;
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
+    Ok(format_uuid(&b))
+}
+
+/// The 8-4-4-4-12 lowercase text form of 16 bytes.
+pub fn format_uuid(b: &[u8; 16]) -> String {
     let h = hex::encode(b);
-    Ok(format!(
-        "{}-{}-{}-{}-{}",
-        &h[..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..]
-    ))
+    format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..])
 }
 
 /// A new multi-Region key id: `mrk-` and 32 lowercase hex digits.

@@ -28,9 +28,7 @@ impl LocalRootKey {
         }
         let key =
             UnboundKey::new(&AES_256_GCM, bytes.as_bytes()).map_err(|_| CryptoError::Library)?;
-        Ok(LocalRootKey {
-            key: LessSafeKey::new(key),
-        })
+        Ok(LocalRootKey { key: LessSafeKey::new(key) })
     }
 }
 

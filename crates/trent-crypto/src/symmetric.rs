@@ -13,9 +13,7 @@ const INFO: &[u8] = b"trent/v1/symmetric-default";
 fn message_key(material: &Secret, salt: &[u8]) -> Result<LessSafeKey, CryptoError> {
     let prk = hkdf::Salt::new(hkdf::HKDF_SHA256, salt).extract(material.as_bytes());
     let info = [INFO];
-    let okm = prk
-        .expand(&info, &AES_256_GCM)
-        .map_err(|_| CryptoError::Library)?;
+    let okm = prk.expand(&info, &AES_256_GCM).map_err(|_| CryptoError::Library)?;
     Ok(LessSafeKey::new(UnboundKey::from(okm)))
 }
 
@@ -36,11 +34,7 @@ pub fn encrypt(
 ) -> Result<Vec<u8>, CryptoError> {
     let mut salt = [0u8; SALT_LEN];
     random_bytes(&mut salt)?;
-    let header = BlobHeader {
-        key,
-        material_id: material_id.to_string(),
-        salt,
-    };
+    let header = BlobHeader { key, material_id: material_id.to_string(), salt };
     let mut out = header.encode()?;
     let header_len = out.len();
     let mut nonce = [0u8; NONCE_LEN];
@@ -110,10 +104,7 @@ mod tests {
         let (h, hl) = BlobHeader::decode(&blob).unwrap();
         assert_eq!(h.key, key());
         assert_eq!(h.material_id, mid);
-        assert_eq!(
-            decrypt(&blob, &h, hl, &m, &ctx).unwrap().as_bytes(),
-            b"hello"
-        );
+        assert_eq!(decrypt(&blob, &h, hl, &m, &ctx).unwrap().as_bytes(), b"hello");
         assert!(decrypt(&blob, &h, hl, &m, &BTreeMap::new()).is_err());
         let mut t = blob.clone();
         *t.last_mut().unwrap() ^= 1;

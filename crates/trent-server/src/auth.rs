@@ -38,20 +38,11 @@ pub struct Authenticator {
 
 impl Authenticator {
     pub fn new(kms: Arc<Kms>, mode: AuthMode, default_account: String) -> Self {
-        Authenticator {
-            kms,
-            mode,
-            default_account,
-            cache: RwLock::new(HashMap::new()),
-        }
+        Authenticator { kms, mode, default_account, cache: RwLock::new(HashMap::new()) }
     }
 
     async fn known(&self, auth: &Authorization<'_>) -> Result<Arc<Known>, Failure> {
-        let ck = (
-            auth.access_key_id.to_string(),
-            auth.date.to_string(),
-            auth.region.to_string(),
-        );
+        let ck = (auth.access_key_id.to_string(), auth.date.to_string(), auth.region.to_string());
         if let Some(k) = self.cache.read().ok().and_then(|c| c.get(&ck).cloned()) {
             return Ok(k);
         }
@@ -92,9 +83,7 @@ impl Authenticator {
         });
         if self.mode == AuthMode::AcceptAny {
             // Take the access key and Region from the header when there is one; never check.
-            let parsed = header
-                .and_then(|h| h.ok())
-                .and_then(|h| Authorization::parse(h).ok());
+            let parsed = header.and_then(|h| h.ok()).and_then(|h| Authorization::parse(h).ok());
             let (akid, region) = parsed
                 .map(|a| (a.access_key_id.to_string(), a.region.to_string()))
                 .unwrap_or_else(|| ("anonymous".into(), DEFAULT_REGION.into()));
@@ -111,10 +100,8 @@ impl Authenticator {
         let now = SystemClock.now_ms() / 1000;
         check_scope_and_time(&auth, amz_date, "kms", now)?;
         let known = self.known(&auth).await?;
-        let pairs: Vec<(&str, &[u8])> = headers
-            .iter()
-            .map(|(n, v)| (n.as_str(), v.as_bytes()))
-            .collect();
+        let pairs: Vec<(&str, &[u8])> =
+            headers.iter().map(|(n, v)| (n.as_str(), v.as_bytes())).collect();
         let input = CanonicalInput {
             method: method.as_str(),
             path: uri.path(),

@@ -50,30 +50,19 @@ pub(crate) async fn dispatch(
     match op {
         O::CreateKey => run(body, CreateKeyRequest::from_wire, |r| kms.create_key(c, r)).await,
         O::DescribeKey => {
-            run(body, DescribeKeyRequest::from_wire, |r| {
-                kms.describe_key(c, r)
-            })
-            .await
+            run(body, DescribeKeyRequest::from_wire, |r| kms.describe_key(c, r)).await
         }
         O::ListKeys => run(body, ListKeysRequest::from_wire, |r| kms.list_keys(c, r)).await,
         O::EnableKey => run_unit(body, EnableKeyRequest::from_wire, |r| kms.enable_key(c, r)).await,
         O::DisableKey => {
-            run_unit(body, DisableKeyRequest::from_wire, |r| {
-                kms.disable_key(c, r)
-            })
-            .await
+            run_unit(body, DisableKeyRequest::from_wire, |r| kms.disable_key(c, r)).await
         }
         O::ScheduleKeyDeletion => {
-            run(body, ScheduleKeyDeletionRequest::from_wire, |r| {
-                kms.schedule_key_deletion(c, r)
-            })
-            .await
+            run(body, ScheduleKeyDeletionRequest::from_wire, |r| kms.schedule_key_deletion(c, r))
+                .await
         }
         O::CancelKeyDeletion => {
-            run(body, CancelKeyDeletionRequest::from_wire, |r| {
-                kms.cancel_key_deletion(c, r)
-            })
-            .await
+            run(body, CancelKeyDeletionRequest::from_wire, |r| kms.cancel_key_deletion(c, r)).await
         }
         O::UpdateKeyDescription => {
             run_unit(body, UpdateKeyDescriptionRequest::from_wire, |r| {
@@ -82,117 +71,67 @@ pub(crate) async fn dispatch(
             .await
         }
         O::CreateAlias => {
-            run_unit(body, CreateAliasRequest::from_wire, |r| {
-                kms.create_alias(c, r)
-            })
-            .await
+            run_unit(body, CreateAliasRequest::from_wire, |r| kms.create_alias(c, r)).await
         }
         O::UpdateAlias => {
-            run_unit(body, UpdateAliasRequest::from_wire, |r| {
-                kms.update_alias(c, r)
-            })
-            .await
+            run_unit(body, UpdateAliasRequest::from_wire, |r| kms.update_alias(c, r)).await
         }
         O::DeleteAlias => {
-            run_unit(body, DeleteAliasRequest::from_wire, |r| {
-                kms.delete_alias(c, r)
-            })
-            .await
+            run_unit(body, DeleteAliasRequest::from_wire, |r| kms.delete_alias(c, r)).await
         }
         O::ListAliases => {
-            run(body, ListAliasesRequest::from_wire, |r| {
-                kms.list_aliases(c, r)
-            })
-            .await
+            run(body, ListAliasesRequest::from_wire, |r| kms.list_aliases(c, r)).await
         }
         O::TagResource => {
-            run_unit(body, TagResourceRequest::from_wire, |r| {
-                kms.tag_resource(c, r)
-            })
-            .await
+            run_unit(body, TagResourceRequest::from_wire, |r| kms.tag_resource(c, r)).await
         }
         O::UntagResource => {
-            run_unit(body, UntagResourceRequest::from_wire, |r| {
-                kms.untag_resource(c, r)
-            })
-            .await
+            run_unit(body, UntagResourceRequest::from_wire, |r| kms.untag_resource(c, r)).await
         }
         O::ListResourceTags => {
-            run(body, ListResourceTagsRequest::from_wire, |r| {
-                kms.list_resource_tags(c, r)
-            })
-            .await
+            run(body, ListResourceTagsRequest::from_wire, |r| kms.list_resource_tags(c, r)).await
         }
         O::GetKeyPolicy => {
-            run(body, GetKeyPolicyRequest::from_wire, |r| {
-                kms.get_key_policy(c, r)
-            })
-            .await
+            run(body, GetKeyPolicyRequest::from_wire, |r| kms.get_key_policy(c, r)).await
         }
         O::PutKeyPolicy => {
-            run_unit(body, PutKeyPolicyRequest::from_wire, |r| {
-                kms.put_key_policy(c, r)
-            })
-            .await
+            run_unit(body, PutKeyPolicyRequest::from_wire, |r| kms.put_key_policy(c, r)).await
         }
         O::ListKeyPolicies => {
-            run(body, ListKeyPoliciesRequest::from_wire, |r| {
-                kms.list_key_policies(c, r)
-            })
-            .await
+            run(body, ListKeyPoliciesRequest::from_wire, |r| kms.list_key_policies(c, r)).await
         }
         O::Encrypt => run(body, EncryptRequest::from_wire, |r| kms.encrypt(c, r)).await,
         O::Decrypt => run(body, DecryptRequest::from_wire, |r| kms.decrypt(c, r)).await,
         O::ReEncrypt => run(body, ReEncryptRequest::from_wire, |r| kms.re_encrypt(c, r)).await,
         O::GenerateDataKey => {
-            run(body, GenerateDataKeyRequest::from_wire, |r| {
-                kms.generate_data_key(c, r)
-            })
-            .await
+            run(body, GenerateDataKeyRequest::from_wire, |r| kms.generate_data_key(c, r)).await
         }
         O::GenerateDataKeyWithoutPlaintext => {
-            run(
-                body,
-                GenerateDataKeyWithoutPlaintextRequest::from_wire,
-                |r| kms.generate_data_key_without_plaintext(c, r),
-            )
+            run(body, GenerateDataKeyWithoutPlaintextRequest::from_wire, |r| {
+                kms.generate_data_key_without_plaintext(c, r)
+            })
             .await
         }
         O::GenerateRandom => {
-            run(body, GenerateRandomRequest::from_wire, |r| {
-                kms.generate_random(c, r)
-            })
-            .await
+            run(body, GenerateRandomRequest::from_wire, |r| kms.generate_random(c, r)).await
         }
         O::EnableKeyRotation => {
-            run_unit(body, EnableKeyRotationRequest::from_wire, |r| {
-                kms.enable_key_rotation(c, r)
-            })
-            .await
+            run_unit(body, EnableKeyRotationRequest::from_wire, |r| kms.enable_key_rotation(c, r))
+                .await
         }
         O::DisableKeyRotation => {
-            run_unit(body, DisableKeyRotationRequest::from_wire, |r| {
-                kms.disable_key_rotation(c, r)
-            })
-            .await
+            run_unit(body, DisableKeyRotationRequest::from_wire, |r| kms.disable_key_rotation(c, r))
+                .await
         }
         O::GetKeyRotationStatus => {
-            run(body, GetKeyRotationStatusRequest::from_wire, |r| {
-                kms.get_key_rotation_status(c, r)
-            })
-            .await
+            run(body, GetKeyRotationStatusRequest::from_wire, |r| kms.get_key_rotation_status(c, r))
+                .await
         }
         O::RotateKeyOnDemand => {
-            run(body, RotateKeyOnDemandRequest::from_wire, |r| {
-                kms.rotate_key_on_demand(c, r)
-            })
-            .await
+            run(body, RotateKeyOnDemandRequest::from_wire, |r| kms.rotate_key_on_demand(c, r)).await
         }
         O::ListKeyRotations => {
-            run(body, ListKeyRotationsRequest::from_wire, |r| {
-                kms.list_key_rotations(c, r)
-            })
-            .await
+            run(body, ListKeyRotationsRequest::from_wire, |r| kms.list_key_rotations(c, r)).await
         }
         O::GetParametersForImport => {
             run(body, GetParametersForImportRequest::from_wire, |r| {
@@ -201,10 +140,7 @@ pub(crate) async fn dispatch(
             .await
         }
         O::ImportKeyMaterial => {
-            run(body, ImportKeyMaterialRequest::from_wire, |r| {
-                kms.import_key_material(c, r)
-            })
-            .await
+            run(body, ImportKeyMaterialRequest::from_wire, |r| kms.import_key_material(c, r)).await
         }
         O::DeleteImportedKeyMaterial => {
             run(body, DeleteImportedKeyMaterialRequest::from_wire, |r| {

@@ -43,10 +43,9 @@ const INTERNAL_MESSAGE: &str = "We encountered an internal error. Please try aga
 pub fn to_wire(f: &Failure) -> (ErrorCode, String) {
     use ErrorCode as C;
     match f {
-        Failure::Auth(SigV4Error::Missing) => (
-            C::MissingAuthenticationTokenException,
-            "Missing Authentication Token".into(),
-        ),
+        Failure::Auth(SigV4Error::Missing) => {
+            (C::MissingAuthenticationTokenException, "Missing Authentication Token".into())
+        }
         Failure::Auth(SigV4Error::Incomplete(m)) => (C::IncompleteSignatureException, m.clone()),
         Failure::Auth(SigV4Error::Invalid(m)) => (C::InvalidSignatureException, m.clone()),
         Failure::UnrecognizedClient => (
@@ -54,10 +53,7 @@ pub fn to_wire(f: &Failure) -> (ErrorCode, String) {
             "The security token included in the request is invalid.".into(),
         ),
         Failure::UnknownOperation => (C::UnknownOperationException, String::new()),
-        Failure::TooLarge => (
-            C::RequestEntityTooLargeException,
-            "Request entity too large".into(),
-        ),
+        Failure::TooLarge => (C::RequestEntityTooLargeException, "Request entity too large".into()),
         Failure::Decode(DecodeError::Serialization(m)) => (C::SerializationException, m.clone()),
         Failure::Decode(DecodeError::Validation(m)) => (C::ValidationException, m.clone()),
         Failure::Kms(e) => {

@@ -30,18 +30,12 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(kms: Arc<Kms>, mode: AuthMode, default_account: String) -> Self {
-        AppState {
-            auth: auth::Authenticator::new(kms.clone(), mode, default_account),
-            kms,
-        }
+        AppState { auth: auth::Authenticator::new(kms.clone(), mode, default_account), kms }
     }
 }
 
 pub fn router(state: Arc<AppState>) -> Router {
-    Router::new()
-        .route("/health", get(|| async { "ok" }))
-        .fallback(handle)
-        .with_state(state)
+    Router::new().route("/health", get(|| async { "ok" })).fallback(handle).with_state(state)
 }
 
 /// Serves until `shutdown` completes, then finishes the requests in flight.
@@ -50,9 +44,7 @@ pub async fn serve(
     state: Arc<AppState>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
 }
 
 async fn handle(
@@ -90,10 +82,7 @@ async fn handle(
         Err(f) => f.into_response(&request_id),
     };
     let h = resp.headers_mut();
-    h.insert(
-        "content-type",
-        HeaderValue::from_static("application/x-amz-json-1.1"),
-    );
+    h.insert("content-type", HeaderValue::from_static("application/x-amz-json-1.1"));
     if let Ok(v) = HeaderValue::from_str(&request_id) {
         h.insert("x-amzn-requestid", v);
     }

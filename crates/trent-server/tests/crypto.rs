@@ -11,19 +11,10 @@ async fn encrypt_decrypt_with_context() {
     let t = start().await;
     let c = t.client();
     let m = c.create_key().send().await.unwrap().key_metadata.unwrap();
-    c.create_alias()
-        .alias_name("alias/app")
-        .target_key_id(m.key_id())
-        .send()
-        .await
-        .unwrap();
+    c.create_alias().alias_name("alias/app").target_key_id(m.key_id()).send().await.unwrap();
     let arn = m.arn().unwrap();
-    for id in [
-        m.key_id(),
-        arn,
-        "alias/app",
-        &format!("arn:aws:kms:us-east-1:{ACCOUNT}:alias/app"),
-    ] {
+    for id in [m.key_id(), arn, "alias/app", &format!("arn:aws:kms:us-east-1:{ACCOUNT}:alias/app")]
+    {
         let e = c
             .encrypt()
             .key_id(id)
@@ -45,12 +36,7 @@ async fn encrypt_decrypt_with_context() {
         assert_eq!(d.plaintext().unwrap().as_ref(), b"secret data");
         assert_eq!(d.key_id(), Some(arn));
         assert_eq!(d.key_material_id(), m.current_key_material_id());
-        let e = err(c
-            .decrypt()
-            .ciphertext_blob(blob.clone())
-            .send()
-            .await
-            .unwrap_err());
+        let e = err(c.decrypt().ciphertext_blob(blob.clone()).send().await.unwrap_err());
         assert_eq!(e.0, "InvalidCiphertextException");
         let e = err(c
             .decrypt()
@@ -92,23 +78,12 @@ async fn encrypt_decrypt_with_context() {
     let n = bad.len();
     bad[n - 1] ^= 1;
     assert_eq!(
-        err(c
-            .decrypt()
-            .ciphertext_blob(Blob::new(bad))
-            .send()
-            .await
-            .unwrap_err())
-        .0,
+        err(c.decrypt().ciphertext_blob(Blob::new(bad)).send().await.unwrap_err()).0,
         "InvalidCiphertextException"
     );
     assert_eq!(
-        err(c
-            .decrypt()
-            .ciphertext_blob(Blob::new(b"garbage".to_vec()))
-            .send()
-            .await
-            .unwrap_err())
-        .0,
+        err(c.decrypt().ciphertext_blob(Blob::new(b"garbage".to_vec())).send().await.unwrap_err())
+            .0,
         "InvalidCiphertextException"
     );
     // DryRun.
@@ -183,13 +158,7 @@ async fn re_encrypt_and_data_keys() {
         .await
         .unwrap();
     assert_eq!(back.plaintext(), dk.plaintext());
-    let dk = c
-        .generate_data_key()
-        .key_id(a.key_id())
-        .number_of_bytes(64)
-        .send()
-        .await
-        .unwrap();
+    let dk = c.generate_data_key().key_id(a.key_id()).number_of_bytes(64).send().await.unwrap();
     assert_eq!(dk.plaintext().unwrap().as_ref().len(), 64);
     let np = c
         .generate_data_key_without_plaintext()
@@ -198,33 +167,13 @@ async fn re_encrypt_and_data_keys() {
         .send()
         .await
         .unwrap();
-    let back = c
-        .decrypt()
-        .ciphertext_blob(np.ciphertext_blob.unwrap())
-        .send()
-        .await
-        .unwrap();
+    let back = c.decrypt().ciphertext_blob(np.ciphertext_blob.unwrap()).send().await.unwrap();
     assert_eq!(back.plaintext().unwrap().as_ref().len(), 16);
-    let e = err(c
-        .generate_data_key()
-        .key_id(a.key_id())
-        .send()
-        .await
-        .unwrap_err());
+    let e = err(c.generate_data_key().key_id(a.key_id()).send().await.unwrap_err());
     assert_eq!(e.0, "ValidationException");
-    let rnd = c
-        .generate_random()
-        .number_of_bytes(48)
-        .send()
-        .await
-        .unwrap();
+    let rnd = c.generate_random().number_of_bytes(48).send().await.unwrap();
     assert_eq!(rnd.plaintext().unwrap().as_ref().len(), 48);
-    let e = err(c
-        .generate_random()
-        .number_of_bytes(1025)
-        .send()
-        .await
-        .unwrap_err());
+    let e = err(c.generate_random().number_of_bytes(1025).send().await.unwrap_err());
     assert_eq!(e, ("ValidationException".into(), "1 validation error detected: Value '1025' at 'numberOfBytes' failed to satisfy constraint: Member must have value less than or equal to 1024".into()));
 }
 
@@ -246,25 +195,13 @@ async fn rotation_keeps_old_ciphertexts_readable() {
         .unwrap();
     let s = c.get_key_rotation_status().key_id(id).send().await.unwrap();
     assert!(!s.key_rotation_enabled());
-    c.enable_key_rotation()
-        .key_id(id)
-        .rotation_period_in_days(90)
-        .send()
-        .await
-        .unwrap();
+    c.enable_key_rotation().key_id(id).rotation_period_in_days(90).send().await.unwrap();
     let s = c.get_key_rotation_status().key_id(id).send().await.unwrap();
     assert!(s.key_rotation_enabled());
     assert_eq!(s.rotation_period_in_days(), Some(90));
     assert!(s.next_rotation_date().is_some());
     c.rotate_key_on_demand().key_id(id).send().await.unwrap();
-    let now = c
-        .describe_key()
-        .key_id(id)
-        .send()
-        .await
-        .unwrap()
-        .key_metadata
-        .unwrap();
+    let now = c.describe_key().key_id(id).send().await.unwrap().key_metadata.unwrap();
     let second = now.current_key_material_id().unwrap().to_string();
     assert_ne!(first, second);
     let d = c.decrypt().ciphertext_blob(old).send().await.unwrap();
@@ -280,18 +217,8 @@ async fn rotation_keeps_old_ciphertexts_readable() {
         .send()
         .await
         .unwrap();
-    let states: Vec<_> = all
-        .rotations()
-        .iter()
-        .map(|r| r.key_material_state().cloned())
-        .collect();
-    assert_eq!(
-        states,
-        vec![
-            Some(KeyMaterialState::NonCurrent),
-            Some(KeyMaterialState::Current)
-        ]
-    );
+    let states: Vec<_> = all.rotations().iter().map(|r| r.key_material_state().cloned()).collect();
+    assert_eq!(states, vec![Some(KeyMaterialState::NonCurrent), Some(KeyMaterialState::Current)]);
     // Automatic rotation when due.
     t.clock.advance_ms(91 * 86_400_000);
     assert_eq!(t.kms.rotate_due_keys().await.unwrap(), 1);
@@ -307,11 +234,5 @@ async fn rotation_keeps_old_ciphertexts_readable() {
         .unwrap();
     assert_ne!(third, second);
     c.disable_key_rotation().key_id(id).send().await.unwrap();
-    assert!(!c
-        .get_key_rotation_status()
-        .key_id(id)
-        .send()
-        .await
-        .unwrap()
-        .key_rotation_enabled());
+    assert!(!c.get_key_rotation_status().key_id(id).send().await.unwrap().key_rotation_enabled());
 }

@@ -18,10 +18,8 @@ fn alg_of(a: &AlgorithmSpec) -> WrapAlgorithm {
 }
 
 fn in_days(d: i64) -> DateTime {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()
+        as i64;
     DateTime::from_secs(now + d * DAY)
 }
 
@@ -45,11 +43,7 @@ async fn params(
         .send()
         .await
         .unwrap();
-    Params {
-        token: p.import_token.unwrap(),
-        public: p.public_key.unwrap().into_inner(),
-        alg,
-    }
+    Params { token: p.import_token.unwrap(), public: p.public_key.unwrap().into_inner(), alg }
 }
 
 fn wrapped(p: &Params, material: &[u8]) -> Blob {
@@ -57,14 +51,7 @@ fn wrapped(p: &Params, material: &[u8]) -> Blob {
 }
 
 async fn external_key(c: &aws_sdk_kms::Client) -> (String, String) {
-    let m = c
-        .create_key()
-        .origin(OriginType::External)
-        .send()
-        .await
-        .unwrap()
-        .key_metadata
-        .unwrap();
+    let m = c.create_key().origin(OriginType::External).send().await.unwrap().key_metadata.unwrap();
     (m.key_id().to_string(), m.arn().unwrap().to_string())
 }
 
@@ -75,13 +62,7 @@ async fn import(
     material: &[u8],
     valid_to: Option<DateTime>,
 ) -> aws_sdk_kms::operation::import_key_material::ImportKeyMaterialOutput {
-    let p = params(
-        c,
-        key,
-        AlgorithmSpec::RsaesOaepSha256,
-        WrappingKeySpec::Rsa2048,
-    )
-    .await;
+    let p = params(c, key, AlgorithmSpec::RsaesOaepSha256, WrappingKeySpec::Rsa2048).await;
     let req = c
         .import_key_material()
         .key_id(key)
@@ -98,11 +79,7 @@ async fn import(
 async fn every_algorithm_and_wrapping_spec() {
     let t = start().await;
     let c = t.client();
-    for spec in [
-        WrappingKeySpec::Rsa2048,
-        WrappingKeySpec::Rsa3072,
-        WrappingKeySpec::Rsa4096,
-    ] {
+    for spec in [WrappingKeySpec::Rsa2048, WrappingKeySpec::Rsa3072, WrappingKeySpec::Rsa4096] {
         for alg in [
             AlgorithmSpec::RsaesOaepSha1,
             AlgorithmSpec::RsaesOaepSha256,
@@ -129,19 +106,9 @@ async fn every_algorithm_and_wrapping_spec() {
                 .unwrap();
             assert_eq!(out.key_id(), Some(arn.as_str()));
             assert_eq!(out.key_material_id().unwrap().len(), 64);
-            let m = c
-                .describe_key()
-                .key_id(&id)
-                .send()
-                .await
-                .unwrap()
-                .key_metadata
-                .unwrap();
+            let m = c.describe_key().key_id(&id).send().await.unwrap().key_metadata.unwrap();
             assert_eq!(m.key_state(), Some(&KeyState::Enabled), "{alg:?} {spec:?}");
-            assert_eq!(
-                m.expiration_model(),
-                Some(&ExpirationModelType::KeyMaterialExpires)
-            );
+            assert_eq!(m.expiration_model(), Some(&ExpirationModelType::KeyMaterialExpires));
             assert!(m.valid_to().is_some());
             assert_eq!(m.current_key_material_id(), out.key_material_id());
             let ct = c
@@ -154,14 +121,7 @@ async fn every_algorithm_and_wrapping_spec() {
                 .ciphertext_blob
                 .unwrap();
             assert_eq!(
-                c.decrypt()
-                    .ciphertext_blob(ct)
-                    .send()
-                    .await
-                    .unwrap()
-                    .plaintext()
-                    .unwrap()
-                    .as_ref(),
+                c.decrypt().ciphertext_blob(ct).send().await.unwrap().plaintext().unwrap().as_ref(),
                 b"byok"
             );
         }
@@ -175,20 +135,8 @@ async fn refusals_match_aws() {
     let (id, arn) = external_key(&c).await;
     let (other, _) = external_key(&c).await;
     let material = trent_crypto::random_secret(32).unwrap();
-    let p = params(
-        &c,
-        &id,
-        AlgorithmSpec::RsaesOaepSha256,
-        WrappingKeySpec::Rsa2048,
-    )
-    .await;
-    let before = c
-        .describe_key()
-        .key_id(&id)
-        .send()
-        .await
-        .unwrap()
-        .key_metadata;
+    let p = params(&c, &id, AlgorithmSpec::RsaesOaepSha256, WrappingKeySpec::Rsa2048).await;
+    let before = c.describe_key().key_id(&id).send().await.unwrap().key_metadata;
     let attempt = |key: String, token: Blob, enc: Blob| {
         c.import_key_material()
             .key_id(key)
@@ -198,36 +146,22 @@ async fn refusals_match_aws() {
             .send()
     };
     // A token of another key.
-    let e = err(attempt(
-        other.clone(),
-        p.token.clone(),
-        wrapped(&p, material.as_bytes()),
-    )
-    .await
-    .unwrap_err());
+    let e = err(attempt(other.clone(), p.token.clone(), wrapped(&p, material.as_bytes()))
+        .await
+        .unwrap_err());
     assert_eq!(e.0, "InvalidImportTokenException");
     // A tampered token.
     let mut bad = p.token.clone().into_inner();
     bad[40] ^= 1;
-    let e = err(
-        attempt(id.clone(), Blob::new(bad), wrapped(&p, material.as_bytes()))
-            .await
-            .unwrap_err(),
-    );
+    let e = err(attempt(id.clone(), Blob::new(bad), wrapped(&p, material.as_bytes()))
+        .await
+        .unwrap_err());
     assert_eq!(e.0, "InvalidImportTokenException");
     // Garbage instead of wrapped material.
-    let e = err(
-        attempt(id.clone(), p.token.clone(), Blob::new(vec![1u8; 256]))
-            .await
-            .unwrap_err(),
-    );
+    let e = err(attempt(id.clone(), p.token.clone(), Blob::new(vec![1u8; 256])).await.unwrap_err());
     assert_eq!(e, ("InvalidCiphertextException".into(), String::new()));
     // 16 bytes for a 256-bit key.
-    let e = err(
-        attempt(id.clone(), p.token.clone(), wrapped(&p, &[5u8; 16]))
-            .await
-            .unwrap_err(),
-    );
+    let e = err(attempt(id.clone(), p.token.clone(), wrapped(&p, &[5u8; 16])).await.unwrap_err());
     assert_eq!(e.0, "IncorrectKeyMaterialException");
     // Expiration rules.
     let ok = wrapped(&p, material.as_bytes());
@@ -261,15 +195,7 @@ async fn refusals_match_aws() {
         .unwrap_err());
     assert_eq!(e.0, "ValidationException");
     // None of that changed the key.
-    assert_eq!(
-        c.describe_key()
-            .key_id(&id)
-            .send()
-            .await
-            .unwrap()
-            .key_metadata,
-        before
-    );
+    assert_eq!(c.describe_key().key_id(&id).send().await.unwrap().key_metadata, before);
     // PKCS#1 v1.5 is withdrawn.
     let e = err(c
         .get_parameters_for_import()
@@ -310,20 +236,11 @@ async fn refusals_match_aws() {
             )
         )
     );
-    let e = err(c
-        .delete_imported_key_material()
-        .key_id(kms_key.key_id())
-        .send()
-        .await
-        .unwrap_err());
+    let e =
+        err(c.delete_imported_key_material().key_id(kms_key.key_id()).send().await.unwrap_err());
     assert_eq!(e.0, "UnsupportedOperationException");
     // Aliases are not accepted by the import operations.
-    c.create_alias()
-        .alias_name("alias/ext")
-        .target_key_id(&id)
-        .send()
-        .await
-        .unwrap();
+    c.create_alias().alias_name("alias/ext").target_key_id(&id).send().await.unwrap();
     let e = err(c
         .get_parameters_for_import()
         .key_id("alias/ext")
@@ -332,25 +249,11 @@ async fn refusals_match_aws() {
         .send()
         .await
         .unwrap_err());
-    assert_eq!(
-        e,
-        (
-            "NotFoundException".into(),
-            "Invalid keyId 'alias/ext'".into()
-        )
-    );
+    assert_eq!(e, ("NotFoundException".into(), "Invalid keyId 'alias/ext'".into()));
     // Pending deletion.
     c.schedule_key_deletion().key_id(&id).send().await.unwrap();
-    let e = err(attempt(id.clone(), p.token.clone(), ok.clone())
-        .await
-        .unwrap_err());
-    assert_eq!(
-        e,
-        (
-            "KMSInvalidStateException".into(),
-            format!("{arn} is pending deletion.")
-        )
-    );
+    let e = err(attempt(id.clone(), p.token.clone(), ok.clone()).await.unwrap_err());
+    assert_eq!(e, ("KMSInvalidStateException".into(), format!("{arn} is pending deletion.")));
     let e = err(c
         .get_parameters_for_import()
         .key_id(&id)
@@ -385,13 +288,7 @@ async fn reimport_delete_and_expiry() {
         .unwrap();
     // Different material is refused; the same material may be reimported with a new expiry.
     let other = trent_crypto::random_secret(32).unwrap();
-    let p = params(
-        &c,
-        &id,
-        AlgorithmSpec::RsaAesKeyWrapSha256,
-        WrappingKeySpec::Rsa3072,
-    )
-    .await;
+    let p = params(&c, &id, AlgorithmSpec::RsaAesKeyWrapSha256, WrappingKeySpec::Rsa3072).await;
     let e = err(c
         .import_key_material()
         .key_id(&id)
@@ -404,109 +301,42 @@ async fn reimport_delete_and_expiry() {
     assert_eq!(e.0, "IncorrectKeyMaterialException");
     let again = import(&c, &id, material.as_bytes(), Some(in_days(3))).await;
     assert_eq!(again.key_material_id(), first.key_material_id());
-    let m = c
-        .describe_key()
-        .key_id(&id)
-        .send()
-        .await
-        .unwrap()
-        .key_metadata
-        .unwrap();
-    assert_eq!(
-        m.expiration_model(),
-        Some(&ExpirationModelType::KeyMaterialExpires)
-    );
+    let m = c.describe_key().key_id(&id).send().await.unwrap().key_metadata.unwrap();
+    assert_eq!(m.expiration_model(), Some(&ExpirationModelType::KeyMaterialExpires));
 
     // Delete: PendingImport, no expiration fields, CurrentKeyMaterialId kept.
-    let d = c
-        .delete_imported_key_material()
-        .key_id(&id)
-        .send()
-        .await
-        .unwrap();
+    let d = c.delete_imported_key_material().key_id(&id).send().await.unwrap();
     assert_eq!(d.key_id(), Some(arn.as_str()));
     assert_eq!(d.key_material_id(), first.key_material_id());
-    let m = c
-        .describe_key()
-        .key_id(&id)
-        .send()
-        .await
-        .unwrap()
-        .key_metadata
-        .unwrap();
+    let m = c.describe_key().key_id(&id).send().await.unwrap().key_metadata.unwrap();
     assert_eq!(m.key_state(), Some(&KeyState::PendingImport));
     assert!(m.expiration_model().is_none() && m.valid_to().is_none());
     assert_eq!(m.current_key_material_id(), first.key_material_id());
-    let e = err(c
-        .decrypt()
-        .ciphertext_blob(ct.clone())
-        .send()
-        .await
-        .unwrap_err());
-    assert_eq!(
-        e,
-        (
-            "KMSInvalidStateException".into(),
-            format!("{arn} is pending import.")
-        )
-    );
+    let e = err(c.decrypt().ciphertext_blob(ct.clone()).send().await.unwrap_err());
+    assert_eq!(e, ("KMSInvalidStateException".into(), format!("{arn} is pending import.")));
     // Reimport restores it; old ciphertexts decrypt again.
     import(&c, &id, material.as_bytes(), Some(in_days(1))).await;
     assert_eq!(
-        c.decrypt()
-            .ciphertext_blob(ct.clone())
-            .send()
-            .await
-            .unwrap()
-            .plaintext()
-            .unwrap()
-            .as_ref(),
+        c.decrypt().ciphertext_blob(ct.clone()).send().await.unwrap().plaintext().unwrap().as_ref(),
         b"kept"
     );
 
     // Expiry: at ValidTo the material is gone, before any background pass.
     t.clock.advance_ms(DAY * 1000 + 1000);
-    let e = err(c
-        .encrypt()
-        .key_id(&id)
-        .plaintext(Blob::new(b"x".to_vec()))
-        .send()
-        .await
-        .unwrap_err());
-    assert_eq!(
-        e,
-        (
-            "KMSInvalidStateException".into(),
-            format!("{arn} is pending import.")
-        )
-    );
-    let m = c
-        .describe_key()
-        .key_id(&id)
-        .send()
-        .await
-        .unwrap()
-        .key_metadata
-        .unwrap();
+    let e =
+        err(c.encrypt().key_id(&id).plaintext(Blob::new(b"x".to_vec())).send().await.unwrap_err());
+    assert_eq!(e, ("KMSInvalidStateException".into(), format!("{arn} is pending import.")));
+    let m = c.describe_key().key_id(&id).send().await.unwrap().key_metadata.unwrap();
     assert_eq!(m.key_state(), Some(&KeyState::PendingImport));
     let events = t.audit.0.lock().unwrap().clone();
-    let expired: Vec<_> = events
-        .iter()
-        .filter(|e| e["eventName"] == "DeleteExpiredKeyMaterial")
-        .collect();
+    let expired: Vec<_> =
+        events.iter().filter(|e| e["eventName"] == "DeleteExpiredKeyMaterial").collect();
     assert_eq!(expired.len(), 1);
     assert_eq!(expired[0]["serviceEventDetails"]["keyId"], id.as_str());
     assert_eq!(expired[0]["eventType"], "AwsServiceEvent");
     import(&c, &id, material.as_bytes(), None).await;
     assert_eq!(
-        c.decrypt()
-            .ciphertext_blob(ct)
-            .send()
-            .await
-            .unwrap()
-            .plaintext()
-            .unwrap()
-            .as_ref(),
+        c.decrypt().ciphertext_blob(ct).send().await.unwrap().plaintext().unwrap().as_ref(),
         b"kept"
     );
 }
@@ -516,24 +346,11 @@ async fn background_pass_expires_material() {
     let t = start().await;
     let c = t.client();
     let (id, _) = external_key(&c).await;
-    import(
-        &c,
-        &id,
-        trent_crypto::random_secret(32).unwrap().as_bytes(),
-        Some(in_days(2)),
-    )
-    .await;
+    import(&c, &id, trent_crypto::random_secret(32).unwrap().as_bytes(), Some(in_days(2))).await;
     assert_eq!(t.kms.expire_due_materials().await.unwrap(), 0);
     t.clock.advance_ms(2 * DAY * 1000 + 1000);
     assert_eq!(t.kms.expire_due_materials().await.unwrap(), 1);
-    let m = c
-        .describe_key()
-        .key_id(&id)
-        .send()
-        .await
-        .unwrap()
-        .key_metadata
-        .unwrap();
+    let m = c.describe_key().key_id(&id).send().await.unwrap().key_metadata.unwrap();
     assert_eq!(m.key_state(), Some(&KeyState::PendingImport));
 }
 
@@ -543,10 +360,7 @@ async fn rotation_of_imported_material() {
     let c = t.client();
     let (id, arn) = external_key(&c).await;
     let m1 = trent_crypto::random_secret(32).unwrap();
-    let first = import(&c, &id, m1.as_bytes(), None)
-        .await
-        .key_material_id
-        .unwrap();
+    let first = import(&c, &id, m1.as_bytes(), None).await.key_material_id.unwrap();
     let old = c
         .encrypt()
         .key_id(&id)
@@ -556,12 +370,7 @@ async fn rotation_of_imported_material() {
         .unwrap()
         .ciphertext_blob
         .unwrap();
-    let e = err(c
-        .rotate_key_on_demand()
-        .key_id(&id)
-        .send()
-        .await
-        .unwrap_err());
+    let e = err(c.rotate_key_on_demand().key_id(&id).send().await.unwrap_err());
     assert_eq!(
         e,
         (
@@ -571,13 +380,7 @@ async fn rotation_of_imported_material() {
     );
     // Stage new material.
     let m2 = trent_crypto::random_secret(32).unwrap();
-    let p = params(
-        &c,
-        &id,
-        AlgorithmSpec::RsaesOaepSha1,
-        WrappingKeySpec::Rsa2048,
-    )
-    .await;
+    let p = params(&c, &id, AlgorithmSpec::RsaesOaepSha1, WrappingKeySpec::Rsa2048).await;
     let second = c
         .import_key_material()
         .key_id(&id)
@@ -591,24 +394,11 @@ async fn rotation_of_imported_material() {
         .unwrap()
         .key_material_id
         .unwrap();
-    let m = c
-        .describe_key()
-        .key_id(&id)
-        .send()
-        .await
-        .unwrap()
-        .key_metadata
-        .unwrap();
+    let m = c.describe_key().key_id(&id).send().await.unwrap().key_metadata.unwrap();
     assert_eq!(m.current_key_material_id(), Some(first.as_str()));
     // A second staged material is refused with AWS's message.
     let m3 = trent_crypto::random_secret(32).unwrap();
-    let p = params(
-        &c,
-        &id,
-        AlgorithmSpec::RsaesOaepSha256,
-        WrappingKeySpec::Rsa2048,
-    )
-    .await;
+    let p = params(&c, &id, AlgorithmSpec::RsaesOaepSha256, WrappingKeySpec::Rsa2048).await;
     let e = err(c
         .import_key_material()
         .key_id(&id)
@@ -631,12 +421,7 @@ async fn rotation_of_imported_material() {
     let states: Vec<_> = all
         .rotations()
         .iter()
-        .map(|r| {
-            (
-                r.key_material_id().unwrap().to_string(),
-                r.key_material_state().cloned(),
-            )
-        })
+        .map(|r| (r.key_material_id().unwrap().to_string(), r.key_material_state().cloned()))
         .collect();
     assert_eq!(
         states,
@@ -645,20 +430,10 @@ async fn rotation_of_imported_material() {
             (second.clone(), Some(KeyMaterialState::PendingRotation))
         ]
     );
-    assert_eq!(
-        all.rotations()[1].key_material_description(),
-        Some("second")
-    );
+    assert_eq!(all.rotations()[1].key_material_description(), Some("second"));
     // Rotate: the staged material becomes current; old ciphertexts still decrypt.
     c.rotate_key_on_demand().key_id(&id).send().await.unwrap();
-    let m = c
-        .describe_key()
-        .key_id(&id)
-        .send()
-        .await
-        .unwrap()
-        .key_metadata
-        .unwrap();
+    let m = c.describe_key().key_id(&id).send().await.unwrap().key_metadata.unwrap();
     assert_eq!(m.current_key_material_id(), Some(second.as_str()));
     let d = c.decrypt().ciphertext_blob(old).send().await.unwrap();
     assert_eq!(
@@ -675,23 +450,13 @@ async fn rotation_of_imported_material() {
         .ciphertext_blob
         .unwrap();
     assert_eq!(
-        c.decrypt()
-            .ciphertext_blob(new)
-            .send()
-            .await
-            .unwrap()
-            .key_material_id(),
+        c.decrypt().ciphertext_blob(new).send().await.unwrap().key_material_id(),
         Some(second.as_str())
     );
     let rot = c.list_key_rotations().key_id(&id).send().await.unwrap();
     assert_eq!(rot.rotations().len(), 1);
     assert_eq!(rot.rotations()[0].key_material_id(), Some(second.as_str()));
     // Automatic rotation stays unsupported for imported material.
-    let e = err(c
-        .enable_key_rotation()
-        .key_id(&id)
-        .send()
-        .await
-        .unwrap_err());
+    let e = err(c.enable_key_rotation().key_id(&id).send().await.unwrap_err());
     assert_eq!(e.0, "UnsupportedOperationException");
 }

@@ -7,16 +7,8 @@ use common::*;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_requests_get_aws_errors() {
     let t = start().await;
-    let key = t
-        .client()
-        .create_key()
-        .send()
-        .await
-        .unwrap()
-        .key_metadata
-        .unwrap()
-        .key_id()
-        .to_string();
+    let key =
+        t.client().create_key().send().await.unwrap().key_metadata.unwrap().key_id().to_string();
     let big = base64_of(&vec![7u8; 4097]);
     let rows: Vec<(&str, String, &str, Option<&str>)> = vec![
         ("Encrypt", "{not json".into(), "SerializationException", None),
@@ -74,10 +66,7 @@ async fn authentication_is_required_and_checked() {
     assert_eq!(json["__type"], "IncompleteSignatureException");
     // Wrong secret, unknown access key.
     let bad = t.client_in("us-east-1", &t.creds.access_key_id, "wrong-secret");
-    assert_eq!(
-        err(bad.list_keys().send().await.unwrap_err()).0,
-        "InvalidSignatureException"
-    );
+    assert_eq!(err(bad.list_keys().send().await.unwrap_err()).0, "InvalidSignatureException");
     let unknown = t.client_in("us-east-1", "AKIAAAAAAAAAAAAAAAAA", "x");
     let e = err(unknown.list_keys().send().await.unwrap_err());
     assert_eq!(
@@ -90,10 +79,7 @@ async fn authentication_is_required_and_checked() {
     // An oversized body is refused before it is read.
     let big = vec![b'a'; trent_server::MAX_BODY + 10];
     let (status, json) = t.raw("Encrypt", &big).await;
-    assert_eq!(
-        (status, json["__type"].as_str()),
-        (413, Some("RequestEntityTooLargeException"))
-    );
+    assert_eq!((status, json["__type"].as_str()), (413, Some("RequestEntityTooLargeException")));
 }
 
 fn base64_of(b: &[u8]) -> String {

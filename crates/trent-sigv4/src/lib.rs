@@ -74,21 +74,13 @@ impl<'a> Authorization<'a> {
             }
         }
         let mut missing = String::new();
-        for (name, v) in [
-            ("Credential", cred),
-            ("Signature", sig),
-            ("SignedHeaders", signed),
-        ] {
+        for (name, v) in [("Credential", cred), ("Signature", sig), ("SignedHeaders", signed)] {
             if v.is_none() {
-                missing.push_str(&format!(
-                    "Authorization header requires '{name}' parameter. "
-                ));
+                missing.push_str(&format!("Authorization header requires '{name}' parameter. "));
             }
         }
         if !missing.is_empty() {
-            return Err(SigV4Error::Incomplete(format!(
-                "{missing}Authorization={header}"
-            )));
+            return Err(SigV4Error::Incomplete(format!("{missing}Authorization={header}")));
         }
         let (cred, signed, sig) = (cred.unwrap_or(""), signed.unwrap_or(""), sig.unwrap_or(""));
         let parts: Vec<&str> = cred.split('/').collect();
@@ -161,10 +153,7 @@ fn zeroize_vec(v: &mut Vec<u8>) {
 /// `AWS4-HMAC-SHA256\n<amz-date>\n<scope>\n<hex sha256 of canonical request>`.
 pub fn string_to_sign(amz_date: &str, scope: &str, canonical_request: &str) -> String {
     let hash = digest::digest(&digest::SHA256, canonical_request.as_bytes());
-    format!(
-        "{ALGORITHM}\n{amz_date}\n{scope}\n{}",
-        hex::encode(hash.as_ref())
-    )
+    format!("{ALGORITHM}\n{amz_date}\n{scope}\n{}", hex::encode(hash.as_ref()))
 }
 
 /// Checks what can be checked before the secret is known: the scope's service, and the
@@ -225,10 +214,7 @@ pub fn verify_signature(
 ) -> Result<(), SigV4Error> {
     let creq = canonical_request(input, auth.signed_headers)
         .ok_or_else(|| SigV4Error::Invalid(MISMATCH.to_string()))?;
-    let scope = format!(
-        "{}/{}/{}/aws4_request",
-        auth.date, auth.region, auth.service
-    );
+    let scope = format!("{}/{}/{}/aws4_request", auth.date, auth.region, auth.service);
     let expected = key.sign(&string_to_sign(amz_date, &scope, &creq));
     let mut given = [0u8; 32];
     let ok = auth.signature.len() == 64 && hex::decode_to_slice(auth.signature, &mut given).is_ok();

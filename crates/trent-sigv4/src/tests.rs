@@ -25,14 +25,8 @@ fn aws_signed(t: i64, secret: &str, body: &[u8]) -> Vec<(String, String)> {
         .into();
     let mut headers = vec![
         ("host".to_string(), "127.0.0.1:4599".to_string()),
-        (
-            "content-type".to_string(),
-            "application/x-amz-json-1.1".to_string(),
-        ),
-        (
-            "x-amz-target".to_string(),
-            "TrentService.Encrypt".to_string(),
-        ),
+        ("content-type".to_string(), "application/x-amz-json-1.1".to_string()),
+        ("x-amz-target".to_string(), "TrentService.Encrypt".to_string()),
     ];
     let signable = SignableRequest::new(
         "POST",
@@ -49,10 +43,7 @@ fn aws_signed(t: i64, secret: &str, body: &[u8]) -> Vec<(String, String)> {
 }
 
 fn header<'a>(h: &'a [(String, String)], name: &str) -> &'a str {
-    h.iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
-        .unwrap()
+    h.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()).unwrap()
 }
 
 /// Runs our verifier on a request with these headers and body at `now`.
@@ -61,13 +52,7 @@ fn verify(h: &[(String, String)], body: &[u8], secret: &str, now: i64) -> Result
     let amz_date = header(h, "x-amz-date");
     check_scope_and_time(&auth, Some(amz_date), "kms", now)?;
     let pairs: Vec<(&str, &[u8])> = h.iter().map(|(k, v)| (k.as_str(), v.as_bytes())).collect();
-    let input = CanonicalInput {
-        method: "POST",
-        path: "/",
-        query: "",
-        headers: &pairs,
-        body,
-    };
+    let input = CanonicalInput { method: "POST", path: "/", query: "", headers: &pairs, body };
     let key = SigningKey::derive(secret, auth.date, auth.region, auth.service);
     verify_signature(&auth, amz_date, &input, &key)
 }
@@ -78,10 +63,7 @@ const T: i64 = 1_790_000_000;
 fn accepts_requests_signed_by_aws_sigv4() {
     let h = aws_signed(T, SECRET, BODY);
     let auth = Authorization::parse(header(&h, "authorization")).unwrap();
-    assert_eq!(
-        (auth.access_key_id, auth.region, auth.service),
-        (AKID, "eu-west-1", "kms")
-    );
+    assert_eq!((auth.access_key_id, auth.region, auth.service), (AKID, "eu-west-1", "kms"));
     assert_eq!(verify(&h, BODY, SECRET, T), Ok(()));
     assert_eq!(verify(&h, BODY, SECRET, T + 14 * 60), Ok(()));
 }
@@ -92,20 +74,14 @@ fn refuses_a_changed_body_header_or_secret() {
     assert!(
         matches!(verify(&h, b"{}", SECRET, T), Err(SigV4Error::Invalid(m)) if m.starts_with("The request signature we calculated"))
     );
-    assert!(matches!(
-        verify(&h, BODY, "other-secret", T),
-        Err(SigV4Error::Invalid(_))
-    ));
+    assert!(matches!(verify(&h, BODY, "other-secret", T), Err(SigV4Error::Invalid(_))));
     let mut changed = h.clone();
     for (k, v) in changed.iter_mut() {
         if k == "x-amz-target" {
             *v = "TrentService.Decrypt".into();
         }
     }
-    assert!(matches!(
-        verify(&changed, BODY, SECRET, T),
-        Err(SigV4Error::Invalid(_))
-    ));
+    assert!(matches!(verify(&changed, BODY, SECRET, T), Err(SigV4Error::Invalid(_))));
 }
 
 #[test]
@@ -128,13 +104,8 @@ fn our_signer_matches_aws_sigv4() {
     let h = aws_signed(T, SECRET, BODY);
     let auth = Authorization::parse(header(&h, "authorization")).unwrap();
     let pairs: Vec<(&str, &[u8])> = h.iter().map(|(k, v)| (k.as_str(), v.as_bytes())).collect();
-    let input = CanonicalInput {
-        method: "POST",
-        path: "/",
-        query: "",
-        headers: &pairs,
-        body: BODY,
-    };
+    let input =
+        CanonicalInput { method: "POST", path: "/", query: "", headers: &pairs, body: BODY };
     let key = SigningKey::derive(SECRET, auth.date, "eu-west-1", "kms");
     let ours = sign_request(
         &input,
@@ -167,10 +138,7 @@ fn classifies_malformed_headers() {
     assert!(
         matches!(check_scope_and_time(&a, Some("20250101T000000Z"), "kms", 1735689600), Err(SigV4Error::Invalid(m)) if m.contains("correct service: 'kms'"))
     );
-    assert!(matches!(
-        check_scope_and_time(&a, None, "s3", 0),
-        Err(SigV4Error::Incomplete(_))
-    ));
+    assert!(matches!(check_scope_and_time(&a, None, "s3", 0), Err(SigV4Error::Incomplete(_))));
     assert!(
         matches!(check_scope_and_time(&a, Some("20250102T000000Z"), "s3", 1735776000), Err(SigV4Error::Invalid(m)) if m.starts_with("Date in Credential scope does not match"))
     );

@@ -19,13 +19,7 @@ impl KeyRef {
         partition_of(&self.region)
     }
     pub fn arn(&self) -> String {
-        format!(
-            "arn:{}:kms:{}:{}:key/{}",
-            self.partition(),
-            self.region,
-            self.account,
-            self.key_id
-        )
+        format!("arn:{}:kms:{}:{}:key/{}", self.partition(), self.region, self.account, self.key_id)
     }
 }
 
@@ -96,6 +90,31 @@ pub struct MaterialRecord {
     pub expiration_model: Option<ExpirationModelType>,
     pub valid_to_ms: Option<i64>,
     pub description: Option<String>,
+}
+
+impl MaterialRecord {
+    /// A new material of `key`, created at `now_ms`, with no import metadata yet.
+    pub fn new(
+        key: KeyRef,
+        material_id: String,
+        sealed: Option<Vec<u8>>,
+        state: KeyMaterialState,
+        now_ms: i64,
+    ) -> Self {
+        MaterialRecord {
+            key,
+            material_id,
+            sealed,
+            state,
+            created_ms: now_ms,
+            rotation_date_ms: None,
+            rotation_type: None,
+            import_state: None,
+            expiration_model: None,
+            valid_to_ms: None,
+            description: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -65,12 +65,9 @@ fn open(path: &Path, write: bool) -> Result<Connection> {
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
     };
     let c = Connection::open_with_flags(path, flags).map_err(backend)?;
-    c.busy_timeout(std::time::Duration::from_secs(5))
-        .map_err(backend)?;
-    c.pragma_update(None, "synchronous", "FULL")
-        .map_err(backend)?;
-    c.pragma_update(None, "foreign_keys", "ON")
-        .map_err(backend)?;
+    c.busy_timeout(std::time::Duration::from_secs(5)).map_err(backend)?;
+    c.pragma_update(None, "synchronous", "FULL").map_err(backend)?;
+    c.pragma_update(None, "foreign_keys", "ON").map_err(backend)?;
     Ok(c)
 }
 
@@ -78,13 +75,10 @@ impl SqliteStore {
     /// Opens (creating if needed) the database at `path`.
     pub fn open(path: &Path) -> Result<Self> {
         let w = open(path, true)?;
-        let mode: String = w
-            .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
-            .map_err(backend)?;
+        let mode: String =
+            w.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0)).map_err(backend)?;
         if !mode.eq_ignore_ascii_case("wal") {
-            return Err(StoreError::Backend(format!(
-                "cannot enable WAL (journal_mode={mode})"
-            )));
+            return Err(StoreError::Backend(format!("cannot enable WAL (journal_mode={mode})")));
         }
         w.execute_batch(SCHEMA).map_err(backend)?;
         Ok(SqliteStore {
@@ -144,11 +138,7 @@ const KEY_COLS: &str = "account, region, key_id, version, created_ms, descriptio
 fn key_row(r: &Row<'_>) -> rusqlite::Result<KeyRecord> {
     let tags: String = r.get(13)?;
     Ok(KeyRecord {
-        key: KeyRef {
-            account: r.get(0)?,
-            region: r.get(1)?,
-            key_id: r.get(2)?,
-        },
+        key: KeyRef { account: r.get(0)?, region: r.get(1)?, key_id: r.get(2)? },
         version: r.get(3)?,
         created_ms: r.get(4)?,
         description: r.get(5)?,
@@ -176,11 +166,7 @@ const MATERIAL_COLS: &str = "account, region, key_id, material_id, sealed, state
 
 fn material_row(r: &Row<'_>) -> rusqlite::Result<MaterialRecord> {
     Ok(MaterialRecord {
-        key: KeyRef {
-            account: r.get(0)?,
-            region: r.get(1)?,
-            key_id: r.get(2)?,
-        },
+        key: KeyRef { account: r.get(0)?, region: r.get(1)?, key_id: r.get(2)? },
         material_id: r.get(3)?,
         sealed: r.get(4)?,
         state: enum_col(r.get(5)?, KeyMaterialState::parse)?,
@@ -229,10 +215,7 @@ fn is_unique_violation(e: &rusqlite::Error) -> bool {
 impl Store for SqliteStore {
     async fn get_meta(&self, name: &str) -> Result<Option<Vec<u8>>> {
         self.read(|c| {
-            c.query_row("SELECT value FROM meta WHERE name = ?1", [name], |r| {
-                r.get(0)
-            })
-            .optional()
+            c.query_row("SELECT value FROM meta WHERE name = ?1", [name], |r| r.get(0)).optional()
         })
     }
 
@@ -244,10 +227,8 @@ impl Store for SqliteStore {
                 params![name, value],
             )
             .map_err(backend)?;
-            tx.query_row("SELECT value FROM meta WHERE name = ?1", [&name], |r| {
-                r.get(0)
-            })
-            .map_err(backend)
+            tx.query_row("SELECT value FROM meta WHERE name = ?1", [&name], |r| r.get(0))
+                .map_err(backend)
         })
         .await
     }
@@ -270,12 +251,7 @@ impl Store for SqliteStore {
             c.query_row(
                 "SELECT account_id, created_ms FROM accounts WHERE account_id = ?1",
                 [account_id],
-                |r| {
-                    Ok(AccountRecord {
-                        account_id: r.get(0)?,
-                        created_ms: r.get(1)?,
-                    })
-                },
+                |r| Ok(AccountRecord { account_id: r.get(0)?, created_ms: r.get(1)? }),
             )
             .optional()
         })
@@ -413,11 +389,8 @@ impl Store for SqliteStore {
                 p,
             )
             .map_err(backend)?;
-            tx.execute(
-                "DELETE FROM keys WHERE account = ?1 AND region = ?2 AND key_id = ?3",
-                p,
-            )
-            .map_err(backend)?;
+            tx.execute("DELETE FROM keys WHERE account = ?1 AND region = ?2 AND key_id = ?3", p)
+                .map_err(backend)?;
             Ok(())
         })
         .await
@@ -468,14 +441,7 @@ impl Store for SqliteStore {
         self.write(move |tx| {
             tx.execute(
                 &format!("INSERT INTO aliases ({ALIAS_COLS}) VALUES (?1,?2,?3,?4,?5,?6)"),
-                params![
-                    a.account,
-                    a.region,
-                    a.name,
-                    a.target_key_id,
-                    a.created_ms,
-                    a.updated_ms
-                ],
+                params![a.account, a.region, a.name, a.target_key_id, a.created_ms, a.updated_ms],
             )
             .map_err(|e| {
                 if is_unique_violation(&e) {

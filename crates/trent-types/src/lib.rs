@@ -45,9 +45,7 @@ where
     match (errs.into_message(), out) {
         (Some(msg), _) => Err(DecodeError::Validation(msg)),
         (None, Some(v)) => Ok(v),
-        (None, None) => Err(DecodeError::Validation(
-            "1 validation error detected".into(),
-        )),
+        (None, None) => Err(DecodeError::Validation("1 validation error detected".into())),
     }
 }
 

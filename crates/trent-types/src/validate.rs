@@ -25,34 +25,19 @@ enum Seg<'a> {
 
 impl<'a> MemberPath<'a> {
     pub fn root() -> Self {
-        MemberPath {
-            parent: None,
-            seg: Seg::Root,
-        }
+        MemberPath { parent: None, seg: Seg::Root }
     }
     pub fn member(&'a self, name: &'a str) -> Self {
-        MemberPath {
-            parent: Some(self),
-            seg: Seg::Member(name),
-        }
+        MemberPath { parent: Some(self), seg: Seg::Member(name) }
     }
     pub fn item(&'a self, index: usize) -> Self {
-        MemberPath {
-            parent: Some(self),
-            seg: Seg::Item(index),
-        }
+        MemberPath { parent: Some(self), seg: Seg::Item(index) }
     }
     pub fn map_key(&'a self, _key: &'a str) -> Self {
-        MemberPath {
-            parent: Some(self),
-            seg: Seg::MapKey,
-        }
+        MemberPath { parent: Some(self), seg: Seg::MapKey }
     }
     pub fn map_value(&'a self, key: &'a str) -> Self {
-        MemberPath {
-            parent: Some(self),
-            seg: Seg::MapValue(key),
-        }
+        MemberPath { parent: Some(self), seg: Seg::MapValue(key) }
     }
     fn write(&self, out: &mut String) {
         if let Some(p) = self.parent {
@@ -86,10 +71,7 @@ impl Errors {
             Some(v) => format!("Value '{v}' at"),
             None => "Value at".to_string(),
         };
-        self.0.push(format!(
-            "{v} '{}' failed to satisfy constraint: {constraint}",
-            path.text()
-        ));
+        self.0.push(format!("{v} '{}' failed to satisfy constraint: {constraint}", path.text()));
     }
 
     /// Adds a failure with a hand-written message (rules the model cannot express).
@@ -106,10 +88,7 @@ impl Errors {
         match self.0.len() {
             0 => None,
             1 => Some(format!("1 validation error detected: {}", self.0[0])),
-            n => Some(format!(
-                "{n} validation errors detected: {}",
-                self.0.join("; ")
-            )),
+            n => Some(format!("{n} validation errors detected: {}", self.0.join("; "))),
         }
     }
 
@@ -181,11 +160,7 @@ impl Errors {
 
     pub fn max_len_blob(&mut self, path: &MemberPath, v: &Blob, max: usize) {
         if v.len() > max {
-            self.push(
-                None,
-                path,
-                &format!("Member must have length less than or equal to {max}"),
-            );
+            self.push(None, path, &format!("Member must have length less than or equal to {max}"));
         }
     }
 
@@ -241,20 +216,14 @@ impl Errors {
 
     pub fn max_len_map<K, V>(&mut self, path: &MemberPath, v: &BTreeMap<K, V>, max: usize) {
         if v.len() > max {
-            self.push(
-                None,
-                path,
-                &format!("Member must have length less than or equal to {max}"),
-            );
+            self.push(None, path, &format!("Member must have length less than or equal to {max}"));
         }
     }
 }
 
 /// Java's `List.toString()`: `[a, b]` (strings unquoted).
 fn list_text<T: std::fmt::Debug>(v: &[T]) -> String {
-    let items: Vec<String> = v
-        .iter()
-        .map(|i| format!("{i:?}").trim_matches('"').to_string())
-        .collect();
+    let items: Vec<String> =
+        v.iter().map(|i| format!("{i:?}").trim_matches('"').to_string()).collect();
     format!("[{}]", items.join(", "))
 }

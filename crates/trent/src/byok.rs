@@ -150,12 +150,8 @@ async fn import(a: ImportArgs) -> Result<(), String> {
         .await
         .map_err(|e| sdk_error("GetParametersForImport", e))?;
     let get_params_ms = t0.elapsed().as_secs_f64() * 1e3;
-    let public = params
-        .public_key
-        .ok_or("GetParametersForImport returned no public key")?;
-    let token = params
-        .import_token
-        .ok_or("GetParametersForImport returned no import token")?;
+    let public = params.public_key.ok_or("GetParametersForImport returned no public key")?;
+    let token = params.import_token.ok_or("GetParametersForImport returned no import token")?;
     let t1 = Instant::now();
     let wrapped = wrap_material(alg, public.as_ref(), material.as_bytes())
         .map_err(|_| "cannot wrap the material with this public key".to_string())?;
@@ -184,9 +180,7 @@ async fn import(a: ImportArgs) -> Result<(), String> {
                         .into(),
                 ),
             };
-        req = req
-            .expiration_model(ExpirationModelType::KeyMaterialExpires)
-            .valid_to(valid_to);
+        req = req.expiration_model(ExpirationModelType::KeyMaterialExpires).valid_to(valid_to);
     }
     if let Some(t) = &a.import_type {
         req = req.import_type(ImportType::from(t.as_str()));
@@ -195,10 +189,7 @@ async fn import(a: ImportArgs) -> Result<(), String> {
         req = req.key_material_description(d);
     }
     let t2 = Instant::now();
-    let out = req
-        .send()
-        .await
-        .map_err(|e| sdk_error("ImportKeyMaterial", e))?;
+    let out = req.send().await.map_err(|e| sdk_error("ImportKeyMaterial", e))?;
     let import_ms = t2.elapsed().as_secs_f64() * 1e3;
     let summary = serde_json::json!({
         "KeyId": out.key_id().unwrap_or(&key_id),
@@ -212,9 +203,6 @@ async fn import(a: ImportArgs) -> Result<(), String> {
             "Total": started.elapsed().as_secs_f64() * 1e3,
         }
     });
-    println!(
-        "{}",
-        serde_json::to_string_pretty(&summary).unwrap_or_default()
-    );
+    println!("{}", serde_json::to_string_pretty(&summary).unwrap_or_default());
     Ok(())
 }

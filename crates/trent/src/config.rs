@@ -66,18 +66,12 @@ impl ServeConfig {
             }
             None => FileConfig::default(),
         };
-        let account_id = a
-            .account_id
-            .or(file.account_id)
-            .unwrap_or_else(|| "111122223333".into());
+        let account_id = a.account_id.or(file.account_id).unwrap_or_else(|| "111122223333".into());
         if account_id.len() != 12 || !account_id.bytes().all(|b| b.is_ascii_digit()) {
             return Err(format!("account id must be 12 digits, not '{account_id}'"));
         }
         Ok(ServeConfig {
-            data_dir: a
-                .data_dir
-                .or(file.data_dir)
-                .unwrap_or_else(|| PathBuf::from("./trent-data")),
+            data_dir: a.data_dir.or(file.data_dir).unwrap_or_else(|| PathBuf::from("./trent-data")),
             listen: a
                 .listen
                 .or(file.listen)

@@ -35,23 +35,14 @@ async fn serve(cfg: ServeConfig) -> Result<(), String> {
     datadir::ensure_private_file(&db)?;
     let store =
         Arc::new(SqliteStore::open(&db).map_err(|e| format!("cannot open {}: {e}", db.display()))?);
-    let keyring = trent_core::open_keyring(store.as_ref(), &root)
-        .await
-        .map_err(|e| e.to_string())?;
-    let audit = Arc::new(crate::audit_file::FileAudit::open(
-        &cfg.data_dir.join("audit.log"),
-    )?);
+    let keyring =
+        trent_core::open_keyring(store.as_ref(), &root).await.map_err(|e| e.to_string())?;
+    let audit = Arc::new(crate::audit_file::FileAudit::open(&cfg.data_dir.join("audit.log"))?);
     let config = KmsConfig::default();
     let kms = Arc::new(Kms::new(store, keyring, Arc::new(SystemClock), config).with_audit(audit));
-    let creds = kms
-        .ensure_account(&cfg.account_id)
-        .await
-        .map_err(|e| e.to_string())?;
-    match datadir::write_credentials(
-        &cfg.data_dir,
-        &creds.access_key_id,
-        &creds.secret_access_key,
-    )? {
+    let creds = kms.ensure_account(&cfg.account_id).await.map_err(|e| e.to_string())?;
+    match datadir::write_credentials(&cfg.data_dir, &creds.access_key_id, &creds.secret_access_key)?
+    {
         Some(p) => {
             tracing::info!(account = %cfg.account_id, access_key_id = %creds.access_key_id, file = %p.display(), "wrote credentials for the account root")
         }

@@ -44,9 +44,7 @@ pub async fn start_with(config: KmsConfig) -> TestServer {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(SqliteStore::open(&dir.path().join("trent.db")).unwrap());
     let root = LocalRootKey::new(&trent_crypto::random_secret(32).unwrap()).unwrap();
-    let keyring = trent_core::open_keyring(store.as_ref(), &root)
-        .await
-        .unwrap();
+    let keyring = trent_core::open_keyring(store.as_ref(), &root).await.unwrap();
     let clock = Arc::new(ManualClock::default());
     let audit = Arc::new(Captured::default());
     let kms = Arc::new(Kms::new(store, keyring, clock.clone(), config).with_audit(audit.clone()));
@@ -55,14 +53,7 @@ pub async fn start_with(config: KmsConfig) -> TestServer {
     let addr = listener.local_addr().unwrap();
     let state = Arc::new(AppState::new(kms.clone(), AuthMode::SigV4, ACCOUNT.into()));
     tokio::spawn(trent_server::serve(listener, state, std::future::pending()));
-    TestServer {
-        audit,
-        addr,
-        kms,
-        clock,
-        creds,
-        dir,
-    }
+    TestServer { audit, addr, kms, clock, creds, dir }
 }
 
 impl TestServer {
@@ -88,10 +79,9 @@ impl TestServer {
     /// Sends a raw, correctly signed request; returns status and body.
     pub async fn raw(&self, target: &str, body: &[u8]) -> (u16, serde_json::Value) {
         let host = self.addr.to_string();
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_secs() as i64;
+        let now =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()
+                as i64;
         let amz_date = trent_sigv4::format_amz_date(now);
         let target_h = format!("TrentService.{target}");
         let headers: Vec<(&str, &[u8])> = vec![
@@ -147,8 +137,5 @@ pub async fn http_exchange(addr: SocketAddr, req: &[u8]) -> (u16, serde_json::Va
 
 /// The AWS error code and message of a failed SDK call.
 pub fn err<E: ProvideErrorMetadata, R>(e: SdkError<E, R>) -> (String, String) {
-    (
-        e.code().unwrap_or("<none>").to_string(),
-        e.message().unwrap_or("").to_string(),
-    )
+    (e.code().unwrap_or("<none>").to_string(), e.message().unwrap_or("").to_string())
 }

@@ -34,12 +34,7 @@ impl Client {
         tokio::spawn(async move {
             let _ = conn.await;
         });
-        Ok(Client {
-            sender,
-            host: addr.to_string(),
-            creds,
-            key: None,
-        })
+        Ok(Client { sender, host: addr.to_string(), creds, key: None })
     }
 
     /// Sends `TrentService.<target>` with `body`; returns the status and the body.
@@ -50,12 +45,8 @@ impl Client {
         let amz_date = format_amz_date(now.as_secs() as i64);
         let day = &amz_date[..8];
         if self.key.as_ref().is_none_or(|(d, _)| d != day) {
-            let k = SigningKey::derive(
-                &self.creds.secret_access_key,
-                day,
-                &self.creds.region,
-                "kms",
-            );
+            let k =
+                SigningKey::derive(&self.creds.secret_access_key, day, &self.creds.region, "kms");
             self.key = Some((day.to_string(), k));
         }
         let key = &self.key.as_ref().ok_or("no signing key")?.1;
@@ -66,13 +57,8 @@ impl Client {
             ("x-amz-date", amz_date.as_bytes()),
             ("x-amz-target", target.as_bytes()),
         ];
-        let input = CanonicalInput {
-            method: "POST",
-            path: "/",
-            query: "",
-            headers: &headers,
-            body: &body,
-        };
+        let input =
+            CanonicalInput { method: "POST", path: "/", query: "", headers: &headers, body: &body };
         let auth = sign_request(
             &input,
             "content-type;host;x-amz-date;x-amz-target",
@@ -90,22 +76,10 @@ impl Client {
             .header("authorization", auth)
             .body(Full::new(Bytes::from(body)))
             .map_err(|e| e.to_string())?;
-        self.sender
-            .ready()
-            .await
-            .map_err(|e| format!("connection: {e}"))?;
-        let resp = self
-            .sender
-            .send_request(req)
-            .await
-            .map_err(|e| format!("request: {e}"))?;
+        self.sender.ready().await.map_err(|e| format!("connection: {e}"))?;
+        let resp = self.sender.send_request(req).await.map_err(|e| format!("request: {e}"))?;
         let status = resp.status().as_u16();
-        let body = resp
-            .into_body()
-            .collect()
-            .await
-            .map_err(|e| format!("body: {e}"))?
-            .to_bytes();
+        let body = resp.into_body().collect().await.map_err(|e| format!("body: {e}"))?.to_bytes();
         Ok((status, body))
     }
 
@@ -117,10 +91,7 @@ impl Client {
     ) -> Result<serde_json::Value, String> {
         let (status, out) = self.call(target, body.to_string().into_bytes()).await?;
         if status != 200 {
-            return Err(format!(
-                "{target}: HTTP {status}: {}",
-                String::from_utf8_lossy(&out)
-            ));
+            return Err(format!("{target}: HTTP {status}: {}", String::from_utf8_lossy(&out)));
         }
         if out.is_empty() {
             return Ok(serde_json::Value::Null);

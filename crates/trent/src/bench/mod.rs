@@ -44,10 +44,9 @@ pub struct BenchArgs {
 }
 
 fn load_credentials(a: &BenchArgs) -> Result<Credentials, String> {
-    if let (Ok(id), Ok(secret)) = (
-        std::env::var("AWS_ACCESS_KEY_ID"),
-        std::env::var("AWS_SECRET_ACCESS_KEY"),
-    ) {
+    if let (Ok(id), Ok(secret)) =
+        (std::env::var("AWS_ACCESS_KEY_ID"), std::env::var("AWS_SECRET_ACCESS_KEY"))
+    {
         return Ok(Credentials {
             access_key_id: id,
             secret_access_key: secret,
@@ -71,10 +70,8 @@ fn load_credentials(a: &BenchArgs) -> Result<Credentials, String> {
 }
 
 async fn resolve(endpoint: &str) -> Result<SocketAddr, String> {
-    let hostport = endpoint
-        .strip_prefix("http://")
-        .ok_or("only http:// endpoints")?
-        .trim_end_matches('/');
+    let hostport =
+        endpoint.strip_prefix("http://").ok_or("only http:// endpoints")?.trim_end_matches('/');
     let addr = tokio::net::lookup_host(hostport)
         .await
         .map_err(|e| format!("{hostport}: {e}"))?
@@ -122,18 +119,13 @@ async fn bench(a: BenchArgs) -> Result<(), String> {
     let mut setup = Client::connect(addr, creds.clone()).await?;
     let shared = workload.setup(&mut setup, a.requests.unwrap_or(0)).await?;
     let deadline = Instant::now() + Duration::from_secs(a.duration.min(300));
-    let budget = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(
-        a.requests.unwrap_or(usize::MAX),
-    ));
+    let budget =
+        std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(a.requests.unwrap_or(usize::MAX)));
     let started = Instant::now();
     let mut tasks = Vec::new();
     for worker in 0..a.connections.max(1) {
-        let (creds, shared, budget, workload) = (
-            creds.clone(),
-            shared.clone(),
-            budget.clone(),
-            workload.clone(),
-        );
+        let (creds, shared, budget, workload) =
+            (creds.clone(), shared.clone(), budget.clone(), workload.clone());
         tasks.push(tokio::spawn(async move {
             let mut c = Client::connect(addr, creds).await?;
             let mut lat = Vec::new();

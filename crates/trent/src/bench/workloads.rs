@@ -61,35 +61,17 @@ impl Workload {
 
     pub async fn setup(&self, c: &mut Client, requests: usize) -> Result<Arc<Prepared>, String> {
         let mut p = Prepared::default();
-        let origin = if self.is_import() {
-            "EXTERNAL"
-        } else {
-            "AWS_KMS"
-        };
-        let created = c
-            .ok(
-                "CreateKey",
-                json!({ "Origin": origin, "Description": "trent bench" }),
-            )
-            .await?;
-        p.key_id = created["KeyMetadata"]["KeyId"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
+        let origin = if self.is_import() { "EXTERNAL" } else { "AWS_KMS" };
+        let created =
+            c.ok("CreateKey", json!({ "Origin": origin, "Description": "trent bench" })).await?;
+        p.key_id = created["KeyMetadata"]["KeyId"].as_str().unwrap_or_default().to_string();
         let mut plain = vec![0u8; 1024];
         trent_crypto::random_bytes(&mut plain).map_err(|e| e.to_string())?;
         p.plaintext = B64.encode(&plain);
         if !self.is_import() {
-            let out = c
-                .ok(
-                    "Encrypt",
-                    json!({ "KeyId": p.key_id, "Plaintext": p.plaintext }),
-                )
-                .await?;
-            p.ciphertext = out["CiphertextBlob"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string();
+            let out =
+                c.ok("Encrypt", json!({ "KeyId": p.key_id, "Plaintext": p.plaintext })).await?;
+            p.ciphertext = out["CiphertextBlob"].as_str().unwrap_or_default().to_string();
         }
         if let Workload::ImportKeyMaterial(spec) | Workload::Ceremony(spec) = self {
             p.material = vec![0u8; 32];
@@ -164,14 +146,9 @@ async fn fetch_and_wrap(
             json!({ "KeyId": key_id, "WrappingAlgorithm": IMPORT_ALGORITHM.aws_name(), "WrappingKeySpec": spec }),
         )
         .await?;
-    let field = |v: &Value, k: &str| {
-        v[k].as_str()
-            .map(String::from)
-            .ok_or_else(|| format!("no {k}"))
-    };
-    let public = B64
-        .decode(field(&out, "PublicKey")?)
-        .map_err(|e| e.to_string())?;
+    let field =
+        |v: &Value, k: &str| v[k].as_str().map(String::from).ok_or_else(|| format!("no {k}"));
+    let public = B64.decode(field(&out, "PublicKey")?).map_err(|e| e.to_string())?;
     let wrapped = wrap_material(IMPORT_ALGORITHM, &public, material).map_err(|e| e.to_string())?;
     Ok((field(&out, "ImportToken")?, B64.encode(wrapped)))
 }
