@@ -86,3 +86,39 @@ fn base64_of(b: &[u8]) -> String {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD.encode(b)
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_operation_answers_garbage_with_a_server_error() {
+    let t = start().await;
+    let nested = format!("{}{}", "[".repeat(5000), "]".repeat(5000));
+    let mut bodies: Vec<Vec<u8>> = vec![
+        b"".to_vec(),
+        b"{}".to_vec(),
+        b"null".to_vec(),
+        b"[]".to_vec(),
+        b"\"str\"".to_vec(),
+        br#"{"KeyId":"x","Plaintext":"!!","Limit":-1,"Tags":[{}],"EncryptionContext":{"a":1}}"#
+            .to_vec(),
+        br#"{"KeyId":"alias/aws/x","CiphertextBlob":"AAAA","NumberOfBytes":99999999999999999999}"#
+            .to_vec(),
+        nested.into_bytes(),
+        vec![0xff, 0xfe, 0x00, 0x7b],
+    ];
+    let mut noise = vec![0u8; 512];
+    trent_crypto::random_bytes(&mut noise).unwrap();
+    bodies.push(noise);
+    for op in trent_types::Operation::ALL {
+        for body in &bodies {
+            let (status, json) = t.raw(op.name(), body).await;
+            assert!(
+                status < 500,
+                "{} answered {status} to {:?}: {json}",
+                op.name(),
+                String::from_utf8_lossy(body)
+            );
+            if status != 200 {
+                assert!(json["__type"].is_string(), "{} {status}: {json}", op.name());
+            }
+        }
+    }
+}
