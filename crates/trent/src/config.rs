@@ -32,7 +32,15 @@ pub struct ServeArgs {
     /// Log filter (tracing syntax), e.g. `info` or `trent=debug`.
     #[arg(long, env = "TRENT_LOG")]
     pub log: Option<String>,
-    /// TOML file with any of: data_dir, listen, account_id, auth, log.
+    /// RSA wrapping key pairs kept ready per wrapping key spec (0: generate on demand).
+    #[arg(long, env = "TRENT_WRAPPING_POOL_SIZE")]
+    pub wrapping_pool_size: Option<usize>,
+    /// How many import tokens one wrapping key pair may back within 24 hours (1: a fresh
+    /// key pair for every GetParametersForImport, as AWS does).
+    #[arg(long, env = "TRENT_TOKENS_PER_WRAPPING_KEY")]
+    pub tokens_per_wrapping_key: Option<u32>,
+    /// TOML file with any of: data_dir, listen, account_id, auth, log, wrapping_pool_size,
+    /// tokens_per_wrapping_key.
     #[arg(long, env = "TRENT_CONFIG")]
     pub config: Option<PathBuf>,
 }
@@ -45,6 +53,8 @@ struct FileConfig {
     account_id: Option<String>,
     auth: Option<AuthArg>,
     log: Option<String>,
+    wrapping_pool_size: Option<usize>,
+    tokens_per_wrapping_key: Option<u32>,
 }
 
 #[derive(Debug, Clone)]
@@ -54,6 +64,8 @@ pub struct ServeConfig {
     pub account_id: String,
     pub auth: AuthArg,
     pub log: String,
+    pub wrapping_pool_size: usize,
+    pub tokens_per_wrapping_key: u32,
 }
 
 impl ServeConfig {
@@ -79,6 +91,12 @@ impl ServeConfig {
             account_id,
             auth: a.auth.or(file.auth).unwrap_or(AuthArg::Sigv4),
             log: a.log.or(file.log).unwrap_or_else(|| "info".into()),
+            wrapping_pool_size: a.wrapping_pool_size.or(file.wrapping_pool_size).unwrap_or(4),
+            tokens_per_wrapping_key: a
+                .tokens_per_wrapping_key
+                .or(file.tokens_per_wrapping_key)
+                .unwrap_or(1)
+                .max(1),
         })
     }
 }

@@ -38,7 +38,15 @@ async fn serve(cfg: ServeConfig) -> Result<(), String> {
     let keyring =
         trent_core::open_keyring(store.as_ref(), &root).await.map_err(|e| e.to_string())?;
     let audit = Arc::new(crate::audit_file::FileAudit::open(&cfg.data_dir.join("audit.log"))?);
-    let config = KmsConfig::default();
+    let mut config = KmsConfig::default();
+    config.wrapping_pool.size_per_spec = cfg.wrapping_pool_size;
+    config.wrapping_pool.tokens_per_key_pair = cfg.tokens_per_wrapping_key;
+    if cfg.tokens_per_wrapping_key > 1 {
+        tracing::warn!(
+            tokens = cfg.tokens_per_wrapping_key,
+            "one wrapping key pair may back several import tokens (AWS issues a fresh one per call)"
+        );
+    }
     let kms = Arc::new(Kms::new(store, keyring, Arc::new(SystemClock), config).with_audit(audit));
     let creds = kms.ensure_account(&cfg.account_id).await.map_err(|e| e.to_string())?;
     match datadir::write_credentials(&cfg.data_dir, &creds.access_key_id, &creds.secret_access_key)?
