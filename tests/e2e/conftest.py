@@ -23,11 +23,14 @@ def free_port():
 
 
 class Server:
-    def __init__(self, data_dir, extra=()):
+    def __init__(self, data_dir, extra=("--wrapping-pool-size", "0")):
+        # Most tests need no pre-generated RSA keys; a pool per server start would only
+        # burn CPU. The tests of the pool pass their own flags.
         self.data_dir = str(data_dir)
         self.port = free_port()
         self.endpoint = f"http://127.0.0.1:{self.port}"
         self.extra = list(extra)
+        self.env = None
         self.proc = None
         self.log_path = os.path.join(self.data_dir + ".log")
 
@@ -35,7 +38,7 @@ class Server:
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
             [TRENT, "serve", "--data-dir", self.data_dir, "--listen", f"127.0.0.1:{self.port}", *self.extra],
-            stdout=self.log, stderr=subprocess.STDOUT,
+            stdout=self.log, stderr=subprocess.STDOUT, env=self.env,
         )
         deadline = time.time() + 20
         while time.time() < deadline:
@@ -106,7 +109,7 @@ def server(tmp_path):
 def make_server(tmp_path):
     made = []
 
-    def make(name="data", extra=()):
+    def make(name="data", extra=("--wrapping-pool-size", "0")):
         s = Server(tmp_path / name, extra)
         made.append(s)
         return s

@@ -147,3 +147,52 @@ fn refill(inner: Arc<Inner>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, Instant};
+
+    fn wait_until_full(pool: &WrappingPool, spec: WrappingSpec, n: usize) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while pool.inner.queues.lock().unwrap().get(&spec).map_or(0, |q| q.len()) < n {
+            assert!(Instant::now() < deadline, "the pool did not fill");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    #[tokio::test]
+    async fn serves_from_the_pool_and_refills() {
+        let pool =
+            WrappingPool::new(WrappingPoolConfig { size_per_spec: 2, tokens_per_key_pair: 1 });
+        wait_until_full(&pool, WrappingSpec::Rsa2048, 2);
+        let a = pool.take(WrappingSpec::Rsa2048).await.unwrap();
+        let b = pool.take(WrappingSpec::Rsa2048).await.unwrap();
+        assert_ne!(a.public_spki, b.public_spki, "each token gets a fresh key pair");
+        wait_until_full(&pool, WrappingSpec::Rsa2048, 2);
+    }
+
+    #[tokio::test]
+    async fn a_key_pair_may_back_a_bounded_number_of_tokens() {
+        let pool =
+            WrappingPool::new(WrappingPoolConfig { size_per_spec: 1, tokens_per_key_pair: 3 });
+        wait_until_full(&pool, WrappingSpec::Rsa2048, 1);
+        let first = pool.take(WrappingSpec::Rsa2048).await.unwrap();
+        for _ in 0..2 {
+            assert_eq!(
+                pool.take(WrappingSpec::Rsa2048).await.unwrap().public_spki,
+                first.public_spki
+            );
+        }
+        let fourth = pool.take(WrappingSpec::Rsa2048).await.unwrap();
+        assert_ne!(fourth.public_spki, first.public_spki);
+    }
+
+    #[tokio::test]
+    async fn generates_on_demand_without_a_pool() {
+        let pool =
+            WrappingPool::new(WrappingPoolConfig { size_per_spec: 0, tokens_per_key_pair: 1 });
+        let p = pool.take(WrappingSpec::Rsa3072).await.unwrap();
+        assert_eq!(p.spec, WrappingSpec::Rsa3072);
+    }
+}
