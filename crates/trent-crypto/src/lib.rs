@@ -2,9 +2,11 @@
 //! key and the data-encryption key it wraps, sealing of key material at rest, key-material
 //! identifiers, and the symmetric ciphertext blob. Pure: no I/O.
 
+pub mod asymmetric;
 pub mod blob;
 pub mod import;
 pub mod keyring;
+pub mod mac;
 pub mod root;
 pub mod secret;
 pub mod symmetric;
