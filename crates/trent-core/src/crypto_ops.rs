@@ -1,82 +1,97 @@
-//! Symmetric cryptographic operations: Encrypt, Decrypt, ReEncrypt, and the shared steps
-//! (usage and state checks, current material, blob parsing) that data keys reuse.
+//! Encryption operations: Encrypt, Decrypt, ReEncrypt for symmetric keys (Trent's blob
+//! format) and RSA keys (RSAES-OAEP), and the shared steps data keys reuse.
 
+use crate::asymmetric::{incompatible, usage_error, Usable};
 use crate::resolve::{access_denied, Accept};
 use crate::state::{check, pending_import, Family};
 use crate::{Caller, Kms, KmsError, Result};
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use trent_crypto::asymmetric;
 use trent_crypto::{BlobHeader, Secret};
 use trent_store::{KeyRecord, KeyRef};
 use trent_types::*;
 
-/// What Decrypt and ReEncrypt ask of a ciphertext blob.
+use EncryptionAlgorithmSpec as EA;
+
+/// What Decrypt and ReEncrypt ask of a ciphertext.
 pub(crate) struct OpenBlob<'a> {
     pub blob: &'a [u8],
     pub key_id: Option<&'a str>,
     pub context: &'a BTreeMap<String, String>,
-    pub algorithm: Option<EncryptionAlgorithmSpec>,
+    pub algorithm: Option<EA>,
     pub action: &'a str,
     pub dry_run: Option<bool>,
 }
 
-/// A key checked for a symmetric cryptographic operation, with its current material.
-pub(crate) struct Usable {
+/// What a decryption produced: the key, the material (symmetric keys only), the plaintext
+/// and the algorithm used.
+pub(crate) struct Opened {
     pub rec: KeyRecord,
-    pub material_id: String,
-    pub material: Arc<Secret>,
+    pub material_id: Option<String>,
+    pub plaintext: Secret,
+    pub algorithm: EA,
 }
 
-fn check_usage(
-    rec: &KeyRecord,
-    action: &str,
-    algorithm: Option<EncryptionAlgorithmSpec>,
-) -> Result<()> {
-    if rec.key_usage != KeyUsageType::EncryptDecrypt {
-        return Err(KmsError::InvalidKeyUsage(format!(
-            "{} key usage is {} which is not valid for {action}.",
-            rec.key.arn(),
-            rec.key_usage
-        )));
+/// What Encrypt and ReEncrypt ask of a key.
+pub(crate) struct SealRequest<'a> {
+    pub key_id: &'a str,
+    pub plaintext: &'a [u8],
+    pub context: &'a BTreeMap<String, String>,
+    pub algorithm: Option<EA>,
+    pub action: &'a str,
+    pub dry_run: Option<bool>,
+}
+
+/// What an encryption produced.
+pub(crate) struct Sealed {
+    pub rec: KeyRecord,
+    pub material_id: Option<String>,
+    pub blob: Vec<u8>,
+    pub algorithm: EA,
+}
+
+/// The algorithm a request asks of a key: symmetric keys take SYMMETRIC_DEFAULT (the
+/// default); RSA keys need one of theirs named.
+fn algorithm_for(rec: &KeyRecord, requested: Option<EA>) -> Result<EA> {
+    let alg = requested.unwrap_or(EA::SymmetricDefault);
+    if !asymmetric::encryption_algorithms(rec.key_spec).contains(&alg) {
+        return Err(incompatible(alg, rec.key_spec));
     }
-    if let Some(a) = algorithm {
-        if rec.key_spec == KeySpec::SymmetricDefault
-            && a != EncryptionAlgorithmSpec::SymmetricDefault
-        {
-            return Err(KmsError::InvalidKeyUsage(format!(
-                "Algorithm {a} is incompatible with key spec {}.",
-                rec.key_spec
-            )));
-        }
+    Ok(alg)
+}
+
+fn no_context_for_asymmetric(context: &BTreeMap<String, String>) -> Result<()> {
+    if !context.is_empty() {
+        return Err(KmsError::Validation(
+            "EncryptionContext is not supported with asymmetric KMS keys.".into(),
+        ));
     }
     Ok(())
 }
 
 impl Kms {
-    /// Resolves a key for encryption-side use and loads its current material.
+    /// Resolves a symmetric encryption key and loads its current material.
     pub(crate) async fn usable_for_encrypt(
         &self,
         caller: &Caller,
         key_id: &str,
         action: &str,
-        algorithm: Option<EncryptionAlgorithmSpec>,
+        algorithm: Option<EA>,
         dry_run: Option<bool>,
     ) -> Result<Usable> {
         let rec = self.resolve(caller, key_id, Accept::KeyOrAlias, action).await?;
-        check_usage(&rec, action, algorithm)?;
-        check(Family::Crypto, &rec)?;
-        if dry_run == Some(true) {
-            return Err(KmsError::DryRun);
+        if rec.key_usage != KeyUsageType::EncryptDecrypt {
+            return Err(usage_error(&rec, action));
         }
-        let mats = self.store.get_materials(&rec.key).await?;
-        let current = mats
-            .iter()
-            .find(|m| {
-                Some(&m.material_id) == rec.current_material_id.as_ref() && m.sealed.is_some()
-            })
-            .ok_or_else(|| pending_import(&rec.key.arn()))?;
-        let material = self.open_material(current)?;
-        Ok(Usable { material_id: current.material_id.clone(), material, rec })
+        if rec.key_spec != KeySpec::SymmetricDefault {
+            return Err(KmsError::InvalidKeyUsage(format!(
+                "{} key spec is {} which is not valid for {action}.",
+                rec.key.arn(),
+                rec.key_spec
+            )));
+        }
+        algorithm_for(&rec, algorithm)?;
+        self.usable_checked(rec, dry_run).await
     }
 
     pub(crate) fn seal_with(
@@ -91,6 +106,66 @@ impl Kms {
             key_id: u.rec.key.key_id.clone(),
         };
         Ok(trent_crypto::symmetric::encrypt(key, &u.material_id, &u.material, plaintext, context)?)
+    }
+
+    /// Encrypts under any ENCRYPT_DECRYPT key.
+    pub(crate) async fn encrypt_any(
+        &self,
+        caller: &Caller,
+        req: SealRequest<'_>,
+    ) -> Result<Sealed> {
+        let SealRequest { key_id, plaintext, context, algorithm: requested, action, dry_run } = req;
+        let u =
+            self.usable_key(caller, key_id, action, KeyUsageType::EncryptDecrypt, dry_run).await?;
+        let algorithm = algorithm_for(&u.rec, requested)?;
+        if algorithm == EA::SymmetricDefault {
+            let blob = self.seal_with(&u, plaintext, context)?;
+            return Ok(Sealed { blob, material_id: Some(u.material_id), rec: u.rec, algorithm });
+        }
+        no_context_for_asymmetric(context)?;
+        let spec = u.rec.key_spec;
+        if let Some(max) = asymmetric::max_plaintext(spec, algorithm) {
+            if plaintext.len() > max {
+                return Err(KmsError::Validation(format!(
+                    "Algorithm {algorithm} and key spec {spec} cannot encrypt data larger than {max} bytes."
+                )));
+            }
+        }
+        let spki = asymmetric::public_key(spec, &u.material)
+            .map_err(|e| crate::asymmetric::asym_error(e, algorithm))?;
+        let blob = asymmetric::rsa_encrypt(&spki, algorithm, plaintext)
+            .map_err(|e| crate::asymmetric::asym_error(e, algorithm))?;
+        Ok(Sealed { blob, material_id: None, rec: u.rec, algorithm })
+    }
+
+    /// Decrypts a ciphertext: an RSA ciphertext when `key_id` names an RSA key, else a
+    /// symmetric blob (which names its key itself).
+    pub(crate) async fn decrypt_any(&self, caller: &Caller, req: OpenBlob<'_>) -> Result<Opened> {
+        if let Some(id) = req.key_id {
+            let rec = self.resolve(caller, id, Accept::KeyOrAlias, req.action).await?;
+            if rec.key_spec != KeySpec::SymmetricDefault
+                && rec.key_usage == KeyUsageType::EncryptDecrypt
+            {
+                let algorithm = algorithm_for(&rec, req.algorithm)?;
+                no_context_for_asymmetric(req.context)?;
+                let u = self.usable_checked(rec, req.dry_run).await?;
+                let material = u.material.clone();
+                let ct = req.blob.to_vec();
+                let plaintext = crate::blocking(move || {
+                    asymmetric::rsa_decrypt(&material, algorithm, &ct)
+                        .map_err(|_| KmsError::InvalidCiphertext)
+                })
+                .await?;
+                return Ok(Opened { rec: u.rec, material_id: None, plaintext, algorithm });
+            }
+        }
+        let (rec, material_id, plaintext) = self.open_blob(caller, req).await?;
+        Ok(Opened {
+            rec,
+            material_id: Some(material_id),
+            plaintext,
+            algorithm: EA::SymmetricDefault,
+        })
     }
 
     /// Decrypts a symmetric blob: finds the key it names (checking `key_id` if the caller
@@ -129,7 +204,10 @@ impl Kms {
             return Err(access_denied(caller, action, &named.arn()));
         }
         let rec = self.load_key(&named).await?;
-        check_usage(&rec, action, algorithm)?;
+        if rec.key_usage != KeyUsageType::EncryptDecrypt {
+            return Err(usage_error(&rec, action));
+        }
+        algorithm_for(&rec, algorithm)?;
         check(Family::Crypto, &rec)?;
         if dry_run == Some(true) {
             return Err(KmsError::DryRun);
@@ -151,21 +229,20 @@ impl Kms {
 
     pub async fn encrypt(&self, caller: &Caller, r: EncryptRequest) -> Result<EncryptResponse> {
         let ctx = r.encryption_context.unwrap_or_default();
-        let u = self
-            .usable_for_encrypt(
-                caller,
-                &r.key_id.unwrap_or_default(),
-                "Encrypt",
-                r.encryption_algorithm,
-                r.dry_run,
-            )
-            .await?;
         let plaintext = r.plaintext.unwrap_or_default();
-        let blob = self.seal_with(&u, plaintext.as_bytes(), &ctx)?;
+        let req = SealRequest {
+            key_id: &r.key_id.unwrap_or_default(),
+            plaintext: plaintext.as_bytes(),
+            context: &ctx,
+            algorithm: r.encryption_algorithm,
+            action: "Encrypt",
+            dry_run: r.dry_run,
+        };
+        let s = self.encrypt_any(caller, req).await?;
         Ok(EncryptResponse {
-            ciphertext_blob: Some(Blob::new(blob)),
-            key_id: Some(u.rec.key.arn()),
-            encryption_algorithm: Some(EncryptionAlgorithmSpec::SymmetricDefault),
+            ciphertext_blob: Some(Blob::new(s.blob)),
+            key_id: Some(s.rec.key.arn()),
+            encryption_algorithm: Some(s.algorithm),
         })
     }
 
@@ -177,8 +254,8 @@ impl Kms {
         }
         let ctx = r.encryption_context.unwrap_or_default();
         let blob = r.ciphertext_blob.unwrap_or_default();
-        let (rec, material_id, plaintext) = self
-            .open_blob(
+        let o = self
+            .decrypt_any(
                 caller,
                 OpenBlob {
                     blob: blob.as_bytes(),
@@ -191,10 +268,10 @@ impl Kms {
             )
             .await?;
         Ok(DecryptResponse {
-            key_id: Some(rec.key.arn()),
-            plaintext: Some(Blob::new(plaintext.into_vec())),
-            encryption_algorithm: Some(EncryptionAlgorithmSpec::SymmetricDefault),
-            key_material_id: Some(material_id),
+            key_id: Some(o.rec.key.arn()),
+            plaintext: Some(Blob::new(o.plaintext.into_vec())),
+            encryption_algorithm: Some(o.algorithm),
+            key_material_id: o.material_id,
             ciphertext_for_recipient: None,
         })
     }
@@ -207,8 +284,8 @@ impl Kms {
         let src_ctx = r.source_encryption_context.unwrap_or_default();
         let dst_ctx = r.destination_encryption_context.unwrap_or_default();
         let blob = r.ciphertext_blob.unwrap_or_default();
-        let (src, src_material, plaintext) = self
-            .open_blob(
+        let src = self
+            .decrypt_any(
                 caller,
                 OpenBlob {
                     blob: blob.as_bytes(),
@@ -221,23 +298,26 @@ impl Kms {
             )
             .await?;
         let dst = self
-            .usable_for_encrypt(
+            .encrypt_any(
                 caller,
-                &r.destination_key_id.unwrap_or_default(),
-                "ReEncryptTo",
-                r.destination_encryption_algorithm,
-                r.dry_run,
+                SealRequest {
+                    key_id: &r.destination_key_id.unwrap_or_default(),
+                    plaintext: src.plaintext.as_bytes(),
+                    context: &dst_ctx,
+                    algorithm: r.destination_encryption_algorithm,
+                    action: "ReEncryptTo",
+                    dry_run: r.dry_run,
+                },
             )
             .await?;
-        let out = self.seal_with(&dst, plaintext.as_bytes(), &dst_ctx)?;
         Ok(ReEncryptResponse {
-            ciphertext_blob: Some(Blob::new(out)),
-            source_key_id: Some(src.key.arn()),
+            ciphertext_blob: Some(Blob::new(dst.blob)),
+            source_key_id: Some(src.rec.key.arn()),
             key_id: Some(dst.rec.key.arn()),
-            source_encryption_algorithm: Some(EncryptionAlgorithmSpec::SymmetricDefault),
-            destination_encryption_algorithm: Some(EncryptionAlgorithmSpec::SymmetricDefault),
-            source_key_material_id: Some(src_material),
-            destination_key_material_id: Some(dst.material_id),
+            source_encryption_algorithm: Some(src.algorithm),
+            destination_encryption_algorithm: Some(dst.algorithm),
+            source_key_material_id: src.material_id,
+            destination_key_material_id: dst.material_id,
         })
     }
 }

@@ -23,6 +23,12 @@ pub enum KmsError {
     InvalidCiphertext,
     #[error("{0}")]
     IncorrectKey(String),
+    /// Verify found the signature wrong: empty message, as recorded against AWS.
+    #[error("")]
+    InvalidSignature,
+    /// VerifyMac found the MAC wrong: empty message, as recorded against AWS.
+    #[error("")]
+    InvalidMac,
     #[error("{0}")]
     InvalidKeyUsage(String),
     #[error("{0}")]

@@ -73,6 +73,25 @@ fn wrapping_choice(
     Ok((alg, spec))
 }
 
+/// Refuses combinations that cannot carry the key's material (aws-behaviour.md §2.2–2.3):
+/// RSA private keys are too long for plain RSA-OAEP, and so is a P-521 key for RSA_2048.
+fn check_wrapping_fits(rec: &KeyRecord, alg: WrapAlgorithm, spec: WrappingSpec) -> Result<()> {
+    let rsa_key = matches!(rec.key_spec, KeySpec::Rsa2048 | KeySpec::Rsa3072 | KeySpec::Rsa4096);
+    if rsa_key && !alg.is_rsa_aes() {
+        return Err(KmsError::Validation(format!(
+            "{} cannot wrap RSA private key material; use RSA_AES_KEY_WRAP_SHA_256 or RSA_AES_KEY_WRAP_SHA_1.",
+            alg.aws_name()
+        )));
+    }
+    if rec.key_spec == KeySpec::EccNistP521 && spec == WrappingSpec::Rsa2048 && !alg.is_rsa_aes() {
+        return Err(KmsError::Validation(format!(
+            "{} with an RSA_2048 wrapping key cannot wrap ECC_NIST_P521 key material; use a larger wrapping key or RSA_AES_KEY_WRAP_SHA_256.",
+            alg.aws_name()
+        )));
+    }
+    Ok(())
+}
+
 /// Checks that a key may take imported material at all, and its state (§1.3).
 fn check_importable(rec: &KeyRecord) -> Result<()> {
     let arn = rec.key.arn();
@@ -118,6 +137,7 @@ impl Kms {
             )
             .await?;
         check_importable(&rec)?;
+        check_wrapping_fits(&rec, alg, spec)?;
         let pair = self.wrapping_pool.take(spec).await?;
         let expires_ms = self.now_ms() + self.config.import_token_validity_ms;
         let token = ImportToken {
@@ -145,6 +165,19 @@ impl Kms {
             .resolve(caller, &r.key_id.unwrap_or_default(), Accept::KeyOnly, "ImportKeyMaterial")
             .await?;
         check_importable(&rec)?;
+        if rec.key_spec != KeySpec::SymmetricDefault {
+            for (given, name) in [
+                (r.import_type.is_some(), "ImportType"),
+                (r.key_material_description.is_some(), "KeyMaterialDescription"),
+                (r.key_material_id.is_some(), "KeyMaterialId"),
+            ] {
+                if given {
+                    return Err(KmsError::Validation(format!(
+                        "{name} is valid only for symmetric encryption KMS keys."
+                    )));
+                }
+            }
+        }
         let arn = rec.key.arn();
         let now = self.now_ms();
 
@@ -281,18 +314,35 @@ impl Kms {
         })
     }
 
-    /// Material must fit the key spec (symmetric keys: 256 bits).
+    /// Material must fit the key spec: 256 bits for symmetric keys, the lengths AWS accepts
+    /// for HMAC keys, a PKCS#8 private key of exactly the spec for asymmetric keys.
     fn check_material_shape(&self, rec: &KeyRecord, material: &Secret) -> Result<()> {
-        match rec.key_spec {
-            KeySpec::SymmetricDefault if material.len() == 32 => Ok(()),
-            KeySpec::SymmetricDefault => Err(incorrect_material(&format!(
-                "SYMMETRIC_DEFAULT keys take 256-bit key material (32 bytes), not {} bytes.",
-                material.len()
-            ))),
-            other => Err(KmsError::UnsupportedOperation(format!(
-                "Importing key material into {other} keys is not supported yet."
-            ))),
+        let spec = rec.key_spec;
+        if spec == KeySpec::SymmetricDefault {
+            if material.len() != 32 {
+                return Err(incorrect_material(&format!(
+                    "SYMMETRIC_DEFAULT keys take 256-bit key material (32 bytes), not {} bytes.",
+                    material.len()
+                )));
+            }
+            return Ok(());
         }
+        if let Some(lengths) = trent_crypto::mac::import_lengths(spec) {
+            if !lengths.contains(&material.len()) {
+                return Err(incorrect_material(&format!(
+                    "{spec} keys take {} to {} bytes of key material, not {}.",
+                    lengths.start(),
+                    lengths.end(),
+                    material.len()
+                )));
+            }
+            return Ok(());
+        }
+        trent_crypto::asymmetric::public_key(spec, material).map(drop).map_err(|_| {
+            incorrect_material(&format!(
+                "The key material is not an unencrypted PKCS#8 private key for key spec {spec}."
+            ))
+        })
     }
 
     pub async fn delete_imported_key_material(

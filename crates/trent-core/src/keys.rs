@@ -89,16 +89,6 @@ impl Kms {
             ));
         }
         let usage = r.key_usage.unwrap_or(KeyUsageType::EncryptDecrypt);
-        if spec != KeySpec::SymmetricDefault {
-            return Err(KmsError::UnsupportedOperation(format!(
-                "KeySpec {spec} is not supported by this server yet; only SYMMETRIC_DEFAULT keys are."
-            )));
-        }
-        if usage != KeyUsageType::EncryptDecrypt {
-            return Err(KmsError::Validation(format!(
-                "The operation failed because the KeyUsage value of the CMK is {usage}. To perform this operation, the KeyUsage value must be ENCRYPT_DECRYPT."
-            )));
-        }
         if let Some(id) = &r.custom_key_store_id {
             return Err(KmsError::CustomKeyStoreNotFound(format!(
                 "Custom key store '{id}' does not exist."
@@ -113,6 +103,7 @@ impl Kms {
                 )))
             }
         }
+        crate::keyspec::check_create(spec, usage, origin, &caller.region)?;
         if r.xks_key_id.is_some() {
             return Err(KmsError::Validation(
                 "XksKeyId is valid only for keys in an external key store.".into(),
@@ -151,7 +142,7 @@ impl Kms {
         if origin == OriginType::External {
             rec.state = KeyState::PendingImport;
         } else {
-            let m = self.new_symmetric_material(&key, KeyMaterialState::Current, now)?;
+            let m = self.new_material(&key, spec, KeyMaterialState::Current, now).await?;
             rec.current_material_id = Some(m.material_id.clone());
             materials.push(m);
         }

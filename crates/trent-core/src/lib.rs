@@ -3,6 +3,7 @@
 //! `trent-types`; persistence goes through `trent-store`.
 
 mod aliases;
+mod asymmetric;
 pub mod audit;
 mod bootstrap;
 pub mod clock;
@@ -11,6 +12,8 @@ mod data_keys;
 mod error;
 mod import;
 mod keys;
+mod keyspec;
+mod mac;
 mod materials;
 mod metadata;
 mod policy;
@@ -33,6 +36,18 @@ use trent_crypto::Keyring;
 use trent_store::Store;
 
 pub type Result<T> = std::result::Result<T, KmsError>;
+
+/// Runs CPU-heavy work (RSA, post-quantum signatures) on a blocking thread, never on the
+/// async workers.
+pub(crate) async fn blocking<T, F>(f: F) -> Result<T>
+where
+    T: Send + 'static,
+    F: FnOnce() -> Result<T> + Send + 'static,
+{
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| KmsError::Internal(format!("blocking task: {e}")))?
+}
 
 /// Who is calling: the account and principal of the access key, and the Region of the
 /// request's credential scope (keys live per account and Region).

@@ -42,17 +42,39 @@ impl MaterialCache {
 }
 
 impl Kms {
-    /// A fresh 256-bit symmetric material for `key`, sealed, as a record in `state`.
+    /// Seals `material` for `key` as a record in `state`.
+    pub(crate) fn seal_new_material(
+        &self,
+        key: &KeyRef,
+        material: &Secret,
+        state: KeyMaterialState,
+        now: i64,
+    ) -> Result<MaterialRecord> {
+        let material_id = self.keyring.material_id(&key.key_id, material);
+        let sealed = self.keyring.seal_material(&key.arn(), &material_id, material)?;
+        Ok(MaterialRecord::new(key.clone(), material_id, Some(sealed), state, now))
+    }
+
+    /// A fresh 256-bit symmetric material for `key` (rotation of symmetric keys).
     pub(crate) fn new_symmetric_material(
         &self,
         key: &KeyRef,
         state: KeyMaterialState,
         now: i64,
     ) -> Result<MaterialRecord> {
-        let material = trent_crypto::random_secret(32)?;
-        let material_id = self.keyring.material_id(&key.key_id, &material);
-        let sealed = self.keyring.seal_material(&key.arn(), &material_id, &material)?;
-        Ok(MaterialRecord::new(key.clone(), material_id, Some(sealed), state, now))
+        self.seal_new_material(key, &trent_crypto::random_secret(32)?, state, now)
+    }
+
+    /// Fresh material of any key spec, generated on a blocking thread (RSA takes long).
+    pub(crate) async fn new_material(
+        &self,
+        key: &KeyRef,
+        spec: trent_types::KeySpec,
+        state: KeyMaterialState,
+        now: i64,
+    ) -> Result<MaterialRecord> {
+        let material = crate::blocking(move || crate::keyspec::generate(spec)).await?;
+        self.seal_new_material(key, &material, state, now)
     }
 
     /// Opens a material record (through the cache).

@@ -4,13 +4,6 @@ use crate::Kms;
 use trent_store::{KeyRecord, MaterialRecord};
 use trent_types::*;
 
-pub(crate) fn encryption_algorithms(spec: KeySpec) -> Option<Vec<EncryptionAlgorithmSpec>> {
-    match spec {
-        KeySpec::SymmetricDefault => Some(vec![EncryptionAlgorithmSpec::SymmetricDefault]),
-        _ => None,
-    }
-}
-
 fn customer_master_key_spec(spec: KeySpec) -> Option<CustomerMasterKeySpec> {
     CustomerMasterKeySpec::parse(spec.as_str())
 }
@@ -43,6 +36,7 @@ impl Kms {
             } else {
                 (None, None)
             };
+        let algorithms = crate::keyspec::algorithms(k.key_spec, k.key_usage);
         KeyMetadata {
             aws_account_id: Some(k.key.account.clone()),
             key_id: Some(k.key.key_id.clone()),
@@ -63,11 +57,10 @@ impl Kms {
             key_manager: Some(KeyManagerType::Customer),
             customer_master_key_spec: customer_master_key_spec(k.key_spec),
             key_spec: Some(k.key_spec),
-            encryption_algorithms: if k.key_usage == KeyUsageType::EncryptDecrypt {
-                encryption_algorithms(k.key_spec)
-            } else {
-                None
-            },
+            encryption_algorithms: algorithms.encryption,
+            signing_algorithms: algorithms.signing,
+            mac_algorithms: algorithms.mac,
+            key_agreement_algorithms: algorithms.key_agreement,
             multi_region: Some(k.multi_region),
             multi_region_configuration: k.multi_region.then(|| MultiRegionConfiguration {
                 multi_region_key_type: Some(MultiRegionKeyType::Primary),

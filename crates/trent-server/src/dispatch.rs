@@ -148,6 +148,29 @@ pub(crate) async fn dispatch(
             })
             .await
         }
+        O::GetPublicKey => {
+            run(body, GetPublicKeyRequest::from_wire, |r| kms.get_public_key(c, r)).await
+        }
+        O::Sign => run(body, SignRequest::from_wire, |r| kms.sign(c, r)).await,
+        O::Verify => run(body, VerifyRequest::from_wire, |r| kms.verify(c, r)).await,
+        O::GenerateMac => {
+            run(body, GenerateMacRequest::from_wire, |r| kms.generate_mac(c, r)).await
+        }
+        O::VerifyMac => run(body, VerifyMacRequest::from_wire, |r| kms.verify_mac(c, r)).await,
+        O::DeriveSharedSecret => {
+            run(body, DeriveSharedSecretRequest::from_wire, |r| kms.derive_shared_secret(c, r))
+                .await
+        }
+        O::GenerateDataKeyPair => {
+            run(body, GenerateDataKeyPairRequest::from_wire, |r| kms.generate_data_key_pair(c, r))
+                .await
+        }
+        O::GenerateDataKeyPairWithoutPlaintext => {
+            run(body, GenerateDataKeyPairWithoutPlaintextRequest::from_wire, |r| {
+                kms.generate_data_key_pair_without_plaintext(c, r)
+            })
+            .await
+        }
         other => Err(Failure::Kms(KmsError::UnsupportedOperation(format!(
             "{} is not supported by this server yet.",
             other.name()

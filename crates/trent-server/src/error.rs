@@ -66,6 +66,8 @@ pub fn to_wire(f: &Failure) -> (ErrorCode, String) {
                 KmsError::AlreadyExists(_) => C::AlreadyExistsException,
                 KmsError::InvalidCiphertext => C::InvalidCiphertextException,
                 KmsError::IncorrectKey(_) => C::IncorrectKeyException,
+                KmsError::InvalidSignature => C::KMSInvalidSignatureException,
+                KmsError::InvalidMac => C::KMSInvalidMacException,
                 KmsError::InvalidKeyUsage(_) => C::InvalidKeyUsageException,
                 KmsError::IncorrectKeyMaterial(_) => C::IncorrectKeyMaterialException,
                 KmsError::InvalidImportToken(_) => C::InvalidImportTokenException,

@@ -1,0 +1,345 @@
+//! Asymmetric operations: GetPublicKey, Sign, Verify, DeriveSharedSecret, and data key pairs
+//! (GenerateDataKeyPair, GenerateDataKeyPairWithoutPlaintext).
+
+use crate::resolve::Accept;
+use crate::state::{check, Family};
+use crate::{Caller, Kms, KmsError, Result};
+use std::sync::Arc;
+use trent_crypto::asymmetric::{self, AsymError, Message};
+use trent_crypto::Secret;
+use trent_store::KeyRecord;
+use trent_types::*;
+
+/// A key with its opened material, checked for usage and state.
+pub(crate) struct Usable {
+    pub rec: KeyRecord,
+    pub material_id: String,
+    pub material: Arc<Secret>,
+}
+
+pub(crate) fn usage_error(rec: &KeyRecord, action: &str) -> KmsError {
+    KmsError::InvalidKeyUsage(format!(
+        "{} key usage is {} which is not valid for {action}.",
+        rec.key.arn(),
+        rec.key_usage
+    ))
+}
+
+pub(crate) fn incompatible(alg: impl std::fmt::Display, spec: KeySpec) -> KmsError {
+    KmsError::InvalidKeyUsage(format!("Algorithm {alg} is incompatible with key spec {spec}."))
+}
+
+pub(crate) fn asym_error(e: AsymError, alg: impl std::fmt::Display) -> KmsError {
+    match e {
+        AsymError::DigestLength => {
+            KmsError::Validation(format!("Digest is invalid length for algorithm {alg}."))
+        }
+        AsymError::Unsupported(what) => {
+            KmsError::UnsupportedOperation(format!("{what} is not supported by this server yet."))
+        }
+        AsymError::BadKey => KmsError::Internal("stored key material does not parse".into()),
+        AsymError::Failed => KmsError::InvalidCiphertext,
+    }
+}
+
+impl Kms {
+    /// Resolves a key for `action`, which needs `usage`; checks state and loads the current
+    /// material.
+    pub(crate) async fn usable_key(
+        &self,
+        caller: &Caller,
+        id: &str,
+        action: &str,
+        usage: KeyUsageType,
+        dry_run: Option<bool>,
+    ) -> Result<Usable> {
+        let rec = self.resolve(caller, id, Accept::KeyOrAlias, action).await?;
+        if rec.key_usage != usage {
+            return Err(usage_error(&rec, action));
+        }
+        self.usable_checked(rec, dry_run).await
+    }
+
+    /// State check, DryRun, and the current material of an already resolved key.
+    pub(crate) async fn usable_checked(
+        &self,
+        rec: KeyRecord,
+        dry_run: Option<bool>,
+    ) -> Result<Usable> {
+        check(Family::Crypto, &rec)?;
+        if dry_run == Some(true) {
+            return Err(KmsError::DryRun);
+        }
+        let mats = self.store.get_materials(&rec.key).await?;
+        let current = mats
+            .iter()
+            .find(|m| {
+                Some(&m.material_id) == rec.current_material_id.as_ref() && m.sealed.is_some()
+            })
+            .ok_or_else(|| crate::state::pending_import(&rec.key.arn()))?;
+        let material = self.open_material(current)?;
+        Ok(Usable { material_id: current.material_id.clone(), material, rec })
+    }
+
+    pub async fn get_public_key(
+        &self,
+        caller: &Caller,
+        r: GetPublicKeyRequest,
+    ) -> Result<GetPublicKeyResponse> {
+        let rec = self
+            .resolve(caller, &r.key_id.unwrap_or_default(), Accept::KeyOrAlias, "GetPublicKey")
+            .await?;
+        if !asymmetric::is_supported(rec.key_spec) {
+            return Err(KmsError::UnsupportedOperation(format!(
+                "{} key spec is {} which is not valid for GetPublicKey.",
+                rec.key.arn(),
+                rec.key_spec
+            )));
+        }
+        let u = self.usable_checked(rec, None).await?;
+        let spec = u.rec.key_spec;
+        let public = asymmetric::public_key(spec, &u.material).map_err(|e| asym_error(e, ""))?;
+        let algs = crate::keyspec::algorithms(spec, u.rec.key_usage);
+        Ok(GetPublicKeyResponse {
+            key_id: Some(u.rec.key.arn()),
+            public_key: Some(Blob::new(public)),
+            customer_master_key_spec: CustomerMasterKeySpec::parse(spec.as_str()),
+            key_spec: Some(spec),
+            key_usage: Some(u.rec.key_usage),
+            encryption_algorithms: algs.encryption,
+            signing_algorithms: algs.signing,
+            key_agreement_algorithms: algs.key_agreement,
+            encapsulation_algorithms: None,
+        })
+    }
+
+    fn check_signing(
+        rec: &KeyRecord,
+        alg: SigningAlgorithmSpec,
+        message_type: MessageType,
+        message: &[u8],
+    ) -> Result<()> {
+        if !asymmetric::signing_algorithms(rec.key_spec).contains(&alg) {
+            return Err(incompatible(alg, rec.key_spec));
+        }
+        match (alg, message_type) {
+            // ED25519_SHA_512 signs the message itself; ED25519_PH_SHA_512 a SHA-512 digest.
+            (SigningAlgorithmSpec::Ed25519Sha512, MessageType::Raw)
+            | (SigningAlgorithmSpec::Ed25519PhSha512, MessageType::Digest) => Ok(()),
+            (SigningAlgorithmSpec::Ed25519Sha512 | SigningAlgorithmSpec::Ed25519PhSha512, mt) => {
+                Err(KmsError::Validation(format!(
+                    "MessageType {mt} is not valid for signing algorithm {alg}."
+                )))
+            }
+            (_, MessageType::ExternalMu) if alg != SigningAlgorithmSpec::MlDsaShake256 => {
+                Err(KmsError::Validation(format!(
+                    "MessageType EXTERNAL_MU is valid only with ML_DSA_SHAKE_256, not {alg}."
+                )))
+            }
+            (_, MessageType::Digest) => match asymmetric::digest_of(alg) {
+                Some(d) if d.output_len() != message.len() => Err(KmsError::Validation(format!(
+                    "Digest is invalid length for algorithm {alg}."
+                ))),
+                _ => Ok(()),
+            },
+            _ => Ok(()),
+        }
+    }
+
+    pub async fn sign(&self, caller: &Caller, r: SignRequest) -> Result<SignResponse> {
+        let alg = r
+            .signing_algorithm
+            .ok_or_else(|| KmsError::Validation("SigningAlgorithm is required.".into()))?;
+        let message_type = r.message_type.unwrap_or(MessageType::Raw);
+        let message = r.message.unwrap_or_default();
+        let u = self
+            .usable_key(
+                caller,
+                &r.key_id.unwrap_or_default(),
+                "Sign",
+                KeyUsageType::SignVerify,
+                r.dry_run,
+            )
+            .await?;
+        Self::check_signing(&u.rec, alg, message_type, message.as_bytes())?;
+        let spec = u.rec.key_spec;
+        let material = u.material.clone();
+        let signature = crate::blocking(move || {
+            let msg = match message_type {
+                MessageType::Raw => Message::Raw(message.as_bytes()),
+                MessageType::Digest => Message::Digest(message.as_bytes()),
+                MessageType::ExternalMu => {
+                    return Err(asym_error(AsymError::Unsupported("MessageType EXTERNAL_MU"), alg))
+                }
+            };
+            asymmetric::sign(spec, &material, alg, msg).map_err(|e| asym_error(e, alg))
+        })
+        .await?;
+        Ok(SignResponse {
+            key_id: Some(u.rec.key.arn()),
+            signature: Some(Blob::new(signature)),
+            signing_algorithm: Some(alg),
+        })
+    }
+
+    pub async fn verify(&self, caller: &Caller, r: VerifyRequest) -> Result<VerifyResponse> {
+        let alg = r
+            .signing_algorithm
+            .ok_or_else(|| KmsError::Validation("SigningAlgorithm is required.".into()))?;
+        let message_type = r.message_type.unwrap_or(MessageType::Raw);
+        let message = r.message.unwrap_or_default();
+        let u = self
+            .usable_key(
+                caller,
+                &r.key_id.unwrap_or_default(),
+                "Verify",
+                KeyUsageType::SignVerify,
+                None,
+            )
+            .await?;
+        Self::check_signing(&u.rec, alg, message_type, message.as_bytes())?;
+        let spki =
+            asymmetric::public_key(u.rec.key_spec, &u.material).map_err(|e| asym_error(e, alg))?;
+        let msg = match message_type {
+            MessageType::Raw => Message::Raw(message.as_bytes()),
+            MessageType::Digest => Message::Digest(message.as_bytes()),
+            MessageType::ExternalMu => {
+                return Err(asym_error(AsymError::Unsupported("MessageType EXTERNAL_MU"), alg))
+            }
+        };
+        let signature = r.signature.unwrap_or_default();
+        let valid = asymmetric::verify(u.rec.key_spec, &spki, alg, msg, signature.as_bytes())
+            .map_err(|e| asym_error(e, alg))?;
+        if !valid {
+            // Recorded against AWS with an empty message.
+            return Err(KmsError::InvalidSignature);
+        }
+        Ok(VerifyResponse {
+            key_id: Some(u.rec.key.arn()),
+            signature_valid: Some(true),
+            signing_algorithm: Some(alg),
+        })
+    }
+
+    pub async fn derive_shared_secret(
+        &self,
+        caller: &Caller,
+        r: DeriveSharedSecretRequest,
+    ) -> Result<DeriveSharedSecretResponse> {
+        if r.recipient.is_some() {
+            return Err(KmsError::UnsupportedOperation(
+                "Recipient (Nitro Enclaves attestation) is not supported.".into(),
+            ));
+        }
+        let u = self
+            .usable_key(
+                caller,
+                &r.key_id.unwrap_or_default(),
+                "DeriveSharedSecret",
+                KeyUsageType::KeyAgreement,
+                r.dry_run,
+            )
+            .await?;
+        let peer = r.public_key.unwrap_or_default();
+        let secret = asymmetric::ecdh(u.rec.key_spec, &u.material, peer.as_bytes()).map_err(
+            |e| match e {
+                AsymError::Failed | AsymError::BadKey => KmsError::Validation(format!(
+                    "The public key is not a valid {} SubjectPublicKeyInfo.",
+                    u.rec.key_spec
+                )),
+                other => asym_error(other, "ECDH"),
+            },
+        )?;
+        Ok(DeriveSharedSecretResponse {
+            key_id: Some(u.rec.key.arn()),
+            shared_secret: Some(Blob::new(secret.into_vec())),
+            ciphertext_for_recipient: None,
+            key_agreement_algorithm: Some(KeyAgreementAlgorithmSpec::Ecdh),
+            key_origin: Some(u.rec.origin),
+        })
+    }
+
+    /// A data key pair of `spec`: (PKCS#8 private key, SubjectPublicKeyInfo public key).
+    async fn data_key_pair(&self, spec: DataKeyPairSpec) -> Result<(Secret, Vec<u8>)> {
+        let key_spec = match KeySpec::parse(spec.as_str()) {
+            Some(s) if asymmetric::is_supported(s) => s,
+            _ => {
+                return Err(KmsError::UnsupportedOperation(format!(
+                    "KeyPairSpec {spec} is not supported by this server yet."
+                )))
+            }
+        };
+        crate::blocking(move || {
+            let private = asymmetric::generate(key_spec)?;
+            let public = asymmetric::public_key(key_spec, &private)
+                .map_err(|_| KmsError::Internal("generated key does not parse".into()))?;
+            Ok((private, public))
+        })
+        .await
+    }
+
+    pub async fn generate_data_key_pair(
+        &self,
+        caller: &Caller,
+        r: GenerateDataKeyPairRequest,
+    ) -> Result<GenerateDataKeyPairResponse> {
+        if r.recipient.is_some() {
+            return Err(KmsError::UnsupportedOperation(
+                "Recipient (Nitro Enclaves attestation) is not supported.".into(),
+            ));
+        }
+        let spec = r
+            .key_pair_spec
+            .ok_or_else(|| KmsError::Validation("KeyPairSpec is required.".into()))?;
+        let u = self
+            .usable_for_encrypt(
+                caller,
+                &r.key_id.unwrap_or_default(),
+                "GenerateDataKeyPair",
+                None,
+                r.dry_run,
+            )
+            .await?;
+        let (private, public) = self.data_key_pair(spec).await?;
+        let blob =
+            self.seal_with(&u, private.as_bytes(), &r.encryption_context.unwrap_or_default())?;
+        Ok(GenerateDataKeyPairResponse {
+            private_key_ciphertext_blob: Some(Blob::new(blob)),
+            private_key_plaintext: Some(Blob::new(private.into_vec())),
+            public_key: Some(Blob::new(public)),
+            key_id: Some(u.rec.key.arn()),
+            key_pair_spec: Some(spec),
+            ciphertext_for_recipient: None,
+            key_material_id: Some(u.material_id),
+        })
+    }
+
+    pub async fn generate_data_key_pair_without_plaintext(
+        &self,
+        caller: &Caller,
+        r: GenerateDataKeyPairWithoutPlaintextRequest,
+    ) -> Result<GenerateDataKeyPairWithoutPlaintextResponse> {
+        let spec = r
+            .key_pair_spec
+            .ok_or_else(|| KmsError::Validation("KeyPairSpec is required.".into()))?;
+        let u = self
+            .usable_for_encrypt(
+                caller,
+                &r.key_id.unwrap_or_default(),
+                "GenerateDataKeyPairWithoutPlaintext",
+                None,
+                r.dry_run,
+            )
+            .await?;
+        let (private, public) = self.data_key_pair(spec).await?;
+        let blob =
+            self.seal_with(&u, private.as_bytes(), &r.encryption_context.unwrap_or_default())?;
+        Ok(GenerateDataKeyPairWithoutPlaintextResponse {
+            private_key_ciphertext_blob: Some(Blob::new(blob)),
+            public_key: Some(Blob::new(public)),
+            key_id: Some(u.rec.key.arn()),
+            key_pair_spec: Some(spec),
+            key_material_id: Some(u.material_id),
+        })
+    }
+}

@@ -1,0 +1,101 @@
+//! Key specs: which usages each spec allows, which may be created where, the algorithms
+//! DescribeKey lists, and generating fresh material for each.
+
+use crate::{KmsError, Result};
+use trent_crypto::{asymmetric, mac, Secret};
+use trent_types::*;
+
+/// The usages AWS allows per key spec (CreateKey KeyUsage documentation).
+pub(crate) fn allowed_usages(spec: KeySpec) -> &'static [KeyUsageType] {
+    use KeyUsageType as U;
+    match spec {
+        KeySpec::SymmetricDefault => &[U::EncryptDecrypt],
+        KeySpec::Hmac224 | KeySpec::Hmac256 | KeySpec::Hmac384 | KeySpec::Hmac512 => {
+            &[U::GenerateVerifyMac]
+        }
+        KeySpec::Rsa2048 | KeySpec::Rsa3072 | KeySpec::Rsa4096 => {
+            &[U::EncryptDecrypt, U::SignVerify]
+        }
+        KeySpec::EccNistP256 | KeySpec::EccNistP384 | KeySpec::EccNistP521 => {
+            &[U::SignVerify, U::KeyAgreement]
+        }
+        KeySpec::EccSecgP256k1 | KeySpec::EccNistEdwards25519 => &[U::SignVerify],
+        KeySpec::MlDsa44 | KeySpec::MlDsa65 | KeySpec::MlDsa87 => &[U::SignVerify],
+        KeySpec::MlKem512 | KeySpec::MlKem768 | KeySpec::MlKem1024 => &[U::EncapsulateDecapsulate],
+        KeySpec::Sm2 => &[U::EncryptDecrypt, U::SignVerify, U::KeyAgreement],
+    }
+}
+
+pub(crate) fn is_china(region: &str) -> bool {
+    region.starts_with("cn-")
+}
+
+/// Checks a CreateKey spec/usage/origin combination, with AWS's errors.
+pub(crate) fn check_create(
+    spec: KeySpec,
+    usage: KeyUsageType,
+    origin: OriginType,
+    region: &str,
+) -> Result<()> {
+    if spec == KeySpec::Sm2 && !is_china(region) {
+        // Outside China AWS's enum for keySpec does not contain SM2 (aws-behaviour.md §6.2).
+        let names: Vec<&str> = KeySpec::NAMES.iter().copied().filter(|n| *n != "SM2").collect();
+        return Err(KmsError::Validation(format!(
+            "1 validation error detected: Value 'SM2' at 'keySpec' failed to satisfy constraint: Member must satisfy enum value set: [{}]",
+            names.join(", ")
+        )));
+    }
+    if !allowed_usages(spec).contains(&usage) {
+        return Err(KmsError::Validation(format!(
+            "KeyUsage {usage} is not compatible with KeySpec {spec}."
+        )));
+    }
+    let supported = spec == KeySpec::SymmetricDefault
+        || mac::algorithm_of(spec).is_some()
+        || asymmetric::is_supported(spec);
+    if !supported {
+        return Err(KmsError::UnsupportedOperation(format!(
+            "KeySpec {spec} is not supported by this server yet."
+        )));
+    }
+    // The API reference allows imported material for symmetric, HMAC, asymmetric encryption,
+    // key agreement and signing keys; ML-KEM (encapsulation) keys are none of these.
+    if origin == OriginType::External && usage == KeyUsageType::EncapsulateDecapsulate {
+        return Err(KmsError::UnsupportedOperation(format!(
+            "{spec} keys cannot have imported key material."
+        )));
+    }
+    Ok(())
+}
+
+/// Fresh key material of `spec`: 32 random bytes, an HMAC key, or a PKCS#8 private key.
+/// RSA generation is slow: callers run this off the async workers.
+pub(crate) fn generate(spec: KeySpec) -> Result<Secret> {
+    Ok(match spec {
+        KeySpec::SymmetricDefault => trent_crypto::random_secret(32)?,
+        s if mac::algorithm_of(s).is_some() => mac::generate(s)?,
+        s => asymmetric::generate(s)?,
+    })
+}
+
+/// The algorithm lists of KeyMetadata and GetPublicKey for a key.
+pub(crate) struct Algorithms {
+    pub encryption: Option<Vec<EncryptionAlgorithmSpec>>,
+    pub signing: Option<Vec<SigningAlgorithmSpec>>,
+    pub mac: Option<Vec<MacAlgorithmSpec>>,
+    pub key_agreement: Option<Vec<KeyAgreementAlgorithmSpec>>,
+}
+
+pub(crate) fn algorithms(spec: KeySpec, usage: KeyUsageType) -> Algorithms {
+    let mut a = Algorithms { encryption: None, signing: None, mac: None, key_agreement: None };
+    match usage {
+        KeyUsageType::EncryptDecrypt => {
+            a.encryption = Some(asymmetric::encryption_algorithms(spec))
+        }
+        KeyUsageType::SignVerify => a.signing = Some(asymmetric::signing_algorithms(spec)),
+        KeyUsageType::GenerateVerifyMac => a.mac = mac::algorithm_of(spec).map(|m| vec![m]),
+        KeyUsageType::KeyAgreement => a.key_agreement = Some(vec![KeyAgreementAlgorithmSpec::Ecdh]),
+        KeyUsageType::EncapsulateDecapsulate => {}
+    }
+    a
+}
