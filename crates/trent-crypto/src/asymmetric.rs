@@ -195,6 +195,11 @@ pub fn digest_of(alg: SA) -> Option<&'static digest::Algorithm> {
     }
 }
 
+/// The digest of `msg` with `alg` (what a client sends with MessageType DIGEST).
+pub fn digest(alg: &'static digest::Algorithm, msg: &[u8]) -> Vec<u8> {
+    digest::digest(alg, msg).as_ref().to_vec()
+}
+
 fn rsa_padding(alg: SA) -> Option<&'static dyn sig::RsaEncoding> {
     Some(match alg {
         SA::RsassaPssSha256 => &sig::RSA_PSS_SHA256,
