@@ -183,6 +183,14 @@ def test_ed25519_known_answers_rfc8032(server):
             continue
         sig = kms.sign(KeyId=key_id, Message=bytes.fromhex(v["message"]), SigningAlgorithm="ED25519_SHA_512")["Signature"]
         assert sig.hex() == v["signature"]
+    for v in json.load(open(os.path.join(HERE, "vectors", "ed25519_rfc8032.json")))["ph_vectors"]:
+        private = ed25519.Ed25519PrivateKey.from_private_bytes(bytes.fromhex(v["secret_key"]))
+        key_id = import_key(kms, "ECC_NIST_EDWARDS25519", "SIGN_VERIFY", private_der(private))
+        digest = hashlib.sha512(bytes.fromhex(v["message"])).digest()
+        sig = kms.sign(KeyId=key_id, Message=digest, MessageType="DIGEST", SigningAlgorithm="ED25519_PH_SHA_512")["Signature"]
+        assert sig.hex() == v["signature"]
+        assert kms.verify(KeyId=key_id, Message=digest, MessageType="DIGEST", Signature=sig,
+                          SigningAlgorithm="ED25519_PH_SHA_512")["SignatureValid"]
 
 
 def test_data_key_pairs_are_usable_keys(server):

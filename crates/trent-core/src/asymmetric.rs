@@ -131,6 +131,9 @@ impl Kms {
                     "MessageType {mt} is not valid for signing algorithm {alg}."
                 )))
             }
+            (SigningAlgorithmSpec::MlDsaShake256, MessageType::Digest) => Err(KmsError::Validation(
+                "MessageType DIGEST is not valid for signing algorithm ML_DSA_SHAKE_256; use RAW or EXTERNAL_MU.".into(),
+            )),
             (_, MessageType::ExternalMu) if alg != SigningAlgorithmSpec::MlDsaShake256 => {
                 Err(KmsError::Validation(format!(
                     "MessageType EXTERNAL_MU is valid only with ML_DSA_SHAKE_256, not {alg}."

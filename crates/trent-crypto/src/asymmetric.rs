@@ -5,7 +5,7 @@
 use crate::{CryptoError, Secret};
 use aws_lc_rs::agreement;
 use aws_lc_rs::digest::{self, Digest};
-use aws_lc_rs::encoding::AsDer;
+use aws_lc_rs::encoding::{AsBigEndian, AsDer};
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::rsa::{
     KeySize, OaepPrivateDecryptingKey, OaepPublicEncryptingKey, PrivateDecryptingKey,
@@ -255,7 +255,11 @@ pub fn sign(
     let der = pkcs8.as_bytes();
     let bad = |_: aws_lc_rs::error::KeyRejected| AsymError::BadKey;
     if alg == SA::Ed25519PhSha512 {
-        return Err(AsymError::Unsupported("ED25519_PH_SHA_512"));
+        let Message::Digest(d) = msg else { return Err(AsymError::DigestLength) };
+        let k = Ed25519KeyPair::from_pkcs8_maybe_unchecked(der).map_err(bad)?;
+        let seed = k.seed().and_then(|s| s.as_be_bytes()).map_err(|_| AsymError::BadKey)?;
+        let seed: &[u8; 32] = seed.as_ref().try_into().map_err(|_| AsymError::BadKey)?;
+        return crate::ed25519ph::sign(seed, d).map(|s| s.to_vec()).ok_or(AsymError::DigestLength);
     }
     if let Some(padding) = rsa_padding(alg) {
         let k = RsaKeyPair::from_pkcs8(der).map_err(bad)?;
@@ -308,7 +312,15 @@ pub fn verify(
     signature: &[u8],
 ) -> Result<bool, AsymError> {
     if alg == SA::Ed25519PhSha512 {
-        return Err(AsymError::Unsupported("ED25519_PH_SHA_512"));
+        let Message::Digest(d) = msg else { return Err(AsymError::DigestLength) };
+        // An Ed25519 SubjectPublicKeyInfo is a fixed 12-byte prefix and the 32-byte key.
+        const PREFIX: [u8; 12] =
+            [0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00];
+        if spki.len() != 44 || spki[..12] != PREFIX {
+            return Err(AsymError::BadKey);
+        }
+        let public: &[u8; 32] = spki[12..].try_into().map_err(|_| AsymError::BadKey)?;
+        return Ok(crate::ed25519ph::verify(public, d, signature));
     }
     let v = verification_alg(spec, alg).ok_or(AsymError::BadKey)?;
     let key = UnparsedPublicKey::new(v, spki);
@@ -422,6 +434,32 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn ed25519ph_over_a_digest() {
+        let key = generate(KeySpec::EccNistEdwards25519).unwrap();
+        let spki = public_key(KeySpec::EccNistEdwards25519, &key).unwrap();
+        let d = digest(&digest::SHA512, b"prehashed");
+        let s = sign(KeySpec::EccNistEdwards25519, &key, SA::Ed25519PhSha512, Message::Digest(&d))
+            .unwrap();
+        assert!(verify(
+            KeySpec::EccNistEdwards25519,
+            &spki,
+            SA::Ed25519PhSha512,
+            Message::Digest(&d),
+            &s
+        )
+        .unwrap());
+        let other = digest(&digest::SHA512, b"other");
+        assert!(!verify(
+            KeySpec::EccNistEdwards25519,
+            &spki,
+            SA::Ed25519PhSha512,
+            Message::Digest(&other),
+            &s
+        )
+        .unwrap());
     }
 
     #[test]

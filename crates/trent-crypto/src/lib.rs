@@ -4,6 +4,7 @@
 
 pub mod asymmetric;
 pub mod blob;
+pub mod ed25519ph;
 pub mod import;
 pub mod keyring;
 pub mod mac;

@@ -174,6 +174,50 @@ async fn sign_and_verify_every_algorithm() {
             }
         }
     }
+    // Ed25519: ED25519_SHA_512 signs the message, ED25519_PH_SHA_512 its SHA-512 digest.
+    let ed = key(&c, KeySpec::EccNistEdwards25519, KeyUsageType::SignVerify).await;
+    let digest = sha(&SigningAlgorithmSpec::RsassaPssSha512, b"prehash me");
+    let ph = SigningAlgorithmSpec::Ed25519PhSha512;
+    let s = c
+        .sign()
+        .key_id(ed.key_id())
+        .message(Blob::new(digest.clone()))
+        .message_type(MessageType::Digest)
+        .signing_algorithm(ph.clone())
+        .send()
+        .await
+        .unwrap();
+    let v = c
+        .verify()
+        .key_id(ed.key_id())
+        .message(Blob::new(digest))
+        .message_type(MessageType::Digest)
+        .signature(s.signature.unwrap())
+        .signing_algorithm(ph.clone())
+        .send()
+        .await
+        .unwrap();
+    assert!(v.signature_valid());
+    let e = err(c
+        .sign()
+        .key_id(ed.key_id())
+        .message(Blob::new(b"raw".to_vec()))
+        .signing_algorithm(ph)
+        .send()
+        .await
+        .unwrap_err());
+    assert_eq!(e.0, "ValidationException");
+    let e = err(c
+        .sign()
+        .key_id(ed.key_id())
+        .message(Blob::new(vec![0; 64]))
+        .message_type(MessageType::Digest)
+        .signing_algorithm(SigningAlgorithmSpec::Ed25519Sha512)
+        .send()
+        .await
+        .unwrap_err());
+    assert_eq!(e.0, "ValidationException");
+
     // Wrong usage and wrong algorithm, with AWS's messages.
     let enc = key(&c, KeySpec::Rsa2048, KeyUsageType::EncryptDecrypt).await;
     let e = err(c
