@@ -202,3 +202,25 @@ def test_data_key_pairs_are_usable_keys(server):
     assert kms.decrypt(CiphertextBlob=out["PrivateKeyCiphertextBlob"])["Plaintext"] == out["PrivateKeyPlaintext"]
     sig = private.sign(b"x", ec.ECDSA(hashes.SHA384()))
     serialization.load_der_public_key(out["PublicKey"]).verify(sig, b"x", ec.ECDSA(hashes.SHA384()))
+
+
+def test_rsa_pkcs1_known_answers_nist_cavp(server):
+    """NIST CAVP SigGen15 vectors: PKCS#1 v1.5 signatures are deterministic, so a key
+    imported from the vector's (n, e, d) must sign exactly the vector's signature."""
+    from cryptography.hazmat.primitives.asymmetric.rsa import (RSAPrivateNumbers, RSAPublicNumbers, rsa_crt_dmp1,
+                                                               rsa_crt_dmq1, rsa_crt_iqmp, rsa_recover_prime_factors)
+    kms = server.client()
+    keys = {}
+    for v in json.load(open(os.path.join(HERE, "vectors", "rsa_siggen15.json")))["vectors"]:
+        n, e, d = int(v["n"], 16), int(v["e"], 16), int(v["d"], 16)
+        if v["n"] not in keys:
+            p, q = rsa_recover_prime_factors(n, e, d)
+            private = RSAPrivateNumbers(p, q, d, rsa_crt_dmp1(d, p), rsa_crt_dmq1(d, q), rsa_crt_iqmp(p, q),
+                                        RSAPublicNumbers(e, n)).private_key()
+            keys[v["n"]] = import_key(kms, f"RSA_{v['mod']}", "SIGN_VERIFY", private_der(private),
+                                      "RSA_AES_KEY_WRAP_SHA_256", "RSA_2048")
+        alg = "RSASSA_PKCS1_V1_5_SHA_" + v["alg"][3:]
+        sig = kms.sign(KeyId=keys[v["n"]], Message=bytes.fromhex(v["msg"]), SigningAlgorithm=alg)["Signature"]
+        assert sig.hex() == v["signature"], (v["mod"], v["alg"])
+        assert kms.verify(KeyId=keys[v["n"]], Message=bytes.fromhex(v["msg"]), Signature=sig,
+                          SigningAlgorithm=alg)["SignatureValid"]
