@@ -117,8 +117,8 @@ impl Kms {
             if multi_region { trent_crypto::new_mrk_id()? } else { trent_crypto::new_key_id()? };
         let key = KeyRef { account: caller.account.clone(), region: caller.region.clone(), key_id };
         let policy = match r.policy {
-            Some(p) => crate::policy::validate_policy(&p)?,
-            None => crate::policy::default_policy(&key),
+            Some(p) => crate::key_policy::validate_policy(&p)?,
+            None => crate::key_policy::default_policy(&key),
         };
         let mut rec = KeyRecord {
             key: key.clone(),
