@@ -204,7 +204,7 @@ mod tests {
         let allow = doc(
             r#"{"Statement":[{"Effect":"Allow","Action":["kms:Encrypt","kms:Decrypt"],"Resource":"*"}]}"#,
         );
-        assert!(decide(&kp, &[allow.clone()], &alice, "111122223333"));
+        assert!(decide(&kp, std::slice::from_ref(&allow), &alice, "111122223333"));
         assert!(!decide(
             &kp,
             &[allow],
