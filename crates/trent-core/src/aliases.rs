@@ -95,7 +95,11 @@ impl Kms {
             Some(id) => {
                 Some(self.resolve(caller, &id, Accept::KeyOnly, "ListAliases").await?.key.key_id)
             }
-            None => None,
+            None => {
+                self.authorize_account(caller, &crate::authorize::Authz::from("ListAliases"))
+                    .await?;
+                None
+            }
         };
         let limit = page_limit(r.limit);
         let mut rows = self

@@ -1,6 +1,7 @@
 //! Asymmetric operations: GetPublicKey, Sign, Verify, DeriveSharedSecret, and data key pairs
 //! (GenerateDataKeyPair, GenerateDataKeyPairWithoutPlaintext).
 
+use crate::authorize::Authz;
 use crate::resolve::Accept;
 use crate::state::{check, Family};
 use crate::{Caller, Kms, KmsError, Result};
@@ -45,15 +46,17 @@ pub(crate) fn asym_error(e: AsymError, alg: impl std::fmt::Display) -> KmsError 
 impl Kms {
     /// Resolves a key for `action`, which needs `usage`; checks state and loads the current
     /// material.
-    pub(crate) async fn usable_key(
+    pub(crate) async fn usable_key<'a>(
         &self,
         caller: &Caller,
         id: &str,
-        action: &str,
+        authz: impl Into<Authz<'a>>,
         usage: KeyUsageType,
         dry_run: Option<bool>,
     ) -> Result<Usable> {
-        let rec = self.resolve(caller, id, Accept::KeyOrAlias, action).await?;
+        let authz = authz.into();
+        let action = authz.action;
+        let rec = self.resolve(caller, id, Accept::KeyOrAlias, authz).await?;
         if rec.key_usage != usage {
             return Err(usage_error(&rec, action));
         }
@@ -159,7 +162,9 @@ impl Kms {
             .usable_key(
                 caller,
                 &r.key_id.unwrap_or_default(),
-                "Sign",
+                Authz::from("Sign")
+                    .with("kms:SigningAlgorithm", alg)
+                    .with("kms:MessageType", message_type),
                 KeyUsageType::SignVerify,
                 r.dry_run,
             )
@@ -195,7 +200,9 @@ impl Kms {
             .usable_key(
                 caller,
                 &r.key_id.unwrap_or_default(),
-                "Verify",
+                Authz::from("Verify")
+                    .with("kms:SigningAlgorithm", alg)
+                    .with("kms:MessageType", message_type),
                 KeyUsageType::SignVerify,
                 None,
             )

@@ -2,7 +2,8 @@
 //! format) and RSA keys (RSAES-OAEP), and the shared steps data keys reuse.
 
 use crate::asymmetric::{incompatible, usage_error, Usable};
-use crate::resolve::{access_denied, Accept};
+use crate::authorize::Authz;
+use crate::resolve::Accept;
 use crate::state::{check, pending_import, Family};
 use crate::{Caller, Kms, KmsError, Result};
 use std::collections::BTreeMap;
@@ -71,15 +72,17 @@ fn no_context_for_asymmetric(context: &BTreeMap<String, String>) -> Result<()> {
 
 impl Kms {
     /// Resolves a symmetric encryption key and loads its current material.
-    pub(crate) async fn usable_for_encrypt(
+    pub(crate) async fn usable_for_encrypt<'a>(
         &self,
         caller: &Caller,
         key_id: &str,
-        action: &str,
+        authz: impl Into<Authz<'a>>,
         algorithm: Option<EA>,
         dry_run: Option<bool>,
     ) -> Result<Usable> {
-        let rec = self.resolve(caller, key_id, Accept::KeyOrAlias, action).await?;
+        let authz = authz.into();
+        let action = authz.action;
+        let rec = self.resolve(caller, key_id, Accept::KeyOrAlias, authz).await?;
         if rec.key_usage != KeyUsageType::EncryptDecrypt {
             return Err(usage_error(&rec, action));
         }
@@ -115,8 +118,11 @@ impl Kms {
         req: SealRequest<'_>,
     ) -> Result<Sealed> {
         let SealRequest { key_id, plaintext, context, algorithm: requested, action, dry_run } = req;
+        let authz = Authz::from(action)
+            .with_context(context)
+            .with("kms:EncryptionAlgorithm", requested.unwrap_or(EA::SymmetricDefault));
         let u =
-            self.usable_key(caller, key_id, action, KeyUsageType::EncryptDecrypt, dry_run).await?;
+            self.usable_key(caller, key_id, authz, KeyUsageType::EncryptDecrypt, dry_run).await?;
         let algorithm = algorithm_for(&u.rec, requested)?;
         if algorithm == EA::SymmetricDefault {
             let blob = self.seal_with(&u, plaintext, context)?;
@@ -142,7 +148,10 @@ impl Kms {
     /// symmetric blob (which names its key itself).
     pub(crate) async fn decrypt_any(&self, caller: &Caller, req: OpenBlob<'_>) -> Result<Opened> {
         if let Some(id) = req.key_id {
-            let rec = self.resolve(caller, id, Accept::KeyOrAlias, req.action).await?;
+            let authz = Authz::from(req.action)
+                .with_context(req.context)
+                .with("kms:EncryptionAlgorithm", req.algorithm.unwrap_or(EA::SymmetricDefault));
+            let rec = self.resolve(caller, id, Accept::KeyOrAlias, authz).await?;
             if rec.key_spec != KeySpec::SymmetricDefault
                 && rec.key_usage == KeyUsageType::EncryptDecrypt
             {
@@ -200,10 +209,11 @@ impl Kms {
         if named.region != caller.region {
             return Err(KmsError::InvalidCiphertext);
         }
-        if named.account != caller.account {
-            return Err(access_denied(caller, action, &named.arn()));
-        }
         let rec = self.load_key(&named).await?;
+        let authz = Authz::from(action)
+            .with_context(context)
+            .with("kms:EncryptionAlgorithm", algorithm.unwrap_or(EA::SymmetricDefault));
+        self.authorize_key(caller, &rec, &authz).await?;
         if rec.key_usage != KeyUsageType::EncryptDecrypt {
             return Err(usage_error(&rec, action));
         }

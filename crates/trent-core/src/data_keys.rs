@@ -1,5 +1,6 @@
 //! Data keys and randomness: GenerateDataKey, GenerateDataKeyWithoutPlaintext, GenerateRandom.
 
+use crate::authorize::Authz;
 use crate::{Caller, Kms, KmsError, Result};
 use trent_types::*;
 
@@ -38,7 +39,8 @@ impl Kms {
             .usable_for_encrypt(
                 caller,
                 &r.key_id.unwrap_or_default(),
-                "GenerateDataKey",
+                Authz::from("GenerateDataKey")
+                    .with_context(r.encryption_context.as_ref().unwrap_or(&Default::default())),
                 None,
                 r.dry_run,
             )
@@ -65,7 +67,8 @@ impl Kms {
             .usable_for_encrypt(
                 caller,
                 &r.key_id.unwrap_or_default(),
-                "GenerateDataKeyWithoutPlaintext",
+                Authz::from("GenerateDataKeyWithoutPlaintext")
+                    .with_context(r.encryption_context.as_ref().unwrap_or(&Default::default())),
                 None,
                 r.dry_run,
             )
@@ -82,9 +85,10 @@ impl Kms {
 
     pub async fn generate_random(
         &self,
-        _caller: &Caller,
+        caller: &Caller,
         r: GenerateRandomRequest,
     ) -> Result<GenerateRandomResponse> {
+        self.authorize_account(caller, &Authz::from("GenerateRandom")).await?;
         refuse_recipient(&r.recipient)?;
         if let Some(id) = r.custom_key_store_id {
             return Err(KmsError::CustomKeyStoreNotFound(format!(

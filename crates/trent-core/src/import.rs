@@ -2,6 +2,7 @@
 //! DeleteImportedKeyMaterial, and expiry of imported material. The rules follow
 //! aws-behaviour.md §2–§3; recorded AWS messages are used verbatim.
 
+use crate::authorize::Authz;
 use crate::keys::Changes;
 use crate::resolve::Accept;
 use crate::state::{origin_not_valid, pending_deletion};
@@ -123,6 +124,9 @@ impl Kms {
         caller: &Caller,
         r: GetParametersForImportRequest,
     ) -> Result<GetParametersForImportResponse> {
+        let wrap_alg_name =
+            r.wrapping_algorithm.map(|a| a.as_str()).unwrap_or("RSAES_OAEP_SHA_256");
+        let wrap_spec_name = r.wrapping_key_spec.map(|a| a.as_str()).unwrap_or("RSA_2048");
         let (alg, spec) = wrapping_choice(
             &caller.region,
             r.wrapping_algorithm.unwrap_or(AlgorithmSpec::RsaesOaepSha256),
@@ -133,7 +137,9 @@ impl Kms {
                 caller,
                 &r.key_id.unwrap_or_default(),
                 Accept::KeyOnly,
-                "GetParametersForImport",
+                Authz::from("GetParametersForImport")
+                    .with("kms:WrappingAlgorithm", wrap_alg_name)
+                    .with("kms:WrappingKeySpec", wrap_spec_name),
             )
             .await?;
         check_importable(&rec)?;
@@ -162,7 +168,14 @@ impl Kms {
         r: ImportKeyMaterialRequest,
     ) -> Result<ImportKeyMaterialResponse> {
         let rec = self
-            .resolve(caller, &r.key_id.unwrap_or_default(), Accept::KeyOnly, "ImportKeyMaterial")
+            .resolve(
+                caller,
+                &r.key_id.unwrap_or_default(),
+                Accept::KeyOnly,
+                Authz::from("ImportKeyMaterial")
+                    .with_opt("kms:ExpirationModel", r.expiration_model)
+                    .with_opt("kms:ValidTo", r.valid_to.map(|t| t.seconds())),
+            )
             .await?;
         check_importable(&rec)?;
         if rec.key_spec != KeySpec::SymmetricDefault {

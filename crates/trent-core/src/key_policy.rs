@@ -1,10 +1,12 @@
 //! Key policies: the AWS default key policy, GetKeyPolicy, PutKeyPolicy, ListKeyPolicies.
 //! Policies are stored and returned; evaluating them comes with the authorization work.
 
+use crate::authorize::Authz;
+use crate::authz::PolicyDocument;
 use crate::keys::Changes;
 use crate::resolve::Accept;
 use crate::{Caller, Kms, KmsError, Result};
-use trent_store::{partition_of, KeyRef};
+use trent_store::{partition_of, KeyRecord, KeyRef};
 use trent_types::*;
 
 /// The policy CreateKey attaches when none is given, laid out as AWS returns it
@@ -17,22 +19,35 @@ pub(crate) fn default_policy(key: &KeyRef) -> String {
     )
 }
 
-/// Checks that a policy is a JSON object with statements; returns it unchanged.
+/// Checks that a policy parses as an IAM policy; returns it unchanged.
 pub(crate) fn validate_policy(p: &str) -> Result<String> {
-    let v: serde_json::Value = serde_json::from_str(p).map_err(|_| {
-        KmsError::MalformedPolicyDocument("The policy is not a valid JSON document.".into())
-    })?;
-    let ok = v
-        .as_object()
-        .and_then(|o| o.get("Statement"))
-        .map(|s| s.is_array() || s.is_object())
-        .unwrap_or(false);
-    if !ok {
-        return Err(KmsError::MalformedPolicyDocument(
-            "The policy must contain a Statement element.".into(),
-        ));
-    }
+    PolicyDocument::parse(p).map_err(|e| KmsError::MalformedPolicyDocument(e.0))?;
     Ok(p.to_string())
+}
+
+impl Kms {
+    /// AWS refuses a policy that would stop the caller from changing it again, unless the
+    /// caller sets BypassPolicyLockoutSafetyCheck.
+    pub(crate) async fn check_lockout(
+        &self,
+        caller: &Caller,
+        rec: &KeyRecord,
+        policy: &str,
+        bypass: Option<bool>,
+    ) -> Result<()> {
+        if bypass == Some(true) {
+            return Ok(());
+        }
+        let mut candidate = rec.clone();
+        candidate.policy = policy.to_string();
+        match self.authorize_key(caller, &candidate, &Authz::from("PutKeyPolicy")).await {
+            Err(KmsError::AccessDenied(_)) => Err(KmsError::MalformedPolicyDocument(
+                "The new key policy will not allow you to update the key policy in the future."
+                    .into(),
+            )),
+            other => other,
+        }
+    }
 }
 
 fn check_policy_name(name: Option<&str>) -> Result<()> {
@@ -61,6 +76,7 @@ impl Kms {
             .await?;
         check_policy_name(r.policy_name.as_deref())?;
         let policy = validate_policy(&r.policy.unwrap_or_default())?;
+        self.check_lockout(caller, &rec, &policy, r.bypass_policy_lockout_safety_check).await?;
         self.modify_key(&rec.key, |k, _| {
             k.policy = policy.clone();
             Ok(Changes::none())

@@ -1,6 +1,7 @@
 //! Key lifecycle: CreateKey, DescribeKey, ListKeys, EnableKey, DisableKey,
 //! ScheduleKeyDeletion, CancelKeyDeletion, UpdateKeyDescription.
 
+use crate::authorize::Authz;
 use crate::resolve::Accept;
 use crate::state::{check, Family};
 use crate::{Caller, Kms, KmsError, Result};
@@ -104,6 +105,21 @@ impl Kms {
             }
         }
         crate::keyspec::check_create(spec, usage, origin, &caller.region)?;
+        let request_tags: Vec<(String, String)> = r
+            .tags
+            .iter()
+            .flatten()
+            .map(|t| {
+                (t.tag_key.clone().unwrap_or_default(), t.tag_value.clone().unwrap_or_default())
+            })
+            .collect();
+        let authz = Authz::from("CreateKey")
+            .with("kms:KeyOrigin", origin)
+            .with("kms:KeySpec", spec)
+            .with("kms:KeyUsage", usage)
+            .with("kms:MultiRegion", r.multi_region.unwrap_or(false))
+            .with_tags(request_tags.iter().map(|(k, v)| (k, v)));
+        self.authorize_account(caller, &authz).await?;
         if r.xks_key_id.is_some() {
             return Err(KmsError::Validation(
                 "XksKeyId is valid only for keys in an external key store.".into(),
@@ -116,6 +132,7 @@ impl Kms {
         let key_id =
             if multi_region { trent_crypto::new_mrk_id()? } else { trent_crypto::new_key_id()? };
         let key = KeyRef { account: caller.account.clone(), region: caller.region.clone(), key_id };
+        let custom_policy = r.policy.is_some();
         let policy = match r.policy {
             Some(p) => crate::key_policy::validate_policy(&p)?,
             None => crate::key_policy::default_policy(&key),
@@ -146,6 +163,10 @@ impl Kms {
             rec.current_material_id = Some(m.material_id.clone());
             materials.push(m);
         }
+        if custom_policy {
+            self.check_lockout(caller, &rec, &rec.policy, r.bypass_policy_lockout_safety_check)
+                .await?;
+        }
         self.store.create_key(&rec, &materials).await?;
         tracing::info!(key = %key.arn(), origin = %origin, "created key");
         Ok(CreateKeyResponse { key_metadata: Some(self.key_metadata(&rec, &materials)) })
@@ -163,6 +184,7 @@ impl Kms {
     }
 
     pub async fn list_keys(&self, caller: &Caller, r: ListKeysRequest) -> Result<ListKeysResponse> {
+        self.authorize_account(caller, &Authz::from("ListKeys")).await?;
         self.reap_deleted_keys().await?;
         let limit = page_limit(r.limit);
         let mut rows = self
@@ -220,7 +242,13 @@ impl Kms {
             )));
         }
         let rec = self
-            .resolve(caller, &r.key_id.unwrap_or_default(), Accept::KeyOnly, "ScheduleKeyDeletion")
+            .resolve(
+                caller,
+                &r.key_id.unwrap_or_default(),
+                Accept::KeyOnly,
+                Authz::from("ScheduleKeyDeletion")
+                    .with("kms:ScheduleKeyDeletionPendingWindowInDays", days),
+            )
             .await?;
         let when = self.now_ms() + days * DAY_MS;
         let (k, _) = self

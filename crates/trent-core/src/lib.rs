@@ -5,12 +5,14 @@
 mod aliases;
 mod asymmetric;
 pub mod audit;
+mod authorize;
 pub mod authz;
 mod bootstrap;
 pub mod clock;
 mod crypto_ops;
 mod data_keys;
 mod error;
+mod identities;
 mod import;
 mod key_policy;
 mod keys;
@@ -58,6 +60,8 @@ pub struct Caller {
     pub region: String,
     pub principal_arn: String,
     pub access_key_id: String,
+    /// The client's address, for `aws:SourceIp`.
+    pub source_ip: Option<String>,
 }
 
 /// Settings of the domain that operators may change.

@@ -1,6 +1,7 @@
 //! HMAC operations: GenerateMac and VerifyMac.
 
 use crate::asymmetric::incompatible;
+use crate::authorize::Authz;
 use crate::{Caller, Kms, KmsError, Result};
 use trent_crypto::mac;
 use trent_store::KeyRecord;
@@ -27,7 +28,7 @@ impl Kms {
             .usable_key(
                 caller,
                 &r.key_id.unwrap_or_default(),
-                "GenerateMac",
+                Authz::from("GenerateMac").with("kms:MacAlgorithm", alg),
                 KeyUsageType::GenerateVerifyMac,
                 r.dry_run,
             )
@@ -53,7 +54,7 @@ impl Kms {
             .usable_key(
                 caller,
                 &r.key_id.unwrap_or_default(),
-                "VerifyMac",
+                Authz::from("VerifyMac").with("kms:MacAlgorithm", alg),
                 KeyUsageType::GenerateVerifyMac,
                 r.dry_run,
             )

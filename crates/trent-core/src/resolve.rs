@@ -1,6 +1,7 @@
 //! Key identifiers: key id, key ARN, alias name and alias ARN, resolved to a key record with
 //! AWS's NotFoundException messages; and the cross-account rule.
 
+use crate::authorize::Authz;
 use crate::{Caller, Kms, KmsError, Result};
 use trent_store::{partition_of, KeyRecord, KeyRef};
 
@@ -78,15 +79,6 @@ pub(crate) fn alias_not_found(account: &str, region: &str, name: &str) -> KmsErr
     KmsError::NotFound(format!("Alias {} is not found.", alias_arn(account, region, name)))
 }
 
-/// `AccessDeniedException` in AWS's shape. Until key policies are evaluated (a later issue)
-/// a key is usable only by its own account, as with the default key policy.
-pub(crate) fn access_denied(caller: &Caller, action: &str, arn: &str) -> KmsError {
-    KmsError::AccessDenied(format!(
-        "User: {} is not authorized to perform: kms:{action} on resource: {arn} because no resource-based policy allows the kms:{action} action",
-        caller.principal_arn
-    ))
-}
-
 impl Kms {
     /// Turns an identifier into the key it names, without loading it.
     pub(crate) async fn key_ref(
@@ -160,18 +152,22 @@ impl Kms {
         Ok(rec)
     }
 
-    /// Resolves and loads a key for `action`, refusing other accounts' keys.
-    pub(crate) async fn resolve(
+    /// Resolves and loads a key and authorizes the action on it.
+    pub(crate) async fn resolve<'a>(
         &self,
         caller: &Caller,
         id: &str,
         accept: Accept,
-        action: &str,
+        authz: impl Into<Authz<'a>>,
     ) -> Result<KeyRecord> {
-        let key = self.key_ref(caller, id, accept).await?;
-        if key.account != caller.account {
-            return Err(access_denied(caller, action, &key.arn()));
+        let mut authz = authz.into();
+        if id.starts_with("alias/") || id.contains(":alias/") {
+            let name = id.rsplit_once(':').map(|(_, n)| n).unwrap_or(id);
+            authz = authz.with("kms:RequestAlias", name);
         }
-        self.load_key(&key).await
+        let key = self.key_ref(caller, id, accept).await?;
+        let rec = self.load_key(&key).await?;
+        self.authorize_key(caller, &rec, &authz).await?;
+        Ok(rec)
     }
 }

@@ -2,6 +2,7 @@
 //! RotateKeyOnDemand, ListKeyRotations, and automatic rotation when it falls due. Old
 //! materials stay (NON_CURRENT) so that old ciphertexts keep decrypting.
 
+use crate::authorize::Authz;
 use crate::keys::Changes;
 use crate::resolve::Accept;
 use crate::state::{check, Family};
@@ -26,7 +27,13 @@ impl Kms {
         r: EnableKeyRotationRequest,
     ) -> Result<()> {
         let rec = self
-            .resolve(caller, &r.key_id.unwrap_or_default(), Accept::KeyOnly, "EnableKeyRotation")
+            .resolve(
+                caller,
+                &r.key_id.unwrap_or_default(),
+                Accept::KeyOnly,
+                Authz::from("EnableKeyRotation")
+                    .with_opt("kms:RotationPeriodInDays", r.rotation_period_in_days),
+            )
             .await?;
         require_symmetric(&rec)?;
         let days = r.rotation_period_in_days.unwrap_or(365);

@@ -69,6 +69,7 @@ impl Authenticator {
 
     pub async fn authenticate(
         &self,
+        source_ip: Option<String>,
         method: &Method,
         uri: &Uri,
         headers: &HeaderMap,
@@ -92,6 +93,7 @@ impl Authenticator {
                 account: self.default_account.clone(),
                 region,
                 access_key_id: akid,
+                source_ip,
             });
         }
         let header = header.ok_or(Failure::Auth(SigV4Error::Missing))??;
@@ -115,6 +117,7 @@ impl Authenticator {
             region: auth.region.to_string(),
             principal_arn: known.principal_arn.clone(),
             access_key_id: auth.access_key_id.to_string(),
+            source_ip,
         })
     }
 }

@@ -44,11 +44,17 @@ pub async fn serve(
     state: Arc<AppState>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }
 
 async fn handle(
     State(st): State<Arc<AppState>>,
+    peer: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
@@ -60,7 +66,8 @@ async fn handle(
         if method != Method::POST || uri.path() != "/" {
             return Err(Failure::UnknownOperation);
         }
-        let caller = st.auth.authenticate(&method, &uri, &headers, &body).await?;
+        let source_ip = peer.map(|p| p.0 .0.ip().to_string());
+        let caller = st.auth.authenticate(source_ip, &method, &uri, &headers, &body).await?;
         let target = headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or("");
         let op = target
             .strip_prefix("TrentService.")

@@ -42,6 +42,23 @@ pub trait Store: Send + Sync + 'static {
     async fn get_access_key(&self, access_key_id: &str) -> Result<Option<AccessKeyRecord>>;
     async fn list_access_keys(&self, account_id: &str) -> Result<Vec<AccessKeyRecord>>;
 
+    async fn delete_access_key(&self, access_key_id: &str) -> Result<()>;
+
+    /// An IAM-style user; `AlreadyExists` if the name is taken in the account.
+    async fn put_user(&self, user: &UserRecord) -> Result<()>;
+    async fn get_user(&self, account_id: &str, name: &str) -> Result<Option<UserRecord>>;
+    async fn list_users(&self, account_id: &str) -> Result<Vec<UserRecord>>;
+    /// Sets (creates or replaces) an identity policy of a principal.
+    async fn put_identity_policy(
+        &self,
+        principal_arn: &str,
+        name: &str,
+        document: &str,
+    ) -> Result<()>;
+    async fn delete_identity_policy(&self, principal_arn: &str, name: &str) -> Result<()>;
+    /// The identity policies of a principal: (name, document).
+    async fn list_identity_policies(&self, principal_arn: &str) -> Result<Vec<(String, String)>>;
+
     /// Creates a key with its first materials. `AlreadyExists` if the id is taken.
     async fn create_key(&self, key: &KeyRecord, materials: &[MaterialRecord]) -> Result<()>;
     async fn get_key(&self, key: &KeyRef) -> Result<Option<KeyRecord>>;

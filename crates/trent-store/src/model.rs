@@ -52,6 +52,20 @@ pub struct AccessKeyRecord {
     pub created_ms: i64,
 }
 
+/// An IAM-style user: a principal `arn:aws:iam::<account>:user/<name>`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserRecord {
+    pub account_id: String,
+    pub name: String,
+    pub created_ms: i64,
+}
+
+impl UserRecord {
+    pub fn arn(&self) -> String {
+        format!("arn:aws:iam::{}:user/{}", self.account_id, self.name)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct KeyRecord {
     pub key: KeyRef,

@@ -41,6 +41,12 @@ CREATE TABLE IF NOT EXISTS aliases (
   PRIMARY KEY (account, region, name)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS materials_expiry ON materials (valid_to_ms) WHERE valid_to_ms IS NOT NULL;
 CREATE INDEX IF NOT EXISTS aliases_target ON aliases (account, region, target_key_id);
+CREATE TABLE IF NOT EXISTS users (
+  account_id TEXT NOT NULL, name TEXT NOT NULL, created_ms INTEGER NOT NULL,
+  PRIMARY KEY (account_id, name)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS identity_policies (
+  principal_arn TEXT NOT NULL, name TEXT NOT NULL, document TEXT NOT NULL,
+  PRIMARY KEY (principal_arn, name)) WITHOUT ROWID;
 PRAGMA user_version = 1;
 ";
 
@@ -285,6 +291,98 @@ impl Store for SqliteStore {
         self.read(|c| {
             let mut s = c.prepare_cached("SELECT access_key_id, account_id, principal_arn, sealed_secret, created_ms FROM access_keys WHERE account_id = ?1 ORDER BY created_ms, access_key_id")?;
             let rows = s.query_map([account_id], |r| Ok(AccessKeyRecord { access_key_id: r.get(0)?, account_id: r.get(1)?, principal_arn: r.get(2)?, sealed_secret: r.get(3)?, created_ms: r.get(4)? }))?;
+            rows.collect()
+        })
+    }
+
+    async fn delete_access_key(&self, id: &str) -> Result<()> {
+        let id = id.to_string();
+        self.write(move |tx| {
+            let n = tx
+                .execute("DELETE FROM access_keys WHERE access_key_id = ?1", [&id])
+                .map_err(backend)?;
+            if n == 1 {
+                Ok(())
+            } else {
+                Err(StoreError::NotFound)
+            }
+        })
+        .await
+    }
+
+    async fn put_user(&self, u: &UserRecord) -> Result<()> {
+        let u = u.clone();
+        self.write(move |tx| {
+            tx.execute(
+                "INSERT INTO users (account_id, name, created_ms) VALUES (?1, ?2, ?3)",
+                params![u.account_id, u.name, u.created_ms],
+            )
+            .map_err(|e| {
+                if is_unique_violation(&e) {
+                    StoreError::AlreadyExists
+                } else {
+                    backend(e)
+                }
+            })?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn get_user(&self, account_id: &str, name: &str) -> Result<Option<UserRecord>> {
+        self.read(|c| {
+            c.query_row("SELECT account_id, name, created_ms FROM users WHERE account_id = ?1 AND name = ?2", params![account_id, name], |r| {
+                Ok(UserRecord { account_id: r.get(0)?, name: r.get(1)?, created_ms: r.get(2)? })
+            })
+            .optional()
+        })
+    }
+
+    async fn list_users(&self, account_id: &str) -> Result<Vec<UserRecord>> {
+        self.read(|c| {
+            let mut s = c.prepare_cached("SELECT account_id, name, created_ms FROM users WHERE account_id = ?1 ORDER BY name")?;
+            let rows = s.query_map([account_id], |r| Ok(UserRecord { account_id: r.get(0)?, name: r.get(1)?, created_ms: r.get(2)? }))?;
+            rows.collect()
+        })
+    }
+
+    async fn put_identity_policy(
+        &self,
+        principal_arn: &str,
+        name: &str,
+        document: &str,
+    ) -> Result<()> {
+        let (p, n, d) = (principal_arn.to_string(), name.to_string(), document.to_string());
+        self.write(move |tx| {
+            tx.execute("INSERT OR REPLACE INTO identity_policies (principal_arn, name, document) VALUES (?1, ?2, ?3)", params![p, n, d])
+                .map_err(backend)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn delete_identity_policy(&self, principal_arn: &str, name: &str) -> Result<()> {
+        let (p, n) = (principal_arn.to_string(), name.to_string());
+        self.write(move |tx| {
+            let k = tx
+                .execute(
+                    "DELETE FROM identity_policies WHERE principal_arn = ?1 AND name = ?2",
+                    params![p, n],
+                )
+                .map_err(backend)?;
+            if k == 1 {
+                Ok(())
+            } else {
+                Err(StoreError::NotFound)
+            }
+        })
+        .await
+    }
+
+    async fn list_identity_policies(&self, principal_arn: &str) -> Result<Vec<(String, String)>> {
+        self.read(|c| {
+            let mut s = c.prepare_cached("SELECT name, document FROM identity_policies WHERE principal_arn = ?1 ORDER BY name")?;
+            let rows = s.query_map([principal_arn], |r| Ok((r.get(0)?, r.get(1)?)))?;
             rows.collect()
         })
     }

@@ -139,6 +139,22 @@ pub fn evaluate_identity(docs: &[PolicyDocument], ctx: &RequestContext) -> Outco
     out
 }
 
+/// The outcome of authorization, with the reason AWS's AccessDenied message gives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Allow,
+    ExplicitDenyInResourcePolicy,
+    ExplicitDenyInIdentityPolicy,
+    NoResourcePolicyAllows,
+    NoIdentityPolicyAllows,
+}
+
+impl Verdict {
+    pub fn allowed(self) -> bool {
+        self == Verdict::Allow
+    }
+}
+
 /// The KMS decision for a key operation: explicit Deny anywhere wins; then the key policy
 /// must allow the caller directly, or allow its account with the caller's identity policies
 /// allowing too. Callers from another account always need their own identity allow as well
@@ -148,25 +164,39 @@ pub fn decide(
     identity: &[PolicyDocument],
     ctx: &RequestContext,
     key_account: &str,
-) -> bool {
+) -> Verdict {
     let kp = evaluate_resource(key_policy, ctx);
     let id = evaluate_identity(identity, ctx);
-    if kp.deny || id.deny {
-        return false;
+    if kp.deny {
+        return Verdict::ExplicitDenyInResourcePolicy;
+    }
+    if id.deny {
+        return Verdict::ExplicitDenyInIdentityPolicy;
     }
     let identity_ok = ctx.is_root() || id.allow.is_some();
     match kp.allow {
-        Some(PrincipalMatch::Direct) => ctx.principal_account == key_account || identity_ok,
-        Some(PrincipalMatch::Account) => identity_ok,
-        _ => false,
+        Some(PrincipalMatch::Direct) if ctx.principal_account == key_account || identity_ok => {
+            Verdict::Allow
+        }
+        Some(PrincipalMatch::Direct) | Some(PrincipalMatch::Account) if !identity_ok => {
+            Verdict::NoIdentityPolicyAllows
+        }
+        Some(PrincipalMatch::Account) => Verdict::Allow,
+        _ => Verdict::NoResourcePolicyAllows,
     }
 }
 
 /// The IAM decision for operations on no key (CreateKey, ListKeys, GenerateRandom, ...):
 /// the account root may; users need an identity policy allow and no deny.
-pub fn decide_identity_only(identity: &[PolicyDocument], ctx: &RequestContext) -> bool {
+pub fn decide_identity_only(identity: &[PolicyDocument], ctx: &RequestContext) -> Verdict {
     let id = evaluate_identity(identity, ctx);
-    !id.deny && (ctx.is_root() || id.allow.is_some())
+    if id.deny {
+        Verdict::ExplicitDenyInIdentityPolicy
+    } else if ctx.is_root() || id.allow.is_some() {
+        Verdict::Allow
+    } else {
+        Verdict::NoIdentityPolicyAllows
+    }
 }
 
 #[cfg(test)]
@@ -182,6 +212,16 @@ mod tests {
             resource: "arn:aws:kms:us-east-1:111122223333:key/k".into(),
             values: BTreeMap::new(),
         }
+    }
+
+    /// The tests ask only whether the request is allowed.
+    fn decide(
+        kp: &PolicyDocument,
+        id: &[PolicyDocument],
+        ctx: &RequestContext,
+        account: &str,
+    ) -> bool {
+        super::decide(kp, id, ctx, account).allowed()
     }
 
     fn doc(s: &str) -> PolicyDocument {

@@ -6,4 +6,4 @@ pub mod document;
 pub mod evaluate;
 
 pub use document::{Malformed, PolicyDocument};
-pub use evaluate::{decide, decide_identity_only, RequestContext};
+pub use evaluate::{decide, decide_identity_only, RequestContext, Verdict};

@@ -1,0 +1,134 @@
+//! Accounts, IAM-style users, their access keys and identity policies: what `trent admin`
+//! manages. Secrets are sealed in the store; identity policies are validated when set.
+
+use crate::authz::PolicyDocument;
+use crate::{BootstrapCredentials, Kms, KmsError, Result};
+use trent_store::{AccessKeyRecord, AccountRecord, StoreError, UserRecord};
+
+fn check_name(what: &str, name: &str, max: usize) -> Result<()> {
+    let ok = !name.is_empty()
+        && name.len() <= max
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b));
+    if ok {
+        Ok(())
+    } else {
+        Err(KmsError::Validation(format!(
+            "{what} must be 1 to {max} characters of [A-Za-z0-9+=,.@_-], not '{name}'."
+        )))
+    }
+}
+
+fn check_account(account_id: &str) -> Result<()> {
+    if account_id.len() == 12 && account_id.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(())
+    } else {
+        Err(KmsError::Validation(format!("An account id is 12 digits, not '{account_id}'.")))
+    }
+}
+
+impl Kms {
+    /// Creates an account (with root credentials) unless it exists; returns the root's key.
+    pub async fn create_account(&self, account_id: &str) -> Result<BootstrapCredentials> {
+        check_account(account_id)?;
+        self.ensure_account(account_id).await
+    }
+
+    pub async fn create_user(&self, account_id: &str, name: &str) -> Result<UserRecord> {
+        check_account(account_id)?;
+        check_name("A user name", name, 64)?;
+        if self.store.get_account(account_id).await?.is_none() {
+            self.store
+                .put_account(&AccountRecord {
+                    account_id: account_id.to_string(),
+                    created_ms: self.now_ms(),
+                })
+                .await?;
+        }
+        let user = UserRecord {
+            account_id: account_id.to_string(),
+            name: name.to_string(),
+            created_ms: self.now_ms(),
+        };
+        match self.store.put_user(&user).await {
+            Err(StoreError::AlreadyExists) => {
+                Err(KmsError::AlreadyExists(format!("User with name {name} already exists.")))
+            }
+            other => other.map(|_| user).map_err(Into::into),
+        }
+    }
+
+    pub async fn list_users(&self, account_id: &str) -> Result<Vec<UserRecord>> {
+        Ok(self.store.list_users(account_id).await?)
+    }
+
+    async fn user(&self, account_id: &str, name: &str) -> Result<UserRecord> {
+        self.store.get_user(account_id, name).await?.ok_or_else(|| {
+            KmsError::NotFound(format!("The user with name {name} cannot be found."))
+        })
+    }
+
+    /// A new access key for a user, or for the account root when `user` is `None`.
+    pub async fn create_user_access_key(
+        &self,
+        account_id: &str,
+        user: Option<&str>,
+    ) -> Result<BootstrapCredentials> {
+        check_account(account_id)?;
+        let arn = match user {
+            Some(name) => self.user(account_id, name).await?.arn(),
+            None => {
+                self.ensure_account(account_id).await?;
+                format!("arn:aws:iam::{account_id}:root")
+            }
+        };
+        self.create_access_key(account_id, &arn).await
+    }
+
+    pub async fn list_account_access_keys(&self, account_id: &str) -> Result<Vec<AccessKeyRecord>> {
+        Ok(self.store.list_access_keys(account_id).await?)
+    }
+
+    pub async fn delete_access_key(&self, access_key_id: &str) -> Result<()> {
+        match self.store.delete_access_key(access_key_id).await {
+            Err(StoreError::NotFound) => Err(KmsError::NotFound(format!(
+                "The Access Key with id {access_key_id} cannot be found."
+            ))),
+            other => Ok(other?),
+        }
+    }
+
+    /// Attaches (or replaces) an inline identity policy of a user.
+    pub async fn put_user_policy(
+        &self,
+        account_id: &str,
+        user: &str,
+        policy_name: &str,
+        document: &str,
+    ) -> Result<()> {
+        check_name("A policy name", policy_name, 128)?;
+        let arn = self.user(account_id, user).await?.arn();
+        let doc =
+            PolicyDocument::parse(document).map_err(|e| KmsError::MalformedPolicyDocument(e.0))?;
+        if doc.statements.iter().any(|s| s.principal.is_some() || s.not_principal.is_some()) {
+            return Err(KmsError::MalformedPolicyDocument(
+                "Identity policies cannot have a Principal element.".into(),
+            ));
+        }
+        Ok(self.store.put_identity_policy(&arn, policy_name, document).await?)
+    }
+
+    pub async fn delete_user_policy(
+        &self,
+        account_id: &str,
+        user: &str,
+        policy_name: &str,
+    ) -> Result<()> {
+        let arn = self.user(account_id, user).await?.arn();
+        match self.store.delete_identity_policy(&arn, policy_name).await {
+            Err(StoreError::NotFound) => Err(KmsError::NotFound(format!(
+                "The user policy with name {policy_name} cannot be found."
+            ))),
+            other => Ok(other?),
+        }
+    }
+}

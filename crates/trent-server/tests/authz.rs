@@ -1,0 +1,395 @@
+//! Who may do what, through the real API with SigV4 credentials of different users and
+//! accounts: key policies, identity policies, explicit deny, the import condition keys,
+//! cross-account use and the policy lockout check.
+
+mod common;
+use aws_sdk_kms::primitives::Blob;
+use aws_sdk_kms::types::{AlgorithmSpec, ExpirationModelType, OriginType, WrappingKeySpec};
+use common::*;
+use trent_crypto::import::{wrap_material, WrapAlgorithm};
+
+const OTHER: &str = "444455556666";
+
+async fn user(
+    t: &TestServer,
+    account: &str,
+    name: &str,
+    policy: Option<&str>,
+) -> aws_sdk_kms::Client {
+    t.kms.create_user(account, name).await.unwrap();
+    if let Some(p) = policy {
+        t.kms.put_user_policy(account, name, "inline", p).await.unwrap();
+    }
+    let k = t.kms.create_user_access_key(account, Some(name)).await.unwrap();
+    t.client_in(
+        "us-east-1",
+        &k.access_key_id,
+        std::str::from_utf8(k.secret_access_key.as_bytes()).unwrap(),
+    )
+}
+
+async fn root_of(t: &TestServer, account: &str) -> aws_sdk_kms::Client {
+    let k = t.kms.create_account(account).await.unwrap();
+    t.client_in(
+        "us-east-1",
+        &k.access_key_id,
+        std::str::from_utf8(k.secret_access_key.as_bytes()).unwrap(),
+    )
+}
+
+fn denied(e: (String, String), principal: &str, action: &str, arn: &str) {
+    assert_eq!(e.0, "AccessDeniedException", "{}", e.1);
+    assert!(
+        e.1.starts_with(&format!(
+            "User: {principal} is not authorized to perform: kms:{action} on resource: {arn}"
+        )),
+        "{}",
+        e.1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn default_key_policy_delegates_to_identity_policies() {
+    let t = start().await;
+    let admin = t.client();
+    let key = admin.create_key().send().await.unwrap().key_metadata.unwrap();
+    let arn = key.arn().unwrap().to_string();
+    let alice = user(&t, ACCOUNT, "alice", Some(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["kms:Encrypt","kms:Decrypt","kms:DescribeKey"],"Resource":"*"}]}"#)).await;
+    let nobody = user(&t, ACCOUNT, "nobody", None).await;
+    let ct = alice
+        .encrypt()
+        .key_id(key.key_id())
+        .plaintext(Blob::new(b"x".to_vec()))
+        .send()
+        .await
+        .unwrap()
+        .ciphertext_blob
+        .unwrap();
+    alice.decrypt().ciphertext_blob(ct.clone()).send().await.unwrap();
+    let e = err(alice.schedule_key_deletion().key_id(key.key_id()).send().await.unwrap_err());
+    denied(e.clone(), &format!("arn:aws:iam::{ACCOUNT}:user/alice"), "ScheduleKeyDeletion", &arn);
+    assert!(
+        e.1.ends_with("because no identity-based policy allows the kms:ScheduleKeyDeletion action"),
+        "{}",
+        e.1
+    );
+    denied(
+        err(nobody.decrypt().ciphertext_blob(ct).send().await.unwrap_err()),
+        &format!("arn:aws:iam::{ACCOUNT}:user/nobody"),
+        "Decrypt",
+        &arn,
+    );
+    // Users need identity permission for CreateKey; the root does not.
+    let e = err(alice.create_key().send().await.unwrap_err());
+    assert_eq!(e.0, "AccessDeniedException");
+    // An explicit deny in the identity policy wins over the allow.
+    t.kms
+        .put_user_policy(
+            ACCOUNT,
+            "alice",
+            "deny",
+            r#"{"Statement":[{"Effect":"Deny","Action":"kms:Decrypt","Resource":"*"}]}"#,
+        )
+        .await
+        .unwrap();
+    let ct = alice
+        .encrypt()
+        .key_id(key.key_id())
+        .plaintext(Blob::new(b"x".to_vec()))
+        .send()
+        .await
+        .unwrap()
+        .ciphertext_blob
+        .unwrap();
+    let e = err(alice.decrypt().ciphertext_blob(ct).send().await.unwrap_err());
+    assert!(e.1.ends_with("with an explicit deny in an identity-based policy"), "{}", e.1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn import_condition_keys_decide() {
+    let t = start().await;
+    let admin = t.client();
+    let importer = format!("arn:aws:iam::{ACCOUNT}:user/importer");
+    let policy = format!(
+        r#"{{"Version":"2012-10-17","Statement":[
+        {{"Sid":"Admin","Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{ACCOUNT}:root"}},"Action":"kms:*","Resource":"*"}},
+        {{"Effect":"Allow","Principal":{{"AWS":"{importer}"}},"Action":"kms:GetParametersForImport","Resource":"*",
+          "Condition":{{"StringEquals":{{"kms:WrappingAlgorithm":"RSAES_OAEP_SHA_256","kms:WrappingKeySpec":"RSA_4096"}}}}}},
+        {{"Effect":"Allow","Principal":{{"AWS":"{importer}"}},"Action":"kms:ImportKeyMaterial","Resource":"*",
+          "Condition":{{"StringEquals":{{"kms:ExpirationModel":"KEY_MATERIAL_DOES_NOT_EXPIRE"}}}}}},
+        {{"Effect":"Deny","Principal":{{"AWS":"{importer}"}},"Action":"kms:DeleteImportedKeyMaterial","Resource":"*"}}]}}"#
+    );
+    let key = admin
+        .create_key()
+        .origin(OriginType::External)
+        .policy(&policy)
+        .send()
+        .await
+        .unwrap()
+        .key_metadata
+        .unwrap();
+    let arn = key.arn().unwrap().to_string();
+    let c = user(&t, ACCOUNT, "importer", None).await;
+    // kms:WrappingAlgorithm / kms:WrappingKeySpec
+    let e = err(c
+        .get_parameters_for_import()
+        .key_id(key.key_id())
+        .wrapping_algorithm(AlgorithmSpec::RsaesOaepSha1)
+        .wrapping_key_spec(WrappingKeySpec::Rsa4096)
+        .send()
+        .await
+        .unwrap_err());
+    denied(e, &importer, "GetParametersForImport", &arn);
+    let e = err(c
+        .get_parameters_for_import()
+        .key_id(key.key_id())
+        .wrapping_algorithm(AlgorithmSpec::RsaesOaepSha256)
+        .wrapping_key_spec(WrappingKeySpec::Rsa2048)
+        .send()
+        .await
+        .unwrap_err());
+    denied(e, &importer, "GetParametersForImport", &arn);
+    let p = c
+        .get_parameters_for_import()
+        .key_id(key.key_id())
+        .wrapping_algorithm(AlgorithmSpec::RsaesOaepSha256)
+        .wrapping_key_spec(WrappingKeySpec::Rsa4096)
+        .send()
+        .await
+        .unwrap();
+    let material = trent_crypto::random_secret(32).unwrap();
+    let wrapped = Blob::new(
+        wrap_material(
+            WrapAlgorithm::OaepSha256,
+            p.public_key().unwrap().as_ref(),
+            material.as_bytes(),
+        )
+        .unwrap(),
+    );
+    let valid_to = aws_sdk_kms::primitives::DateTime::from_secs(
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()
+            as i64
+            + 86400,
+    );
+    // kms:ExpirationModel: expiring material (explicit, or by default) is denied.
+    let base = || {
+        c.import_key_material()
+            .key_id(key.key_id())
+            .import_token(p.import_token.clone().unwrap())
+            .encrypted_key_material(wrapped.clone())
+    };
+    denied(
+        err(base().valid_to(valid_to).send().await.unwrap_err()),
+        &importer,
+        "ImportKeyMaterial",
+        &arn,
+    );
+    denied(
+        err(base()
+            .expiration_model(ExpirationModelType::KeyMaterialExpires)
+            .valid_to(valid_to)
+            .send()
+            .await
+            .unwrap_err()),
+        &importer,
+        "ImportKeyMaterial",
+        &arn,
+    );
+    base().expiration_model(ExpirationModelType::KeyMaterialDoesNotExpire).send().await.unwrap();
+    // Explicit deny in the key policy.
+    let e = err(c.delete_imported_key_material().key_id(key.key_id()).send().await.unwrap_err());
+    assert!(e.1.ends_with("with an explicit deny in a resource-based policy"), "{}", e.1);
+    // Nothing else was granted.
+    denied(
+        err(c
+            .encrypt()
+            .key_id(key.key_id())
+            .plaintext(Blob::new(b"x".to_vec()))
+            .send()
+            .await
+            .unwrap_err()),
+        &importer,
+        "Encrypt",
+        &arn,
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn encryption_context_conditions() {
+    let t = start().await;
+    let admin = t.client();
+    let app = format!("arn:aws:iam::{ACCOUNT}:user/app");
+    let policy = format!(
+        r#"{{"Statement":[
+        {{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{ACCOUNT}:root"}},"Action":"kms:*","Resource":"*"}},
+        {{"Effect":"Allow","Principal":{{"AWS":"{app}"}},"Action":["kms:Encrypt","kms:Decrypt"],"Resource":"*",
+          "Condition":{{"StringEquals":{{"kms:EncryptionContext:tenant":"blue"}},"ForAllValues:StringEquals":{{"kms:EncryptionContextKeys":["tenant","purpose"]}}}}}}]}}"#
+    );
+    let key = admin.create_key().policy(policy).send().await.unwrap().key_metadata.unwrap();
+    let c = user(&t, ACCOUNT, "app", None).await;
+    let ct = c
+        .encrypt()
+        .key_id(key.key_id())
+        .plaintext(Blob::new(b"x".to_vec()))
+        .encryption_context("tenant", "blue")
+        .send()
+        .await
+        .unwrap()
+        .ciphertext_blob
+        .unwrap();
+    c.decrypt().ciphertext_blob(ct).encryption_context("tenant", "blue").send().await.unwrap();
+    assert_eq!(
+        err(c
+            .encrypt()
+            .key_id(key.key_id())
+            .plaintext(Blob::new(b"x".to_vec()))
+            .encryption_context("tenant", "red")
+            .send()
+            .await
+            .unwrap_err())
+        .0,
+        "AccessDeniedException"
+    );
+    assert_eq!(
+        err(c
+            .encrypt()
+            .key_id(key.key_id())
+            .plaintext(Blob::new(b"x".to_vec()))
+            .send()
+            .await
+            .unwrap_err())
+        .0,
+        "AccessDeniedException"
+    );
+    let extra = c
+        .encrypt()
+        .key_id(key.key_id())
+        .plaintext(Blob::new(b"x".to_vec()))
+        .encryption_context("tenant", "blue")
+        .encryption_context("other", "1")
+        .send()
+        .await;
+    assert_eq!(err(extra.unwrap_err()).0, "AccessDeniedException");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cross_account_only_where_aws_allows() {
+    let t = start().await;
+    let admin = t.client();
+    let policy = format!(
+        r#"{{"Statement":[
+        {{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{ACCOUNT}:root"}},"Action":"kms:*","Resource":"*"}},
+        {{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{OTHER}:root"}},"Action":["kms:Encrypt","kms:Decrypt","kms:DescribeKey","kms:GetParametersForImport"],"Resource":"*"}}]}}"#
+    );
+    let key = admin.create_key().policy(&policy).send().await.unwrap().key_metadata.unwrap();
+    let arn = key.arn().unwrap().to_string();
+    let other_root = root_of(&t, OTHER).await;
+    // With the key ARN, the other account may use the key; a bare id names its own account.
+    let ct = other_root
+        .encrypt()
+        .key_id(&arn)
+        .plaintext(Blob::new(b"shared".to_vec()))
+        .send()
+        .await
+        .unwrap()
+        .ciphertext_blob
+        .unwrap();
+    assert_eq!(
+        admin
+            .decrypt()
+            .ciphertext_blob(ct.clone())
+            .send()
+            .await
+            .unwrap()
+            .plaintext()
+            .unwrap()
+            .as_ref(),
+        b"shared"
+    );
+    assert_eq!(
+        other_root
+            .decrypt()
+            .ciphertext_blob(ct.clone())
+            .send()
+            .await
+            .unwrap()
+            .plaintext()
+            .unwrap()
+            .as_ref(),
+        b"shared"
+    );
+    assert_eq!(
+        err(other_root.describe_key().key_id(key.key_id()).send().await.unwrap_err()).0,
+        "NotFoundException"
+    );
+    // A user of the other account also needs its own identity policy.
+    let bare = user(&t, OTHER, "bare", None).await;
+    assert_eq!(
+        err(bare.decrypt().ciphertext_blob(ct.clone()).send().await.unwrap_err()).0,
+        "AccessDeniedException"
+    );
+    let allowed = user(
+        &t,
+        OTHER,
+        "allowed",
+        Some(&format!(
+            r#"{{"Statement":[{{"Effect":"Allow","Action":"kms:Decrypt","Resource":"{arn}"}}]}}"#
+        )),
+    )
+    .await;
+    allowed.decrypt().ciphertext_blob(ct).send().await.unwrap();
+    // Never cross-account, whatever the policy says.
+    let e = err(other_root
+        .get_parameters_for_import()
+        .key_id(&arn)
+        .wrapping_algorithm(AlgorithmSpec::RsaesOaepSha256)
+        .wrapping_key_spec(WrappingKeySpec::Rsa2048)
+        .send()
+        .await
+        .unwrap_err());
+    denied(e, &format!("arn:aws:iam::{OTHER}:root"), "GetParametersForImport", &arn);
+    assert_eq!(
+        err(other_root.schedule_key_deletion().key_id(&arn).send().await.unwrap_err()).0,
+        "AccessDeniedException"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn put_key_policy_validates_and_prevents_lockout() {
+    let t = start().await;
+    let admin = t.client();
+    let key = admin.create_key().send().await.unwrap().key_metadata.unwrap();
+    let e = err(admin
+        .put_key_policy()
+        .key_id(key.key_id())
+        .policy(r#"{"Statement":[{"Effect":"Sometimes"}]}"#)
+        .send()
+        .await
+        .unwrap_err());
+    assert_eq!(e.0, "MalformedPolicyDocumentException");
+    let lockout = r#"{"Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:user/someone"},"Action":"kms:*","Resource":"*"}]}"#;
+    let e =
+        err(admin.put_key_policy().key_id(key.key_id()).policy(lockout).send().await.unwrap_err());
+    assert_eq!(
+        e,
+        (
+            "MalformedPolicyDocumentException".into(),
+            "The new key policy will not allow you to update the key policy in the future.".into()
+        )
+    );
+    admin
+        .put_key_policy()
+        .key_id(key.key_id())
+        .policy(lockout)
+        .bypass_policy_lockout_safety_check(true)
+        .send()
+        .await
+        .unwrap();
+    // Now even the account root is locked out, as in AWS.
+    assert_eq!(
+        err(admin.describe_key().key_id(key.key_id()).send().await.unwrap_err()).0,
+        "AccessDeniedException"
+    );
+    let e = err(admin.create_key().policy(lockout).send().await.unwrap_err());
+    assert_eq!(e.0, "MalformedPolicyDocumentException");
+}
