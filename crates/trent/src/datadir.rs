@@ -97,3 +97,26 @@ pub fn write_credentials(
     write_private(&path, text.as_bytes())?;
     Ok(Some(path))
 }
+
+/// Appends a profile to an AWS shared-credentials file, creating it with mode 0600.
+pub fn append_profile(
+    path: &Path,
+    profile: &str,
+    access_key_id: &str,
+    secret: &Secret,
+) -> Result<(), String> {
+    let secret =
+        std::str::from_utf8(secret.as_bytes()).map_err(|_| "secret is not text".to_string())?;
+    let mut f = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    let text = format!(
+        "\n[{profile}]\naws_access_key_id = {access_key_id}\naws_secret_access_key = {secret}\n"
+    );
+    f.write_all(text.as_bytes())
+        .and_then(|_| f.sync_all())
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))
+}

@@ -1,5 +1,6 @@
 //! The `trent` binary: `trent serve` runs the KMS; more subcommands come with later work.
 
+mod admin;
 mod audit_file;
 mod bench;
 mod byok;
@@ -27,6 +28,8 @@ enum Command {
     /// Import your own key material: wrap it locally, or run the whole ceremony.
     #[command(subcommand)]
     Byok(byok::Byok),
+    /// Manage accounts, users, access keys and identity policies in a data directory.
+    Admin(admin::AdminArgs),
     /// Load-test an AWS-KMS endpoint on this machine (SigV4-signed requests).
     Bench(bench::BenchArgs),
 }
@@ -37,6 +40,7 @@ fn main() -> std::process::ExitCode {
         Command::Serve(args) => config::ServeConfig::resolve(args).and_then(serve::run),
         Command::Byok(cmd) => byok::run(cmd),
         Command::Bench(args) => bench::run(args),
+        Command::Admin(args) => admin::run(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
