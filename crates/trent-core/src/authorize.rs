@@ -11,17 +11,24 @@ use trent_store::KeyRecord;
 pub(crate) struct Authz<'a> {
     pub action: &'a str,
     values: Vec<(&'static str, Vec<String>)>,
+    /// The request's encryption context, for grant constraints.
+    pub context: Option<BTreeMap<String, String>>,
 }
 
 impl<'a> From<&'a str> for Authz<'a> {
     fn from(action: &'a str) -> Self {
-        Authz { action, values: Vec::new() }
+        Authz { action, values: Vec::new(), context: None }
     }
 }
 
 impl<'a> Authz<'a> {
     pub fn with(mut self, key: &'static str, value: impl ToString) -> Self {
         self.values.push((key, vec![value.to_string()]));
+        self
+    }
+
+    pub fn with_many(mut self, key: &'static str, values: Vec<String>) -> Self {
+        self.values.push((key, values));
         self
     }
 
@@ -38,6 +45,7 @@ impl<'a> Authz<'a> {
             self.values.push(("kms:EncryptionContext:", vec![k.clone(), v.clone()]));
         }
         self.values.push(("kms:EncryptionContextKeys", context.keys().cloned().collect()));
+        self.context = Some(context.clone());
         self
     }
 
@@ -173,7 +181,17 @@ impl Kms {
         let identity = self.identity_policies(caller).await?;
         match decide(&policy, &identity, &ctx, &rec.key.account) {
             Verdict::Allow => Ok(()),
-            v => Err(access_denied(caller, authz.action, &arn, v)),
+            // An explicit deny beats grants; otherwise a grant may allow what policies do not.
+            v @ (Verdict::ExplicitDenyInResourcePolicy | Verdict::ExplicitDenyInIdentityPolicy) => {
+                Err(access_denied(caller, authz.action, &arn, v))
+            }
+            v => {
+                if self.grant_allows(caller, rec, authz).await? {
+                    Ok(())
+                } else {
+                    Err(access_denied(caller, authz.action, &arn, v))
+                }
+            }
         }
     }
 

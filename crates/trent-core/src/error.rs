@@ -46,6 +46,8 @@ pub enum KmsError {
     #[error("{0}")]
     InvalidMarker(String),
     #[error("{0}")]
+    InvalidGrantToken(String),
+    #[error("{0}")]
     NotAuthorized(String),
     #[error("{0}")]
     AccessDenied(String),

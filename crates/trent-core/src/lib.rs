@@ -12,6 +12,7 @@ pub mod clock;
 mod crypto_ops;
 mod data_keys;
 mod error;
+mod grants;
 mod identities;
 mod import;
 mod key_policy;

@@ -171,6 +171,20 @@ pub(crate) async fn dispatch(
             })
             .await
         }
+        O::CreateGrant => {
+            run(body, CreateGrantRequest::from_wire, |r| kms.create_grant(c, r)).await
+        }
+        O::ListGrants => run(body, ListGrantsRequest::from_wire, |r| kms.list_grants(c, r)).await,
+        O::ListRetirableGrants => {
+            run(body, ListRetirableGrantsRequest::from_wire, |r| kms.list_retirable_grants(c, r))
+                .await
+        }
+        O::RetireGrant => {
+            run_unit(body, RetireGrantRequest::from_wire, |r| kms.retire_grant(c, r)).await
+        }
+        O::RevokeGrant => {
+            run_unit(body, RevokeGrantRequest::from_wire, |r| kms.revoke_grant(c, r)).await
+        }
         other => Err(Failure::Kms(KmsError::UnsupportedOperation(format!(
             "{} is not supported by this server yet.",
             other.name()

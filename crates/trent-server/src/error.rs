@@ -76,6 +76,7 @@ pub fn to_wire(f: &Failure) -> (ErrorCode, String) {
                 KmsError::MalformedPolicyDocument(_) => C::MalformedPolicyDocumentException,
                 KmsError::Tag(_) => C::TagException,
                 KmsError::InvalidMarker(_) => C::InvalidMarkerException,
+                KmsError::InvalidGrantToken(_) => C::InvalidGrantTokenException,
                 KmsError::NotAuthorized(_) => C::NotAuthorizedException,
                 KmsError::AccessDenied(_) => C::AccessDeniedException,
                 KmsError::CustomKeyStoreNotFound(_) => C::CustomKeyStoreNotFoundException,

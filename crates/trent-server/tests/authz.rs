@@ -393,3 +393,186 @@ async fn put_key_policy_validates_and_prevents_lockout() {
     let e = err(admin.create_key().policy(lockout).send().await.unwrap_err());
     assert_eq!(e.0, "MalformedPolicyDocumentException");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grants_allow_what_they_list_under_their_constraints() {
+    let t = start().await;
+    let admin = t.client();
+    let key = admin.create_key().send().await.unwrap().key_metadata.unwrap();
+    let grantee_arn = format!("arn:aws:iam::{ACCOUNT}:user/grantee");
+    let grantee = user(&t, ACCOUNT, "grantee", None).await;
+    let ct = admin
+        .encrypt()
+        .key_id(key.key_id())
+        .plaintext(Blob::new(b"granted".to_vec()))
+        .encryption_context("dept", "eng")
+        .send()
+        .await
+        .unwrap()
+        .ciphertext_blob
+        .unwrap();
+    let other_ct = admin
+        .encrypt()
+        .key_id(key.key_id())
+        .plaintext(Blob::new(b"other".to_vec()))
+        .encryption_context("dept", "ops")
+        .send()
+        .await
+        .unwrap()
+        .ciphertext_blob
+        .unwrap();
+    assert_eq!(
+        err(grantee
+            .decrypt()
+            .ciphertext_blob(ct.clone())
+            .encryption_context("dept", "eng")
+            .send()
+            .await
+            .unwrap_err())
+        .0,
+        "AccessDeniedException"
+    );
+    let constraints = aws_sdk_kms::types::GrantConstraints::builder()
+        .encryption_context_subset("dept", "eng")
+        .build();
+    let g = admin
+        .create_grant()
+        .key_id(key.key_id())
+        .grantee_principal(&grantee_arn)
+        .retiring_principal(format!("arn:aws:iam::{ACCOUNT}:root"))
+        .operations(aws_sdk_kms::types::GrantOperation::Decrypt)
+        .constraints(constraints)
+        .name("eng-decrypt")
+        .send()
+        .await
+        .unwrap();
+    // Name makes CreateGrant idempotent.
+    let again = admin
+        .create_grant()
+        .key_id(key.key_id())
+        .grantee_principal(&grantee_arn)
+        .retiring_principal(format!("arn:aws:iam::{ACCOUNT}:root"))
+        .operations(aws_sdk_kms::types::GrantOperation::Decrypt)
+        .constraints(
+            aws_sdk_kms::types::GrantConstraints::builder()
+                .encryption_context_subset("dept", "eng")
+                .build(),
+        )
+        .name("eng-decrypt")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.grant_id(), g.grant_id());
+    // The grant lets the grantee decrypt, only with the constrained context, nothing else.
+    let out = grantee
+        .decrypt()
+        .ciphertext_blob(ct.clone())
+        .encryption_context("dept", "eng")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.plaintext().unwrap().as_ref(), b"granted");
+    assert_eq!(
+        err(grantee
+            .decrypt()
+            .ciphertext_blob(other_ct)
+            .encryption_context("dept", "ops")
+            .send()
+            .await
+            .unwrap_err())
+        .0,
+        "AccessDeniedException"
+    );
+    assert_eq!(
+        err(grantee
+            .encrypt()
+            .key_id(key.key_id())
+            .plaintext(Blob::new(b"x".to_vec()))
+            .encryption_context("dept", "eng")
+            .send()
+            .await
+            .unwrap_err())
+        .0,
+        "AccessDeniedException"
+    );
+    let listed = admin.list_grants().key_id(key.key_id()).send().await.unwrap();
+    assert_eq!(listed.grants().len(), 1);
+    assert_eq!(listed.grants()[0].grantee_principal(), Some(grantee_arn.as_str()));
+    assert_eq!(listed.grants()[0].name(), Some("eng-decrypt"));
+    let retirable = admin
+        .list_retirable_grants()
+        .retiring_principal(format!("arn:aws:iam::{ACCOUNT}:root"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(retirable.grants().len(), 1);
+    // Retired by token: the grantee is refused again.
+    admin.retire_grant().grant_token(g.grant_token().unwrap()).send().await.unwrap();
+    assert_eq!(
+        err(grantee
+            .decrypt()
+            .ciphertext_blob(ct.clone())
+            .encryption_context("dept", "eng")
+            .send()
+            .await
+            .unwrap_err())
+        .0,
+        "AccessDeniedException"
+    );
+    assert!(admin.list_grants().key_id(key.key_id()).send().await.unwrap().grants().is_empty());
+    // Revoke works too; an unknown grant id is NotFound.
+    let g2 = admin
+        .create_grant()
+        .key_id(key.key_id())
+        .grantee_principal(&grantee_arn)
+        .operations(aws_sdk_kms::types::GrantOperation::Decrypt)
+        .send()
+        .await
+        .unwrap();
+    grantee
+        .decrypt()
+        .ciphertext_blob(ct.clone())
+        .encryption_context("dept", "eng")
+        .send()
+        .await
+        .unwrap();
+    admin
+        .revoke_grant()
+        .key_id(key.key_id())
+        .grant_id(g2.grant_id().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        err(grantee
+            .decrypt()
+            .ciphertext_blob(ct)
+            .encryption_context("dept", "eng")
+            .send()
+            .await
+            .unwrap_err())
+        .0,
+        "AccessDeniedException"
+    );
+    assert_eq!(
+        err(admin
+            .revoke_grant()
+            .key_id(key.key_id())
+            .grant_id(g2.grant_id().unwrap())
+            .send()
+            .await
+            .unwrap_err())
+        .0,
+        "NotFoundException"
+    );
+    // Operations must fit the key.
+    let e = err(admin
+        .create_grant()
+        .key_id(key.key_id())
+        .grantee_principal(&grantee_arn)
+        .operations(aws_sdk_kms::types::GrantOperation::Sign)
+        .send()
+        .await
+        .unwrap_err());
+    assert_eq!(e.0, "ValidationException");
+}

@@ -92,6 +92,15 @@ pub trait Store: Send + Sync + 'static {
 
     async fn get_materials(&self, key: &KeyRef) -> Result<Vec<MaterialRecord>>;
 
+    async fn put_grant(&self, grant: &GrantRecord) -> Result<()>;
+    /// The grants of a key, oldest first.
+    async fn list_grants(&self, key: &KeyRef) -> Result<Vec<GrantRecord>>;
+    async fn get_grant_by_token(&self, token: &str) -> Result<Option<GrantRecord>>;
+    /// Grants whose retiring principal is `principal`.
+    async fn list_grants_by_retiring(&self, principal: &str) -> Result<Vec<GrantRecord>>;
+    /// `NotFound` if there is no such grant on the key.
+    async fn delete_grant(&self, key: &KeyRef, grant_id: &str) -> Result<()>;
+
     async fn create_alias(&self, alias: &AliasRecord) -> Result<()>;
     async fn get_alias(
         &self,

@@ -131,6 +131,22 @@ impl MaterialRecord {
     }
 }
 
+/// A grant on a key: the grantee may perform `operations` while the constraints hold.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GrantRecord {
+    pub key: KeyRef,
+    pub grant_id: String,
+    pub token: String,
+    pub name: Option<String>,
+    pub grantee: String,
+    pub retiring: Option<String>,
+    pub operations: Vec<trent_types::GrantOperation>,
+    pub constraints: Option<trent_types::GrantConstraints>,
+    /// The principal that created the grant.
+    pub issuer: String,
+    pub created_ms: i64,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct AliasRecord {
     pub account: String,

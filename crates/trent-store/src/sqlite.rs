@@ -47,6 +47,12 @@ CREATE TABLE IF NOT EXISTS users (
 CREATE TABLE IF NOT EXISTS identity_policies (
   principal_arn TEXT NOT NULL, name TEXT NOT NULL, document TEXT NOT NULL,
   PRIMARY KEY (principal_arn, name)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS grants (
+  account TEXT NOT NULL, region TEXT NOT NULL, key_id TEXT NOT NULL, grant_id TEXT NOT NULL,
+  token TEXT NOT NULL UNIQUE, name TEXT, grantee TEXT NOT NULL, retiring TEXT,
+  operations TEXT NOT NULL, constraints TEXT, issuer TEXT NOT NULL, created_ms INTEGER NOT NULL,
+  PRIMARY KEY (account, region, key_id, grant_id)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS grants_retiring ON grants (retiring) WHERE retiring IS NOT NULL;
 PRAGMA user_version = 1;
 ";
 
@@ -198,6 +204,27 @@ fn upsert_material(tx: &rusqlite::Transaction<'_>, m: &MaterialRecord) -> Result
     )
     .map_err(backend)?;
     Ok(())
+}
+
+const GRANT_COLS: &str = "account, region, key_id, grant_id, token, name, grantee, retiring, operations, constraints, issuer, created_ms";
+
+fn json_col<T: serde::de::DeserializeOwned>(s: String) -> rusqlite::Result<T> {
+    serde_json::from_str(&s).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))
+}
+
+fn grant_row(r: &Row<'_>) -> rusqlite::Result<GrantRecord> {
+    Ok(GrantRecord {
+        key: KeyRef { account: r.get(0)?, region: r.get(1)?, key_id: r.get(2)? },
+        grant_id: r.get(3)?,
+        token: r.get(4)?,
+        name: r.get(5)?,
+        grantee: r.get(6)?,
+        retiring: r.get(7)?,
+        operations: json_col(r.get(8)?)?,
+        constraints: r.get::<_, Option<String>>(9)?.map(json_col).transpose()?,
+        issuer: r.get(10)?,
+        created_ms: r.get(11)?,
+    })
 }
 
 const ALIAS_COLS: &str = "account, region, name, target_key_id, created_ms, updated_ms";
@@ -487,6 +514,8 @@ impl Store for SqliteStore {
                 p,
             )
             .map_err(backend)?;
+            tx.execute("DELETE FROM grants WHERE account = ?1 AND region = ?2 AND key_id = ?3", p)
+                .map_err(backend)?;
             tx.execute("DELETE FROM keys WHERE account = ?1 AND region = ?2 AND key_id = ?3", p)
                 .map_err(backend)?;
             Ok(())
@@ -532,6 +561,64 @@ impl Store for SqliteStore {
             let rows = s.query_map(params![key.account, key.region, key.key_id], material_row)?;
             rows.collect()
         })
+    }
+
+    async fn put_grant(&self, g: &GrantRecord) -> Result<()> {
+        let g = g.clone();
+        let ops = serde_json::to_string(&g.operations).map_err(backend)?;
+        let constraints =
+            g.constraints.as_ref().map(serde_json::to_string).transpose().map_err(backend)?;
+        self.write(move |tx| {
+            tx.execute(
+                &format!("INSERT INTO grants ({GRANT_COLS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)"),
+                params![g.key.account, g.key.region, g.key.key_id, g.grant_id, g.token, g.name, g.grantee, g.retiring, ops, constraints, g.issuer, g.created_ms],
+            )
+            .map_err(|e| if is_unique_violation(&e) { StoreError::AlreadyExists } else { backend(e) })?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn list_grants(&self, key: &KeyRef) -> Result<Vec<GrantRecord>> {
+        self.read(|c| {
+            let mut s = c.prepare_cached(&format!(
+                "SELECT {GRANT_COLS} FROM grants WHERE account = ?1 AND region = ?2 AND key_id = ?3 ORDER BY created_ms, grant_id"
+            ))?;
+            let rows = s.query_map(params![key.account, key.region, key.key_id], grant_row)?;
+            rows.collect()
+        })
+    }
+
+    async fn get_grant_by_token(&self, token: &str) -> Result<Option<GrantRecord>> {
+        self.read(|c| {
+            c.prepare_cached(&format!("SELECT {GRANT_COLS} FROM grants WHERE token = ?1"))?
+                .query_row([token], grant_row)
+                .optional()
+        })
+    }
+
+    async fn list_grants_by_retiring(&self, principal: &str) -> Result<Vec<GrantRecord>> {
+        self.read(|c| {
+            let mut s = c.prepare_cached(&format!(
+                "SELECT {GRANT_COLS} FROM grants WHERE retiring = ?1 ORDER BY created_ms, grant_id"
+            ))?;
+            let rows = s.query_map([principal], grant_row)?;
+            rows.collect()
+        })
+    }
+
+    async fn delete_grant(&self, key: &KeyRef, grant_id: &str) -> Result<()> {
+        let (key, id) = (key.clone(), grant_id.to_string());
+        self.write(move |tx| {
+            let n = tx
+                .execute(
+                    "DELETE FROM grants WHERE account = ?1 AND region = ?2 AND key_id = ?3 AND grant_id = ?4",
+                    params![key.account, key.region, key.key_id, id],
+                )
+                .map_err(backend)?;
+            if n == 1 { Ok(()) } else { Err(StoreError::NotFound) }
+        })
+        .await
     }
 
     async fn create_alias(&self, a: &AliasRecord) -> Result<()> {
