@@ -85,6 +85,16 @@ const CROSS_ACCOUNT: &[&str] = &[
     "RevokeGrant",
 ];
 
+fn mentions(text: &str, key: &str) -> bool {
+    text.to_ascii_lowercase().contains(key)
+}
+
+fn identity_mentions(docs: &[PolicyDocument], key: &str) -> bool {
+    docs.iter()
+        .flat_map(|d| &d.statements)
+        .any(|s| s.condition.values().any(|keys| keys.keys().any(|k| k.eq_ignore_ascii_case(key))))
+}
+
 pub(crate) fn access_denied(
     caller: &Caller,
     action: &str,
@@ -175,10 +185,24 @@ impl Kms {
         for (k, v) in &rec.tags {
             ctx.set(&format!("aws:ResourceTag/{k}"), v.clone());
         }
+        if matches!(authz.action, "CreateGrant" | "ListGrants" | "RevokeGrant") {
+            // Trent has no AWS services that create grants on a user's behalf.
+            ctx.set("kms:GrantIsForAWSResource", "false");
+        }
         let policy = PolicyDocument::parse(&rec.policy).map_err(|e| {
             KmsError::Internal(format!("stored key policy of {arn} does not parse: {}", e.0))
         })?;
         let identity = self.identity_policies(caller).await?;
+        // kms:ResourceAliases costs a lookup: only when a policy asks about it.
+        if mentions(&rec.policy, "kms:resourcealiases")
+            || identity_mentions(&identity, "kms:resourcealiases")
+        {
+            let aliases = self
+                .store
+                .list_aliases(&rec.key.account, &rec.key.region, Some(&rec.key.key_id), None, 50)
+                .await?;
+            ctx.set_many("kms:ResourceAliases", aliases.into_iter().map(|a| a.name).collect());
+        }
         match decide(&policy, &identity, &ctx, &rec.key.account) {
             Verdict::Allow => Ok(()),
             // An explicit deny beats grants; otherwise a grant may allow what policies do not.

@@ -1,5 +1,6 @@
 //! Tags: TagResource, UntagResource, ListResourceTags, and the tag rules CreateKey shares.
 
+use crate::authorize::Authz;
 use crate::keys::{page_limit, Changes};
 use crate::resolve::Accept;
 use crate::state::{check, Family};
@@ -34,10 +35,16 @@ pub(crate) fn validate_new_tags(
 
 impl Kms {
     pub async fn tag_resource(&self, caller: &Caller, r: TagResourceRequest) -> Result<()> {
-        let rec = self
-            .resolve(caller, &r.key_id.unwrap_or_default(), Accept::KeyOnly, "TagResource")
-            .await?;
         let tags = r.tags.unwrap_or_default();
+        let pairs: Vec<(String, String)> = tags
+            .iter()
+            .map(|t| {
+                (t.tag_key.clone().unwrap_or_default(), t.tag_value.clone().unwrap_or_default())
+            })
+            .collect();
+        let authz = Authz::from("TagResource").with_tags(pairs.iter().map(|(k, v)| (k, v)));
+        let rec =
+            self.resolve(caller, &r.key_id.unwrap_or_default(), Accept::KeyOnly, authz).await?;
         self.modify_key(&rec.key, |k, _| {
             check(Family::Metadata, k)?;
             k.tags = validate_new_tags(&tags, &k.tags)?;
@@ -48,10 +55,10 @@ impl Kms {
     }
 
     pub async fn untag_resource(&self, caller: &Caller, r: UntagResourceRequest) -> Result<()> {
-        let rec = self
-            .resolve(caller, &r.key_id.unwrap_or_default(), Accept::KeyOnly, "UntagResource")
-            .await?;
         let keys = r.tag_keys.unwrap_or_default();
+        let authz = Authz::from("UntagResource").with_many("aws:TagKeys", keys.clone());
+        let rec =
+            self.resolve(caller, &r.key_id.unwrap_or_default(), Accept::KeyOnly, authz).await?;
         self.modify_key(&rec.key, |k, _| {
             check(Family::Metadata, k)?;
             for t in &keys {
