@@ -293,34 +293,29 @@ impl Kms {
         caller: &Caller,
         r: GenerateDataKeyPairRequest,
     ) -> Result<GenerateDataKeyPairResponse> {
-        if r.recipient.is_some() {
-            return Err(KmsError::UnsupportedOperation(
-                "Recipient (Nitro Enclaves attestation) is not supported.".into(),
-            ));
-        }
+        crate::data_keys::refuse_recipient(&r.recipient)?;
         let spec = r
             .key_pair_spec
             .ok_or_else(|| KmsError::Validation("KeyPairSpec is required.".into()))?;
-        let u = self
-            .usable_for_encrypt(
+        let (private, public) = self.data_key_pair(spec).await?;
+        let s = self
+            .seal_secret_under(
                 caller,
-                &r.key_id.unwrap_or_default(),
+                r.key_id,
                 "GenerateDataKeyPair",
-                None,
+                r.encryption_context,
                 r.dry_run,
+                &private,
             )
             .await?;
-        let (private, public) = self.data_key_pair(spec).await?;
-        let blob =
-            self.seal_with(&u, private.as_bytes(), &r.encryption_context.unwrap_or_default())?;
         Ok(GenerateDataKeyPairResponse {
-            private_key_ciphertext_blob: Some(Blob::new(blob)),
+            private_key_ciphertext_blob: Some(Blob::new(s.blob)),
             private_key_plaintext: Some(Blob::new(private.into_vec())),
             public_key: Some(Blob::new(public)),
-            key_id: Some(u.rec.key.arn()),
+            key_id: Some(s.key_arn),
             key_pair_spec: Some(spec),
             ciphertext_for_recipient: None,
-            key_material_id: Some(u.material_id),
+            key_material_id: Some(s.material_id),
         })
     }
 
@@ -332,24 +327,23 @@ impl Kms {
         let spec = r
             .key_pair_spec
             .ok_or_else(|| KmsError::Validation("KeyPairSpec is required.".into()))?;
-        let u = self
-            .usable_for_encrypt(
+        let (private, public) = self.data_key_pair(spec).await?;
+        let s = self
+            .seal_secret_under(
                 caller,
-                &r.key_id.unwrap_or_default(),
+                r.key_id,
                 "GenerateDataKeyPairWithoutPlaintext",
-                None,
+                r.encryption_context,
                 r.dry_run,
+                &private,
             )
             .await?;
-        let (private, public) = self.data_key_pair(spec).await?;
-        let blob =
-            self.seal_with(&u, private.as_bytes(), &r.encryption_context.unwrap_or_default())?;
         Ok(GenerateDataKeyPairWithoutPlaintextResponse {
-            private_key_ciphertext_blob: Some(Blob::new(blob)),
+            private_key_ciphertext_blob: Some(Blob::new(s.blob)),
             public_key: Some(Blob::new(public)),
-            key_id: Some(u.rec.key.arn()),
+            key_id: Some(s.key_arn),
             key_pair_spec: Some(spec),
-            key_material_id: Some(u.material_id),
+            key_material_id: Some(s.material_id),
         })
     }
 }

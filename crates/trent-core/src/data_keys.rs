@@ -2,6 +2,8 @@
 
 use crate::authorize::Authz;
 use crate::{Caller, Kms, KmsError, Result};
+use std::collections::BTreeMap;
+use trent_crypto::Secret;
 use trent_types::*;
 
 fn data_key_len(spec: Option<DataKeySpec>, bytes: Option<i64>) -> Result<usize> {
@@ -18,7 +20,7 @@ fn data_key_len(spec: Option<DataKeySpec>, bytes: Option<i64>) -> Result<usize> 
     }
 }
 
-fn refuse_recipient(r: &Option<RecipientInfo>) -> Result<()> {
+pub(crate) fn refuse_recipient(r: &Option<RecipientInfo>) -> Result<()> {
     match r {
         Some(_) => Err(KmsError::UnsupportedOperation(
             "Recipient (Nitro Enclaves attestation) is not supported.".into(),
@@ -27,32 +29,57 @@ fn refuse_recipient(r: &Option<RecipientInfo>) -> Result<()> {
     }
 }
 
+/// A fresh secret sealed under a symmetric KMS key with an encryption context: what every
+/// GenerateDataKey* and GenerateDataKeyPair* call returns.
+pub(crate) struct SealedSecret {
+    pub key_arn: String,
+    pub material_id: String,
+    pub blob: Vec<u8>,
+}
+
 impl Kms {
+    /// Authorizes `action` on the key (with the context's condition keys) and seals
+    /// `secret` under it.
+    pub(crate) async fn seal_secret_under(
+        &self,
+        caller: &Caller,
+        key_id: Option<String>,
+        action: &str,
+        context: Option<BTreeMap<String, String>>,
+        dry_run: Option<bool>,
+        secret: &Secret,
+    ) -> Result<SealedSecret> {
+        let context = context.unwrap_or_default();
+        let authz = Authz::from(action).with_context(&context);
+        let u = self
+            .usable_for_encrypt(caller, &key_id.unwrap_or_default(), authz, None, dry_run)
+            .await?;
+        let blob = self.seal_with(&u, secret.as_bytes(), &context)?;
+        Ok(SealedSecret { key_arn: u.rec.key.arn(), material_id: u.material_id, blob })
+    }
+
     pub async fn generate_data_key(
         &self,
         caller: &Caller,
         r: GenerateDataKeyRequest,
     ) -> Result<GenerateDataKeyResponse> {
         refuse_recipient(&r.recipient)?;
-        let len = data_key_len(r.key_spec, r.number_of_bytes)?;
-        let u = self
-            .usable_for_encrypt(
+        let data_key = trent_crypto::random_secret(data_key_len(r.key_spec, r.number_of_bytes)?)?;
+        let s = self
+            .seal_secret_under(
                 caller,
-                &r.key_id.unwrap_or_default(),
-                Authz::from("GenerateDataKey")
-                    .with_context(r.encryption_context.as_ref().unwrap_or(&Default::default())),
-                None,
+                r.key_id,
+                "GenerateDataKey",
+                r.encryption_context,
                 r.dry_run,
+                &data_key,
             )
             .await?;
-        let data_key = trent_crypto::random_secret(len)?;
-        let blob =
-            self.seal_with(&u, data_key.as_bytes(), &r.encryption_context.unwrap_or_default())?;
         Ok(GenerateDataKeyResponse {
-            ciphertext_blob: Some(Blob::new(blob)),
+            ciphertext_blob: Some(Blob::new(s.blob)),
             plaintext: Some(Blob::new(data_key.into_vec())),
-            key_id: Some(u.rec.key.arn()),
-            key_material_id: Some(u.material_id),
+            key_id: Some(s.key_arn),
+            key_material_id: Some(s.material_id),
             ciphertext_for_recipient: None,
         })
     }
@@ -62,24 +89,21 @@ impl Kms {
         caller: &Caller,
         r: GenerateDataKeyWithoutPlaintextRequest,
     ) -> Result<GenerateDataKeyWithoutPlaintextResponse> {
-        let len = data_key_len(r.key_spec, r.number_of_bytes)?;
-        let u = self
-            .usable_for_encrypt(
+        let data_key = trent_crypto::random_secret(data_key_len(r.key_spec, r.number_of_bytes)?)?;
+        let s = self
+            .seal_secret_under(
                 caller,
-                &r.key_id.unwrap_or_default(),
-                Authz::from("GenerateDataKeyWithoutPlaintext")
-                    .with_context(r.encryption_context.as_ref().unwrap_or(&Default::default())),
-                None,
+                r.key_id,
+                "GenerateDataKeyWithoutPlaintext",
+                r.encryption_context,
                 r.dry_run,
+                &data_key,
             )
             .await?;
-        let data_key = trent_crypto::random_secret(len)?;
-        let blob =
-            self.seal_with(&u, data_key.as_bytes(), &r.encryption_context.unwrap_or_default())?;
         Ok(GenerateDataKeyWithoutPlaintextResponse {
-            ciphertext_blob: Some(Blob::new(blob)),
-            key_id: Some(u.rec.key.arn()),
-            key_material_id: Some(u.material_id),
+            ciphertext_blob: Some(Blob::new(s.blob)),
+            key_id: Some(s.key_arn),
+            key_material_id: Some(s.material_id),
         })
     }
 

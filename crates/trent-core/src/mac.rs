@@ -1,39 +1,46 @@
 //! HMAC operations: GenerateMac and VerifyMac.
 
-use crate::asymmetric::incompatible;
+use crate::asymmetric::{incompatible, Usable};
 use crate::authorize::Authz;
 use crate::{Caller, Kms, KmsError, Result};
 use trent_crypto::mac;
-use trent_store::KeyRecord;
 use trent_types::*;
 
-fn check_algorithm(rec: &KeyRecord, alg: MacAlgorithmSpec) -> Result<()> {
-    if mac::algorithm_of(rec.key_spec) != Some(alg) {
-        // Recorded: "Algorithm HMAC_SHA_512 is incompatible with key spec HMAC_256."
-        return Err(incompatible(alg, rec.key_spec));
-    }
-    Ok(())
-}
-
 impl Kms {
+    /// Resolves an HMAC key for `action` with `alg`, which must be the spec's algorithm.
+    async fn mac_key(
+        &self,
+        caller: &Caller,
+        key_id: Option<String>,
+        action: &str,
+        alg: Option<MacAlgorithmSpec>,
+        dry_run: Option<bool>,
+    ) -> Result<(MacAlgorithmSpec, Usable)> {
+        let alg = alg.ok_or_else(|| KmsError::Validation("MacAlgorithm is required.".into()))?;
+        let authz = Authz::from(action).with("kms:MacAlgorithm", alg);
+        let u = self
+            .usable_key(
+                caller,
+                &key_id.unwrap_or_default(),
+                authz,
+                KeyUsageType::GenerateVerifyMac,
+                dry_run,
+            )
+            .await?;
+        if mac::algorithm_of(u.rec.key_spec) != Some(alg) {
+            // Recorded: "Algorithm HMAC_SHA_512 is incompatible with key spec HMAC_256."
+            return Err(incompatible(alg, u.rec.key_spec));
+        }
+        Ok((alg, u))
+    }
+
     pub async fn generate_mac(
         &self,
         caller: &Caller,
         r: GenerateMacRequest,
     ) -> Result<GenerateMacResponse> {
-        let alg = r
-            .mac_algorithm
-            .ok_or_else(|| KmsError::Validation("MacAlgorithm is required.".into()))?;
-        let u = self
-            .usable_key(
-                caller,
-                &r.key_id.unwrap_or_default(),
-                Authz::from("GenerateMac").with("kms:MacAlgorithm", alg),
-                KeyUsageType::GenerateVerifyMac,
-                r.dry_run,
-            )
-            .await?;
-        check_algorithm(&u.rec, alg)?;
+        let (alg, u) =
+            self.mac_key(caller, r.key_id, "GenerateMac", r.mac_algorithm, r.dry_run).await?;
         let tag = mac::generate_mac(alg, &u.material, r.message.unwrap_or_default().as_bytes());
         Ok(GenerateMacResponse {
             mac: Some(Blob::new(tag)),
@@ -47,19 +54,8 @@ impl Kms {
         caller: &Caller,
         r: VerifyMacRequest,
     ) -> Result<VerifyMacResponse> {
-        let alg = r
-            .mac_algorithm
-            .ok_or_else(|| KmsError::Validation("MacAlgorithm is required.".into()))?;
-        let u = self
-            .usable_key(
-                caller,
-                &r.key_id.unwrap_or_default(),
-                Authz::from("VerifyMac").with("kms:MacAlgorithm", alg),
-                KeyUsageType::GenerateVerifyMac,
-                r.dry_run,
-            )
-            .await?;
-        check_algorithm(&u.rec, alg)?;
+        let (alg, u) =
+            self.mac_key(caller, r.key_id, "VerifyMac", r.mac_algorithm, r.dry_run).await?;
         let message = r.message.unwrap_or_default();
         if !mac::verify_mac(
             alg,

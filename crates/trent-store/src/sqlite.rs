@@ -116,6 +116,17 @@ impl SqliteStore {
         out
     }
 
+    /// The keys a `SELECT account, region, key_id ... ?1` query over a time returns.
+    fn key_refs(&self, sql: &str, now_ms: i64) -> Result<Vec<KeyRef>> {
+        self.read(|c| {
+            let mut s = c.prepare_cached(sql)?;
+            let rows = s.query_map([now_ms], |r| {
+                Ok(KeyRef { account: r.get(0)?, region: r.get(1)?, key_id: r.get(2)? })
+            })?;
+            rows.collect()
+        })
+    }
+
     /// Runs a write transaction on a blocking thread: commits wait for fsync.
     async fn write<T, F>(&self, f: F) -> Result<T>
     where
@@ -524,33 +535,15 @@ impl Store for SqliteStore {
     }
 
     async fn keys_due_for_deletion(&self, now_ms: i64) -> Result<Vec<KeyRef>> {
-        self.read(|c| {
-            let mut s = c.prepare_cached(
-                "SELECT account, region, key_id FROM keys WHERE deletion_date_ms IS NOT NULL AND deletion_date_ms <= ?1 AND state = 'PendingDeletion'",
-            )?;
-            let rows = s.query_map([now_ms], |r| Ok(KeyRef { account: r.get(0)?, region: r.get(1)?, key_id: r.get(2)? }))?;
-            rows.collect()
-        })
+        self.key_refs("SELECT account, region, key_id FROM keys WHERE deletion_date_ms IS NOT NULL AND deletion_date_ms <= ?1 AND state = 'PendingDeletion'", now_ms)
     }
 
     async fn keys_due_for_rotation(&self, now_ms: i64) -> Result<Vec<KeyRef>> {
-        self.read(|c| {
-            let mut s = c.prepare_cached(
-                "SELECT account, region, key_id FROM keys WHERE rotation_enabled = 1 AND next_rotation_ms IS NOT NULL AND next_rotation_ms <= ?1",
-            )?;
-            let rows = s.query_map([now_ms], |r| Ok(KeyRef { account: r.get(0)?, region: r.get(1)?, key_id: r.get(2)? }))?;
-            rows.collect()
-        })
+        self.key_refs("SELECT account, region, key_id FROM keys WHERE rotation_enabled = 1 AND next_rotation_ms IS NOT NULL AND next_rotation_ms <= ?1", now_ms)
     }
 
     async fn keys_with_expired_material(&self, now_ms: i64) -> Result<Vec<KeyRef>> {
-        self.read(|c| {
-            let mut s = c.prepare_cached(
-                "SELECT DISTINCT account, region, key_id FROM materials WHERE sealed IS NOT NULL AND valid_to_ms IS NOT NULL AND valid_to_ms <= ?1",
-            )?;
-            let rows = s.query_map([now_ms], |r| Ok(KeyRef { account: r.get(0)?, region: r.get(1)?, key_id: r.get(2)? }))?;
-            rows.collect()
-        })
+        self.key_refs("SELECT DISTINCT account, region, key_id FROM materials WHERE sealed IS NOT NULL AND valid_to_ms IS NOT NULL AND valid_to_ms <= ?1", now_ms)
     }
 
     async fn get_materials(&self, key: &KeyRef) -> Result<Vec<MaterialRecord>> {
