@@ -73,7 +73,7 @@ impl Kms {
         if dry_run == Some(true) {
             return Err(KmsError::DryRun);
         }
-        let mats = self.store.get_materials(&rec.key).await?;
+        let mats = self.materials_of(&rec.key).await?;
         let current = mats
             .iter()
             .find(|m| {

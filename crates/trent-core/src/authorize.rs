@@ -189,9 +189,12 @@ impl Kms {
             // Trent has no AWS services that create grants on a user's behalf.
             ctx.set("kms:GrantIsForAWSResource", "false");
         }
-        let policy = PolicyDocument::parse(&rec.policy).map_err(|e| {
-            KmsError::Internal(format!("stored key policy of {arn} does not parse: {}", e.0))
-        })?;
+        let policy = match self.cached_policy(rec) {
+            Some(p) => p,
+            None => std::sync::Arc::new(PolicyDocument::parse(&rec.policy).map_err(|e| {
+                KmsError::Internal(format!("stored key policy of {arn} does not parse: {}", e.0))
+            })?),
+        };
         let identity = self.identity_policies(caller).await?;
         // kms:ResourceAliases costs a lookup: only when a policy asks about it.
         if mentions(&rec.policy, "kms:resourcealiases")

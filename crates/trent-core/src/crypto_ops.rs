@@ -222,7 +222,7 @@ impl Kms {
         if dry_run == Some(true) {
             return Err(KmsError::DryRun);
         }
-        let mats = self.store.get_materials(&named).await?;
+        let mats = self.materials_of(&named).await?;
         let m = mats
             .iter()
             .find(|m| m.material_id == header.material_id)

@@ -47,6 +47,8 @@ impl Kms {
         F: FnMut(&mut KeyRecord, &[MaterialRecord]) -> Result<Changes>,
     {
         for _ in 0..8 {
+            // Writes start from the store, not the cache: the version check must see the truth.
+            self.uncache_key(key);
             let mut rec = self.load_key_raw(key).await?;
             let mut mats = self.store.get_materials(key).await?;
             let Changes { upsert, remove } = f(&mut rec, &mats)?;
@@ -60,6 +62,7 @@ impl Kms {
                             None => mats.push(u),
                         }
                     }
+                    self.cache_key(rec.clone(), mats.clone());
                     return Ok((rec, mats));
                 }
                 Err(StoreError::Conflict) => continue,
@@ -179,7 +182,7 @@ impl Kms {
     ) -> Result<DescribeKeyResponse> {
         let id = r.key_id.unwrap_or_default();
         let rec = self.resolve(caller, &id, Accept::KeyOrAlias, "DescribeKey").await?;
-        let mats = self.store.get_materials(&rec.key).await?;
+        let mats = self.materials_of(&rec.key).await?;
         Ok(DescribeKeyResponse { key_metadata: Some(self.key_metadata(&rec, &mats)) })
     }
 

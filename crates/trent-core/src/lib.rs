@@ -15,6 +15,7 @@ mod error;
 mod grants;
 mod identities;
 mod import;
+mod key_cache;
 mod key_policy;
 mod keys;
 mod keyspec;
@@ -94,6 +95,7 @@ pub struct Kms {
     materials: materials::MaterialCache,
     wrapping_pool: wrapping_pool::WrappingPool,
     audit: Arc<dyn audit::AuditSink>,
+    keys: key_cache::KeyCache,
 }
 
 impl Kms {
@@ -112,6 +114,7 @@ impl Kms {
             materials: materials::MaterialCache::new(10_000),
             wrapping_pool,
             audit: Arc::new(audit::LogAudit),
+            keys: key_cache::KeyCache::new(100_000),
         }
     }
 

@@ -15,6 +15,7 @@ impl Kms {
 
     pub(crate) async fn purge_key(&self, key: &KeyRef) -> Result<()> {
         self.store.delete_key(key).await?;
+        self.uncache_key(key);
         self.evict_materials(key);
         tracing::info!(key = %key.arn(), "deleted key whose deletion date passed");
         Ok(())

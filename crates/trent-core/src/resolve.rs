@@ -128,7 +128,7 @@ impl Kms {
     /// Loads a key. A key whose deletion date has passed is gone even if the reaper has not
     /// run yet: it is purged here and reported as not existing.
     pub(crate) async fn load_key_raw(&self, key: &KeyRef) -> Result<KeyRecord> {
-        let rec = self.store.get_key(key).await?.ok_or_else(|| key_not_found(key))?;
+        let rec = self.cached_key(key).await?.ok_or_else(|| key_not_found(key))?.rec.clone();
         if self.is_past_deletion(&rec) {
             self.purge_key(key).await?;
             return Err(key_not_found(key));
@@ -144,7 +144,7 @@ impl Kms {
             return Ok(rec);
         }
         let now = self.now_ms();
-        let mats = self.store.get_materials(key).await?;
+        let mats = self.materials_of(key).await?;
         if mats.iter().any(|m| m.sealed.is_some() && m.valid_to_ms.is_some_and(|t| t <= now)) {
             self.expire_material(key).await?;
             return self.load_key_raw(key).await;

@@ -171,7 +171,7 @@ impl Kms {
             .await?;
         require_symmetric(&rec)?;
         let all = r.include_key_material == Some(IncludeKeyMaterial::AllKeyMaterial);
-        let mats = self.store.get_materials(&rec.key).await?;
+        let mats = self.materials_of(&rec.key).await?;
         let imported = rec.origin == OriginType::External;
         let entries: Vec<RotationsListEntry> = mats
             .iter()

@@ -1,0 +1,85 @@
+//! A bounded cache of keys as the hot path needs them: the record, its materials and its
+//! parsed key policy, so that a cryptographic call reads nothing from the database. Every
+//! write of this process replaces or evicts the entry; the cache assumes this process is the
+//! only writer of keys in its database (one `trent serve` per data directory).
+
+use crate::authz::PolicyDocument;
+use crate::{Kms, Result};
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use trent_store::{KeyRecord, KeyRef, MaterialRecord};
+
+pub(crate) struct CachedKey {
+    pub rec: KeyRecord,
+    pub mats: Vec<MaterialRecord>,
+    /// `None` when the stored policy does not parse (authorization reports it).
+    pub policy: Option<Arc<PolicyDocument>>,
+}
+
+pub(crate) struct KeyCache {
+    capacity: usize,
+    map: RwLock<HashMap<KeyRef, Arc<CachedKey>>>,
+}
+
+impl KeyCache {
+    pub(crate) fn new(capacity: usize) -> Self {
+        KeyCache { capacity, map: RwLock::new(HashMap::new()) }
+    }
+
+    fn get(&self, key: &KeyRef) -> Option<Arc<CachedKey>> {
+        self.map.read().ok()?.get(key).cloned()
+    }
+
+    fn put(&self, rec: KeyRecord, mats: Vec<MaterialRecord>) -> Arc<CachedKey> {
+        let policy = PolicyDocument::parse(&rec.policy).ok().map(Arc::new);
+        let entry = Arc::new(CachedKey { rec, mats, policy });
+        if let Ok(mut map) = self.map.write() {
+            if map.len() >= self.capacity {
+                // Wholesale eviction keeps this bounded and simple; entries reload cheaply.
+                map.clear();
+            }
+            map.insert(entry.rec.key.clone(), entry.clone());
+        }
+        entry
+    }
+
+    pub(crate) fn evict(&self, key: &KeyRef) {
+        if let Ok(mut map) = self.map.write() {
+            map.remove(key);
+        }
+    }
+}
+
+impl Kms {
+    /// The key and its materials, from the cache or the store; `None` if there is no key.
+    pub(crate) async fn cached_key(&self, key: &KeyRef) -> Result<Option<Arc<CachedKey>>> {
+        if let Some(c) = self.keys.get(key) {
+            return Ok(Some(c));
+        }
+        let Some(rec) = self.store.get_key(key).await? else { return Ok(None) };
+        let mats = self.store.get_materials(key).await?;
+        Ok(Some(self.keys.put(rec, mats)))
+    }
+
+    /// The materials of a key (cached with the key).
+    pub(crate) async fn materials_of(&self, key: &KeyRef) -> Result<Vec<MaterialRecord>> {
+        Ok(self.cached_key(key).await?.map(|c| c.mats.clone()).unwrap_or_default())
+    }
+
+    /// Records what a successful write left in the store.
+    pub(crate) fn cache_key(&self, rec: KeyRecord, mats: Vec<MaterialRecord>) {
+        self.keys.put(rec, mats);
+    }
+
+    pub(crate) fn uncache_key(&self, key: &KeyRef) {
+        self.keys.evict(key);
+    }
+
+    /// The parsed policy of `rec` when the cache holds exactly this policy text.
+    pub(crate) fn cached_policy(&self, rec: &KeyRecord) -> Option<Arc<PolicyDocument>> {
+        self.keys
+            .get(&rec.key)
+            .filter(|c| c.rec.policy == rec.policy)
+            .and_then(|c| c.policy.clone())
+    }
+}
