@@ -30,6 +30,9 @@ enum Command {
     Byok(byok::Byok),
     /// Manage accounts, users, access keys and identity policies in a data directory.
     Admin(admin::AdminArgs),
+    /// The plain-HTTP baseline server for benchmarks (no KMS work).
+    #[command(hide = true)]
+    BenchBaseline(bench::baseline::BaselineArgs),
     /// Load-test an AWS-KMS endpoint on this machine (SigV4-signed requests).
     Bench(bench::BenchArgs),
 }
@@ -40,6 +43,7 @@ fn main() -> std::process::ExitCode {
         Command::Serve(args) => config::ServeConfig::resolve(args).and_then(serve::run),
         Command::Byok(cmd) => byok::run(cmd),
         Command::Bench(args) => bench::run(args),
+        Command::BenchBaseline(args) => bench::baseline::run(args),
         Command::Admin(args) => admin::run(args),
     };
     match result {

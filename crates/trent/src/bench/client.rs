@@ -16,6 +16,7 @@ pub struct Credentials {
 }
 
 pub struct Client {
+    addr: SocketAddr,
     sender: SendRequest<Full<Bytes>>,
     host: String,
     creds: Credentials,
@@ -34,7 +35,7 @@ impl Client {
         tokio::spawn(async move {
             let _ = conn.await;
         });
-        Ok(Client { sender, host: addr.to_string(), creds, key: None })
+        Ok(Client { addr, sender, host: addr.to_string(), creds, key: None })
     }
 
     /// Sends `TrentService.<target>` with `body`; returns the status and the body.
@@ -76,7 +77,11 @@ impl Client {
             .header("authorization", auth)
             .body(Full::new(Bytes::from(body)))
             .map_err(|e| e.to_string())?;
-        self.sender.ready().await.map_err(|e| format!("connection: {e}"))?;
+        // Servers that close the connection after each answer (moto's, for one) get a new one.
+        if self.sender.is_closed() || self.sender.ready().await.is_err() {
+            let fresh = Client::connect(self.addr, self.creds.clone()).await?;
+            self.sender = fresh.sender;
+        }
         let resp = self.sender.send_request(req).await.map_err(|e| format!("request: {e}"))?;
         let status = resp.status().as_u16();
         let body = resp.into_body().collect().await.map_err(|e| format!("body: {e}"))?.to_bytes();

@@ -2,6 +2,7 @@
 //! connections, a fixed duration or request count, SigV4 on every request; reports req/s
 //! and latency percentiles per workload.
 
+pub mod baseline;
 mod client;
 mod workloads;
 
