@@ -2,7 +2,7 @@
 //! check that lets a grantee do what its grants list while their constraints hold.
 
 use crate::authorize::Authz;
-use crate::keys::page_limit;
+use crate::keys::page_after;
 use crate::resolve::Accept;
 use crate::state::{check, Family};
 use crate::{Caller, Kms, KmsError, Result};
@@ -87,24 +87,18 @@ fn entry(g: &GrantRecord) -> GrantListEntry {
     }
 }
 
-fn page<T: Clone>(
-    items: &[T],
+/// A ListGrants-shaped answer: one page of `grants` after `marker`.
+fn grants_page(
+    grants: &[GrantRecord],
     marker: &Option<String>,
     limit: Option<i64>,
-    id: impl Fn(&T) -> String,
-) -> Result<(Vec<T>, Option<String>)> {
-    let start = match marker {
-        Some(m) => items
-            .iter()
-            .position(|i| &id(i) == m)
-            .map(|p| p + 1)
-            .ok_or_else(|| KmsError::InvalidMarker("The marker is not valid.".into()))?,
-        None => 0,
-    };
-    let limit = page_limit(limit);
-    let out: Vec<T> = items.iter().skip(start).take(limit).cloned().collect();
-    let next = if start + out.len() < items.len() { out.last().map(&id) } else { None };
-    Ok((out, next))
+) -> Result<ListGrantsResponse> {
+    let (items, next) = page_after(grants, marker, limit, |g| g.grant_id.clone())?;
+    Ok(ListGrantsResponse {
+        grants: Some(items.iter().map(entry).collect()),
+        truncated: Some(next.is_some()),
+        next_marker: next,
+    })
 }
 
 impl Kms {
@@ -210,12 +204,7 @@ impl Kms {
             .filter(|g| r.grant_id.as_ref().is_none_or(|id| *id == g.grant_id))
             .filter(|g| r.grantee_principal.as_ref().is_none_or(|p| *p == g.grantee))
             .collect();
-        let (items, next) = page(&grants, &r.marker, r.limit, |g| g.grant_id.clone())?;
-        Ok(ListGrantsResponse {
-            grants: Some(items.iter().map(entry).collect()),
-            truncated: Some(next.is_some()),
-            next_marker: next,
-        })
+        grants_page(&grants, &r.marker, r.limit)
     }
 
     pub async fn list_retirable_grants(
@@ -232,12 +221,7 @@ impl Kms {
             .into_iter()
             .filter(|g| g.key.region == caller.region)
             .collect();
-        let (items, next) = page(&grants, &r.marker, r.limit, |g| g.grant_id.clone())?;
-        Ok(ListGrantsResponse {
-            grants: Some(items.iter().map(entry).collect()),
-            truncated: Some(next.is_some()),
-            next_marker: next,
-        })
+        grants_page(&grants, &r.marker, r.limit)
     }
 
     /// The retiring principal, the grantee (if RetireGrant is among its operations) and the

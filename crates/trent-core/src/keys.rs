@@ -35,6 +35,27 @@ pub(crate) fn page_limit(limit: Option<i64>) -> usize {
     limit.unwrap_or(100).clamp(1, 1000) as usize
 }
 
+/// One page of `items` after the item whose id is `marker`; the next marker if more remain.
+pub(crate) fn page_after<T: Clone>(
+    items: &[T],
+    marker: &Option<String>,
+    limit: Option<i64>,
+    id: impl Fn(&T) -> String,
+) -> Result<(Vec<T>, Option<String>)> {
+    let start = match marker {
+        Some(m) => items
+            .iter()
+            .position(|i| &id(i) == m)
+            .map(|p| p + 1)
+            .ok_or_else(|| KmsError::InvalidMarker("The marker is not valid.".into()))?,
+        None => 0,
+    };
+    let limit = page_limit(limit);
+    let out: Vec<T> = items.iter().skip(start).take(limit).cloned().collect();
+    let next = if start + out.len() < items.len() { out.last().map(&id) } else { None };
+    Ok((out, next))
+}
+
 impl Kms {
     /// Reads a key and its materials, lets `f` change them, and writes the result back
     /// atomically; retried if another request changed the key in between.

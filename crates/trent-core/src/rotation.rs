@@ -3,7 +3,7 @@
 //! materials stay (NON_CURRENT) so that old ciphertexts keep decrypting.
 
 use crate::authorize::Authz;
-use crate::keys::Changes;
+use crate::keys::{page_after, Changes};
 use crate::resolve::Accept;
 use crate::state::{check, Family};
 use crate::{Caller, Kms, KmsError, Result};
@@ -188,26 +188,13 @@ impl Kms {
                 rotation_type: m.rotation_type,
             })
             .collect();
-        let start = match &r.marker {
-            Some(mk) => entries
-                .iter()
-                .position(|e| e.key_material_id.as_deref() == Some(mk.as_str()))
-                .map(|i| i + 1)
-                .ok_or_else(|| KmsError::InvalidMarker("The marker is not valid.".into()))?,
-            None => 0,
-        };
-        let limit = crate::keys::page_limit(r.limit);
-        let page: Vec<RotationsListEntry> =
-            entries.iter().skip(start).take(limit).cloned().collect();
-        let truncated = start + page.len() < entries.len();
+        let (page, next) = page_after(&entries, &r.marker, r.limit, |e| {
+            e.key_material_id.clone().unwrap_or_default()
+        })?;
         Ok(ListKeyRotationsResponse {
-            next_marker: if truncated {
-                page.last().and_then(|e| e.key_material_id.clone())
-            } else {
-                None
-            },
+            truncated: Some(next.is_some()),
+            next_marker: next,
             rotations: Some(page),
-            truncated: Some(truncated),
         })
     }
 }
