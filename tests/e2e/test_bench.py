@@ -7,7 +7,7 @@ import pytest
 from conftest import TRENT
 
 
-@pytest.mark.parametrize("workload", ["encrypt", "decrypt", "generate-data-key", "describe-key", "re-encrypt",
+@pytest.mark.parametrize("workload", ["encrypt", "decrypt", "generate-data-key", "describe-key", "re-encrypt", "mixed",
                                       "get-parameters-for-import", "ceremony"])
 def test_bench_workloads(server, workload):
     p = subprocess.run([TRENT, "bench", "--endpoint", server.endpoint, "--credentials", server.credentials_file,

@@ -24,7 +24,8 @@ pub struct BenchArgs {
     #[arg(long, default_value = "us-east-1")]
     region: String,
     /// encrypt, decrypt, generate-data-key, generate-data-key-without-plaintext,
-    /// describe-key, re-encrypt, get-parameters-for-import, import-key-material, ceremony.
+    /// describe-key, re-encrypt, mixed, get-parameters-for-import, import-key-material,
+    /// ceremony.
     #[arg(long, default_value = "encrypt")]
     workload: String,
     /// Wrapping key spec for the import workloads.

@@ -18,6 +18,8 @@ pub enum Workload {
     GenerateDataKeyWithoutPlaintext,
     DescribeKey,
     ReEncrypt,
+    /// Encrypt, Decrypt, GenerateDataKey and DescribeKey in turn.
+    Mixed,
     GetParametersForImport(String),
     ImportKeyMaterial(String),
     Ceremony(String),
@@ -43,6 +45,7 @@ impl Workload {
             "generate-data-key-without-plaintext" => Workload::GenerateDataKeyWithoutPlaintext,
             "describe-key" => Workload::DescribeKey,
             "re-encrypt" => Workload::ReEncrypt,
+            "mixed" => Workload::Mixed,
             "get-parameters-for-import" => Workload::GetParametersForImport(spec),
             "import-key-material" => Workload::ImportKeyMaterial(spec),
             "ceremony" => Workload::Ceremony(spec),
@@ -99,10 +102,14 @@ impl Workload {
         &self,
         c: &mut Client,
         p: &Prepared,
-        _worker: usize,
-        _i: usize,
+        worker: usize,
+        i: usize,
     ) -> Result<(), String> {
         match self {
+            Workload::Mixed => {
+                let each = [Workload::Encrypt, Workload::Decrypt, Workload::GenerateDataKey, Workload::DescribeKey];
+                Box::pin(each[(worker + i) % each.len()].once(c, p, worker, i)).await
+            }
             Workload::Encrypt => c.ok("Encrypt", json!({ "KeyId": p.key_id, "Plaintext": p.plaintext })).await.map(drop),
             Workload::Decrypt => c.ok("Decrypt", json!({ "CiphertextBlob": p.ciphertext })).await.map(drop),
             Workload::GenerateDataKey => c.ok("GenerateDataKey", json!({ "KeyId": p.key_id, "KeySpec": "AES_256" })).await.map(drop),
