@@ -139,7 +139,15 @@ impl Kms {
         Ok(out)
     }
 
-    fn context(&self, caller: &Caller, authz: &Authz<'_>, resource: &str) -> RequestContext {
+    /// The request context; condition keys are filled only when a policy has conditions
+    /// (most requests meet policies without any, and this is the hot path).
+    fn context(
+        &self,
+        caller: &Caller,
+        authz: &Authz<'_>,
+        resource: &str,
+        with_values: bool,
+    ) -> RequestContext {
         let mut ctx = RequestContext {
             principal_arn: caller.principal_arn.clone(),
             principal_account: caller.account.clone(),
@@ -147,6 +155,9 @@ impl Kms {
             resource: resource.to_string(),
             values: BTreeMap::new(),
         };
+        if !with_values {
+            return ctx;
+        }
         ctx.set("kms:CallerAccount", caller.account.clone());
         ctx.set("aws:PrincipalArn", caller.principal_arn.clone());
         ctx.set("aws:PrincipalAccount", caller.account.clone());
@@ -177,18 +188,6 @@ impl Kms {
         if rec.key.account != caller.account && !CROSS_ACCOUNT.contains(&authz.action) {
             return Err(access_denied(caller, authz.action, &arn, Verdict::NoResourcePolicyAllows));
         }
-        let mut ctx = self.context(caller, authz, &arn);
-        ctx.set("kms:KeyOrigin", rec.origin.as_str());
-        ctx.set("kms:KeySpec", rec.key_spec.as_str());
-        ctx.set("kms:KeyUsage", rec.key_usage.as_str());
-        ctx.set("kms:MultiRegion", rec.multi_region.to_string());
-        for (k, v) in &rec.tags {
-            ctx.set(&format!("aws:ResourceTag/{k}"), v.clone());
-        }
-        if matches!(authz.action, "CreateGrant" | "ListGrants" | "RevokeGrant") {
-            // Trent has no AWS services that create grants on a user's behalf.
-            ctx.set("kms:GrantIsForAWSResource", "false");
-        }
         let policy = match self.cached_policy(rec) {
             Some(p) => p,
             None => std::sync::Arc::new(PolicyDocument::parse(&rec.policy).map_err(|e| {
@@ -196,15 +195,37 @@ impl Kms {
             })?),
         };
         let identity = self.identity_policies(caller).await?;
-        // kms:ResourceAliases costs a lookup: only when a policy asks about it.
-        if mentions(&rec.policy, "kms:resourcealiases")
-            || identity_mentions(&identity, "kms:resourcealiases")
-        {
-            let aliases = self
-                .store
-                .list_aliases(&rec.key.account, &rec.key.region, Some(&rec.key.key_id), None, 50)
-                .await?;
-            ctx.set_many("kms:ResourceAliases", aliases.into_iter().map(|a| a.name).collect());
+        let with_values =
+            policy.has_conditions() || identity.iter().any(PolicyDocument::has_conditions);
+        let mut ctx = self.context(caller, authz, &arn, with_values);
+        if with_values {
+            ctx.set("kms:KeyOrigin", rec.origin.as_str());
+            ctx.set("kms:KeySpec", rec.key_spec.as_str());
+            ctx.set("kms:KeyUsage", rec.key_usage.as_str());
+            ctx.set("kms:MultiRegion", rec.multi_region.to_string());
+            for (k, v) in &rec.tags {
+                ctx.set(&format!("aws:ResourceTag/{k}"), v.clone());
+            }
+            if matches!(authz.action, "CreateGrant" | "ListGrants" | "RevokeGrant") {
+                // Trent has no AWS services that create grants on a user's behalf.
+                ctx.set("kms:GrantIsForAWSResource", "false");
+            }
+            // kms:ResourceAliases costs a lookup: only when a policy asks about it.
+            if mentions(&rec.policy, "kms:resourcealiases")
+                || identity_mentions(&identity, "kms:resourcealiases")
+            {
+                let aliases = self
+                    .store
+                    .list_aliases(
+                        &rec.key.account,
+                        &rec.key.region,
+                        Some(&rec.key.key_id),
+                        None,
+                        50,
+                    )
+                    .await?;
+                ctx.set_many("kms:ResourceAliases", aliases.into_iter().map(|a| a.name).collect());
+            }
         }
         match decide(&policy, &identity, &ctx, &rec.key.account) {
             Verdict::Allow => Ok(()),
@@ -224,8 +245,9 @@ impl Kms {
 
     /// Authorizes an operation on no key (CreateKey, ListKeys, ...) by identity policies.
     pub(crate) async fn authorize_account(&self, caller: &Caller, authz: &Authz<'_>) -> Result<()> {
-        let ctx = self.context(caller, authz, "*");
         let identity = self.identity_policies(caller).await?;
+        let with_values = identity.iter().any(PolicyDocument::has_conditions);
+        let ctx = self.context(caller, authz, "*", with_values);
         match decide_identity_only(&identity, &ctx) {
             Verdict::Allow => Ok(()),
             v => Err(access_denied(caller, authz.action, "*", v)),

@@ -16,6 +16,16 @@ pub(crate) struct CachedKey {
     pub policy: Option<Arc<PolicyDocument>>,
 }
 
+/// A key's materials as a slice borrowed from the cache entry.
+pub(crate) struct Materials(Option<Arc<CachedKey>>);
+
+impl std::ops::Deref for Materials {
+    type Target = [MaterialRecord];
+    fn deref(&self) -> &[MaterialRecord] {
+        self.0.as_ref().map(|c| c.mats.as_slice()).unwrap_or(&[])
+    }
+}
+
 pub(crate) struct KeyCache {
     capacity: usize,
     map: RwLock<HashMap<KeyRef, Arc<CachedKey>>>,
@@ -61,9 +71,9 @@ impl Kms {
         Ok(Some(self.keys.put(rec, mats)))
     }
 
-    /// The materials of a key (cached with the key).
-    pub(crate) async fn materials_of(&self, key: &KeyRef) -> Result<Vec<MaterialRecord>> {
-        Ok(self.cached_key(key).await?.map(|c| c.mats.clone()).unwrap_or_default())
+    /// The materials of a key (cached with the key; shared, not copied).
+    pub(crate) async fn materials_of(&self, key: &KeyRef) -> Result<Materials> {
+        Ok(Materials(self.cached_key(key).await?))
     }
 
     /// Records what a successful write left in the store.

@@ -81,6 +81,11 @@ fn principals(v: &Value) -> Result<Principals, Malformed> {
 }
 
 impl PolicyDocument {
+    /// Whether any statement has a Condition (only then does a request's context matter).
+    pub fn has_conditions(&self) -> bool {
+        self.statements.iter().any(|s| !s.condition.is_empty())
+    }
+
     pub fn parse(text: &str) -> Result<Self, Malformed> {
         let v: Value = serde_json::from_str(text)
             .map_err(|_| Malformed("The policy is not valid JSON.".into()))?;
