@@ -238,6 +238,20 @@ fn grant_row(r: &Row<'_>) -> rusqlite::Result<GrantRecord> {
     })
 }
 
+fn access_key_row(r: &Row<'_>) -> rusqlite::Result<AccessKeyRecord> {
+    Ok(AccessKeyRecord {
+        access_key_id: r.get(0)?,
+        account_id: r.get(1)?,
+        principal_arn: r.get(2)?,
+        sealed_secret: r.get(3)?,
+        created_ms: r.get(4)?,
+    })
+}
+
+fn user_row(r: &Row<'_>) -> rusqlite::Result<UserRecord> {
+    Ok(UserRecord { account_id: r.get(0)?, name: r.get(1)?, created_ms: r.get(2)? })
+}
+
 const ALIAS_COLS: &str = "account, region, name, target_key_id, created_ms, updated_ms";
 
 fn alias_row(r: &Row<'_>) -> rusqlite::Result<AliasRecord> {
@@ -319,7 +333,7 @@ impl Store for SqliteStore {
             c.query_row(
                 "SELECT access_key_id, account_id, principal_arn, sealed_secret, created_ms FROM access_keys WHERE access_key_id = ?1",
                 [id],
-                |r| Ok(AccessKeyRecord { access_key_id: r.get(0)?, account_id: r.get(1)?, principal_arn: r.get(2)?, sealed_secret: r.get(3)?, created_ms: r.get(4)? }),
+                access_key_row,
             )
             .optional()
         })
@@ -328,7 +342,7 @@ impl Store for SqliteStore {
     async fn list_access_keys(&self, account_id: &str) -> Result<Vec<AccessKeyRecord>> {
         self.read(|c| {
             let mut s = c.prepare_cached("SELECT access_key_id, account_id, principal_arn, sealed_secret, created_ms FROM access_keys WHERE account_id = ?1 ORDER BY created_ms, access_key_id")?;
-            let rows = s.query_map([account_id], |r| Ok(AccessKeyRecord { access_key_id: r.get(0)?, account_id: r.get(1)?, principal_arn: r.get(2)?, sealed_secret: r.get(3)?, created_ms: r.get(4)? }))?;
+            let rows = s.query_map([account_id], access_key_row)?;
             rows.collect()
         })
     }
@@ -369,9 +383,7 @@ impl Store for SqliteStore {
 
     async fn get_user(&self, account_id: &str, name: &str) -> Result<Option<UserRecord>> {
         self.read(|c| {
-            c.query_row("SELECT account_id, name, created_ms FROM users WHERE account_id = ?1 AND name = ?2", params![account_id, name], |r| {
-                Ok(UserRecord { account_id: r.get(0)?, name: r.get(1)?, created_ms: r.get(2)? })
-            })
+            c.query_row("SELECT account_id, name, created_ms FROM users WHERE account_id = ?1 AND name = ?2", params![account_id, name], user_row)
             .optional()
         })
     }
@@ -379,7 +391,7 @@ impl Store for SqliteStore {
     async fn list_users(&self, account_id: &str) -> Result<Vec<UserRecord>> {
         self.read(|c| {
             let mut s = c.prepare_cached("SELECT account_id, name, created_ms FROM users WHERE account_id = ?1 ORDER BY name")?;
-            let rows = s.query_map([account_id], |r| Ok(UserRecord { account_id: r.get(0)?, name: r.get(1)?, created_ms: r.get(2)? }))?;
+            let rows = s.query_map([account_id], user_row)?;
             rows.collect()
         })
     }
