@@ -43,6 +43,14 @@ pub(crate) fn asym_error(e: AsymError, alg: impl std::fmt::Display) -> KmsError 
     }
 }
 
+fn message_of(message_type: MessageType, message: &[u8]) -> Message<'_> {
+    match message_type {
+        MessageType::Raw => Message::Raw(message),
+        MessageType::Digest => Message::Digest(message),
+        MessageType::ExternalMu => Message::ExternalMu(message),
+    }
+}
+
 impl Kms {
     /// Resolves a key for `action`, which needs `usage`; checks state and loads the current
     /// material.
@@ -142,6 +150,13 @@ impl Kms {
                     "MessageType EXTERNAL_MU is valid only with ML_DSA_SHAKE_256, not {alg}."
                 )))
             }
+            // Sign/Verify API: "When the value of MessageType is EXTERNAL_MU the length of the
+            // Message value must be 64 bytes."
+            (_, MessageType::ExternalMu) if message.len() != asymmetric::mldsa::MU_LEN => {
+                Err(KmsError::Validation(
+                    "Message must be 64 bytes long when MessageType is EXTERNAL_MU.".into(),
+                ))
+            }
             (_, MessageType::Digest) => match asymmetric::digest_of(alg) {
                 Some(d) if d.output_len() != message.len() => Err(KmsError::Validation(format!(
                     "Digest is invalid length for algorithm {alg}."
@@ -173,13 +188,7 @@ impl Kms {
         let spec = u.rec.key_spec;
         let material = u.material.clone();
         let signature = crate::blocking(move || {
-            let msg = match message_type {
-                MessageType::Raw => Message::Raw(message.as_bytes()),
-                MessageType::Digest => Message::Digest(message.as_bytes()),
-                MessageType::ExternalMu => {
-                    return Err(asym_error(AsymError::Unsupported("MessageType EXTERNAL_MU"), alg))
-                }
-            };
+            let msg = message_of(message_type, message.as_bytes());
             asymmetric::sign(spec, &material, alg, msg).map_err(|e| asym_error(e, alg))
         })
         .await?;
@@ -210,13 +219,7 @@ impl Kms {
         Self::check_signing(&u.rec, alg, message_type, message.as_bytes())?;
         let spki =
             asymmetric::public_key(u.rec.key_spec, &u.material).map_err(|e| asym_error(e, alg))?;
-        let msg = match message_type {
-            MessageType::Raw => Message::Raw(message.as_bytes()),
-            MessageType::Digest => Message::Digest(message.as_bytes()),
-            MessageType::ExternalMu => {
-                return Err(asym_error(AsymError::Unsupported("MessageType EXTERNAL_MU"), alg))
-            }
-        };
+        let msg = message_of(message_type, message.as_bytes());
         let signature = r.signature.unwrap_or_default();
         let valid = asymmetric::verify(u.rec.key_spec, &spki, alg, msg, signature.as_bytes())
             .map_err(|e| asym_error(e, alg))?;

@@ -16,6 +16,8 @@ use aws_lc_rs::signature::{
 };
 use trent_types::{EncryptionAlgorithmSpec as EA, KeySpec, SigningAlgorithmSpec as SA};
 
+pub mod mldsa;
+
 /// Why a signing, verification or encryption request cannot be served.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AsymError {
@@ -232,11 +234,13 @@ fn verification_alg(spec: KeySpec, alg: SA) -> Option<&'static dyn sig::Verifica
     })
 }
 
-/// The message to sign or verify: the message itself, or its digest.
+/// The message to sign or verify: the message itself, its digest, or (ML-DSA only) the
+/// 64-byte message representative μ.
 #[derive(Debug, Clone, Copy)]
 pub enum Message<'a> {
     Raw(&'a [u8]),
     Digest(&'a [u8]),
+    ExternalMu(&'a [u8]),
 }
 
 fn imported_digest(alg: SA, d: &[u8]) -> Result<Digest, AsymError> {
@@ -271,6 +275,7 @@ pub fn sign(
             Message::Digest(d) => k
                 .sign_digest(padding, &imported_digest(alg, d)?, &mut out)
                 .map_err(|_| AsymError::Failed)?,
+            Message::ExternalMu(_) => return Err(AsymError::DigestLength),
         }
         return Ok(out);
     }
@@ -279,13 +284,16 @@ pub fn sign(
         let s = match msg {
             Message::Raw(m) => k.sign(&SystemRandom::new(), m),
             Message::Digest(d) => k.sign_digest(&imported_digest(alg, d)?),
+            Message::ExternalMu(_) => return Err(AsymError::DigestLength),
         }
         .map_err(|_| AsymError::Failed)?;
         return Ok(s.as_ref().to_vec());
     }
     if let Some(pq) = mldsa_alg(spec) {
-        let Message::Raw(m) = msg else {
-            return Err(AsymError::Unsupported("ML-DSA with MessageType DIGEST or EXTERNAL_MU"));
+        let m = match msg {
+            Message::Raw(m) => m,
+            Message::ExternalMu(mu) => return mldsa::sign_mu(spec, pkcs8, mu),
+            Message::Digest(_) => return Err(AsymError::DigestLength),
         };
         let k = PqdsaKeyPair::from_pkcs8(pq, der).map_err(bad)?;
         let mut out = vec![0u8; pq.signature_len()];
@@ -326,6 +334,10 @@ pub fn verify(
     let key = UnparsedPublicKey::new(v, spki);
     Ok(match msg {
         Message::Raw(m) => key.verify(m, signature).is_ok(),
+        Message::ExternalMu(mu) if mldsa_alg(spec).is_some() => {
+            return mldsa::verify_mu(spec, spki, mu, signature)
+        }
+        Message::ExternalMu(_) => return Err(AsymError::DigestLength),
         Message::Digest(d) => {
             if mldsa_alg(spec).is_some() || spec == KeySpec::EccNistEdwards25519 {
                 return Err(AsymError::Unsupported("this algorithm with MessageType DIGEST"));

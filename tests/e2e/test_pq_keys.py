@@ -1,0 +1,56 @@
+"""Post-quantum keys against Python's `cryptography`: ML-DSA signatures over a message and
+over an external mu (FIPS 204 §6.2), imported ML-DSA keys, and ML-KEM encapsulation."""
+import hashlib
+
+import botocore.exceptions
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import mldsa
+
+from test_key_types import code, import_key, private_der
+
+MLDSA = {"ML_DSA_44": mldsa.MLDSA44PrivateKey, "ML_DSA_65": mldsa.MLDSA65PrivateKey,
+         "ML_DSA_87": mldsa.MLDSA87PrivateKey}
+
+
+def mu(public_raw, message):
+    """mu = SHAKE256(SHAKE256(pk, 64) || 0x00 || 0x00 || M, 64): pure ML-DSA, empty context."""
+    tr = hashlib.shake_256(public_raw).digest(64)
+    return hashlib.shake_256(tr + b"\x00\x00" + message).digest(64)
+
+
+@pytest.mark.parametrize("spec", list(MLDSA))
+def test_ml_dsa_raw_and_external_mu_interop(server, spec):
+    kms = server.client()
+    key_id = kms.create_key(KeySpec=spec, KeyUsage="SIGN_VERIFY")["KeyMetadata"]["KeyId"]
+    public = serialization.load_der_public_key(kms.get_public_key(KeyId=key_id)["PublicKey"])
+    m = mu(public.public_bytes_raw(), b"post-quantum")
+    for message_type, message in [("RAW", b"post-quantum"), ("EXTERNAL_MU", m)]:
+        sig = kms.sign(KeyId=key_id, Message=message, MessageType=message_type,
+                       SigningAlgorithm="ML_DSA_SHAKE_256")["Signature"]
+        public.verify(sig, b"post-quantum")  # raises if invalid
+        public.verify_mu(sig, m)
+        for mt, msg in [("RAW", b"post-quantum"), ("EXTERNAL_MU", m)]:
+            assert kms.verify(KeyId=key_id, Message=msg, MessageType=mt, Signature=sig,
+                              SigningAlgorithm="ML_DSA_SHAKE_256")["SignatureValid"]
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        kms.sign(KeyId=key_id, Message=m[:32], MessageType="EXTERNAL_MU", SigningAlgorithm="ML_DSA_SHAKE_256")
+    assert code(e) == "ValidationException"
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        kms.verify(KeyId=key_id, Message=mu(public.public_bytes_raw(), b"other"), MessageType="EXTERNAL_MU",
+                   Signature=sig, SigningAlgorithm="ML_DSA_SHAKE_256")
+    assert code(e) == "KMSInvalidSignatureException"
+
+
+def test_imported_ml_dsa_key_signs_as_the_original(server):
+    kms = server.client()
+    private = mldsa.MLDSA65PrivateKey.generate()
+    key_id = import_key(kms, "ML_DSA_65", "SIGN_VERIFY", private_der(private), "RSA_AES_KEY_WRAP_SHA_256")
+    public = private.public_key()
+    assert kms.get_public_key(KeyId=key_id)["PublicKey"] == public.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    sig = kms.sign(KeyId=key_id, Message=b"imported", SigningAlgorithm="ML_DSA_SHAKE_256")["Signature"]
+    public.verify(sig, b"imported")
+    local = private.sign_mu(mu(public.public_bytes_raw(), b"signed locally"))
+    assert kms.verify(KeyId=key_id, Message=b"signed locally", Signature=local,
+                      SigningAlgorithm="ML_DSA_SHAKE_256")["SignatureValid"]
