@@ -54,3 +54,29 @@ def test_imported_ml_dsa_key_signs_as_the_original(server):
     local = private.sign_mu(mu(public.public_bytes_raw(), b"signed locally"))
     assert kms.verify(KeyId=key_id, Message=b"signed locally", Signature=local,
                       SigningAlgorithm="ML_DSA_SHAKE_256")["SignatureValid"]
+
+
+@pytest.mark.parametrize("spec", ["ML_KEM_768", "ML_KEM_1024"])
+def test_ml_kem_local_encapsulation_decapsulates_in_trent(server, spec):
+    kms = server.client()
+    key = kms.create_key(KeySpec=spec, KeyUsage="ENCAPSULATE_DECAPSULATE")["KeyMetadata"]
+    assert key["EncapsulationAlgorithms"] == ["ML_KEM"]
+    public = serialization.load_der_public_key(kms.get_public_key(KeyId=key["KeyId"])["PublicKey"])
+    shared, ciphertext = public.encapsulate()
+    out = kms.decapsulate(KeyId=key["KeyId"], SharedSecretCiphertextBlob=ciphertext, EncapsulationAlgorithm="ML_KEM")
+    assert out["SharedSecret"] == shared
+    theirs = kms.encapsulate(KeyId=key["KeyId"], EncapsulationAlgorithm="ML_KEM")
+    assert len(theirs["SharedSecret"]) == 32
+    assert kms.decapsulate(KeyId=key["KeyId"], SharedSecretCiphertextBlob=theirs["SharedSecretCiphertextBlob"],
+                           EncapsulationAlgorithm="ML_KEM")["SharedSecret"] == theirs["SharedSecret"]
+
+
+def test_ml_kem_data_key_pair_is_a_usable_key(server):
+    kms = server.client()
+    key_id = kms.create_key()["KeyMetadata"]["KeyId"]
+    pair = kms.generate_data_key_pair(KeyId=key_id, KeyPairSpec="ML_KEM_768")
+    private = serialization.load_der_private_key(pair["PrivateKeyPlaintext"], password=None)
+    assert private.public_key().public_bytes(serialization.Encoding.DER,
+                                             serialization.PublicFormat.SubjectPublicKeyInfo) == pair["PublicKey"]
+    shared, ciphertext = serialization.load_der_public_key(pair["PublicKey"]).encapsulate()
+    assert private.decapsulate(ciphertext) == shared

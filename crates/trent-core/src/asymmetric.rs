@@ -120,7 +120,7 @@ impl Kms {
             encryption_algorithms: algs.encryption,
             signing_algorithms: algs.signing,
             key_agreement_algorithms: algs.key_agreement,
-            encapsulation_algorithms: None,
+            encapsulation_algorithms: algs.encapsulation,
         })
     }
 
@@ -273,7 +273,19 @@ impl Kms {
     }
 
     /// A data key pair of `spec`: (PKCS#8 private key, SubjectPublicKeyInfo public key).
-    async fn data_key_pair(&self, spec: DataKeyPairSpec) -> Result<(Secret, Vec<u8>)> {
+    async fn data_key_pair(
+        &self,
+        caller: &Caller,
+        spec: DataKeyPairSpec,
+    ) -> Result<(Secret, Vec<u8>)> {
+        if !crate::keyspec::available_in(spec.as_str(), &caller.region) {
+            return Err(crate::keyspec::partition_enum_error(
+                spec.as_str(),
+                "keyPairSpec",
+                DataKeyPairSpec::NAMES,
+                &caller.region,
+            ));
+        }
         let key_spec = match KeySpec::parse(spec.as_str()) {
             Some(s) if asymmetric::is_supported(s) => s,
             _ => {
@@ -300,7 +312,7 @@ impl Kms {
         let spec = r
             .key_pair_spec
             .ok_or_else(|| KmsError::Validation("KeyPairSpec is required.".into()))?;
-        let (private, public) = self.data_key_pair(spec).await?;
+        let (private, public) = self.data_key_pair(caller, spec).await?;
         let s = self
             .seal_secret_under(
                 caller,
@@ -330,7 +342,7 @@ impl Kms {
         let spec = r
             .key_pair_spec
             .ok_or_else(|| KmsError::Validation("KeyPairSpec is required.".into()))?;
-        let (private, public) = self.data_key_pair(spec).await?;
+        let (private, public) = self.data_key_pair(caller, spec).await?;
         let s = self
             .seal_secret_under(
                 caller,

@@ -78,6 +78,8 @@ const CROSS_ACCOUNT: &[&str] = &[
     "GenerateMac",
     "VerifyMac",
     "DeriveSharedSecret",
+    "Encapsulate",
+    "Decapsulate",
     "GetKeyRotationStatus",
     "CreateGrant",
     "ListGrants",

@@ -30,6 +30,34 @@ pub(crate) fn is_china(region: &str) -> bool {
     region.starts_with("cn-")
 }
 
+/// SM2 exists only in China Regions, ML-KEM everywhere else (CreateKey and
+/// GenerateDataKeyPair API: "The SM2 key spec is only available in China Regions. The ML-KEM
+/// key specs are not available in China Regions.").
+pub(crate) fn available_in(spec: &str, region: &str) -> bool {
+    if spec == "SM2" {
+        is_china(region)
+    } else if spec.starts_with("ML_KEM") {
+        !is_china(region)
+    } else {
+        true
+    }
+}
+
+/// AWS's enums are partition-filtered: outside China the keySpec enum it prints omits SM2
+/// (aws-behaviour.md §6.2), so a spec unavailable in `region` fails as an unknown enum value.
+pub(crate) fn partition_enum_error(
+    value: &str,
+    member: &str,
+    names: &[&str],
+    region: &str,
+) -> KmsError {
+    let names: Vec<&str> = names.iter().copied().filter(|n| available_in(n, region)).collect();
+    KmsError::Validation(format!(
+        "1 validation error detected: Value '{value}' at '{member}' failed to satisfy constraint: Member must satisfy enum value set: [{}]",
+        names.join(", ")
+    ))
+}
+
 /// Checks a CreateKey spec/usage/origin combination, with AWS's errors.
 pub(crate) fn check_create(
     spec: KeySpec,
@@ -37,13 +65,8 @@ pub(crate) fn check_create(
     origin: OriginType,
     region: &str,
 ) -> Result<()> {
-    if spec == KeySpec::Sm2 && !is_china(region) {
-        // Outside China AWS's enum for keySpec does not contain SM2 (aws-behaviour.md §6.2).
-        let names: Vec<&str> = KeySpec::NAMES.iter().copied().filter(|n| *n != "SM2").collect();
-        return Err(KmsError::Validation(format!(
-            "1 validation error detected: Value 'SM2' at 'keySpec' failed to satisfy constraint: Member must satisfy enum value set: [{}]",
-            names.join(", ")
-        )));
+    if !available_in(spec.as_str(), region) {
+        return Err(partition_enum_error(spec.as_str(), "keySpec", KeySpec::NAMES, region));
     }
     if !allowed_usages(spec).contains(&usage) {
         return Err(KmsError::Validation(format!(
@@ -84,10 +107,17 @@ pub(crate) struct Algorithms {
     pub signing: Option<Vec<SigningAlgorithmSpec>>,
     pub mac: Option<Vec<MacAlgorithmSpec>>,
     pub key_agreement: Option<Vec<KeyAgreementAlgorithmSpec>>,
+    pub encapsulation: Option<Vec<EncapsulationAlgorithmSpec>>,
 }
 
 pub(crate) fn algorithms(spec: KeySpec, usage: KeyUsageType) -> Algorithms {
-    let mut a = Algorithms { encryption: None, signing: None, mac: None, key_agreement: None };
+    let mut a = Algorithms {
+        encryption: None,
+        signing: None,
+        mac: None,
+        key_agreement: None,
+        encapsulation: None,
+    };
     match usage {
         KeyUsageType::EncryptDecrypt => {
             a.encryption = Some(asymmetric::encryption_algorithms(spec))
@@ -95,7 +125,9 @@ pub(crate) fn algorithms(spec: KeySpec, usage: KeyUsageType) -> Algorithms {
         KeyUsageType::SignVerify => a.signing = Some(asymmetric::signing_algorithms(spec)),
         KeyUsageType::GenerateVerifyMac => a.mac = mac::algorithm_of(spec).map(|m| vec![m]),
         KeyUsageType::KeyAgreement => a.key_agreement = Some(vec![KeyAgreementAlgorithmSpec::Ecdh]),
-        KeyUsageType::EncapsulateDecapsulate => {}
+        KeyUsageType::EncapsulateDecapsulate => {
+            a.encapsulation = Some(vec![EncapsulationAlgorithmSpec::MlKem])
+        }
     }
     a
 }

@@ -15,6 +15,7 @@ mod error;
 mod grants;
 mod identities;
 mod import;
+mod kem;
 mod key_cache;
 mod key_policy;
 mod keys;

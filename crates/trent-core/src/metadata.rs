@@ -61,6 +61,7 @@ impl Kms {
             signing_algorithms: algorithms.signing,
             mac_algorithms: algorithms.mac,
             key_agreement_algorithms: algorithms.key_agreement,
+            encapsulation_algorithms: algorithms.encapsulation,
             multi_region: Some(k.multi_region),
             multi_region_configuration: k.multi_region.then(|| MultiRegionConfiguration {
                 multi_region_key_type: Some(MultiRegionKeyType::Primary),

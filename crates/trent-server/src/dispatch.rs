@@ -171,6 +171,8 @@ pub(crate) async fn dispatch(
             })
             .await
         }
+        O::Encapsulate => run(body, EncapsulateRequest::from_wire, |r| kms.encapsulate(c, r)).await,
+        O::Decapsulate => run(body, DecapsulateRequest::from_wire, |r| kms.decapsulate(c, r)).await,
         O::CreateGrant => {
             run(body, CreateGrantRequest::from_wire, |r| kms.create_grant(c, r)).await
         }

@@ -404,6 +404,8 @@ async fn data_key_pairs() {
         DataKeyPairSpec::EccNistP256,
         DataKeyPairSpec::EccSecgP256K1,
         DataKeyPairSpec::EccNistEdwards25519,
+        DataKeyPairSpec::MlKem512,
+        DataKeyPairSpec::MlKem1024,
     ] {
         let p = c
             .generate_data_key_pair()
@@ -441,11 +443,13 @@ async fn data_key_pairs() {
     let e = err(c
         .generate_data_key_pair()
         .key_id(k.key_id())
-        .key_pair_spec(DataKeyPairSpec::MlKem512)
+        .key_pair_spec(DataKeyPairSpec::Sm2)
         .send()
         .await
         .unwrap_err());
-    assert_eq!(e.0, "UnsupportedOperationException");
+    // Outside China Regions SM2 is not in the enum AWS prints.
+    assert_eq!(e.0, "ValidationException");
+    assert!(e.1.contains("Value 'SM2' at 'keyPairSpec'") && e.1.contains("ML_KEM_1024"), "{}", e.1);
 }
 
 async fn import(

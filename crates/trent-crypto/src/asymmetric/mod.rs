@@ -17,6 +17,7 @@ use aws_lc_rs::signature::{
 use trent_types::{EncryptionAlgorithmSpec as EA, KeySpec, SigningAlgorithmSpec as SA};
 
 pub mod mldsa;
+pub mod mlkem;
 
 /// Why a signing, verification or encryption request cannot be served.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,6 +80,7 @@ pub fn is_supported(spec: KeySpec) -> bool {
     rsa_bits(spec).is_some()
         || ecdsa_alg(spec).is_some()
         || mldsa_alg(spec).is_some()
+        || mlkem::is_mlkem(spec)
         || spec == KeySpec::EccNistEdwards25519
 }
 
@@ -113,6 +115,9 @@ pub fn generate(spec: KeySpec) -> Result<Secret, CryptoError> {
             .map_err(lib)?
             .as_ref()));
     }
+    if mlkem::is_mlkem(spec) {
+        return mlkem::generate(spec);
+    }
     if spec == KeySpec::EccNistEdwards25519 {
         return Ok(doc(Ed25519KeyPair::generate()
             .map_err(lib)?
@@ -144,6 +149,9 @@ pub fn public_key(spec: KeySpec, pkcs8: &Secret) -> Result<Vec<u8>, AsymError> {
     if let Some(alg) = mldsa_alg(spec) {
         let k = PqdsaKeyPair::from_pkcs8(alg, der).map_err(bad)?;
         return Ok(k.public_key().as_der().map_err(bad)?.as_ref().to_vec());
+    }
+    if mlkem::is_mlkem(spec) {
+        return mlkem::public_key(spec, pkcs8);
     }
     if spec == KeySpec::EccNistEdwards25519 {
         let k = Ed25519KeyPair::from_pkcs8_maybe_unchecked(der).map_err(bad)?;
