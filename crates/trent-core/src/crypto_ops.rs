@@ -139,7 +139,7 @@ impl Kms {
         }
         let spki = asymmetric::public_key(spec, &u.material)
             .map_err(|e| crate::asymmetric::asym_error(e, algorithm))?;
-        let blob = asymmetric::rsa_encrypt(&spki, algorithm, plaintext)
+        let blob = asymmetric::encrypt(&spki, algorithm, plaintext)
             .map_err(|e| crate::asymmetric::asym_error(e, algorithm))?;
         Ok(Sealed { blob, material_id: None, rec: u.rec, algorithm })
     }
@@ -161,7 +161,7 @@ impl Kms {
                 let material = u.material.clone();
                 let ct = req.blob.to_vec();
                 let plaintext = crate::blocking(move || {
-                    asymmetric::rsa_decrypt(&material, algorithm, &ct)
+                    asymmetric::decrypt(&material, algorithm, &ct)
                         .map_err(|_| KmsError::InvalidCiphertext)
                 })
                 .await?;

@@ -28,6 +28,15 @@ fn enum_error(value: &str, member: &str, allowed: &[&str]) -> KmsError {
     ))
 }
 
+fn spec_name(spec: WrappingSpec) -> &'static str {
+    match spec {
+        WrappingSpec::Rsa2048 => "RSA_2048",
+        WrappingSpec::Rsa3072 => "RSA_3072",
+        WrappingSpec::Rsa4096 => "RSA_4096",
+        WrappingSpec::Sm2 => "SM2",
+    }
+}
+
 /// Maps the request's algorithm and spec to ours, refusing what AWS refuses.
 fn wrapping_choice(
     region: &str,
@@ -42,11 +51,7 @@ fn wrapping_choice(
         WrappingKeySpec::Sm2 if !china => {
             return Err(enum_error("SM2", "wrappingKeySpec", &["RSA_2048", "RSA_3072", "RSA_4096"]))
         }
-        WrappingKeySpec::Sm2 => {
-            return Err(KmsError::UnsupportedOperation(
-                "SM2 wrapping keys are not supported by this server.".into(),
-            ))
-        }
+        WrappingKeySpec::Sm2 => WrappingSpec::Sm2,
     };
     let alg = match alg {
         AlgorithmSpec::RsaesOaepSha1 => WrapAlgorithm::OaepSha1,
@@ -69,8 +74,16 @@ fn wrapping_choice(
                 &["RSAES_OAEP_SHA_1", "RSAES_OAEP_SHA_256", "RSA_AES_KEY_WRAP_SHA_1", "RSA_AES_KEY_WRAP_SHA_256"],
             ))
         }
-        AlgorithmSpec::Sm2pke => return Err(KmsError::Validation("SM2PKE requires the SM2 wrapping key spec.".into())),
+        AlgorithmSpec::Sm2pke => WrapAlgorithm::Sm2pke,
     };
+    // SM2PKE wraps only with an SM2 wrapping key, and an SM2 wrapping key only does SM2PKE.
+    if (alg == WrapAlgorithm::Sm2pke) != (spec == WrappingSpec::Sm2) {
+        return Err(KmsError::Validation(format!(
+            "WrappingAlgorithm {} is not compatible with WrappingKeySpec {}.",
+            alg.aws_name(),
+            spec_name(spec)
+        )));
+    }
     Ok((alg, spec))
 }
 
@@ -78,7 +91,8 @@ fn wrapping_choice(
 /// RSA private keys are too long for plain RSA-OAEP, and so is a P-521 key for RSA_2048.
 fn check_wrapping_fits(rec: &KeyRecord, alg: WrapAlgorithm, spec: WrappingSpec) -> Result<()> {
     let rsa_key = matches!(rec.key_spec, KeySpec::Rsa2048 | KeySpec::Rsa3072 | KeySpec::Rsa4096);
-    if rsa_key && !alg.is_rsa_aes() {
+    // SM2PKE has no length limit; plain RSA-OAEP cannot carry an RSA private key.
+    if rsa_key && !alg.is_rsa_aes() && alg != WrapAlgorithm::Sm2pke {
         return Err(KmsError::Validation(format!(
             "{} cannot wrap RSA private key material; use RSA_AES_KEY_WRAP_SHA_256 or RSA_AES_KEY_WRAP_SHA_1.",
             alg.aws_name()

@@ -35,6 +35,7 @@ pub use bootstrap::{
 };
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::KmsError;
+pub use trent_store::{in_partition_of, partition_of};
 pub use wrapping_pool::WrappingPoolConfig;
 
 use std::sync::Arc;

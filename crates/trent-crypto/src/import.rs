@@ -11,35 +11,41 @@ use aws_lc_rs::rsa::{
     PrivateDecryptingKey, PublicEncryptingKey, OAEP_SHA1_MGF1SHA1, OAEP_SHA256_MGF1SHA256,
 };
 
-/// The RSA wrapping key sizes AWS offers (`WrappingKeySpec`).
+/// The wrapping key specs AWS offers (`WrappingKeySpec`): RSA, and SM2 in China Regions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum WrappingSpec {
     Rsa2048,
     Rsa3072,
     Rsa4096,
+    Sm2,
 }
 
 impl WrappingSpec {
+    /// The RSA specs, slow to generate and so kept ready in the wrapping pool. SM2 key pairs
+    /// take microseconds and are made on demand.
     pub const ALL: [WrappingSpec; 3] =
         [WrappingSpec::Rsa2048, WrappingSpec::Rsa3072, WrappingSpec::Rsa4096];
 
+    /// The key size in bits (256 for SM2), which also names the spec inside import tokens.
     pub fn bits(self) -> u16 {
         match self {
             WrappingSpec::Rsa2048 => 2048,
             WrappingSpec::Rsa3072 => 3072,
             WrappingSpec::Rsa4096 => 4096,
+            WrappingSpec::Sm2 => 256,
         }
     }
 
     fn from_bits(b: u16) -> Option<Self> {
-        Self::ALL.into_iter().find(|s| s.bits() == b)
+        Self::ALL.into_iter().chain([WrappingSpec::Sm2]).find(|s| s.bits() == b)
     }
 
-    fn key_size(self) -> KeySize {
+    fn key_size(self) -> Option<KeySize> {
         match self {
-            WrappingSpec::Rsa2048 => KeySize::Rsa2048,
-            WrappingSpec::Rsa3072 => KeySize::Rsa3072,
-            WrappingSpec::Rsa4096 => KeySize::Rsa4096,
+            WrappingSpec::Rsa2048 => Some(KeySize::Rsa2048),
+            WrappingSpec::Rsa3072 => Some(KeySize::Rsa3072),
+            WrappingSpec::Rsa4096 => Some(KeySize::Rsa4096),
+            WrappingSpec::Sm2 => None,
         }
     }
 }
@@ -55,11 +61,13 @@ pub enum WrapAlgorithm {
     RsaAesSha1,
     /// RSA_AES_KEY_WRAP_SHA_256.
     RsaAesSha256,
+    /// SM2PKE (China Regions) with an SM2 wrapping key: ASN.1 DER C1C3C2.
+    Sm2pke,
 }
 
 impl WrapAlgorithm {
-    pub const ALL: [WrapAlgorithm; 4] =
-        [Self::OaepSha1, Self::OaepSha256, Self::RsaAesSha1, Self::RsaAesSha256];
+    pub const ALL: [WrapAlgorithm; 5] =
+        [Self::OaepSha1, Self::OaepSha256, Self::RsaAesSha1, Self::RsaAesSha256, Self::Sm2pke];
 
     fn code(self) -> u8 {
         match self {
@@ -67,12 +75,13 @@ impl WrapAlgorithm {
             Self::OaepSha256 => 2,
             Self::RsaAesSha1 => 3,
             Self::RsaAesSha256 => 4,
+            Self::Sm2pke => 5,
         }
     }
 
     fn oaep(self) -> &'static OaepAlgorithm {
         match self {
-            Self::OaepSha1 | Self::RsaAesSha1 => &OAEP_SHA1_MGF1SHA1,
+            Self::OaepSha1 | Self::RsaAesSha1 | Self::Sm2pke => &OAEP_SHA1_MGF1SHA1,
             Self::OaepSha256 | Self::RsaAesSha256 => &OAEP_SHA256_MGF1SHA256,
         }
     }
@@ -101,8 +110,13 @@ impl WrappingKeyPair {
     /// Generates a fresh key pair. Slow (RSA-4096 takes about half a second of one core):
     /// call it off the async workers.
     pub fn generate(spec: WrappingSpec) -> Result<Self, CryptoError> {
-        let key =
-            PrivateDecryptingKey::generate(spec.key_size()).map_err(|_| CryptoError::Library)?;
+        let Some(size) = spec.key_size() else {
+            let private_pkcs8 = crate::asymmetric::sm2::generate()?;
+            let public_spki = crate::asymmetric::sm2::public_key(&private_pkcs8)
+                .map_err(|_| CryptoError::Library)?;
+            return Ok(WrappingKeyPair { spec, private_pkcs8, public_spki });
+        };
+        let key = PrivateDecryptingKey::generate(size).map_err(|_| CryptoError::Library)?;
         let private = key.as_der().map_err(|_| CryptoError::Library)?;
         let public = key.public_key().as_der().map_err(|_| CryptoError::Library)?;
         Ok(WrappingKeyPair {
@@ -129,6 +143,10 @@ pub fn unwrap_material(
     private_pkcs8: &Secret,
     wrapped: &[u8],
 ) -> Result<Secret, UnwrapError> {
+    if alg == WrapAlgorithm::Sm2pke {
+        return crate::asymmetric::sm2::decrypt(private_pkcs8, wrapped)
+            .map_err(|_| UnwrapError::Failed);
+    }
     let key = PrivateDecryptingKey::from_pkcs8(private_pkcs8.as_bytes())
         .map_err(|_| UnwrapError::Failed)?;
     let key = OaepPrivateDecryptingKey::new(key).map_err(|_| UnwrapError::Failed)?;
@@ -176,6 +194,10 @@ pub fn wrap_material(
     public_spki: &[u8],
     material: &[u8],
 ) -> Result<Vec<u8>, CryptoError> {
+    if alg == WrapAlgorithm::Sm2pke {
+        return crate::asymmetric::sm2::encrypt(public_spki, material)
+            .map_err(|_| CryptoError::Malformed);
+    }
     let public = OaepPublicEncryptingKey::new(
         PublicEncryptingKey::from_der(public_spki).map_err(|_| CryptoError::Malformed)?,
     )
@@ -211,6 +233,7 @@ impl WrapAlgorithm {
             Self::OaepSha256 => "RSAES_OAEP_SHA_256",
             Self::RsaAesSha1 => "RSA_AES_KEY_WRAP_SHA_1",
             Self::RsaAesSha256 => "RSA_AES_KEY_WRAP_SHA_256",
+            Self::Sm2pke => "SM2PKE",
         }
     }
 
@@ -301,7 +324,7 @@ mod tests {
     fn every_algorithm_round_trips_and_detects_damage() {
         let pair = WrappingKeyPair::generate(WrappingSpec::Rsa2048).unwrap();
         let material = crate::random_secret(32).unwrap();
-        for alg in WrapAlgorithm::ALL {
+        for alg in WrapAlgorithm::ALL.into_iter().filter(|a| *a != WrapAlgorithm::Sm2pke) {
             let w = wrap(alg, &pair.public_spki, material.as_bytes());
             assert_eq!(unwrap_material(alg, &pair.private_pkcs8, &w).unwrap(), material, "{alg:?}");
             let mut bad = w.clone();
@@ -325,6 +348,22 @@ mod tests {
         // The wrong OAEP hash fails.
         let w = wrap(WrapAlgorithm::OaepSha1, &pair.public_spki, material.as_bytes());
         assert!(unwrap_material(WrapAlgorithm::OaepSha256, &pair.private_pkcs8, &w).is_err());
+    }
+
+    #[test]
+    fn sm2_wrapping_keys_round_trip() {
+        let pair = WrappingKeyPair::generate(WrappingSpec::Sm2).unwrap();
+        let material = crate::random_secret(32).unwrap();
+        let w = wrap(WrapAlgorithm::Sm2pke, &pair.public_spki, material.as_bytes());
+        assert_eq!(
+            unwrap_material(WrapAlgorithm::Sm2pke, &pair.private_pkcs8, &w).unwrap(),
+            material
+        );
+        let mut bad = w.clone();
+        let n = bad.len();
+        bad[n - 3] ^= 1;
+        assert!(unwrap_material(WrapAlgorithm::Sm2pke, &pair.private_pkcs8, &bad).is_err());
+        assert_eq!(WrappingSpec::from_bits(256), Some(WrappingSpec::Sm2));
     }
 
     #[test]

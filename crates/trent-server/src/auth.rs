@@ -55,7 +55,10 @@ impl Authenticator {
             .map_err(|_| Failure::UnrecognizedClient)?;
         let known = Arc::new(Known {
             account: found.account_id.clone(),
-            principal_arn: found.credentials.principal_arn.clone(),
+            principal_arn: trent_core::in_partition_of(
+                &found.credentials.principal_arn,
+                auth.region,
+            ),
             key: SigningKey::derive(secret, auth.date, auth.region, auth.service),
         });
         if let Ok(mut c) = self.cache.write() {
@@ -89,7 +92,11 @@ impl Authenticator {
                 .map(|a| (a.access_key_id.to_string(), a.region.to_string()))
                 .unwrap_or_else(|| ("anonymous".into(), DEFAULT_REGION.into()));
             return Ok(Caller {
-                principal_arn: format!("arn:aws:iam::{}:root", self.default_account),
+                principal_arn: format!(
+                    "arn:{}:iam::{}:root",
+                    trent_core::partition_of(&region),
+                    self.default_account
+                ),
                 account: self.default_account.clone(),
                 region,
                 access_key_id: akid,

@@ -10,7 +10,6 @@ use aws_sdk_kms::types::{
     SigningAlgorithmSpec, WrappingKeySpec,
 };
 use common::*;
-use trent_crypto::import::{wrap_material, WrapAlgorithm};
 
 async fn key(
     c: &aws_sdk_kms::Client,
@@ -450,51 +449,6 @@ async fn data_key_pairs() {
     // Outside China Regions SM2 is not in the enum AWS prints.
     assert_eq!(e.0, "ValidationException");
     assert!(e.1.contains("Value 'SM2' at 'keyPairSpec'") && e.1.contains("ML_KEM_1024"), "{}", e.1);
-}
-
-async fn import(
-    c: &aws_sdk_kms::Client,
-    id: &str,
-    alg: AlgorithmSpec,
-    spec: WrappingKeySpec,
-    material: &[u8],
-) -> Result<(), (String, String)> {
-    let p = c
-        .get_parameters_for_import()
-        .key_id(id)
-        .wrapping_algorithm(alg.clone())
-        .wrapping_key_spec(spec)
-        .send()
-        .await
-        .map_err(err)?;
-    let wrapped = wrap_material(
-        WrapAlgorithm::from_aws_name(alg.as_str()).unwrap(),
-        p.public_key().unwrap().as_ref(),
-        material,
-    )
-    .unwrap();
-    c.import_key_material()
-        .key_id(id)
-        .import_token(p.import_token.unwrap())
-        .encrypted_key_material(Blob::new(wrapped))
-        .expiration_model(ExpirationModelType::KeyMaterialDoesNotExpire)
-        .send()
-        .await
-        .map(drop)
-        .map_err(err)
-}
-
-async fn external(c: &aws_sdk_kms::Client, spec: KeySpec, usage: KeyUsageType) -> String {
-    c.create_key()
-        .key_spec(spec)
-        .key_usage(usage)
-        .origin(aws_sdk_kms::types::OriginType::External)
-        .send()
-        .await
-        .unwrap()
-        .key_metadata
-        .unwrap()
-        .key_id
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

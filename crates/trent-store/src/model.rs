@@ -24,6 +24,15 @@ impl KeyRef {
 }
 
 /// The ARN partition a Region belongs to.
+/// `arn` (an IAM ARN stored in the `aws` partition) as seen from a request in `region`: a
+/// caller signing for cn-north-1 is `arn:aws-cn:iam::…`, matching its keys' default policies.
+pub fn in_partition_of(arn: &str, region: &str) -> String {
+    match arn.strip_prefix("arn:aws:") {
+        Some(rest) => format!("arn:{}:{rest}", partition_of(region)),
+        None => arn.to_string(),
+    }
+}
+
 pub fn partition_of(region: &str) -> &'static str {
     if region.starts_with("cn-") {
         "aws-cn"

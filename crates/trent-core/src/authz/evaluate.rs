@@ -50,7 +50,8 @@ fn principal_match(p: &Principals, ctx: &RequestContext) -> PrincipalMatch {
         Principals::Any => return PrincipalMatch::Direct,
         Principals::Aws(a) => a,
     };
-    let root = format!("arn:aws:iam::{}:root", ctx.principal_account);
+    let partition = ctx.principal_arn.split(':').nth(1).unwrap_or("aws");
+    let root = format!("arn:{partition}:iam::{}:root", ctx.principal_account);
     let mut best = PrincipalMatch::None;
     for v in aws {
         if v == "*" || *v == ctx.principal_arn {

@@ -18,6 +18,7 @@ use trent_types::{EncryptionAlgorithmSpec as EA, KeySpec, SigningAlgorithmSpec a
 
 pub mod mldsa;
 pub mod mlkem;
+pub mod sm2;
 
 /// Why a signing, verification or encryption request cannot be served.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,6 +83,7 @@ pub fn is_supported(spec: KeySpec) -> bool {
         || mldsa_alg(spec).is_some()
         || mlkem::is_mlkem(spec)
         || spec == KeySpec::EccNistEdwards25519
+        || spec == KeySpec::Sm2
 }
 
 fn doc(d: impl AsRef<[u8]>) -> Secret {
@@ -118,6 +120,9 @@ pub fn generate(spec: KeySpec) -> Result<Secret, CryptoError> {
     if mlkem::is_mlkem(spec) {
         return mlkem::generate(spec);
     }
+    if spec == KeySpec::Sm2 {
+        return sm2::generate();
+    }
     if spec == KeySpec::EccNistEdwards25519 {
         return Ok(doc(Ed25519KeyPair::generate()
             .map_err(lib)?
@@ -152,6 +157,9 @@ pub fn public_key(spec: KeySpec, pkcs8: &Secret) -> Result<Vec<u8>, AsymError> {
     }
     if mlkem::is_mlkem(spec) {
         return mlkem::public_key(spec, pkcs8);
+    }
+    if spec == KeySpec::Sm2 {
+        return sm2::public_key(pkcs8);
     }
     if spec == KeySpec::EccNistEdwards25519 {
         let k = Ed25519KeyPair::from_pkcs8_maybe_unchecked(der).map_err(bad)?;
@@ -266,6 +274,13 @@ pub fn sign(
 ) -> Result<Vec<u8>, AsymError> {
     let der = pkcs8.as_bytes();
     let bad = |_: aws_lc_rs::error::KeyRejected| AsymError::BadKey;
+    if alg == SA::Sm2dsa {
+        return match msg {
+            Message::Raw(m) => sm2::sign(pkcs8, m, false),
+            Message::Digest(d) => sm2::sign(pkcs8, d, true),
+            Message::ExternalMu(_) => Err(AsymError::DigestLength),
+        };
+    }
     if alg == SA::Ed25519PhSha512 {
         let Message::Digest(d) = msg else { return Err(AsymError::DigestLength) };
         let k = Ed25519KeyPair::from_pkcs8_maybe_unchecked(der).map_err(bad)?;
@@ -327,6 +342,13 @@ pub fn verify(
     msg: Message<'_>,
     signature: &[u8],
 ) -> Result<bool, AsymError> {
+    if alg == SA::Sm2dsa {
+        return match msg {
+            Message::Raw(m) => sm2::verify(spki, m, false, signature),
+            Message::Digest(d) => sm2::verify(spki, d, true, signature),
+            Message::ExternalMu(_) => Err(AsymError::DigestLength),
+        };
+    }
     if alg == SA::Ed25519PhSha512 {
         let Message::Digest(d) = msg else { return Err(AsymError::DigestLength) };
         // An Ed25519 SubjectPublicKeyInfo is a fixed 12-byte prefix and the 32-byte key.
@@ -363,8 +385,12 @@ fn oaep(alg: EA) -> Option<&'static aws_lc_rs::rsa::OaepAlgorithm> {
     }
 }
 
-/// The largest plaintext RSA-OAEP can take: modulus bytes − 2·hLen − 2.
+/// The largest plaintext an asymmetric encryption algorithm takes: for RSA-OAEP modulus
+/// bytes − 2·hLen − 2, for SM2PKE 1024 bytes (Encrypt API).
 pub fn max_plaintext(spec: KeySpec, alg: EA) -> Option<usize> {
+    if alg == EA::Sm2pke {
+        return Some(sm2::MAX_PLAINTEXT);
+    }
     let n = rsa_bits(spec)? / 8;
     let h = match alg {
         EA::RsaesOaepSha1 => 20,
@@ -374,7 +400,11 @@ pub fn max_plaintext(spec: KeySpec, alg: EA) -> Option<usize> {
     Some(n - 2 * h - 2)
 }
 
-pub fn rsa_encrypt(spki: &[u8], alg: EA, plaintext: &[u8]) -> Result<Vec<u8>, AsymError> {
+/// Encrypts `plaintext` to the public key `spki` with RSA-OAEP or SM2PKE.
+pub fn encrypt(spki: &[u8], alg: EA, plaintext: &[u8]) -> Result<Vec<u8>, AsymError> {
+    if alg == EA::Sm2pke {
+        return sm2::encrypt(spki, plaintext);
+    }
     let o = oaep(alg).ok_or(AsymError::BadKey)?;
     let k = OaepPublicEncryptingKey::new(
         PublicEncryptingKey::from_der(spki).map_err(|_| AsymError::BadKey)?,
@@ -386,7 +416,11 @@ pub fn rsa_encrypt(spki: &[u8], alg: EA, plaintext: &[u8]) -> Result<Vec<u8>, As
     Ok(out)
 }
 
-pub fn rsa_decrypt(pkcs8: &Secret, alg: EA, ciphertext: &[u8]) -> Result<Secret, AsymError> {
+/// Decrypts an RSA-OAEP or SM2PKE ciphertext with the private key `pkcs8`.
+pub fn decrypt(pkcs8: &Secret, alg: EA, ciphertext: &[u8]) -> Result<Secret, AsymError> {
+    if alg == EA::Sm2pke {
+        return sm2::decrypt(pkcs8, ciphertext);
+    }
     let o = oaep(alg).ok_or(AsymError::BadKey)?;
     let k = OaepPrivateDecryptingKey::new(
         PrivateDecryptingKey::from_pkcs8(pkcs8.as_bytes()).map_err(|_| AsymError::BadKey)?,
@@ -403,6 +437,9 @@ pub fn rsa_decrypt(pkcs8: &Secret, alg: EA, ciphertext: &[u8]) -> Result<Secret,
 /// ECDH between the private key `pkcs8` of `spec` and a peer public key (DER
 /// SubjectPublicKeyInfo): the raw shared secret (the x coordinate), as AWS returns it.
 pub fn ecdh(spec: KeySpec, pkcs8: &Secret, peer_spki: &[u8]) -> Result<Secret, AsymError> {
+    if spec == KeySpec::Sm2 {
+        return sm2::ecdh(pkcs8, peer_spki);
+    }
     let alg = ecdh_alg(spec).ok_or(AsymError::BadKey)?;
     let private = agreement::PrivateKey::from_private_key_der(alg, pkcs8.as_bytes())
         .map_err(|_| AsymError::BadKey)?;
@@ -498,9 +535,9 @@ mod tests {
         let spki = public_key(KeySpec::Rsa2048, &rsa).unwrap();
         assert_eq!(max_plaintext(KeySpec::Rsa2048, EA::RsaesOaepSha256), Some(190));
         assert_eq!(max_plaintext(KeySpec::Rsa4096, EA::RsaesOaepSha1), Some(470));
-        let ct = rsa_encrypt(&spki, EA::RsaesOaepSha256, b"hi").unwrap();
-        assert_eq!(rsa_decrypt(&rsa, EA::RsaesOaepSha256, &ct).unwrap().as_bytes(), b"hi");
-        assert!(rsa_decrypt(&rsa, EA::RsaesOaepSha1, &ct).is_err());
+        let ct = encrypt(&spki, EA::RsaesOaepSha256, b"hi").unwrap();
+        assert_eq!(decrypt(&rsa, EA::RsaesOaepSha256, &ct).unwrap().as_bytes(), b"hi");
+        assert!(decrypt(&rsa, EA::RsaesOaepSha1, &ct).is_err());
         let a = generate(KeySpec::EccNistP384).unwrap();
         let b = generate(KeySpec::EccNistP384).unwrap();
         let ab =

@@ -139,3 +139,54 @@ pub async fn http_exchange(addr: SocketAddr, req: &[u8]) -> (u16, serde_json::Va
 pub fn err<E: ProvideErrorMetadata, R>(e: SdkError<E, R>) -> (String, String) {
     (e.code().unwrap_or("<none>").to_string(), e.message().unwrap_or("").to_string())
 }
+
+/// GetParametersForImport, wrap `material` as a client would, ImportKeyMaterial (no expiry).
+pub async fn import(
+    c: &aws_sdk_kms::Client,
+    id: &str,
+    alg: aws_sdk_kms::types::AlgorithmSpec,
+    spec: aws_sdk_kms::types::WrappingKeySpec,
+    material: &[u8],
+) -> Result<(), (String, String)> {
+    let p = c
+        .get_parameters_for_import()
+        .key_id(id)
+        .wrapping_algorithm(alg.clone())
+        .wrapping_key_spec(spec)
+        .send()
+        .await
+        .map_err(err)?;
+    let wrapped = trent_crypto::import::wrap_material(
+        trent_crypto::import::WrapAlgorithm::from_aws_name(alg.as_str()).unwrap(),
+        p.public_key().unwrap().as_ref(),
+        material,
+    )
+    .unwrap();
+    c.import_key_material()
+        .key_id(id)
+        .import_token(p.import_token.unwrap())
+        .encrypted_key_material(aws_sdk_kms::primitives::Blob::new(wrapped))
+        .expiration_model(aws_sdk_kms::types::ExpirationModelType::KeyMaterialDoesNotExpire)
+        .send()
+        .await
+        .map(drop)
+        .map_err(err)
+}
+
+/// A new EXTERNAL key of `spec` and `usage`, waiting for its material.
+pub async fn external(
+    c: &aws_sdk_kms::Client,
+    spec: aws_sdk_kms::types::KeySpec,
+    usage: aws_sdk_kms::types::KeyUsageType,
+) -> String {
+    c.create_key()
+        .key_spec(spec)
+        .key_usage(usage)
+        .origin(aws_sdk_kms::types::OriginType::External)
+        .send()
+        .await
+        .unwrap()
+        .key_metadata
+        .unwrap()
+        .key_id
+}
