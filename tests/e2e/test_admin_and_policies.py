@@ -1,6 +1,7 @@
 """`trent admin` creates users, keys and identity policies; boto3 clients signing as those
 users are then allowed or denied exactly as their policies and the key policy say."""
 import json
+import os
 import subprocess
 
 import botocore.exceptions
@@ -57,3 +58,24 @@ def test_admin_refuses_bad_input(server):
     p = subprocess.run([TRENT, "admin", "--data-dir", server.data_dir, "put-user-policy", "--account-id", "111122223333",
                         "--user-name", "ghost", "--policy-name", "p", "--policy-document", "{}"], capture_output=True, text=True)
     assert p.returncode != 0 and "cannot be found" in p.stderr
+
+
+def test_bulk_loaded_keys_are_ordinary_keys(server):
+    """`trent admin create-keys` (the scale-test fast path) makes keys exactly as CreateKey
+    does, usable at once by a running server and by `trent bench --existing-keys`."""
+    other = admin(server, "create-account", "--account-id", "444455556666")["Root"]
+    out = admin(server, "create-keys", "--account-id", "444455556666", "--count", "2500")
+    assert out["Created"] == 2500
+    kms = server.client(access_key=other["AccessKeyId"], secret=other["SecretAccessKey"])
+    ids = [k["KeyId"] for page in kms.get_paginator("list_keys").paginate() for k in page["Keys"]]
+    assert len(ids) == len(set(ids)) == 2500
+    meta = kms.describe_key(KeyId=ids[1234])["KeyMetadata"]
+    assert (meta["KeyState"], meta["KeySpec"], meta["Origin"]) == ("Enabled", "SYMMETRIC_DEFAULT", "AWS_KMS")
+    assert '"AWS" : "arn:aws:iam::444455556666:root"' in kms.get_key_policy(KeyId=ids[0], PolicyName="default")["Policy"]
+    blob = kms.encrypt(KeyId=ids[-1], Plaintext=b"bulk")["CiphertextBlob"]
+    assert kms.decrypt(CiphertextBlob=blob)["Plaintext"] == b"bulk"
+    env = dict(os.environ, AWS_ACCESS_KEY_ID=other["AccessKeyId"], AWS_SECRET_ACCESS_KEY=other["SecretAccessKey"])
+    p = subprocess.run([TRENT, "bench", "--endpoint", server.endpoint, "--workload", "encrypt", "--connections", "2",
+                        "--requests", "40", "--existing-keys", "2000", "--json"], capture_output=True, text=True, env=env)
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout)["errors"] == 0

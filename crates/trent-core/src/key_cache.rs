@@ -43,6 +43,9 @@ impl KeyCache {
     fn put(&self, rec: KeyRecord, mats: Vec<MaterialRecord>) -> Arc<CachedKey> {
         let policy = PolicyDocument::parse(&rec.policy).ok().map(Arc::new);
         let entry = Arc::new(CachedKey { rec, mats, policy });
+        if self.capacity == 0 {
+            return entry;
+        }
         if let Ok(mut map) = self.map.write() {
             if map.len() >= self.capacity {
                 // Wholesale eviction keeps this bounded and simple; entries reload cheaply.

@@ -56,6 +56,35 @@ pub(crate) fn page_after<T: Clone>(
     Ok((out, next))
 }
 
+/// A new, enabled key record with no material yet, no description, tags or rotation.
+pub(crate) fn new_record(
+    key: KeyRef,
+    now: i64,
+    spec: KeySpec,
+    usage: KeyUsageType,
+    origin: OriginType,
+    policy: String,
+) -> KeyRecord {
+    KeyRecord {
+        key,
+        version: 1,
+        created_ms: now,
+        description: String::new(),
+        key_usage: usage,
+        key_spec: spec,
+        origin,
+        state: KeyState::Enabled,
+        deletion_date_ms: None,
+        policy,
+        multi_region: false,
+        tags: Default::default(),
+        rotation_enabled: false,
+        rotation_period_days: None,
+        next_rotation_ms: None,
+        current_material_id: None,
+    }
+}
+
 impl Kms {
     /// Reads a key and its materials, lets `f` change them, and writes the result back
     /// atomically; retried if another request changed the key in between.
@@ -161,24 +190,10 @@ impl Kms {
             Some(p) => crate::key_policy::validate_policy(&p)?,
             None => crate::key_policy::default_policy(&key),
         };
-        let mut rec = KeyRecord {
-            key: key.clone(),
-            version: 1,
-            created_ms: now,
-            description: r.description.unwrap_or_default(),
-            key_usage: usage,
-            key_spec: spec,
-            origin,
-            state: KeyState::Enabled,
-            deletion_date_ms: None,
-            policy,
-            multi_region,
-            tags,
-            rotation_enabled: false,
-            rotation_period_days: None,
-            next_rotation_ms: None,
-            current_material_id: None,
-        };
+        let mut rec = new_record(key.clone(), now, spec, usage, origin, policy);
+        rec.description = r.description.unwrap_or_default();
+        rec.multi_region = multi_region;
+        rec.tags = tags;
         let mut materials = Vec::new();
         if origin == OriginType::External {
             rec.state = KeyState::PendingImport;

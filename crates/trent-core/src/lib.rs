@@ -8,6 +8,7 @@ pub mod audit;
 mod authorize;
 pub mod authz;
 mod bootstrap;
+mod bulk;
 pub mod clock;
 mod crypto_ops;
 mod data_keys;
@@ -76,6 +77,8 @@ pub struct KmsConfig {
     /// How long an import token and its wrapping key are valid (AWS: 24 hours).
     pub import_token_validity_ms: i64,
     pub wrapping_pool: WrappingPoolConfig,
+    /// Keys the in-memory key cache holds (0: every call reads its key from the store).
+    pub key_cache_size: usize,
 }
 
 impl Default for KmsConfig {
@@ -84,6 +87,7 @@ impl Default for KmsConfig {
             max_on_demand_rotations: 25,
             import_token_validity_ms: 24 * 3_600_000,
             wrapping_pool: WrappingPoolConfig::default(),
+            key_cache_size: 100_000,
         }
     }
 }
@@ -108,6 +112,7 @@ impl Kms {
         config: KmsConfig,
     ) -> Self {
         let wrapping_pool = wrapping_pool::WrappingPool::new(config.wrapping_pool.clone());
+        let keys = key_cache::KeyCache::new(config.key_cache_size);
         Kms {
             store,
             keyring,
@@ -116,7 +121,7 @@ impl Kms {
             materials: materials::MaterialCache::new(10_000),
             wrapping_pool,
             audit: Arc::new(audit::LogAudit),
-            keys: key_cache::KeyCache::new(100_000),
+            keys,
         }
     }
 

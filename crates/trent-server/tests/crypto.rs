@@ -236,3 +236,33 @@ async fn rotation_keeps_old_ciphertexts_readable() {
     c.disable_key_rotation().key_id(id).send().await.unwrap();
     assert!(!c.get_key_rotation_status().key_id(id).send().await.unwrap().key_rotation_enabled());
 }
+
+/// With `key_cache_size = 0` every call reads its key from the store; behaviour is the same.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_the_key_cache() {
+    let mut config = trent_core::KmsConfig::default();
+    config.wrapping_pool.size_per_spec = 0;
+    config.key_cache_size = 0;
+    let t = start_with(config).await;
+    let c = t.client();
+    let id = c.create_key().send().await.unwrap().key_metadata.unwrap().key_id;
+    let blob = c
+        .encrypt()
+        .key_id(&id)
+        .plaintext(Blob::new("uncached"))
+        .send()
+        .await
+        .unwrap()
+        .ciphertext_blob
+        .unwrap();
+    c.disable_key().key_id(&id).send().await.unwrap();
+    let e = err(c.encrypt().key_id(&id).plaintext(Blob::new("x")).send().await.unwrap_err());
+    assert_eq!(e.0, "DisabledException");
+    c.enable_key().key_id(&id).send().await.unwrap();
+    c.rotate_key_on_demand().key_id(&id).send().await.unwrap();
+    let back = c.decrypt().ciphertext_blob(blob).send().await.unwrap();
+    assert_eq!(back.plaintext().unwrap().as_ref(), b"uncached");
+    let fresh = c.encrypt().key_id(&id).plaintext(Blob::new("y")).send().await.unwrap();
+    let again = c.decrypt().ciphertext_blob(fresh.ciphertext_blob.unwrap()).send().await.unwrap();
+    assert_ne!(again.key_material_id(), back.key_material_id(), "the rotated material encrypts");
+}

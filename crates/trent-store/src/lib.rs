@@ -61,6 +61,9 @@ pub trait Store: Send + Sync + 'static {
 
     /// Creates a key with its first materials. `AlreadyExists` if the id is taken.
     async fn create_key(&self, key: &KeyRecord, materials: &[MaterialRecord]) -> Result<()>;
+    /// Creates many keys in one transaction: all of them or, on any error, none. The bulk
+    /// path of `trent admin create-keys`.
+    async fn create_keys(&self, keys: Vec<(KeyRecord, Vec<MaterialRecord>)>) -> Result<()>;
     async fn get_key(&self, key: &KeyRef) -> Result<Option<KeyRecord>>;
     /// Keys of one account and Region ordered by key id, after `after` if given.
     async fn list_keys(

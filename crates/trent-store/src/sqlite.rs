@@ -203,16 +203,41 @@ fn material_row(r: &Row<'_>) -> rusqlite::Result<MaterialRecord> {
     })
 }
 
+fn insert_key(
+    tx: &rusqlite::Transaction<'_>,
+    k: &KeyRecord,
+    materials: &[MaterialRecord],
+) -> Result<()> {
+    tx.prepare_cached(&format!(
+        "INSERT INTO keys ({KEY_COLS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18)"
+    ))
+    .and_then(|mut s| {
+        s.execute(params![
+            k.key.account, k.key.region, k.key.key_id, k.version, k.created_ms, k.description,
+            k.key_usage.as_str(), k.key_spec.as_str(), k.origin.as_str(), k.state.as_str(),
+            k.deletion_date_ms, k.policy, k.multi_region, tags_json(k), k.rotation_enabled,
+            k.rotation_period_days, k.next_rotation_ms, k.current_material_id,
+        ])
+    })
+    .map_err(|e| if is_unique_violation(&e) { StoreError::AlreadyExists } else { backend(e) })?;
+    for m in materials {
+        upsert_material(tx, m)?;
+    }
+    Ok(())
+}
+
 fn upsert_material(tx: &rusqlite::Transaction<'_>, m: &MaterialRecord) -> Result<()> {
-    tx.execute(
-        &format!("INSERT OR REPLACE INTO materials ({MATERIAL_COLS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)"),
-        params![
+    tx.prepare_cached(&format!(
+        "INSERT OR REPLACE INTO materials ({MATERIAL_COLS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)"
+    ))
+    .and_then(|mut s| {
+        s.execute(params![
             m.key.account, m.key.region, m.key.key_id, m.material_id, m.sealed, m.state.as_str(),
             m.created_ms, m.rotation_date_ms, m.rotation_type.map(|v| v.as_str()),
             m.import_state.map(|v| v.as_str()), m.expiration_model.map(|v| v.as_str()),
             m.valid_to_ms, m.description,
-        ],
-    )
+        ])
+    })
     .map_err(backend)?;
     Ok(())
 }
@@ -439,19 +464,13 @@ impl Store for SqliteStore {
 
     async fn create_key(&self, k: &KeyRecord, materials: &[MaterialRecord]) -> Result<()> {
         let (k, materials) = (k.clone(), materials.to_vec());
+        self.write(move |tx| insert_key(tx, &k, &materials)).await
+    }
+
+    async fn create_keys(&self, keys: Vec<(KeyRecord, Vec<MaterialRecord>)>) -> Result<()> {
         self.write(move |tx| {
-            tx.execute(
-                &format!("INSERT INTO keys ({KEY_COLS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18)"),
-                params![
-                    k.key.account, k.key.region, k.key.key_id, k.version, k.created_ms, k.description,
-                    k.key_usage.as_str(), k.key_spec.as_str(), k.origin.as_str(), k.state.as_str(),
-                    k.deletion_date_ms, k.policy, k.multi_region, tags_json(&k), k.rotation_enabled,
-                    k.rotation_period_days, k.next_rotation_ms, k.current_material_id,
-                ],
-            )
-            .map_err(|e| if is_unique_violation(&e) { StoreError::AlreadyExists } else { backend(e) })?;
-            for m in &materials {
-                upsert_material(tx, m)?;
+            for (k, materials) in &keys {
+                insert_key(tx, k, materials)?;
             }
             Ok(())
         })

@@ -79,6 +79,16 @@ enum AdminCommand {
         #[arg(long)]
         policy_name: String,
     },
+    /// Bulk-load symmetric encryption keys (as CreateKey makes them), 10,000 per transaction:
+    /// for scale tests. Stop the server first, or restart it after: it caches keys.
+    CreateKeys {
+        #[arg(long)]
+        account_id: String,
+        #[arg(long, default_value = "us-east-1")]
+        region: String,
+        #[arg(long)]
+        count: usize,
+    },
 }
 
 async fn open(dir: &std::path::Path) -> Result<Kms, String> {
@@ -159,6 +169,18 @@ async fn admin(a: AdminArgs) -> Result<(), String> {
         AdminCommand::DeleteUserPolicy { account_id, user_name, policy_name } => {
             kms.delete_user_policy(&account_id, &user_name, &policy_name).await.map_err(e)?;
             json!({})
+        }
+        AdminCommand::CreateKeys { account_id, region, count } => {
+            let started = std::time::Instant::now();
+            kms.bulk_create_keys(&account_id, &region, count, |n| {
+                if n % 100_000 == 0 || n == count {
+                    eprintln!("created {n} keys");
+                }
+            })
+            .await
+            .map_err(e)?;
+            let seconds = started.elapsed().as_secs_f64();
+            json!({ "Created": count, "Seconds": (seconds * 10.0).round() / 10.0, "KeysPerSecond": (count as f64 / seconds).round() })
         }
     };
     println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());

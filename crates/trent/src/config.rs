@@ -39,8 +39,12 @@ pub struct ServeArgs {
     /// key pair for every GetParametersForImport, as AWS does).
     #[arg(long, env = "TRENT_TOKENS_PER_WRAPPING_KEY")]
     pub tokens_per_wrapping_key: Option<u32>,
+    /// Keys kept decoded in memory (record, materials, parsed policy) so that cryptographic
+    /// calls read nothing from the database; 0 reads every key from the database.
+    #[arg(long, env = "TRENT_KEY_CACHE_SIZE")]
+    pub key_cache_size: Option<usize>,
     /// TOML file with any of: data_dir, listen, account_id, auth, log, wrapping_pool_size,
-    /// tokens_per_wrapping_key.
+    /// tokens_per_wrapping_key, key_cache_size.
     #[arg(long, env = "TRENT_CONFIG")]
     pub config: Option<PathBuf>,
 }
@@ -55,6 +59,7 @@ struct FileConfig {
     log: Option<String>,
     wrapping_pool_size: Option<usize>,
     tokens_per_wrapping_key: Option<u32>,
+    key_cache_size: Option<usize>,
 }
 
 #[derive(Debug, Clone)]
@@ -66,6 +71,7 @@ pub struct ServeConfig {
     pub log: String,
     pub wrapping_pool_size: usize,
     pub tokens_per_wrapping_key: u32,
+    pub key_cache_size: usize,
 }
 
 impl ServeConfig {
@@ -97,6 +103,7 @@ impl ServeConfig {
                 .or(file.tokens_per_wrapping_key)
                 .unwrap_or(1)
                 .max(1),
+            key_cache_size: a.key_cache_size.or(file.key_cache_size).unwrap_or(100_000),
         })
     }
 }

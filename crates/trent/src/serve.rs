@@ -41,6 +41,7 @@ async fn serve(cfg: ServeConfig) -> Result<(), String> {
     let mut config = KmsConfig::default();
     config.wrapping_pool.size_per_spec = cfg.wrapping_pool_size;
     config.wrapping_pool.tokens_per_key_pair = cfg.tokens_per_wrapping_key;
+    config.key_cache_size = cfg.key_cache_size;
     if cfg.tokens_per_wrapping_key > 1 {
         tracing::warn!(
             tokens = cfg.tokens_per_wrapping_key,

@@ -40,6 +40,10 @@ pub struct BenchArgs {
     /// Stop after this many requests in all (instead of the duration).
     #[arg(long)]
     requests: Option<usize>,
+    /// Spread the key-using requests (Encrypt, GenerateDataKey*, DescribeKey) over this many
+    /// existing keys of the account, found with ListKeys, instead of one new key.
+    #[arg(long, default_value_t = 0)]
+    existing_keys: usize,
     /// Print one JSON object instead of text.
     #[arg(long)]
     json: bool,
@@ -119,7 +123,7 @@ async fn bench(a: BenchArgs) -> Result<(), String> {
     let creds = load_credentials(&a)?;
     let workload = Workload::parse(&a.workload, &a.wrapping_key_spec)?;
     let mut setup = Client::connect(addr, creds.clone()).await?;
-    let shared = workload.setup(&mut setup, a.requests.unwrap_or(0)).await?;
+    let shared = workload.setup(&mut setup, a.requests.unwrap_or(0), a.existing_keys).await?;
     let deadline = Instant::now() + Duration::from_secs(a.duration.min(300));
     let budget =
         std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(a.requests.unwrap_or(usize::MAX)));

@@ -28,6 +28,8 @@ pub enum Workload {
 #[derive(Default)]
 pub struct Prepared {
     key_id: String,
+    /// With `--existing-keys`: the keys requests take in turn.
+    key_ids: Vec<String>,
     plaintext: String,
     ciphertext: String,
     material: Vec<u8>,
@@ -62,8 +64,16 @@ impl Workload {
         )
     }
 
-    pub async fn setup(&self, c: &mut Client, requests: usize) -> Result<Arc<Prepared>, String> {
+    pub async fn setup(
+        &self,
+        c: &mut Client,
+        requests: usize,
+        existing_keys: usize,
+    ) -> Result<Arc<Prepared>, String> {
         let mut p = Prepared::default();
+        if existing_keys > 0 && !self.is_import() {
+            p.key_ids = list_keys(c, existing_keys).await?;
+        }
         let origin = if self.is_import() { "EXTERNAL" } else { "AWS_KMS" };
         let created =
             c.ok("CreateKey", json!({ "Origin": origin, "Description": "trent bench" })).await?;
@@ -105,21 +115,22 @@ impl Workload {
         worker: usize,
         i: usize,
     ) -> Result<(), String> {
+        let key = p.key(worker, i);
         match self {
             Workload::Mixed => {
                 let each = [Workload::Encrypt, Workload::Decrypt, Workload::GenerateDataKey, Workload::DescribeKey];
                 Box::pin(each[(worker + i) % each.len()].once(c, p, worker, i)).await
             }
-            Workload::Encrypt => c.ok("Encrypt", json!({ "KeyId": p.key_id, "Plaintext": p.plaintext })).await.map(drop),
+            Workload::Encrypt => c.ok("Encrypt", json!({ "KeyId": key, "Plaintext": p.plaintext })).await.map(drop),
             Workload::Decrypt => c.ok("Decrypt", json!({ "CiphertextBlob": p.ciphertext })).await.map(drop),
-            Workload::GenerateDataKey => c.ok("GenerateDataKey", json!({ "KeyId": p.key_id, "KeySpec": "AES_256" })).await.map(drop),
+            Workload::GenerateDataKey => c.ok("GenerateDataKey", json!({ "KeyId": key, "KeySpec": "AES_256" })).await.map(drop),
             Workload::GenerateDataKeyWithoutPlaintext => c
-                .ok("GenerateDataKeyWithoutPlaintext", json!({ "KeyId": p.key_id, "KeySpec": "AES_256" }))
+                .ok("GenerateDataKeyWithoutPlaintext", json!({ "KeyId": key, "KeySpec": "AES_256" }))
                 .await
                 .map(drop),
-            Workload::DescribeKey => c.ok("DescribeKey", json!({ "KeyId": p.key_id })).await.map(drop),
+            Workload::DescribeKey => c.ok("DescribeKey", json!({ "KeyId": key })).await.map(drop),
             Workload::ReEncrypt => c
-                .ok("ReEncrypt", json!({ "CiphertextBlob": p.ciphertext, "DestinationKeyId": p.key_id }))
+                .ok("ReEncrypt", json!({ "CiphertextBlob": p.ciphertext, "DestinationKeyId": key }))
                 .await
                 .map(drop),
             Workload::GetParametersForImport(spec) => c
@@ -139,6 +150,43 @@ impl Workload {
             }
         }
     }
+}
+
+impl Prepared {
+    /// The key request `i` of `worker` uses.
+    fn key(&self, worker: usize, i: usize) -> &str {
+        if self.key_ids.is_empty() {
+            return &self.key_id;
+        }
+        // A stride per worker so that concurrent requests use different keys.
+        &self.key_ids[(worker.wrapping_mul(7919).wrapping_add(i)) % self.key_ids.len()]
+    }
+}
+
+/// The first `n` keys of the account (ListKeys pages of 1,000).
+async fn list_keys(c: &mut Client, n: usize) -> Result<Vec<String>, String> {
+    let mut ids = Vec::with_capacity(n);
+    let mut marker: Option<String> = None;
+    while ids.len() < n {
+        let mut req = json!({ "Limit": 1000 });
+        if let Some(m) = &marker {
+            req["Marker"] = json!(m);
+        }
+        let out = c.ok("ListKeys", req).await?;
+        for k in out["Keys"].as_array().into_iter().flatten() {
+            if ids.len() < n {
+                ids.push(k["KeyId"].as_str().unwrap_or_default().to_string());
+            }
+        }
+        marker = out["NextMarker"].as_str().map(str::to_string);
+        if marker.is_none() || out["Truncated"] != json!(true) {
+            break;
+        }
+    }
+    if ids.len() < n {
+        return Err(format!("--existing-keys {n}: the account has only {} keys", ids.len()));
+    }
+    Ok(ids)
 }
 
 async fn fetch_and_wrap(
