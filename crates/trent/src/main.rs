@@ -10,6 +10,11 @@ mod serve;
 
 use clap::{Parser, Subcommand};
 
+// mimalloc: the request path allocates many small buffers (JSON, base64, headers); measured
+// against glibc malloc with scripts/bench (docs/performance.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "trent",
