@@ -15,6 +15,8 @@ pub struct AdminArgs {
     /// The data directory of the server.
     #[arg(long, env = "TRENT_DATA_DIR", default_value = "./trent-data")]
     data_dir: PathBuf,
+    #[command(flatten)]
+    root_key: crate::root_key::RootKeyArgs,
     #[command(subcommand)]
     command: AdminCommand,
 }
@@ -91,7 +93,10 @@ enum AdminCommand {
     },
 }
 
-async fn open(dir: &std::path::Path) -> Result<Kms, String> {
+async fn open(
+    dir: &std::path::Path,
+    root_key: &crate::root_key::RootKeyArgs,
+) -> Result<Kms, String> {
     let db = dir.join(datadir::DATABASE_FILE);
     if !db.exists() {
         return Err(format!(
@@ -100,11 +105,11 @@ async fn open(dir: &std::path::Path) -> Result<Kms, String> {
             dir.display()
         ));
     }
-    let (root, _) = datadir::load_or_create_root_key(dir)?;
+    let root = crate::root_key::open(dir, root_key, false)?;
     let store =
         Arc::new(SqliteStore::open(&db).map_err(|e| format!("cannot open {}: {e}", db.display()))?);
     let keyring =
-        trent_core::open_keyring(store.as_ref(), &root).await.map_err(|e| e.to_string())?;
+        trent_core::open_keyring(store.as_ref(), root.as_ref()).await.map_err(|e| e.to_string())?;
     let config = KmsConfig {
         wrapping_pool: WrappingPoolConfig { size_per_spec: 0, tokens_per_key_pair: 1 },
         ..KmsConfig::default()
@@ -125,7 +130,7 @@ pub fn run(a: AdminArgs) -> Result<(), String> {
 }
 
 async fn admin(a: AdminArgs) -> Result<(), String> {
-    let kms = open(&a.data_dir).await?;
+    let kms = open(&a.data_dir, &a.root_key).await?;
     let e = |e: trent_core::KmsError| e.to_string();
     let out = match a.command {
         AdminCommand::CreateAccount { account_id } => {

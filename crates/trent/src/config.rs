@@ -43,8 +43,11 @@ pub struct ServeArgs {
     /// calls read nothing from the database; 0 reads every key from the database.
     #[arg(long, env = "TRENT_KEY_CACHE_SIZE")]
     pub key_cache_size: Option<usize>,
+    #[command(flatten)]
+    pub root_key: crate::root_key::RootKeyArgs,
     /// TOML file with any of: data_dir, listen, account_id, auth, log, wrapping_pool_size,
-    /// tokens_per_wrapping_key, key_cache_size.
+    /// tokens_per_wrapping_key, key_cache_size, pkcs11_module, pkcs11_token_label,
+    /// pkcs11_key_label.
     #[arg(long, env = "TRENT_CONFIG")]
     pub config: Option<PathBuf>,
 }
@@ -60,6 +63,9 @@ struct FileConfig {
     wrapping_pool_size: Option<usize>,
     tokens_per_wrapping_key: Option<u32>,
     key_cache_size: Option<usize>,
+    pkcs11_module: Option<PathBuf>,
+    pkcs11_token_label: Option<String>,
+    pkcs11_key_label: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -72,6 +78,7 @@ pub struct ServeConfig {
     pub wrapping_pool_size: usize,
     pub tokens_per_wrapping_key: u32,
     pub key_cache_size: usize,
+    pub root_key: crate::root_key::RootKeyArgs,
 }
 
 impl ServeConfig {
@@ -104,6 +111,11 @@ impl ServeConfig {
                 .unwrap_or(1)
                 .max(1),
             key_cache_size: a.key_cache_size.or(file.key_cache_size).unwrap_or(100_000),
+            root_key: a.root_key.or(crate::root_key::RootKeyArgs {
+                pkcs11_module: file.pkcs11_module,
+                pkcs11_token_label: file.pkcs11_token_label,
+                pkcs11_key_label: file.pkcs11_key_label,
+            }),
         })
     }
 }

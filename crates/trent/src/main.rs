@@ -6,6 +6,7 @@ mod bench;
 mod byok;
 mod config;
 mod datadir;
+mod root_key;
 mod serve;
 
 use clap::{Parser, Subcommand};

@@ -27,16 +27,14 @@ pub fn run(cfg: ServeConfig) -> Result<(), String> {
 async fn serve(cfg: ServeConfig) -> Result<(), String> {
     let started = Instant::now();
     datadir::ensure_dir(&cfg.data_dir)?;
-    let (root, created) = datadir::load_or_create_root_key(&cfg.data_dir)?;
-    if created {
-        tracing::info!(dir = %cfg.data_dir.display(), "initialised a new data directory");
-    }
+    let root = crate::root_key::open(&cfg.data_dir, &cfg.root_key, true)?;
+    tracing::info!(root_key = %root.describe(), "root key ready");
     let db = cfg.data_dir.join(datadir::DATABASE_FILE);
     datadir::ensure_private_file(&db)?;
     let store =
         Arc::new(SqliteStore::open(&db).map_err(|e| format!("cannot open {}: {e}", db.display()))?);
     let keyring =
-        trent_core::open_keyring(store.as_ref(), &root).await.map_err(|e| e.to_string())?;
+        trent_core::open_keyring(store.as_ref(), root.as_ref()).await.map_err(|e| e.to_string())?;
     let audit = Arc::new(crate::audit_file::FileAudit::open(&cfg.data_dir.join("audit.log"))?);
     let mut config = KmsConfig::default();
     config.wrapping_pool.size_per_spec = cfg.wrapping_pool_size;

@@ -1,0 +1,83 @@
+//! Which root key wraps the data-encryption key: the `root.key` file in the data directory
+//! (the default), or an AES key inside a PKCS#11 token (an HSM) when a module is configured.
+//! The PIN comes only from the environment (`TRENT_PKCS11_PIN`): flags show in process lists.
+
+use crate::datadir;
+use clap::Args;
+use std::path::{Path, PathBuf};
+use trent_crypto::RootKey;
+use trent_hsm::{Pkcs11Config, Pkcs11RootKey};
+
+pub const DEFAULT_KEY_LABEL: &str = "trent-root-key";
+pub const PIN_ENV: &str = "TRENT_PKCS11_PIN";
+
+/// The root-key settings of `trent serve` and `trent admin`.
+#[derive(Args, Debug, Clone, Default)]
+pub struct RootKeyArgs {
+    /// PKCS#11 module of the HSM holding the root key (e.g. /usr/lib/softhsm/libsofthsm2.so).
+    /// Without it the root key is the file root.key in the data directory.
+    #[arg(long, env = "TRENT_PKCS11_MODULE")]
+    pub pkcs11_module: Option<PathBuf>,
+    /// Label of the PKCS#11 token; the user PIN is read from TRENT_PKCS11_PIN.
+    #[arg(long, env = "TRENT_PKCS11_TOKEN_LABEL")]
+    pub pkcs11_token_label: Option<String>,
+    /// Label of the AES-256 root key in the token (created, non-extractable, if absent).
+    #[arg(long, env = "TRENT_PKCS11_KEY_LABEL")]
+    pub pkcs11_key_label: Option<String>,
+}
+
+impl RootKeyArgs {
+    /// Flags and environment first, then the config file's values.
+    pub fn or(self, file: RootKeyArgs) -> RootKeyArgs {
+        RootKeyArgs {
+            pkcs11_module: self.pkcs11_module.or(file.pkcs11_module),
+            pkcs11_token_label: self.pkcs11_token_label.or(file.pkcs11_token_label),
+            pkcs11_key_label: self.pkcs11_key_label.or(file.pkcs11_key_label),
+        }
+    }
+
+    fn pkcs11(&self) -> Result<Option<Pkcs11Config>, String> {
+        let Some(module) = &self.pkcs11_module else {
+            if self.pkcs11_token_label.is_some() || self.pkcs11_key_label.is_some() {
+                return Err("the PKCS#11 token and key labels need --pkcs11-module".into());
+            }
+            return Ok(None);
+        };
+        let token_label = self
+            .pkcs11_token_label
+            .clone()
+            .ok_or("--pkcs11-module needs --pkcs11-token-label (TRENT_PKCS11_TOKEN_LABEL)")?;
+        let pin = std::env::var(PIN_ENV)
+            .map_err(|_| format!("--pkcs11-module needs the token's user PIN in {PIN_ENV}"))?;
+        Ok(Some(Pkcs11Config {
+            module: module.clone(),
+            token_label,
+            pin,
+            key_label: self.pkcs11_key_label.clone().unwrap_or_else(|| DEFAULT_KEY_LABEL.into()),
+        }))
+    }
+}
+
+/// Opens the configured root key; `create` makes a missing one (the file, or the key in the
+/// token).
+pub fn open(dir: &Path, args: &RootKeyArgs, create: bool) -> Result<Box<dyn RootKey>, String> {
+    match args.pkcs11()? {
+        Some(cfg) => {
+            let key = Pkcs11RootKey::open(&cfg, create).map_err(|e| e.to_string())?;
+            if dir.join(datadir::ROOT_KEY_FILE).exists() {
+                tracing::warn!(
+                    "the root key is in the HSM; {} in the data directory is not used",
+                    datadir::ROOT_KEY_FILE
+                );
+            }
+            Ok(Box::new(key))
+        }
+        None => {
+            let (key, created) = datadir::load_or_create_root_key(dir)?;
+            if created {
+                tracing::info!(dir = %dir.display(), "created the root key file");
+            }
+            Ok(Box::new(key))
+        }
+    }
+}
