@@ -1,7 +1,9 @@
 //! A bounded cache of keys as the hot path needs them: the record, its materials and its
 //! parsed key policy, so that a cryptographic call reads nothing from the database. Every
-//! write of this process replaces or evicts the entry; the cache assumes this process is the
-//! only writer of keys in its database (one `trent serve` per data directory).
+//! write of this process replaces or evicts the entry. With one server per database (SQLite)
+//! entries live until evicted; with several nodes on one database (PostgreSQL) they expire
+//! after a short time-to-live, so another node's change is seen within it — the eventual
+//! consistency AWS KMS documents for its own API.
 
 use crate::authz::PolicyDocument;
 use crate::{Kms, Result};
@@ -10,6 +12,7 @@ use std::sync::{Arc, RwLock};
 use trent_store::{KeyRecord, KeyRef, MaterialRecord};
 
 pub(crate) struct CachedKey {
+    loaded: std::time::Instant,
     pub rec: KeyRecord,
     pub mats: Vec<MaterialRecord>,
     /// `None` when the stored policy does not parse (authorization reports it).
@@ -28,21 +31,26 @@ impl std::ops::Deref for Materials {
 
 pub(crate) struct KeyCache {
     capacity: usize,
+    ttl: Option<std::time::Duration>,
     map: RwLock<HashMap<KeyRef, Arc<CachedKey>>>,
 }
 
 impl KeyCache {
-    pub(crate) fn new(capacity: usize) -> Self {
-        KeyCache { capacity, map: RwLock::new(HashMap::new()) }
+    pub(crate) fn new(capacity: usize, ttl: Option<std::time::Duration>) -> Self {
+        KeyCache { capacity, ttl, map: RwLock::new(HashMap::new()) }
     }
 
     fn get(&self, key: &KeyRef) -> Option<Arc<CachedKey>> {
-        self.map.read().ok()?.get(key).cloned()
+        let entry = self.map.read().ok()?.get(key).cloned()?;
+        match self.ttl {
+            Some(ttl) if entry.loaded.elapsed() >= ttl => None,
+            _ => Some(entry),
+        }
     }
 
     fn put(&self, rec: KeyRecord, mats: Vec<MaterialRecord>) -> Arc<CachedKey> {
         let policy = PolicyDocument::parse(&rec.policy).ok().map(Arc::new);
-        let entry = Arc::new(CachedKey { rec, mats, policy });
+        let entry = Arc::new(CachedKey { loaded: std::time::Instant::now(), rec, mats, policy });
         if self.capacity == 0 {
             return entry;
         }

@@ -79,6 +79,9 @@ pub struct KmsConfig {
     pub wrapping_pool: WrappingPoolConfig,
     /// Keys the in-memory key cache holds (0: every call reads its key from the store).
     pub key_cache_size: usize,
+    /// How long a cached key may be used before it is read again: `None` when this server is
+    /// the only writer of its store, a short time when several nodes share it.
+    pub key_cache_ttl: Option<std::time::Duration>,
 }
 
 impl Default for KmsConfig {
@@ -88,6 +91,7 @@ impl Default for KmsConfig {
             import_token_validity_ms: 24 * 3_600_000,
             wrapping_pool: WrappingPoolConfig::default(),
             key_cache_size: 100_000,
+            key_cache_ttl: None,
         }
     }
 }
@@ -112,7 +116,7 @@ impl Kms {
         config: KmsConfig,
     ) -> Self {
         let wrapping_pool = wrapping_pool::WrappingPool::new(config.wrapping_pool.clone());
-        let keys = key_cache::KeyCache::new(config.key_cache_size);
+        let keys = key_cache::KeyCache::new(config.key_cache_size, config.key_cache_ttl);
         Kms {
             store,
             keyring,

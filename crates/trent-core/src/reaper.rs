@@ -41,9 +41,6 @@ impl Kms {
             if let Err(e) = self.expire_due_materials().await {
                 tracing::warn!(error = %e, "expiry pass failed");
             }
-            if let Err(e) = self.expire_due_materials().await {
-                tracing::warn!(error = %e, "expiry pass failed");
-            }
             if let Err(e) = self.rotate_due_keys().await {
                 tracing::warn!(error = %e, "rotation pass failed");
             }

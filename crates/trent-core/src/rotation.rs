@@ -20,6 +20,9 @@ fn require_symmetric(rec: &KeyRecord) -> Result<()> {
     Ok(())
 }
 
+/// Why an automatic rotation listed as due was skipped: the fresh record is no longer due.
+const NOT_DUE: &str = "automatic rotation is no longer due";
+
 impl Kms {
     pub async fn enable_key_rotation(
         &self,
@@ -95,6 +98,13 @@ impl Kms {
         let (rec, _) = self
             .modify_key(key, |k, mats| {
                 let arn = k.key.arn();
+                // Re-checked on the fresh record: with several nodes, another may have
+                // rotated this key since it was listed as due.
+                if rotation_type == RotationType::Automatic
+                    && !(k.rotation_enabled && k.next_rotation_ms.is_some_and(|t| t <= now))
+                {
+                    return Err(KmsError::InvalidState(NOT_DUE.into()));
+                }
                 if rotation_type == RotationType::OnDemand {
                     check(Family::RotateOnDemand, k)?;
                     require_symmetric(k)?;
@@ -155,6 +165,7 @@ impl Kms {
         for key in due {
             match self.rotate(&key, RotationType::Automatic).await {
                 Ok(_) => n += 1,
+                Err(KmsError::InvalidState(m)) if m == NOT_DUE => {} // another node rotated it
                 Err(e) => tracing::warn!(key = %key.arn(), error = %e, "automatic rotation failed"),
             }
         }

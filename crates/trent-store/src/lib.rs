@@ -1,11 +1,13 @@
 //! Persistence in KMS terms: one [`Store`] trait (accounts, access keys, KMS keys with their
 //! key materials, tags and policy, aliases, service metadata) and its implementations.
-//! SQLite is the embedded default.
+//! SQLite is the embedded default; PostgreSQL serves several nodes.
 
 mod model;
+pub mod postgres;
 pub mod sqlite;
 
 pub use model::*;
+pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
 use async_trait::async_trait;

@@ -8,13 +8,15 @@ use serde_json::json;
 use std::path::PathBuf;
 use std::sync::Arc;
 use trent_core::{Kms, KmsConfig, SystemClock, WrappingPoolConfig};
-use trent_store::SqliteStore;
 
 #[derive(Args)]
 pub struct AdminArgs {
     /// The data directory of the server.
     #[arg(long, env = "TRENT_DATA_DIR", default_value = "./trent-data")]
     data_dir: PathBuf,
+    /// The PostgreSQL database of the nodes, when they use one (see `trent serve`).
+    #[arg(long, env = "TRENT_DATABASE_URL")]
+    database_url: Option<String>,
     #[command(flatten)]
     root_key: crate::root_key::RootKeyArgs,
     #[command(subcommand)]
@@ -93,21 +95,9 @@ enum AdminCommand {
     },
 }
 
-async fn open(
-    dir: &std::path::Path,
-    root_key: &crate::root_key::RootKeyArgs,
-) -> Result<Kms, String> {
-    let db = dir.join(datadir::DATABASE_FILE);
-    if !db.exists() {
-        return Err(format!(
-            "{} has no Trent database: run `trent serve --data-dir {}` once first",
-            dir.display(),
-            dir.display()
-        ));
-    }
-    let root = crate::root_key::open(dir, root_key, false)?;
-    let store =
-        Arc::new(SqliteStore::open(&db).map_err(|e| format!("cannot open {}: {e}", db.display()))?);
+async fn open(a: &AdminArgs) -> Result<Kms, String> {
+    let (store, _) = crate::storage::open(&a.data_dir, a.database_url.as_deref(), false).await?;
+    let root = crate::root_key::open(&a.data_dir, &a.root_key, false)?;
     let keyring =
         trent_core::open_keyring(store.as_ref(), root.as_ref()).await.map_err(|e| e.to_string())?;
     let config = KmsConfig {
@@ -130,7 +120,7 @@ pub fn run(a: AdminArgs) -> Result<(), String> {
 }
 
 async fn admin(a: AdminArgs) -> Result<(), String> {
-    let kms = open(&a.data_dir, &a.root_key).await?;
+    let kms = open(&a).await?;
     let e = |e: trent_core::KmsError| e.to_string();
     let out = match a.command {
         AdminCommand::CreateAccount { account_id } => {

@@ -15,7 +15,7 @@ pub enum AuthArg {
     AcceptAny,
 }
 
-#[derive(Debug, Args)]
+#[derive(Args)]
 pub struct ServeArgs {
     /// Data directory: database, root key, credentials file.
     #[arg(long, env = "TRENT_DATA_DIR")]
@@ -43,16 +43,21 @@ pub struct ServeArgs {
     /// calls read nothing from the database; 0 reads every key from the database.
     #[arg(long, env = "TRENT_KEY_CACHE_SIZE")]
     pub key_cache_size: Option<usize>,
+    /// PostgreSQL instead of the embedded SQLite database, for several nodes: a
+    /// `postgres://user:password@host:port/db` URL or `host=... user=... dbname=...`.
+    /// Prefer the environment for a URL with a password.
+    #[arg(long, env = "TRENT_DATABASE_URL")]
+    pub database_url: Option<String>,
     #[command(flatten)]
     pub root_key: crate::root_key::RootKeyArgs,
     /// TOML file with any of: data_dir, listen, account_id, auth, log, wrapping_pool_size,
-    /// tokens_per_wrapping_key, key_cache_size, pkcs11_module, pkcs11_token_label,
-    /// pkcs11_key_label.
+    /// tokens_per_wrapping_key, key_cache_size, database_url, pkcs11_module,
+    /// pkcs11_token_label, pkcs11_key_label.
     #[arg(long, env = "TRENT_CONFIG")]
     pub config: Option<PathBuf>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileConfig {
     data_dir: Option<PathBuf>,
@@ -63,12 +68,13 @@ struct FileConfig {
     wrapping_pool_size: Option<usize>,
     tokens_per_wrapping_key: Option<u32>,
     key_cache_size: Option<usize>,
+    database_url: Option<String>,
     pkcs11_module: Option<PathBuf>,
     pkcs11_token_label: Option<String>,
     pkcs11_key_label: Option<String>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ServeConfig {
     pub data_dir: PathBuf,
     pub listen: SocketAddr,
@@ -78,6 +84,7 @@ pub struct ServeConfig {
     pub wrapping_pool_size: usize,
     pub tokens_per_wrapping_key: u32,
     pub key_cache_size: usize,
+    pub database_url: Option<String>,
     pub root_key: crate::root_key::RootKeyArgs,
 }
 
@@ -111,6 +118,7 @@ impl ServeConfig {
                 .unwrap_or(1)
                 .max(1),
             key_cache_size: a.key_cache_size.or(file.key_cache_size).unwrap_or(100_000),
+            database_url: a.database_url.or(file.database_url),
             root_key: a.root_key.or(crate::root_key::RootKeyArgs {
                 pkcs11_module: file.pkcs11_module,
                 pkcs11_token_label: file.pkcs11_token_label,

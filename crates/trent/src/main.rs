@@ -8,6 +8,7 @@ mod config;
 mod datadir;
 mod root_key;
 mod serve;
+mod storage;
 
 use clap::{Parser, Subcommand};
 

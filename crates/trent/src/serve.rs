@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use trent_core::{Kms, KmsConfig, SystemClock};
 use trent_server::{AppState, AuthMode};
-use trent_store::SqliteStore;
 
 pub fn run(cfg: ServeConfig) -> Result<(), String> {
     tracing_subscriber::fmt()
@@ -29,10 +28,8 @@ async fn serve(cfg: ServeConfig) -> Result<(), String> {
     datadir::ensure_dir(&cfg.data_dir)?;
     let root = crate::root_key::open(&cfg.data_dir, &cfg.root_key, true)?;
     tracing::info!(root_key = %root.describe(), "root key ready");
-    let db = cfg.data_dir.join(datadir::DATABASE_FILE);
-    datadir::ensure_private_file(&db)?;
-    let store =
-        Arc::new(SqliteStore::open(&db).map_err(|e| format!("cannot open {}: {e}", db.display()))?);
+    let (store, shared) =
+        crate::storage::open(&cfg.data_dir, cfg.database_url.as_deref(), true).await?;
     let keyring =
         trent_core::open_keyring(store.as_ref(), root.as_ref()).await.map_err(|e| e.to_string())?;
     let audit = Arc::new(crate::audit_file::FileAudit::open(&cfg.data_dir.join("audit.log"))?);
@@ -40,6 +37,12 @@ async fn serve(cfg: ServeConfig) -> Result<(), String> {
     config.wrapping_pool.size_per_spec = cfg.wrapping_pool_size;
     config.wrapping_pool.tokens_per_key_pair = cfg.tokens_per_wrapping_key;
     config.key_cache_size = cfg.key_cache_size;
+    if shared {
+        config.key_cache_ttl = Some(crate::storage::SHARED_KEY_CACHE_TTL);
+        tracing::info!(
+            "store: PostgreSQL (shared by several nodes; cached keys refresh every second)"
+        );
+    }
     if cfg.tokens_per_wrapping_key > 1 {
         tracing::warn!(
             tokens = cfg.tokens_per_wrapping_key,

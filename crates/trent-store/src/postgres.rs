@@ -1,0 +1,684 @@
+//! The store for several nodes: PostgreSQL through a deadpool pool of tokio-postgres
+//! connections. Same schema and semantics as the SQLite store; every call is one transaction
+//! (PostgreSQL commits are durable with its default `synchronous_commit=on`). Connections
+//! are plain TCP or Unix sockets (`postgres://` URL); put TLS in front where the network is
+//! not trusted.
+
+use crate::model::*;
+use crate::{Result, Store, StoreError};
+use async_trait::async_trait;
+use deadpool_postgres::GenericClient;
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use tokio_postgres::error::SqlState;
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{NoTls, Row};
+use trent_types::{
+    ExpirationModelType, ImportState, KeyMaterialState, KeySpec, KeyState, KeyUsageType,
+    OriginType, RotationType,
+};
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value BYTEA NOT NULL);
+CREATE TABLE IF NOT EXISTS accounts (account_id TEXT PRIMARY KEY, created_ms BIGINT NOT NULL);
+CREATE TABLE IF NOT EXISTS access_keys (
+  access_key_id TEXT PRIMARY KEY, account_id TEXT NOT NULL, principal_arn TEXT NOT NULL,
+  sealed_secret BYTEA NOT NULL, created_ms BIGINT NOT NULL);
+CREATE TABLE IF NOT EXISTS keys (
+  account TEXT NOT NULL, region TEXT NOT NULL, key_id TEXT NOT NULL, version BIGINT NOT NULL,
+  created_ms BIGINT NOT NULL, description TEXT NOT NULL, key_usage TEXT NOT NULL,
+  key_spec TEXT NOT NULL, origin TEXT NOT NULL, state TEXT NOT NULL, deletion_date_ms BIGINT,
+  policy TEXT NOT NULL, multi_region BOOLEAN NOT NULL, tags TEXT NOT NULL,
+  rotation_enabled BOOLEAN NOT NULL, rotation_period_days BIGINT, next_rotation_ms BIGINT,
+  current_material_id TEXT,
+  PRIMARY KEY (account, region, key_id));
+CREATE INDEX IF NOT EXISTS keys_deletion ON keys (deletion_date_ms) WHERE deletion_date_ms IS NOT NULL;
+CREATE INDEX IF NOT EXISTS keys_rotation ON keys (next_rotation_ms) WHERE rotation_enabled;
+CREATE TABLE IF NOT EXISTS materials (
+  account TEXT NOT NULL, region TEXT NOT NULL, key_id TEXT NOT NULL, material_id TEXT NOT NULL,
+  sealed BYTEA, state TEXT NOT NULL, created_ms BIGINT NOT NULL, rotation_date_ms BIGINT,
+  rotation_type TEXT, import_state TEXT, expiration_model TEXT, valid_to_ms BIGINT,
+  description TEXT,
+  PRIMARY KEY (account, region, key_id, material_id));
+CREATE INDEX IF NOT EXISTS materials_expiry ON materials (valid_to_ms) WHERE valid_to_ms IS NOT NULL;
+CREATE TABLE IF NOT EXISTS aliases (
+  account TEXT NOT NULL, region TEXT NOT NULL, name TEXT NOT NULL, target_key_id TEXT NOT NULL,
+  created_ms BIGINT NOT NULL, updated_ms BIGINT NOT NULL,
+  PRIMARY KEY (account, region, name));
+CREATE INDEX IF NOT EXISTS aliases_target ON aliases (account, region, target_key_id);
+CREATE TABLE IF NOT EXISTS users (
+  account_id TEXT NOT NULL, name TEXT NOT NULL, created_ms BIGINT NOT NULL,
+  PRIMARY KEY (account_id, name));
+CREATE TABLE IF NOT EXISTS identity_policies (
+  principal_arn TEXT NOT NULL, name TEXT NOT NULL, document TEXT NOT NULL,
+  PRIMARY KEY (principal_arn, name));
+CREATE TABLE IF NOT EXISTS grants (
+  account TEXT NOT NULL, region TEXT NOT NULL, key_id TEXT NOT NULL, grant_id TEXT NOT NULL,
+  token TEXT NOT NULL UNIQUE, name TEXT, grantee TEXT NOT NULL, retiring TEXT,
+  operations TEXT NOT NULL, constraints TEXT, issuer TEXT NOT NULL, created_ms BIGINT NOT NULL,
+  PRIMARY KEY (account, region, key_id, grant_id));
+CREATE INDEX IF NOT EXISTS grants_retiring ON grants (retiring) WHERE retiring IS NOT NULL;
+";
+
+/// Serializes schema creation across nodes starting at once.
+const SCHEMA_LOCK: i64 = 0x7472_656e_7401;
+
+pub struct PostgresStore {
+    pool: Pool,
+}
+
+fn backend<E: std::fmt::Display>(e: E) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+fn unique_or_backend(e: tokio_postgres::Error) -> StoreError {
+    if e.code() == Some(&SqlState::UNIQUE_VIOLATION) {
+        StoreError::AlreadyExists
+    } else {
+        backend(e)
+    }
+}
+
+fn one_or_not_found(n: u64) -> Result<()> {
+    if n == 1 {
+        Ok(())
+    } else {
+        Err(StoreError::NotFound)
+    }
+}
+
+impl PostgresStore {
+    /// Connects to `url` (`postgres://user:password@host:port/db` or key=value form) with a
+    /// pool of `max_connections` and creates the schema if needed.
+    pub async fn connect(url: &str, max_connections: usize) -> Result<Self> {
+        let pg: tokio_postgres::Config = url.parse().map_err(backend)?;
+        let manager = Manager::from_config(
+            pg,
+            NoTls,
+            ManagerConfig { recycling_method: RecyclingMethod::Fast },
+        );
+        let pool =
+            Pool::builder(manager).max_size(max_connections.max(1)).build().map_err(backend)?;
+        let store = PostgresStore { pool };
+        let mut c = store.client().await?;
+        let tx = c.transaction().await.map_err(backend)?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SCHEMA_LOCK]).await.map_err(backend)?;
+        tx.batch_execute(SCHEMA).await.map_err(backend)?;
+        tx.commit().await.map_err(backend)?;
+        Ok(store)
+    }
+
+    async fn client(&self) -> Result<deadpool_postgres::Object> {
+        self.pool.get().await.map_err(backend)
+    }
+
+    async fn query(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>> {
+        let c = self.client().await?;
+        let s = c.prepare_cached(sql).await.map_err(backend)?;
+        c.query(&s, params).await.map_err(backend)
+    }
+
+    async fn query_opt(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Option<Row>> {
+        let c = self.client().await?;
+        let s = c.prepare_cached(sql).await.map_err(backend)?;
+        c.query_opt(&s, params).await.map_err(backend)
+    }
+
+    /// One statement in its own (implicit) transaction; returns the rows it changed.
+    async fn execute(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64> {
+        let c = self.client().await?;
+        let s = c.prepare_cached(sql).await.map_err(backend)?;
+        c.execute(&s, params).await.map_err(unique_or_backend)
+    }
+
+    async fn key_refs(&self, sql: &str, now_ms: i64) -> Result<Vec<KeyRef>> {
+        let rows = self.query(sql, &[&now_ms]).await?;
+        rows.iter()
+            .map(|r| {
+                Ok(KeyRef {
+                    account: r.try_get(0).map_err(backend)?,
+                    region: r.try_get(1).map_err(backend)?,
+                    key_id: r.try_get(2).map_err(backend)?,
+                })
+            })
+            .collect()
+    }
+}
+
+fn col<'a, T: tokio_postgres::types::FromSql<'a>>(r: &'a Row, i: usize) -> Result<T> {
+    r.try_get(i).map_err(backend)
+}
+
+fn enum_col<T>(r: &Row, i: usize, parse: fn(&str) -> Option<T>) -> Result<T> {
+    let s: String = col(r, i)?;
+    parse(&s).ok_or_else(|| StoreError::Backend(format!("unknown value '{s}' in column {i}")))
+}
+
+fn opt_enum_col<T>(r: &Row, i: usize, parse: fn(&str) -> Option<T>) -> Result<Option<T>> {
+    let s: Option<String> = col(r, i)?;
+    s.map(|s| parse(&s).ok_or_else(|| StoreError::Backend(format!("unknown value '{s}'"))))
+        .transpose()
+}
+
+fn json_col<T: serde::de::DeserializeOwned>(s: &str) -> Result<T> {
+    serde_json::from_str(s).map_err(backend)
+}
+
+const KEY_COLS: &str = "account, region, key_id, version, created_ms, description, key_usage, key_spec, origin, state, deletion_date_ms, policy, multi_region, tags, rotation_enabled, rotation_period_days, next_rotation_ms, current_material_id";
+
+fn key_row(r: &Row) -> Result<KeyRecord> {
+    Ok(KeyRecord {
+        key: KeyRef { account: col(r, 0)?, region: col(r, 1)?, key_id: col(r, 2)? },
+        version: col(r, 3)?,
+        created_ms: col(r, 4)?,
+        description: col(r, 5)?,
+        key_usage: enum_col(r, 6, KeyUsageType::parse)?,
+        key_spec: enum_col(r, 7, KeySpec::parse)?,
+        origin: enum_col(r, 8, OriginType::parse)?,
+        state: enum_col(r, 9, KeyState::parse)?,
+        deletion_date_ms: col(r, 10)?,
+        policy: col(r, 11)?,
+        multi_region: col(r, 12)?,
+        tags: json_col(col::<&str>(r, 13)?)?,
+        rotation_enabled: col(r, 14)?,
+        rotation_period_days: col(r, 15)?,
+        next_rotation_ms: col(r, 16)?,
+        current_material_id: col(r, 17)?,
+    })
+}
+
+fn tags_json(k: &KeyRecord) -> String {
+    serde_json::to_string(&k.tags).unwrap_or_else(|_| "{}".into())
+}
+
+const MATERIAL_COLS: &str = "account, region, key_id, material_id, sealed, state, created_ms, rotation_date_ms, rotation_type, import_state, expiration_model, valid_to_ms, description";
+
+fn material_row(r: &Row) -> Result<MaterialRecord> {
+    Ok(MaterialRecord {
+        key: KeyRef { account: col(r, 0)?, region: col(r, 1)?, key_id: col(r, 2)? },
+        material_id: col(r, 3)?,
+        sealed: col(r, 4)?,
+        state: enum_col(r, 5, KeyMaterialState::parse)?,
+        created_ms: col(r, 6)?,
+        rotation_date_ms: col(r, 7)?,
+        rotation_type: opt_enum_col(r, 8, RotationType::parse)?,
+        import_state: opt_enum_col(r, 9, ImportState::parse)?,
+        expiration_model: opt_enum_col(r, 10, ExpirationModelType::parse)?,
+        valid_to_ms: col(r, 11)?,
+        description: col(r, 12)?,
+    })
+}
+
+async fn insert_key<C: GenericClient + Sync>(
+    c: &C,
+    k: &KeyRecord,
+    mats: &[MaterialRecord],
+) -> Result<()> {
+    let s = c
+        .prepare_cached(&format!(
+            "INSERT INTO keys ({KEY_COLS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18)"
+        ))
+        .await
+        .map_err(backend)?;
+    let tags = tags_json(k);
+    c.execute(
+        &s,
+        &[
+            &k.key.account,
+            &k.key.region,
+            &k.key.key_id,
+            &k.version,
+            &k.created_ms,
+            &k.description,
+            &k.key_usage.as_str(),
+            &k.key_spec.as_str(),
+            &k.origin.as_str(),
+            &k.state.as_str(),
+            &k.deletion_date_ms,
+            &k.policy,
+            &k.multi_region,
+            &tags,
+            &k.rotation_enabled,
+            &k.rotation_period_days,
+            &k.next_rotation_ms,
+            &k.current_material_id,
+        ],
+    )
+    .await
+    .map_err(unique_or_backend)?;
+    for m in mats {
+        upsert_material(c, m).await?;
+    }
+    Ok(())
+}
+
+async fn upsert_material<C: GenericClient + Sync>(c: &C, m: &MaterialRecord) -> Result<()> {
+    let s = c
+        .prepare_cached(&format!(
+            "INSERT INTO materials ({MATERIAL_COLS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)
+             ON CONFLICT (account, region, key_id, material_id) DO UPDATE SET sealed = EXCLUDED.sealed,
+             state = EXCLUDED.state, created_ms = EXCLUDED.created_ms, rotation_date_ms = EXCLUDED.rotation_date_ms,
+             rotation_type = EXCLUDED.rotation_type, import_state = EXCLUDED.import_state,
+             expiration_model = EXCLUDED.expiration_model, valid_to_ms = EXCLUDED.valid_to_ms,
+             description = EXCLUDED.description"
+        ))
+        .await
+        .map_err(backend)?;
+    c.execute(
+        &s,
+        &[
+            &m.key.account,
+            &m.key.region,
+            &m.key.key_id,
+            &m.material_id,
+            &m.sealed,
+            &m.state.as_str(),
+            &m.created_ms,
+            &m.rotation_date_ms,
+            &m.rotation_type.map(|v| v.as_str()),
+            &m.import_state.map(|v| v.as_str()),
+            &m.expiration_model.map(|v| v.as_str()),
+            &m.valid_to_ms,
+            &m.description,
+        ],
+    )
+    .await
+    .map_err(backend)?;
+    Ok(())
+}
+
+const GRANT_COLS: &str = "account, region, key_id, grant_id, token, name, grantee, retiring, operations, constraints, issuer, created_ms";
+
+fn grant_row(r: &Row) -> Result<GrantRecord> {
+    Ok(GrantRecord {
+        key: KeyRef { account: col(r, 0)?, region: col(r, 1)?, key_id: col(r, 2)? },
+        grant_id: col(r, 3)?,
+        token: col(r, 4)?,
+        name: col(r, 5)?,
+        grantee: col(r, 6)?,
+        retiring: col(r, 7)?,
+        operations: json_col(col::<&str>(r, 8)?)?,
+        constraints: col::<Option<&str>>(r, 9)?.map(json_col).transpose()?,
+        issuer: col(r, 10)?,
+        created_ms: col(r, 11)?,
+    })
+}
+
+const ACCESS_KEY_COLS: &str = "access_key_id, account_id, principal_arn, sealed_secret, created_ms";
+
+fn access_key_row(r: &Row) -> Result<AccessKeyRecord> {
+    Ok(AccessKeyRecord {
+        access_key_id: col(r, 0)?,
+        account_id: col(r, 1)?,
+        principal_arn: col(r, 2)?,
+        sealed_secret: col(r, 3)?,
+        created_ms: col(r, 4)?,
+    })
+}
+
+fn user_row(r: &Row) -> Result<UserRecord> {
+    Ok(UserRecord { account_id: col(r, 0)?, name: col(r, 1)?, created_ms: col(r, 2)? })
+}
+
+const ALIAS_COLS: &str = "account, region, name, target_key_id, created_ms, updated_ms";
+
+fn alias_row(r: &Row) -> Result<AliasRecord> {
+    Ok(AliasRecord {
+        account: col(r, 0)?,
+        region: col(r, 1)?,
+        name: col(r, 2)?,
+        target_key_id: col(r, 3)?,
+        created_ms: col(r, 4)?,
+        updated_ms: col(r, 5)?,
+    })
+}
+
+fn rows<T>(rows: Vec<Row>, f: fn(&Row) -> Result<T>) -> Result<Vec<T>> {
+    rows.iter().map(f).collect()
+}
+
+#[async_trait]
+impl Store for PostgresStore {
+    async fn get_meta(&self, name: &str) -> Result<Option<Vec<u8>>> {
+        self.query_opt("SELECT value FROM meta WHERE name = $1", &[&name])
+            .await?
+            .map(|r| col(&r, 0))
+            .transpose()
+    }
+
+    async fn put_meta_if_absent(&self, name: &str, value: &[u8]) -> Result<Vec<u8>> {
+        self.execute(
+            "INSERT INTO meta (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+            &[&name, &value],
+        )
+        .await?;
+        let r = self.query_opt("SELECT value FROM meta WHERE name = $1", &[&name]).await?;
+        col(&r.ok_or(StoreError::NotFound)?, 0)
+    }
+
+    async fn put_account(&self, a: &AccountRecord) -> Result<()> {
+        self.execute(
+            "INSERT INTO accounts (account_id, created_ms) VALUES ($1, $2) ON CONFLICT (account_id) DO NOTHING",
+            &[&a.account_id, &a.created_ms],
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn get_account(&self, account_id: &str) -> Result<Option<AccountRecord>> {
+        let r = self
+            .query_opt(
+                "SELECT account_id, created_ms FROM accounts WHERE account_id = $1",
+                &[&account_id],
+            )
+            .await?;
+        r.map(|r| Ok(AccountRecord { account_id: col(&r, 0)?, created_ms: col(&r, 1)? }))
+            .transpose()
+    }
+
+    async fn put_access_key(&self, k: &AccessKeyRecord) -> Result<()> {
+        self.execute(
+            &format!("INSERT INTO access_keys ({ACCESS_KEY_COLS}) VALUES ($1,$2,$3,$4,$5)"),
+            &[&k.access_key_id, &k.account_id, &k.principal_arn, &k.sealed_secret, &k.created_ms],
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn get_access_key(&self, id: &str) -> Result<Option<AccessKeyRecord>> {
+        let sql = format!("SELECT {ACCESS_KEY_COLS} FROM access_keys WHERE access_key_id = $1");
+        self.query_opt(&sql, &[&id]).await?.as_ref().map(access_key_row).transpose()
+    }
+
+    async fn list_access_keys(&self, account_id: &str) -> Result<Vec<AccessKeyRecord>> {
+        let sql = format!("SELECT {ACCESS_KEY_COLS} FROM access_keys WHERE account_id = $1 ORDER BY created_ms, access_key_id");
+        rows(self.query(&sql, &[&account_id]).await?, access_key_row)
+    }
+
+    async fn delete_access_key(&self, id: &str) -> Result<()> {
+        one_or_not_found(
+            self.execute("DELETE FROM access_keys WHERE access_key_id = $1", &[&id]).await?,
+        )
+    }
+
+    async fn put_user(&self, u: &UserRecord) -> Result<()> {
+        self.execute(
+            "INSERT INTO users (account_id, name, created_ms) VALUES ($1, $2, $3)",
+            &[&u.account_id, &u.name, &u.created_ms],
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn get_user(&self, account_id: &str, name: &str) -> Result<Option<UserRecord>> {
+        let sql =
+            "SELECT account_id, name, created_ms FROM users WHERE account_id = $1 AND name = $2";
+        self.query_opt(sql, &[&account_id, &name]).await?.as_ref().map(user_row).transpose()
+    }
+
+    async fn list_users(&self, account_id: &str) -> Result<Vec<UserRecord>> {
+        let sql =
+            "SELECT account_id, name, created_ms FROM users WHERE account_id = $1 ORDER BY name";
+        rows(self.query(sql, &[&account_id]).await?, user_row)
+    }
+
+    async fn put_identity_policy(
+        &self,
+        principal_arn: &str,
+        name: &str,
+        document: &str,
+    ) -> Result<()> {
+        self.execute(
+            "INSERT INTO identity_policies (principal_arn, name, document) VALUES ($1, $2, $3)
+             ON CONFLICT (principal_arn, name) DO UPDATE SET document = EXCLUDED.document",
+            &[&principal_arn, &name, &document],
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn delete_identity_policy(&self, principal_arn: &str, name: &str) -> Result<()> {
+        one_or_not_found(
+            self.execute(
+                "DELETE FROM identity_policies WHERE principal_arn = $1 AND name = $2",
+                &[&principal_arn, &name],
+            )
+            .await?,
+        )
+    }
+
+    async fn list_identity_policies(&self, principal_arn: &str) -> Result<Vec<(String, String)>> {
+        let sql =
+            "SELECT name, document FROM identity_policies WHERE principal_arn = $1 ORDER BY name";
+        self.query(sql, &[&principal_arn])
+            .await?
+            .iter()
+            .map(|r| Ok((col(r, 0)?, col(r, 1)?)))
+            .collect()
+    }
+
+    async fn create_key(&self, k: &KeyRecord, materials: &[MaterialRecord]) -> Result<()> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(backend)?;
+        insert_key(&tx, k, materials).await?;
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn create_keys(&self, keys: Vec<(KeyRecord, Vec<MaterialRecord>)>) -> Result<()> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(backend)?;
+        for (k, materials) in &keys {
+            insert_key(&tx, k, materials).await?;
+        }
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn get_key(&self, key: &KeyRef) -> Result<Option<KeyRecord>> {
+        let sql = format!(
+            "SELECT {KEY_COLS} FROM keys WHERE account = $1 AND region = $2 AND key_id = $3"
+        );
+        self.query_opt(&sql, &[&key.account, &key.region, &key.key_id])
+            .await?
+            .as_ref()
+            .map(key_row)
+            .transpose()
+    }
+
+    async fn list_keys(
+        &self,
+        account: &str,
+        region: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<KeyRecord>> {
+        let sql = format!(
+            "SELECT {KEY_COLS} FROM keys WHERE account = $1 AND region = $2 AND key_id > $3 ORDER BY key_id COLLATE \"C\" LIMIT $4"
+        );
+        let (after, limit) = (after.unwrap_or(""), limit as i64);
+        rows(self.query(&sql, &[&account, &region, &after, &limit]).await?, key_row)
+    }
+
+    async fn update_key(
+        &self,
+        k: &KeyRecord,
+        materials: &[MaterialRecord],
+        remove: &[String],
+    ) -> Result<()> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(backend)?;
+        let tags = tags_json(k);
+        let previous = k.version - 1;
+        let n = tx
+            .execute(
+                "UPDATE keys SET version = $4, description = $5, state = $6, deletion_date_ms = $7, policy = $8,
+                 tags = $9, rotation_enabled = $10, rotation_period_days = $11, next_rotation_ms = $12,
+                 current_material_id = $13
+                 WHERE account = $1 AND region = $2 AND key_id = $3 AND version = $14",
+                &[
+                    &k.key.account, &k.key.region, &k.key.key_id, &k.version, &k.description,
+                    &k.state.as_str(), &k.deletion_date_ms, &k.policy, &tags, &k.rotation_enabled,
+                    &k.rotation_period_days, &k.next_rotation_ms, &k.current_material_id, &previous,
+                ],
+            )
+            .await
+            .map_err(backend)?;
+        if n != 1 {
+            return Err(StoreError::Conflict);
+        }
+        for m in materials {
+            upsert_material(&tx, m).await?;
+        }
+        for id in remove {
+            tx.execute(
+                "DELETE FROM materials WHERE account = $1 AND region = $2 AND key_id = $3 AND material_id = $4",
+                &[&k.key.account, &k.key.region, &k.key.key_id, id],
+            )
+            .await
+            .map_err(backend)?;
+        }
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn delete_key(&self, key: &KeyRef) -> Result<()> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(backend)?;
+        let p: [&(dyn ToSql + Sync); 3] = [&key.account, &key.region, &key.key_id];
+        for sql in [
+            "DELETE FROM materials WHERE account = $1 AND region = $2 AND key_id = $3",
+            "DELETE FROM aliases WHERE account = $1 AND region = $2 AND target_key_id = $3",
+            "DELETE FROM grants WHERE account = $1 AND region = $2 AND key_id = $3",
+            "DELETE FROM keys WHERE account = $1 AND region = $2 AND key_id = $3",
+        ] {
+            tx.execute(sql, &p).await.map_err(backend)?;
+        }
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn keys_due_for_deletion(&self, now_ms: i64) -> Result<Vec<KeyRef>> {
+        self.key_refs("SELECT account, region, key_id FROM keys WHERE deletion_date_ms IS NOT NULL AND deletion_date_ms <= $1 AND state = 'PendingDeletion'", now_ms).await
+    }
+
+    async fn keys_due_for_rotation(&self, now_ms: i64) -> Result<Vec<KeyRef>> {
+        self.key_refs("SELECT account, region, key_id FROM keys WHERE rotation_enabled AND next_rotation_ms IS NOT NULL AND next_rotation_ms <= $1", now_ms).await
+    }
+
+    async fn keys_with_expired_material(&self, now_ms: i64) -> Result<Vec<KeyRef>> {
+        self.key_refs("SELECT DISTINCT account, region, key_id FROM materials WHERE sealed IS NOT NULL AND valid_to_ms IS NOT NULL AND valid_to_ms <= $1", now_ms).await
+    }
+
+    async fn get_materials(&self, key: &KeyRef) -> Result<Vec<MaterialRecord>> {
+        let sql = format!(
+            "SELECT {MATERIAL_COLS} FROM materials WHERE account = $1 AND region = $2 AND key_id = $3 ORDER BY created_ms, material_id COLLATE \"C\""
+        );
+        rows(self.query(&sql, &[&key.account, &key.region, &key.key_id]).await?, material_row)
+    }
+
+    async fn put_grant(&self, g: &GrantRecord) -> Result<()> {
+        let ops = serde_json::to_string(&g.operations).map_err(backend)?;
+        let constraints =
+            g.constraints.as_ref().map(serde_json::to_string).transpose().map_err(backend)?;
+        self.execute(
+            &format!(
+                "INSERT INTO grants ({GRANT_COLS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)"
+            ),
+            &[
+                &g.key.account,
+                &g.key.region,
+                &g.key.key_id,
+                &g.grant_id,
+                &g.token,
+                &g.name,
+                &g.grantee,
+                &g.retiring,
+                &ops,
+                &constraints,
+                &g.issuer,
+                &g.created_ms,
+            ],
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn list_grants(&self, key: &KeyRef) -> Result<Vec<GrantRecord>> {
+        let sql = format!(
+            "SELECT {GRANT_COLS} FROM grants WHERE account = $1 AND region = $2 AND key_id = $3 ORDER BY created_ms, grant_id COLLATE \"C\""
+        );
+        rows(self.query(&sql, &[&key.account, &key.region, &key.key_id]).await?, grant_row)
+    }
+
+    async fn get_grant_by_token(&self, token: &str) -> Result<Option<GrantRecord>> {
+        let sql = format!("SELECT {GRANT_COLS} FROM grants WHERE token = $1");
+        self.query_opt(&sql, &[&token]).await?.as_ref().map(grant_row).transpose()
+    }
+
+    async fn list_grants_by_retiring(&self, principal: &str) -> Result<Vec<GrantRecord>> {
+        let sql = format!("SELECT {GRANT_COLS} FROM grants WHERE retiring = $1 ORDER BY created_ms, grant_id COLLATE \"C\"");
+        rows(self.query(&sql, &[&principal]).await?, grant_row)
+    }
+
+    async fn delete_grant(&self, key: &KeyRef, grant_id: &str) -> Result<()> {
+        one_or_not_found(
+            self.execute(
+                "DELETE FROM grants WHERE account = $1 AND region = $2 AND key_id = $3 AND grant_id = $4",
+                &[&key.account, &key.region, &key.key_id, &grant_id],
+            )
+            .await?,
+        )
+    }
+
+    async fn create_alias(&self, a: &AliasRecord) -> Result<()> {
+        self.execute(
+            &format!("INSERT INTO aliases ({ALIAS_COLS}) VALUES ($1,$2,$3,$4,$5,$6)"),
+            &[&a.account, &a.region, &a.name, &a.target_key_id, &a.created_ms, &a.updated_ms],
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn get_alias(
+        &self,
+        account: &str,
+        region: &str,
+        name: &str,
+    ) -> Result<Option<AliasRecord>> {
+        let sql = format!(
+            "SELECT {ALIAS_COLS} FROM aliases WHERE account = $1 AND region = $2 AND name = $3"
+        );
+        self.query_opt(&sql, &[&account, &region, &name]).await?.as_ref().map(alias_row).transpose()
+    }
+
+    async fn update_alias(&self, a: &AliasRecord) -> Result<()> {
+        one_or_not_found(
+            self.execute(
+                "UPDATE aliases SET target_key_id = $4, updated_ms = $5 WHERE account = $1 AND region = $2 AND name = $3",
+                &[&a.account, &a.region, &a.name, &a.target_key_id, &a.updated_ms],
+            )
+            .await?,
+        )
+    }
+
+    async fn delete_alias(&self, account: &str, region: &str, name: &str) -> Result<()> {
+        one_or_not_found(
+            self.execute(
+                "DELETE FROM aliases WHERE account = $1 AND region = $2 AND name = $3",
+                &[&account, &region, &name],
+            )
+            .await?,
+        )
+    }
+
+    async fn list_aliases(
+        &self,
+        account: &str,
+        region: &str,
+        key_id: Option<&str>,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<AliasRecord>> {
+        let sql = format!(
+            "SELECT {ALIAS_COLS} FROM aliases WHERE account = $1 AND region = $2 AND ($3::TEXT IS NULL OR target_key_id = $3) AND name COLLATE \"C\" > $4 ORDER BY name COLLATE \"C\" LIMIT $5"
+        );
+        let (after, limit) = (after.unwrap_or(""), limit as i64);
+        rows(self.query(&sql, &[&account, &region, &key_id, &after, &limit]).await?, alias_row)
+    }
+}

@@ -1,0 +1,268 @@
+//! One conformance suite, run against both stores: the embedded SQLite store and PostgreSQL
+//! (a real server started by `scripts/ephemeral-postgres` in a temporary directory).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
+use trent_store::*;
+use trent_types::{
+    GrantConstraints, GrantOperation, KeyMaterialState, KeySpec, KeyState, KeyUsageType, OriginType,
+};
+
+/// A PostgreSQL server for one test, stopped when dropped.
+struct Postgres {
+    dir: tempfile::TempDir,
+    url: String,
+}
+
+fn script() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/ephemeral-postgres")
+}
+
+impl Postgres {
+    fn start() -> Postgres {
+        let dir = tempfile::tempdir().unwrap();
+        let out = Command::new(script()).arg("start").arg(dir.path().join("pg")).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let url = String::from_utf8(out.stdout).unwrap().trim().to_string();
+        Postgres { dir, url }
+    }
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        let _ = Command::new(script()).arg("stop").arg(self.dir.path().join("pg")).output();
+    }
+}
+
+fn key(id: &str) -> KeyRef {
+    KeyRef { account: "111122223333".into(), region: "us-east-1".into(), key_id: id.into() }
+}
+
+fn record(id: &str, now: i64) -> KeyRecord {
+    KeyRecord {
+        key: key(id),
+        version: 1,
+        created_ms: now,
+        description: format!("key {id}"),
+        key_usage: KeyUsageType::EncryptDecrypt,
+        key_spec: KeySpec::SymmetricDefault,
+        origin: OriginType::AwsKms,
+        state: KeyState::Enabled,
+        deletion_date_ms: None,
+        policy: "{}".into(),
+        multi_region: false,
+        tags: BTreeMap::from([("team".to_string(), "kms".to_string())]),
+        rotation_enabled: false,
+        rotation_period_days: None,
+        next_rotation_ms: None,
+        current_material_id: Some(format!("{id}-m1")),
+    }
+}
+
+fn material(id: &str, n: u8, now: i64) -> MaterialRecord {
+    MaterialRecord::new(
+        key(id),
+        format!("{id}-m{n}"),
+        Some(vec![n; 48]),
+        KeyMaterialState::Current,
+        now,
+    )
+}
+
+fn alias(name: &str, target: &str) -> AliasRecord {
+    AliasRecord {
+        account: "111122223333".into(),
+        region: "us-east-1".into(),
+        name: name.into(),
+        target_key_id: target.into(),
+        created_ms: 1,
+        updated_ms: 1,
+    }
+}
+
+fn grant(id: &str, token: &str, retiring: Option<&str>, t: i64) -> GrantRecord {
+    GrantRecord {
+        key: key("c"),
+        grant_id: id.into(),
+        token: token.into(),
+        name: Some("n".into()),
+        grantee: "arn:aws:iam::111122223333:user/alice".into(),
+        retiring: retiring.map(str::to_string),
+        operations: vec![GrantOperation::Encrypt, GrantOperation::Decrypt],
+        constraints: Some(GrantConstraints {
+            encryption_context_subset: Some(BTreeMap::from([("k".into(), "v".into())])),
+            ..Default::default()
+        }),
+        issuer: "arn:aws:iam::111122223333:root".into(),
+        created_ms: t,
+    }
+}
+
+async fn identities(s: &dyn Store) {
+    assert_eq!(s.get_meta("dek").await.unwrap(), None);
+    assert_eq!(s.put_meta_if_absent("dek", b"first").await.unwrap(), b"first");
+    assert_eq!(s.put_meta_if_absent("dek", b"second").await.unwrap(), b"first");
+    let acct = AccountRecord { account_id: "111122223333".into(), created_ms: 5 };
+    s.put_account(&acct).await.unwrap();
+    s.put_account(&acct).await.unwrap();
+    assert_eq!(s.get_account("111122223333").await.unwrap(), Some(acct));
+    assert_eq!(s.get_account("999999999999").await.unwrap(), None);
+    for (id, t) in [("AKIAB", 2), ("AKIAA", 1)] {
+        s.put_access_key(&AccessKeyRecord {
+            access_key_id: id.into(),
+            account_id: "111122223333".into(),
+            principal_arn: "arn:aws:iam::111122223333:root".into(),
+            sealed_secret: vec![1, 2, 3],
+            created_ms: t,
+        })
+        .await
+        .unwrap();
+    }
+    let dup = s.get_access_key("AKIAA").await.unwrap().unwrap();
+    assert!(matches!(s.put_access_key(&dup).await, Err(StoreError::AlreadyExists)));
+    let ids: Vec<_> = s
+        .list_access_keys("111122223333")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|k| k.access_key_id)
+        .collect();
+    assert_eq!(ids, ["AKIAA", "AKIAB"]);
+    s.delete_access_key("AKIAB").await.unwrap();
+    assert!(matches!(s.delete_access_key("AKIAB").await, Err(StoreError::NotFound)));
+    assert_eq!(s.get_access_key("AKIAB").await.unwrap(), None);
+    let alice =
+        UserRecord { account_id: "111122223333".into(), name: "alice".into(), created_ms: 1 };
+    s.put_user(&alice).await.unwrap();
+    assert!(matches!(s.put_user(&alice).await, Err(StoreError::AlreadyExists)));
+    s.put_user(&UserRecord { name: "bob".into(), ..alice.clone() }).await.unwrap();
+    assert_eq!(s.get_user("111122223333", "alice").await.unwrap(), Some(alice));
+    assert_eq!(s.list_users("111122223333").await.unwrap().len(), 2);
+    let arn = "arn:aws:iam::111122223333:user/alice";
+    s.put_identity_policy(arn, "p1", "{\"v\":1}").await.unwrap();
+    s.put_identity_policy(arn, "p1", "{\"v\":2}").await.unwrap();
+    s.put_identity_policy(arn, "p0", "{}").await.unwrap();
+    assert_eq!(
+        s.list_identity_policies(arn).await.unwrap(),
+        [("p0".to_string(), "{}".to_string()), ("p1".to_string(), "{\"v\":2}".to_string())]
+    );
+    s.delete_identity_policy(arn, "p0").await.unwrap();
+    assert!(matches!(s.delete_identity_policy(arn, "p0").await, Err(StoreError::NotFound)));
+}
+
+async fn keys(s: &dyn Store) {
+    let a = record("a", 10);
+    s.create_key(&a, &[material("a", 1, 10)]).await.unwrap();
+    assert!(matches!(s.create_key(&a, &[]).await, Err(StoreError::AlreadyExists)));
+    assert_eq!(s.get_key(&key("a")).await.unwrap(), Some(a.clone()));
+    assert_eq!(s.get_key(&key("zz")).await.unwrap(), None);
+    s.create_keys(vec![(record("c", 11), vec![material("c", 1, 11)]), (record("b", 12), vec![])])
+        .await
+        .unwrap();
+    // A bulk insert is all or nothing.
+    assert!(s
+        .create_keys(vec![(record("d", 13), vec![]), (record("a", 13), vec![])])
+        .await
+        .is_err());
+    assert_eq!(s.get_key(&key("d")).await.unwrap(), None);
+    let ids = |v: Vec<KeyRecord>| v.into_iter().map(|k| k.key.key_id).collect::<Vec<_>>();
+    assert_eq!(ids(s.list_keys("111122223333", "us-east-1", None, 2).await.unwrap()), ["a", "b"]);
+    assert_eq!(ids(s.list_keys("111122223333", "us-east-1", Some("b"), 10).await.unwrap()), ["c"]);
+    assert!(s.list_keys("111122223333", "eu-west-1", None, 10).await.unwrap().is_empty());
+
+    // Optimistic updates: the version must move by one from the stored one.
+    let mut a2 = a.clone();
+    a2.version = 2;
+    a2.state = KeyState::PendingDeletion;
+    a2.deletion_date_ms = Some(100);
+    a2.rotation_enabled = true;
+    a2.next_rotation_ms = Some(50);
+    a2.tags.insert("env".into(), "prod".into());
+    let mut m1 = material("a", 1, 10);
+    m1.state = KeyMaterialState::NonCurrent;
+    m1.valid_to_ms = Some(70);
+    s.update_key(&a2, &[m1.clone(), material("a", 2, 20)], &[]).await.unwrap();
+    assert!(matches!(s.update_key(&a2, &[], &[]).await, Err(StoreError::Conflict)));
+    assert_eq!(s.get_key(&key("a")).await.unwrap(), Some(a2.clone()));
+    assert_eq!(s.get_materials(&key("a")).await.unwrap(), [m1.clone(), material("a", 2, 20)]);
+    let mut a3 = a2.clone();
+    a3.version = 3;
+    s.update_key(&a3, &[], &["a-m2".to_string()]).await.unwrap();
+    assert_eq!(s.get_materials(&key("a")).await.unwrap(), [m1]);
+    assert_eq!(s.keys_due_for_deletion(99).await.unwrap(), []);
+    assert_eq!(s.keys_due_for_deletion(100).await.unwrap(), [key("a")]);
+    assert_eq!(s.keys_due_for_rotation(50).await.unwrap(), [key("a")]);
+    assert_eq!(s.keys_with_expired_material(69).await.unwrap(), []);
+    assert_eq!(s.keys_with_expired_material(70).await.unwrap(), [key("a")]);
+}
+
+async fn grants_and_aliases(s: &dyn Store) {
+    let g1 = grant("g1", "t1", Some("arn:aws:iam::111122223333:user/bob"), 1);
+    s.put_grant(&g1).await.unwrap();
+    s.put_grant(&grant("g2", "t2", None, 2)).await.unwrap();
+    assert!(matches!(
+        s.put_grant(&grant("g3", "t1", None, 3)).await,
+        Err(StoreError::AlreadyExists)
+    ));
+    assert_eq!(s.list_grants(&key("c")).await.unwrap().len(), 2);
+    assert_eq!(s.get_grant_by_token("t1").await.unwrap(), Some(g1.clone()));
+    assert_eq!(
+        s.list_grants_by_retiring("arn:aws:iam::111122223333:user/bob").await.unwrap(),
+        [g1]
+    );
+    s.delete_grant(&key("c"), "g2").await.unwrap();
+    assert!(matches!(s.delete_grant(&key("c"), "g2").await, Err(StoreError::NotFound)));
+
+    s.create_alias(&alias("alias/b", "c")).await.unwrap();
+    s.create_alias(&alias("alias/a", "b")).await.unwrap();
+    assert!(matches!(s.create_alias(&alias("alias/a", "c")).await, Err(StoreError::AlreadyExists)));
+    s.update_alias(&AliasRecord { updated_ms: 9, ..alias("alias/a", "c") }).await.unwrap();
+    assert!(matches!(s.update_alias(&alias("alias/x", "c")).await, Err(StoreError::NotFound)));
+    assert_eq!(
+        s.get_alias("111122223333", "us-east-1", "alias/a").await.unwrap(),
+        Some(AliasRecord { updated_ms: 9, ..alias("alias/a", "c") })
+    );
+    let names = |v: Vec<AliasRecord>| v.into_iter().map(|a| a.name).collect::<Vec<_>>();
+    let all = s.list_aliases("111122223333", "us-east-1", None, None, 10).await.unwrap();
+    assert_eq!(names(all), ["alias/a", "alias/b"]);
+    let after =
+        s.list_aliases("111122223333", "us-east-1", None, Some("alias/a"), 10).await.unwrap();
+    assert_eq!(names(after), ["alias/b"]);
+    assert_eq!(s.list_aliases("111122223333", "us-east-1", Some("b"), None, 10).await.unwrap(), []);
+    s.create_alias(&alias("alias/z", "b")).await.unwrap();
+    s.delete_alias("111122223333", "us-east-1", "alias/z").await.unwrap();
+    let again = s.delete_alias("111122223333", "us-east-1", "alias/z").await;
+    assert!(matches!(again, Err(StoreError::NotFound)));
+
+    // Deleting a key takes its materials, aliases and grants with it.
+    s.delete_key(&key("c")).await.unwrap();
+    assert_eq!(s.get_key(&key("c")).await.unwrap(), None);
+    assert!(s.get_materials(&key("c")).await.unwrap().is_empty());
+    assert!(s.list_grants(&key("c")).await.unwrap().is_empty());
+    let left = s.list_aliases("111122223333", "us-east-1", Some("c"), None, 10).await.unwrap();
+    assert!(left.is_empty());
+}
+
+async fn conformance(s: &dyn Store) {
+    identities(s).await;
+    keys(s).await;
+    grants_and_aliases(s).await;
+}
+
+#[tokio::test]
+async fn sqlite_conforms() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("t.db")).unwrap();
+    conformance(&store).await;
+}
+
+#[tokio::test]
+async fn postgres_conforms() {
+    let pg = Postgres::start();
+    let store = PostgresStore::connect(&pg.url, 4).await.unwrap();
+    conformance(&store).await;
+    // A second node connecting to the same database finds the schema and the data.
+    let again = PostgresStore::connect(&pg.url, 2).await.unwrap();
+    assert_eq!(again.get_meta("dek").await.unwrap().as_deref(), Some(&b"first"[..]));
+}

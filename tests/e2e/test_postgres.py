@@ -1,0 +1,87 @@
+"""Several nodes on one PostgreSQL database (a real server from scripts/ephemeral-postgres):
+keys, aliases and ciphertexts are shared, a change on one node is seen by the other within
+the key cache's one-second time-to-live, an import token from one node is redeemed on the
+other, and a node with another root key cannot open the database."""
+import os
+import shutil
+import subprocess
+import time
+
+import botocore.exceptions
+import pytest
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding
+
+from conftest import ROOT, TRENT, Server
+
+SCRIPT = os.path.join(ROOT, "scripts", "ephemeral-postgres")
+
+
+@pytest.fixture
+def database(tmp_path):
+    d = tmp_path / "cluster"
+    url = subprocess.run([SCRIPT, "start", str(d)], check=True, capture_output=True, text=True).stdout.strip()
+    yield url
+    subprocess.run([SCRIPT, "stop", str(d)], capture_output=True)
+
+
+def node(tmp_path, name, url, root_from=None):
+    data = tmp_path / name
+    if root_from is not None:
+        data.mkdir(mode=0o700)
+        shutil.copy(root_from / "root.key", data / "root.key")
+    return Server(data, extra=("--wrapping-pool-size", "0", "--database-url", url))
+
+
+def test_two_nodes_share_one_database(tmp_path, database):
+    a = node(tmp_path, "a", database).start()
+    b = node(tmp_path, "b", database, root_from=tmp_path / "a").start()
+    try:
+        ka, kb = a.client(), b.client()
+        key_id = ka.create_key(Description="shared")["KeyMetadata"]["KeyId"]
+        ka.create_alias(AliasName="alias/shared", TargetKeyId=key_id)
+        blob = ka.encrypt(KeyId="alias/shared", Plaintext=b"from node a")["CiphertextBlob"]
+        assert kb.decrypt(CiphertextBlob=blob)["Plaintext"] == b"from node a"
+        assert kb.describe_key(KeyId="alias/shared")["KeyMetadata"]["Description"] == "shared"
+        # A change on b reaches a within the one-second cache lifetime.
+        ka.encrypt(KeyId=key_id, Plaintext=b"x")
+        kb.disable_key(KeyId=key_id)
+        time.sleep(1.2)
+        with pytest.raises(botocore.exceptions.ClientError) as e:
+            ka.encrypt(KeyId=key_id, Plaintext=b"x")
+        assert e.value.response["Error"]["Code"] == "DisabledException"
+        kb.enable_key(KeyId=key_id)
+
+        # The import token is self-contained: fetched on a, redeemed on b.
+        ext = ka.create_key(Origin="EXTERNAL")["KeyMetadata"]["KeyId"]
+        p = ka.get_parameters_for_import(KeyId=ext, WrappingAlgorithm="RSAES_OAEP_SHA_256", WrappingKeySpec="RSA_2048")
+        wrapping = serialization.load_der_public_key(p["PublicKey"])
+        oaep = padding.OAEP(mgf=padding.MGF1(hashes.SHA256()), algorithm=hashes.SHA256(), label=None)
+        kb.import_key_material(KeyId=ext, ImportToken=p["ImportToken"], EncryptedKeyMaterial=wrapping.encrypt(os.urandom(32), oaep),
+                               ExpirationModel="KEY_MATERIAL_DOES_NOT_EXPIRE")
+        time.sleep(1.2)
+        assert ka.describe_key(KeyId=ext)["KeyMetadata"]["KeyState"] == "Enabled"
+
+        # trent admin works on the shared database too.
+        out = subprocess.run([TRENT, "admin", "--data-dir", a.data_dir, "--database-url", database, "create-user",
+                              "--account-id", "111122223333", "--user-name", "ops"], capture_output=True, text=True)
+        assert out.returncode == 0, out.stderr
+    finally:
+        a.stop()
+        b.stop()
+    # Nothing is kept in the nodes' data directories but the root key and credentials.
+    assert not os.path.exists(os.path.join(a.data_dir, "trent.db"))
+    again = node(tmp_path, "a", database).start()
+    try:
+        assert again.client().decrypt(CiphertextBlob=blob)["Plaintext"] == b"from node a"
+    finally:
+        again.stop()
+
+
+def test_a_node_with_another_root_key_cannot_open_the_database(tmp_path, database):
+    first = node(tmp_path, "first", database).start()
+    first.stop()
+    other = node(tmp_path, "other", database)
+    with pytest.raises(AssertionError) as e:
+        other.start()
+    assert "cannot unwrap" in str(e.value)
