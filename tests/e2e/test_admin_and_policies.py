@@ -3,6 +3,7 @@ users are then allowed or denied exactly as their policies and the key policy sa
 import json
 import os
 import subprocess
+import time
 
 import botocore.exceptions
 import pytest
@@ -79,3 +80,19 @@ def test_bulk_loaded_keys_are_ordinary_keys(server):
                         "--requests", "40", "--existing-keys", "2000", "--json"], capture_output=True, text=True, env=env)
     assert p.returncode == 0, p.stderr
     assert json.loads(p.stdout)["errors"] == 0
+
+
+def test_deleted_access_key_stops_working(server):
+    """A running server re-reads cached access keys every few seconds: a key deleted with
+    `trent admin` is refused within five seconds, without a restart."""
+    admin(server, "create-user", "--account-id", "111122223333", "--user-name", "leaver")
+    key = admin(server, "create-access-key", "--account-id", "111122223333", "--user-name", "leaver")["AccessKey"]
+    kms = server.client(access_key=key["AccessKeyId"], secret=key["SecretAccessKey"])
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        kms.list_keys()  # signed and recognized: refused by policy, not by authentication
+    assert e.value.response["Error"]["Code"] == "AccessDeniedException"
+    admin(server, "delete-access-key", "--access-key-id", key["AccessKeyId"])
+    time.sleep(5.5)
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        kms.list_keys()
+    assert e.value.response["Error"]["Code"] == "UnrecognizedClientException"

@@ -1,5 +1,5 @@
 //! Authentication of each request: SigV4 against the access keys in the store (with the
-//! derived signing keys cached per access key, date and Region), or the explicit
+//! derived signing keys cached per access key, date and Region for a few seconds), or the explicit
 //! `accept-any` mode that maps any access key to the default account.
 
 use crate::error::Failure;
@@ -21,8 +21,12 @@ pub enum AuthMode {
 
 const DEFAULT_REGION: &str = "us-east-1";
 const CACHE_LIMIT: usize = 4096;
+/// How long a cached access key is trusted before the store is asked again: a key deleted
+/// with `trent admin delete-access-key` (on any node) stops working within this time.
+const CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(5);
 
 struct Known {
+    loaded: std::time::Instant,
     account: String,
     principal_arn: String,
     key: SigningKey,
@@ -44,7 +48,9 @@ impl Authenticator {
     async fn known(&self, auth: &Authorization<'_>) -> Result<Arc<Known>, Failure> {
         let ck = (auth.access_key_id.to_string(), auth.date.to_string(), auth.region.to_string());
         if let Some(k) = self.cache.read().ok().and_then(|c| c.get(&ck).cloned()) {
-            return Ok(k);
+            if k.loaded.elapsed() < CACHE_TTL {
+                return Ok(k);
+            }
         }
         let found = self
             .kms
@@ -54,6 +60,7 @@ impl Authenticator {
         let secret = std::str::from_utf8(found.credentials.secret_access_key.as_bytes())
             .map_err(|_| Failure::UnrecognizedClient)?;
         let known = Arc::new(Known {
+            loaded: std::time::Instant::now(),
             account: found.account_id.clone(),
             principal_arn: trent_core::in_partition_of(
                 &found.credentials.principal_arn,

@@ -1,6 +1,6 @@
 //! `trent admin`: accounts, users, access keys and identity policies, managed directly in
-//! the data directory (a running server sees changes at once, except that it keeps using
-//! the signing keys of deleted access keys until it restarts).
+//! the data directory or the shared database (a running server sees changes at once, and a
+//! deleted access key stops working within five seconds).
 
 use crate::datadir;
 use clap::{Args, Subcommand};
