@@ -1,6 +1,7 @@
 //! Asymmetric keys: generation, PKCS#8 validation against a key spec, public keys (DER
-//! SubjectPublicKeyInfo), signing and verification (RAW and DIGEST), RSA-OAEP encryption and
-//! ECDH. Private keys travel as PKCS#8 DER in wiping buffers.
+//! SubjectPublicKeyInfo), signing and verification (RAW, DIGEST, ML-DSA external μ), RSA-OAEP
+//! and SM2PKE encryption, and ECDH — on aws-lc-rs, dispatching to `mldsa`, `mlkem` and `sm2`
+//! for what it lacks. Private keys travel as PKCS#8 DER in wiping buffers.
 
 use crate::{CryptoError, Secret};
 use aws_lc_rs::agreement;
