@@ -4,6 +4,7 @@
 
 use crate::authorize::Authz;
 use crate::keys::Changes;
+use crate::keyspec::{enum_error, is_china};
 use crate::resolve::Accept;
 use crate::state::{origin_not_valid, pending_deletion};
 use crate::{Caller, Kms, KmsError, Result};
@@ -17,34 +18,14 @@ use trent_types::*;
 const DAY_MS: i64 = 86_400_000;
 const MAX_VALID_TO_DAYS: i64 = 365;
 
-fn is_china(region: &str) -> bool {
-    region.starts_with("cn-")
-}
-
-fn enum_error(value: &str, member: &str, allowed: &[&str]) -> KmsError {
-    KmsError::Validation(format!(
-        "1 validation error detected: Value '{value}' at '{member}' failed to satisfy constraint: Member must satisfy enum value set: [{}]",
-        allowed.join(", ")
-    ))
-}
-
-fn spec_name(spec: WrappingSpec) -> &'static str {
-    match spec {
-        WrappingSpec::Rsa2048 => "RSA_2048",
-        WrappingSpec::Rsa3072 => "RSA_3072",
-        WrappingSpec::Rsa4096 => "RSA_4096",
-        WrappingSpec::Sm2 => "SM2",
-    }
-}
-
 /// Maps the request's algorithm and spec to ours, refusing what AWS refuses.
 fn wrapping_choice(
     region: &str,
     alg: AlgorithmSpec,
-    spec: WrappingKeySpec,
+    requested: WrappingKeySpec,
 ) -> Result<(WrapAlgorithm, WrappingSpec)> {
     let china = is_china(region);
-    let spec = match spec {
+    let spec = match requested {
         WrappingKeySpec::Rsa2048 => WrappingSpec::Rsa2048,
         WrappingKeySpec::Rsa3072 => WrappingSpec::Rsa3072,
         WrappingKeySpec::Rsa4096 => WrappingSpec::Rsa4096,
@@ -81,7 +62,7 @@ fn wrapping_choice(
         return Err(KmsError::Validation(format!(
             "WrappingAlgorithm {} is not compatible with WrappingKeySpec {}.",
             alg.aws_name(),
-            spec_name(spec)
+            requested
         )));
     }
     Ok((alg, spec))

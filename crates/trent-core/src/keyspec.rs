@@ -52,9 +52,14 @@ pub(crate) fn partition_enum_error(
     region: &str,
 ) -> KmsError {
     let names: Vec<&str> = names.iter().copied().filter(|n| available_in(n, region)).collect();
+    enum_error(value, member, &names)
+}
+
+/// AWS's wording for a value outside the enum of `member`.
+pub(crate) fn enum_error(value: &str, member: &str, allowed: &[&str]) -> KmsError {
     KmsError::Validation(format!(
         "1 validation error detected: Value '{value}' at '{member}' failed to satisfy constraint: Member must satisfy enum value set: [{}]",
-        names.join(", ")
+        allowed.join(", ")
     ))
 }
 

@@ -219,7 +219,7 @@ fn insert_key(
             k.rotation_period_days, k.next_rotation_ms, k.current_material_id,
         ])
     })
-    .map_err(|e| if is_unique_violation(&e) { StoreError::AlreadyExists } else { backend(e) })?;
+    .map_err(unique_or_backend)?;
     for m in materials {
         upsert_material(tx, m)?;
     }
@@ -290,8 +290,16 @@ fn alias_row(r: &Row<'_>) -> rusqlite::Result<AliasRecord> {
     })
 }
 
-fn is_unique_violation(e: &rusqlite::Error) -> bool {
-    matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation)
+/// A constraint violation (a taken primary key or unique value) is `AlreadyExists`.
+fn unique_or_backend(e: rusqlite::Error) -> StoreError {
+    match e {
+        rusqlite::Error::SqliteFailure(f, _)
+            if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+        {
+            StoreError::AlreadyExists
+        }
+        e => backend(e),
+    }
 }
 
 #[async_trait]
@@ -347,7 +355,7 @@ impl Store for SqliteStore {
                 "INSERT INTO access_keys (access_key_id, account_id, principal_arn, sealed_secret, created_ms) VALUES (?1,?2,?3,?4,?5)",
                 params![k.access_key_id, k.account_id, k.principal_arn, k.sealed_secret, k.created_ms],
             )
-            .map_err(|e| if is_unique_violation(&e) { StoreError::AlreadyExists } else { backend(e) })?;
+            .map_err(unique_or_backend)?;
             Ok(())
         })
         .await
@@ -394,13 +402,7 @@ impl Store for SqliteStore {
                 "INSERT INTO users (account_id, name, created_ms) VALUES (?1, ?2, ?3)",
                 params![u.account_id, u.name, u.created_ms],
             )
-            .map_err(|e| {
-                if is_unique_violation(&e) {
-                    StoreError::AlreadyExists
-                } else {
-                    backend(e)
-                }
-            })?;
+            .map_err(unique_or_backend)?;
             Ok(())
         })
         .await
@@ -597,7 +599,7 @@ impl Store for SqliteStore {
                 &format!("INSERT INTO grants ({GRANT_COLS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)"),
                 params![g.key.account, g.key.region, g.key.key_id, g.grant_id, g.token, g.name, g.grantee, g.retiring, ops, constraints, g.issuer, g.created_ms],
             )
-            .map_err(|e| if is_unique_violation(&e) { StoreError::AlreadyExists } else { backend(e) })?;
+            .map_err(unique_or_backend)?;
             Ok(())
         })
         .await
@@ -652,13 +654,7 @@ impl Store for SqliteStore {
                 &format!("INSERT INTO aliases ({ALIAS_COLS}) VALUES (?1,?2,?3,?4,?5,?6)"),
                 params![a.account, a.region, a.name, a.target_key_id, a.created_ms, a.updated_ms],
             )
-            .map_err(|e| {
-                if is_unique_violation(&e) {
-                    StoreError::AlreadyExists
-                } else {
-                    backend(e)
-                }
-            })?;
+            .map_err(unique_or_backend)?;
             Ok(())
         })
         .await

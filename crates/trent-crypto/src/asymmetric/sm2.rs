@@ -25,7 +25,8 @@ pub const MAX_PLAINTEXT: usize = 1024;
 /// The length of an SM3 digest, the DIGEST message of SM2DSA.
 pub const DIGEST_LEN: usize = 32;
 
-type Rng = ml_dsa::common::getrandom::SysRng;
+/// The operating-system RNG, through the `sm2` crate's own dependencies.
+type Rng = sm2::elliptic_curve::common::getrandom::SysRng;
 
 fn secret(pkcs8: &Secret) -> Result<SecretKey, AsymError> {
     SecretKey::from_pkcs8_der(pkcs8.as_bytes()).map_err(|_| AsymError::BadKey)
