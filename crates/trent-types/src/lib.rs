@@ -5,11 +5,13 @@
 pub mod blob;
 #[rustfmt::skip]
 pub mod generated;
+pub mod operations;
 pub mod timestamp;
 pub mod validate;
 
 pub use blob::Blob;
 pub use generated::*;
+pub use operations::{OperationSpec, Resources};
 pub use timestamp::Timestamp;
 pub use validate::{Errors, MemberPath};
 
