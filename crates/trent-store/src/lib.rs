@@ -67,6 +67,11 @@ pub trait Store: Send + Sync + 'static {
     /// path of `trent admin create-keys`.
     async fn create_keys(&self, keys: Vec<(KeyRecord, Vec<MaterialRecord>)>) -> Result<()>;
     async fn get_key(&self, key: &KeyRef) -> Result<Option<KeyRecord>>;
+    /// A key and its materials as one consistent snapshot.
+    async fn get_key_with_materials(
+        &self,
+        key: &KeyRef,
+    ) -> Result<Option<(KeyRecord, Vec<MaterialRecord>)>>;
     /// Keys of one account and Region ordered by key id, after `after` if given.
     async fn list_keys(
         &self,
@@ -113,9 +118,17 @@ pub trait Store: Send + Sync + 'static {
         region: &str,
         name: &str,
     ) -> Result<Option<AliasRecord>>;
-    /// Points an existing alias at another key; `NotFound` if there is no such alias.
-    async fn update_alias(&self, alias: &AliasRecord) -> Result<()>;
-    async fn delete_alias(&self, account: &str, region: &str, name: &str) -> Result<()>;
+    /// Points an existing alias at another key if it still points at `expected_target`:
+    /// `NotFound` if there is no such alias, `Conflict` if it points elsewhere now.
+    async fn update_alias(&self, alias: &AliasRecord, expected_target: &str) -> Result<()>;
+    /// Deletes an alias if it still points at `expected_target` (`NotFound`, `Conflict`).
+    async fn delete_alias(
+        &self,
+        account: &str,
+        region: &str,
+        name: &str,
+        expected_target: &str,
+    ) -> Result<()>;
     /// Aliases ordered by name, after `after`, optionally only those of one key.
     async fn list_aliases(
         &self,

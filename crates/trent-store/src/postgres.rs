@@ -130,6 +130,21 @@ impl PostgresStore {
         c.execute(&s, params).await.map_err(unique_or_backend)
     }
 
+    /// After a compare-and-set on an alias that changed `n` rows: done, or why not.
+    async fn alias_outcome(&self, n: u64, account: &str, region: &str, name: &str) -> Result<()> {
+        if n == 1 {
+            return Ok(());
+        }
+        let exists = self
+            .query_opt(
+                "SELECT 1 FROM aliases WHERE account = $1 AND region = $2 AND name = $3",
+                &[&account, &region, &name],
+            )
+            .await?
+            .is_some();
+        Err(if exists { StoreError::Conflict } else { StoreError::NotFound })
+    }
+
     async fn key_refs(&self, sql: &str, now_ms: i64) -> Result<Vec<KeyRef>> {
         let rows = self.query(sql, &[&now_ms]).await?;
         rows.iter()
@@ -483,6 +498,35 @@ impl Store for PostgresStore {
             .transpose()
     }
 
+    async fn get_key_with_materials(
+        &self,
+        key: &KeyRef,
+    ) -> Result<Option<(KeyRecord, Vec<MaterialRecord>)>> {
+        let mut c = self.client().await?;
+        // One snapshot for both reads.
+        let tx = c
+            .build_transaction()
+            .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .await
+            .map_err(backend)?;
+        let p: [&(dyn ToSql + Sync); 3] = [&key.account, &key.region, &key.key_id];
+        let sql = format!(
+            "SELECT {KEY_COLS} FROM keys WHERE account = $1 AND region = $2 AND key_id = $3"
+        );
+        let s = tx.prepare_cached(&sql).await.map_err(backend)?;
+        let Some(row) = tx.query_opt(&s, &p).await.map_err(backend)? else { return Ok(None) };
+        let rec = key_row(&row)?;
+        let sql = format!(
+            "SELECT {MATERIAL_COLS} FROM materials WHERE account = $1 AND region = $2 AND key_id = $3 ORDER BY created_ms, material_id COLLATE \"C\""
+        );
+        let s = tx.prepare_cached(&sql).await.map_err(backend)?;
+        let mats = rows(tx.query(&s, &p).await.map_err(backend)?, material_row)?;
+        tx.commit().await.map_err(backend)?;
+        Ok(Some((rec, mats)))
+    }
+
     async fn list_keys(
         &self,
         account: &str,
@@ -647,24 +691,30 @@ impl Store for PostgresStore {
         self.query_opt(&sql, &[&account, &region, &name]).await?.as_ref().map(alias_row).transpose()
     }
 
-    async fn update_alias(&self, a: &AliasRecord) -> Result<()> {
-        one_or_not_found(
-            self.execute(
-                "UPDATE aliases SET target_key_id = $4, updated_ms = $5 WHERE account = $1 AND region = $2 AND name = $3",
-                &[&a.account, &a.region, &a.name, &a.target_key_id, &a.updated_ms],
+    async fn update_alias(&self, a: &AliasRecord, expected_target: &str) -> Result<()> {
+        let n = self
+            .execute(
+                "UPDATE aliases SET target_key_id = $4, updated_ms = $5 WHERE account = $1 AND region = $2 AND name = $3 AND target_key_id = $6",
+                &[&a.account, &a.region, &a.name, &a.target_key_id, &a.updated_ms, &expected_target],
             )
-            .await?,
-        )
+            .await?;
+        self.alias_outcome(n, &a.account, &a.region, &a.name).await
     }
 
-    async fn delete_alias(&self, account: &str, region: &str, name: &str) -> Result<()> {
-        one_or_not_found(
-            self.execute(
-                "DELETE FROM aliases WHERE account = $1 AND region = $2 AND name = $3",
-                &[&account, &region, &name],
+    async fn delete_alias(
+        &self,
+        account: &str,
+        region: &str,
+        name: &str,
+        expected_target: &str,
+    ) -> Result<()> {
+        let n = self
+            .execute(
+                "DELETE FROM aliases WHERE account = $1 AND region = $2 AND name = $3 AND target_key_id = $4",
+                &[&account, &region, &name, &expected_target],
             )
-            .await?,
-        )
+            .await?;
+        self.alias_outcome(n, account, region, name).await
     }
 
     async fn list_aliases(

@@ -302,6 +302,29 @@ fn unique_or_backend(e: rusqlite::Error) -> StoreError {
     }
 }
 
+/// After a compare-and-set on an alias that changed `n` rows: done, or why not.
+fn alias_outcome(
+    tx: &rusqlite::Transaction<'_>,
+    n: usize,
+    account: &str,
+    region: &str,
+    name: &str,
+) -> Result<()> {
+    if n == 1 {
+        return Ok(());
+    }
+    let exists = tx
+        .query_row(
+            "SELECT 1 FROM aliases WHERE account = ?1 AND region = ?2 AND name = ?3",
+            params![account, region, name],
+            |_| Ok(()),
+        )
+        .optional()
+        .map_err(backend)?
+        .is_some();
+    Err(if exists { StoreError::Conflict } else { StoreError::NotFound })
+}
+
 #[async_trait]
 impl Store for SqliteStore {
     async fn get_meta(&self, name: &str) -> Result<Option<Vec<u8>>> {
@@ -486,6 +509,31 @@ impl Store for SqliteStore {
             ))?
             .query_row(params![key.account, key.region, key.key_id], key_row)
             .optional()
+        })
+    }
+
+    async fn get_key_with_materials(
+        &self,
+        key: &KeyRef,
+    ) -> Result<Option<(KeyRecord, Vec<MaterialRecord>)>> {
+        self.read(|c| {
+            // One read transaction: both reads see the same snapshot (WAL).
+            let tx = c.unchecked_transaction()?;
+            let rec = tx
+                .prepare_cached(&format!(
+                    "SELECT {KEY_COLS} FROM keys WHERE account = ?1 AND region = ?2 AND key_id = ?3"
+                ))?
+                .query_row(params![key.account, key.region, key.key_id], key_row)
+                .optional()?;
+            let Some(rec) = rec else { return Ok(None) };
+            let mats = tx
+                .prepare_cached(&format!(
+                    "SELECT {MATERIAL_COLS} FROM materials WHERE account = ?1 AND region = ?2 AND key_id = ?3 ORDER BY created_ms, material_id"
+                ))?
+                .query_map(params![key.account, key.region, key.key_id], material_row)?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            tx.commit()?;
+            Ok(Some((rec, mats)))
         })
     }
 
@@ -675,34 +723,37 @@ impl Store for SqliteStore {
         })
     }
 
-    async fn update_alias(&self, a: &AliasRecord) -> Result<()> {
-        let a = a.clone();
+    async fn update_alias(&self, a: &AliasRecord, expected_target: &str) -> Result<()> {
+        let (a, expected) = (a.clone(), expected_target.to_string());
         self.write(move |tx| {
             let n = tx
                 .execute(
-                    "UPDATE aliases SET target_key_id = ?4, updated_ms = ?5 WHERE account = ?1 AND region = ?2 AND name = ?3",
-                    params![a.account, a.region, a.name, a.target_key_id, a.updated_ms],
+                    "UPDATE aliases SET target_key_id = ?4, updated_ms = ?5 WHERE account = ?1 AND region = ?2 AND name = ?3 AND target_key_id = ?6",
+                    params![a.account, a.region, a.name, a.target_key_id, a.updated_ms, expected],
                 )
                 .map_err(backend)?;
-            if n == 1 { Ok(()) } else { Err(StoreError::NotFound) }
+            alias_outcome(tx, n, &a.account, &a.region, &a.name)
         })
         .await
     }
 
-    async fn delete_alias(&self, account: &str, region: &str, name: &str) -> Result<()> {
+    async fn delete_alias(
+        &self,
+        account: &str,
+        region: &str,
+        name: &str,
+        expected_target: &str,
+    ) -> Result<()> {
         let (account, region, name) = (account.to_string(), region.to_string(), name.to_string());
+        let expected = expected_target.to_string();
         self.write(move |tx| {
             let n = tx
                 .execute(
-                    "DELETE FROM aliases WHERE account = ?1 AND region = ?2 AND name = ?3",
-                    params![account, region, name],
+                    "DELETE FROM aliases WHERE account = ?1 AND region = ?2 AND name = ?3 AND target_key_id = ?4",
+                    params![account, region, name, expected],
                 )
                 .map_err(backend)?;
-            if n == 1 {
-                Ok(())
-            } else {
-                Err(StoreError::NotFound)
-            }
+            alias_outcome(tx, n, &account, &region, &name)
         })
         .await
     }

@@ -186,6 +186,11 @@ async fn keys(s: &dyn Store) {
     assert!(matches!(s.update_key(&a2, &[], &[]).await, Err(StoreError::Conflict)));
     assert_eq!(s.get_key(&key("a")).await.unwrap(), Some(a2.clone()));
     assert_eq!(s.get_materials(&key("a")).await.unwrap(), [m1.clone(), material("a", 2, 20)]);
+    assert_eq!(
+        s.get_key_with_materials(&key("a")).await.unwrap(),
+        Some((a2.clone(), vec![m1.clone(), material("a", 2, 20)]))
+    );
+    assert_eq!(s.get_key_with_materials(&key("zz")).await.unwrap(), None);
     let mut a3 = a2.clone();
     a3.version = 3;
     s.update_key(&a3, &[], &["a-m2".to_string()]).await.unwrap();
@@ -217,8 +222,11 @@ async fn grants_and_aliases(s: &dyn Store) {
     s.create_alias(&alias("alias/b", "c")).await.unwrap();
     s.create_alias(&alias("alias/a", "b")).await.unwrap();
     assert!(matches!(s.create_alias(&alias("alias/a", "c")).await, Err(StoreError::AlreadyExists)));
-    s.update_alias(&AliasRecord { updated_ms: 9, ..alias("alias/a", "c") }).await.unwrap();
-    assert!(matches!(s.update_alias(&alias("alias/x", "c")).await, Err(StoreError::NotFound)));
+    // An alias moves only from the key it was seen pointing at (compare and set).
+    let moved = AliasRecord { updated_ms: 9, ..alias("alias/a", "c") };
+    assert!(matches!(s.update_alias(&moved, "c").await, Err(StoreError::Conflict)));
+    s.update_alias(&moved, "b").await.unwrap();
+    assert!(matches!(s.update_alias(&alias("alias/x", "c"), "b").await, Err(StoreError::NotFound)));
     assert_eq!(
         s.get_alias("111122223333", "us-east-1", "alias/a").await.unwrap(),
         Some(AliasRecord { updated_ms: 9, ..alias("alias/a", "c") })
@@ -231,8 +239,10 @@ async fn grants_and_aliases(s: &dyn Store) {
     assert_eq!(names(after), ["alias/b"]);
     assert_eq!(s.list_aliases("111122223333", "us-east-1", Some("b"), None, 10).await.unwrap(), []);
     s.create_alias(&alias("alias/z", "b")).await.unwrap();
-    s.delete_alias("111122223333", "us-east-1", "alias/z").await.unwrap();
-    let again = s.delete_alias("111122223333", "us-east-1", "alias/z").await;
+    let stale = s.delete_alias("111122223333", "us-east-1", "alias/z", "c").await;
+    assert!(matches!(stale, Err(StoreError::Conflict)));
+    s.delete_alias("111122223333", "us-east-1", "alias/z", "b").await.unwrap();
+    let again = s.delete_alias("111122223333", "us-east-1", "alias/z", "b").await;
     assert!(matches!(again, Err(StoreError::NotFound)));
 
     // Deleting a key takes its materials, aliases and grants with it.
