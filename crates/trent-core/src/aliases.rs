@@ -1,14 +1,16 @@
-//! Aliases: CreateAlias, UpdateAlias, DeleteAlias, ListAliases.
+//! Aliases: CreateAlias, UpdateAlias, DeleteAlias, ListAliases. An alias change is authorized
+//! on the alias and on every key it affects (`gate::targets`); the store write then checks
+//! that the alias still points where it did when it was authorized.
 
+use crate::gate::{alias_not_found, AliasChange, AliasListing, AliasRemoval, NewAlias};
 use crate::keys::page_limit;
-use crate::resolve::{alias_not_found, Accept};
 use crate::state::{check, Family};
-use crate::{Caller, Kms, KmsError, Result};
-use trent_store::{AliasRecord, StoreError};
+use crate::{Authorized, Call, Kms, KmsError, Result};
+use trent_store::{AliasRecord, KeyRecord, StoreError};
 use trent_types::*;
 
 /// The rules the model's pattern cannot express (aws-behaviour.md §6.1).
-fn check_alias_name(name: &str) -> Result<()> {
+pub(crate) fn check_alias_name(name: &str) -> Result<()> {
     if !name.starts_with("alias/") {
         return Err(KmsError::Validation(
             "Alias must start with the prefix \"alias/\". Please see https://docs.aws.amazon.com/kms/latest/developerguide/kms-alias.html".into(),
@@ -25,24 +27,52 @@ fn check_alias_name(name: &str) -> Result<()> {
     Ok(())
 }
 
-impl Kms {
-    pub async fn create_alias(&self, caller: &Caller, r: CreateAliasRequest) -> Result<()> {
-        let name = r.alias_name.unwrap_or_default();
-        check_alias_name(&name)?;
-        let target = self
-            .resolve(caller, &r.target_key_id.unwrap_or_default(), Accept::KeyOnly, "CreateAlias")
-            .await?;
-        check(Family::Metadata, &target)?;
-        let now = self.now_ms();
+/// How often an alias change is re-authorized when the alias moved under it.
+const ALIAS_RETRIES: usize = 8;
+
+/// The current and new key of UpdateAlias must be of the same type and usage (UpdateAlias API:
+/// "both symmetric or both asymmetric or both HMAC, and they must have the same key usage").
+fn same_kind(current: &KeyRecord, new: &KeyRecord) -> Result<()> {
+    let kind = |k: &KeyRecord| {
+        if k.key_spec == KeySpec::SymmetricDefault {
+            "symmetric"
+        } else if k.key_usage == KeyUsageType::GenerateVerifyMac {
+            "HMAC"
+        } else {
+            "asymmetric"
+        }
+    };
+    if kind(current) != kind(new) || current.key_usage != new.key_usage {
+        return Err(KmsError::Validation(format!(
+            "{} is not the same type of KMS key as the alias's current key {} (key spec {}, key usage {}); an alias can move only between keys of the same type and key usage.",
+            new.key.arn(),
+            current.key.arn(),
+            current.key_spec,
+            current.key_usage
+        )));
+    }
+    Ok(())
+}
+
+impl Call for CreateAliasRequest {
+    const OPERATION: Operation = Operation::CreateAlias;
+    type Target = NewAlias;
+    type Output = ();
+
+    async fn handle(self, kms: &Kms, auth: Authorized<'_, NewAlias>) -> Result<()> {
+        let caller = auth.caller();
+        let target = auth.target().key();
+        check(Family::Metadata, target)?;
+        let now = kms.now_ms();
         let rec = AliasRecord {
             account: caller.account.clone(),
             region: caller.region.clone(),
-            name: name.clone(),
+            name: auth.target().name().to_string(),
             target_key_id: target.key.key_id.clone(),
             created_ms: now,
             updated_ms: now,
         };
-        match self.store.create_alias(&rec).await {
+        match kms.store.create_alias(&rec).await {
             Ok(()) => Ok(()),
             Err(StoreError::AlreadyExists) => Err(KmsError::AlreadyExists(format!(
                 "An alias with the name {} already exists",
@@ -51,64 +81,90 @@ impl Kms {
             Err(e) => Err(e.into()),
         }
     }
+}
 
-    pub async fn update_alias(&self, caller: &Caller, r: UpdateAliasRequest) -> Result<()> {
-        let name = r.alias_name.unwrap_or_default();
-        check_alias_name(&name)?;
-        let mut alias = self
-            .store
-            .get_alias(&caller.account, &caller.region, &name)
-            .await?
-            .ok_or_else(|| alias_not_found(&caller.account, &caller.region, &name))?;
-        let target = self
-            .resolve(caller, &r.target_key_id.unwrap_or_default(), Accept::KeyOnly, "UpdateAlias")
-            .await?;
-        // The source key may be pending deletion; the target may not (key-state note 10).
-        check(Family::Metadata, &target)?;
-        alias.target_key_id = target.key.key_id.clone();
-        alias.updated_ms = self.now_ms();
-        match self.store.update_alias(&alias).await {
-            Err(StoreError::NotFound) => {
-                Err(alias_not_found(&caller.account, &caller.region, &name))
+impl Call for UpdateAliasRequest {
+    const OPERATION: Operation = Operation::UpdateAlias;
+    type Target = AliasChange;
+    type Output = ();
+
+    async fn handle(self, kms: &Kms, auth: Authorized<'_, AliasChange>) -> Result<()> {
+        let caller = auth.caller();
+        let mut change = auth.into_target();
+        for _ in 0..ALIAS_RETRIES {
+            // The source key may be pending deletion; the target may not (key-state note 10).
+            check(Family::Metadata, change.new_key())?;
+            same_kind(change.current(), change.new_key())?;
+            let mut alias = change.alias().clone();
+            alias.target_key_id = change.new_key().key.key_id.clone();
+            alias.updated_ms = kms.now_ms();
+            let expected = &change.current().key.key_id;
+            match kms.store.update_alias(&alias, expected).await {
+                Ok(()) => return Ok(()),
+                // The alias was moved or deleted since it was authorized: authorize again
+                // against where it points now.
+                Err(StoreError::Conflict) => {
+                    change = kms.authorize(caller, &self).await?.into_target();
+                }
+                Err(StoreError::NotFound) => {
+                    return Err(alias_not_found(&caller.account, &caller.region, &alias.name))
+                }
+                Err(e) => return Err(e.into()),
             }
-            other => Ok(other?),
         }
+        Err(KmsError::Throttling)
     }
+}
 
-    pub async fn delete_alias(&self, caller: &Caller, r: DeleteAliasRequest) -> Result<()> {
-        let name = r.alias_name.unwrap_or_default();
-        check_alias_name(&name)?;
-        match self.store.delete_alias(&caller.account, &caller.region, &name).await {
-            Err(StoreError::NotFound) => {
-                Err(alias_not_found(&caller.account, &caller.region, &name))
+impl Call for DeleteAliasRequest {
+    const OPERATION: Operation = Operation::DeleteAlias;
+    type Target = AliasRemoval;
+    type Output = ();
+
+    async fn handle(self, kms: &Kms, auth: Authorized<'_, AliasRemoval>) -> Result<()> {
+        let caller = auth.caller();
+        let mut removal = auth.into_target();
+        for _ in 0..ALIAS_RETRIES {
+            let a = removal.alias();
+            match kms
+                .store
+                .delete_alias(&a.account, &a.region, &a.name, &removal.key().key.key_id)
+                .await
+            {
+                Ok(()) => return Ok(()),
+                Err(StoreError::Conflict) => {
+                    removal = kms.authorize(caller, &self).await?.into_target();
+                }
+                Err(StoreError::NotFound) => {
+                    return Err(alias_not_found(&caller.account, &caller.region, &a.name))
+                }
+                Err(e) => return Err(e.into()),
             }
-            other => Ok(other?),
         }
+        Err(KmsError::Throttling)
     }
+}
 
-    pub async fn list_aliases(
-        &self,
-        caller: &Caller,
-        r: ListAliasesRequest,
+impl Call for ListAliasesRequest {
+    const OPERATION: Operation = Operation::ListAliases;
+    type Target = AliasListing;
+    type Output = ListAliasesResponse;
+
+    async fn handle(
+        self,
+        kms: &Kms,
+        auth: Authorized<'_, AliasListing>,
     ) -> Result<ListAliasesResponse> {
-        let key_id = match r.key_id {
-            Some(id) => {
-                Some(self.resolve(caller, &id, Accept::KeyOnly, "ListAliases").await?.key.key_id)
-            }
-            None => {
-                self.authorize_account(caller, &crate::authorize::Authz::from("ListAliases"))
-                    .await?;
-                None
-            }
-        };
-        let limit = page_limit(r.limit);
-        let mut rows = self
+        let caller = auth.caller();
+        let key_id = auth.target().key().map(|k| k.key_id.as_str());
+        let limit = page_limit(self.limit);
+        let mut rows = kms
             .store
             .list_aliases(
                 &caller.account,
                 &caller.region,
-                key_id.as_deref(),
-                r.marker.as_deref(),
+                key_id,
+                self.marker.as_deref(),
                 limit + 1,
             )
             .await?;

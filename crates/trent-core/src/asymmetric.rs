@@ -1,19 +1,18 @@
 //! Asymmetric operations: GetPublicKey, Sign, Verify, DeriveSharedSecret, and data key pairs
 //! (GenerateDataKeyPair, GenerateDataKeyPairWithoutPlaintext).
 
-use crate::authorize::Authz;
-use crate::resolve::Accept;
+use crate::authz::ConditionKey as K;
+use crate::gate::KeyTarget;
 use crate::state::{check, Family};
-use crate::{Caller, Kms, KmsError, Result};
+use crate::{Authorized, Call, Caller, Conditions, Kms, KmsError, Result};
 use std::sync::Arc;
 use trent_crypto::asymmetric::{self, AsymError, Message};
 use trent_crypto::Secret;
 use trent_store::KeyRecord;
 use trent_types::*;
 
-/// A key with its opened material, checked for usage and state.
+/// The current material of a key checked for usage and state, opened.
 pub(crate) struct Usable {
-    pub rec: KeyRecord,
     pub material_id: String,
     pub material: Arc<Secret>,
 }
@@ -55,38 +54,33 @@ fn message_of(message_type: MessageType, message: &[u8]) -> Message<'_> {
 struct KeyPairRequest {
     action: &'static str,
     spec: Option<DataKeyPairSpec>,
-    key_id: Option<String>,
     context: Option<std::collections::BTreeMap<String, String>>,
     dry_run: Option<bool>,
 }
 
 impl Kms {
-    /// Resolves a key for `action`, which needs `usage`; checks state and loads the current
-    /// material.
-    pub(crate) async fn usable_key<'a>(
+    /// Checks that `rec` has `usage` for `action`, then its state, DryRun, and loads its
+    /// current material.
+    pub(crate) async fn usable_for(
         &self,
-        caller: &Caller,
-        id: &str,
-        authz: impl Into<Authz<'a>>,
+        rec: &KeyRecord,
         usage: KeyUsageType,
+        action: &str,
         dry_run: Option<bool>,
     ) -> Result<Usable> {
-        let authz = authz.into();
-        let action = authz.action;
-        let rec = self.resolve(caller, id, Accept::KeyOrAlias, authz).await?;
         if rec.key_usage != usage {
-            return Err(usage_error(&rec, action));
+            return Err(usage_error(rec, action));
         }
         self.usable_checked(rec, dry_run).await
     }
 
-    /// State check, DryRun, and the current material of an already resolved key.
+    /// State check, DryRun, and the current material of an authorized key.
     pub(crate) async fn usable_checked(
         &self,
-        rec: KeyRecord,
+        rec: &KeyRecord,
         dry_run: Option<bool>,
     ) -> Result<Usable> {
-        check(Family::Crypto, &rec)?;
+        check(Family::Crypto, rec)?;
         if dry_run == Some(true) {
             return Err(KmsError::DryRun);
         }
@@ -98,17 +92,21 @@ impl Kms {
             })
             .ok_or_else(|| crate::state::pending_import(&rec.key.arn()))?;
         let material = self.open_material(current)?;
-        Ok(Usable { material_id: current.material_id.clone(), material, rec })
+        Ok(Usable { material_id: current.material_id.clone(), material })
     }
+}
 
-    pub async fn get_public_key(
-        &self,
-        caller: &Caller,
-        r: GetPublicKeyRequest,
+impl Call for GetPublicKeyRequest {
+    const OPERATION: Operation = Operation::GetPublicKey;
+    type Target = KeyTarget<true>;
+    type Output = GetPublicKeyResponse;
+
+    async fn handle(
+        self,
+        kms: &Kms,
+        auth: Authorized<'_, KeyTarget<true>>,
     ) -> Result<GetPublicKeyResponse> {
-        let rec = self
-            .resolve(caller, &r.key_id.unwrap_or_default(), Accept::KeyOrAlias, "GetPublicKey")
-            .await?;
+        let rec = auth.target().key();
         if !asymmetric::is_supported(rec.key_spec) {
             return Err(KmsError::UnsupportedOperation(format!(
                 "{} key spec is {} which is not valid for GetPublicKey.",
@@ -116,33 +114,34 @@ impl Kms {
                 rec.key_spec
             )));
         }
-        let u = self.usable_checked(rec, None).await?;
-        let spec = u.rec.key_spec;
+        let u = kms.usable_checked(rec, None).await?;
+        let spec = rec.key_spec;
         let public = asymmetric::public_key(spec, &u.material).map_err(|e| asym_error(e, ""))?;
-        let algs = crate::keyspec::algorithms(spec, u.rec.key_usage);
+        let algs = crate::keyspec::algorithms(spec, rec.key_usage);
         Ok(GetPublicKeyResponse {
-            key_id: Some(u.rec.key.arn()),
+            key_id: Some(rec.key.arn()),
             public_key: Some(Blob::new(public)),
             customer_master_key_spec: CustomerMasterKeySpec::parse(spec.as_str()),
             key_spec: Some(spec),
-            key_usage: Some(u.rec.key_usage),
+            key_usage: Some(rec.key_usage),
             encryption_algorithms: algs.encryption,
             signing_algorithms: algs.signing,
             key_agreement_algorithms: algs.key_agreement,
             encapsulation_algorithms: algs.encapsulation,
         })
     }
+}
 
-    fn check_signing(
-        rec: &KeyRecord,
-        alg: SigningAlgorithmSpec,
-        message_type: MessageType,
-        message: &[u8],
-    ) -> Result<()> {
-        if !asymmetric::signing_algorithms(rec.key_spec).contains(&alg) {
-            return Err(incompatible(alg, rec.key_spec));
-        }
-        match (alg, message_type) {
+fn check_signing(
+    rec: &KeyRecord,
+    alg: SigningAlgorithmSpec,
+    message_type: MessageType,
+    message: &[u8],
+) -> Result<()> {
+    if !asymmetric::signing_algorithms(rec.key_spec).contains(&alg) {
+        return Err(incompatible(alg, rec.key_spec));
+    }
+    match (alg, message_type) {
             // ED25519_SHA_512 signs the message itself; ED25519_PH_SHA_512 a SHA-512 digest.
             (SigningAlgorithmSpec::Ed25519Sha512, MessageType::Raw)
             | (SigningAlgorithmSpec::Ed25519PhSha512, MessageType::Digest) => Ok(()),
@@ -174,27 +173,39 @@ impl Kms {
             },
             _ => Ok(()),
         }
+}
+
+fn signing_conditions(
+    c: &mut Conditions,
+    alg: Option<SigningAlgorithmSpec>,
+    mt: Option<MessageType>,
+) {
+    c.set_opt(K::SigningAlgorithm, alg).set(K::MessageType, mt.unwrap_or(MessageType::Raw));
+}
+
+impl Call for SignRequest {
+    const OPERATION: Operation = Operation::Sign;
+    type Target = KeyTarget<true>;
+    type Output = SignResponse;
+
+    fn conditions(&self, c: &mut Conditions) {
+        signing_conditions(c, self.signing_algorithm, self.message_type);
     }
 
-    pub async fn sign(&self, caller: &Caller, r: SignRequest) -> Result<SignResponse> {
-        let alg = r
+    async fn handle(
+        self,
+        kms: &Kms,
+        auth: Authorized<'_, KeyTarget<true>>,
+    ) -> Result<SignResponse> {
+        let rec = auth.target().key();
+        let alg = self
             .signing_algorithm
             .ok_or_else(|| KmsError::Validation("SigningAlgorithm is required.".into()))?;
-        let message_type = r.message_type.unwrap_or(MessageType::Raw);
-        let message = r.message.unwrap_or_default();
-        let u = self
-            .usable_key(
-                caller,
-                &r.key_id.unwrap_or_default(),
-                Authz::from("Sign")
-                    .with("kms:SigningAlgorithm", alg)
-                    .with("kms:MessageType", message_type),
-                KeyUsageType::SignVerify,
-                r.dry_run,
-            )
-            .await?;
-        Self::check_signing(&u.rec, alg, message_type, message.as_bytes())?;
-        let spec = u.rec.key_spec;
+        let message_type = self.message_type.unwrap_or(MessageType::Raw);
+        let message = self.message.unwrap_or_default();
+        let u = kms.usable_for(rec, KeyUsageType::SignVerify, "Sign", self.dry_run).await?;
+        check_signing(rec, alg, message_type, message.as_bytes())?;
+        let spec = rec.key_spec;
         let material = u.material.clone();
         let signature = crate::blocking(move || {
             let msg = message_of(message_type, message.as_bytes());
@@ -202,92 +213,100 @@ impl Kms {
         })
         .await?;
         Ok(SignResponse {
-            key_id: Some(u.rec.key.arn()),
+            key_id: Some(rec.key.arn()),
             signature: Some(Blob::new(signature)),
             signing_algorithm: Some(alg),
         })
     }
+}
 
-    pub async fn verify(&self, caller: &Caller, r: VerifyRequest) -> Result<VerifyResponse> {
-        let alg = r
+impl Call for VerifyRequest {
+    const OPERATION: Operation = Operation::Verify;
+    type Target = KeyTarget<true>;
+    type Output = VerifyResponse;
+
+    fn conditions(&self, c: &mut Conditions) {
+        signing_conditions(c, self.signing_algorithm, self.message_type);
+    }
+
+    async fn handle(
+        self,
+        kms: &Kms,
+        auth: Authorized<'_, KeyTarget<true>>,
+    ) -> Result<VerifyResponse> {
+        let rec = auth.target().key();
+        let alg = self
             .signing_algorithm
             .ok_or_else(|| KmsError::Validation("SigningAlgorithm is required.".into()))?;
-        let message_type = r.message_type.unwrap_or(MessageType::Raw);
-        let message = r.message.unwrap_or_default();
-        let u = self
-            .usable_key(
-                caller,
-                &r.key_id.unwrap_or_default(),
-                Authz::from("Verify")
-                    .with("kms:SigningAlgorithm", alg)
-                    .with("kms:MessageType", message_type),
-                KeyUsageType::SignVerify,
-                None,
-            )
-            .await?;
-        Self::check_signing(&u.rec, alg, message_type, message.as_bytes())?;
+        let message_type = self.message_type.unwrap_or(MessageType::Raw);
+        let message = self.message.unwrap_or_default();
+        let u = kms.usable_for(rec, KeyUsageType::SignVerify, "Verify", None).await?;
+        check_signing(rec, alg, message_type, message.as_bytes())?;
         let spki =
-            asymmetric::public_key(u.rec.key_spec, &u.material).map_err(|e| asym_error(e, alg))?;
+            asymmetric::public_key(rec.key_spec, &u.material).map_err(|e| asym_error(e, alg))?;
         let msg = message_of(message_type, message.as_bytes());
-        let signature = r.signature.unwrap_or_default();
-        let valid = asymmetric::verify(u.rec.key_spec, &spki, alg, msg, signature.as_bytes())
+        let signature = self.signature.unwrap_or_default();
+        let valid = asymmetric::verify(rec.key_spec, &spki, alg, msg, signature.as_bytes())
             .map_err(|e| asym_error(e, alg))?;
         if !valid {
             // Recorded against AWS with an empty message.
             return Err(KmsError::InvalidSignature);
         }
         Ok(VerifyResponse {
-            key_id: Some(u.rec.key.arn()),
+            key_id: Some(rec.key.arn()),
             signature_valid: Some(true),
             signing_algorithm: Some(alg),
         })
     }
+}
 
-    pub async fn derive_shared_secret(
-        &self,
-        caller: &Caller,
-        r: DeriveSharedSecretRequest,
+impl Call for DeriveSharedSecretRequest {
+    const OPERATION: Operation = Operation::DeriveSharedSecret;
+    type Target = KeyTarget<true>;
+    type Output = DeriveSharedSecretResponse;
+
+    fn conditions(&self, c: &mut Conditions) {
+        c.set_opt(K::KeyAgreementAlgorithm, self.key_agreement_algorithm);
+    }
+
+    async fn handle(
+        self,
+        kms: &Kms,
+        auth: Authorized<'_, KeyTarget<true>>,
     ) -> Result<DeriveSharedSecretResponse> {
-        if r.recipient.is_some() {
-            return Err(KmsError::UnsupportedOperation(
-                "Recipient (Nitro Enclaves attestation) is not supported.".into(),
-            ));
-        }
-        let u = self
-            .usable_key(
-                caller,
-                &r.key_id.unwrap_or_default(),
-                "DeriveSharedSecret",
-                KeyUsageType::KeyAgreement,
-                r.dry_run,
-            )
+        crate::data_keys::refuse_recipient(&self.recipient)?;
+        let rec = auth.target().key();
+        let u = kms
+            .usable_for(rec, KeyUsageType::KeyAgreement, "DeriveSharedSecret", self.dry_run)
             .await?;
-        let peer = r.public_key.unwrap_or_default();
-        let secret = asymmetric::ecdh(u.rec.key_spec, &u.material, peer.as_bytes()).map_err(
-            |e| match e {
+        let peer = self.public_key.unwrap_or_default();
+        let secret =
+            asymmetric::ecdh(rec.key_spec, &u.material, peer.as_bytes()).map_err(|e| match e {
                 AsymError::Failed | AsymError::BadKey => KmsError::Validation(format!(
                     "The public key is not a valid {} SubjectPublicKeyInfo.",
-                    u.rec.key_spec
+                    rec.key_spec
                 )),
                 other => asym_error(other, "ECDH"),
-            },
-        )?;
+            })?;
         Ok(DeriveSharedSecretResponse {
-            key_id: Some(u.rec.key.arn()),
+            key_id: Some(rec.key.arn()),
             shared_secret: Some(Blob::new(secret.into_vec())),
             ciphertext_for_recipient: None,
             key_agreement_algorithm: Some(KeyAgreementAlgorithmSpec::Ecdh),
-            key_origin: Some(u.rec.origin),
+            key_origin: Some(rec.origin),
         })
     }
+}
 
-    /// GenerateDataKeyPair(WithoutPlaintext): checks the spec, authorizes `action` on the
-    /// key and checks its state first — so that a refused call or a DryRun costs no key
+impl Kms {
+    /// GenerateDataKeyPair(WithoutPlaintext) on the authorized key: checks the spec, the
+    /// key and its state first — so that a DryRun or a key in the wrong state costs no key
     /// generation (RSA-4096 takes about half a second) — then generates the pair off the
     /// async workers and seals its private key. Returns (spec, private key, public key, sealed).
     async fn sealed_key_pair(
         &self,
         caller: &Caller,
+        rec: &KeyRecord,
         req: KeyPairRequest,
     ) -> Result<(DataKeyPairSpec, Secret, Vec<u8>, crate::data_keys::SealedSecret)> {
         let spec =
@@ -309,10 +328,7 @@ impl Kms {
             }
         };
         let context = req.context.unwrap_or_default();
-        let authz = Authz::from(req.action).with_context(&context);
-        let u = self
-            .usable_for_encrypt(caller, &req.key_id.unwrap_or_default(), authz, None, req.dry_run)
-            .await?;
+        let u = self.usable_for_encrypt(rec, req.action, req.dry_run).await?;
         let (private, public) = crate::blocking(move || {
             let private = asymmetric::generate(key_spec)?;
             let public = asymmetric::public_key(key_spec, &private)
@@ -320,29 +336,47 @@ impl Kms {
             Ok((private, public))
         })
         .await?;
-        let blob = self.seal_with(&u, private.as_bytes(), &context)?;
+        let blob = self.seal_with(rec, &u, private.as_bytes(), &context)?;
         let sealed = crate::data_keys::SealedSecret {
-            key_arn: u.rec.key.arn(),
+            key_arn: rec.key.arn(),
             material_id: u.material_id,
             blob,
         };
         Ok((spec, private, public, sealed))
     }
+}
 
-    pub async fn generate_data_key_pair(
-        &self,
-        caller: &Caller,
-        r: GenerateDataKeyPairRequest,
+fn key_pair_conditions(
+    c: &mut Conditions,
+    spec: Option<DataKeyPairSpec>,
+    context: &Option<std::collections::BTreeMap<String, String>>,
+) {
+    c.encryption_context(context.as_ref()).set_opt(K::DataKeyPairSpec, spec);
+}
+
+impl Call for GenerateDataKeyPairRequest {
+    const OPERATION: Operation = Operation::GenerateDataKeyPair;
+    type Target = KeyTarget<true>;
+    type Output = GenerateDataKeyPairResponse;
+
+    fn conditions(&self, c: &mut Conditions) {
+        key_pair_conditions(c, self.key_pair_spec, &self.encryption_context);
+    }
+
+    async fn handle(
+        self,
+        kms: &Kms,
+        auth: Authorized<'_, KeyTarget<true>>,
     ) -> Result<GenerateDataKeyPairResponse> {
-        crate::data_keys::refuse_recipient(&r.recipient)?;
+        crate::data_keys::refuse_recipient(&self.recipient)?;
         let req = KeyPairRequest {
             action: "GenerateDataKeyPair",
-            spec: r.key_pair_spec,
-            key_id: r.key_id,
-            context: r.encryption_context,
-            dry_run: r.dry_run,
+            spec: self.key_pair_spec,
+            context: self.encryption_context,
+            dry_run: self.dry_run,
         };
-        let (spec, private, public, s) = self.sealed_key_pair(caller, req).await?;
+        let (spec, private, public, s) =
+            kms.sealed_key_pair(auth.caller(), auth.target().key(), req).await?;
         Ok(GenerateDataKeyPairResponse {
             private_key_ciphertext_blob: Some(Blob::new(s.blob)),
             private_key_plaintext: Some(Blob::new(private.into_vec())),
@@ -353,20 +387,30 @@ impl Kms {
             key_material_id: Some(s.material_id),
         })
     }
+}
 
-    pub async fn generate_data_key_pair_without_plaintext(
-        &self,
-        caller: &Caller,
-        r: GenerateDataKeyPairWithoutPlaintextRequest,
+impl Call for GenerateDataKeyPairWithoutPlaintextRequest {
+    const OPERATION: Operation = Operation::GenerateDataKeyPairWithoutPlaintext;
+    type Target = KeyTarget<true>;
+    type Output = GenerateDataKeyPairWithoutPlaintextResponse;
+
+    fn conditions(&self, c: &mut Conditions) {
+        key_pair_conditions(c, self.key_pair_spec, &self.encryption_context);
+    }
+
+    async fn handle(
+        self,
+        kms: &Kms,
+        auth: Authorized<'_, KeyTarget<true>>,
     ) -> Result<GenerateDataKeyPairWithoutPlaintextResponse> {
         let req = KeyPairRequest {
             action: "GenerateDataKeyPairWithoutPlaintext",
-            spec: r.key_pair_spec,
-            key_id: r.key_id,
-            context: r.encryption_context,
-            dry_run: r.dry_run,
+            spec: self.key_pair_spec,
+            context: self.encryption_context,
+            dry_run: self.dry_run,
         };
-        let (spec, _private, public, s) = self.sealed_key_pair(caller, req).await?;
+        let (spec, _private, public, s) =
+            kms.sealed_key_pair(auth.caller(), auth.target().key(), req).await?;
         Ok(GenerateDataKeyPairWithoutPlaintextResponse {
             private_key_ciphertext_blob: Some(Blob::new(s.blob)),
             public_key: Some(Blob::new(public)),

@@ -1,10 +1,10 @@
-//! Start-up: the keyring (a data-encryption key wrapped by the root key and kept in the
-//! store), the default account with its access key, and access-key lookup for SigV4.
+//! Start-up and authentication: the keyring (a data-encryption key wrapped by the root key and
+//! kept in the store), and access-key lookup for SigV4.
 
 use crate::{Kms, KmsError, Result};
 use std::sync::Arc;
 use trent_crypto::{Keyring, RootKey, Secret};
-use trent_store::{AccessKeyRecord, AccountRecord, Store};
+use trent_store::Store;
 
 const DEK_META: &str = "wrapped_dek";
 
@@ -27,18 +27,25 @@ impl std::fmt::Debug for BootstrapCredentials {
     }
 }
 
-const BASE32: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-const SECRET_CHARS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+pub(crate) const BASE32: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+pub(crate) const SECRET_CHARS: &[u8] =
+    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-fn random_text(alphabet: &[u8], len: usize) -> Result<String> {
+pub(crate) fn random_text(alphabet: &[u8], len: usize) -> Result<String> {
     let mut b = vec![0u8; len];
     trent_crypto::random_bytes(&mut b)?;
     // Both alphabets have a power-of-two size, so the modulo is unbiased.
     Ok(b.iter().map(|x| alphabet[*x as usize % alphabet.len()] as char).collect())
 }
 
-fn secret_context(access_key_id: &str) -> String {
+pub(crate) fn secret_context(access_key_id: &str) -> String {
     format!("access-key/{access_key_id}")
+}
+
+/// Whether the store already holds a data-encryption key wrapped by a root key (so that only
+/// that root key can open it, and a new one must never be made).
+pub async fn keyring_exists(store: &dyn Store) -> Result<bool> {
+    Ok(store.get_meta(DEK_META).await?.is_some())
 }
 
 /// Loads the keyring: unwraps the stored DEK with the root key, or creates and stores one.
@@ -61,78 +68,54 @@ pub async fn open_keyring(store: &dyn Store, root: &dyn RootKey) -> Result<Keyri
 }
 
 impl Kms {
-    /// Makes sure `account_id` exists with root credentials; returns them.
-    pub async fn ensure_account(&self, account_id: &str) -> Result<BootstrapCredentials> {
-        let now = self.now_ms();
-        if self.store.get_account(account_id).await?.is_none() {
-            self.store
-                .put_account(&AccountRecord { account_id: account_id.to_string(), created_ms: now })
-                .await?;
-        }
-        let principal_arn = format!("arn:aws:iam::{account_id}:{ACCOUNT_ROOT_USER}");
-        let existing = self.store.list_access_keys(account_id).await?;
-        if let Some(k) = existing.iter().find(|k| k.principal_arn == principal_arn) {
-            let secret =
-                self.keyring.open_secret(&secret_context(&k.access_key_id), &k.sealed_secret)?;
-            return Ok(BootstrapCredentials {
-                access_key_id: k.access_key_id.clone(),
-                secret_access_key: secret,
-                principal_arn,
-            });
-        }
-        self.create_access_key(account_id, &principal_arn).await
-    }
-
-    /// Creates an access key for `principal_arn` in `account_id`.
-    pub async fn create_access_key(
-        &self,
-        account_id: &str,
-        principal_arn: &str,
-    ) -> Result<BootstrapCredentials> {
-        let access_key_id = format!("AKIA{}", random_text(BASE32, 16)?);
-        let secret = Secret::new(random_text(SECRET_CHARS, 40)?.into_bytes());
-        let sealed =
-            self.keyring.seal_secret(&secret_context(&access_key_id), secret.as_bytes())?;
-        self.store
-            .put_access_key(&AccessKeyRecord {
-                access_key_id: access_key_id.clone(),
-                account_id: account_id.to_string(),
-                principal_arn: principal_arn.to_string(),
-                sealed_secret: sealed,
-                created_ms: self.now_ms(),
-            })
-            .await?;
-        Ok(BootstrapCredentials {
-            access_key_id,
-            secret_access_key: secret,
-            principal_arn: principal_arn.to_string(),
-        })
-    }
-
-    /// The account, principal and secret of an access key, for SigV4 verification.
-    pub async fn lookup_access_key(
+    /// The identity and SigV4 signing key of an access key for one date, Region and service,
+    /// from a cache that trusts an entry for a few seconds (another node may delete the key;
+    /// this server forgets it at once when its own admin deletes it).
+    pub async fn signing_identity(
         &self,
         access_key_id: &str,
-    ) -> Result<Option<Arc<BootstrapCredentialsWithAccount>>> {
+        date: &str,
+        region: &str,
+        service: &str,
+    ) -> Result<Option<Arc<SigningIdentity>>> {
+        let ck = (access_key_id.to_string(), date.to_string(), region.to_string());
+        if let Some(k) = self.signing_keys.get(&ck) {
+            return Ok(Some(k));
+        }
         let Some(k) = self.store.get_access_key(access_key_id).await? else {
             return Ok(None);
         };
         let secret =
             self.keyring.open_secret(&secret_context(&k.access_key_id), &k.sealed_secret)?;
-        Ok(Some(Arc::new(BootstrapCredentialsWithAccount {
-            account_id: k.account_id,
-            credentials: BootstrapCredentials {
-                access_key_id: k.access_key_id,
-                secret_access_key: secret,
-                principal_arn: k.principal_arn,
-            },
-        })))
+        let Ok(secret) = std::str::from_utf8(secret.as_bytes()) else { return Ok(None) };
+        let identity = Arc::new(SigningIdentity {
+            account: k.account_id,
+            principal_arn: crate::in_partition_of(&k.principal_arn, region),
+            key: trent_sigv4::SigningKey::derive(secret, date, region, service),
+        });
+        self.signing_keys.insert(ck, identity.clone());
+        Ok(Some(identity))
+    }
+
+    /// Forgets the cached signing keys of an access key (deleted by this server's admin).
+    pub(crate) fn forget_access_key(&self, access_key_id: &str) {
+        self.signing_keys.retain(|(id, _, _)| id != access_key_id);
     }
 }
 
-/// An access key with the account it belongs to.
-#[derive(Debug, Clone)]
-pub struct BootstrapCredentialsWithAccount {
-    pub account_id: String,
-    pub credentials: BootstrapCredentials,
+/// Who an access key authenticates, and its derived signing key.
+pub struct SigningIdentity {
+    pub account: String,
+    /// The principal, in the partition of the Region the request was signed for.
+    pub principal_arn: String,
+    pub key: trent_sigv4::SigningKey,
 }
+
+/// Signing keys cached per (access key id, date, Region).
+pub(crate) type SigningKeyCache =
+    crate::cache::BoundedCache<(String, String, String), Arc<SigningIdentity>>;
+
+/// How many signing keys are cached, and for how long one is trusted before the store is
+/// asked again: a key deleted on another node stops working within this time.
+pub(crate) const SIGNING_KEY_CACHE: usize = 4096;
+pub(crate) const SIGNING_KEY_TTL: std::time::Duration = std::time::Duration::from_secs(5);

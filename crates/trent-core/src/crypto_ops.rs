@@ -2,50 +2,29 @@
 //! format) and RSA keys (RSAES-OAEP), and the shared steps data keys reuse.
 
 use crate::asymmetric::{incompatible, usage_error, Usable};
-use crate::authorize::Authz;
-use crate::resolve::Accept;
+use crate::authz::ConditionKey as K;
+use crate::data_keys::refuse_recipient;
+use crate::gate::{CiphertextKey, KeyTarget, NamesCiphertext, ReEncryptKeys};
 use crate::state::{check, pending_import, Family};
-use crate::{Caller, Kms, KmsError, Result};
+use crate::{Authorized, Call, Conditions, Kms, KmsError, Result};
 use std::collections::BTreeMap;
 use trent_crypto::asymmetric;
-use trent_crypto::{BlobHeader, Secret};
-use trent_store::{KeyRecord, KeyRef};
+use trent_crypto::Secret;
+use trent_store::KeyRecord;
 use trent_types::*;
 
 use EncryptionAlgorithmSpec as EA;
 
-/// What Decrypt and ReEncrypt ask of a ciphertext.
-pub(crate) struct OpenBlob<'a> {
-    pub blob: &'a [u8],
-    pub key_id: Option<&'a str>,
-    pub context: &'a BTreeMap<String, String>,
-    pub algorithm: Option<EA>,
-    pub action: &'a str,
-    pub dry_run: Option<bool>,
-}
-
-/// What a decryption produced: the key, the material (symmetric keys only), the plaintext
-/// and the algorithm used.
+/// What a decryption produced: the material (symmetric keys only), the plaintext and the
+/// algorithm used.
 pub(crate) struct Opened {
-    pub rec: KeyRecord,
     pub material_id: Option<String>,
     pub plaintext: Secret,
     pub algorithm: EA,
 }
 
-/// What Encrypt and ReEncrypt ask of a key.
-pub(crate) struct SealRequest<'a> {
-    pub key_id: &'a str,
-    pub plaintext: &'a [u8],
-    pub context: &'a BTreeMap<String, String>,
-    pub algorithm: Option<EA>,
-    pub action: &'a str,
-    pub dry_run: Option<bool>,
-}
-
 /// What an encryption produced.
 pub(crate) struct Sealed {
-    pub rec: KeyRecord,
     pub material_id: Option<String>,
     pub blob: Vec<u8>,
     pub algorithm: EA,
@@ -70,21 +49,27 @@ fn no_context_for_asymmetric(context: &BTreeMap<String, String>) -> Result<()> {
     Ok(())
 }
 
+/// `kms:EncryptionContext:*`, `kms:EncryptionContextKeys` and `kms:EncryptionAlgorithm`.
+fn crypto_conditions(
+    c: &mut Conditions,
+    context: &Option<BTreeMap<String, String>>,
+    algorithm: Option<EA>,
+) {
+    c.encryption_context(context.as_ref())
+        .set(K::EncryptionAlgorithm, algorithm.unwrap_or(EA::SymmetricDefault));
+}
+
 impl Kms {
-    /// Resolves a symmetric encryption key and loads its current material.
-    pub(crate) async fn usable_for_encrypt<'a>(
+    /// Checks that `rec` is a symmetric encryption key fit for `action`, and loads its
+    /// current material.
+    pub(crate) async fn usable_for_encrypt(
         &self,
-        caller: &Caller,
-        key_id: &str,
-        authz: impl Into<Authz<'a>>,
-        algorithm: Option<EA>,
+        rec: &KeyRecord,
+        action: &str,
         dry_run: Option<bool>,
     ) -> Result<Usable> {
-        let authz = authz.into();
-        let action = authz.action;
-        let rec = self.resolve(caller, key_id, Accept::KeyOrAlias, authz).await?;
         if rec.key_usage != KeyUsageType::EncryptDecrypt {
-            return Err(usage_error(&rec, action));
+            return Err(usage_error(rec, action));
         }
         if rec.key_spec != KeySpec::SymmetricDefault {
             return Err(KmsError::InvalidKeyUsage(format!(
@@ -93,43 +78,42 @@ impl Kms {
                 rec.key_spec
             )));
         }
-        algorithm_for(&rec, algorithm)?;
         self.usable_checked(rec, dry_run).await
     }
 
     pub(crate) fn seal_with(
         &self,
+        rec: &KeyRecord,
         u: &Usable,
         plaintext: &[u8],
         context: &BTreeMap<String, String>,
     ) -> Result<Vec<u8>> {
         let key = trent_crypto::KeyRef {
-            account: u.rec.key.account.clone(),
-            region: u.rec.key.region.clone(),
-            key_id: u.rec.key.key_id.clone(),
+            account: rec.key.account.clone(),
+            region: rec.key.region.clone(),
+            key_id: rec.key.key_id.clone(),
         };
         Ok(trent_crypto::symmetric::encrypt(key, &u.material_id, &u.material, plaintext, context)?)
     }
 
     /// Encrypts under any ENCRYPT_DECRYPT key.
-    pub(crate) async fn encrypt_any(
+    async fn encrypt_any(
         &self,
-        caller: &Caller,
-        req: SealRequest<'_>,
+        rec: &KeyRecord,
+        plaintext: &[u8],
+        context: &BTreeMap<String, String>,
+        requested: Option<EA>,
+        action: &str,
+        dry_run: Option<bool>,
     ) -> Result<Sealed> {
-        let SealRequest { key_id, plaintext, context, algorithm: requested, action, dry_run } = req;
-        let authz = Authz::from(action)
-            .with_context(context)
-            .with("kms:EncryptionAlgorithm", requested.unwrap_or(EA::SymmetricDefault));
-        let u =
-            self.usable_key(caller, key_id, authz, KeyUsageType::EncryptDecrypt, dry_run).await?;
-        let algorithm = algorithm_for(&u.rec, requested)?;
+        let u = self.usable_for(rec, KeyUsageType::EncryptDecrypt, action, dry_run).await?;
+        let algorithm = algorithm_for(rec, requested)?;
         if algorithm == EA::SymmetricDefault {
-            let blob = self.seal_with(&u, plaintext, context)?;
-            return Ok(Sealed { blob, material_id: Some(u.material_id), rec: u.rec, algorithm });
+            let blob = self.seal_with(rec, &u, plaintext, context)?;
+            return Ok(Sealed { blob, material_id: Some(u.material_id), algorithm });
         }
         no_context_for_asymmetric(context)?;
-        let spec = u.rec.key_spec;
+        let spec = rec.key_spec;
         if let Some(max) = asymmetric::max_plaintext(spec, algorithm) {
             if plaintext.len() > max {
                 return Err(KmsError::Validation(format!(
@@ -141,189 +125,181 @@ impl Kms {
             .map_err(|e| crate::asymmetric::asym_error(e, algorithm))?;
         let blob = asymmetric::encrypt(&spki, algorithm, plaintext)
             .map_err(|e| crate::asymmetric::asym_error(e, algorithm))?;
-        Ok(Sealed { blob, material_id: None, rec: u.rec, algorithm })
+        Ok(Sealed { blob, material_id: None, algorithm })
     }
 
-    /// Decrypts a ciphertext: an RSA ciphertext when `key_id` names an RSA key, else a
-    /// symmetric blob (which names its key itself).
-    pub(crate) async fn decrypt_any(&self, caller: &Caller, req: OpenBlob<'_>) -> Result<Opened> {
-        if let Some(id) = req.key_id {
-            let authz = Authz::from(req.action)
-                .with_context(req.context)
-                .with("kms:EncryptionAlgorithm", req.algorithm.unwrap_or(EA::SymmetricDefault));
-            let rec = self.resolve(caller, id, Accept::KeyOrAlias, authz).await?;
-            if rec.key_spec != KeySpec::SymmetricDefault
-                && rec.key_usage == KeyUsageType::EncryptDecrypt
-            {
-                let algorithm = algorithm_for(&rec, req.algorithm)?;
-                no_context_for_asymmetric(req.context)?;
-                let u = self.usable_checked(rec, req.dry_run).await?;
-                let material = u.material.clone();
-                let ct = req.blob.to_vec();
-                let plaintext = crate::blocking(move || {
-                    asymmetric::decrypt(&material, algorithm, &ct)
-                        .map_err(|_| KmsError::InvalidCiphertext)
-                })
-                .await?;
-                return Ok(Opened { rec: u.rec, material_id: None, plaintext, algorithm });
-            }
-        }
-        let (rec, material_id, plaintext) = self.open_blob(caller, req).await?;
-        Ok(Opened {
-            rec,
-            material_id: Some(material_id),
-            plaintext,
-            algorithm: EA::SymmetricDefault,
-        })
-    }
-
-    /// Decrypts a symmetric blob: finds the key it names (checking `key_id` if the caller
-    /// gave one), checks usage and state, and opens it under the named material.
-    pub(crate) async fn open_blob(
+    /// Decrypts a ciphertext of the key the gate resolved: an RSA ciphertext, or a symmetric
+    /// blob opened under the material its header names.
+    async fn decrypt_any(
         &self,
-        caller: &Caller,
-        req: OpenBlob<'_>,
-    ) -> Result<(KeyRecord, String, Secret)> {
-        let OpenBlob { blob, key_id, context, algorithm, action, dry_run } = req;
-        let (header, header_len) =
-            BlobHeader::decode(blob).map_err(|_| KmsError::InvalidCiphertext)?;
-        // Multi-Region keys decrypt in any Region of their set; other keys only in their own.
-        let region = if header.key.key_id.starts_with("mrk-") {
-            caller.region.clone()
-        } else {
-            header.key.region.clone()
+        target: &CiphertextKey,
+        blob: &[u8],
+        context: &BTreeMap<String, String>,
+        requested: Option<EA>,
+        action: &str,
+        dry_run: Option<bool>,
+    ) -> Result<Opened> {
+        let rec = target.key();
+        let Some((header, header_len)) = target.header() else {
+            let algorithm = algorithm_for(rec, requested)?;
+            no_context_for_asymmetric(context)?;
+            let u = self.usable_checked(rec, dry_run).await?;
+            let material = u.material.clone();
+            let ct = blob.to_vec();
+            let plaintext = crate::blocking(move || {
+                asymmetric::decrypt(&material, algorithm, &ct)
+                    .map_err(|_| KmsError::InvalidCiphertext)
+            })
+            .await?;
+            return Ok(Opened { material_id: None, plaintext, algorithm });
         };
-        let named = KeyRef {
-            account: header.key.account.clone(),
-            region,
-            key_id: header.key.key_id.clone(),
-        };
-        if let Some(id) = key_id {
-            let given = self.key_ref(caller, id, Accept::KeyOrAlias).await?;
-            if given != named {
-                return Err(KmsError::IncorrectKey(
-                    "The key ID in the request does not identify a CMK that can perform this operation.".into(),
-                ));
-            }
-        }
-        if named.region != caller.region {
-            return Err(KmsError::InvalidCiphertext);
-        }
-        let rec = self.load_key(&named).await?;
-        let authz = Authz::from(action)
-            .with_context(context)
-            .with("kms:EncryptionAlgorithm", algorithm.unwrap_or(EA::SymmetricDefault));
-        self.authorize_key(caller, &rec, &authz).await?;
         if rec.key_usage != KeyUsageType::EncryptDecrypt {
-            return Err(usage_error(&rec, action));
+            return Err(usage_error(rec, action));
         }
-        algorithm_for(&rec, algorithm)?;
-        check(Family::Crypto, &rec)?;
+        algorithm_for(rec, requested)?;
+        check(Family::Crypto, rec)?;
         if dry_run == Some(true) {
             return Err(KmsError::DryRun);
         }
-        let mats = self.materials_of(&named).await?;
+        let mats = self.materials_of(&rec.key).await?;
         let m = mats
             .iter()
             .find(|m| m.material_id == header.material_id)
             .ok_or(KmsError::InvalidCiphertext)?;
         if m.sealed.is_none() {
-            return Err(pending_import(&named.arn()));
+            return Err(pending_import(&rec.key.arn()));
         }
         let material = self.open_material(m)?;
         let plaintext =
-            trent_crypto::symmetric::decrypt(blob, &header, header_len, &material, context)
+            trent_crypto::symmetric::decrypt(blob, header, *header_len, &material, context)
                 .map_err(|_| KmsError::InvalidCiphertext)?;
-        Ok((rec, header.material_id, plaintext))
+        Ok(Opened {
+            material_id: Some(header.material_id.clone()),
+            plaintext,
+            algorithm: EA::SymmetricDefault,
+        })
+    }
+}
+
+impl Call for EncryptRequest {
+    const OPERATION: Operation = Operation::Encrypt;
+    type Target = KeyTarget<true>;
+    type Output = EncryptResponse;
+
+    fn conditions(&self, c: &mut Conditions) {
+        crypto_conditions(c, &self.encryption_context, self.encryption_algorithm);
     }
 
-    pub async fn encrypt(&self, caller: &Caller, r: EncryptRequest) -> Result<EncryptResponse> {
-        let ctx = r.encryption_context.unwrap_or_default();
-        let plaintext = r.plaintext.unwrap_or_default();
-        let req = SealRequest {
-            key_id: &r.key_id.unwrap_or_default(),
-            plaintext: plaintext.as_bytes(),
-            context: &ctx,
-            algorithm: r.encryption_algorithm,
-            action: "Encrypt",
-            dry_run: r.dry_run,
-        };
-        let s = self.encrypt_any(caller, req).await?;
+    async fn handle(
+        self,
+        kms: &Kms,
+        auth: Authorized<'_, KeyTarget<true>>,
+    ) -> Result<EncryptResponse> {
+        let rec = auth.target().key();
+        let ctx = self.encryption_context.unwrap_or_default();
+        let plaintext = self.plaintext.unwrap_or_default();
+        let s = kms
+            .encrypt_any(
+                rec,
+                plaintext.as_bytes(),
+                &ctx,
+                self.encryption_algorithm,
+                "Encrypt",
+                self.dry_run,
+            )
+            .await?;
         Ok(EncryptResponse {
             ciphertext_blob: Some(Blob::new(s.blob)),
-            key_id: Some(s.rec.key.arn()),
+            key_id: Some(rec.key.arn()),
             encryption_algorithm: Some(s.algorithm),
         })
     }
+}
 
-    pub async fn decrypt(&self, caller: &Caller, r: DecryptRequest) -> Result<DecryptResponse> {
-        if r.recipient.is_some() {
-            return Err(KmsError::UnsupportedOperation(
-                "Recipient (Nitro Enclaves attestation) is not supported.".into(),
-            ));
-        }
-        let ctx = r.encryption_context.unwrap_or_default();
-        let blob = r.ciphertext_blob.unwrap_or_default();
-        let o = self
+impl NamesCiphertext for DecryptRequest {
+    fn ciphertext(&self) -> &[u8] {
+        self.ciphertext_blob.as_ref().map(|b| b.as_bytes()).unwrap_or_default()
+    }
+    fn key_id(&self) -> Option<&str> {
+        self.key_id.as_deref()
+    }
+}
+
+impl Call for DecryptRequest {
+    const OPERATION: Operation = Operation::Decrypt;
+    type Target = CiphertextKey;
+    type Output = DecryptResponse;
+
+    fn conditions(&self, c: &mut Conditions) {
+        crypto_conditions(c, &self.encryption_context, self.encryption_algorithm);
+    }
+
+    async fn handle(
+        self,
+        kms: &Kms,
+        auth: Authorized<'_, CiphertextKey>,
+    ) -> Result<DecryptResponse> {
+        refuse_recipient(&self.recipient)?;
+        let target = auth.target();
+        let ctx = self.encryption_context.clone().unwrap_or_default();
+        let o = kms
             .decrypt_any(
-                caller,
-                OpenBlob {
-                    blob: blob.as_bytes(),
-                    key_id: r.key_id.as_deref(),
-                    context: &ctx,
-                    algorithm: r.encryption_algorithm,
-                    action: "Decrypt",
-                    dry_run: r.dry_run,
-                },
+                target,
+                self.ciphertext(),
+                &ctx,
+                self.encryption_algorithm,
+                "Decrypt",
+                self.dry_run,
             )
             .await?;
         Ok(DecryptResponse {
-            key_id: Some(o.rec.key.arn()),
+            key_id: Some(target.key().key.arn()),
             plaintext: Some(Blob::new(o.plaintext.into_vec())),
             encryption_algorithm: Some(o.algorithm),
             key_material_id: o.material_id,
             ciphertext_for_recipient: None,
         })
     }
+}
 
-    pub async fn re_encrypt(
-        &self,
-        caller: &Caller,
-        r: ReEncryptRequest,
+impl Call for ReEncryptRequest {
+    const OPERATION: Operation = Operation::ReEncrypt;
+    type Target = ReEncryptKeys;
+    type Output = ReEncryptResponse;
+
+    async fn handle(
+        self,
+        kms: &Kms,
+        auth: Authorized<'_, ReEncryptKeys>,
     ) -> Result<ReEncryptResponse> {
-        let src_ctx = r.source_encryption_context.unwrap_or_default();
-        let dst_ctx = r.destination_encryption_context.unwrap_or_default();
-        let blob = r.ciphertext_blob.unwrap_or_default();
-        let src = self
+        let keys = auth.target();
+        let src_ctx = self.source_encryption_context.unwrap_or_default();
+        let dst_ctx = self.destination_encryption_context.unwrap_or_default();
+        let blob = self.ciphertext_blob.unwrap_or_default();
+        let src = kms
             .decrypt_any(
-                caller,
-                OpenBlob {
-                    blob: blob.as_bytes(),
-                    key_id: r.source_key_id.as_deref(),
-                    context: &src_ctx,
-                    algorithm: r.source_encryption_algorithm,
-                    action: "ReEncryptFrom",
-                    dry_run: None,
-                },
+                keys.source(),
+                blob.as_bytes(),
+                &src_ctx,
+                self.source_encryption_algorithm,
+                "ReEncryptFrom",
+                None,
             )
             .await?;
-        let dst = self
+        let dst = kms
             .encrypt_any(
-                caller,
-                SealRequest {
-                    key_id: &r.destination_key_id.unwrap_or_default(),
-                    plaintext: src.plaintext.as_bytes(),
-                    context: &dst_ctx,
-                    algorithm: r.destination_encryption_algorithm,
-                    action: "ReEncryptTo",
-                    dry_run: r.dry_run,
-                },
+                keys.destination(),
+                src.plaintext.as_bytes(),
+                &dst_ctx,
+                self.destination_encryption_algorithm,
+                "ReEncryptTo",
+                self.dry_run,
             )
             .await?;
         Ok(ReEncryptResponse {
             ciphertext_blob: Some(Blob::new(dst.blob)),
-            source_key_id: Some(src.rec.key.arn()),
-            key_id: Some(dst.rec.key.arn()),
+            source_key_id: Some(keys.source().key().key.arn()),
+            key_id: Some(keys.destination().key.arn()),
             source_encryption_algorithm: Some(src.algorithm),
             destination_encryption_algorithm: Some(dst.algorithm),
             source_key_material_id: src.material_id,

@@ -1,9 +1,10 @@
 //! Data keys and randomness: GenerateDataKey, GenerateDataKeyWithoutPlaintext, GenerateRandom.
 
-use crate::authorize::Authz;
-use crate::{Caller, Kms, KmsError, Result};
+use crate::gate::{AccountTarget, KeyTarget};
+use crate::{Authorized, Call, Conditions, Kms, KmsError, Result};
 use std::collections::BTreeMap;
 use trent_crypto::Secret;
+use trent_store::KeyRecord;
 use trent_types::*;
 
 fn data_key_len(spec: Option<DataKeySpec>, bytes: Option<i64>) -> Result<usize> {
@@ -38,40 +39,46 @@ pub(crate) struct SealedSecret {
 }
 
 impl Kms {
-    /// Authorizes `action` on the key (with the context's condition keys) and seals
-    /// `secret` under it.
+    /// Checks the authorized key and seals `secret` under it with `context`.
     pub(crate) async fn seal_secret_under(
         &self,
-        caller: &Caller,
-        key_id: Option<String>,
+        rec: &KeyRecord,
         action: &str,
         context: Option<BTreeMap<String, String>>,
         dry_run: Option<bool>,
         secret: &Secret,
     ) -> Result<SealedSecret> {
         let context = context.unwrap_or_default();
-        let authz = Authz::from(action).with_context(&context);
-        let u = self
-            .usable_for_encrypt(caller, &key_id.unwrap_or_default(), authz, None, dry_run)
-            .await?;
-        let blob = self.seal_with(&u, secret.as_bytes(), &context)?;
-        Ok(SealedSecret { key_arn: u.rec.key.arn(), material_id: u.material_id, blob })
+        let u = self.usable_for_encrypt(rec, action, dry_run).await?;
+        let blob = self.seal_with(rec, &u, secret.as_bytes(), &context)?;
+        Ok(SealedSecret { key_arn: rec.key.arn(), material_id: u.material_id, blob })
+    }
+}
+
+impl Call for GenerateDataKeyRequest {
+    const OPERATION: Operation = Operation::GenerateDataKey;
+    type Target = KeyTarget<true>;
+    type Output = GenerateDataKeyResponse;
+
+    fn conditions(&self, c: &mut Conditions) {
+        c.encryption_context(self.encryption_context.as_ref());
     }
 
-    pub async fn generate_data_key(
-        &self,
-        caller: &Caller,
-        r: GenerateDataKeyRequest,
+    async fn handle(
+        self,
+        kms: &Kms,
+        auth: Authorized<'_, KeyTarget<true>>,
     ) -> Result<GenerateDataKeyResponse> {
-        refuse_recipient(&r.recipient)?;
-        let data_key = trent_crypto::random_secret(data_key_len(r.key_spec, r.number_of_bytes)?)?;
-        let s = self
+        refuse_recipient(&self.recipient)?;
+        let len = data_key_len(self.key_spec, self.number_of_bytes)?;
+        let rec = auth.target().key();
+        let data_key = trent_crypto::random_secret(len)?;
+        let s = kms
             .seal_secret_under(
-                caller,
-                r.key_id,
+                rec,
                 "GenerateDataKey",
-                r.encryption_context,
-                r.dry_run,
+                self.encryption_context,
+                self.dry_run,
                 &data_key,
             )
             .await?;
@@ -83,20 +90,30 @@ impl Kms {
             ciphertext_for_recipient: None,
         })
     }
+}
 
-    pub async fn generate_data_key_without_plaintext(
-        &self,
-        caller: &Caller,
-        r: GenerateDataKeyWithoutPlaintextRequest,
+impl Call for GenerateDataKeyWithoutPlaintextRequest {
+    const OPERATION: Operation = Operation::GenerateDataKeyWithoutPlaintext;
+    type Target = KeyTarget<true>;
+    type Output = GenerateDataKeyWithoutPlaintextResponse;
+
+    fn conditions(&self, c: &mut Conditions) {
+        c.encryption_context(self.encryption_context.as_ref());
+    }
+
+    async fn handle(
+        self,
+        kms: &Kms,
+        auth: Authorized<'_, KeyTarget<true>>,
     ) -> Result<GenerateDataKeyWithoutPlaintextResponse> {
-        let data_key = trent_crypto::random_secret(data_key_len(r.key_spec, r.number_of_bytes)?)?;
-        let s = self
+        let data_key =
+            trent_crypto::random_secret(data_key_len(self.key_spec, self.number_of_bytes)?)?;
+        let s = kms
             .seal_secret_under(
-                caller,
-                r.key_id,
+                auth.target().key(),
                 "GenerateDataKeyWithoutPlaintext",
-                r.encryption_context,
-                r.dry_run,
+                self.encryption_context,
+                self.dry_run,
                 &data_key,
             )
             .await?;
@@ -106,21 +123,26 @@ impl Kms {
             key_material_id: Some(s.material_id),
         })
     }
+}
 
-    pub async fn generate_random(
-        &self,
-        caller: &Caller,
-        r: GenerateRandomRequest,
+impl Call for GenerateRandomRequest {
+    const OPERATION: Operation = Operation::GenerateRandom;
+    type Target = AccountTarget;
+    type Output = GenerateRandomResponse;
+
+    async fn handle(
+        self,
+        _kms: &Kms,
+        _auth: Authorized<'_, AccountTarget>,
     ) -> Result<GenerateRandomResponse> {
-        self.authorize_account(caller, &Authz::from("GenerateRandom")).await?;
-        refuse_recipient(&r.recipient)?;
-        if let Some(id) = r.custom_key_store_id {
+        refuse_recipient(&self.recipient)?;
+        if let Some(id) = self.custom_key_store_id {
             return Err(KmsError::CustomKeyStoreNotFound(format!(
                 "Custom key store '{id}' does not exist."
             )));
         }
         // Recorded against AWS: a hand-written message, not the Coral form.
-        let n = r
+        let n = self
             .number_of_bytes
             .ok_or_else(|| KmsError::Validation("NumberOfBytes is required.".into()))?;
         let bytes = trent_crypto::random_secret(n as usize)?;

@@ -55,6 +55,12 @@ pub enum KmsError {
     CustomKeyStoreNotFound(String),
     #[error("The request would have succeeded, but the DryRun option is set.")]
     DryRun,
+    /// Too many concurrent changes of one key (AWS throttles such "hot keys" too); clients
+    /// retry it.
+    #[error(
+        "You have exceeded the rate at which you may call KMS. Reduce the frequency of your calls."
+    )]
+    Throttling,
     /// A fault of ours. The cause is logged; the client sees only a generic message.
     #[error("internal error: {0}")]
     Internal(String),

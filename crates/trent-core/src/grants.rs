@@ -1,11 +1,11 @@
 //! Grants: CreateGrant, ListGrants, ListRetirableGrants, RetireGrant, RevokeGrant, and the
 //! check that lets a grantee do what its grants list while their constraints hold.
 
-use crate::authorize::Authz;
+use crate::authz::ConditionKey as K;
+use crate::gate::{ChildGrant, GrantTarget, KeyTarget, RetiringPrincipalTarget};
 use crate::keys::page_after;
-use crate::resolve::Accept;
 use crate::state::{check, Family};
-use crate::{Caller, Kms, KmsError, Result};
+use crate::{Authorized, Call, Caller, Conditions, Kms, KmsError, Result};
 use std::collections::BTreeMap;
 use trent_store::{GrantRecord, KeyRecord, StoreError};
 use trent_types::*;
@@ -101,40 +101,105 @@ fn grants_page(
     })
 }
 
+/// Whether a child grant's constraints are at least as strict as its parent's: it may add
+/// pairs to an EncryptionContextSubset or turn it into an EncryptionContextEquals holding
+/// them, but not the reverse ("Granting CreateGrant permission", AWS KMS developer guide).
+fn at_least_as_strict(child: &Option<GrantConstraints>, parent: &Option<GrantConstraints>) -> bool {
+    let Some(parent) = parent else { return true };
+    let empty = GrantConstraints::default();
+    let child = child.as_ref().unwrap_or(&empty);
+    let contains = |outer: &BTreeMap<String, String>, inner: &BTreeMap<String, String>| {
+        inner.iter().all(|(k, v)| outer.get(k) == Some(v))
+    };
+    if let Some(eq) = &parent.encryption_context_equals {
+        return child.encryption_context_equals.as_ref() == Some(eq);
+    }
+    if let Some(sub) = &parent.encryption_context_subset {
+        return match (&child.encryption_context_equals, &child.encryption_context_subset) {
+            (Some(eq), _) => contains(eq, sub),
+            (None, Some(csub)) => contains(csub, sub),
+            (None, None) => false,
+        };
+    }
+    true
+}
+
+/// Whether one grant lets its grantee perform `op` on this request.
+fn grant_covers(g: &GrantRecord, op: GrantOperation, conditions: &Conditions) -> bool {
+    if !g.operations.contains(&op) {
+        return false;
+    }
+    match op {
+        // The constraint does not apply to DescribeKey and RetireGrant (CreateGrant API,
+        // Constraints).
+        GrantOperation::DescribeKey | GrantOperation::RetireGrant => true,
+        // A grant-given CreateGrant may create only grants no wider than itself.
+        GrantOperation::CreateGrant => conditions.child_grant.as_ref().is_some_and(|child| {
+            child.operations.iter().all(|o| g.operations.contains(o))
+                && at_least_as_strict(&child.constraints, &g.constraints)
+        }),
+        _ => constraints_hold(&g.constraints, conditions.context.as_ref()),
+    }
+}
+
 impl Kms {
-    /// Whether a grant on `rec` lets `caller` perform `authz`.
+    /// Whether a grant on `rec` lets `caller` perform `op` with these request details.
     pub(crate) async fn grant_allows(
         &self,
         caller: &Caller,
         rec: &KeyRecord,
-        authz: &Authz<'_>,
+        op: GrantOperation,
+        conditions: &Conditions,
     ) -> Result<bool> {
-        let Some(op) = GrantOperation::parse(authz.action) else { return Ok(false) };
         let grants = self.store.list_grants(&rec.key).await?;
-        Ok(grants.iter().any(|g| {
-            g.grantee == caller.principal_arn
-                && g.operations.contains(&op)
-                && constraints_hold(&g.constraints, authz.context.as_ref())
-        }))
+        Ok(grants
+            .iter()
+            .any(|g| g.grantee == caller.principal_arn && grant_covers(g, op, conditions)))
+    }
+}
+
+/// Trent has no AWS services that create grants on a user's behalf.
+fn not_for_aws_resource(c: &mut Conditions) {
+    c.set(K::GrantIsForAwsResource, false);
+}
+
+impl Call for CreateGrantRequest {
+    const OPERATION: Operation = Operation::CreateGrant;
+    type Target = KeyTarget<false>;
+    type Output = CreateGrantResponse;
+
+    fn conditions(&self, c: &mut Conditions) {
+        let ops = self.operations.clone().unwrap_or_default();
+        not_for_aws_resource(c);
+        c.set_many(K::GrantOperations, ops.iter().map(|o| o.as_str().to_string()).collect())
+            .set_opt(K::GranteePrincipal, self.grantee_principal.as_ref())
+            .set_opt(K::RetiringPrincipal, self.retiring_principal.as_ref());
+        if let Some(cons) = &self.constraints {
+            let mut types = Vec::new();
+            if cons.encryption_context_equals.is_some() {
+                types.push("EncryptionContextEquals".to_string());
+            }
+            if cons.encryption_context_subset.is_some() {
+                types.push("EncryptionContextSubset".to_string());
+            }
+            c.set_many(K::GrantConstraintType, types);
+        }
+        c.child_grant(ChildGrant { operations: ops, constraints: self.constraints.clone() });
     }
 
-    pub async fn create_grant(
-        &self,
-        caller: &Caller,
-        r: CreateGrantRequest,
+    async fn handle(
+        self,
+        kms: &Kms,
+        auth: Authorized<'_, KeyTarget<false>>,
     ) -> Result<CreateGrantResponse> {
+        let r = self;
+        let rec = auth.target().key();
         let grantee = r
             .grantee_principal
             .clone()
             .ok_or_else(|| KmsError::Validation("GranteePrincipal is required.".into()))?;
         let ops = r.operations.clone().unwrap_or_default();
-        let authz = Authz::from("CreateGrant")
-            .with_many("kms:GrantOperations", ops.iter().map(|o| o.as_str().to_string()).collect())
-            .with("kms:GranteePrincipal", &grantee)
-            .with_opt("kms:RetiringPrincipal", r.retiring_principal.as_ref());
-        let rec =
-            self.resolve(caller, &r.key_id.unwrap_or_default(), Accept::KeyOnly, authz).await?;
-        check(Family::Crypto, &rec)?;
+        check(Family::Crypto, rec)?;
         for p in std::iter::once(&grantee).chain(r.retiring_principal.iter()) {
             if !valid_principal(p) {
                 return Err(KmsError::Validation(format!("Invalid principal: {p}")));
@@ -158,7 +223,7 @@ impl Kms {
         }
         // Name makes CreateGrant idempotent: the same request returns the same grant.
         if let Some(name) = &r.name {
-            let existing = self.store.list_grants(&rec.key).await?;
+            let existing = kms.store.list_grants(&rec.key).await?;
             if let Some(g) = existing.iter().find(|g| {
                 g.name.as_ref() == Some(name)
                     && g.grantee == grantee
@@ -181,99 +246,98 @@ impl Kms {
             retiring: r.retiring_principal,
             operations: ops,
             constraints: r.constraints,
-            issuer: caller.principal_arn.clone(),
-            created_ms: self.now_ms(),
+            issuer: auth.caller().principal_arn.clone(),
+            created_ms: kms.now_ms(),
         };
-        self.store.put_grant(&g).await?;
+        kms.store.put_grant(&g).await?;
         Ok(CreateGrantResponse { grant_token: Some(g.token), grant_id: Some(g.grant_id) })
     }
+}
 
-    pub async fn list_grants(
-        &self,
-        caller: &Caller,
-        r: ListGrantsRequest,
+impl Call for ListGrantsRequest {
+    const OPERATION: Operation = Operation::ListGrants;
+    type Target = KeyTarget<false>;
+    type Output = ListGrantsResponse;
+
+    fn conditions(&self, c: &mut Conditions) {
+        not_for_aws_resource(c);
+    }
+
+    async fn handle(
+        self,
+        kms: &Kms,
+        auth: Authorized<'_, KeyTarget<false>>,
     ) -> Result<ListGrantsResponse> {
-        let rec = self
-            .resolve(caller, &r.key_id.unwrap_or_default(), Accept::KeyOnly, "ListGrants")
-            .await?;
-        let grants: Vec<GrantRecord> = self
+        let rec = auth.target().key();
+        let grants: Vec<GrantRecord> = kms
             .store
             .list_grants(&rec.key)
             .await?
             .into_iter()
-            .filter(|g| r.grant_id.as_ref().is_none_or(|id| *id == g.grant_id))
-            .filter(|g| r.grantee_principal.as_ref().is_none_or(|p| *p == g.grantee))
+            .filter(|g| self.grant_id.as_ref().is_none_or(|id| *id == g.grant_id))
+            .filter(|g| self.grantee_principal.as_ref().is_none_or(|p| *p == g.grantee))
             .collect();
-        grants_page(&grants, &r.marker, r.limit)
+        grants_page(&grants, &self.marker, self.limit)
     }
+}
 
-    pub async fn list_retirable_grants(
-        &self,
-        caller: &Caller,
-        r: ListRetirableGrantsRequest,
+impl Call for ListRetirableGrantsRequest {
+    const OPERATION: Operation = Operation::ListRetirableGrants;
+    type Target = RetiringPrincipalTarget;
+    type Output = ListGrantsResponse;
+
+    async fn handle(
+        self,
+        kms: &Kms,
+        auth: Authorized<'_, RetiringPrincipalTarget>,
     ) -> Result<ListGrantsResponse> {
-        self.authorize_account(caller, &Authz::from("ListRetirableGrants")).await?;
-        let principal = r.retiring_principal.unwrap_or_default();
-        let grants: Vec<GrantRecord> = self
+        let region = &auth.caller().region;
+        let grants: Vec<GrantRecord> = kms
             .store
-            .list_grants_by_retiring(&principal)
+            .list_grants_by_retiring(auth.target().principal())
             .await?
             .into_iter()
-            .filter(|g| g.key.region == caller.region)
+            .filter(|g| g.key.region == *region)
             .collect();
-        grants_page(&grants, &r.marker, r.limit)
+        grants_page(&grants, &self.marker, self.limit)
     }
+}
 
-    /// The retiring principal, the grantee (if RetireGrant is among its operations) and the
-    /// key account's root may retire a grant; so may whoever the key policy allows.
-    pub async fn retire_grant(&self, caller: &Caller, r: RetireGrantRequest) -> Result<()> {
-        let grant = match (&r.grant_token, &r.key_id, &r.grant_id) {
-            (Some(t), _, _) => self.store.get_grant_by_token(t).await?.ok_or_else(|| {
-                KmsError::InvalidGrantToken("The grant token is not valid.".into())
-            })?,
-            (None, Some(k), Some(id)) => {
-                let key = self.key_ref(caller, k, Accept::KeyOnly).await?;
-                self.store
-                    .list_grants(&key)
-                    .await?
-                    .into_iter()
-                    .find(|g| g.grant_id == *id)
-                    .ok_or_else(|| KmsError::NotFound(format!("Grant ID {id} not found")))?
-            }
-            _ => {
-                return Err(KmsError::Validation(
-                    "Specify a GrantToken, or a KeyId and a GrantId.".into(),
-                ))
-            }
-        };
-        let may = grant.retiring.as_deref() == Some(caller.principal_arn.as_str())
-            || (grant.grantee == caller.principal_arn
-                && grant.operations.contains(&GrantOperation::RetireGrant))
-            || caller.principal_arn == format!("arn:aws:iam::{}:root", grant.key.account);
-        if !may {
-            let rec = self.load_key(&grant.key).await?;
-            self.authorize_key(caller, &rec, &Authz::from("RetireGrant")).await?;
-        }
-        if r.dry_run == Some(true) {
+impl Call for RetireGrantRequest {
+    const OPERATION: Operation = Operation::RetireGrant;
+    type Target = GrantTarget;
+    type Output = ();
+
+    async fn handle(self, kms: &Kms, auth: Authorized<'_, GrantTarget>) -> Result<()> {
+        let grant = auth.target().grant();
+        if self.dry_run == Some(true) {
             return Err(KmsError::DryRun);
         }
-        match self.store.delete_grant(&grant.key, &grant.grant_id).await {
+        match kms.store.delete_grant(&grant.key, &grant.grant_id).await {
             Err(StoreError::NotFound) => {
                 Err(KmsError::NotFound(format!("Grant ID {} not found", grant.grant_id)))
             }
             other => Ok(other?),
         }
     }
+}
 
-    pub async fn revoke_grant(&self, caller: &Caller, r: RevokeGrantRequest) -> Result<()> {
-        let rec = self
-            .resolve(caller, &r.key_id.unwrap_or_default(), Accept::KeyOnly, "RevokeGrant")
-            .await?;
-        if r.dry_run == Some(true) {
+impl Call for RevokeGrantRequest {
+    const OPERATION: Operation = Operation::RevokeGrant;
+    type Target = KeyTarget<false>;
+    type Output = ();
+
+    fn conditions(&self, c: &mut Conditions) {
+        not_for_aws_resource(c);
+    }
+
+    async fn handle(self, kms: &Kms, auth: Authorized<'_, KeyTarget<false>>) -> Result<()> {
+        let rec = auth.target().key();
+        if self.dry_run == Some(true) {
             return Err(KmsError::DryRun);
         }
-        let id = r.grant_id.unwrap_or_default();
-        match self.store.delete_grant(&rec.key, &id).await {
+        let id = self.grant_id.unwrap_or_default();
+        match kms.store.delete_grant(&rec.key, &id).await {
             Err(StoreError::NotFound) => {
                 Err(KmsError::NotFound(format!("Grant ID {id} not found")))
             }

@@ -2,12 +2,12 @@
 //! DeleteImportedKeyMaterial, and expiry of imported material. The rules follow
 //! aws-behaviour.md §2–§3; recorded AWS messages are used verbatim.
 
-use crate::authorize::Authz;
-use crate::keys::Changes;
+use crate::authz::ConditionKey as K;
+use crate::gate::KeyTarget;
 use crate::keyspec::{enum_error, is_china};
-use crate::resolve::Accept;
 use crate::state::{origin_not_valid, pending_deletion};
-use crate::{Caller, Kms, KmsError, Result};
+use crate::writes::Changes;
+use crate::{Authorized, Call, Conditions, Kms, KmsError, Result};
 use trent_crypto::import::{
     unwrap_material, ImportToken, UnwrapError, WrapAlgorithm, WrappingSpec,
 };
@@ -113,34 +113,34 @@ fn associated(mats: &[MaterialRecord]) -> impl Iterator<Item = &MaterialRecord> 
     mats.iter().filter(|m| m.state != KeyMaterialState::PendingRotation)
 }
 
-impl Kms {
-    pub async fn get_parameters_for_import(
-        &self,
-        caller: &Caller,
-        r: GetParametersForImportRequest,
+impl Call for GetParametersForImportRequest {
+    const OPERATION: Operation = Operation::GetParametersForImport;
+    type Target = KeyTarget<false>;
+    type Output = GetParametersForImportResponse;
+
+    fn conditions(&self, c: &mut Conditions) {
+        c.set(
+            K::WrappingAlgorithm,
+            self.wrapping_algorithm.map(|a| a.as_str()).unwrap_or("RSAES_OAEP_SHA_256"),
+        )
+        .set(K::WrappingKeySpec, self.wrapping_key_spec.map(|a| a.as_str()).unwrap_or("RSA_2048"));
+    }
+
+    async fn handle(
+        self,
+        kms: &Kms,
+        auth: Authorized<'_, KeyTarget<false>>,
     ) -> Result<GetParametersForImportResponse> {
-        let wrap_alg_name =
-            r.wrapping_algorithm.map(|a| a.as_str()).unwrap_or("RSAES_OAEP_SHA_256");
-        let wrap_spec_name = r.wrapping_key_spec.map(|a| a.as_str()).unwrap_or("RSA_2048");
+        let rec = auth.target().key();
         let (alg, spec) = wrapping_choice(
-            &caller.region,
-            r.wrapping_algorithm.unwrap_or(AlgorithmSpec::RsaesOaepSha256),
-            r.wrapping_key_spec.unwrap_or(WrappingKeySpec::Rsa2048),
+            &auth.caller().region,
+            self.wrapping_algorithm.unwrap_or(AlgorithmSpec::RsaesOaepSha256),
+            self.wrapping_key_spec.unwrap_or(WrappingKeySpec::Rsa2048),
         )?;
-        let rec = self
-            .resolve(
-                caller,
-                &r.key_id.unwrap_or_default(),
-                Accept::KeyOnly,
-                Authz::from("GetParametersForImport")
-                    .with("kms:WrappingAlgorithm", wrap_alg_name)
-                    .with("kms:WrappingKeySpec", wrap_spec_name),
-            )
-            .await?;
-        check_importable(&rec)?;
-        check_wrapping_fits(&rec, alg, spec)?;
-        let pair = self.wrapping_pool.take(spec).await?;
-        let expires_ms = self.now_ms() + self.config.import_token_validity_ms;
+        check_importable(rec)?;
+        check_wrapping_fits(rec, alg, spec)?;
+        let pair = kms.wrapping_pool.take(spec).await?;
+        let expires_ms = kms.now_ms() + kms.config.import_token_validity_ms;
         let token = ImportToken {
             key_arn: rec.key.arn(),
             algorithm: alg,
@@ -148,7 +148,7 @@ impl Kms {
             expires_ms,
             private_pkcs8: pair.private_pkcs8.clone(),
         }
-        .seal(&self.keyring)?;
+        .seal(&kms.keyring)?;
         Ok(GetParametersForImportResponse {
             key_id: Some(rec.key.arn()),
             import_token: Some(Blob::new(token)),
@@ -156,23 +156,48 @@ impl Kms {
             parameters_valid_to: Some(Timestamp(expires_ms)),
         })
     }
+}
 
-    pub async fn import_key_material(
+impl Call for ImportKeyMaterialRequest {
+    const OPERATION: Operation = Operation::ImportKeyMaterial;
+    type Target = KeyTarget<false>;
+    type Output = ImportKeyMaterialResponse;
+
+    fn conditions(&self, c: &mut Conditions) {
+        c.set_opt(K::ExpirationModel, self.expiration_model)
+            .set_opt(K::ValidTo, self.valid_to.map(|t| t.seconds()));
+    }
+
+    async fn handle(
+        self,
+        kms: &Kms,
+        auth: Authorized<'_, KeyTarget<false>>,
+    ) -> Result<ImportKeyMaterialResponse> {
+        kms.import_key_material(auth.target().key(), self).await
+    }
+}
+
+impl Call for DeleteImportedKeyMaterialRequest {
+    const OPERATION: Operation = Operation::DeleteImportedKeyMaterial;
+    type Target = KeyTarget<false>;
+    type Output = DeleteImportedKeyMaterialResponse;
+
+    async fn handle(
+        self,
+        kms: &Kms,
+        auth: Authorized<'_, KeyTarget<false>>,
+    ) -> Result<DeleteImportedKeyMaterialResponse> {
+        kms.delete_imported_key_material(auth.target().key(), self.key_material_id).await
+    }
+}
+
+impl Kms {
+    async fn import_key_material(
         &self,
-        caller: &Caller,
+        rec: &KeyRecord,
         r: ImportKeyMaterialRequest,
     ) -> Result<ImportKeyMaterialResponse> {
-        let rec = self
-            .resolve(
-                caller,
-                &r.key_id.unwrap_or_default(),
-                Accept::KeyOnly,
-                Authz::from("ImportKeyMaterial")
-                    .with_opt("kms:ExpirationModel", r.expiration_model)
-                    .with_opt("kms:ValidTo", r.valid_to.map(|t| t.seconds())),
-            )
-            .await?;
-        check_importable(&rec)?;
+        check_importable(rec)?;
         if rec.key_spec != KeySpec::SymmetricDefault {
             for (given, name) in [
                 (r.import_type.is_some(), "ImportType"),
@@ -240,7 +265,7 @@ impl Kms {
             UnwrapError::BadLength => KmsError::Validation("Invalid encrypted key size.".into()),
             UnwrapError::Failed => KmsError::InvalidCiphertext,
         })?;
-        self.check_material_shape(&rec, &material)?;
+        self.check_material_shape(rec, &material)?;
         let material_id = self.keyring.material_id(&rec.key.key_id, &material);
         if let Some(given) = &r.key_material_id {
             if r.import_type == Some(ImportType::NewKeyMaterial) {
@@ -353,25 +378,16 @@ impl Kms {
         })
     }
 
-    pub async fn delete_imported_key_material(
+    async fn delete_imported_key_material(
         &self,
-        caller: &Caller,
-        r: DeleteImportedKeyMaterialRequest,
+        rec: &KeyRecord,
+        wanted: Option<String>,
     ) -> Result<DeleteImportedKeyMaterialResponse> {
-        let rec = self
-            .resolve(
-                caller,
-                &r.key_id.unwrap_or_default(),
-                Accept::KeyOnly,
-                "DeleteImportedKeyMaterial",
-            )
-            .await?;
         let arn = rec.key.arn();
         if rec.origin != OriginType::External {
             return Err(origin_not_valid(&arn, rec.origin));
         }
         let mut deleted = String::new();
-        let wanted = r.key_material_id.clone();
         let (k, _) = self
             .modify_key(&rec.key, |k, mats| {
                 match k.state {

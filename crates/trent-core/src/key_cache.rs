@@ -1,18 +1,22 @@
-//! A bounded cache of keys as the hot path needs them: the record, its materials and its
-//! parsed key policy, so that a cryptographic call reads nothing from the database. Every
-//! write of this process replaces or evicts the entry. With one server per database (SQLite)
-//! entries live until evicted; with several nodes on one database (PostgreSQL) they expire
-//! after a short time-to-live, so another node's change is seen within it — the eventual
-//! consistency AWS KMS documents for its own API.
+//! The keys as the hot path needs them — the record, its materials and its parsed key policy —
+//! so that a cryptographic call reads nothing from the database; and the per-key locks that
+//! serialize writes.
+//!
+//! Why the cache never serves a state older than one this process acknowledged: every write
+//! and every load that fills the cache runs under the key's lock (a write reads the store,
+//! writes it and updates the cache before it lets go), and an insert never replaces an entry
+//! with a lower version. With several nodes on one database (PostgreSQL), entries also expire
+//! after a short time-to-live, which bounds how long another node's write stays unseen.
 
 use crate::authz::PolicyDocument;
+use crate::cache::BoundedCache;
 use crate::{Kms, Result};
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::collections::hash_map::RandomState;
+use std::hash::BuildHasher;
+use std::sync::Arc;
 use trent_store::{KeyRecord, KeyRef, MaterialRecord};
 
 pub(crate) struct CachedKey {
-    loaded: std::time::Instant,
     pub rec: KeyRecord,
     pub mats: Vec<MaterialRecord>,
     /// `None` when the stored policy does not parse (authorization reports it).
@@ -29,57 +33,63 @@ impl std::ops::Deref for Materials {
     }
 }
 
+/// Locks striped over keys: two keys may share a stripe, which only serializes them.
+const STRIPES: usize = 256;
+
 pub(crate) struct KeyCache {
-    capacity: usize,
-    ttl: Option<std::time::Duration>,
-    map: RwLock<HashMap<KeyRef, Arc<CachedKey>>>,
+    entries: BoundedCache<KeyRef, Arc<CachedKey>>,
+    locks: Box<[tokio::sync::Mutex<()>]>,
+    hasher: RandomState,
 }
 
 impl KeyCache {
     pub(crate) fn new(capacity: usize, ttl: Option<std::time::Duration>) -> Self {
-        KeyCache { capacity, ttl, map: RwLock::new(HashMap::new()) }
-    }
-
-    fn get(&self, key: &KeyRef) -> Option<Arc<CachedKey>> {
-        let entry = self.map.read().ok()?.get(key).cloned()?;
-        match self.ttl {
-            Some(ttl) if entry.loaded.elapsed() >= ttl => None,
-            _ => Some(entry),
+        KeyCache {
+            entries: BoundedCache::new(capacity, ttl),
+            locks: (0..STRIPES).map(|_| tokio::sync::Mutex::new(())).collect(),
+            hasher: RandomState::new(),
         }
     }
 
+    /// The lock every write of `key`, and every load of it into the cache, holds.
+    pub(crate) async fn lock(&self, key: &KeyRef) -> tokio::sync::MutexGuard<'_, ()> {
+        self.locks[(self.hasher.hash_one(key) as usize) % STRIPES].lock().await
+    }
+
+    /// Caches what the store holds for a key, unless the cache already holds a newer version.
     fn put(&self, rec: KeyRecord, mats: Vec<MaterialRecord>) -> Arc<CachedKey> {
         let policy = PolicyDocument::parse(&rec.policy).ok().map(Arc::new);
-        let entry = Arc::new(CachedKey { loaded: std::time::Instant::now(), rec, mats, policy });
-        if self.capacity == 0 {
-            return entry;
-        }
-        if let Ok(mut map) = self.map.write() {
-            if map.len() >= self.capacity {
-                // Wholesale eviction keeps this bounded and simple; entries reload cheaply.
-                map.clear();
-            }
-            map.insert(entry.rec.key.clone(), entry.clone());
-        }
-        entry
-    }
-
-    pub(crate) fn evict(&self, key: &KeyRef) {
-        if let Ok(mut map) = self.map.write() {
-            map.remove(key);
-        }
+        let entry = Arc::new(CachedKey { rec, mats, policy });
+        self.entries.insert_unless(entry.rec.key.clone(), entry, |old, new| {
+            old.rec.version > new.rec.version
+        })
     }
 }
 
 impl Kms {
     /// The key and its materials, from the cache or the store; `None` if there is no key.
     pub(crate) async fn cached_key(&self, key: &KeyRef) -> Result<Option<Arc<CachedKey>>> {
-        if let Some(c) = self.keys.get(key) {
+        if let Some(c) = self.keys.entries.get(key) {
             return Ok(Some(c));
         }
-        let Some(rec) = self.store.get_key(key).await? else { return Ok(None) };
-        let mats = self.store.get_materials(key).await?;
-        Ok(Some(self.keys.put(rec, mats)))
+        if !self.keys.entries.enabled() {
+            return Ok(self.read_key(key).await?.map(|(rec, mats)| self.keys.put(rec, mats)));
+        }
+        // Loaded under the key's lock, so that no write can fall between reading the store
+        // and filling the cache.
+        let _guard = self.keys.lock(key).await;
+        if let Some(c) = self.keys.entries.get(key) {
+            return Ok(Some(c));
+        }
+        Ok(self.read_key(key).await?.map(|(rec, mats)| self.keys.put(rec, mats)))
+    }
+
+    /// A key with its materials as one snapshot of the store.
+    pub(crate) async fn read_key(
+        &self,
+        key: &KeyRef,
+    ) -> Result<Option<(KeyRecord, Vec<MaterialRecord>)>> {
+        Ok(self.store.get_key_with_materials(key).await?)
     }
 
     /// The materials of a key (cached with the key; shared, not copied).
@@ -87,18 +97,20 @@ impl Kms {
         Ok(Materials(self.cached_key(key).await?))
     }
 
-    /// Records what a successful write left in the store.
+    /// Records what a write left in the store; the caller holds the key's lock.
     pub(crate) fn cache_key(&self, rec: KeyRecord, mats: Vec<MaterialRecord>) {
         self.keys.put(rec, mats);
     }
 
+    /// Forgets a key; the caller holds the key's lock.
     pub(crate) fn uncache_key(&self, key: &KeyRef) {
-        self.keys.evict(key);
+        self.keys.entries.remove(key);
     }
 
     /// The parsed policy of `rec` when the cache holds exactly this policy text.
     pub(crate) fn cached_policy(&self, rec: &KeyRecord) -> Option<Arc<PolicyDocument>> {
         self.keys
+            .entries
             .get(&rec.key)
             .filter(|c| c.rec.policy == rec.policy)
             .and_then(|c| c.policy.clone())

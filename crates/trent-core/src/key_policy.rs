@@ -1,11 +1,10 @@
 //! Key policies: the AWS default key policy, GetKeyPolicy, PutKeyPolicy, ListKeyPolicies.
 //! Policies are stored and returned; evaluating them comes with the authorization work.
 
-use crate::authorize::Authz;
-use crate::authz::PolicyDocument;
-use crate::keys::Changes;
-use crate::resolve::Accept;
-use crate::{Caller, Kms, KmsError, Result};
+use crate::authz::{ConditionKey as K, PolicyDocument};
+use crate::gate::KeyTarget;
+use crate::writes::Changes;
+use crate::{Authorized, Call, Caller, Conditions, Kms, KmsError, Result};
 use trent_store::{partition_of, KeyRecord, KeyRef};
 use trent_types::*;
 
@@ -38,14 +37,13 @@ impl Kms {
         if bypass == Some(true) {
             return Ok(());
         }
-        let mut candidate = rec.clone();
-        candidate.policy = policy.to_string();
-        match self.authorize_key(caller, &candidate, &Authz::from("PutKeyPolicy")).await {
-            Err(KmsError::AccessDenied(_)) => Err(KmsError::MalformedPolicyDocument(
+        if self.policy_allows(caller, rec, policy, "PutKeyPolicy").await? {
+            Ok(())
+        } else {
+            Err(KmsError::MalformedPolicyDocument(
                 "The new key policy will not allow you to update the key policy in the future."
                     .into(),
-            )),
-            other => other,
+            ))
         }
     }
 }
@@ -57,41 +55,67 @@ fn check_policy_name(name: Option<&str>) -> Result<()> {
     }
 }
 
-impl Kms {
-    pub async fn get_key_policy(
-        &self,
-        caller: &Caller,
-        r: GetKeyPolicyRequest,
-    ) -> Result<GetKeyPolicyResponse> {
-        let rec = self
-            .resolve(caller, &r.key_id.unwrap_or_default(), Accept::KeyOnly, "GetKeyPolicy")
-            .await?;
-        check_policy_name(r.policy_name.as_deref())?;
-        Ok(GetKeyPolicyResponse { policy: Some(rec.policy), policy_name: Some("default".into()) })
+fn policy_name(c: &mut Conditions, name: &Option<String>) {
+    // GetKeyPolicy/PutKeyPolicy API: "If the request doesn't include PolicyName, the value
+    // of kms:PolicyName is default."
+    c.set(K::PolicyName, name.as_deref().unwrap_or("default"));
+}
+
+impl Call for GetKeyPolicyRequest {
+    const OPERATION: Operation = Operation::GetKeyPolicy;
+    type Target = KeyTarget<false>;
+    type Output = GetKeyPolicyResponse;
+
+    fn conditions(&self, c: &mut Conditions) {
+        policy_name(c, &self.policy_name);
     }
 
-    pub async fn put_key_policy(&self, caller: &Caller, r: PutKeyPolicyRequest) -> Result<()> {
-        let rec = self
-            .resolve(caller, &r.key_id.unwrap_or_default(), Accept::KeyOnly, "PutKeyPolicy")
+    async fn handle(
+        self,
+        _kms: &Kms,
+        auth: Authorized<'_, KeyTarget<false>>,
+    ) -> Result<GetKeyPolicyResponse> {
+        check_policy_name(self.policy_name.as_deref())?;
+        let rec = auth.into_target().into_key();
+        Ok(GetKeyPolicyResponse { policy: Some(rec.policy), policy_name: Some("default".into()) })
+    }
+}
+
+impl Call for PutKeyPolicyRequest {
+    const OPERATION: Operation = Operation::PutKeyPolicy;
+    type Target = KeyTarget<false>;
+    type Output = ();
+
+    fn conditions(&self, c: &mut Conditions) {
+        policy_name(c, &self.policy_name);
+        c.set_opt(K::BypassPolicyLockoutSafetyCheck, self.bypass_policy_lockout_safety_check);
+    }
+
+    async fn handle(self, kms: &Kms, auth: Authorized<'_, KeyTarget<false>>) -> Result<()> {
+        let rec = auth.target().key();
+        check_policy_name(self.policy_name.as_deref())?;
+        let policy = validate_policy(&self.policy.unwrap_or_default())?;
+        kms.check_lockout(auth.caller(), rec, &policy, self.bypass_policy_lockout_safety_check)
             .await?;
-        check_policy_name(r.policy_name.as_deref())?;
-        let policy = validate_policy(&r.policy.unwrap_or_default())?;
-        self.check_lockout(caller, &rec, &policy, r.bypass_policy_lockout_safety_check).await?;
-        self.modify_key(&rec.key, |k, _| {
+        kms.modify_key(&rec.key, |k, _| {
             k.policy = policy.clone();
             Ok(Changes::none())
         })
         .await?;
         Ok(())
     }
+}
 
-    pub async fn list_key_policies(
-        &self,
-        caller: &Caller,
-        r: ListKeyPoliciesRequest,
+impl Call for ListKeyPoliciesRequest {
+    const OPERATION: Operation = Operation::ListKeyPolicies;
+    type Target = KeyTarget<false>;
+    type Output = ListKeyPoliciesResponse;
+
+    async fn handle(
+        self,
+        _kms: &Kms,
+        _auth: Authorized<'_, KeyTarget<false>>,
     ) -> Result<ListKeyPoliciesResponse> {
-        self.resolve(caller, &r.key_id.unwrap_or_default(), Accept::KeyOnly, "ListKeyPolicies")
-            .await?;
         Ok(ListKeyPoliciesResponse {
             policy_names: Some(vec!["default".into()]),
             next_marker: None,

@@ -1,34 +1,16 @@
 //! Key lifecycle: CreateKey, DescribeKey, ListKeys, EnableKey, DisableKey,
 //! ScheduleKeyDeletion, CancelKeyDeletion, UpdateKeyDescription.
 
-use crate::authorize::Authz;
-use crate::resolve::Accept;
+use crate::authz::ConditionKey as K;
+use crate::gate::{AccountTarget, KeyTarget};
 use crate::state::{check, Family};
-use crate::{Caller, Kms, KmsError, Result};
+use crate::writes::Changes;
+use crate::{Authorized, Call, Conditions, Kms, KmsError, Result};
 use std::collections::BTreeMap;
-use trent_store::{KeyRecord, KeyRef, MaterialRecord, StoreError};
+use trent_store::{KeyRecord, KeyRef};
 use trent_types::*;
 
 const DAY_MS: i64 = 86_400_000;
-
-/// What an update does to a key's materials besides changing its row.
-#[derive(Debug, Default)]
-pub(crate) struct Changes {
-    pub upsert: Vec<MaterialRecord>,
-    pub remove: Vec<String>,
-}
-
-impl Changes {
-    pub(crate) fn none() -> Self {
-        Changes::default()
-    }
-}
-
-impl From<Vec<MaterialRecord>> for Changes {
-    fn from(upsert: Vec<MaterialRecord>) -> Self {
-        Changes { upsert, remove: Vec::new() }
-    }
-}
 
 /// A ListKeys-style page: `limit` rows (1..=1000, default 100) after `marker`.
 pub(crate) fn page_limit(limit: Option<i64>) -> usize {
@@ -85,58 +67,59 @@ pub(crate) fn new_record(
     }
 }
 
-impl Kms {
-    /// Reads a key and its materials, lets `f` change them, and writes the result back
-    /// atomically; retried if another request changed the key in between.
-    pub(crate) async fn modify_key<F>(
-        &self,
-        key: &KeyRef,
-        mut f: F,
-    ) -> Result<(KeyRecord, Vec<MaterialRecord>)>
-    where
-        F: FnMut(&mut KeyRecord, &[MaterialRecord]) -> Result<Changes>,
-    {
-        for _ in 0..8 {
-            // Writes start from the store, not the cache: the version check must see the truth.
-            self.uncache_key(key);
-            let mut rec = self.load_key_raw(key).await?;
-            let mut mats = self.store.get_materials(key).await?;
-            let Changes { upsert, remove } = f(&mut rec, &mats)?;
-            rec.version += 1;
-            match self.store.update_key(&rec, &upsert, &remove).await {
-                Ok(()) => {
-                    mats.retain(|m| !remove.contains(&m.material_id));
-                    for u in upsert {
-                        match mats.iter_mut().find(|m| m.material_id == u.material_id) {
-                            Some(m) => *m = u,
-                            None => mats.push(u),
-                        }
-                    }
-                    self.cache_key(rec.clone(), mats.clone());
-                    return Ok((rec, mats));
-                }
-                Err(StoreError::Conflict) => continue,
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Err(KmsError::Internal(format!("too many concurrent updates of {}", key.arn())))
+/// The key spec a CreateKey request asks for (KeySpec, or the deprecated CustomerMasterKeySpec).
+fn requested_spec(r: &CreateKeyRequest) -> KeySpec {
+    match (r.key_spec, r.customer_master_key_spec) {
+        (Some(s), _) => s,
+        (None, Some(c)) => KeySpec::parse(c.as_str()).unwrap_or(KeySpec::SymmetricDefault),
+        (None, None) => KeySpec::SymmetricDefault,
+    }
+}
+
+fn request_tags(tags: &Option<Vec<Tag>>) -> Vec<(String, String)> {
+    tags.iter()
+        .flatten()
+        .map(|t| (t.tag_key.clone().unwrap_or_default(), t.tag_value.clone().unwrap_or_default()))
+        .collect()
+}
+
+impl Call for CreateKeyRequest {
+    const OPERATION: Operation = Operation::CreateKey;
+    type Target = AccountTarget;
+    type Output = CreateKeyResponse;
+
+    fn conditions(&self, c: &mut Conditions) {
+        let tags = request_tags(&self.tags);
+        c.set(K::KeyOrigin, self.origin.unwrap_or(OriginType::AwsKms))
+            .set(K::KeySpec, requested_spec(self))
+            .set(K::KeyUsage, self.key_usage.unwrap_or(KeyUsageType::EncryptDecrypt))
+            .set(K::MultiRegion, self.multi_region.unwrap_or(false))
+            .set_opt(K::BypassPolicyLockoutSafetyCheck, self.bypass_policy_lockout_safety_check)
+            .request_tags(tags.iter().map(|(k, v)| (k, v)));
     }
 
-    pub async fn create_key(
-        &self,
-        caller: &Caller,
-        r: CreateKeyRequest,
+    /// CreateKey API: "To use the Tags parameter, kms:TagResource (IAM policy)".
+    fn also_requires(&self) -> &'static [&'static str] {
+        if self.tags.as_ref().is_some_and(|t| !t.is_empty()) {
+            &["TagResource"]
+        } else {
+            &[]
+        }
+    }
+
+    async fn handle(
+        self,
+        kms: &Kms,
+        auth: Authorized<'_, AccountTarget>,
     ) -> Result<CreateKeyResponse> {
-        let spec = match (r.key_spec, r.customer_master_key_spec) {
-            (Some(_), Some(_)) => {
-                return Err(KmsError::Validation(
-                    "You cannot specify KeySpec and CustomerMasterKeySpec in the same request. CustomerMasterKeySpec is deprecated.".into(),
-                ))
-            }
-            (Some(s), None) => s,
-            (None, Some(c)) => KeySpec::parse(c.as_str()).unwrap_or(KeySpec::SymmetricDefault),
-            (None, None) => KeySpec::SymmetricDefault,
-        };
+        let caller = auth.caller();
+        let r = self;
+        if r.key_spec.is_some() && r.customer_master_key_spec.is_some() {
+            return Err(KmsError::Validation(
+                "You cannot specify KeySpec and CustomerMasterKeySpec in the same request. CustomerMasterKeySpec is deprecated.".into(),
+            ));
+        }
+        let spec = requested_spec(&r);
         if spec != KeySpec::SymmetricDefault && r.key_usage.is_none() {
             return Err(KmsError::Validation(
                 "You must specify a KeyUsage value for all KMS keys except for symmetric encryption keys.".into(),
@@ -158,21 +141,6 @@ impl Kms {
             }
         }
         crate::keyspec::check_create(spec, usage, origin, &caller.region)?;
-        let request_tags: Vec<(String, String)> = r
-            .tags
-            .iter()
-            .flatten()
-            .map(|t| {
-                (t.tag_key.clone().unwrap_or_default(), t.tag_value.clone().unwrap_or_default())
-            })
-            .collect();
-        let authz = Authz::from("CreateKey")
-            .with("kms:KeyOrigin", origin)
-            .with("kms:KeySpec", spec)
-            .with("kms:KeyUsage", usage)
-            .with("kms:MultiRegion", r.multi_region.unwrap_or(false))
-            .with_tags(request_tags.iter().map(|(k, v)| (k, v)));
-        self.authorize_account(caller, &authz).await?;
         if r.xks_key_id.is_some() {
             return Err(KmsError::Validation(
                 "XksKeyId is valid only for keys in an external key store.".into(),
@@ -180,7 +148,7 @@ impl Kms {
         }
         let tags =
             crate::tags::validate_new_tags(r.tags.as_deref().unwrap_or(&[]), &BTreeMap::new())?;
-        let now = self.now_ms();
+        let now = kms.now_ms();
         let multi_region = r.multi_region.unwrap_or(false);
         let key_id =
             if multi_region { trent_crypto::new_mrk_id()? } else { trent_crypto::new_key_id()? };
@@ -198,37 +166,52 @@ impl Kms {
         if origin == OriginType::External {
             rec.state = KeyState::PendingImport;
         } else {
-            let m = self.new_material(&key, spec, KeyMaterialState::Current, now).await?;
+            let m = kms.new_material(&key, spec, KeyMaterialState::Current, now).await?;
             rec.current_material_id = Some(m.material_id.clone());
             materials.push(m);
         }
         if custom_policy {
-            self.check_lockout(caller, &rec, &rec.policy, r.bypass_policy_lockout_safety_check)
+            kms.check_lockout(caller, &rec, &rec.policy, r.bypass_policy_lockout_safety_check)
                 .await?;
         }
-        self.store.create_key(&rec, &materials).await?;
+        kms.store.create_key(&rec, &materials).await?;
         tracing::info!(key = %key.arn(), origin = %origin, "created key");
-        Ok(CreateKeyResponse { key_metadata: Some(self.key_metadata(&rec, &materials)) })
+        Ok(CreateKeyResponse { key_metadata: Some(kms.key_metadata(&rec, &materials)) })
     }
+}
 
-    pub async fn describe_key(
-        &self,
-        caller: &Caller,
-        r: DescribeKeyRequest,
+impl Call for DescribeKeyRequest {
+    const OPERATION: Operation = Operation::DescribeKey;
+    type Target = KeyTarget<true>;
+    type Output = DescribeKeyResponse;
+
+    async fn handle(
+        self,
+        kms: &Kms,
+        auth: Authorized<'_, KeyTarget<true>>,
     ) -> Result<DescribeKeyResponse> {
-        let id = r.key_id.unwrap_or_default();
-        let rec = self.resolve(caller, &id, Accept::KeyOrAlias, "DescribeKey").await?;
-        let mats = self.materials_of(&rec.key).await?;
-        Ok(DescribeKeyResponse { key_metadata: Some(self.key_metadata(&rec, &mats)) })
+        let rec = auth.target().key();
+        let mats = kms.materials_of(&rec.key).await?;
+        Ok(DescribeKeyResponse { key_metadata: Some(kms.key_metadata(rec, &mats)) })
     }
+}
 
-    pub async fn list_keys(&self, caller: &Caller, r: ListKeysRequest) -> Result<ListKeysResponse> {
-        self.authorize_account(caller, &Authz::from("ListKeys")).await?;
-        self.reap_deleted_keys().await?;
-        let limit = page_limit(r.limit);
-        let mut rows = self
+impl Call for ListKeysRequest {
+    const OPERATION: Operation = Operation::ListKeys;
+    type Target = AccountTarget;
+    type Output = ListKeysResponse;
+
+    async fn handle(
+        self,
+        kms: &Kms,
+        auth: Authorized<'_, AccountTarget>,
+    ) -> Result<ListKeysResponse> {
+        let caller = auth.caller();
+        kms.reap_deleted_keys().await?;
+        let limit = page_limit(self.limit);
+        let mut rows = kms
             .store
-            .list_keys(&caller.account, &caller.region, r.marker.as_deref(), limit + 1)
+            .list_keys(&caller.account, &caller.region, self.marker.as_deref(), limit + 1)
             .await?;
         let truncated = rows.len() > limit;
         rows.truncate(limit);
@@ -245,11 +228,11 @@ impl Kms {
             truncated: Some(truncated),
         })
     }
+}
 
-    async fn set_enabled(&self, caller: &Caller, id: &str, enable: bool) -> Result<()> {
-        let action = if enable { "EnableKey" } else { "DisableKey" };
-        let rec = self.resolve(caller, id, Accept::KeyOnly, action).await?;
-        self.modify_key(&rec.key, |k, _| {
+impl Kms {
+    async fn set_enabled(&self, key: &KeyRef, enable: bool) -> Result<()> {
+        self.modify_key(key, |k, _| {
             check(Family::EnableDisable, k)?;
             k.state = if enable { KeyState::Enabled } else { KeyState::Disabled };
             Ok(Changes::none())
@@ -257,21 +240,43 @@ impl Kms {
         .await?;
         Ok(())
     }
+}
 
-    pub async fn enable_key(&self, caller: &Caller, r: EnableKeyRequest) -> Result<()> {
-        self.set_enabled(caller, &r.key_id.unwrap_or_default(), true).await
+impl Call for EnableKeyRequest {
+    const OPERATION: Operation = Operation::EnableKey;
+    type Target = KeyTarget<false>;
+    type Output = ();
+
+    async fn handle(self, kms: &Kms, auth: Authorized<'_, KeyTarget<false>>) -> Result<()> {
+        kms.set_enabled(&auth.target().key().key, true).await
+    }
+}
+
+impl Call for DisableKeyRequest {
+    const OPERATION: Operation = Operation::DisableKey;
+    type Target = KeyTarget<false>;
+    type Output = ();
+
+    async fn handle(self, kms: &Kms, auth: Authorized<'_, KeyTarget<false>>) -> Result<()> {
+        kms.set_enabled(&auth.target().key().key, false).await
+    }
+}
+
+impl Call for ScheduleKeyDeletionRequest {
+    const OPERATION: Operation = Operation::ScheduleKeyDeletion;
+    type Target = KeyTarget<false>;
+    type Output = ScheduleKeyDeletionResponse;
+
+    fn conditions(&self, c: &mut Conditions) {
+        c.set(K::ScheduleKeyDeletionPendingWindowInDays, self.pending_window_in_days.unwrap_or(30));
     }
 
-    pub async fn disable_key(&self, caller: &Caller, r: DisableKeyRequest) -> Result<()> {
-        self.set_enabled(caller, &r.key_id.unwrap_or_default(), false).await
-    }
-
-    pub async fn schedule_key_deletion(
-        &self,
-        caller: &Caller,
-        r: ScheduleKeyDeletionRequest,
+    async fn handle(
+        self,
+        kms: &Kms,
+        auth: Authorized<'_, KeyTarget<false>>,
     ) -> Result<ScheduleKeyDeletionResponse> {
-        let days = r.pending_window_in_days.unwrap_or(30);
+        let days = self.pending_window_in_days.unwrap_or(30);
         // The model allows 1..365; the service allows 7..30 (developer guide, deleting keys).
         if !(7..=30).contains(&days) {
             let bound =
@@ -280,18 +285,9 @@ impl Kms {
                 "1 validation error detected: Value '{days}' at 'pendingWindowInDays' failed to satisfy constraint: Member must have value {bound}"
             )));
         }
-        let rec = self
-            .resolve(
-                caller,
-                &r.key_id.unwrap_or_default(),
-                Accept::KeyOnly,
-                Authz::from("ScheduleKeyDeletion")
-                    .with("kms:ScheduleKeyDeletionPendingWindowInDays", days),
-            )
-            .await?;
-        let when = self.now_ms() + days * DAY_MS;
-        let (k, _) = self
-            .modify_key(&rec.key, |k, _| {
+        let when = kms.now_ms() + days * DAY_MS;
+        let (k, _) = kms
+            .modify_key(&auth.target().key().key, |k, _| {
                 check(Family::ScheduleDeletion, k)?;
                 k.state = KeyState::PendingDeletion;
                 k.deletion_date_ms = Some(when);
@@ -305,17 +301,20 @@ impl Kms {
             pending_window_in_days: Some(days),
         })
     }
+}
 
-    pub async fn cancel_key_deletion(
-        &self,
-        caller: &Caller,
-        r: CancelKeyDeletionRequest,
+impl Call for CancelKeyDeletionRequest {
+    const OPERATION: Operation = Operation::CancelKeyDeletion;
+    type Target = KeyTarget<false>;
+    type Output = CancelKeyDeletionResponse;
+
+    async fn handle(
+        self,
+        kms: &Kms,
+        auth: Authorized<'_, KeyTarget<false>>,
     ) -> Result<CancelKeyDeletionResponse> {
-        let rec = self
-            .resolve(caller, &r.key_id.unwrap_or_default(), Accept::KeyOnly, "CancelKeyDeletion")
-            .await?;
-        let (k, _) = self
-            .modify_key(&rec.key, |k, mats| {
+        let (k, _) = kms
+            .modify_key(&auth.target().key().key, |k, mats| {
                 check(Family::CancelDeletion, k)?;
                 // A key with material returns Disabled; an EXTERNAL key without material
                 // returns to PendingImport (aws-behaviour.md §1.5).
@@ -329,17 +328,16 @@ impl Kms {
             .await?;
         Ok(CancelKeyDeletionResponse { key_id: Some(k.key.arn()) })
     }
+}
 
-    pub async fn update_key_description(
-        &self,
-        caller: &Caller,
-        r: UpdateKeyDescriptionRequest,
-    ) -> Result<()> {
-        let rec = self
-            .resolve(caller, &r.key_id.unwrap_or_default(), Accept::KeyOnly, "UpdateKeyDescription")
-            .await?;
-        let description = r.description.unwrap_or_default();
-        self.modify_key(&rec.key, |k, _| {
+impl Call for UpdateKeyDescriptionRequest {
+    const OPERATION: Operation = Operation::UpdateKeyDescription;
+    type Target = KeyTarget<false>;
+    type Output = ();
+
+    async fn handle(self, kms: &Kms, auth: Authorized<'_, KeyTarget<false>>) -> Result<()> {
+        let description = self.description.unwrap_or_default();
+        kms.modify_key(&auth.target().key().key, |k, _| {
             check(Family::Metadata, k)?;
             k.description = description.clone();
             Ok(Changes::none())

@@ -2,19 +2,19 @@
 //! operation family. No HTTP types: requests and responses are the typed wire shapes of
 //! `trent-types`; persistence goes through `trent-store`.
 
+mod admin;
 mod aliases;
 mod asymmetric;
 pub mod audit;
-mod authorize;
 pub mod authz;
 mod bootstrap;
-mod bulk;
+mod cache;
 pub mod clock;
 mod crypto_ops;
 mod data_keys;
 mod error;
+mod gate;
 mod grants;
-mod identities;
 mod import;
 mod kem;
 mod key_cache;
@@ -25,17 +25,20 @@ mod mac;
 mod materials;
 mod metadata;
 mod reaper;
-mod resolve;
 mod rotation;
 mod state;
 mod tags;
+mod unsupported;
 mod wrapping_pool;
+mod writes;
 
+pub use admin::{Admin, AdminRequest};
 pub use bootstrap::{
-    open_keyring, BootstrapCredentials, BootstrapCredentialsWithAccount, ACCOUNT_ROOT_USER,
+    keyring_exists, open_keyring, BootstrapCredentials, SigningIdentity, ACCOUNT_ROOT_USER,
 };
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::KmsError;
+pub use gate::{Authorized, Call, Conditions, Target};
 pub use trent_store::{in_partition_of, partition_of};
 pub use wrapping_pool::WrappingPoolConfig;
 
@@ -96,7 +99,8 @@ impl Default for KmsConfig {
     }
 }
 
-/// The KMS service: every operation of the API is a method on it.
+/// The KMS service: every operation of the API is a [`Call`] run by [`Kms::call`];
+/// administration is [`Kms::admin`].
 pub struct Kms {
     store: Arc<dyn Store>,
     keyring: Keyring,
@@ -106,6 +110,7 @@ pub struct Kms {
     wrapping_pool: wrapping_pool::WrappingPool,
     audit: Arc<dyn audit::AuditSink>,
     keys: key_cache::KeyCache,
+    signing_keys: bootstrap::SigningKeyCache,
 }
 
 impl Kms {
@@ -126,6 +131,10 @@ impl Kms {
             wrapping_pool,
             audit: Arc::new(audit::LogAudit),
             keys,
+            signing_keys: bootstrap::SigningKeyCache::new(
+                bootstrap::SIGNING_KEY_CACHE,
+                Some(bootstrap::SIGNING_KEY_TTL),
+            ),
         }
     }
 

@@ -1,43 +1,33 @@
 //! Key materials: generating, sealing and opening them, and a bounded cache of opened
-//! materials. A material id is derived from the material itself, so a cached entry can
-//! only go stale by deletion — every deletion path evicts it.
+//! materials.
 
+use crate::cache::BoundedCache;
 use crate::{Kms, KmsError, Result};
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use trent_crypto::Secret;
 use trent_store::{KeyRef, MaterialRecord};
 use trent_types::KeyMaterialState;
 
-pub(crate) struct MaterialCache {
-    capacity: usize,
-    map: RwLock<HashMap<(KeyRef, String), Arc<Secret>>>,
-}
+/// Opened materials by key and material id. A material id is derived from the material
+/// itself, so an entry can never hold other bytes than its id names; and it is used only for
+/// a material the (fresh) key record says is present, so a deleted material is not served.
+pub(crate) struct MaterialCache(BoundedCache<(KeyRef, String), Arc<Secret>>);
 
 impl MaterialCache {
     pub(crate) fn new(capacity: usize) -> Self {
-        MaterialCache { capacity, map: RwLock::new(HashMap::new()) }
+        MaterialCache(BoundedCache::new(capacity, None))
     }
 
     fn get(&self, key: &KeyRef, id: &str) -> Option<Arc<Secret>> {
-        let map = self.map.read().ok()?;
-        map.get(&(key.clone(), id.to_string())).cloned()
+        self.0.get(&(key.clone(), id.to_string()))
     }
 
     fn put(&self, key: &KeyRef, id: &str, m: Arc<Secret>) {
-        if let Ok(mut map) = self.map.write() {
-            if map.len() >= self.capacity {
-                // Wholesale eviction keeps this simple and bounded; entries are cheap to reload.
-                map.clear();
-            }
-            map.insert((key.clone(), id.to_string()), m);
-        }
+        self.0.insert((key.clone(), id.to_string()), m);
     }
 
     pub(crate) fn evict_key(&self, key: &KeyRef) {
-        if let Ok(mut map) = self.map.write() {
-            map.retain(|(k, _), _| k != key);
-        }
+        self.0.retain(|(k, _)| k != key);
     }
 }
 

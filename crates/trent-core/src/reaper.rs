@@ -4,7 +4,7 @@
 use crate::{Kms, Result};
 use std::sync::Arc;
 use std::time::Duration;
-use trent_store::{KeyRecord, KeyRef};
+use trent_store::KeyRecord;
 use trent_types::KeyState;
 
 impl Kms {
@@ -13,21 +13,14 @@ impl Kms {
             && rec.deletion_date_ms.is_some_and(|d| d <= self.now_ms())
     }
 
-    pub(crate) async fn purge_key(&self, key: &KeyRef) -> Result<()> {
-        self.store.delete_key(key).await?;
-        self.uncache_key(key);
-        self.evict_materials(key);
-        tracing::info!(key = %key.arn(), "deleted key whose deletion date passed");
-        Ok(())
-    }
-
     /// Deletes, for good, every key whose deletion date has passed.
     pub async fn reap_deleted_keys(&self) -> Result<usize> {
         let due = self.store.keys_due_for_deletion(self.now_ms()).await?;
+        let mut n = 0;
         for key in &due {
-            self.purge_key(key).await?;
+            n += usize::from(self.purge_if_due(key).await?);
         }
-        Ok(due.len())
+        Ok(n)
     }
 
     /// Runs the background duties every `every` until the task is dropped.

@@ -2,11 +2,12 @@
 //! RotateKeyOnDemand, ListKeyRotations, and automatic rotation when it falls due. Old
 //! materials stay (NON_CURRENT) so that old ciphertexts keep decrypting.
 
-use crate::authorize::Authz;
-use crate::keys::{page_after, Changes};
-use crate::resolve::Accept;
+use crate::authz::ConditionKey as K;
+use crate::gate::KeyTarget;
+use crate::keys::page_after;
 use crate::state::{check, Family};
-use crate::{Caller, Kms, KmsError, Result};
+use crate::writes::Changes;
+use crate::{Authorized, Call, Conditions, Kms, KmsError, Result};
 use trent_store::{KeyRecord, KeyRef, MaterialRecord};
 use trent_types::*;
 
@@ -23,25 +24,21 @@ fn require_symmetric(rec: &KeyRecord) -> Result<()> {
 /// Why an automatic rotation listed as due was skipped: the fresh record is no longer due.
 const NOT_DUE: &str = "automatic rotation is no longer due";
 
-impl Kms {
-    pub async fn enable_key_rotation(
-        &self,
-        caller: &Caller,
-        r: EnableKeyRotationRequest,
-    ) -> Result<()> {
-        let rec = self
-            .resolve(
-                caller,
-                &r.key_id.unwrap_or_default(),
-                Accept::KeyOnly,
-                Authz::from("EnableKeyRotation")
-                    .with_opt("kms:RotationPeriodInDays", r.rotation_period_in_days),
-            )
-            .await?;
-        require_symmetric(&rec)?;
-        let days = r.rotation_period_in_days.unwrap_or(365);
-        let now = self.now_ms();
-        self.modify_key(&rec.key, |k, _| {
+impl Call for EnableKeyRotationRequest {
+    const OPERATION: Operation = Operation::EnableKeyRotation;
+    type Target = KeyTarget<false>;
+    type Output = ();
+
+    fn conditions(&self, c: &mut Conditions) {
+        c.set_opt(K::RotationPeriodInDays, self.rotation_period_in_days);
+    }
+
+    async fn handle(self, kms: &Kms, auth: Authorized<'_, KeyTarget<false>>) -> Result<()> {
+        let rec = auth.target().key();
+        require_symmetric(rec)?;
+        let days = self.rotation_period_in_days.unwrap_or(365);
+        let now = kms.now_ms();
+        kms.modify_key(&rec.key, |k, _| {
             check(Family::RotationConfig, k)?;
             k.rotation_enabled = true;
             k.rotation_period_days = Some(days);
@@ -51,17 +48,17 @@ impl Kms {
         .await?;
         Ok(())
     }
+}
 
-    pub async fn disable_key_rotation(
-        &self,
-        caller: &Caller,
-        r: DisableKeyRotationRequest,
-    ) -> Result<()> {
-        let rec = self
-            .resolve(caller, &r.key_id.unwrap_or_default(), Accept::KeyOnly, "DisableKeyRotation")
-            .await?;
-        require_symmetric(&rec)?;
-        self.modify_key(&rec.key, |k, _| {
+impl Call for DisableKeyRotationRequest {
+    const OPERATION: Operation = Operation::DisableKeyRotation;
+    type Target = KeyTarget<false>;
+    type Output = ();
+
+    async fn handle(self, kms: &Kms, auth: Authorized<'_, KeyTarget<false>>) -> Result<()> {
+        let rec = auth.target().key();
+        require_symmetric(rec)?;
+        kms.modify_key(&rec.key, |k, _| {
             check(Family::RotationConfig, k)?;
             k.rotation_enabled = false;
             k.next_rotation_ms = None;
@@ -70,16 +67,20 @@ impl Kms {
         .await?;
         Ok(())
     }
+}
 
-    pub async fn get_key_rotation_status(
-        &self,
-        caller: &Caller,
-        r: GetKeyRotationStatusRequest,
+impl Call for GetKeyRotationStatusRequest {
+    const OPERATION: Operation = Operation::GetKeyRotationStatus;
+    type Target = KeyTarget<false>;
+    type Output = GetKeyRotationStatusResponse;
+
+    async fn handle(
+        self,
+        _kms: &Kms,
+        auth: Authorized<'_, KeyTarget<false>>,
     ) -> Result<GetKeyRotationStatusResponse> {
-        let rec = self
-            .resolve(caller, &r.key_id.unwrap_or_default(), Accept::KeyOnly, "GetKeyRotationStatus")
-            .await?;
-        require_symmetric(&rec)?;
+        let rec = auth.target().key();
+        require_symmetric(rec)?;
         let enabled = rec.rotation_enabled && rec.origin == OriginType::AwsKms;
         Ok(GetKeyRotationStatusResponse {
             key_rotation_enabled: Some(enabled),
@@ -89,7 +90,9 @@ impl Kms {
             on_demand_rotation_start_date: None,
         })
     }
+}
 
+impl Kms {
     /// Makes a new material current: generated for AWS_KMS keys; for EXTERNAL keys the
     /// imported material that is pending rotation.
     async fn rotate(&self, key: &KeyRef, rotation_type: RotationType) -> Result<KeyRecord> {
@@ -145,19 +148,6 @@ impl Kms {
         Ok(rec)
     }
 
-    pub async fn rotate_key_on_demand(
-        &self,
-        caller: &Caller,
-        r: RotateKeyOnDemandRequest,
-    ) -> Result<RotateKeyOnDemandResponse> {
-        let rec = self
-            .resolve(caller, &r.key_id.unwrap_or_default(), Accept::KeyOnly, "RotateKeyOnDemand")
-            .await?;
-        let rec = self.rotate(&rec.key, RotationType::OnDemand).await?;
-        tracing::info!(key = %rec.key.arn(), "rotated key material on demand");
-        Ok(RotateKeyOnDemandResponse { key_id: Some(rec.key.arn()) })
-    }
-
     /// Rotates every key whose automatic rotation is due.
     pub async fn rotate_due_keys(&self) -> Result<usize> {
         let due = self.store.keys_due_for_rotation(self.now_ms()).await?;
@@ -171,18 +161,39 @@ impl Kms {
         }
         Ok(n)
     }
+}
 
-    pub async fn list_key_rotations(
-        &self,
-        caller: &Caller,
-        r: ListKeyRotationsRequest,
+impl Call for RotateKeyOnDemandRequest {
+    const OPERATION: Operation = Operation::RotateKeyOnDemand;
+    type Target = KeyTarget<false>;
+    type Output = RotateKeyOnDemandResponse;
+
+    async fn handle(
+        self,
+        kms: &Kms,
+        auth: Authorized<'_, KeyTarget<false>>,
+    ) -> Result<RotateKeyOnDemandResponse> {
+        let rec = kms.rotate(&auth.target().key().key, RotationType::OnDemand).await?;
+        tracing::info!(key = %rec.key.arn(), "rotated key material on demand");
+        Ok(RotateKeyOnDemandResponse { key_id: Some(rec.key.arn()) })
+    }
+}
+
+impl Call for ListKeyRotationsRequest {
+    const OPERATION: Operation = Operation::ListKeyRotations;
+    type Target = KeyTarget<false>;
+    type Output = ListKeyRotationsResponse;
+
+    async fn handle(
+        self,
+        kms: &Kms,
+        auth: Authorized<'_, KeyTarget<false>>,
     ) -> Result<ListKeyRotationsResponse> {
-        let rec = self
-            .resolve(caller, &r.key_id.unwrap_or_default(), Accept::KeyOnly, "ListKeyRotations")
-            .await?;
-        require_symmetric(&rec)?;
+        let rec = auth.target().key();
+        let r = self;
+        require_symmetric(rec)?;
         let all = r.include_key_material == Some(IncludeKeyMaterial::AllKeyMaterial);
-        let mats = self.materials_of(&rec.key).await?;
+        let mats = kms.materials_of(&rec.key).await?;
         let imported = rec.origin == OriginType::External;
         let entries: Vec<RotationsListEntry> = mats
             .iter()

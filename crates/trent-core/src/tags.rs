@@ -1,10 +1,11 @@
 //! Tags: TagResource, UntagResource, ListResourceTags, and the tag rules CreateKey shares.
 
-use crate::authorize::Authz;
-use crate::keys::{page_limit, Changes};
-use crate::resolve::Accept;
+use crate::authz::ConditionKey as K;
+use crate::gate::KeyTarget;
+use crate::keys::page_limit;
 use crate::state::{check, Family};
-use crate::{Caller, Kms, KmsError, Result};
+use crate::writes::Changes;
+use crate::{Authorized, Call, Conditions, Kms, KmsError, Result};
 use std::collections::{BTreeMap, HashSet};
 use trent_types::*;
 
@@ -33,19 +34,26 @@ pub(crate) fn validate_new_tags(
     Ok(out)
 }
 
-impl Kms {
-    pub async fn tag_resource(&self, caller: &Caller, r: TagResourceRequest) -> Result<()> {
-        let tags = r.tags.unwrap_or_default();
-        let pairs: Vec<(String, String)> = tags
-            .iter()
-            .map(|t| {
-                (t.tag_key.clone().unwrap_or_default(), t.tag_value.clone().unwrap_or_default())
-            })
-            .collect();
-        let authz = Authz::from("TagResource").with_tags(pairs.iter().map(|(k, v)| (k, v)));
-        let rec =
-            self.resolve(caller, &r.key_id.unwrap_or_default(), Accept::KeyOnly, authz).await?;
-        self.modify_key(&rec.key, |k, _| {
+fn pairs(tags: &Option<Vec<Tag>>) -> Vec<(String, String)> {
+    tags.iter()
+        .flatten()
+        .map(|t| (t.tag_key.clone().unwrap_or_default(), t.tag_value.clone().unwrap_or_default()))
+        .collect()
+}
+
+impl Call for TagResourceRequest {
+    const OPERATION: Operation = Operation::TagResource;
+    type Target = KeyTarget<false>;
+    type Output = ();
+
+    fn conditions(&self, c: &mut Conditions) {
+        let pairs = pairs(&self.tags);
+        c.request_tags(pairs.iter().map(|(k, v)| (k, v)));
+    }
+
+    async fn handle(self, kms: &Kms, auth: Authorized<'_, KeyTarget<false>>) -> Result<()> {
+        let tags = self.tags.unwrap_or_default();
+        kms.modify_key(&auth.target().key().key, |k, _| {
             check(Family::Metadata, k)?;
             k.tags = validate_new_tags(&tags, &k.tags)?;
             Ok(Changes::none())
@@ -53,13 +61,20 @@ impl Kms {
         .await?;
         Ok(())
     }
+}
 
-    pub async fn untag_resource(&self, caller: &Caller, r: UntagResourceRequest) -> Result<()> {
-        let keys = r.tag_keys.unwrap_or_default();
-        let authz = Authz::from("UntagResource").with_many("aws:TagKeys", keys.clone());
-        let rec =
-            self.resolve(caller, &r.key_id.unwrap_or_default(), Accept::KeyOnly, authz).await?;
-        self.modify_key(&rec.key, |k, _| {
+impl Call for UntagResourceRequest {
+    const OPERATION: Operation = Operation::UntagResource;
+    type Target = KeyTarget<false>;
+    type Output = ();
+
+    fn conditions(&self, c: &mut Conditions) {
+        c.set_many(K::TagKeys, self.tag_keys.clone().unwrap_or_default());
+    }
+
+    async fn handle(self, kms: &Kms, auth: Authorized<'_, KeyTarget<false>>) -> Result<()> {
+        let keys = self.tag_keys.unwrap_or_default();
+        kms.modify_key(&auth.target().key().key, |k, _| {
             check(Family::Metadata, k)?;
             for t in &keys {
                 k.tags.remove(t);
@@ -69,17 +84,21 @@ impl Kms {
         .await?;
         Ok(())
     }
+}
 
-    pub async fn list_resource_tags(
-        &self,
-        caller: &Caller,
-        r: ListResourceTagsRequest,
+impl Call for ListResourceTagsRequest {
+    const OPERATION: Operation = Operation::ListResourceTags;
+    type Target = KeyTarget<false>;
+    type Output = ListResourceTagsResponse;
+
+    async fn handle(
+        self,
+        _kms: &Kms,
+        auth: Authorized<'_, KeyTarget<false>>,
     ) -> Result<ListResourceTagsResponse> {
-        let rec = self
-            .resolve(caller, &r.key_id.unwrap_or_default(), Accept::KeyOnly, "ListResourceTags")
-            .await?;
-        let limit = page_limit(r.limit);
-        let after = r.marker.unwrap_or_default();
+        let rec = auth.target().key();
+        let limit = page_limit(self.limit);
+        let after = self.marker.unwrap_or_default();
         let mut tags: Vec<Tag> = rec
             .tags
             .iter()

@@ -153,7 +153,7 @@ pub fn unwrap_material(
     let n = key.key_size_bytes();
     let rsa_part = if alg.is_rsa_aes() {
         // At least one 8-byte block of padded material plus the 8-byte integrity block.
-        if wrapped.len() < n + 16 || (wrapped.len() - n) % 8 != 0 {
+        if wrapped.len() < n + 16 || !(wrapped.len() - n).is_multiple_of(8) {
             return Err(UnwrapError::BadLength);
         }
         &wrapped[..n]

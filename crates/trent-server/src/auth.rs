@@ -1,14 +1,13 @@
-//! Authentication of each request: SigV4 against the access keys in the store (with the
-//! derived signing keys cached per access key, date and Region for a few seconds), or the explicit
-//! `accept-any` mode that maps any access key to the default account.
+//! Authentication of each request: SigV4 against the access keys in the store (the derived
+//! signing keys are cached by `Kms::signing_identity`), or the explicit `accept-any` mode that
+//! maps any access key to the default account.
 
 use crate::error::Failure;
 use axum::http::{HeaderMap, Method, Uri};
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use trent_core::{Caller, Clock, Kms, SystemClock};
 use trent_sigv4::{
-    check_scope_and_time, verify_signature, Authorization, CanonicalInput, SigV4Error, SigningKey,
+    check_scope_and_time, verify_signature, Authorization, CanonicalInput, SigV4Error,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,61 +19,16 @@ pub enum AuthMode {
 }
 
 const DEFAULT_REGION: &str = "us-east-1";
-const CACHE_LIMIT: usize = 4096;
-/// How long a cached access key is trusted before the store is asked again: a key deleted
-/// with `trent admin delete-access-key` (on any node) stops working within this time.
-const CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(5);
-
-struct Known {
-    loaded: std::time::Instant,
-    account: String,
-    principal_arn: String,
-    key: SigningKey,
-}
 
 pub struct Authenticator {
     kms: Arc<Kms>,
     mode: AuthMode,
     default_account: String,
-    /// (access key id, date, region) -> signing key and identity.
-    cache: RwLock<HashMap<(String, String, String), Arc<Known>>>,
 }
 
 impl Authenticator {
     pub fn new(kms: Arc<Kms>, mode: AuthMode, default_account: String) -> Self {
-        Authenticator { kms, mode, default_account, cache: RwLock::new(HashMap::new()) }
-    }
-
-    async fn known(&self, auth: &Authorization<'_>) -> Result<Arc<Known>, Failure> {
-        let ck = (auth.access_key_id.to_string(), auth.date.to_string(), auth.region.to_string());
-        if let Some(k) = self.cache.read().ok().and_then(|c| c.get(&ck).cloned()) {
-            if k.loaded.elapsed() < CACHE_TTL {
-                return Ok(k);
-            }
-        }
-        let found = self
-            .kms
-            .lookup_access_key(auth.access_key_id)
-            .await?
-            .ok_or(Failure::UnrecognizedClient)?;
-        let secret = std::str::from_utf8(found.credentials.secret_access_key.as_bytes())
-            .map_err(|_| Failure::UnrecognizedClient)?;
-        let known = Arc::new(Known {
-            loaded: std::time::Instant::now(),
-            account: found.account_id.clone(),
-            principal_arn: trent_core::in_partition_of(
-                &found.credentials.principal_arn,
-                auth.region,
-            ),
-            key: SigningKey::derive(secret, auth.date, auth.region, auth.service),
-        });
-        if let Ok(mut c) = self.cache.write() {
-            if c.len() >= CACHE_LIMIT {
-                c.clear();
-            }
-            c.insert(ck, known.clone());
-        }
-        Ok(known)
+        Authenticator { kms, mode, default_account }
     }
 
     pub async fn authenticate(
@@ -115,7 +69,11 @@ impl Authenticator {
         let amz_date = headers.get("x-amz-date").and_then(|v| v.to_str().ok());
         let now = SystemClock.now_ms() / 1000;
         check_scope_and_time(&auth, amz_date, "kms", now)?;
-        let known = self.known(&auth).await?;
+        let known = self
+            .kms
+            .signing_identity(auth.access_key_id, auth.date, auth.region, auth.service)
+            .await?
+            .ok_or(Failure::UnrecognizedClient)?;
         let pairs: Vec<(&str, &[u8])> =
             headers.iter().map(|(n, v)| (n.as_str(), v.as_bytes())).collect();
         let input = CanonicalInput {

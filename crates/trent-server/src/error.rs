@@ -81,6 +81,7 @@ pub fn to_wire(f: &Failure) -> (ErrorCode, String) {
                 KmsError::AccessDenied(_) => C::AccessDeniedException,
                 KmsError::CustomKeyStoreNotFound(_) => C::CustomKeyStoreNotFoundException,
                 KmsError::DryRun => C::DryRunOperationException,
+                KmsError::Throttling => C::ThrottlingException,
                 KmsError::Internal(_) => return (C::KMSInternalException, INTERNAL_MESSAGE.into()),
             };
             (code, e.to_string())

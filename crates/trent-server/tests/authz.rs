@@ -16,11 +16,11 @@ async fn user(
     name: &str,
     policy: Option<&str>,
 ) -> aws_sdk_kms::Client {
-    t.kms.create_user(account, name).await.unwrap();
+    t.kms.admin().create_user(account, name).await.unwrap();
     if let Some(p) = policy {
-        t.kms.put_user_policy(account, name, "inline", p).await.unwrap();
+        t.kms.admin().put_user_policy(account, name, "inline", p).await.unwrap();
     }
-    let k = t.kms.create_user_access_key(account, Some(name)).await.unwrap();
+    let k = t.kms.admin().create_user_access_key(account, Some(name)).await.unwrap();
     t.client_in(
         "us-east-1",
         &k.access_key_id,
@@ -29,7 +29,7 @@ async fn user(
 }
 
 async fn root_of(t: &TestServer, account: &str) -> aws_sdk_kms::Client {
-    let k = t.kms.create_account(account).await.unwrap();
+    let k = t.kms.admin().create_account(account).await.unwrap();
     t.client_in(
         "us-east-1",
         &k.access_key_id,
@@ -84,6 +84,7 @@ async fn default_key_policy_delegates_to_identity_policies() {
     assert_eq!(e.0, "AccessDeniedException");
     // An explicit deny in the identity policy wins over the allow.
     t.kms
+        .admin()
         .put_user_policy(
             ACCOUNT,
             "alice",

@@ -3,14 +3,15 @@
 //! administrator's tool, so no authorization; the keys are exactly what CreateKey makes
 //! (default key policy, AES-256 material sealed under the keyring).
 
-use crate::{Kms, Result};
+use super::Admin;
+use crate::Result;
 use trent_store::KeyRef;
 use trent_types::{KeyMaterialState, KeySpec, KeyUsageType, OriginType};
 
 /// Keys per transaction: large enough to amortize the commit, small enough to bound memory.
 const BATCH: usize = 10_000;
 
-impl Kms {
+impl Admin<'_> {
     /// Creates `count` symmetric encryption keys in `account`/`region`; calls `progress` with
     /// the number created so far after each transaction.
     pub async fn bulk_create_keys(
@@ -23,7 +24,7 @@ impl Kms {
         let mut done = 0;
         while done < count {
             let n = BATCH.min(count - done);
-            let now = self.now_ms();
+            let now = self.kms.now_ms();
             let mut batch = Vec::with_capacity(n);
             for _ in 0..n {
                 let key = KeyRef {
@@ -31,7 +32,8 @@ impl Kms {
                     region: region.to_string(),
                     key_id: trent_crypto::new_key_id()?,
                 };
-                let material = self.new_symmetric_material(&key, KeyMaterialState::Current, now)?;
+                let material =
+                    self.kms.new_symmetric_material(&key, KeyMaterialState::Current, now)?;
                 let policy = crate::key_policy::default_policy(&key);
                 let mut rec = crate::keys::new_record(
                     key,
@@ -44,7 +46,7 @@ impl Kms {
                 rec.current_material_id = Some(material.material_id.clone());
                 batch.push((rec, vec![material]));
             }
-            self.store.create_keys(batch).await?;
+            self.kms.store.create_keys(batch).await?;
             done += n;
             progress(done);
         }

@@ -1,8 +1,11 @@
-//! Accounts, IAM-style users, their access keys and identity policies: what `trent admin`
-//! manages. Secrets are sealed in the store; identity policies are validated when set.
+//! Accounts, IAM-style users, their access keys and identity policies. Secrets are sealed in
+//! the store; identity policies are validated when set.
 
+use super::Admin;
 use crate::authz::PolicyDocument;
-use crate::{BootstrapCredentials, Kms, KmsError, Result};
+use crate::bootstrap::{random_text, secret_context, BASE32, SECRET_CHARS};
+use crate::{BootstrapCredentials, KmsError, Result, ACCOUNT_ROOT_USER};
+use trent_crypto::Secret;
 use trent_store::{AccessKeyRecord, AccountRecord, StoreError, UserRecord};
 
 fn check_name(what: &str, name: &str, max: usize) -> Result<()> {
@@ -26,7 +29,7 @@ fn check_account(account_id: &str) -> Result<()> {
     }
 }
 
-impl Kms {
+impl Admin<'_> {
     /// Creates an account (with root credentials) unless it exists; returns the root's key.
     pub async fn create_account(&self, account_id: &str) -> Result<BootstrapCredentials> {
         check_account(account_id)?;
@@ -36,20 +39,21 @@ impl Kms {
     pub async fn create_user(&self, account_id: &str, name: &str) -> Result<UserRecord> {
         check_account(account_id)?;
         check_name("A user name", name, 64)?;
-        if self.store.get_account(account_id).await?.is_none() {
-            self.store
+        if self.kms.store.get_account(account_id).await?.is_none() {
+            self.kms
+                .store
                 .put_account(&AccountRecord {
                     account_id: account_id.to_string(),
-                    created_ms: self.now_ms(),
+                    created_ms: self.kms.now_ms(),
                 })
                 .await?;
         }
         let user = UserRecord {
             account_id: account_id.to_string(),
             name: name.to_string(),
-            created_ms: self.now_ms(),
+            created_ms: self.kms.now_ms(),
         };
-        match self.store.put_user(&user).await {
+        match self.kms.store.put_user(&user).await {
             Err(StoreError::AlreadyExists) => {
                 Err(KmsError::AlreadyExists(format!("User with name {name} already exists.")))
             }
@@ -58,11 +62,11 @@ impl Kms {
     }
 
     pub async fn list_users(&self, account_id: &str) -> Result<Vec<UserRecord>> {
-        Ok(self.store.list_users(account_id).await?)
+        Ok(self.kms.store.list_users(account_id).await?)
     }
 
     async fn user(&self, account_id: &str, name: &str) -> Result<UserRecord> {
-        self.store.get_user(account_id, name).await?.ok_or_else(|| {
+        self.kms.store.get_user(account_id, name).await?.ok_or_else(|| {
             KmsError::NotFound(format!("The user with name {name} cannot be found."))
         })
     }
@@ -85,15 +89,19 @@ impl Kms {
     }
 
     pub async fn list_account_access_keys(&self, account_id: &str) -> Result<Vec<AccessKeyRecord>> {
-        Ok(self.store.list_access_keys(account_id).await?)
+        Ok(self.kms.store.list_access_keys(account_id).await?)
     }
 
     pub async fn delete_access_key(&self, access_key_id: &str) -> Result<()> {
-        match self.store.delete_access_key(access_key_id).await {
+        match self.kms.store.delete_access_key(access_key_id).await {
             Err(StoreError::NotFound) => Err(KmsError::NotFound(format!(
                 "The Access Key with id {access_key_id} cannot be found."
             ))),
-            other => Ok(other?),
+            other => {
+                // Refused at once by this server (other nodes: when their cache entry expires).
+                self.kms.forget_access_key(access_key_id);
+                Ok(other?)
+            }
         }
     }
 
@@ -114,7 +122,7 @@ impl Kms {
                 "Identity policies cannot have a Principal element.".into(),
             ));
         }
-        Ok(self.store.put_identity_policy(&arn, policy_name, document).await?)
+        Ok(self.kms.store.put_identity_policy(&arn, policy_name, document).await?)
     }
 
     pub async fn delete_user_policy(
@@ -124,11 +132,65 @@ impl Kms {
         policy_name: &str,
     ) -> Result<()> {
         let arn = self.user(account_id, user).await?.arn();
-        match self.store.delete_identity_policy(&arn, policy_name).await {
+        match self.kms.store.delete_identity_policy(&arn, policy_name).await {
             Err(StoreError::NotFound) => Err(KmsError::NotFound(format!(
                 "The user policy with name {policy_name} cannot be found."
             ))),
             other => Ok(other?),
         }
+    }
+}
+
+impl Admin<'_> {
+    /// Makes sure `account_id` exists with root credentials; returns them.
+    pub async fn ensure_account(&self, account_id: &str) -> Result<BootstrapCredentials> {
+        let now = self.kms.now_ms();
+        if self.kms.store.get_account(account_id).await?.is_none() {
+            self.kms
+                .store
+                .put_account(&AccountRecord { account_id: account_id.to_string(), created_ms: now })
+                .await?;
+        }
+        let principal_arn = format!("arn:aws:iam::{account_id}:{ACCOUNT_ROOT_USER}");
+        let existing = self.kms.store.list_access_keys(account_id).await?;
+        if let Some(k) = existing.iter().find(|k| k.principal_arn == principal_arn) {
+            let secret = self
+                .kms
+                .keyring
+                .open_secret(&secret_context(&k.access_key_id), &k.sealed_secret)?;
+            return Ok(BootstrapCredentials {
+                access_key_id: k.access_key_id.clone(),
+                secret_access_key: secret,
+                principal_arn,
+            });
+        }
+        self.create_access_key(account_id, &principal_arn).await
+    }
+
+    /// Creates an access key for `principal_arn` in `account_id`.
+    async fn create_access_key(
+        &self,
+        account_id: &str,
+        principal_arn: &str,
+    ) -> Result<BootstrapCredentials> {
+        let access_key_id = format!("AKIA{}", random_text(BASE32, 16)?);
+        let secret = Secret::new(random_text(SECRET_CHARS, 40)?.into_bytes());
+        let sealed =
+            self.kms.keyring.seal_secret(&secret_context(&access_key_id), secret.as_bytes())?;
+        self.kms
+            .store
+            .put_access_key(&AccessKeyRecord {
+                access_key_id: access_key_id.clone(),
+                account_id: account_id.to_string(),
+                principal_arn: principal_arn.to_string(),
+                sealed_secret: sealed,
+                created_ms: self.kms.now_ms(),
+            })
+            .await?;
+        Ok(BootstrapCredentials {
+            access_key_id,
+            secret_access_key: secret,
+            principal_arn: principal_arn.to_string(),
+        })
     }
 }

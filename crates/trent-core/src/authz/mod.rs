@@ -4,6 +4,8 @@
 pub mod conditions;
 pub mod document;
 pub mod evaluate;
+pub mod keys;
 
 pub use document::{Malformed, PolicyDocument};
 pub use evaluate::{decide, decide_identity_only, RequestContext, Verdict};
+pub use keys::ConditionKey;

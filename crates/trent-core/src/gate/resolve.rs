@@ -1,13 +1,13 @@
 //! Key identifiers: key id, key ARN, alias name and alias ARN, resolved to a key record with
-//! AWS's NotFoundException messages; and the cross-account rule.
+//! AWS's NotFoundException messages (aws-behaviour.md §6.1).
 
-use crate::authorize::Authz;
+use super::decide::Check;
 use crate::{Caller, Kms, KmsError, Result};
 use trent_store::{partition_of, KeyRecord, KeyRef};
 
 /// Which identifier forms an operation accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Accept {
+pub(super) enum Accept {
     /// Key id or key ARN (management operations, import, rotation).
     KeyOnly,
     /// Also alias name and alias ARN (cryptographic operations, DescribeKey).
@@ -63,7 +63,7 @@ fn parse(id: &str) -> Option<Parsed<'_>> {
     is_key_id(id).then_some(Parsed::Key { account: None, region: None, key_id: id })
 }
 
-pub(crate) fn invalid_key_id(id: &str) -> KmsError {
+pub(super) fn invalid_key_id(id: &str) -> KmsError {
     KmsError::NotFound(format!("Invalid keyId '{id}'"))
 }
 
@@ -81,7 +81,7 @@ pub(crate) fn alias_not_found(account: &str, region: &str, name: &str) -> KmsErr
 
 impl Kms {
     /// Turns an identifier into the key it names, without loading it.
-    pub(crate) async fn key_ref(
+    pub(super) async fn key_ref(
         &self,
         caller: &Caller,
         id: &str,
@@ -127,18 +127,25 @@ impl Kms {
 
     /// Loads a key. A key whose deletion date has passed is gone even if the reaper has not
     /// run yet: it is purged here and reported as not existing.
-    pub(crate) async fn load_key_raw(&self, key: &KeyRef) -> Result<KeyRecord> {
+    pub(super) async fn load_key_raw(&self, key: &KeyRef) -> Result<KeyRecord> {
         let rec = self.cached_key(key).await?.ok_or_else(|| key_not_found(key))?.rec.clone();
-        if self.is_past_deletion(&rec) {
-            self.purge_key(key).await?;
+        if self.is_past_deletion(&rec) && self.purge_if_due(key).await? {
             return Err(key_not_found(key));
+        }
+        if self.is_past_deletion(&rec) {
+            // Not due after all (the cached copy was older than the store): read again.
+            return self
+                .cached_key(key)
+                .await?
+                .map(|c| c.rec.clone())
+                .ok_or_else(|| key_not_found(key));
         }
         Ok(rec)
     }
 
     /// Loads a key as it is now: imported material whose `ValidTo` has passed is gone at
     /// once, before the background pass gets to it.
-    pub(crate) async fn load_key(&self, key: &KeyRef) -> Result<KeyRecord> {
+    pub(super) async fn load_key(&self, key: &KeyRef) -> Result<KeyRecord> {
         let rec = self.load_key_raw(key).await?;
         if rec.origin != trent_types::OriginType::External {
             return Ok(rec);
@@ -152,22 +159,20 @@ impl Kms {
         Ok(rec)
     }
 
-    /// Resolves and loads a key and authorizes the action on it.
-    pub(crate) async fn resolve<'a>(
+    /// Resolves and loads a key and authorizes `check` on it; `kms:RequestAlias` is the alias
+    /// name when the request named the key by an alias.
+    pub(super) async fn resolve_key(
         &self,
         caller: &Caller,
         id: &str,
         accept: Accept,
-        authz: impl Into<Authz<'a>>,
+        check: Check<'_>,
     ) -> Result<KeyRecord> {
-        let mut authz = authz.into();
-        if id.starts_with("alias/") || id.contains(":alias/") {
-            let name = id.rsplit_once(':').map(|(_, n)| n).unwrap_or(id);
-            authz = authz.with("kms:RequestAlias", name);
-        }
+        let alias = (id.starts_with("alias/") || id.contains(":alias/"))
+            .then(|| id.rsplit_once(':').map(|(_, n)| n).unwrap_or(id));
         let key = self.key_ref(caller, id, accept).await?;
         let rec = self.load_key(&key).await?;
-        self.authorize_key(caller, &rec, &authz).await?;
+        self.authorize_key(caller, &rec, &Check { alias, ..check }).await?;
         Ok(rec)
     }
 }

@@ -48,7 +48,7 @@ pub async fn start_with(config: KmsConfig) -> TestServer {
     let clock = Arc::new(ManualClock::default());
     let audit = Arc::new(Captured::default());
     let kms = Arc::new(Kms::new(store, keyring, clock.clone(), config).with_audit(audit.clone()));
-    let creds = kms.ensure_account(ACCOUNT).await.unwrap();
+    let creds = kms.admin().ensure_account(ACCOUNT).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let state = Arc::new(AppState::new(kms.clone(), AuthMode::SigV4, ACCOUNT.into()));

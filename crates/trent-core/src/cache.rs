@@ -1,0 +1,143 @@
+//! A bounded, sharded map for the caches (keys, opened materials, signing keys). Reads take
+//! one shard's read lock; a full shard evicts the oldest of a few sampled entries — never the
+//! whole map — and entries may expire after a time-to-live. Whether an entry may replace
+//! another is the caller's decision (`insert_unless`), so a cache of versioned records can
+//! refuse to go back in time.
+
+use std::collections::hash_map::RandomState;
+use std::collections::HashMap;
+use std::hash::{BuildHasher, Hash};
+use std::sync::RwLock;
+use std::time::{Duration, Instant};
+
+const SHARDS: usize = 16;
+/// Entries looked at to choose one to evict.
+const SAMPLE: usize = 8;
+
+struct Slot<V> {
+    at: Instant,
+    value: V,
+}
+
+type Shard<K, V> = RwLock<HashMap<K, Slot<V>>>;
+
+pub(crate) struct BoundedCache<K, V> {
+    shards: Box<[Shard<K, V>]>,
+    per_shard: usize,
+    ttl: Option<Duration>,
+    hasher: RandomState,
+}
+
+impl<K: Hash + Eq + Clone, V: Clone> BoundedCache<K, V> {
+    /// A cache of about `capacity` entries (0: caches nothing), each valid for `ttl`.
+    pub(crate) fn new(capacity: usize, ttl: Option<Duration>) -> Self {
+        let per_shard = capacity.div_ceil(SHARDS);
+        BoundedCache {
+            shards: (0..SHARDS).map(|_| RwLock::new(HashMap::new())).collect(),
+            per_shard,
+            ttl,
+            hasher: RandomState::new(),
+        }
+    }
+
+    pub(crate) fn enabled(&self) -> bool {
+        self.per_shard > 0
+    }
+
+    fn shard(&self, key: &K) -> &Shard<K, V> {
+        &self.shards[(self.hasher.hash_one(key) as usize) % SHARDS]
+    }
+
+    fn fresh(&self, slot: &Slot<V>) -> bool {
+        self.ttl.is_none_or(|ttl| slot.at.elapsed() < ttl)
+    }
+
+    pub(crate) fn get(&self, key: &K) -> Option<V> {
+        let map = self.shard(key).read().ok()?;
+        map.get(key).filter(|s| self.fresh(s)).map(|s| s.value.clone())
+    }
+
+    /// Inserts `value` unless `keep(existing, &value)` says a live existing entry wins;
+    /// returns the entry the cache holds afterwards.
+    pub(crate) fn insert_unless(&self, key: K, value: V, keep: impl Fn(&V, &V) -> bool) -> V {
+        if !self.enabled() {
+            return value;
+        }
+        let Ok(mut map) = self.shard(&key).write() else { return value };
+        if let Some(s) = map.get(&key) {
+            if self.fresh(s) && keep(&s.value, &value) {
+                return s.value.clone();
+            }
+        } else if map.len() >= self.per_shard {
+            let victim = map.iter().take(SAMPLE).min_by_key(|(_, s)| s.at).map(|(k, _)| k.clone());
+            if let Some(v) = victim {
+                map.remove(&v);
+            }
+        }
+        map.insert(key, Slot { at: Instant::now(), value: value.clone() });
+        value
+    }
+
+    pub(crate) fn insert(&self, key: K, value: V) {
+        self.insert_unless(key, value, |_, _| false);
+    }
+
+    pub(crate) fn remove(&self, key: &K) {
+        if let Ok(mut map) = self.shard(key).write() {
+            map.remove(key);
+        }
+    }
+
+    /// Keeps only the entries for which `f` holds.
+    pub(crate) fn retain(&self, f: impl Fn(&K) -> bool) {
+        for shard in self.shards.iter() {
+            if let Ok(mut map) = shard.write() {
+                map.retain(|k, _| f(k));
+            }
+        }
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.shards.iter().map(|s| s.read().map(|m| m.len()).unwrap_or(0)).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stays_bounded_without_dropping_everything() {
+        let c = BoundedCache::new(160, None);
+        for i in 0..10_000u32 {
+            c.insert(i, i);
+        }
+        let n = c.len();
+        assert!(n <= 160, "{n}");
+        // A full shard evicts one entry per insert, so the cache stays nearly full.
+        assert!(n >= 150, "{n}");
+        assert_eq!(c.get(&9_999), Some(9_999));
+    }
+
+    #[test]
+    fn keep_refuses_a_replacement() {
+        let c = BoundedCache::new(10, None);
+        c.insert("k", 5);
+        assert_eq!(c.insert_unless("k", 4, |old, new| old > new), 5);
+        assert_eq!(c.get(&"k"), Some(5));
+        assert_eq!(c.insert_unless("k", 6, |old, new| old > new), 6);
+        assert_eq!(c.get(&"k"), Some(6));
+    }
+
+    #[test]
+    fn zero_capacity_caches_nothing_and_ttl_expires() {
+        let c = BoundedCache::new(0, None);
+        c.insert(1, 1);
+        assert_eq!(c.get(&1), None);
+        let c = BoundedCache::new(10, Some(Duration::from_millis(1)));
+        c.insert(1, 1);
+        std::thread::sleep(Duration::from_millis(5));
+        assert_eq!(c.get(&1), None);
+    }
+}

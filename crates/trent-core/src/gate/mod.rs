@@ -1,0 +1,103 @@
+//! The one place where API calls are authorized. Every operation is a [`Call`]: its request
+//! type names the operation, the shape of what it is authorized on (its [`Target`], which
+//! must agree with the operation table, `Operation::spec`, or the crate does not compile) and
+//! its condition keys. [`Kms::call`] resolves and authorizes the target before the handler
+//! runs, and hands the handler an [`Authorized`] value that nothing outside this module can
+//! make — so a handler cannot run, nor be written, without its authorization.
+
+mod conditions;
+mod decide;
+mod resolve;
+mod targets;
+
+pub use conditions::{ChildGrant, Conditions};
+pub(crate) use decide::access_denied;
+pub(crate) use resolve::{alias_not_found, key_not_found};
+pub use targets::{
+    AccountTarget, AliasChange, AliasListing, AliasRemoval, CiphertextKey, GrantTarget, KeyTarget,
+    NamesCiphertext, NewAlias, ReEncryptKeys, RetiringPrincipalTarget,
+};
+
+use crate::{Caller, Kms, Result};
+use std::future::Future;
+use trent_types::{Operation, Resources};
+
+/// One operation of the API, implemented by its request type.
+pub trait Call: Sized + Send + Sync + 'static {
+    const OPERATION: Operation;
+    /// What the call is authorized on; its `RESOURCES` must be the table's.
+    type Target: Target<Self>;
+    type Output: serde::Serialize + Send;
+
+    /// The request's own condition keys (the key's are added by the gate).
+    fn conditions(&self, _c: &mut Conditions) {}
+
+    /// Further actions the request needs on the same resources (CreateKey with `Tags` also
+    /// needs kms:TagResource).
+    fn also_requires(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// Runs the operation on what the gate authorized.
+    fn handle(
+        self,
+        kms: &Kms,
+        auth: Authorized<'_, Self::Target>,
+    ) -> impl Future<Output = Result<Self::Output>> + Send;
+}
+
+/// A shape of resources an operation is authorized on, resolved from a request of type `R`.
+pub trait Target<R>: Sized + Send {
+    const RESOURCES: Resources;
+
+    /// Finds the resources `req` names and authorizes the operation on each of them.
+    fn resolve(kms: &Kms, caller: &Caller, req: &R) -> impl Future<Output = Result<Self>> + Send;
+}
+
+/// Proof that a call was authorized: the caller and the resources it may act on. Its fields
+/// are private to this module, so only [`Kms::call`] (through [`Kms::authorize`]) makes one.
+pub struct Authorized<'c, T> {
+    caller: &'c Caller,
+    target: T,
+}
+
+impl<'c, T> Authorized<'c, T> {
+    pub fn caller(&self) -> &'c Caller {
+        self.caller
+    }
+
+    pub fn target(&self) -> &T {
+        &self.target
+    }
+
+    pub fn into_target(self) -> T {
+        self.target
+    }
+}
+
+impl Kms {
+    /// Runs one API call: authorizes it as the operation table says, then hands it to its
+    /// handler.
+    pub async fn call<R: Call>(&self, caller: &Caller, req: R) -> Result<R::Output> {
+        let auth = self.authorize(caller, &req).await?;
+        req.handle(self, auth).await
+    }
+
+    /// Resolves and authorizes what `req` names. Handlers that must re-check after a lost
+    /// race (an alias moved under them) call it again.
+    pub(crate) async fn authorize<'c, R: Call>(
+        &self,
+        caller: &'c Caller,
+        req: &R,
+    ) -> Result<Authorized<'c, R::Target>> {
+        // The target's shape must be the one the table declares: checked at compile time.
+        const {
+            assert!(
+                R::OPERATION.spec().resources.code() == <R::Target as Target<R>>::RESOURCES.code(),
+                "a Call's Target does not match the operation table"
+            )
+        };
+        let target = <R::Target as Target<R>>::resolve(self, caller, req).await?;
+        Ok(Authorized { caller, target })
+    }
+}

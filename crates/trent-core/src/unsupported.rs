@@ -1,0 +1,36 @@
+//! Operations of the API that Trent does not implement yet: custom key stores, multi-Region
+//! replication and key-usage tracking. They are authorized like every other operation (so a
+//! caller learns nothing it may not know) and then answer UnsupportedOperationException.
+
+use crate::gate::{AccountTarget, KeyTarget};
+use crate::{Authorized, Call, Kms, KmsError, Result};
+use trent_types::*;
+
+macro_rules! unsupported {
+    ($($req:ident => $op:ident, $target:ty, $out:ty;)*) => {$(
+        impl Call for $req {
+            const OPERATION: Operation = Operation::$op;
+            type Target = $target;
+            type Output = $out;
+
+            async fn handle(self, _kms: &Kms, _auth: Authorized<'_, $target>) -> Result<$out> {
+                Err(KmsError::UnsupportedOperation(format!(
+                    "{} is not supported by this server yet.",
+                    Operation::$op.name()
+                )))
+            }
+        }
+    )*};
+}
+
+unsupported! {
+    ConnectCustomKeyStoreRequest => ConnectCustomKeyStore, AccountTarget, ConnectCustomKeyStoreResponse;
+    CreateCustomKeyStoreRequest => CreateCustomKeyStore, AccountTarget, CreateCustomKeyStoreResponse;
+    DeleteCustomKeyStoreRequest => DeleteCustomKeyStore, AccountTarget, DeleteCustomKeyStoreResponse;
+    DescribeCustomKeyStoresRequest => DescribeCustomKeyStores, AccountTarget, DescribeCustomKeyStoresResponse;
+    DisconnectCustomKeyStoreRequest => DisconnectCustomKeyStore, AccountTarget, DisconnectCustomKeyStoreResponse;
+    UpdateCustomKeyStoreRequest => UpdateCustomKeyStore, AccountTarget, UpdateCustomKeyStoreResponse;
+    GetKeyLastUsageRequest => GetKeyLastUsage, KeyTarget<false>, GetKeyLastUsageResponse;
+    ReplicateKeyRequest => ReplicateKey, KeyTarget<false>, ReplicateKeyResponse;
+    UpdatePrimaryRegionRequest => UpdatePrimaryRegion, KeyTarget<false>, ();
+}

@@ -1,0 +1,107 @@
+//! Writes to one key: serialized by the key's lock, computed from what the store holds (never
+//! from the cache), committed with a version check, and cached before the lock is released.
+//! Concurrent legal calls therefore all succeed or fail with the error their order implies; a
+//! version conflict can only come from another node, and is retried with backoff.
+
+use crate::{Kms, KmsError, Result};
+use std::time::Duration;
+use trent_store::{KeyRecord, KeyRef, MaterialRecord, StoreError};
+
+/// Attempts against other nodes' writes before the caller is asked to slow down.
+const ATTEMPTS: u32 = 12;
+
+/// What an update does to a key's materials besides changing its row.
+#[derive(Debug, Default)]
+pub(crate) struct Changes {
+    pub upsert: Vec<MaterialRecord>,
+    pub remove: Vec<String>,
+}
+
+impl Changes {
+    pub(crate) fn none() -> Self {
+        Changes::default()
+    }
+}
+
+impl From<Vec<MaterialRecord>> for Changes {
+    fn from(upsert: Vec<MaterialRecord>) -> Self {
+        Changes { upsert, remove: Vec::new() }
+    }
+}
+
+/// A little randomness in the backoff, so that nodes that collided do not collide again.
+fn jitter(attempt: u32) -> Duration {
+    let mut b = [0u8; 1];
+    let _ = trent_crypto::random_bytes(&mut b);
+    Duration::from_micros((500u64 << attempt.min(6)) + u64::from(b[0]) * 20)
+}
+
+impl Kms {
+    /// Reads a key and its materials, lets `f` change them, and writes the result back
+    /// atomically, holding the key's lock throughout.
+    pub(crate) async fn modify_key<F>(
+        &self,
+        key: &KeyRef,
+        mut f: F,
+    ) -> Result<(KeyRecord, Vec<MaterialRecord>)>
+    where
+        F: FnMut(&mut KeyRecord, &[MaterialRecord]) -> Result<Changes>,
+    {
+        let _guard = self.keys.lock(key).await;
+        for attempt in 0..ATTEMPTS {
+            let Some((mut rec, mut mats)) = self.read_key(key).await? else {
+                self.uncache_key(key);
+                return Err(crate::gate::key_not_found(key));
+            };
+            if self.is_past_deletion(&rec) {
+                self.purge_locked(key).await?;
+                return Err(crate::gate::key_not_found(key));
+            }
+            let Changes { upsert, remove } = f(&mut rec, &mats)?;
+            rec.version += 1;
+            match self.store.update_key(&rec, &upsert, &remove).await {
+                Ok(()) => {
+                    mats.retain(|m| !remove.contains(&m.material_id));
+                    for u in upsert {
+                        match mats.iter_mut().find(|m| m.material_id == u.material_id) {
+                            Some(m) => *m = u,
+                            None => mats.push(u),
+                        }
+                    }
+                    self.cache_key(rec.clone(), mats.clone());
+                    return Ok((rec, mats));
+                }
+                // Another node wrote the key since we read it: read again.
+                Err(StoreError::Conflict) => tokio::time::sleep(jitter(attempt)).await,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        tracing::warn!(key = %key.arn(), "key still contended after {ATTEMPTS} attempts");
+        Err(KmsError::Throttling)
+    }
+
+    /// Deletes a key for good (its materials, aliases and grants with it) if its deletion
+    /// date has passed, as the store says under the key's lock; whether it did.
+    pub(crate) async fn purge_if_due(&self, key: &KeyRef) -> Result<bool> {
+        let _guard = self.keys.lock(key).await;
+        match self.read_key(key).await? {
+            Some((rec, _)) if self.is_past_deletion(&rec) => {
+                self.purge_locked(key).await?;
+                Ok(true)
+            }
+            Some(_) => Ok(false),
+            None => {
+                self.uncache_key(key);
+                Ok(true)
+            }
+        }
+    }
+
+    async fn purge_locked(&self, key: &KeyRef) -> Result<()> {
+        self.store.delete_key(key).await?;
+        self.uncache_key(key);
+        self.evict_materials(key);
+        tracing::info!(key = %key.arn(), "deleted key whose deletion date passed");
+        Ok(())
+    }
+}
