@@ -77,7 +77,9 @@ def test_admin_uses_the_hsm_root_key(tmp_path, token):
                         "trent", "create-user", "--account-id", "111122223333", "--user-name", "ops"],
                        env=env, capture_output=True, text=True)
     assert p.returncode == 0, p.stderr
-    # Without the HSM settings the database cannot be opened (its DEK is wrapped in the token).
+    # Without the HSM settings the database cannot be opened (its DEK is wrapped in the
+    # token), and no root key file is made for it.
     p = subprocess.run([TRENT, "admin", "--data-dir", str(data), "list-users", "--account-id", "111122223333"],
                        env=env, capture_output=True, text=True)
-    assert p.returncode != 0 and "cannot unwrap" in p.stderr
+    assert p.returncode != 0 and "root.key is missing" in p.stderr and "PKCS#11" in p.stderr
+    assert not (data / "root.key").exists()

@@ -81,7 +81,16 @@ def test_two_nodes_share_one_database(tmp_path, database):
 def test_a_node_with_another_root_key_cannot_open_the_database(tmp_path, database):
     first = node(tmp_path, "first", database).start()
     first.stop()
-    other = node(tmp_path, "other", database)
+    # A node with a root key of its own is refused ...
+    other = tmp_path / "other"
+    other.mkdir(mode=0o700)
+    (other / "root.key").write_bytes(os.urandom(32))
+    os.chmod(other / "root.key", 0o600)
     with pytest.raises(AssertionError) as e:
-        other.start()
+        node(tmp_path, "other", database).start()
     assert "cannot unwrap" in str(e.value)
+    # ... and a node with none does not make one for a database that already has keys.
+    with pytest.raises(AssertionError) as e:
+        node(tmp_path, "third", database).start()
+    assert "root.key is missing" in str(e.value)
+    assert not (tmp_path / "third" / "root.key").exists()

@@ -1,13 +1,14 @@
-//! `trent admin`: accounts, users, access keys and identity policies, managed directly in
-//! the data directory or the shared database (a running server sees changes at once, and a
-//! deleted access key stops working within five seconds).
+//! `trent admin`: accounts, users, access keys and identity policies — through the running
+//! server's admin socket when one holds the data directory, else directly in the data
+//! directory or the shared PostgreSQL database (other nodes refuse a deleted access key
+//! within five seconds).
 
 use crate::datadir;
 use clap::{Args, Subcommand};
-use serde_json::json;
 use std::path::PathBuf;
 use std::sync::Arc;
-use trent_core::{Kms, KmsConfig, SystemClock, WrappingPoolConfig};
+use trent_core::{AdminRequest, Kms, KmsConfig, SystemClock, WrappingPoolConfig};
+use trent_crypto::Secret;
 
 #[derive(Args)]
 pub struct AdminArgs {
@@ -84,7 +85,7 @@ enum AdminCommand {
         policy_name: String,
     },
     /// Bulk-load symmetric encryption keys (as CreateKey makes them), 10,000 per transaction:
-    /// for scale tests. Stop the server first, or restart it after: it caches keys.
+    /// for scale tests.
     CreateKeys {
         #[arg(long)]
         account_id: String,
@@ -95,9 +96,45 @@ enum AdminCommand {
     },
 }
 
-async fn open(a: &AdminArgs) -> Result<Kms, String> {
-    let (store, _) = crate::storage::open(&a.data_dir, a.database_url.as_deref(), false).await?;
-    let root = crate::root_key::open(&a.data_dir, &a.root_key, false)?;
+impl AdminCommand {
+    /// The command as the domain takes it, and where to store a new access key, if asked.
+    fn into_request(self) -> Result<(AdminRequest, Option<(PathBuf, String)>), String> {
+        use AdminCommand as C;
+        use AdminRequest as R;
+        Ok(match self {
+            C::CreateAccount { account_id } => (R::CreateAccount { account_id }, None),
+            C::CreateUser { account_id, user_name } => {
+                (R::CreateUser { account_id, user_name }, None)
+            }
+            C::ListUsers { account_id } => (R::ListUsers { account_id }, None),
+            C::CreateAccessKey { account_id, user_name, credentials_file, profile } => (
+                R::CreateAccessKey { account_id, user_name },
+                credentials_file.map(|f| (f, profile)),
+            ),
+            C::ListAccessKeys { account_id } => (R::ListAccessKeys { account_id }, None),
+            C::DeleteAccessKey { access_key_id } => (R::DeleteAccessKey { access_key_id }, None),
+            C::PutUserPolicy { account_id, user_name, policy_name, policy_document } => {
+                let policy_document = match policy_document.strip_prefix("file://") {
+                    Some(p) => std::fs::read_to_string(p)
+                        .map_err(|err| format!("cannot read {p}: {err}"))?,
+                    None => policy_document,
+                };
+                (R::PutUserPolicy { account_id, user_name, policy_name, policy_document }, None)
+            }
+            C::DeleteUserPolicy { account_id, user_name, policy_name } => {
+                (R::DeleteUserPolicy { account_id, user_name, policy_name }, None)
+            }
+            C::CreateKeys { account_id, region, count } => {
+                (R::CreateKeys { account_id, region, count }, None)
+            }
+        })
+    }
+}
+
+/// Opens the store and the keyring itself (no server holds the data directory).
+async fn open(p: &Place) -> Result<Kms, String> {
+    let (store, _) = crate::storage::open(&p.data_dir, p.database_url.as_deref(), false).await?;
+    let root = crate::root_key::open(&p.data_dir, &p.root_key, false)?;
     let keyring =
         trent_core::open_keyring(store.as_ref(), root.as_ref()).await.map_err(|e| e.to_string())?;
     let config = KmsConfig {
@@ -107,8 +144,42 @@ async fn open(a: &AdminArgs) -> Result<Kms, String> {
     Ok(Kms::new(store, keyring, Arc::new(SystemClock), config))
 }
 
-fn secret_text(c: &trent_core::BootstrapCredentials) -> String {
-    String::from_utf8_lossy(c.secret_access_key.as_bytes()).into_owned()
+/// Where the data is.
+struct Place {
+    data_dir: PathBuf,
+    database_url: Option<String>,
+    root_key: crate::root_key::RootKeyArgs,
+}
+
+async fn run_here(p: &Place, req: AdminRequest) -> Result<serde_json::Value, String> {
+    let kms = open(p).await?;
+    kms.admin().execute(req).await.map_err(|e| e.to_string())
+}
+
+/// With PostgreSQL every node and `trent admin` write the database directly. With SQLite the
+/// data directory has one writer: this command when no server runs (it holds the lock while
+/// it works), otherwise the running server, through its admin socket.
+async fn execute(p: &Place, req: AdminRequest) -> Result<serde_json::Value, String> {
+    if p.database_url.is_some() {
+        return run_here(p, req).await;
+    }
+    if !p.data_dir.join(datadir::DATABASE_FILE).exists() {
+        return Err(format!(
+            "{} has no Trent database: run `trent serve --data-dir {}` once first",
+            p.data_dir.display(),
+            p.data_dir.display()
+        ));
+    }
+    match crate::lock::acquire(&p.data_dir, "trent admin") {
+        Ok(lock) => {
+            let out = run_here(p, req).await;
+            drop(lock);
+            out
+        }
+        Err(crate::lock::LockError::Held(holder)) => crate::admin_socket::send(&p.data_dir, &req)
+            .map_err(|e| format!("{e} (the data directory is held by {holder})")),
+        Err(crate::lock::LockError::Io(e)) => Err(e),
+    }
 }
 
 pub fn run(a: AdminArgs) -> Result<(), String> {
@@ -120,64 +191,16 @@ pub fn run(a: AdminArgs) -> Result<(), String> {
 }
 
 async fn admin(a: AdminArgs) -> Result<(), String> {
-    let kms = open(&a).await?;
-    let e = |e: trent_core::KmsError| e.to_string();
-    let out = match a.command {
-        AdminCommand::CreateAccount { account_id } => {
-            let c = kms.create_account(&account_id).await.map_err(e)?;
-            json!({ "AccountId": account_id, "Root": { "Arn": c.principal_arn, "AccessKeyId": c.access_key_id, "SecretAccessKey": secret_text(&c) } })
-        }
-        AdminCommand::CreateUser { account_id, user_name } => {
-            let u = kms.create_user(&account_id, &user_name).await.map_err(e)?;
-            json!({ "User": { "UserName": u.name, "Arn": u.arn() } })
-        }
-        AdminCommand::ListUsers { account_id } => {
-            let users = kms.list_users(&account_id).await.map_err(e)?;
-            json!({ "Users": users.iter().map(|u| json!({ "UserName": u.name, "Arn": u.arn() })).collect::<Vec<_>>() })
-        }
-        AdminCommand::CreateAccessKey { account_id, user_name, credentials_file, profile } => {
-            let c =
-                kms.create_user_access_key(&account_id, user_name.as_deref()).await.map_err(e)?;
-            if let Some(path) = credentials_file {
-                datadir::append_profile(&path, &profile, &c.access_key_id, &c.secret_access_key)?;
-            }
-            json!({ "AccessKey": { "Arn": c.principal_arn, "AccessKeyId": c.access_key_id, "SecretAccessKey": secret_text(&c) } })
-        }
-        AdminCommand::ListAccessKeys { account_id } => {
-            let keys = kms.list_account_access_keys(&account_id).await.map_err(e)?;
-            json!({ "AccessKeys": keys.iter().map(|k| json!({ "AccessKeyId": k.access_key_id, "Arn": k.principal_arn })).collect::<Vec<_>>() })
-        }
-        AdminCommand::DeleteAccessKey { access_key_id } => {
-            kms.delete_access_key(&access_key_id).await.map_err(e)?;
-            json!({})
-        }
-        AdminCommand::PutUserPolicy { account_id, user_name, policy_name, policy_document } => {
-            let doc = match policy_document.strip_prefix("file://") {
-                Some(p) => {
-                    std::fs::read_to_string(p).map_err(|err| format!("cannot read {p}: {err}"))?
-                }
-                None => policy_document,
-            };
-            kms.put_user_policy(&account_id, &user_name, &policy_name, &doc).await.map_err(e)?;
-            json!({})
-        }
-        AdminCommand::DeleteUserPolicy { account_id, user_name, policy_name } => {
-            kms.delete_user_policy(&account_id, &user_name, &policy_name).await.map_err(e)?;
-            json!({})
-        }
-        AdminCommand::CreateKeys { account_id, region, count } => {
-            let started = std::time::Instant::now();
-            kms.bulk_create_keys(&account_id, &region, count, |n| {
-                if n % 100_000 == 0 || n == count {
-                    eprintln!("created {n} keys");
-                }
-            })
-            .await
-            .map_err(e)?;
-            let seconds = started.elapsed().as_secs_f64();
-            json!({ "Created": count, "Seconds": (seconds * 10.0).round() / 10.0, "KeysPerSecond": (count as f64 / seconds).round() })
-        }
-    };
+    let place = Place { data_dir: a.data_dir, database_url: a.database_url, root_key: a.root_key };
+    let (req, save_to) = a.command.into_request()?;
+    let out = execute(&place, req).await?;
+    if let Some((path, profile)) = save_to {
+        let key = &out["AccessKey"];
+        let id = key["AccessKeyId"].as_str().unwrap_or_default();
+        let secret =
+            Secret::new(key["SecretAccessKey"].as_str().unwrap_or_default().as_bytes().to_vec());
+        datadir::append_profile(&path, &profile, id, &secret)?;
+    }
     println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
     Ok(())
 }

@@ -58,15 +58,20 @@ pub fn ensure_private_file(path: &Path) -> Result<(), String> {
     Ok(())
 }
 
-/// Loads the root key file, creating it (32 random bytes) on first start.
-pub fn load_or_create_root_key(dir: &Path) -> Result<(LocalRootKey, bool), String> {
+/// Loads the root key file; with `create`, makes it (32 random bytes) if it is missing.
+pub fn load_root_key(dir: &Path, create: bool) -> Result<(LocalRootKey, bool), String> {
     let path = dir.join(ROOT_KEY_FILE);
     let created = if path.exists() {
         false
-    } else {
+    } else if create {
         let key = trent_crypto::random_secret(LocalRootKey::LEN).map_err(|e| e.to_string())?;
         write_private(&path, key.as_bytes())?;
         true
+    } else {
+        return Err(format!(
+            "{} is missing, but the database holds keys wrapped by a root key: restore it from your backup, or give the PKCS#11 settings if the root key is in an HSM (Trent never makes a new root key for an existing database, whose keys could then never be opened)",
+            path.display()
+        ));
     };
     let meta = fs::metadata(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     if meta.permissions().mode() & 0o077 != 0 {

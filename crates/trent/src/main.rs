@@ -1,11 +1,13 @@
 //! The `trent` binary: `trent serve` runs the KMS; more subcommands come with later work.
 
 mod admin;
+mod admin_socket;
 mod audit_file;
 mod bench;
 mod byok;
 mod config;
 mod datadir;
+mod lock;
 mod root_key;
 mod serve;
 mod storage;

@@ -59,7 +59,7 @@ impl RootKeyArgs {
 }
 
 /// Opens the configured root key; `create` makes a missing one (the file, or the key in the
-/// token).
+/// token) — only ever for a store that has no wrapped data-encryption key yet.
 pub fn open(dir: &Path, args: &RootKeyArgs, create: bool) -> Result<Box<dyn RootKey>, String> {
     match args.pkcs11()? {
         Some(cfg) => {
@@ -73,7 +73,7 @@ pub fn open(dir: &Path, args: &RootKeyArgs, create: bool) -> Result<Box<dyn Root
             Ok(Box::new(key))
         }
         None => {
-            let (key, created) = datadir::load_or_create_root_key(dir)?;
+            let (key, created) = datadir::load_root_key(dir, create)?;
             if created {
                 tracing::info!(dir = %dir.display(), "created the root key file");
             }

@@ -26,10 +26,22 @@ pub fn run(cfg: ServeConfig) -> Result<(), String> {
 async fn serve(cfg: ServeConfig) -> Result<(), String> {
     let started = Instant::now();
     datadir::ensure_dir(&cfg.data_dir)?;
-    let root = crate::root_key::open(&cfg.data_dir, &cfg.root_key, true)?;
-    tracing::info!(root_key = %root.describe(), "root key ready");
+    // One process per SQLite data directory, taken before anything is read or written.
+    let lock = match cfg.database_url {
+        Some(_) => None,
+        None => Some(crate::lock::acquire(&cfg.data_dir, "trent serve").map_err(|e| match e {
+            crate::lock::LockError::Held(holder) => crate::lock::in_use(&cfg.data_dir, &holder),
+            crate::lock::LockError::Io(e) => e,
+        })?),
+    };
     let (store, shared) =
         crate::storage::open(&cfg.data_dir, cfg.database_url.as_deref(), true).await?;
+    // A root key is made only for a store that has none: a lost root key is an error to fix
+    // from a backup, never a reason to start afresh over keys nobody could open again.
+    let first_start =
+        !trent_core::keyring_exists(store.as_ref()).await.map_err(|e| e.to_string())?;
+    let root = crate::root_key::open(&cfg.data_dir, &cfg.root_key, first_start)?;
+    tracing::info!(root_key = %root.describe(), "root key ready");
     let keyring =
         trent_core::open_keyring(store.as_ref(), root.as_ref()).await.map_err(|e| e.to_string())?;
     let audit = Arc::new(crate::audit_file::FileAudit::open(&cfg.data_dir.join("audit.log"))?);
@@ -50,7 +62,7 @@ async fn serve(cfg: ServeConfig) -> Result<(), String> {
         );
     }
     let kms = Arc::new(Kms::new(store, keyring, Arc::new(SystemClock), config).with_audit(audit));
-    let creds = kms.ensure_account(&cfg.account_id).await.map_err(|e| e.to_string())?;
+    let creds = kms.admin().ensure_account(&cfg.account_id).await.map_err(|e| e.to_string())?;
     match datadir::write_credentials(&cfg.data_dir, &creds.access_key_id, &creds.secret_access_key)?
     {
         Some(p) => {
@@ -74,12 +86,21 @@ async fn serve(cfg: ServeConfig) -> Result<(), String> {
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", cfg.listen))?;
     let background = tokio::spawn(kms.clone().run_background(Duration::from_secs(30)));
+    let admin_socket = match lock {
+        Some(_) => Some(crate::admin_socket::serve(&cfg.data_dir, kms.clone())?),
+        None => None,
+    };
     let state = Arc::new(AppState::new(kms, mode, cfg.account_id.clone()));
     tracing::info!(listen = %cfg.listen, startup_ms = started.elapsed().as_millis() as u64, version = env!("CARGO_PKG_VERSION"), "trent is serving");
     trent_server::serve(listener, state, shutdown_signal())
         .await
         .map_err(|e| format!("server error: {e}"))?;
     background.abort();
+    if let Some(t) = admin_socket {
+        t.abort();
+        let _ = std::fs::remove_file(cfg.data_dir.join(crate::admin_socket::SOCKET_FILE));
+    }
+    drop(lock);
     tracing::info!("stopped");
     Ok(())
 }

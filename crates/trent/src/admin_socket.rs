@@ -1,0 +1,105 @@
+//! The admin socket of a running server, `DATA_DIR/admin.sock` (mode 0600 in the 0700 data
+//! directory): `trent admin` sends one command as a JSON line and reads one JSON line back.
+//! Admin commands thus work while the server holds the data directory's lock, and the server
+//! sees their effect at once (a deleted access key is refused on the next request). Who may
+//! open the socket may read the database and the root key file anyway.
+
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
+use trent_core::{AdminRequest, Kms};
+
+pub const SOCKET_FILE: &str = "admin.sock";
+/// The largest command accepted (a policy document is at most 128 KiB).
+const MAX_REQUEST: u64 = 1 << 20;
+/// How long a client may take to send its command.
+const READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+#[derive(serde::Serialize, serde::Deserialize)]
+enum Reply {
+    Ok(serde_json::Value),
+    Error(String),
+}
+
+/// Listens on the admin socket until the task is dropped. The caller holds the data
+/// directory's lock, so a socket file left by a crashed server may be replaced.
+pub fn serve(dir: &Path, kms: Arc<Kms>) -> Result<tokio::task::JoinHandle<()>, String> {
+    let path = dir.join(SOCKET_FILE);
+    let _ = std::fs::remove_file(&path);
+    let listener = tokio::net::UnixListener::bind(&path)
+        .map_err(|e| format!("cannot listen on {}: {e}", path.display()))?;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+        .map_err(|e| format!("cannot restrict {}: {e}", path.display()))?;
+    Ok(tokio::spawn(async move {
+        loop {
+            match listener.accept().await {
+                Ok((stream, _)) => {
+                    tokio::spawn(answer(stream, kms.clone()));
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "admin socket accept failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+        }
+    }))
+}
+
+async fn answer(stream: tokio::net::UnixStream, kms: Arc<Kms>) {
+    let (read, mut write) = stream.into_split();
+    let mut line = String::new();
+    let mut reader = tokio::io::BufReader::new(read.take(MAX_REQUEST));
+    let reply = match tokio::time::timeout(READ_TIMEOUT, reader.read_line(&mut line)).await {
+        Ok(Ok(_)) => match serde_json::from_str::<AdminRequest>(&line) {
+            Ok(req) => {
+                let name = command_name(&req);
+                match kms.admin().execute(req).await {
+                    Ok(v) => {
+                        tracing::info!(command = name, "admin command");
+                        Reply::Ok(v)
+                    }
+                    Err(e) => {
+                        tracing::info!(command = name, error = %e, "admin command refused");
+                        Reply::Error(e.to_string())
+                    }
+                }
+            }
+            Err(e) => Reply::Error(format!("not an admin command: {e}")),
+        },
+        Ok(Err(e)) => Reply::Error(format!("cannot read the command: {e}")),
+        Err(_) => Reply::Error("no command within 30 seconds".into()),
+    };
+    let mut text = serde_json::to_string(&reply).unwrap_or_default();
+    text.push('\n');
+    let _ = write.write_all(text.as_bytes()).await;
+}
+
+/// The command's name (never its arguments: they may hold a policy or a secret).
+fn command_name(req: &AdminRequest) -> String {
+    serde_json::to_value(req)
+        .ok()
+        .and_then(|v| v.get("Command").and_then(|c| c.as_str()).map(str::to_string))
+        .unwrap_or_default()
+}
+
+/// Sends `req` to the server running on `dir`; its answer, or why there is none.
+pub fn send(dir: &Path, req: &AdminRequest) -> Result<serde_json::Value, String> {
+    let path = dir.join(SOCKET_FILE);
+    let mut stream = std::os::unix::net::UnixStream::connect(&path)
+        .map_err(|e| format!("cannot reach the server's admin socket {}: {e}", path.display()))?;
+    let mut text = serde_json::to_string(req).map_err(|e| e.to_string())?;
+    text.push('\n');
+    stream.write_all(text.as_bytes()).map_err(|e| format!("cannot send the command: {e}"))?;
+    let mut line = String::new();
+    BufReader::new(stream)
+        .read_line(&mut line)
+        .map_err(|e| format!("no answer from the server: {e}"))?;
+    match serde_json::from_str::<Reply>(&line) {
+        Ok(Reply::Ok(v)) => Ok(v),
+        Ok(Reply::Error(e)) => Err(e),
+        Err(_) => Err("the server's answer is not understood".into()),
+    }
+}
