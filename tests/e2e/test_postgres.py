@@ -94,3 +94,44 @@ def test_a_node_with_another_root_key_cannot_open_the_database(tmp_path, databas
         node(tmp_path, "third", database).start()
     assert "root.key is missing" in str(e.value)
     assert not (tmp_path / "third" / "root.key").exists()
+
+
+def test_two_nodes_writing_one_key_never_answer_5xx(tmp_path, database):
+    """16 clients, half on each node, change one key at once: version conflicts between the
+    nodes are retried, so every call is answered 200 or 4xx, and both nodes then agree."""
+    import threading
+
+    a = node(tmp_path, "a", database).start()
+    b = node(tmp_path, "b", database, root_from=tmp_path / "a").start()
+    try:
+        key_id = a.client().create_key()["KeyMetadata"]["KeyId"]
+        statuses, lock = {}, threading.Lock()
+
+        def work(n):
+            kms = (a if n % 2 else b).client()
+            calls = [lambda: kms.disable_key(KeyId=key_id), lambda: kms.enable_key(KeyId=key_id),
+                     lambda: kms.update_key_description(KeyId=key_id, Description=f"d{n}"),
+                     lambda: kms.tag_resource(KeyId=key_id, Tags=[{"TagKey": f"t{n}", "TagValue": "v"}])]
+            for i in range(25):
+                try:
+                    calls[(n + i) % len(calls)]()
+                    code = 200
+                except botocore.exceptions.ClientError as e:
+                    code = e.response["ResponseMetadata"]["HTTPStatusCode"]
+                with lock:
+                    statuses[code] = statuses.get(code, 0) + 1
+
+        threads = [threading.Thread(target=work, args=(n,)) for n in range(16)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert all(code < 500 for code in statuses), statuses
+        assert statuses.get(200, 0) > 0, statuses
+        time.sleep(1.2)
+        seen = [n.client().describe_key(KeyId=key_id)["KeyMetadata"] for n in (a, b)]
+        assert seen[0]["Description"] == seen[1]["Description"]
+        assert seen[0]["KeyState"] == seen[1]["KeyState"]
+    finally:
+        a.stop()
+        b.stop()

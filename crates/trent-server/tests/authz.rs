@@ -695,3 +695,78 @@ async fn more_condition_keys() {
     );
     imp().valid_to(at(now + 3 * 86400)).send().await.unwrap();
 }
+
+/// A grantee that got CreateGrant from a grant may create grants with some or all of its
+/// operations and constraints at least as strict ("Granting CreateGrant permission", AWS KMS
+/// developer guide); the constraint does not apply to DescribeKey.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sub_grants_are_no_wider_than_their_parent() {
+    use aws_sdk_kms::types::{GrantConstraints, GrantOperation as G};
+    let t = start().await;
+    let admin = t.client();
+    let key = admin.create_key().send().await.unwrap().key_metadata.unwrap();
+    let parent = user(&t, ACCOUNT, "parent", None).await;
+    let child = format!("arn:aws:iam::{ACCOUNT}:user/child");
+    let eq = |pairs: &[(&str, &str)]| {
+        let mut b = GrantConstraints::builder();
+        for (k, v) in pairs {
+            b = b.encryption_context_equals(*k, *v);
+        }
+        b.build()
+    };
+    let sub = |pairs: &[(&str, &str)]| {
+        let mut b = GrantConstraints::builder();
+        for (k, v) in pairs {
+            b = b.encryption_context_subset(*k, *v);
+        }
+        b.build()
+    };
+    let grant = |c: &aws_sdk_kms::Client, ops: &[G], cons: Option<GrantConstraints>, to: &str| {
+        c.create_grant()
+            .key_id(key.key_id())
+            .grantee_principal(to)
+            .set_operations(Some(ops.to_vec()))
+            .set_constraints(cons)
+            .send()
+    };
+    let parent_arn = format!("arn:aws:iam::{ACCOUNT}:user/parent");
+    grant(
+        &admin,
+        &[G::CreateGrant, G::Decrypt, G::DescribeKey],
+        Some(eq(&[("app", "a")])),
+        &parent_arn,
+    )
+    .await
+    .unwrap();
+    // DescribeKey is allowed although it carries no encryption context.
+    parent.describe_key().key_id(key.key_id()).send().await.unwrap();
+    // As strict, with a subset of the operations: allowed.
+    grant(&parent, &[G::Decrypt], Some(eq(&[("app", "a")])), &child).await.unwrap();
+    grant(&parent, &[G::CreateGrant, G::Decrypt], Some(eq(&[("app", "a")])), &child).await.unwrap();
+    // Wider: no constraint, another constraint, or an operation the parent lacks.
+    for (ops, cons) in [
+        (vec![G::Decrypt], None),
+        (vec![G::Decrypt], Some(eq(&[("app", "b")]))),
+        (vec![G::Decrypt], Some(sub(&[("app", "a")]))),
+        (vec![G::Decrypt, G::Encrypt], Some(eq(&[("app", "a")]))),
+    ] {
+        let e = err(grant(&parent, &ops, cons.clone(), &child).await.unwrap_err());
+        assert_eq!(e.0, "AccessDeniedException", "{ops:?} {cons:?}: {}", e.1);
+    }
+    // Under an EncryptionContextSubset parent: more pairs, or Equals holding them, are stricter.
+    let subparent = user(&t, ACCOUNT, "subparent", None).await;
+    let subparent_arn = format!("arn:aws:iam::{ACCOUNT}:user/subparent");
+    grant(&admin, &[G::CreateGrant, G::Decrypt], Some(sub(&[("app", "a")])), &subparent_arn)
+        .await
+        .unwrap();
+    grant(&subparent, &[G::Decrypt], Some(sub(&[("app", "a"), ("env", "prod")])), &child)
+        .await
+        .unwrap();
+    grant(&subparent, &[G::Decrypt], Some(eq(&[("app", "a"), ("env", "prod")])), &child)
+        .await
+        .unwrap();
+    let e = err(grant(&subparent, &[G::Decrypt], Some(sub(&[("env", "prod")])), &child)
+        .await
+        .unwrap_err());
+    assert_eq!(e.0, "AccessDeniedException", "{}", e.1);
+}

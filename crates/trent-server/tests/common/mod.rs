@@ -76,8 +76,19 @@ impl TestServer {
         self.client_in("us-east-1", &self.creds.access_key_id, &self.secret())
     }
 
-    /// Sends a raw, correctly signed request; returns status and body.
+    /// Sends a raw, correctly signed request as the account root; returns status and body.
     pub async fn raw(&self, target: &str, body: &[u8]) -> (u16, serde_json::Value) {
+        self.raw_as(&self.creds.access_key_id, &self.secret(), target, body).await
+    }
+
+    /// Sends a raw request signed with the given access key; returns status and body.
+    pub async fn raw_as(
+        &self,
+        access_key_id: &str,
+        secret: &str,
+        target: &str,
+        body: &[u8],
+    ) -> (u16, serde_json::Value) {
         let host = self.addr.to_string();
         let now =
             std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()
@@ -97,12 +108,11 @@ impl TestServer {
             headers: &headers,
             body,
         };
-        let key =
-            trent_sigv4::SigningKey::derive(&self.secret(), &amz_date[..8], "us-east-1", "kms");
+        let key = trent_sigv4::SigningKey::derive(secret, &amz_date[..8], "us-east-1", "kms");
         let auth = trent_sigv4::sign_request(
             &input,
             "content-type;host;x-amz-date;x-amz-target",
-            &self.creds.access_key_id,
+            access_key_id,
             &key,
             &amz_date,
             "us-east-1",
