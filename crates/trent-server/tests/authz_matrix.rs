@@ -435,7 +435,7 @@ async fn an_alias_cannot_be_moved_off_a_key_the_caller_may_not_use() {
     assert_eq!((status, error_type(&v)), (400, "AccessDeniedException"), "{v}");
     assert!(v["message"].as_str().unwrap().contains(&prod), "names the current key: {v}");
     let alias = t.kms.store().get_alias(ACCOUNT, REGION, "alias/prod").await.unwrap().unwrap();
-    assert_eq!(prod.ends_with(&alias.target_key_id), true);
+    assert!(prod.ends_with(&alias.target_key_id), "{alias:?}");
     // Nor may she delete it.
     let (_, v) =
         call(&t, &mallory, Operation::DeleteAlias, &json!({ "AliasName": "alias/prod" })).await;
