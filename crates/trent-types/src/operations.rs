@@ -67,6 +67,29 @@ impl Resources {
         self as u8
     }
 
+    /// What the resources are, in words (docs/authorization.md).
+    pub const fn describe(self) -> &'static str {
+        match self {
+            Resources::Account => "the account (`*`, identity policies)",
+            Resources::AccountListing => "the account (`*`, identity policies); `KeyId` only filters",
+            Resources::RetiringPrincipal => "the retiring principal (identity policies)",
+            Resources::Key => "the key (`KeyId`: key id or ARN)",
+            Resources::KeyOrAlias => "the key (`KeyId`: key id, key ARN, alias name or alias ARN)",
+            Resources::Ciphertext => "the key the ciphertext names (or `KeyId` for RSA/SM2)",
+            Resources::SourceAndDestination => {
+                "`kms:ReEncryptFrom` on the source key, `kms:ReEncryptTo` on the destination key"
+            }
+            Resources::NewAlias => "the new alias (identity policies) and its target key",
+            Resources::AliasAndBothKeys => {
+                "the alias (identity policies), its current key and the new key"
+            }
+            Resources::AliasAndKey => "the alias (identity policies) and its key",
+            Resources::Grant => {
+                "the grant (retiring principal, grantee with RetireGrant, key account root), else `kms:RetireGrant` on its key"
+            }
+        }
+    }
+
     /// Whether the operation is authorized on at least one KMS key.
     pub const fn names_a_key(self) -> bool {
         !matches!(
@@ -188,6 +211,36 @@ mod tests {
             assert!(s.grant.is_none() || s.resources.names_a_key(), "{op:?}");
             // Only key operations can cross accounts.
             assert!(!s.cross_account || s.resources.names_a_key(), "{op:?}");
+        }
+    }
+
+    /// The table of docs/authorization.md, generated from this one; `TRENT_WRITE_DOCS=1`
+    /// rewrites it.
+    #[test]
+    fn the_documented_table_is_this_table() {
+        let mut table = String::from(
+            "| Operation | Authorized on | Other accounts | Grant | Read-only |\n|---|---|---|---|---|\n",
+        );
+        for op in Operation::ALL {
+            let s = op.spec();
+            table.push_str(&format!(
+                "| {} | {} | {} | {} | {} |\n",
+                op.name(),
+                s.resources.describe(),
+                if s.cross_account { "yes (key ARN)" } else { "no" },
+                s.grant.map(|g| g.as_str()).unwrap_or("—"),
+                if s.read_only { "yes" } else { "no" },
+            ));
+        }
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/authorization.md");
+        let doc = std::fs::read_to_string(path).unwrap();
+        let (begin, end) = ("<!-- operation table -->\n", "<!-- end of operation table -->");
+        let a = doc.find(begin).expect("docs/authorization.md has the table markers") + begin.len();
+        let b = doc.find(end).unwrap();
+        if std::env::var_os("TRENT_WRITE_DOCS").is_some() {
+            std::fs::write(path, format!("{}{table}{}", &doc[..a], &doc[b..])).unwrap();
+        } else {
+            assert_eq!(&doc[a..b], table, "docs/authorization.md: rerun with TRENT_WRITE_DOCS=1");
         }
     }
 
