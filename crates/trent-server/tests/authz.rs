@@ -770,3 +770,32 @@ async fn sub_grants_are_no_wider_than_their_parent() {
         .unwrap_err());
     assert_eq!(e.0, "AccessDeniedException", "{}", e.1);
 }
+
+/// CreateKey API: "To use the Tags parameter, kms:TagResource (IAM policy)".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_key_with_tags_also_needs_tag_resource() {
+    let t = start().await;
+    let maker = user(
+        &t,
+        ACCOUNT,
+        "maker",
+        Some(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:CreateKey","Resource":"*"}]}"#),
+    )
+    .await;
+    maker.create_key().send().await.unwrap();
+    let tag = aws_sdk_kms::types::Tag::builder().tag_key("team").tag_value("a").build().unwrap();
+    let e = err(maker.create_key().tags(tag.clone()).send().await.unwrap_err());
+    assert_eq!(e.0, "AccessDeniedException");
+    assert!(e.1.contains("kms:TagResource"), "{}", e.1);
+    t.kms
+        .admin()
+        .put_user_policy(
+            ACCOUNT,
+            "maker",
+            "tags",
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:TagResource","Resource":"*"}]}"#,
+        )
+        .await
+        .unwrap();
+    maker.create_key().tags(tag).send().await.unwrap();
+}
