@@ -135,3 +135,32 @@ def test_two_nodes_writing_one_key_never_answer_5xx(tmp_path, database):
     finally:
         a.stop()
         b.stop()
+
+
+def test_a_change_on_one_node_is_pushed_to_the_others(tmp_path, database):
+    """With a cache lifetime of a minute, only the pushed notification (LISTEN/NOTIFY) can
+    make node a see within seconds that node b disabled a key."""
+    extra = ("--key-cache-ttl-ms", "60000")
+    a = Server(tmp_path / "a", extra=("--wrapping-pool-size", "0", "--database-url", database, *extra)).start()
+    (tmp_path / "b").mkdir(mode=0o700)
+    shutil.copy(tmp_path / "a" / "root.key", tmp_path / "b" / "root.key")
+    b = Server(tmp_path / "b", extra=("--wrapping-pool-size", "0", "--database-url", database, *extra)).start()
+    try:
+        ka, kb = a.client(), b.client()
+        key_id = ka.create_key()["KeyMetadata"]["KeyId"]
+        ka.encrypt(KeyId=key_id, Plaintext=b"x")  # now cached on a for a minute
+        kb.describe_key(KeyId=key_id)
+        kb.disable_key(KeyId=key_id)
+        deadline = time.time() + 5
+        while True:
+            try:
+                ka.encrypt(KeyId=key_id, Plaintext=b"x")
+            except botocore.exceptions.ClientError as e:
+                assert e.response["Error"]["Code"] == "DisabledException"
+                break
+            assert time.time() < deadline, "node a still encrypts with a key node b disabled"
+            time.sleep(0.05)
+        assert ka.describe_key(KeyId=key_id)["KeyMetadata"]["KeyState"] == "Disabled"
+    finally:
+        a.stop()
+        b.stop()

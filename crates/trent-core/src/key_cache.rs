@@ -107,6 +107,15 @@ impl Kms {
         self.keys.entries.remove(key);
     }
 
+    /// Forgets a key another node changed (its notification arrived after the change was
+    /// committed). Under the key's lock, so that a load that read the store before the change
+    /// cannot put the old copy back afterwards.
+    pub async fn forget_key(&self, key: &KeyRef) {
+        let _guard = self.keys.lock(key).await;
+        self.uncache_key(key);
+        self.evict_materials(key);
+    }
+
     /// The parsed policy of `rec` when the cache holds exactly this policy text.
     pub(crate) fn cached_policy(&self, rec: &KeyRecord) -> Option<Arc<PolicyDocument>> {
         self.keys

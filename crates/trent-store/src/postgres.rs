@@ -64,6 +64,24 @@ const SCHEMA_LOCK: i64 = 0x7472_656e_7401;
 
 pub struct PostgresStore {
     pool: Pool,
+    /// The connection settings, for the listening connection of [`PostgresStore::watch_keys`].
+    config: tokio_postgres::Config,
+}
+
+/// The channel every key write notifies, with `account:region:key_id` as payload.
+const KEYS_CHANNEL: &str = "trent_keys";
+
+fn notify_key(key: &KeyRef) -> String {
+    format!("{}:{}:{}", key.account, key.region, key.key_id)
+}
+
+fn parse_notified(payload: &str) -> Option<KeyRef> {
+    let mut p = payload.splitn(3, ':');
+    Some(KeyRef {
+        account: p.next()?.to_string(),
+        region: p.next()?.to_string(),
+        key_id: p.next()?.to_string(),
+    })
 }
 
 fn backend<E: std::fmt::Display>(e: E) -> StoreError {
@@ -92,19 +110,36 @@ impl PostgresStore {
     pub async fn connect(url: &str, max_connections: usize) -> Result<Self> {
         let pg: tokio_postgres::Config = url.parse().map_err(backend)?;
         let manager = Manager::from_config(
-            pg,
+            pg.clone(),
             NoTls,
             ManagerConfig { recycling_method: RecyclingMethod::Fast },
         );
         let pool =
             Pool::builder(manager).max_size(max_connections.max(1)).build().map_err(backend)?;
-        let store = PostgresStore { pool };
+        let store = PostgresStore { pool, config: pg };
         let mut c = store.client().await?;
         let tx = c.transaction().await.map_err(backend)?;
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SCHEMA_LOCK]).await.map_err(backend)?;
         tx.batch_execute(SCHEMA).await.map_err(backend)?;
         tx.commit().await.map_err(backend)?;
         Ok(store)
+    }
+
+    /// Every key another node (or this one) writes, as PostgreSQL notifies it: a listening
+    /// connection of its own, reconnected when it drops (notifications sent meanwhile are
+    /// lost; the caches' time-to-live covers them).
+    pub fn watch_keys(&self) -> tokio::sync::mpsc::UnboundedReceiver<KeyRef> {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let config = self.config.clone();
+        tokio::spawn(async move {
+            while !tx.is_closed() {
+                if let Err(e) = listen(&config, &tx).await {
+                    tracing::warn!(error = %e, "lost the PostgreSQL notification connection; cached keys expire after their time-to-live until it is back");
+                }
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            }
+        });
+        rx
     }
 
     async fn client(&self) -> Result<deadpool_postgres::Object> {
@@ -351,6 +386,38 @@ fn rows<T>(rows: Vec<Row>, f: fn(&Row) -> Result<T>) -> Result<Vec<T>> {
     rows.iter().map(f).collect()
 }
 
+/// One listening connection: forwards notified keys until it fails or nobody listens.
+async fn listen(
+    config: &tokio_postgres::Config,
+    tx: &tokio::sync::mpsc::UnboundedSender<KeyRef>,
+) -> std::result::Result<(), tokio_postgres::Error> {
+    let (client, mut connection) = config.connect(NoTls).await?;
+    let forward = tx.clone();
+    // The connection is driven here; the client's own requests (LISTEN) go through it too.
+    let driver = tokio::spawn(async move {
+        loop {
+            match std::future::poll_fn(|cx| connection.poll_message(cx)).await {
+                Some(Ok(tokio_postgres::AsyncMessage::Notification(n))) => {
+                    if let Some(key) = parse_notified(n.payload()) {
+                        if forward.send(key).is_err() {
+                            return Ok(());
+                        }
+                    }
+                }
+                Some(Ok(_)) => {}
+                Some(Err(e)) => return Err(e),
+                None => return Ok(()),
+            }
+        }
+    });
+    client.batch_execute(&format!("LISTEN {KEYS_CHANNEL}")).await?;
+    tracing::info!("listening for key changes of other nodes");
+    // The client keeps the connection open until the driver ends.
+    let out = driver.await.unwrap_or(Ok(()));
+    drop(client);
+    out
+}
+
 #[async_trait]
 impl Store for PostgresStore {
     async fn get_meta(&self, name: &str) -> Result<Option<Vec<u8>>> {
@@ -579,6 +646,10 @@ impl Store for PostgresStore {
             .await
             .map_err(backend)?;
         }
+        // Delivered to the other nodes when (and only if) the transaction commits.
+        tx.execute("SELECT pg_notify($1, $2)", &[&KEYS_CHANNEL, &notify_key(&k.key)])
+            .await
+            .map_err(backend)?;
         tx.commit().await.map_err(backend)
     }
 
@@ -594,6 +665,9 @@ impl Store for PostgresStore {
         ] {
             tx.execute(sql, &p).await.map_err(backend)?;
         }
+        tx.execute("SELECT pg_notify($1, $2)", &[&KEYS_CHANNEL, &notify_key(key)])
+            .await
+            .map_err(backend)?;
         tx.commit().await.map_err(backend)
     }
 

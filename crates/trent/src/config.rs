@@ -43,6 +43,10 @@ pub struct ServeArgs {
     /// calls read nothing from the database; 0 reads every key from the database.
     #[arg(long, env = "TRENT_KEY_CACHE_SIZE")]
     pub key_cache_size: Option<usize>,
+    /// With PostgreSQL: how long (milliseconds) a node trusts a cached key whose change
+    /// notification it may have missed (other nodes' writes are also pushed at once).
+    #[arg(long, env = "TRENT_KEY_CACHE_TTL_MS")]
+    pub key_cache_ttl_ms: Option<u64>,
     /// PostgreSQL instead of the embedded SQLite database, for several nodes: a
     /// `postgres://user:password@host:port/db` URL or `host=... user=... dbname=...`.
     /// Prefer the environment for a URL with a password.
@@ -51,7 +55,7 @@ pub struct ServeArgs {
     #[command(flatten)]
     pub root_key: crate::root_key::RootKeyArgs,
     /// TOML file with any of: data_dir, listen, account_id, auth, log, wrapping_pool_size,
-    /// tokens_per_wrapping_key, key_cache_size, database_url, pkcs11_module,
+    /// tokens_per_wrapping_key, key_cache_size, key_cache_ttl_ms, database_url, pkcs11_module,
     /// pkcs11_token_label, pkcs11_key_label.
     #[arg(long, env = "TRENT_CONFIG")]
     pub config: Option<PathBuf>,
@@ -68,6 +72,7 @@ struct FileConfig {
     wrapping_pool_size: Option<usize>,
     tokens_per_wrapping_key: Option<u32>,
     key_cache_size: Option<usize>,
+    key_cache_ttl_ms: Option<u64>,
     database_url: Option<String>,
     pkcs11_module: Option<PathBuf>,
     pkcs11_token_label: Option<String>,
@@ -84,6 +89,7 @@ pub struct ServeConfig {
     pub wrapping_pool_size: usize,
     pub tokens_per_wrapping_key: u32,
     pub key_cache_size: usize,
+    pub key_cache_ttl_ms: u64,
     pub database_url: Option<String>,
     pub root_key: crate::root_key::RootKeyArgs,
 }
@@ -118,6 +124,7 @@ impl ServeConfig {
                 .unwrap_or(1)
                 .max(1),
             key_cache_size: a.key_cache_size.or(file.key_cache_size).unwrap_or(100_000),
+            key_cache_ttl_ms: a.key_cache_ttl_ms.or(file.key_cache_ttl_ms).unwrap_or(1000),
             database_url: a.database_url.or(file.database_url),
             root_key: a.root_key.or(crate::root_key::RootKeyArgs {
                 pkcs11_module: file.pkcs11_module,

@@ -34,7 +34,7 @@ async fn serve(cfg: ServeConfig) -> Result<(), String> {
             crate::lock::LockError::Io(e) => e,
         })?),
     };
-    let (store, shared) =
+    let (store, changes) =
         crate::storage::open(&cfg.data_dir, cfg.database_url.as_deref(), true).await?;
     // A root key is made only for a store that has none: a lost root key is an error to fix
     // from a backup, never a reason to start afresh over keys nobody could open again.
@@ -49,10 +49,11 @@ async fn serve(cfg: ServeConfig) -> Result<(), String> {
     config.wrapping_pool.size_per_spec = cfg.wrapping_pool_size;
     config.wrapping_pool.tokens_per_key_pair = cfg.tokens_per_wrapping_key;
     config.key_cache_size = cfg.key_cache_size;
-    if shared {
-        config.key_cache_ttl = Some(crate::storage::SHARED_KEY_CACHE_TTL);
+    if changes.is_some() {
+        config.key_cache_ttl = Some(Duration::from_millis(cfg.key_cache_ttl_ms));
         tracing::info!(
-            "store: PostgreSQL (shared by several nodes; cached keys refresh every second)"
+            ttl_ms = cfg.key_cache_ttl_ms,
+            "store: PostgreSQL (shared by several nodes; their key changes are pushed, cached keys also expire)"
         );
     }
     if cfg.tokens_per_wrapping_key > 1 {
@@ -86,6 +87,14 @@ async fn serve(cfg: ServeConfig) -> Result<(), String> {
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", cfg.listen))?;
     let background = tokio::spawn(kms.clone().run_background(Duration::from_secs(30)));
+    let watcher = changes.map(|mut changes| {
+        let kms = kms.clone();
+        tokio::spawn(async move {
+            while let Some(key) = changes.recv().await {
+                kms.forget_key(&key).await;
+            }
+        })
+    });
     let admin_socket = match lock {
         Some(_) => Some(crate::admin_socket::serve(&cfg.data_dir, kms.clone())?),
         None => None,
@@ -96,6 +105,9 @@ async fn serve(cfg: ServeConfig) -> Result<(), String> {
         .await
         .map_err(|e| format!("server error: {e}"))?;
     background.abort();
+    if let Some(w) = watcher {
+        w.abort();
+    }
     if let Some(t) = admin_socket {
         t.abort();
         let _ = std::fs::remove_file(cfg.data_dir.join(crate::admin_socket::SOCKET_FILE));

@@ -9,24 +9,25 @@ use trent_store::{PostgresStore, SqliteStore, Store};
 /// Connections each node keeps to PostgreSQL.
 const POSTGRES_POOL: usize = 16;
 
-/// How long a node trusts its cached copy of a key when other nodes may change it.
-pub const SHARED_KEY_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(1);
+/// The keys other nodes change, as the shared database notifies them.
+pub type KeyChanges = tokio::sync::mpsc::UnboundedReceiver<trent_store::KeyRef>;
 
-/// Opens the store; `create` allows creating the SQLite file. The flag says whether other
-/// nodes may write the same database.
+/// Opens the store. `serving` (for `trent serve`) may create the SQLite file, and with a
+/// shared database (other nodes may write it) comes the stream of the keys they change.
 pub async fn open(
     dir: &Path,
     database_url: Option<&str>,
-    create: bool,
-) -> Result<(Arc<dyn Store>, bool), String> {
+    serving: bool,
+) -> Result<(Arc<dyn Store>, Option<KeyChanges>), String> {
     if let Some(url) = database_url {
         let store = PostgresStore::connect(url, POSTGRES_POOL)
             .await
             .map_err(|e| format!("cannot open the PostgreSQL database: {e}"))?;
-        return Ok((Arc::new(store), true));
+        let changes = serving.then(|| store.watch_keys());
+        return Ok((Arc::new(store), changes));
     }
     let db = dir.join(datadir::DATABASE_FILE);
-    if !create && !db.exists() {
+    if !serving && !db.exists() {
         return Err(format!(
             "{} has no Trent database: run `trent serve --data-dir {}` once first",
             dir.display(),
@@ -35,5 +36,5 @@ pub async fn open(
     }
     datadir::ensure_private_file(&db)?;
     let store = SqliteStore::open(&db).map_err(|e| format!("cannot open {}: {e}", db.display()))?;
-    Ok((Arc::new(store), false))
+    Ok((Arc::new(store), None))
 }
