@@ -175,6 +175,28 @@ fn check_signing(
         }
 }
 
+impl Kms {
+    /// What Sign and Verify share: the algorithm (required), the message type, the key's
+    /// usage, state and current material, and the message's fit for the algorithm.
+    async fn signing_key(
+        &self,
+        rec: &KeyRecord,
+        action: &str,
+        alg: Option<SigningAlgorithmSpec>,
+        message_type: Option<MessageType>,
+        message: Option<&Blob>,
+        dry_run: Option<bool>,
+    ) -> Result<(SigningAlgorithmSpec, MessageType, Usable)> {
+        let alg =
+            alg.ok_or_else(|| KmsError::Validation("SigningAlgorithm is required.".into()))?;
+        let message_type = message_type.unwrap_or(MessageType::Raw);
+        let u = self.usable_for(rec, KeyUsageType::SignVerify, action, dry_run).await?;
+        let message = message.map(|m| m.as_bytes()).unwrap_or_default();
+        check_signing(rec, alg, message_type, message)?;
+        Ok((alg, message_type, u))
+    }
+}
+
 fn signing_conditions(
     c: &mut Conditions,
     alg: Option<SigningAlgorithmSpec>,
@@ -198,13 +220,17 @@ impl Call for SignRequest {
         auth: Authorized<'_, KeyTarget<true>>,
     ) -> Result<SignResponse> {
         let rec = auth.target().key();
-        let alg = self
-            .signing_algorithm
-            .ok_or_else(|| KmsError::Validation("SigningAlgorithm is required.".into()))?;
-        let message_type = self.message_type.unwrap_or(MessageType::Raw);
+        let (alg, message_type, u) = kms
+            .signing_key(
+                rec,
+                "Sign",
+                self.signing_algorithm,
+                self.message_type,
+                self.message.as_ref(),
+                self.dry_run,
+            )
+            .await?;
         let message = self.message.unwrap_or_default();
-        let u = kms.usable_for(rec, KeyUsageType::SignVerify, "Sign", self.dry_run).await?;
-        check_signing(rec, alg, message_type, message.as_bytes())?;
         let spec = rec.key_spec;
         let material = u.material.clone();
         let signature = crate::blocking(move || {
@@ -235,13 +261,17 @@ impl Call for VerifyRequest {
         auth: Authorized<'_, KeyTarget<true>>,
     ) -> Result<VerifyResponse> {
         let rec = auth.target().key();
-        let alg = self
-            .signing_algorithm
-            .ok_or_else(|| KmsError::Validation("SigningAlgorithm is required.".into()))?;
-        let message_type = self.message_type.unwrap_or(MessageType::Raw);
+        let (alg, message_type, u) = kms
+            .signing_key(
+                rec,
+                "Verify",
+                self.signing_algorithm,
+                self.message_type,
+                self.message.as_ref(),
+                None,
+            )
+            .await?;
         let message = self.message.unwrap_or_default();
-        let u = kms.usable_for(rec, KeyUsageType::SignVerify, "Verify", None).await?;
-        check_signing(rec, alg, message_type, message.as_bytes())?;
         let spki =
             asymmetric::public_key(rec.key_spec, &u.material).map_err(|e| asym_error(e, alg))?;
         let msg = message_of(message_type, message.as_bytes());

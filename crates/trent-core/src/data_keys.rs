@@ -53,6 +53,21 @@ impl Kms {
         let blob = self.seal_with(rec, &u, secret.as_bytes(), &context)?;
         Ok(SealedSecret { key_arn: rec.key.arn(), material_id: u.material_id, blob })
     }
+
+    /// A fresh data key of the requested length and its copy sealed under `rec`.
+    async fn new_data_key(
+        &self,
+        rec: &KeyRecord,
+        action: &str,
+        spec: Option<DataKeySpec>,
+        bytes: Option<i64>,
+        context: Option<BTreeMap<String, String>>,
+        dry_run: Option<bool>,
+    ) -> Result<(Secret, SealedSecret)> {
+        let data_key = trent_crypto::random_secret(data_key_len(spec, bytes)?)?;
+        let sealed = self.seal_secret_under(rec, action, context, dry_run, &data_key).await?;
+        Ok((data_key, sealed))
+    }
 }
 
 impl Call for GenerateDataKeyRequest {
@@ -70,16 +85,14 @@ impl Call for GenerateDataKeyRequest {
         auth: Authorized<'_, KeyTarget<true>>,
     ) -> Result<GenerateDataKeyResponse> {
         refuse_recipient(&self.recipient)?;
-        let len = data_key_len(self.key_spec, self.number_of_bytes)?;
-        let rec = auth.target().key();
-        let data_key = trent_crypto::random_secret(len)?;
-        let s = kms
-            .seal_secret_under(
-                rec,
+        let (data_key, s) = kms
+            .new_data_key(
+                auth.target().key(),
                 "GenerateDataKey",
+                self.key_spec,
+                self.number_of_bytes,
                 self.encryption_context,
                 self.dry_run,
-                &data_key,
             )
             .await?;
         Ok(GenerateDataKeyResponse {
@@ -106,15 +119,14 @@ impl Call for GenerateDataKeyWithoutPlaintextRequest {
         kms: &Kms,
         auth: Authorized<'_, KeyTarget<true>>,
     ) -> Result<GenerateDataKeyWithoutPlaintextResponse> {
-        let data_key =
-            trent_crypto::random_secret(data_key_len(self.key_spec, self.number_of_bytes)?)?;
-        let s = kms
-            .seal_secret_under(
+        let (_, s) = kms
+            .new_data_key(
                 auth.target().key(),
                 "GenerateDataKeyWithoutPlaintext",
+                self.key_spec,
+                self.number_of_bytes,
                 self.encryption_context,
                 self.dry_run,
-                &data_key,
             )
             .await?;
         Ok(GenerateDataKeyWithoutPlaintextResponse {
