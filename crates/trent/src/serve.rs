@@ -95,8 +95,16 @@ async fn serve(cfg: ServeConfig) -> Result<(), String> {
             }
         })
     });
+    // Without the socket (a path too long for a Unix socket, say) the server still serves;
+    // `trent admin` then says it cannot reach it.
     let admin_socket = match lock {
-        Some(_) => Some(crate::admin_socket::serve(&cfg.data_dir, kms.clone())?),
+        Some(_) => match crate::admin_socket::serve(&cfg.data_dir, kms.clone()) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                tracing::warn!(error = %e, "no admin socket: trent admin cannot reach this server");
+                None
+            }
+        },
         None => None,
     };
     let state = Arc::new(AppState::new(kms, mode, cfg.account_id.clone()));
