@@ -56,3 +56,21 @@ def test_version_and_help():
     for args in (["--help"], ["serve", "--help"]):
         out = subprocess.run([TRENT, *args], capture_output=True, text=True, check=True).stdout
         assert "Usage:" in out
+
+
+def test_botocore_session_tokens_are_refused(server):
+    """Trent issues no session credentials: a token (which botocore signs) is an invalid one."""
+    akid, sk = server.credentials()
+    req = AWSRequest(method="POST", url=server.endpoint + "/", data=b"{}", headers={
+        "Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": "TrentService.ListKeys"})
+    botocore.auth.SigV4Auth(Credentials(akid, sk, "FwoGZXIvYXdzEJr//junk"), "kms", "us-east-1").add_auth(req)
+    prepared = req.prepare()
+    assert "x-amz-security-token" in prepared.headers["Authorization"]
+    r = urllib.request.Request(prepared.url, data=prepared.body, headers=dict(prepared.headers), method="POST")
+    try:
+        urllib.request.urlopen(r)
+        raise AssertionError("a session token was accepted")
+    except urllib.error.HTTPError as e:
+        out = json.loads(e.read())
+    assert out == {"__type": "UnrecognizedClientException",
+                   "message": "The security token included in the request is invalid."}

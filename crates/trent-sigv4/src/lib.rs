@@ -180,6 +180,12 @@ pub fn check_scope_and_time(
             "Credential should be scoped to correct service: '{service}'. "
         )));
     }
+    if !valid_region(auth.region) {
+        return Err(SigV4Error::Invalid(format!(
+            "Credential should be scoped to a valid region, not '{}'. ",
+            auth.region
+        )));
+    }
     if !amz_date.starts_with(auth.date) || auth.date.len() != 8 {
         return Err(SigV4Error::Invalid(format!(
             "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '{}' != '{}', from '{amz_date}'.",
@@ -204,20 +210,69 @@ pub fn check_scope_and_time(
     Ok(when)
 }
 
+/// Whether `r` is shaped like an AWS Region name: lower-case words joined by `-`, ending in
+/// a number (`us-east-1`, `us-gov-west-1`, `cn-north-1`, `eusc-de-east-1`). A Region is part
+/// of every key ARN, so nothing else may reach one (`us-east-1:444455556666` would).
+pub fn valid_region(r: &str) -> bool {
+    let parts: Vec<&str> = r.split('-').collect();
+    let Some((last, words)) = parts.split_last() else { return false };
+    r.len() <= 32
+        && words.len() >= 2
+        && (2..=4).contains(&words[0].len())
+        && words.iter().all(|w| !w.is_empty() && w.bytes().all(|b| b.is_ascii_lowercase()))
+        && (1..=2).contains(&last.len())
+        && last.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// What AWS requires of `SignedHeaders`: every header it names is in the request, and `host`
+/// and every `x-amz-*` header of the request are among them — so that a captured request
+/// cannot be re-aimed (an unsigned `X-Amz-Target` could name any operation).
+pub fn check_signed_headers(
+    auth: &Authorization<'_>,
+    headers: &[(&str, &[u8])],
+) -> Result<(), SigV4Error> {
+    let signed: Vec<&str> = auth.signed_headers.split(';').collect();
+    for name in &signed {
+        if !headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name)) {
+            return Err(SigV4Error::Incomplete(format!(
+                "'{name}' is named as a SignedHeader, but it does not exist in the HTTP request."
+            )));
+        }
+    }
+    if !signed.contains(&"host") {
+        return Err(SigV4Error::Invalid(
+            "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.".into(),
+        ));
+    }
+    for (n, _) in headers {
+        let lower = n.to_ascii_lowercase();
+        if lower.starts_with("x-amz-") && !signed.contains(&lower.as_str()) {
+            return Err(SigV4Error::Invalid(format!(
+                "'{lower}' must be a 'SignedHeader' in the AWS Authorization."
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Recomputes the signature of `input` with `key` and compares it in constant time with the
-/// one the client sent.
+/// one the client sent, after checking that the headers that matter are signed.
 pub fn verify_signature(
     auth: &Authorization<'_>,
     amz_date: &str,
     input: &CanonicalInput<'_>,
     key: &SigningKey,
 ) -> Result<(), SigV4Error> {
+    check_signed_headers(auth, input.headers)?;
     let creq = canonical_request(input, auth.signed_headers)
         .ok_or_else(|| SigV4Error::Invalid(MISMATCH.to_string()))?;
     let scope = format!("{}/{}/{}/aws4_request", auth.date, auth.region, auth.service);
     let expected = key.sign(&string_to_sign(amz_date, &scope, &creq));
     let mut given = [0u8; 32];
-    let ok = auth.signature.len() == 64 && hex::decode_to_slice(auth.signature, &mut given).is_ok();
+    // Lower-case hex only, as SigV4 defines the signature and AWS checks it.
+    let ok = auth.signature.len() == 64
+        && auth.signature.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        && hex::decode_to_slice(auth.signature, &mut given).is_ok();
     if ok && bool::from(expected.ct_eq(&given)) {
         Ok(())
     } else {

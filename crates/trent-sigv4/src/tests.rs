@@ -143,3 +143,79 @@ fn classifies_malformed_headers() {
         matches!(check_scope_and_time(&a, Some("20250102T000000Z"), "s3", 1735776000), Err(SigV4Error::Invalid(m)) if m.starts_with("Date in Credential scope does not match"))
     );
 }
+
+/// Signs the request with our signer over exactly `signed` of its headers.
+fn signed_with(signed: &str, extra: &[(&str, &str)], region: &str) -> Vec<(String, String)> {
+    let amz_date = format_amz_date(T);
+    let mut h: Vec<(String, String)> = vec![
+        ("content-type".into(), "application/x-amz-json-1.1".into()),
+        ("host".into(), "127.0.0.1:4599".into()),
+        ("x-amz-date".into(), amz_date.clone()),
+        ("x-amz-target".into(), "TrentService.DescribeKey".into()),
+    ];
+    h.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    let pairs: Vec<(&str, &[u8])> = h.iter().map(|(k, v)| (k.as_str(), v.as_bytes())).collect();
+    let input =
+        CanonicalInput { method: "POST", path: "/", query: "", headers: &pairs, body: BODY };
+    let key = SigningKey::derive(SECRET, &amz_date[..8], region, "kms");
+    let auth = sign_request(&input, signed, AKID, &key, &amz_date, region, "kms");
+    h.push(("authorization".into(), auth));
+    h
+}
+
+fn invalid_with(r: Result<(), SigV4Error>, text: &str) {
+    match r {
+        Err(SigV4Error::Invalid(m)) | Err(SigV4Error::Incomplete(m)) if m.contains(text) => {}
+        other => panic!("expected a refusal with {text:?}, got {other:?}"),
+    }
+}
+
+#[test]
+fn the_operation_and_host_must_be_signed() {
+    let all = signed_with("content-type;host;x-amz-date;x-amz-target", &[], "us-east-1");
+    assert_eq!(verify(&all, BODY, SECRET, T), Ok(()));
+    // A request signed without X-Amz-Target could be resent as any operation.
+    for signed in ["host;x-amz-date", "content-type;host;x-amz-date"] {
+        let h = signed_with(signed, &[], "us-east-1");
+        invalid_with(verify(&h, BODY, SECRET, T), "'x-amz-target' must be a 'SignedHeader'");
+    }
+    let h = signed_with("content-type;x-amz-date;x-amz-target", &[], "us-east-1");
+    invalid_with(verify(&h, BODY, SECRET, T), "'Host' or ':authority' must be a 'SignedHeader'");
+    // Every x-amz-* header, whatever it is.
+    let h = signed_with(
+        "content-type;host;x-amz-date;x-amz-target",
+        &[("x-amz-extra", "1")],
+        "us-east-1",
+    );
+    invalid_with(verify(&h, BODY, SECRET, T), "'x-amz-extra' must be a 'SignedHeader'");
+    // A signed header the request does not have.
+    let mut h = signed_with("content-type;host;x-amz-date;x-amz-target", &[], "us-east-1");
+    h.retain(|(k, _)| k != "content-type");
+    invalid_with(verify(&h, BODY, SECRET, T), "'content-type' is named as a SignedHeader");
+}
+
+#[test]
+fn the_signature_is_lower_case_hex() {
+    let mut h = signed_with("content-type;host;x-amz-date;x-amz-target", &[], "us-east-1");
+    for (k, v) in h.iter_mut() {
+        if k == "authorization" {
+            let (head, sig) = v.rsplit_once("Signature=").unwrap();
+            *v = format!("{head}Signature={}", sig.to_ascii_uppercase());
+        }
+    }
+    invalid_with(verify(&h, BODY, SECRET, T), "The request signature we calculated");
+}
+
+#[test]
+fn the_scope_names_a_well_formed_region() {
+    for good in ["us-east-1", "us-gov-west-1", "cn-north-1", "eu-central-2", "eusc-de-east-1"] {
+        assert!(valid_region(good), "{good}");
+    }
+    let long = "a".repeat(300);
+    for bad in ["us-east-1:444455556666", "Us-East-1", long.as_str(), "local", "us-east", "-1", ""]
+    {
+        assert!(!valid_region(bad), "{bad}");
+    }
+    let h = signed_with("content-type;host;x-amz-date;x-amz-target", &[], "us-east-1:444455556666");
+    invalid_with(verify(&h, BODY, SECRET, T), "Credential should be scoped to a valid region");
+}

@@ -128,6 +128,55 @@ impl TestServer {
     }
 }
 
+impl TestServer {
+    /// Sends `headers` (plus `host` and `x-amz-date`, which it adds) with an `Authorization`
+    /// made by signing only `signed` of them with the root's key, for `region`.
+    pub async fn raw_signed(
+        &self,
+        headers: &[(&str, &str)],
+        signed: &str,
+        region: &str,
+        body: &[u8],
+    ) -> (u16, serde_json::Value) {
+        let host = self.addr.to_string();
+        let now =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()
+                as i64;
+        let amz_date = trent_sigv4::format_amz_date(now);
+        let mut all: Vec<(&str, &str)> = vec![("host", &host), ("x-amz-date", &amz_date)];
+        all.extend_from_slice(headers);
+        let pairs: Vec<(&str, &[u8])> = all.iter().map(|(k, v)| (*k, v.as_bytes())).collect();
+        let input = trent_sigv4::CanonicalInput {
+            method: "POST",
+            path: "/",
+            query: "",
+            headers: &pairs,
+            body,
+        };
+        let key = trent_sigv4::SigningKey::derive(&self.secret(), &amz_date[..8], region, "kms");
+        let auth = trent_sigv4::sign_request(
+            &input,
+            signed,
+            &self.creds.access_key_id,
+            &key,
+            &amz_date,
+            region,
+            "kms",
+        );
+        let mut req = String::from("POST / HTTP/1.1\r\n");
+        for (k, v) in &all {
+            req.push_str(&format!("{k}: {v}\r\n"));
+        }
+        req.push_str(&format!(
+            "authorization: {auth}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+            body.len()
+        ));
+        let mut req = req.into_bytes();
+        req.extend_from_slice(body);
+        http_exchange(self.addr, &req).await
+    }
+}
+
 /// Writes a raw HTTP/1.1 request and reads the whole response (the server closes it).
 pub async fn http_exchange(addr: SocketAddr, req: &[u8]) -> (u16, serde_json::Value) {
     let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
