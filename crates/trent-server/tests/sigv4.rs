@@ -50,7 +50,8 @@ async fn what_aws_refuses_is_refused() {
     let target = ("x-amz-target", "TrentService.ListKeys");
     let all = "content-type;host;x-amz-date;x-amz-target";
     let long = "a".repeat(300);
-    let cases: Vec<(Vec<(&str, &str)>, &str, &str, &str)> = vec![
+    type Case<'a> = (Vec<(&'a str, &'a str)>, &'a str, &'a str, &'a str);
+    let cases: Vec<Case> = vec![
         // Host unsigned.
         (
             vec![CT, target],
