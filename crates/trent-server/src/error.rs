@@ -90,6 +90,11 @@ pub fn to_wire(f: &Failure) -> (ErrorCode, String) {
 }
 
 impl Failure {
+    /// Whether the request was refused because it could not be authenticated.
+    pub fn is_authentication(&self) -> bool {
+        matches!(self, Failure::Auth(_) | Failure::UnrecognizedClient)
+    }
+
     /// What the log says: the wire text, or for internal failures the cause.
     pub fn log_text(&self) -> String {
         match self {

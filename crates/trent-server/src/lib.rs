@@ -5,6 +5,7 @@
 mod auth;
 mod dispatch;
 pub mod error;
+mod log_budget;
 
 pub use auth::AuthMode;
 
@@ -26,11 +27,44 @@ pub const MAX_BODY: usize = 256 * 1024;
 pub struct AppState {
     pub kms: Arc<Kms>,
     pub auth: auth::Authenticator,
+    refusals: log_budget::LogBudget,
 }
 
 impl AppState {
     pub fn new(kms: Arc<Kms>, mode: AuthMode, default_account: String) -> Self {
-        AppState { auth: auth::Authenticator::new(kms.clone(), mode, default_account), kms }
+        AppState {
+            auth: auth::Authenticator::new(kms.clone(), mode, default_account),
+            kms,
+            refusals: log_budget::LogBudget::new(),
+        }
+    }
+
+    /// Logs a refused request once, within the log budget: authentication failures as
+    /// warnings, other refusals as information. Client strings are escaped by the log format.
+    fn log_refusal(
+        &self,
+        request_id: &str,
+        op: Option<&str>,
+        headers: &HeaderMap,
+        source_ip: Option<&str>,
+        f: &Failure,
+    ) {
+        let Some(left_out) = self.refusals.take() else { return };
+        let op = op.unwrap_or("-");
+        let source = source_ip.unwrap_or("-");
+        let reason = f.log_text();
+        if f.is_authentication() {
+            // The access key id only (never the secret or the signature), bounded in length.
+            let akid: String = headers
+                .get("authorization")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|h| trent_sigv4::Authorization::parse(h).ok())
+                .map(|a| a.access_key_id.chars().take(128).collect())
+                .unwrap_or_else(|| "-".into());
+            tracing::warn!(id = %request_id, op, access_key_id = %akid, source, reason = %reason, left_out, "refused authentication");
+        } else {
+            tracing::info!(id = %request_id, op, source, reason = %reason, left_out, "refused");
+        }
     }
 }
 
@@ -61,29 +95,30 @@ async fn handle(
     body: axum::body::Body,
 ) -> Response {
     let request_id = trent_crypto::new_key_id().unwrap_or_default();
+    let source_ip = peer.map(|p| p.0 .0.ip().to_string());
+    let op = headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|t| t.strip_prefix("TrentService."))
+        .and_then(trent_types::Operation::from_name);
     let result = async {
         let body = axum::body::to_bytes(body, MAX_BODY).await.map_err(|_| Failure::TooLarge)?;
         if method != Method::POST || uri.path() != "/" {
             return Err(Failure::UnknownOperation);
         }
-        let source_ip = peer.map(|p| p.0 .0.ip().to_string());
-        let caller = st.auth.authenticate(source_ip, &method, &uri, &headers, &body).await?;
-        let target = headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or("");
-        let op = target
-            .strip_prefix("TrentService.")
-            .and_then(trent_types::Operation::from_name)
-            .ok_or(Failure::UnknownOperation)?;
-        let span = tracing::info_span!("request", id = %request_id, op = op.name(), account = %caller.account);
-        let _g = span.enter();
-        drop(_g);
+        let caller =
+            st.auth.authenticate(source_ip.clone(), &method, &uri, &headers, &body).await?;
+        let op = op.ok_or(Failure::UnknownOperation)?;
         let out = dispatch::dispatch(&st.kms, &caller, op, &body).await;
-        match &out {
-            Ok(_) => tracing::debug!(id = %request_id, op = op.name(), "ok"),
-            Err(e) => tracing::info!(id = %request_id, op = op.name(), error = %e.log_text(), "refused"),
+        if out.is_ok() {
+            tracing::debug!(id = %request_id, op = op.name(), "ok");
         }
         out
     }
     .await;
+    if let Err(f) = &result {
+        st.log_refusal(&request_id, op.map(|o| o.name()), &headers, source_ip.as_deref(), f);
+    }
     let mut resp = match result {
         Ok(body) => (StatusCode::OK, Bytes::from(body)).into_response(),
         Err(f) => f.into_response(&request_id),

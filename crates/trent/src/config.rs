@@ -32,6 +32,9 @@ pub struct ServeArgs {
     /// Log filter (tracing syntax), e.g. `info` or `trent=debug`.
     #[arg(long, env = "TRENT_LOG")]
     pub log: Option<String>,
+    /// Log lines as `text` (colour only on a terminal) or `json`.
+    #[arg(long, env = "TRENT_LOG_FORMAT", value_enum)]
+    pub log_format: Option<crate::logging::LogFormat>,
     /// RSA wrapping key pairs kept ready per wrapping key spec (0: generate on demand).
     #[arg(long, env = "TRENT_WRAPPING_POOL_SIZE")]
     pub wrapping_pool_size: Option<usize>,
@@ -54,7 +57,7 @@ pub struct ServeArgs {
     pub database_url: Option<String>,
     #[command(flatten)]
     pub root_key: crate::root_key::RootKeyArgs,
-    /// TOML file with any of: data_dir, listen, account_id, auth, log, wrapping_pool_size,
+    /// TOML file with any of: data_dir, listen, account_id, auth, log, log_format, wrapping_pool_size,
     /// tokens_per_wrapping_key, key_cache_size, key_cache_ttl_ms, database_url, pkcs11_module,
     /// pkcs11_token_label, pkcs11_key_label.
     #[arg(long, env = "TRENT_CONFIG")]
@@ -69,6 +72,7 @@ struct FileConfig {
     account_id: Option<String>,
     auth: Option<AuthArg>,
     log: Option<String>,
+    log_format: Option<crate::logging::LogFormat>,
     wrapping_pool_size: Option<usize>,
     tokens_per_wrapping_key: Option<u32>,
     key_cache_size: Option<usize>,
@@ -86,6 +90,7 @@ pub struct ServeConfig {
     pub account_id: String,
     pub auth: AuthArg,
     pub log: String,
+    pub log_format: crate::logging::LogFormat,
     pub wrapping_pool_size: usize,
     pub tokens_per_wrapping_key: u32,
     pub key_cache_size: usize,
@@ -117,6 +122,7 @@ impl ServeConfig {
             account_id,
             auth: a.auth.or(file.auth).unwrap_or(AuthArg::Sigv4),
             log: a.log.or(file.log).unwrap_or_else(|| "info".into()),
+            log_format: a.log_format.or(file.log_format).unwrap_or_default(),
             wrapping_pool_size: a.wrapping_pool_size.or(file.wrapping_pool_size).unwrap_or(4),
             tokens_per_wrapping_key: a
                 .tokens_per_wrapping_key

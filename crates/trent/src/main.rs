@@ -8,6 +8,7 @@ mod byok;
 mod config;
 mod datadir;
 mod lock;
+mod logging;
 mod root_key;
 mod serve;
 mod storage;

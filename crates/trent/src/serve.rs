@@ -9,13 +9,7 @@ use trent_core::{Kms, KmsConfig, SystemClock};
 use trent_server::{AppState, AuthMode};
 
 pub fn run(cfg: ServeConfig) -> Result<(), String> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_new(&cfg.log)
-                .map_err(|e| format!("bad log filter: {e}"))?,
-        )
-        .with_target(false)
-        .init();
+    crate::logging::init(&cfg.log, cfg.log_format)?;
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
