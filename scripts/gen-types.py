@@ -40,6 +40,8 @@ PROTOCOL_ERRORS = [
     ("InvalidClientTokenId", 403),
     ("NotAuthorizedException", 400),
     ("RequestEntityTooLargeException", 413),
+    ("RequestTimeoutException", 408),
+    ("RequestHeaderFieldsTooLargeException", 431),
 ]
 
 

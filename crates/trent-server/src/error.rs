@@ -15,6 +15,8 @@ pub enum Failure {
     UnrecognizedClient,
     UnknownOperation,
     TooLarge,
+    /// The body did not arrive within the body timeout.
+    RequestTimeout,
     Decode(DecodeError),
     Kms(KmsError),
 }
@@ -54,6 +56,9 @@ pub fn to_wire(f: &Failure) -> (ErrorCode, String) {
         ),
         Failure::UnknownOperation => (C::UnknownOperationException, String::new()),
         Failure::TooLarge => (C::RequestEntityTooLargeException, "Request entity too large".into()),
+        Failure::RequestTimeout => {
+            (C::RequestTimeoutException, "The request body did not arrive in time.".into())
+        }
         Failure::Decode(DecodeError::Serialization(m)) => (C::SerializationException, m.clone()),
         Failure::Decode(DecodeError::Validation(m)) => (C::ValidationException, m.clone()),
         Failure::Kms(e) => {

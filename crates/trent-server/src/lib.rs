@@ -5,7 +5,10 @@
 mod auth;
 mod dispatch;
 pub mod error;
+mod listener;
 mod log_budget;
+
+pub use listener::Limits;
 
 pub use auth::AuthMode;
 
@@ -27,6 +30,7 @@ pub const MAX_BODY: usize = 256 * 1024;
 pub struct AppState {
     pub kms: Arc<Kms>,
     pub auth: auth::Authenticator,
+    pub limits: Limits,
     refusals: log_budget::LogBudget,
 }
 
@@ -35,8 +39,14 @@ impl AppState {
         AppState {
             auth: auth::Authenticator::new(kms.clone(), mode, default_account),
             kms,
+            limits: Limits::default(),
             refusals: log_budget::LogBudget::new(),
         }
+    }
+
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
     }
 
     /// Logs a refused request once, within the log budget: authentication failures as
@@ -72,18 +82,13 @@ pub fn router(state: Arc<AppState>) -> Router {
     Router::new().route("/health", get(|| async { "ok" })).fallback(handle).with_state(state)
 }
 
-/// Serves until `shutdown` completes, then finishes the requests in flight.
+/// Serves until `shutdown` completes, then drains the requests in flight (`listener.rs`).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: Arc<AppState>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(
-        listener,
-        router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+    listener::serve(listener, state, shutdown).await
 }
 
 async fn handle(
@@ -102,7 +107,12 @@ async fn handle(
         .and_then(|t| t.strip_prefix("TrentService."))
         .and_then(trent_types::Operation::from_name);
     let result = async {
-        let body = axum::body::to_bytes(body, MAX_BODY).await.map_err(|_| Failure::TooLarge)?;
+        // The client has `body_timeout` to send the body (a trickled body is cut off).
+        let body =
+            tokio::time::timeout(st.limits.body_timeout, axum::body::to_bytes(body, MAX_BODY))
+                .await
+                .map_err(|_| Failure::RequestTimeout)?
+                .map_err(|_| Failure::TooLarge)?;
         if method != Method::POST || uri.path() != "/" {
             return Err(Failure::UnknownOperation);
         }

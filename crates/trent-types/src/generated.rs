@@ -6512,6 +6512,8 @@ pub enum ErrorCode {
     InvalidClientTokenId,
     NotAuthorizedException,
     RequestEntityTooLargeException,
+    RequestTimeoutException,
+    RequestHeaderFieldsTooLargeException,
 }
 impl ErrorCode {
     pub fn name(self) -> &'static str {
@@ -6576,6 +6578,8 @@ impl ErrorCode {
             ErrorCode::InvalidClientTokenId => "InvalidClientTokenId",
             ErrorCode::NotAuthorizedException => "NotAuthorizedException",
             ErrorCode::RequestEntityTooLargeException => "RequestEntityTooLargeException",
+            ErrorCode::RequestTimeoutException => "RequestTimeoutException",
+            ErrorCode::RequestHeaderFieldsTooLargeException => "RequestHeaderFieldsTooLargeException",
         }
     }
     pub fn http_status(self) -> u16 {
@@ -6640,6 +6644,8 @@ impl ErrorCode {
             ErrorCode::InvalidClientTokenId => 403,
             ErrorCode::NotAuthorizedException => 400,
             ErrorCode::RequestEntityTooLargeException => 413,
+            ErrorCode::RequestTimeoutException => 408,
+            ErrorCode::RequestHeaderFieldsTooLargeException => 431,
         }
     }
 }

@@ -50,6 +50,20 @@ pub struct ServeArgs {
     /// notification it may have missed (other nodes' writes are also pushed at once).
     #[arg(long, env = "TRENT_KEY_CACHE_TTL_MS")]
     pub key_cache_ttl_ms: Option<u64>,
+    /// Connections served at once; a new one beyond evicts the one idle the longest, or is
+    /// refused when all are busy. Default: 4096, or the open-file limit less 64 if lower.
+    #[arg(long, env = "TRENT_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
+    /// Seconds a connection has to send a request's headers once it is ready for one (this
+    /// also closes idle keep-alive connections).
+    #[arg(long, env = "TRENT_HEADER_TIMEOUT_SECS")]
+    pub header_timeout_secs: Option<u64>,
+    /// Seconds a request has to send its body once its headers have arrived.
+    #[arg(long, env = "TRENT_BODY_TIMEOUT_SECS")]
+    pub body_timeout_secs: Option<u64>,
+    /// Seconds shutdown waits for requests in flight.
+    #[arg(long, env = "TRENT_DRAIN_SECS")]
+    pub drain_secs: Option<u64>,
     /// PostgreSQL instead of the embedded SQLite database, for several nodes: a
     /// `postgres://user:password@host:port/db` URL or `host=... user=... dbname=...`.
     /// Prefer the environment for a URL with a password.
@@ -58,7 +72,8 @@ pub struct ServeArgs {
     #[command(flatten)]
     pub root_key: crate::root_key::RootKeyArgs,
     /// TOML file with any of: data_dir, listen, account_id, auth, log, log_format, wrapping_pool_size,
-    /// tokens_per_wrapping_key, key_cache_size, key_cache_ttl_ms, database_url, pkcs11_module,
+    /// tokens_per_wrapping_key, key_cache_size, key_cache_ttl_ms, max_connections,
+    /// header_timeout_secs, body_timeout_secs, drain_secs, database_url, pkcs11_module,
     /// pkcs11_token_label, pkcs11_key_label.
     #[arg(long, env = "TRENT_CONFIG")]
     pub config: Option<PathBuf>,
@@ -77,6 +92,10 @@ struct FileConfig {
     tokens_per_wrapping_key: Option<u32>,
     key_cache_size: Option<usize>,
     key_cache_ttl_ms: Option<u64>,
+    max_connections: Option<usize>,
+    header_timeout_secs: Option<u64>,
+    body_timeout_secs: Option<u64>,
+    drain_secs: Option<u64>,
     database_url: Option<String>,
     pkcs11_module: Option<PathBuf>,
     pkcs11_token_label: Option<String>,
@@ -95,6 +114,7 @@ pub struct ServeConfig {
     pub tokens_per_wrapping_key: u32,
     pub key_cache_size: usize,
     pub key_cache_ttl_ms: u64,
+    pub limits: trent_server::Limits,
     pub database_url: Option<String>,
     pub root_key: crate::root_key::RootKeyArgs,
 }
@@ -131,6 +151,26 @@ impl ServeConfig {
                 .max(1),
             key_cache_size: a.key_cache_size.or(file.key_cache_size).unwrap_or(100_000),
             key_cache_ttl_ms: a.key_cache_ttl_ms.or(file.key_cache_ttl_ms).unwrap_or(1000),
+            limits: {
+                let d = trent_server::Limits::default();
+                let secs = |a: Option<u64>, f: Option<u64>, default: std::time::Duration| {
+                    a.or(f).map(std::time::Duration::from_secs).unwrap_or(default)
+                };
+                trent_server::Limits {
+                    max_connections: a
+                        .max_connections
+                        .or(file.max_connections)
+                        .unwrap_or_else(default_max_connections)
+                        .max(1),
+                    header_timeout: secs(
+                        a.header_timeout_secs,
+                        file.header_timeout_secs,
+                        d.header_timeout,
+                    ),
+                    body_timeout: secs(a.body_timeout_secs, file.body_timeout_secs, d.body_timeout),
+                    drain: secs(a.drain_secs, file.drain_secs, d.drain),
+                }
+            },
             database_url: a.database_url.or(file.database_url),
             root_key: a.root_key.or(crate::root_key::RootKeyArgs {
                 pkcs11_module: file.pkcs11_module,
@@ -138,5 +178,20 @@ impl ServeConfig {
                 pkcs11_key_label: file.pkcs11_key_label,
             }),
         })
+    }
+}
+
+/// 4096 connections, or fewer when the open-file limit is lower: 64 descriptors stay for the
+/// database, the logs and the listener, so the process never runs out of them.
+fn default_max_connections() -> usize {
+    let soft = std::fs::read_to_string("/proc/self/limits").ok().and_then(|t| {
+        t.lines()
+            .find(|l| l.starts_with("Max open files"))
+            .and_then(|l| l.split_whitespace().nth(3))
+            .and_then(|v| v.parse::<usize>().ok())
+    });
+    match soft {
+        Some(n) => n.saturating_sub(64).clamp(16, 4096),
+        None => 1024,
     }
 }

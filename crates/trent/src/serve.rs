@@ -101,7 +101,13 @@ async fn serve(cfg: ServeConfig) -> Result<(), String> {
         },
         None => None,
     };
-    let state = Arc::new(AppState::new(kms, mode, cfg.account_id.clone()));
+    let state = Arc::new(AppState::new(kms, mode, cfg.account_id.clone()).with_limits(cfg.limits));
+    tracing::info!(
+        max_connections = cfg.limits.max_connections,
+        header_timeout_s = cfg.limits.header_timeout.as_secs(),
+        body_timeout_s = cfg.limits.body_timeout.as_secs(),
+        "connection limits"
+    );
     tracing::info!(listen = %cfg.listen, startup_ms = started.elapsed().as_millis() as u64, version = env!("CARGO_PKG_VERSION"), "trent is serving");
     trent_server::serve(listener, state, shutdown_signal())
         .await

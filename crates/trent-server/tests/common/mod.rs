@@ -41,6 +41,17 @@ pub async fn start() -> TestServer {
 }
 
 pub async fn start_with(config: KmsConfig) -> TestServer {
+    start_full(config, trent_server::Limits::default()).await
+}
+
+/// A server with the given edge limits.
+pub async fn start_limited(limits: trent_server::Limits) -> TestServer {
+    let mut config = KmsConfig::default();
+    config.wrapping_pool.size_per_spec = 0;
+    start_full(config, limits).await
+}
+
+pub async fn start_full(config: KmsConfig, limits: trent_server::Limits) -> TestServer {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(SqliteStore::open(&dir.path().join("trent.db")).unwrap());
     let root = LocalRootKey::new(&trent_crypto::random_secret(32).unwrap()).unwrap();
@@ -51,7 +62,8 @@ pub async fn start_with(config: KmsConfig) -> TestServer {
     let creds = kms.admin().ensure_account(ACCOUNT).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let state = Arc::new(AppState::new(kms.clone(), AuthMode::SigV4, ACCOUNT.into()));
+    let state =
+        Arc::new(AppState::new(kms.clone(), AuthMode::SigV4, ACCOUNT.into()).with_limits(limits));
     tokio::spawn(trent_server::serve(listener, state, std::future::pending()));
     TestServer { audit, addr, kms, clock, creds, dir }
 }

@@ -1,0 +1,205 @@
+//! The connection loop, so that no client can exhaust the server: at most `max_connections`
+//! at once (a new one evicts the connection idle the longest, so that `/health` and real
+//! clients still get in when idle sockets pile up; with none idle it is refused at once), the
+//! request head must arrive within `header_timeout` of the connection being ready for it (which
+//! also closes idle keep-alive connections and header-trickling ones), the body within
+//! `body_timeout` (enforced by the handler), and on shutdown requests in flight are drained up
+//! to `drain` before the process exits.
+
+use crate::AppState;
+use axum::extract::ConnectInfo;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::Notify;
+
+/// The bounds of the edge. Every one has a default an operator may change.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub max_connections: usize,
+    /// For the request head, from when the connection is ready for one.
+    pub header_timeout: Duration,
+    /// For the request body, from when its head has arrived.
+    pub body_timeout: Duration,
+    /// How long shutdown waits for requests in flight.
+    pub drain: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_connections: 1024,
+            header_timeout: Duration::from_secs(20),
+            body_timeout: Duration::from_secs(20),
+            drain: Duration::from_secs(10),
+        }
+    }
+}
+
+/// One connection as the registry sees it.
+struct Conn {
+    /// Requests being handled on it.
+    active: AtomicUsize,
+    /// When a request last ended (ms since the registry started).
+    last_ms: AtomicU64,
+    close: Notify,
+}
+
+struct Registry {
+    started: Instant,
+    max: usize,
+    next: AtomicU64,
+    /// Open connections that are not being closed.
+    open: Mutex<HashMap<u64, Arc<Conn>>>,
+    /// Connections still running (being closed included), for the drain.
+    running: AtomicUsize,
+    drained: Notify,
+}
+
+impl Registry {
+    fn now_ms(&self) -> u64 {
+        self.started.elapsed().as_millis() as u64
+    }
+
+    /// A place for a new connection: free, or made by evicting the connection idle the
+    /// longest; `None` when every connection is busy.
+    fn admit(&self) -> Option<(u64, Arc<Conn>)> {
+        let mut open = self.open.lock().ok()?;
+        if open.len() >= self.max {
+            let victim = open
+                .iter()
+                .filter(|(_, c)| c.active.load(Ordering::Acquire) == 0)
+                .min_by_key(|(_, c)| c.last_ms.load(Ordering::Relaxed))
+                .map(|(id, _)| *id)?;
+            if let Some(c) = open.remove(&victim) {
+                c.close.notify_one();
+            }
+        }
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        let conn = Arc::new(Conn {
+            active: AtomicUsize::new(0),
+            last_ms: AtomicU64::new(self.now_ms()),
+            close: Notify::new(),
+        });
+        open.insert(id, conn.clone());
+        self.running.fetch_add(1, Ordering::AcqRel);
+        Some((id, conn))
+    }
+
+    fn finished(&self, id: u64) {
+        if let Ok(mut open) = self.open.lock() {
+            open.remove(&id);
+        }
+        if self.running.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.drained.notify_waiters();
+        }
+    }
+
+    fn close_all(&self) {
+        if let Ok(open) = self.open.lock() {
+            for c in open.values() {
+                c.close.notify_one();
+            }
+        }
+    }
+}
+
+/// Counts a request as active on its connection while it is handled.
+struct Active(Arc<Conn>, Arc<Registry>);
+
+impl Drop for Active {
+    fn drop(&mut self) {
+        self.0.last_ms.store(self.1.now_ms(), Ordering::Relaxed);
+        self.0.active.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// Serves until `shutdown` completes, then drains the requests in flight.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: Arc<AppState>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let limits = state.limits;
+    let router = crate::router(state);
+    let registry = Arc::new(Registry {
+        started: Instant::now(),
+        max: limits.max_connections.max(1),
+        next: AtomicU64::new(0),
+        open: Mutex::new(HashMap::new()),
+        running: AtomicUsize::new(0),
+        drained: Notify::new(),
+    });
+    let refusals = crate::log_budget::LogBudget::new();
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    // Out of descriptors (EMFILE), or a connection reset before accept: wait
+                    // a little rather than spin.
+                    if refusals.take().is_some() {
+                        tracing::warn!(error = %e, "accept failed");
+                    }
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    continue;
+                }
+            },
+            _ = &mut shutdown => break,
+        };
+        let Some((id, conn)) = registry.admit() else {
+            if let Some(left_out) = refusals.take() {
+                tracing::warn!(source = %peer.ip(), max = limits.max_connections, left_out, "refused a connection: every connection is busy");
+            }
+            drop(stream);
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let (router, registry) = (router.clone(), registry.clone());
+        tokio::spawn(async move {
+            let tower = hyper_util::service::TowerToHyperService::new(router);
+            let (c, r) = (conn.clone(), registry.clone());
+            let service = hyper::service::service_fn(move |mut req| {
+                req.extensions_mut().insert(ConnectInfo(peer));
+                c.active.fetch_add(1, Ordering::AcqRel);
+                let active = Active(c.clone(), r.clone());
+                let fut = hyper::service::Service::call(&tower, req);
+                async move {
+                    let out = fut.await;
+                    drop(active);
+                    out
+                }
+            });
+            let mut builder = hyper::server::conn::http1::Builder::new();
+            builder.timer(TokioTimer::new()).header_read_timeout(limits.header_timeout);
+            let served = builder.serve_connection(TokioIo::new(stream), service);
+            tokio::pin!(served);
+            tokio::select! {
+                _ = served.as_mut() => {}
+                _ = conn.close.notified() => {
+                    // Evicted or shutting down: an idle connection closes at once, a busy one
+                    // after its response.
+                    served.as_mut().graceful_shutdown();
+                    let _ = served.await;
+                }
+            }
+            registry.finished(id);
+        });
+    }
+    drop(listener);
+    registry.close_all();
+    let drained = registry.drained.notified();
+    if registry.running.load(Ordering::Acquire) > 0
+        && tokio::time::timeout(limits.drain, drained).await.is_err()
+    {
+        tracing::warn!(
+            still_running = registry.running.load(Ordering::Acquire),
+            "shutdown: requests still in flight after the drain deadline"
+        );
+    }
+    Ok(())
+}
