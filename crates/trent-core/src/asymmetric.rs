@@ -233,11 +233,12 @@ impl Call for SignRequest {
         let message = self.message.unwrap_or_default();
         let spec = rec.key_spec;
         let material = u.material.clone();
-        let signature = crate::blocking(move || {
-            let msg = message_of(message_type, message.as_bytes());
-            asymmetric::sign(spec, &material, alg, msg).map_err(|e| asym_error(e, alg))
-        })
-        .await?;
+        let signature = kms
+            .blocking(move || {
+                let msg = message_of(message_type, message.as_bytes());
+                asymmetric::sign(spec, &material, alg, msg).map_err(|e| asym_error(e, alg))
+            })
+            .await?;
         Ok(SignResponse {
             key_id: Some(rec.key.arn()),
             signature: Some(Blob::new(signature)),
@@ -359,13 +360,14 @@ impl Kms {
         };
         let context = req.context.unwrap_or_default();
         let u = self.usable_for_encrypt(rec, req.action, req.dry_run).await?;
-        let (private, public) = crate::blocking(move || {
-            let private = asymmetric::generate(key_spec)?;
-            let public = asymmetric::public_key(key_spec, &private)
-                .map_err(|_| KmsError::Internal("generated key does not parse".into()))?;
-            Ok((private, public))
-        })
-        .await?;
+        let (private, public) = self
+            .blocking(move || {
+                let private = asymmetric::generate(key_spec)?;
+                let public = asymmetric::public_key(key_spec, &private)
+                    .map_err(|_| KmsError::Internal("generated key does not parse".into()))?;
+                Ok((private, public))
+            })
+            .await?;
         let blob = self.seal_with(rec, &u, private.as_bytes(), &context)?;
         let sealed = crate::data_keys::SealedSecret {
             key_arn: rec.key.arn(),

@@ -146,11 +146,12 @@ impl Kms {
             let u = self.usable_checked(rec, dry_run).await?;
             let material = u.material.clone();
             let ct = blob.to_vec();
-            let plaintext = crate::blocking(move || {
-                asymmetric::decrypt(&material, algorithm, &ct)
-                    .map_err(|_| KmsError::InvalidCiphertext)
-            })
-            .await?;
+            let plaintext = self
+                .blocking(move || {
+                    asymmetric::decrypt(&material, algorithm, &ct)
+                        .map_err(|_| KmsError::InvalidCiphertext)
+                })
+                .await?;
             return Ok(Opened { material_id: None, plaintext, algorithm });
         };
         if rec.key_usage != KeyUsageType::EncryptDecrypt {

@@ -256,15 +256,18 @@ impl Kms {
 
         // Unwrap off the async workers: RSA private-key operations take milliseconds.
         let wrapped = r.encrypted_key_material.clone().unwrap_or_default();
-        let material = tokio::task::spawn_blocking(move || {
-            unwrap_material(token.algorithm, &token.private_pkcs8, wrapped.as_bytes())
-        })
-        .await
-        .map_err(|e| KmsError::Internal(format!("unwrap task: {e}")))?
-        .map_err(|e| match e {
-            UnwrapError::BadLength => KmsError::Validation("Invalid encrypted key size.".into()),
-            UnwrapError::Failed => KmsError::InvalidCiphertext,
-        })?;
+        let material = self
+            .blocking(move || {
+                unwrap_material(token.algorithm, &token.private_pkcs8, wrapped.as_bytes()).map_err(
+                    |e| match e {
+                        UnwrapError::BadLength => {
+                            KmsError::Validation("Invalid encrypted key size.".into())
+                        }
+                        UnwrapError::Failed => KmsError::InvalidCiphertext,
+                    },
+                )
+            })
+            .await?;
         self.check_material_shape(rec, &material)?;
         let material_id = self.keyring.material_id(&rec.key.key_id, &material);
         if let Some(given) = &r.key_material_id {

@@ -15,6 +15,7 @@ mod data_keys;
 mod error;
 mod gate;
 mod grants;
+mod heavy;
 mod import;
 mod kem;
 mod key_cache;
@@ -39,6 +40,7 @@ pub use bootstrap::{
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::KmsError;
 pub use gate::{Authorized, Call, Conditions, Target};
+pub use heavy::HeavyWorkConfig;
 pub use trent_store::{in_partition_of, partition_of};
 pub use wrapping_pool::WrappingPoolConfig;
 
@@ -47,18 +49,6 @@ use trent_crypto::Keyring;
 use trent_store::Store;
 
 pub type Result<T> = std::result::Result<T, KmsError>;
-
-/// Runs CPU-heavy work (RSA, post-quantum signatures) on a blocking thread, never on the
-/// async workers.
-pub(crate) async fn blocking<T, F>(f: F) -> Result<T>
-where
-    T: Send + 'static,
-    F: FnOnce() -> Result<T> + Send + 'static,
-{
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| KmsError::Internal(format!("blocking task: {e}")))?
-}
 
 /// Who is calling: the account and principal of the access key, and the Region of the
 /// request's credential scope (keys live per account and Region).
@@ -80,6 +70,8 @@ pub struct KmsConfig {
     /// How long an import token and its wrapping key are valid (AWS: 24 hours).
     pub import_token_validity_ms: i64,
     pub wrapping_pool: WrappingPoolConfig,
+    /// The bounds of CPU-heavy work (RSA, signatures).
+    pub heavy_work: HeavyWorkConfig,
     /// Keys the in-memory key cache holds (0: every call reads its key from the store).
     pub key_cache_size: usize,
     /// How long a cached key may be used before it is read again: `None` when this server is
@@ -93,6 +85,7 @@ impl Default for KmsConfig {
             max_on_demand_rotations: 25,
             import_token_validity_ms: 24 * 3_600_000,
             wrapping_pool: WrappingPoolConfig::default(),
+            heavy_work: HeavyWorkConfig::default(),
             key_cache_size: 100_000,
             key_cache_ttl: None,
         }
@@ -108,6 +101,7 @@ pub struct Kms {
     config: KmsConfig,
     materials: materials::MaterialCache,
     wrapping_pool: wrapping_pool::WrappingPool,
+    heavy: Arc<heavy::HeavyWork>,
     audit: Arc<dyn audit::AuditSink>,
     keys: key_cache::KeyCache,
     signing_keys: bootstrap::SigningKeyCache,
@@ -120,7 +114,9 @@ impl Kms {
         clock: Arc<dyn Clock>,
         config: KmsConfig,
     ) -> Self {
-        let wrapping_pool = wrapping_pool::WrappingPool::new(config.wrapping_pool.clone());
+        let heavy = Arc::new(heavy::HeavyWork::new(config.heavy_work.clone()));
+        let wrapping_pool =
+            wrapping_pool::WrappingPool::new(config.wrapping_pool.clone(), heavy.clone());
         let keys = key_cache::KeyCache::new(config.key_cache_size, config.key_cache_ttl);
         Kms {
             store,
@@ -129,6 +125,7 @@ impl Kms {
             config,
             materials: materials::MaterialCache::new(10_000),
             wrapping_pool,
+            heavy,
             audit: Arc::new(audit::LogAudit),
             keys,
             signing_keys: bootstrap::SigningKeyCache::new(
@@ -154,5 +151,15 @@ impl Kms {
 
     fn now_ms(&self) -> i64 {
         self.clock.now_ms()
+    }
+
+    /// Runs CPU-heavy work (RSA, signatures) on a blocking thread within the bounds of
+    /// `heavy.rs`, never on the async workers.
+    pub(crate) async fn blocking<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce() -> Result<T> + Send + 'static,
+    {
+        self.heavy.run(f).await
     }
 }

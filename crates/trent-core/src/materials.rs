@@ -55,7 +55,8 @@ impl Kms {
         self.seal_new_material(key, &trent_crypto::random_secret(32)?, state, now)
     }
 
-    /// Fresh material of any key spec, generated on a blocking thread (RSA takes long).
+    /// Fresh material of any key spec: random bytes for symmetric and HMAC keys, at once; an
+    /// asymmetric key pair as bounded heavy work (RSA takes long).
     pub(crate) async fn new_material(
         &self,
         key: &KeyRef,
@@ -63,7 +64,11 @@ impl Kms {
         state: KeyMaterialState,
         now: i64,
     ) -> Result<MaterialRecord> {
-        let material = crate::blocking(move || crate::keyspec::generate(spec)).await?;
+        let material = if trent_crypto::asymmetric::is_supported(spec) {
+            self.blocking(move || crate::keyspec::generate(spec)).await?
+        } else {
+            crate::keyspec::generate(spec)?
+        };
         self.seal_new_material(key, &material, state, now)
     }
 

@@ -1,14 +1,16 @@
-//! Pre-generated RSA wrapping key pairs, one queue per wrapping key spec, refilled by a
-//! background thread so that GetParametersForImport never waits for RSA key generation
-//! (about 0.5 s of one core for RSA-4096) while the pool holds keys.
+//! Pre-generated RSA wrapping key pairs, one queue per wrapping key spec, refilled in the
+//! background so that GetParametersForImport never waits for RSA key generation (about 0.5 s
+//! of one core for RSA-4096) while the pool holds keys. All generation — the refill and the
+//! on-demand kind when the pool is empty — runs within the bounds of `heavy.rs`.
 //!
 //! Policy: by default every key pair backs exactly one import token (a fresh key pair per
 //! call, as AWS does). `tokens_per_key_pair > 1` lets one pair back that many tokens within
 //! its first 24 hours — faster bursts at the cost of sharing a wrapping key between imports.
 
+use crate::heavy::HeavyWork;
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Mutex};
 use trent_crypto::import::{WrappingKeyPair, WrappingSpec};
 
 const PAIR_LIFETIME_MS: i64 = 24 * 3_600_000;
@@ -36,12 +38,13 @@ struct Entry {
 struct Inner {
     cfg: WrappingPoolConfig,
     queues: Mutex<HashMap<WrappingSpec, VecDeque<Entry>>>,
-    wake: Condvar,
+    wake: tokio::sync::Notify,
     stop: AtomicBool,
 }
 
 pub(crate) struct WrappingPool {
     inner: Arc<Inner>,
+    heavy: Arc<HeavyWork>,
 }
 
 fn now_ms() -> i64 {
@@ -49,21 +52,21 @@ fn now_ms() -> i64 {
 }
 
 impl WrappingPool {
-    pub(crate) fn new(cfg: WrappingPoolConfig) -> Self {
+    /// A pool of `cfg.size_per_spec` pairs per spec, refilled by a task of the current Tokio
+    /// runtime (without a runtime, or with size 0, pairs are made on demand only).
+    pub(crate) fn new(cfg: WrappingPoolConfig, heavy: Arc<HeavyWork>) -> Self {
         let inner = Arc::new(Inner {
             cfg,
             queues: Mutex::new(HashMap::new()),
-            wake: Condvar::new(),
+            wake: tokio::sync::Notify::new(),
             stop: AtomicBool::new(false),
         });
         if inner.cfg.size_per_spec > 0 {
-            let worker = inner.clone();
-            // A plain thread: RSA generation must not occupy the async workers.
-            let _ = std::thread::Builder::new()
-                .name("trent-wrapping-pool".into())
-                .spawn(move || refill(worker));
+            if let Ok(rt) = tokio::runtime::Handle::try_current() {
+                rt.spawn(refill(inner.clone(), heavy.clone()));
+            }
         }
-        WrappingPool { inner }
+        WrappingPool { inner, heavy }
     }
 
     fn try_take(&self, spec: WrappingSpec) -> Option<Arc<WrappingKeyPair>> {
@@ -89,13 +92,11 @@ impl WrappingPool {
     /// thread when the pool is empty.
     pub(crate) async fn take(&self, spec: WrappingSpec) -> crate::Result<Arc<WrappingKeyPair>> {
         let found = self.try_take(spec);
-        self.inner.wake.notify_all();
+        self.inner.wake.notify_one();
         if let Some(p) = found {
             return Ok(p);
         }
-        let pair = tokio::task::spawn_blocking(move || WrappingKeyPair::generate(spec))
-            .await
-            .map_err(|e| crate::KmsError::Internal(format!("key generation task: {e}")))??;
+        let pair = self.heavy.run(move || Ok(WrappingKeyPair::generate(spec)?)).await?;
         Ok(Arc::new(pair))
     }
 }
@@ -103,33 +104,25 @@ impl WrappingPool {
 impl Drop for WrappingPool {
     fn drop(&mut self) {
         self.inner.stop.store(true, Ordering::SeqCst);
-        self.inner.wake.notify_all();
+        self.inner.wake.notify_one();
     }
 }
 
-fn refill(inner: Arc<Inner>) {
+async fn refill(inner: Arc<Inner>, heavy: Arc<HeavyWork>) {
     loop {
-        let wanted = {
-            let Ok(mut queues) = inner.queues.lock() else {
-                return;
-            };
-            loop {
-                if inner.stop.load(Ordering::SeqCst) {
-                    return;
-                }
-                let short = WrappingSpec::ALL
-                    .into_iter()
-                    .find(|s| queues.get(s).map_or(0, |q| q.len()) < inner.cfg.size_per_spec);
-                match short {
-                    Some(s) => break s,
-                    None => match inner.wake.wait(queues) {
-                        Ok(q) => queues = q,
-                        Err(_) => return,
-                    },
-                }
-            }
+        if inner.stop.load(Ordering::SeqCst) {
+            return;
+        }
+        let short = inner.queues.lock().ok().and_then(|queues| {
+            WrappingSpec::ALL
+                .into_iter()
+                .find(|s| queues.get(s).map_or(0, |q| q.len()) < inner.cfg.size_per_spec)
+        });
+        let Some(wanted) = short else {
+            inner.wake.notified().await;
+            continue;
         };
-        match WrappingKeyPair::generate(wanted) {
+        match heavy.run_in_background(move || Ok(WrappingKeyPair::generate(wanted)?)).await {
             Ok(pair) => {
                 let entry = Entry {
                     pair: Arc::new(pair),
@@ -142,7 +135,7 @@ fn refill(inner: Arc<Inner>) {
             }
             Err(e) => {
                 tracing::error!(error = %e, "cannot generate a wrapping key pair");
-                std::thread::sleep(std::time::Duration::from_secs(1));
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
             }
         }
     }
@@ -153,30 +146,38 @@ mod tests {
     use super::*;
     use std::time::{Duration, Instant};
 
-    fn wait_until_full(pool: &WrappingPool, spec: WrappingSpec, n: usize) {
+    fn heavy() -> Arc<HeavyWork> {
+        Arc::new(HeavyWork::new(crate::HeavyWorkConfig::default()))
+    }
+
+    async fn wait_until_full(pool: &WrappingPool, spec: WrappingSpec, n: usize) {
         let deadline = Instant::now() + Duration::from_secs(60);
         while pool.inner.queues.lock().unwrap().get(&spec).map_or(0, |q| q.len()) < n {
             assert!(Instant::now() < deadline, "the pool did not fill");
-            std::thread::sleep(Duration::from_millis(20));
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
 
-    #[tokio::test]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn serves_from_the_pool_and_refills() {
-        let pool =
-            WrappingPool::new(WrappingPoolConfig { size_per_spec: 2, tokens_per_key_pair: 1 });
-        wait_until_full(&pool, WrappingSpec::Rsa2048, 2);
+        let pool = WrappingPool::new(
+            WrappingPoolConfig { size_per_spec: 2, tokens_per_key_pair: 1 },
+            heavy(),
+        );
+        wait_until_full(&pool, WrappingSpec::Rsa2048, 2).await;
         let a = pool.take(WrappingSpec::Rsa2048).await.unwrap();
         let b = pool.take(WrappingSpec::Rsa2048).await.unwrap();
         assert_ne!(a.public_spki, b.public_spki, "each token gets a fresh key pair");
-        wait_until_full(&pool, WrappingSpec::Rsa2048, 2);
+        wait_until_full(&pool, WrappingSpec::Rsa2048, 2).await;
     }
 
-    #[tokio::test]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_key_pair_may_back_a_bounded_number_of_tokens() {
-        let pool =
-            WrappingPool::new(WrappingPoolConfig { size_per_spec: 1, tokens_per_key_pair: 3 });
-        wait_until_full(&pool, WrappingSpec::Rsa2048, 1);
+        let pool = WrappingPool::new(
+            WrappingPoolConfig { size_per_spec: 1, tokens_per_key_pair: 3 },
+            heavy(),
+        );
+        wait_until_full(&pool, WrappingSpec::Rsa2048, 1).await;
         let first = pool.take(WrappingSpec::Rsa2048).await.unwrap();
         for _ in 0..2 {
             assert_eq!(
@@ -188,10 +189,12 @@ mod tests {
         assert_ne!(fourth.public_spki, first.public_spki);
     }
 
-    #[tokio::test]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn generates_on_demand_without_a_pool() {
-        let pool =
-            WrappingPool::new(WrappingPoolConfig { size_per_spec: 0, tokens_per_key_pair: 1 });
+        let pool = WrappingPool::new(
+            WrappingPoolConfig { size_per_spec: 0, tokens_per_key_pair: 1 },
+            heavy(),
+        );
         let p = pool.take(WrappingSpec::Rsa3072).await.unwrap();
         assert_eq!(p.spec, WrappingSpec::Rsa3072);
     }

@@ -64,6 +64,13 @@ pub struct ServeArgs {
     /// Seconds shutdown waits for requests in flight.
     #[arg(long, env = "TRENT_DRAIN_SECS")]
     pub drain_secs: Option<u64>,
+    /// Threads for RSA and signature work at once (default: half the CPUs).
+    #[arg(long, env = "TRENT_HEAVY_WORK_THREADS")]
+    pub heavy_work_threads: Option<usize>,
+    /// RSA and signature jobs that may wait for those threads; beyond, ThrottlingException
+    /// (default: 4 per thread).
+    #[arg(long, env = "TRENT_HEAVY_WORK_QUEUE")]
+    pub heavy_work_queue: Option<usize>,
     /// PostgreSQL instead of the embedded SQLite database, for several nodes: a
     /// `postgres://user:password@host:port/db` URL or `host=... user=... dbname=...`.
     /// Prefer the environment for a URL with a password.
@@ -73,7 +80,8 @@ pub struct ServeArgs {
     pub root_key: crate::root_key::RootKeyArgs,
     /// TOML file with any of: data_dir, listen, account_id, auth, log, log_format, wrapping_pool_size,
     /// tokens_per_wrapping_key, key_cache_size, key_cache_ttl_ms, max_connections,
-    /// header_timeout_secs, body_timeout_secs, drain_secs, database_url, pkcs11_module,
+    /// header_timeout_secs, body_timeout_secs, drain_secs, heavy_work_threads,
+    /// heavy_work_queue, database_url, pkcs11_module,
     /// pkcs11_token_label, pkcs11_key_label.
     #[arg(long, env = "TRENT_CONFIG")]
     pub config: Option<PathBuf>,
@@ -96,6 +104,8 @@ struct FileConfig {
     header_timeout_secs: Option<u64>,
     body_timeout_secs: Option<u64>,
     drain_secs: Option<u64>,
+    heavy_work_threads: Option<usize>,
+    heavy_work_queue: Option<usize>,
     database_url: Option<String>,
     pkcs11_module: Option<PathBuf>,
     pkcs11_token_label: Option<String>,
@@ -115,6 +125,7 @@ pub struct ServeConfig {
     pub key_cache_size: usize,
     pub key_cache_ttl_ms: u64,
     pub limits: trent_server::Limits,
+    pub heavy_work: trent_core::HeavyWorkConfig,
     pub database_url: Option<String>,
     pub root_key: crate::root_key::RootKeyArgs,
 }
@@ -169,6 +180,18 @@ impl ServeConfig {
                     ),
                     body_timeout: secs(a.body_timeout_secs, file.body_timeout_secs, d.body_timeout),
                     drain: secs(a.drain_secs, file.drain_secs, d.drain),
+                }
+            },
+            heavy_work: {
+                let d = trent_core::HeavyWorkConfig::default();
+                let threads = a.heavy_work_threads.or(file.heavy_work_threads).unwrap_or(d.threads);
+                trent_core::HeavyWorkConfig {
+                    threads: threads.max(1),
+                    queue: a
+                        .heavy_work_queue
+                        .or(file.heavy_work_queue)
+                        .unwrap_or(4 * threads.max(1)),
+                    max_wait: d.max_wait,
                 }
             },
             database_url: a.database_url.or(file.database_url),

@@ -43,6 +43,7 @@ async fn serve(cfg: ServeConfig) -> Result<(), String> {
     config.wrapping_pool.size_per_spec = cfg.wrapping_pool_size;
     config.wrapping_pool.tokens_per_key_pair = cfg.tokens_per_wrapping_key;
     config.key_cache_size = cfg.key_cache_size;
+    config.heavy_work = cfg.heavy_work.clone();
     if changes.is_some() {
         config.key_cache_ttl = Some(Duration::from_millis(cfg.key_cache_ttl_ms));
         tracing::info!(

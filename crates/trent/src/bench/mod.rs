@@ -104,6 +104,8 @@ pub struct Report {
     pub workload: String,
     pub requests: usize,
     pub errors: usize,
+    /// ThrottlingException answers, after which a connection backs off as an SDK does.
+    pub throttled: usize,
     pub seconds: f64,
     pub latencies_us: Vec<u64>,
 }
@@ -136,6 +138,8 @@ async fn bench(a: BenchArgs) -> Result<(), String> {
             let mut c = Client::connect(addr, creds).await?;
             let mut lat = Vec::new();
             let mut errors = 0usize;
+            let mut throttled = 0usize;
+            let mut in_a_row = 0u32;
             let mut i = 0usize;
             while Instant::now() < deadline {
                 if budget
@@ -150,7 +154,21 @@ async fn bench(a: BenchArgs) -> Result<(), String> {
                 }
                 let t = Instant::now();
                 match workload.once(&mut c, &shared, worker, i).await {
-                    Ok(()) => lat.push(t.elapsed().as_micros() as u64),
+                    Ok(()) => {
+                        lat.push(t.elapsed().as_micros() as u64);
+                        in_a_row = 0;
+                    }
+                    // Back off as the SDKs' retry strategies do: a random delay up to 0.5 s,
+                    // doubling with each throttle in a row (up to 8 s).
+                    Err(e) if e.contains("ThrottlingException") => {
+                        throttled += 1;
+                        let mut b = [0u8; 2];
+                        let _ = trent_crypto::random_bytes(&mut b);
+                        let cap_ms = 500u64 << in_a_row.min(4);
+                        let ms = u64::from(u16::from_le_bytes(b)) * cap_ms / 65_536;
+                        in_a_row += 1;
+                        tokio::time::sleep(Duration::from_millis(ms)).await;
+                    }
                     Err(e) => {
                         errors += 1;
                         if errors == 1 {
@@ -160,20 +178,22 @@ async fn bench(a: BenchArgs) -> Result<(), String> {
                 }
                 i += 1;
             }
-            Ok::<_, String>((lat, errors))
+            Ok::<_, String>((lat, errors, throttled))
         }));
     }
     let mut report = Report {
         workload: a.workload.clone(),
         requests: 0,
         errors: 0,
+        throttled: 0,
         seconds: 0.0,
         latencies_us: Vec::new(),
     };
     for t in tasks {
-        let (lat, errors) = t.await.map_err(|e| e.to_string())??;
+        let (lat, errors, throttled) = t.await.map_err(|e| e.to_string())??;
         report.requests += lat.len();
         report.errors += errors;
+        report.throttled += throttled;
         report.latencies_us.extend(lat);
     }
     report.seconds = started.elapsed().as_secs_f64();
@@ -184,14 +204,14 @@ async fn bench(a: BenchArgs) -> Result<(), String> {
             "{}",
             serde_json::json!({
                 "workload": report.workload, "connections": a.connections, "requests": report.requests,
-                "errors": report.errors, "seconds": report.seconds, "rps": rps,
+                "errors": report.errors, "throttled": report.throttled, "seconds": report.seconds, "rps": rps,
                 "p50_ms": report.pct(0.5), "p90_ms": report.pct(0.9), "p99_ms": report.pct(0.99),
                 "max_ms": report.latencies_us.last().map(|v| *v as f64 / 1000.0).unwrap_or(0.0),
             })
         );
     } else {
         println!(
-            "{:<36} {:>8} req in {:>6.2}s  {:>10.1} req/s  p50 {:>7.3} ms  p90 {:>7.3} ms  p99 {:>7.3} ms  max {:>8.3} ms  errors {}",
+            "{:<36} {:>8} req in {:>6.2}s  {:>10.1} req/s  p50 {:>7.3} ms  p90 {:>7.3} ms  p99 {:>7.3} ms  max {:>8.3} ms  errors {}  throttled {}",
             format!("{} x{}", report.workload, a.connections),
             report.requests,
             report.seconds,
@@ -200,7 +220,8 @@ async fn bench(a: BenchArgs) -> Result<(), String> {
             report.pct(0.9),
             report.pct(0.99),
             report.latencies_us.last().map(|v| *v as f64 / 1000.0).unwrap_or(0.0),
-            report.errors
+            report.errors,
+            report.throttled
         );
     }
     if report.errors > 0 {

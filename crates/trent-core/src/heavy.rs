@@ -1,0 +1,159 @@
+//! Bounded CPU-heavy work: RSA key generation and private-key operations, ML-DSA and other
+//! signatures. At most `threads` jobs run at once, at most `queue` more wait, and none waits
+//! longer than `max_wait`; past that the caller gets ThrottlingException at once, as AWS
+//! answers past its quotas. So a flood of RSA requests slows only itself, never the cheap
+//! symmetric calls that share the machine.
+
+use crate::{KmsError, Result};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Semaphore;
+
+#[derive(Debug, Clone)]
+pub struct HeavyWorkConfig {
+    /// Jobs running at once (default: half the CPUs, at least one).
+    pub threads: usize,
+    /// Jobs waiting beyond those (default: 4 per thread).
+    pub queue: usize,
+    /// How long a job may wait for a thread before it is refused.
+    pub max_wait: Duration,
+}
+
+impl Default for HeavyWorkConfig {
+    fn default() -> Self {
+        let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+        let threads = (cpus / 2).max(1);
+        HeavyWorkConfig { threads, queue: 4 * threads, max_wait: Duration::from_secs(5) }
+    }
+}
+
+pub(crate) struct HeavyWork {
+    cfg: HeavyWorkConfig,
+    permits: Arc<Semaphore>,
+    /// Jobs admitted and not finished (running or waiting).
+    admitted: AtomicUsize,
+}
+
+/// Gives back an admission when the job ends, however it ends.
+struct Admission<'a>(&'a AtomicUsize);
+
+impl Drop for Admission<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+fn join_error(e: tokio::task::JoinError) -> KmsError {
+    KmsError::Internal(format!("blocking task: {e}"))
+}
+
+impl HeavyWork {
+    pub(crate) fn new(cfg: HeavyWorkConfig) -> Self {
+        let threads = cfg.threads.max(1);
+        HeavyWork {
+            cfg: HeavyWorkConfig { threads, ..cfg },
+            permits: Arc::new(Semaphore::new(threads)),
+            admitted: AtomicUsize::new(0),
+        }
+    }
+
+    /// Runs `f` on a blocking thread within the bounds, for a client's request.
+    pub(crate) async fn run<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce() -> Result<T> + Send + 'static,
+    {
+        if self.admitted.fetch_add(1, Ordering::AcqRel) >= self.cfg.threads + self.cfg.queue {
+            self.admitted.fetch_sub(1, Ordering::AcqRel);
+            return Err(KmsError::Throttling);
+        }
+        let _admission = Admission(&self.admitted);
+        let permit = tokio::time::timeout(self.cfg.max_wait, self.permits.clone().acquire_owned())
+            .await
+            .map_err(|_| KmsError::Throttling)?
+            .map_err(|_| KmsError::Throttling)?;
+        tokio::task::spawn_blocking(move || {
+            let out = f();
+            drop(permit);
+            out
+        })
+        .await
+        .map_err(join_error)?
+    }
+
+    /// Runs background work (refilling the wrapping-key pool) on the same threads: it waits
+    /// for a free one as long as it takes, and takes no place in the clients' queue.
+    pub(crate) async fn run_in_background<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce() -> Result<T> + Send + 'static,
+    {
+        let permit =
+            self.permits.clone().acquire_owned().await.map_err(|_| KmsError::Throttling)?;
+        tokio::task::spawn_blocking(move || {
+            let out = f();
+            drop(permit);
+            out
+        })
+        .await
+        .map_err(join_error)?
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn past_the_queue_callers_are_throttled_at_once() {
+        let heavy = Arc::new(HeavyWork::new(HeavyWorkConfig {
+            threads: 1,
+            queue: 2,
+            max_wait: Duration::from_secs(30),
+        }));
+        let mut jobs = Vec::new();
+        for _ in 0..10 {
+            let h = heavy.clone();
+            jobs.push(tokio::spawn(async move {
+                h.run(|| {
+                    std::thread::sleep(Duration::from_millis(100));
+                    Ok(())
+                })
+                .await
+            }));
+        }
+        let mut done = 0;
+        let mut throttled = 0;
+        for j in jobs {
+            match j.await.unwrap() {
+                Ok(()) => done += 1,
+                Err(KmsError::Throttling) => throttled += 1,
+                Err(e) => panic!("{e}"),
+            }
+        }
+        assert_eq!((done, throttled), (3, 7));
+        // Admissions are given back: the pool takes work again.
+        heavy.run(|| Ok(())).await.unwrap();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_job_that_waits_too_long_is_throttled() {
+        let heavy = Arc::new(HeavyWork::new(HeavyWorkConfig {
+            threads: 1,
+            queue: 8,
+            max_wait: Duration::from_millis(50),
+        }));
+        let h = heavy.clone();
+        let long = tokio::spawn(async move {
+            h.run(|| {
+                std::thread::sleep(Duration::from_millis(300));
+                Ok(())
+            })
+            .await
+        });
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert!(matches!(heavy.run(|| Ok(())).await, Err(KmsError::Throttling)));
+        long.await.unwrap().unwrap();
+    }
+}
