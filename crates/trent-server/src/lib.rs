@@ -5,6 +5,7 @@
 mod auth;
 mod dispatch;
 pub mod error;
+mod error_bodies;
 mod listener;
 mod log_budget;
 

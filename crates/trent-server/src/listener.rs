@@ -176,7 +176,8 @@ pub async fn serve(
             });
             let mut builder = hyper::server::conn::http1::Builder::new();
             builder.timer(TokioTimer::new()).header_read_timeout(limits.header_timeout);
-            let served = builder.serve_connection(TokioIo::new(stream), service);
+            let io = TokioIo::new(crate::error_bodies::ErrorBodies::new(stream));
+            let served = builder.serve_connection(io, service);
             tokio::pin!(served);
             tokio::select! {
                 _ = served.as_mut() => {}

@@ -108,3 +108,33 @@ async fn past_the_limit_the_longest_idle_connection_makes_room() {
     }
     assert!(open <= 50, "{open} idle connections held with a limit of 50");
 }
+
+/// What hyper refuses before any handler runs is answered in AWS's JSON error shape too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_layer_refusals_have_json_bodies() {
+    let t = start().await;
+    let many: String = (0..150).map(|i| format!("h{i}: v\r\n")).collect();
+    for (req, status, kind) in [
+        (
+            "POST / HTTP/1.1\r\nhost: x\r\nx-bad: a\u{1}b\r\n\r\n".to_string(),
+            "400",
+            "SerializationException",
+        ),
+        (
+            format!("POST / HTTP/1.1\r\nhost: x\r\n{many}\r\n"),
+            "431",
+            "RequestHeaderFieldsTooLargeException",
+        ),
+        ("NOT HTTP\r\n\r\n".to_string(), "400", "SerializationException"),
+    ] {
+        let mut s = TcpStream::connect(t.addr).await.unwrap();
+        s.write_all(req.as_bytes()).await.unwrap();
+        let out = closed_within(&mut s, Duration::from_secs(3)).await.unwrap();
+        let text = String::from_utf8_lossy(&out);
+        assert!(text.starts_with(&format!("HTTP/1.1 {status}")), "{text}");
+        assert!(text.contains("content-type: application/x-amz-json-1.1"), "{text}");
+        let body: serde_json::Value =
+            serde_json::from_str(text.split("\r\n\r\n").nth(1).unwrap()).unwrap();
+        assert_eq!(body["__type"], kind, "{text}");
+    }
+}
