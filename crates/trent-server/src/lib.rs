@@ -8,6 +8,7 @@ pub mod error;
 mod error_bodies;
 mod listener;
 mod log_budget;
+pub mod tls;
 
 pub use listener::Limits;
 
@@ -32,6 +33,8 @@ pub struct AppState {
     pub kms: Arc<Kms>,
     pub auth: auth::Authenticator,
     pub limits: Limits,
+    /// TLS for every connection, when configured.
+    pub tls: Option<Arc<tls::Tls>>,
     refusals: log_budget::LogBudget,
 }
 
@@ -41,12 +44,18 @@ impl AppState {
             auth: auth::Authenticator::new(kms.clone(), mode, default_account),
             kms,
             limits: Limits::default(),
+            tls: None,
             refusals: log_budget::LogBudget::new(),
         }
     }
 
     pub fn with_limits(mut self, limits: Limits) -> Self {
         self.limits = limits;
+        self
+    }
+
+    pub fn with_tls(mut self, tls: Arc<tls::Tls>) -> Self {
+        self.tls = Some(tls);
         self
     }
 

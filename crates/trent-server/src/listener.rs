@@ -117,6 +117,46 @@ impl Drop for Active {
     }
 }
 
+/// Serves HTTP/1.1 on one connection (plain or TLS) until it ends or is told to close.
+async fn serve_io<I>(
+    stream: I,
+    peer: std::net::SocketAddr,
+    router: axum::Router,
+    conn: Arc<Conn>,
+    registry: &Arc<Registry>,
+    limits: Limits,
+) where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let tower = hyper_util::service::TowerToHyperService::new(router);
+    let (c, r) = (conn.clone(), registry.clone());
+    let service = hyper::service::service_fn(move |mut req| {
+        req.extensions_mut().insert(ConnectInfo(peer));
+        c.active.fetch_add(1, Ordering::AcqRel);
+        let active = Active(c.clone(), r.clone());
+        let fut = hyper::service::Service::call(&tower, req);
+        async move {
+            let out = fut.await;
+            drop(active);
+            out
+        }
+    });
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder.timer(TokioTimer::new()).header_read_timeout(limits.header_timeout);
+    let io = TokioIo::new(crate::error_bodies::ErrorBodies::new(stream));
+    let served = builder.serve_connection(io, service);
+    tokio::pin!(served);
+    tokio::select! {
+        _ = served.as_mut() => {}
+        _ = conn.close.notified() => {
+            // Evicted or shutting down: an idle connection closes at once, a busy one after
+            // its response.
+            served.as_mut().graceful_shutdown();
+            let _ = served.await;
+        }
+    }
+}
+
 /// Serves until `shutdown` completes, then drains the requests in flight.
 pub async fn serve(
     listener: tokio::net::TcpListener,
@@ -124,6 +164,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let limits = state.limits;
+    let tls = state.tls.clone();
     let router = crate::router(state);
     let registry = Arc::new(Registry {
         started: Instant::now(),
@@ -159,33 +200,24 @@ pub async fn serve(
             continue;
         };
         let _ = stream.set_nodelay(true);
-        let (router, registry) = (router.clone(), registry.clone());
+        let (router, registry, tls) = (router.clone(), registry.clone(), tls.clone());
         tokio::spawn(async move {
-            let tower = hyper_util::service::TowerToHyperService::new(router);
-            let (c, r) = (conn.clone(), registry.clone());
-            let service = hyper::service::service_fn(move |mut req| {
-                req.extensions_mut().insert(ConnectInfo(peer));
-                c.active.fetch_add(1, Ordering::AcqRel);
-                let active = Active(c.clone(), r.clone());
-                let fut = hyper::service::Service::call(&tower, req);
-                async move {
-                    let out = fut.await;
-                    drop(active);
-                    out
-                }
-            });
-            let mut builder = hyper::server::conn::http1::Builder::new();
-            builder.timer(TokioTimer::new()).header_read_timeout(limits.header_timeout);
-            let io = TokioIo::new(crate::error_bodies::ErrorBodies::new(stream));
-            let served = builder.serve_connection(io, service);
-            tokio::pin!(served);
-            tokio::select! {
-                _ = served.as_mut() => {}
-                _ = conn.close.notified() => {
-                    // Evicted or shutting down: an idle connection closes at once, a busy one
-                    // after its response.
-                    served.as_mut().graceful_shutdown();
-                    let _ = served.await;
+            match tls {
+                None => serve_io(stream, peer, router, conn, &registry, limits).await,
+                Some(tls) => {
+                    // The handshake counts against the time allowed for the first request.
+                    let accepted =
+                        tokio::time::timeout(limits.header_timeout, tls.acceptor().accept(stream))
+                            .await;
+                    match accepted {
+                        Ok(Ok(stream)) => {
+                            serve_io(stream, peer, router, conn, &registry, limits).await
+                        }
+                        Ok(Err(e)) => {
+                            tracing::debug!(source = %peer.ip(), error = %e, "TLS handshake failed")
+                        }
+                        Err(_) => tracing::debug!(source = %peer.ip(), "TLS handshake timed out"),
+                    }
                 }
             }
             registry.finished(id);

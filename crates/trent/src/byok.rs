@@ -126,6 +126,23 @@ async fn import(a: ImportArgs) -> Result<(), String> {
     if let Some(u) = &a.endpoint_url {
         loader = loader.endpoint_url(u);
     }
+    // As the aws cli and boto3 do: AWS_CA_BUNDLE adds a CA to trust (e.g. the one
+    // `trent serve --tls-self-signed` makes).
+    if let Some(bundle) = std::env::var_os("AWS_CA_BUNDLE") {
+        let pem = std::fs::read(&bundle).map_err(|e| {
+            format!("AWS_CA_BUNDLE {}: {e}", std::path::Path::new(&bundle).display())
+        })?;
+        use aws_smithy_http_client::tls;
+        let context = tls::TlsContext::builder()
+            .with_trust_store(tls::TrustStore::default().with_pem_certificate(pem))
+            .build()
+            .map_err(|e| format!("AWS_CA_BUNDLE: {e}"))?;
+        let http = aws_smithy_http_client::Builder::new()
+            .tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::AwsLc))
+            .tls_context(context)
+            .build_https();
+        loader = loader.http_client(http);
+    }
     let client = aws_sdk_kms::Client::new(&loader.load().await);
     let started = Instant::now();
     let key_id = match (&a.key_id, a.create) {

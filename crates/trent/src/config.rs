@@ -71,6 +71,23 @@ pub struct ServeArgs {
     /// (default: 4 per thread).
     #[arg(long, env = "TRENT_HEAVY_WORK_QUEUE")]
     pub heavy_work_queue: Option<usize>,
+    /// Serve HTTPS with this PEM certificate chain (reloaded on SIGHUP, with the key).
+    #[arg(long, env = "TRENT_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, env = "TRENT_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Require client certificates issued by this PEM CA (mutual TLS).
+    #[arg(long, env = "TRENT_TLS_CLIENT_CA")]
+    pub tls_client_ca: Option<PathBuf>,
+    /// Development HTTPS: make (once) a CA and a localhost certificate under DATA_DIR/tls;
+    /// clients trust it with AWS_CA_BUNDLE=DATA_DIR/tls/ca.pem.
+    #[arg(long, env = "TRENT_TLS_SELF_SIGNED", conflicts_with = "tls_cert")]
+    pub tls_self_signed: bool,
+    /// Allow plain HTTP on an address other than loopback (anyone on the path can read and
+    /// replay requests).
+    #[arg(long, env = "TRENT_ALLOW_PLAINTEXT")]
+    pub allow_plaintext: bool,
     /// PostgreSQL instead of the embedded SQLite database, for several nodes: a
     /// `postgres://user:password@host:port/db` URL or `host=... user=... dbname=...`.
     /// Prefer the environment for a URL with a password.
@@ -81,7 +98,8 @@ pub struct ServeArgs {
     /// TOML file with any of: data_dir, listen, account_id, auth, log, log_format, wrapping_pool_size,
     /// tokens_per_wrapping_key, key_cache_size, key_cache_ttl_ms, max_connections,
     /// header_timeout_secs, body_timeout_secs, drain_secs, heavy_work_threads,
-    /// heavy_work_queue, database_url, pkcs11_module,
+    /// heavy_work_queue, tls_cert, tls_key, tls_client_ca, tls_self_signed, allow_plaintext,
+    /// database_url, pkcs11_module,
     /// pkcs11_token_label, pkcs11_key_label.
     #[arg(long, env = "TRENT_CONFIG")]
     pub config: Option<PathBuf>,
@@ -106,6 +124,11 @@ struct FileConfig {
     drain_secs: Option<u64>,
     heavy_work_threads: Option<usize>,
     heavy_work_queue: Option<usize>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
+    tls_client_ca: Option<PathBuf>,
+    tls_self_signed: Option<bool>,
+    allow_plaintext: Option<bool>,
     database_url: Option<String>,
     pkcs11_module: Option<PathBuf>,
     pkcs11_token_label: Option<String>,
@@ -126,6 +149,8 @@ pub struct ServeConfig {
     pub key_cache_ttl_ms: u64,
     pub limits: trent_server::Limits,
     pub heavy_work: trent_core::HeavyWorkConfig,
+    pub tls: TlsChoice,
+    pub allow_plaintext: bool,
     pub database_url: Option<String>,
     pub root_key: crate::root_key::RootKeyArgs,
 }
@@ -194,6 +219,27 @@ impl ServeConfig {
                     max_wait: d.max_wait,
                 }
             },
+            tls: {
+                let cert = a.tls_cert.or(file.tls_cert);
+                let key = a.tls_key.or(file.tls_key);
+                let client_ca = a.tls_client_ca.or(file.tls_client_ca);
+                let self_signed = a.tls_self_signed || file.tls_self_signed.unwrap_or(false);
+                match (cert, key, self_signed) {
+                    (Some(_), _, true) => {
+                        return Err("--tls-self-signed and --tls-cert exclude each other".into())
+                    }
+                    (Some(cert), Some(key), false) => {
+                        TlsChoice::Files(trent_server::tls::TlsSettings { cert, key, client_ca })
+                    }
+                    (None, None, true) => TlsChoice::SelfSigned { client_ca },
+                    (None, None, false) if client_ca.is_none() => TlsChoice::Plain,
+                    (None, None, false) => {
+                        return Err("--tls-client-ca needs --tls-cert or --tls-self-signed".into())
+                    }
+                    _ => return Err("--tls-cert and --tls-key go together".into()),
+                }
+            },
+            allow_plaintext: a.allow_plaintext || file.allow_plaintext.unwrap_or(false),
             database_url: a.database_url.or(file.database_url),
             root_key: a.root_key.or(crate::root_key::RootKeyArgs {
                 pkcs11_module: file.pkcs11_module,
@@ -217,4 +263,15 @@ fn default_max_connections() -> usize {
         Some(n) => n.saturating_sub(64).clamp(16, 4096),
         None => 1024,
     }
+}
+
+/// How `trent serve` speaks on its port.
+#[derive(Clone)]
+pub enum TlsChoice {
+    Plain,
+    Files(trent_server::tls::TlsSettings),
+    /// Certificates made in the data directory (development).
+    SelfSigned {
+        client_ca: Option<PathBuf>,
+    },
 }

@@ -1,7 +1,7 @@
 //! `trent serve`: opens the data directory, the store and the keyring, makes sure the
 //! default account has credentials, and serves until SIGINT or SIGTERM.
 
-use crate::config::{AuthArg, ServeConfig};
+use crate::config::{AuthArg, ServeConfig, TlsChoice};
 use crate::datadir;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -78,6 +78,31 @@ async fn serve(cfg: ServeConfig) -> Result<(), String> {
             AuthMode::AcceptAny
         }
     };
+    let tls = match &cfg.tls {
+        TlsChoice::Plain => {
+            if !cfg.listen.ip().is_loopback() {
+                if !cfg.allow_plaintext {
+                    return Err(format!(
+                        "{} is not a loopback address: serve it with TLS (--tls-cert/--tls-key, or --tls-self-signed), or pass --allow-plaintext",
+                        cfg.listen
+                    ));
+                }
+                tracing::warn!(listen = %cfg.listen, "!!! plain HTTP on a network address: anyone on the path can read and replay requests !!!");
+            }
+            None
+        }
+        TlsChoice::Files(settings) => Some(settings.clone()),
+        TlsChoice::SelfSigned { client_ca } => {
+            let mut settings = trent_server::tls::ensure_self_signed(&cfg.data_dir)?;
+            settings.client_ca = client_ca.clone();
+            tracing::info!(ca = %cfg.data_dir.join("tls/ca.pem").display(), "development TLS: clients trust it with AWS_CA_BUNDLE");
+            Some(settings)
+        }
+    };
+    let tls = match tls {
+        Some(settings) => Some(Arc::new(trent_server::tls::Tls::load(settings)?)),
+        None => None,
+    };
     let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", cfg.listen))?;
@@ -102,14 +127,19 @@ async fn serve(cfg: ServeConfig) -> Result<(), String> {
         },
         None => None,
     };
-    let state = Arc::new(AppState::new(kms, mode, cfg.account_id.clone()).with_limits(cfg.limits));
+    let mut state = AppState::new(kms, mode, cfg.account_id.clone()).with_limits(cfg.limits);
+    if let Some(tls) = &tls {
+        state = state.with_tls(tls.clone());
+        tokio::spawn(reload_on_sighup(tls.clone()));
+    }
+    let state = Arc::new(state);
     tracing::info!(
         max_connections = cfg.limits.max_connections,
         header_timeout_s = cfg.limits.header_timeout.as_secs(),
         body_timeout_s = cfg.limits.body_timeout.as_secs(),
         "connection limits"
     );
-    tracing::info!(listen = %cfg.listen, startup_ms = started.elapsed().as_millis() as u64, version = env!("CARGO_PKG_VERSION"), "trent is serving");
+    tracing::info!(listen = %cfg.listen, tls = tls.is_some(), startup_ms = started.elapsed().as_millis() as u64, version = env!("CARGO_PKG_VERSION"), "trent is serving");
     trent_server::serve(listener, state, shutdown_signal())
         .await
         .map_err(|e| format!("server error: {e}"))?;
@@ -124,6 +154,23 @@ async fn serve(cfg: ServeConfig) -> Result<(), String> {
     drop(lock);
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Reads the TLS certificate and key again at every SIGHUP; new connections get the new ones.
+async fn reload_on_sighup(tls: Arc<trent_server::tls::Tls>) {
+    let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else {
+        return;
+    };
+    while hup.recv().await.is_some() {
+        match tls.reload() {
+            Ok(()) => {
+                tracing::info!(cert = %tls.settings().cert.display(), "reloaded the TLS certificate")
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "kept the TLS certificate in use: the new one does not load")
+            }
+        }
+    }
 }
 
 async fn shutdown_signal() {

@@ -1,0 +1,154 @@
+//! TLS with rustls: the server certificate and key from PEM files, reloaded on demand (the
+//! binary calls `reload` on SIGHUP; connections already open keep theirs), optionally requiring
+//! client certificates issued by a given CA (mutual TLS); and a development mode that makes a
+//! CA and a certificate for `localhost`, `127.0.0.1` and `::1` in the data directory, so that
+//! `AWS_CA_BUNDLE=<data-dir>/tls/ca.pem` is all an AWS client needs.
+
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::server::{ClientHello, ResolvesServerCert, WebPkiClientVerifier};
+use rustls::sign::CertifiedKey;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+
+/// Where the certificate, its key and (for mutual TLS) the clients' CA are.
+#[derive(Debug, Clone)]
+pub struct TlsSettings {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+    pub client_ca: Option<PathBuf>,
+}
+
+/// The server side of TLS: an acceptor whose certificate can be replaced while it serves.
+pub struct Tls {
+    settings: TlsSettings,
+    current: Arc<Current>,
+    acceptor: tokio_rustls::TlsAcceptor,
+}
+
+#[derive(Debug)]
+struct Current(RwLock<Arc<CertifiedKey>>);
+
+impl ResolvesServerCert for Current {
+    fn resolve(&self, _hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        self.0.read().ok().map(|c| c.clone())
+    }
+}
+
+fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(rustls::crypto::aws_lc_rs::default_provider())
+}
+
+fn certified_key(s: &TlsSettings) -> Result<CertifiedKey, String> {
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&s.cert)
+        .map_err(|e| format!("cannot read {}: {e}", s.cert.display()))?
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("{} is not a PEM certificate chain: {e}", s.cert.display()))?;
+    if certs.is_empty() {
+        return Err(format!("{} holds no certificate", s.cert.display()));
+    }
+    let key = PrivateKeyDer::from_pem_file(&s.key)
+        .map_err(|e| format!("cannot read the private key {}: {e}", s.key.display()))?;
+    CertifiedKey::from_der(certs, key, &provider()).map_err(|e| {
+        format!("{} and {} do not make a key pair: {e}", s.cert.display(), s.key.display())
+    })
+}
+
+impl Tls {
+    pub fn load(settings: TlsSettings) -> Result<Self, String> {
+        let current = Arc::new(Current(RwLock::new(Arc::new(certified_key(&settings)?))));
+        let builder = rustls::ServerConfig::builder_with_provider(provider())
+            .with_safe_default_protocol_versions()
+            .map_err(|e| e.to_string())?;
+        let builder = match &settings.client_ca {
+            Some(ca) => {
+                let mut roots = rustls::RootCertStore::empty();
+                for c in CertificateDer::pem_file_iter(ca)
+                    .map_err(|e| format!("cannot read {}: {e}", ca.display()))?
+                {
+                    let c = c.map_err(|e| format!("{}: {e}", ca.display()))?;
+                    roots.add(c).map_err(|e| format!("{}: {e}", ca.display()))?;
+                }
+                let verifier =
+                    WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider())
+                        .build()
+                        .map_err(|e| format!("client CA {}: {e}", ca.display()))?;
+                builder.with_client_cert_verifier(verifier)
+            }
+            None => builder.with_no_client_auth(),
+        };
+        let mut config = builder.with_cert_resolver(current.clone());
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        Ok(Tls { settings, current, acceptor: tokio_rustls::TlsAcceptor::from(Arc::new(config)) })
+    }
+
+    /// Reads the certificate and key again; on any error the one in use stays.
+    pub fn reload(&self) -> Result<(), String> {
+        let fresh = Arc::new(certified_key(&self.settings)?);
+        if let Ok(mut c) = self.current.0.write() {
+            *c = fresh;
+        }
+        Ok(())
+    }
+
+    pub(crate) fn acceptor(&self) -> &tokio_rustls::TlsAcceptor {
+        &self.acceptor
+    }
+
+    pub fn settings(&self) -> &TlsSettings {
+        &self.settings
+    }
+}
+
+/// The development certificates under `dir/tls`: `ca.pem` (give it to clients), `server.pem`
+/// and `server.key` (mode 0600). Made once; kept across restarts.
+pub fn ensure_self_signed(dir: &Path) -> Result<TlsSettings, String> {
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+    let tls = dir.join("tls");
+    let settings =
+        TlsSettings { cert: tls.join("server.pem"), key: tls.join("server.key"), client_ca: None };
+    if settings.cert.exists() && settings.key.exists() && tls.join("ca.pem").exists() {
+        return Ok(settings);
+    }
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&tls)
+        .map_err(|e| format!("cannot create {}: {e}", tls.display()))?;
+    let err = |e: rcgen::Error| format!("cannot make the development certificates: {e}");
+    let ca_key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).map_err(err)?;
+    let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).map_err(err)?;
+    ca.distinguished_name.push(rcgen::DnType::CommonName, "Trent development CA");
+    ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Constrained(0));
+    ca.key_usages = vec![rcgen::KeyUsagePurpose::KeyCertSign, rcgen::KeyUsagePurpose::CrlSign];
+    let ca_cert = ca.self_signed(&ca_key).map_err(err)?;
+    let issuer = rcgen::Issuer::new(ca, ca_key);
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).map_err(err)?;
+    let mut leaf = rcgen::CertificateParams::new(vec![
+        "localhost".to_string(),
+        "127.0.0.1".to_string(),
+        "::1".to_string(),
+    ])
+    .map_err(err)?;
+    leaf.distinguished_name.push(rcgen::DnType::CommonName, "localhost");
+    leaf.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
+    let leaf_cert = leaf.signed_by(&key, &issuer).map_err(err)?;
+    let write = |path: &Path, text: &str, mode: u32| -> Result<(), String> {
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(mode)
+            .open(path)
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        f.write_all(text.as_bytes())
+            .and_then(|_| f.sync_all())
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))
+    };
+    // The CA's key is not kept: nothing can be issued with it after this.
+    write(&settings.key, &key.serialize_pem(), 0o600)?;
+    write(&settings.cert, &leaf_cert.pem(), 0o644)?;
+    write(&tls.join("ca.pem"), &ca_cert.pem(), 0o644)?;
+    Ok(settings)
+}
