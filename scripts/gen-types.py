@@ -346,6 +346,28 @@ for n in names:
 w("            _ => None,")
 w("        }")
 w("    }")
+
+
+def max_body(op):
+    """The body limit of an operation, from the members its input has: a key policy (up to
+    131,072 characters) 256 KiB; grant tokens (up to 10 of 8,192) 128 KiB; else 64 KiB (room
+    for the longest string member, a description of 8,192 characters, \\u-escaped)."""
+    members = shapes[ops[op]["input"]["shape"]].get("members", {}) if "input" in ops[op] else {}
+    if "Policy" in members:
+        return 256 * 1024
+    if "GrantTokens" in members:
+        return 128 * 1024
+    return 64 * 1024
+
+
+w("    /// The largest body a request of this operation may have (from the members of its")
+w("    /// input in the model: a key policy 256 KiB, grant tokens 128 KiB, else 64 KiB).")
+w("    pub const fn max_body(self) -> usize {")
+w("        match self {")
+for n in names:
+    w(f"            Operation::{n} => {max_body(n)},")
+w("        }")
+w("    }")
 w("}")
 w("")
 

@@ -39,7 +39,7 @@ pub use bootstrap::{
 };
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::KmsError;
-pub use gate::{Authorized, Call, Conditions, Target};
+pub use gate::{parse_key_identifier, Authorized, Call, Conditions, KeyIdentifier, Target};
 pub use heavy::HeavyWorkConfig;
 pub use trent_store::{in_partition_of, partition_of};
 pub use wrapping_pool::WrappingPoolConfig;

@@ -25,9 +25,10 @@ use std::future::Future;
 use std::sync::Arc;
 use trent_core::Kms;
 
-/// Requests larger than this are refused before they are read: the largest legitimate
-/// request is a PutKeyPolicy with a 128 KiB policy.
-pub const MAX_BODY: usize = 256 * 1024;
+/// Requests larger than their operation's limit (`Operation::max_body`: 256 KiB for a key
+/// policy, 128 KiB with grant tokens, else 64 KiB) are refused before they are read further;
+/// a request naming no known operation may have this much.
+pub const UNKNOWN_OPERATION_BODY: usize = 16 * 1024;
 
 pub struct AppState {
     pub kms: Arc<Kms>,
@@ -118,11 +119,12 @@ async fn handle(
         .and_then(trent_types::Operation::from_name);
     let result = async {
         // The client has `body_timeout` to send the body (a trickled body is cut off).
-        let body =
-            tokio::time::timeout(st.limits.body_timeout, axum::body::to_bytes(body, MAX_BODY))
-                .await
-                .map_err(|_| Failure::RequestTimeout)?
-                .map_err(|_| Failure::TooLarge)?;
+        // Each operation's own body limit (from the model); an unknown one gets the least.
+        let limit = op.map(|o| o.max_body()).unwrap_or(UNKNOWN_OPERATION_BODY);
+        let body = tokio::time::timeout(st.limits.body_timeout, axum::body::to_bytes(body, limit))
+            .await
+            .map_err(|_| Failure::RequestTimeout)?
+            .map_err(|_| Failure::TooLarge)?;
         if method != Method::POST || uri.path() != "/" {
             return Err(Failure::UnknownOperation);
         }

@@ -76,10 +76,28 @@ async fn authentication_is_required_and_checked() {
             "The security token included in the request is invalid.".into()
         )
     );
-    // An oversized body is refused before it is read.
-    let big = vec![b'a'; trent_server::MAX_BODY + 10];
-    let (status, json) = t.raw("Encrypt", &big).await;
-    assert_eq!((status, json["__type"].as_str()), (413, Some("RequestEntityTooLargeException")));
+    // An oversized body is refused before it is read, by each operation's own limit.
+    for (op, limit) in
+        [("Encrypt", 128 * 1024), ("ListKeys", 64 * 1024), ("PutKeyPolicy", 256 * 1024)]
+    {
+        assert_eq!(trent_types::Operation::from_name(op).unwrap().max_body(), limit);
+        let big = vec![b'a'; limit + 10];
+        let (status, json) = t.raw(op, &big).await;
+        assert_eq!(
+            (status, json["__type"].as_str()),
+            (413, Some("RequestEntityTooLargeException"))
+        );
+    }
+    // A policy of the model's largest size (131,072 characters) still fits PutKeyPolicy.
+    let key = t.client().create_key().send().await.unwrap().key_metadata.unwrap();
+    let pad = "x".repeat(131_072 - 300);
+    let policy = format!(
+        r#"{{"Version":"2012-10-17","Id":"{pad}","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{ACCOUNT}:root"}},"Action":"kms:*","Resource":"*"}}]}}"#
+    );
+    assert!(policy.len() <= 131_072);
+    let body = serde_json::json!({ "KeyId": key.key_id(), "Policy": policy }).to_string();
+    let (status, json) = t.raw("PutKeyPolicy", body.as_bytes()).await;
+    assert_eq!(status, 200, "{json}");
 }
 
 fn base64_of(b: &[u8]) -> String {

@@ -13,6 +13,7 @@ mod targets;
 pub use conditions::{ChildGrant, Conditions};
 pub(crate) use decide::access_denied;
 pub(crate) use resolve::{alias_not_found, key_not_found};
+pub use resolve::{parse_key_identifier, KeyIdentifier};
 pub use targets::{
     AccountTarget, AliasChange, AliasListing, AliasRemoval, CiphertextKey, GrantTarget, KeyTarget,
     NamesCiphertext, NewAlias, ReEncryptKeys, RetiringPrincipalTarget,

@@ -14,10 +14,15 @@ pub(super) enum Accept {
     KeyOrAlias,
 }
 
-enum Parsed<'a> {
+/// What a `KeyId` names, before it is looked up: a key (by id or key ARN) or an alias (by
+/// name or alias ARN), with the account and Region an ARN gives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyIdentifier<'a> {
     Key { account: Option<&'a str>, region: Option<&'a str>, key_id: &'a str },
     Alias { account: Option<&'a str>, region: Option<&'a str>, name: &'a str },
 }
+
+use KeyIdentifier as Parsed;
 
 pub(crate) fn is_key_id(s: &str) -> bool {
     if let Some(h) = s.strip_prefix("mrk-") {
@@ -34,7 +39,8 @@ pub(crate) fn is_key_id(s: &str) -> bool {
         })
 }
 
-fn parse(id: &str) -> Option<Parsed<'_>> {
+/// Parses a `KeyId` as AWS accepts it; `None` is AWS's "Invalid keyId".
+pub fn parse_key_identifier(id: &str) -> Option<KeyIdentifier<'_>> {
     if id.starts_with("alias/") {
         return Some(Parsed::Alias { account: None, region: None, name: id });
     }
@@ -87,7 +93,7 @@ impl Kms {
         id: &str,
         accept: Accept,
     ) -> Result<KeyRef> {
-        let parsed = parse(id).ok_or_else(|| invalid_key_id(id))?;
+        let parsed = parse_key_identifier(id).ok_or_else(|| invalid_key_id(id))?;
         match parsed {
             Parsed::Key { account, region, key_id } => {
                 if let Some(r) = region {
