@@ -219,3 +219,19 @@ fn the_scope_names_a_well_formed_region() {
     let h = signed_with("content-type;host;x-amz-date;x-amz-target", &[], "us-east-1:444455556666");
     invalid_with(verify(&h, BODY, SECRET, T), "Credential should be scoped to a valid region");
 }
+
+#[test]
+fn query_escapes_are_decoded_on_bytes() {
+    // `%` before a multi-byte character panicked when sliced as `&str` (fuzz finding), and
+    // `%+5` was taken for an escape by `from_str_radix`'s sign handling.
+    let headers: Vec<(&str, &[u8])> = vec![("host", b"localhost")];
+    let canonical = |query: &str| {
+        let input =
+            CanonicalInput { method: "POST", path: "/", query, headers: &headers, body: b"" };
+        canonical_request(&input, "host").unwrap()
+    };
+    let c = canonical("a=%é1");
+    assert!(c.contains("\na=%25%C3%A91\n"), "{c}");
+    assert!(canonical("a=%+5").contains("\na=%25%205\n"));
+    assert!(canonical("a=%41%2f").contains("\na=A%2F\n"));
+}
