@@ -21,6 +21,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use error::Failure;
+use futures_util::FutureExt as _;
 use std::future::Future;
 use std::sync::Arc;
 use trent_core::Kms;
@@ -117,7 +118,9 @@ async fn handle(
         .and_then(|v| v.to_str().ok())
         .and_then(|t| t.strip_prefix("TrentService."))
         .and_then(trent_types::Operation::from_name);
-    let result = async {
+    // A panic in the domain must not drop the connection without an answer: it becomes
+    // KMSInternalException (the panic hook logs where it happened).
+    let result = std::panic::AssertUnwindSafe(async {
         // The client has `body_timeout` to send the body (a trickled body is cut off).
         // Each operation's own body limit (from the model); an unknown one gets the least.
         let limit = op.map(|o| o.max_body()).unwrap_or(UNKNOWN_OPERATION_BODY);
@@ -136,8 +139,10 @@ async fn handle(
             tracing::debug!(id = %request_id, op = op.name(), "ok");
         }
         out
-    }
-    .await;
+    })
+    .catch_unwind()
+    .await
+    .unwrap_or_else(|_| Err(Failure::Kms(trent_core::KmsError::Internal("panic".into()))));
     if let Err(f) = &result {
         st.log_refusal(&request_id, op.map(|o| o.name()), &headers, source_ip.as_deref(), f);
     }
