@@ -17,10 +17,24 @@ from conftest import ROOT, TRENT, Server
 SCRIPT = os.path.join(ROOT, "scripts", "ephemeral-postgres")
 
 
+def cluster(tmp_path, *flags):
+    d = tmp_path / "cluster"
+    url = subprocess.run([SCRIPT, "start", str(d), *flags], check=True, capture_output=True, text=True).stdout.strip()
+    return d, url
+
+
 @pytest.fixture
 def database(tmp_path):
-    d = tmp_path / "cluster"
-    url = subprocess.run([SCRIPT, "start", str(d)], check=True, capture_output=True, text=True).stdout.strip()
+    d, url = cluster(tmp_path)
+    yield url
+    subprocess.run([SCRIPT, "stop", str(d)], capture_output=True)
+
+
+@pytest.fixture
+def tls_database(tmp_path):
+    """A server that takes TCP clients only over TLS, with a certificate for localhost; the
+    string has sslmode=verify-full and sslrootcert=<its CA>."""
+    d, url = cluster(tmp_path, "--tls")
     yield url
     subprocess.run([SCRIPT, "stop", str(d)], capture_output=True)
 
@@ -137,9 +151,11 @@ def test_two_nodes_writing_one_key_never_answer_5xx(tmp_path, database):
         b.stop()
 
 
-def test_a_change_on_one_node_is_pushed_to_the_others(tmp_path, database):
+@pytest.mark.parametrize("db", ["database", "tls_database"])
+def test_a_change_on_one_node_is_pushed_to_the_others(tmp_path, request, db):
     """With a cache lifetime of a minute, only the pushed notification (LISTEN/NOTIFY) can
-    make node a see within seconds that node b disabled a key."""
+    make node a see within seconds that node b disabled a key; over TLS too."""
+    database = request.getfixturevalue(db)
     extra = ("--key-cache-ttl-ms", "60000")
     a = Server(tmp_path / "a", extra=("--wrapping-pool-size", "0", "--database-url", database, *extra)).start()
     (tmp_path / "b").mkdir(mode=0o700)
@@ -164,3 +180,36 @@ def test_a_change_on_one_node_is_pushed_to_the_others(tmp_path, database):
     finally:
         a.stop()
         b.stop()
+
+
+def test_tls_to_postgresql_is_verified(tmp_path, tls_database):
+    """sslmode=verify-full checks the chain and the name; a server reached by another name or
+    signed by another CA is refused at start-up, and a remote server without TLS settings is
+    refused before any connection is made."""
+    server = node(tmp_path, "a", tls_database).start()
+    try:
+        kms = server.client()
+        key_id = kms.create_key()["KeyMetadata"]["KeyId"]
+        blob = kms.encrypt(KeyId=key_id, Plaintext=b"over TLS")["CiphertextBlob"]
+        assert kms.decrypt(CiphertextBlob=blob)["Plaintext"] == b"over TLS"
+    finally:
+        server.stop()
+    assert "connected to PostgreSQL tls=verify-full" in open(server.log_path).read()
+
+    other_ca = tmp_path / "other-ca.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                    "-days", "1", "-subj", "/CN=other", "-keyout", str(tmp_path / "other.key"), "-out", str(other_ca)],
+                   check=True, capture_output=True)
+    fields = dict(f.split("=", 1) for f in tls_database.split())
+    by_ip = tls_database.replace("host=localhost hostaddr=127.0.0.1", "host=127.0.0.1")
+    cases = [
+        (by_ip, 'certificate not valid for name "127.0.0.1"'),
+        (tls_database.replace(fields["sslrootcert"], str(other_ca)), "UnknownIssuer"),
+        (tls_database.replace(" sslmode=verify-full sslrootcert=" + fields["sslrootcert"], ""), "no encryption"),
+        (tls_database.replace("sslmode=verify-full", "sslmode=require"), "does not verify the server's name"),
+        ("host=db.example.net user=trent", "add sslmode=verify-full&sslrootcert=<CA file>"),
+    ]
+    for url, message in cases:
+        p = subprocess.run([TRENT, "serve", "--data-dir", str(tmp_path / "refused"), "--listen", "127.0.0.1:0",
+                            "--database-url", url], capture_output=True, text=True, timeout=30)
+        assert p.returncode != 0 and message in p.stderr, (url, p.stderr)

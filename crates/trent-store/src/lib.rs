@@ -4,6 +4,7 @@
 
 mod model;
 pub mod postgres;
+mod postgres_tls;
 pub mod sqlite;
 
 pub use model::*;

@@ -5,13 +5,15 @@
 //! not trusted.
 
 use crate::model::*;
+use crate::postgres_tls::{self, PgTls};
 use crate::{Result, Store, StoreError};
 use async_trait::async_trait;
 use deadpool_postgres::GenericClient;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::error::SqlState;
+use tokio_postgres::tls::MakeTlsConnect;
 use tokio_postgres::types::ToSql;
-use tokio_postgres::{NoTls, Row};
+use tokio_postgres::{NoTls, Row, Socket};
 use trent_types::{
     ExpirationModelType, ImportState, KeyMaterialState, KeySpec, KeyState, KeyUsageType,
     OriginType, RotationType,
@@ -66,6 +68,7 @@ pub struct PostgresStore {
     pool: Pool,
     /// The connection settings, for the listening connection of [`PostgresStore::watch_keys`].
     config: tokio_postgres::Config,
+    tls: PgTls,
 }
 
 /// The channel every key write notifies, with `account:region:key_id` as payload.
@@ -84,8 +87,19 @@ fn parse_notified(payload: &str) -> Option<KeyRef> {
     })
 }
 
-fn backend<E: std::fmt::Display>(e: E) -> StoreError {
-    StoreError::Backend(e.to_string())
+/// The error and its causes (tokio-postgres says "error performing TLS handshake" and keeps
+/// the why, an unknown issuer say, in its source).
+fn backend<E: std::error::Error>(e: E) -> StoreError {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let more = c.to_string();
+        if !text.ends_with(&more) {
+            text = format!("{text}: {more}");
+        }
+        cause = c.source();
+    }
+    StoreError::Backend(text)
 }
 
 fn unique_or_backend(e: tokio_postgres::Error) -> StoreError {
@@ -108,15 +122,15 @@ impl PostgresStore {
     /// Connects to `url` (`postgres://user:password@host:port/db` or key=value form) with a
     /// pool of `max_connections` and creates the schema if needed.
     pub async fn connect(url: &str, max_connections: usize) -> Result<Self> {
-        let pg: tokio_postgres::Config = url.parse().map_err(backend)?;
-        let manager = Manager::from_config(
-            pg.clone(),
-            NoTls,
-            ManagerConfig { recycling_method: RecyclingMethod::Fast },
-        );
+        let (pg, tls) = postgres_tls::settings(url)?;
+        let fast = || ManagerConfig { recycling_method: RecyclingMethod::Fast };
+        let manager = match &tls {
+            PgTls::Plain => Manager::from_config(pg.clone(), NoTls, fast()),
+            PgTls::Verified(rustls) => Manager::from_config(pg.clone(), rustls.clone(), fast()),
+        };
         let pool =
             Pool::builder(manager).max_size(max_connections.max(1)).build().map_err(backend)?;
-        let store = PostgresStore { pool, config: pg };
+        let store = PostgresStore { pool, config: pg, tls };
         let mut c = store.client().await?;
         let tx = c.transaction().await.map_err(backend)?;
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SCHEMA_LOCK]).await.map_err(backend)?;
@@ -130,16 +144,28 @@ impl PostgresStore {
     /// lost; the caches' time-to-live covers them).
     pub fn watch_keys(&self) -> tokio::sync::mpsc::UnboundedReceiver<KeyRef> {
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-        let config = self.config.clone();
+        let (config, tls) = (self.config.clone(), self.tls.clone());
         tokio::spawn(async move {
             while !tx.is_closed() {
-                if let Err(e) = listen(&config, &tx).await {
+                let listened = match &tls {
+                    PgTls::Plain => listen(&config, NoTls, &tx).await,
+                    PgTls::Verified(rustls) => listen(&config, rustls.clone(), &tx).await,
+                };
+                if let Err(e) = listened {
                     tracing::warn!(error = %e, "lost the PostgreSQL notification connection; cached keys expire after their time-to-live until it is back");
                 }
                 tokio::time::sleep(std::time::Duration::from_secs(1)).await;
             }
         });
         rx
+    }
+
+    /// How connections are protected: `verify-full` (TLS, chain and name checked) or `none`.
+    pub fn tls_mode(&self) -> &'static str {
+        match self.tls {
+            PgTls::Plain => "none",
+            PgTls::Verified(_) => "verify-full",
+        }
     }
 
     async fn client(&self) -> Result<deadpool_postgres::Object> {
@@ -387,11 +413,16 @@ fn rows<T>(rows: Vec<Row>, f: fn(&Row) -> Result<T>) -> Result<Vec<T>> {
 }
 
 /// One listening connection: forwards notified keys until it fails or nobody listens.
-async fn listen(
+async fn listen<T>(
     config: &tokio_postgres::Config,
+    tls: T,
     tx: &tokio::sync::mpsc::UnboundedSender<KeyRef>,
-) -> std::result::Result<(), tokio_postgres::Error> {
-    let (client, mut connection) = config.connect(NoTls).await?;
+) -> std::result::Result<(), tokio_postgres::Error>
+where
+    T: MakeTlsConnect<Socket>,
+    T::Stream: Send + 'static,
+{
+    let (client, mut connection) = config.connect(tls).await?;
     let forward = tx.clone();
     // The connection is driven here; the client's own requests (LISTEN) go through it too.
     let driver = tokio::spawn(async move {

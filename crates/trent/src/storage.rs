@@ -23,6 +23,7 @@ pub async fn open(
         let store = PostgresStore::connect(url, POSTGRES_POOL)
             .await
             .map_err(|e| format!("cannot open the PostgreSQL database: {e}"))?;
+        tracing::info!(tls = %store.tls_mode(), "connected to PostgreSQL");
         let changes = serving.then(|| store.watch_keys());
         return Ok((Arc::new(store), changes));
     }
