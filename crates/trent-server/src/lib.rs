@@ -134,7 +134,11 @@ async fn handle(
         let caller =
             st.auth.authenticate(source_ip.clone(), &method, &uri, &headers, &body).await?;
         let op = op.ok_or(Failure::UnknownOperation)?;
-        let out = dispatch::dispatch(&st.kms, &caller, op, &body).await;
+        let handled = dispatch::dispatch(&st.kms, &caller, op, &body);
+        let out =
+            tokio::time::timeout(st.limits.request_timeout, handled).await.unwrap_or_else(|_| {
+                Err(Failure::Kms(trent_core::KmsError::Internal("request timed out".into())))
+            });
         if out.is_ok() {
             tracing::debug!(id = %request_id, op = op.name(), "ok");
         }

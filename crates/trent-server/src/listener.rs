@@ -24,6 +24,9 @@ pub struct Limits {
     pub header_timeout: Duration,
     /// For the request body, from when its head has arrived.
     pub body_timeout: Duration,
+    /// For the handling of a request once its body has arrived (a store that stopped
+    /// answering, say): past it the client gets KMSInternalException and may retry.
+    pub request_timeout: Duration,
     /// How long shutdown waits for requests in flight.
     pub drain: Duration,
 }
@@ -34,6 +37,7 @@ impl Default for Limits {
             max_connections: 1024,
             header_timeout: Duration::from_secs(20),
             body_timeout: Duration::from_secs(20),
+            request_timeout: Duration::from_secs(60),
             drain: Duration::from_secs(10),
         }
     }

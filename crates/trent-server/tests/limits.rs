@@ -14,6 +14,7 @@ fn limits(max_connections: usize) -> Limits {
         max_connections,
         header_timeout: Duration::from_millis(800),
         body_timeout: Duration::from_millis(800),
+        request_timeout: Duration::from_secs(60),
         drain: Duration::from_secs(2),
     }
 }
@@ -84,6 +85,20 @@ async fn a_trickled_body_is_cut_off_with_a_json_error() {
     let text = String::from_utf8_lossy(&out);
     assert!(text.starts_with("HTTP/1.1 408"), "{text}");
     assert!(text.contains(r#""__type":"RequestTimeoutException""#), "{text}");
+}
+
+/// A request whose handling outlasts the request timeout (RSA-4096 generation here) gets
+/// KMSInternalException, a 500 the SDKs retry, instead of holding the client forever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_is_handled_within_the_request_timeout() {
+    let t =
+        start_limited(Limits { request_timeout: Duration::from_millis(20), ..limits(50) }).await;
+    let key = t.client().create_key().send().await.unwrap().key_metadata.unwrap();
+    let body = serde_json::json!({ "KeyId": key.key_id(), "KeyPairSpec": "RSA_4096" }).to_string();
+    let started = Instant::now();
+    let (status, json) = t.raw("GenerateDataKeyPair", body.as_bytes()).await;
+    assert_eq!((status, json["__type"].as_str()), (500, Some("KMSInternalException")), "{json}");
+    assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -61,6 +61,9 @@ pub struct ServeArgs {
     /// Seconds a request has to send its body once its headers have arrived.
     #[arg(long, env = "TRENT_BODY_TIMEOUT_SECS")]
     pub body_timeout_secs: Option<u64>,
+    /// Seconds a request may take to be handled once its body has arrived.
+    #[arg(long, env = "TRENT_REQUEST_TIMEOUT_SECS")]
+    pub request_timeout_secs: Option<u64>,
     /// Seconds shutdown waits for requests in flight.
     #[arg(long, env = "TRENT_DRAIN_SECS")]
     pub drain_secs: Option<u64>,
@@ -97,7 +100,7 @@ pub struct ServeArgs {
     pub root_key: crate::root_key::RootKeyArgs,
     /// TOML file with any of: data_dir, listen, account_id, auth, log, log_format, wrapping_pool_size,
     /// tokens_per_wrapping_key, key_cache_size, key_cache_ttl_ms, max_connections,
-    /// header_timeout_secs, body_timeout_secs, drain_secs, heavy_work_threads,
+    /// header_timeout_secs, body_timeout_secs, request_timeout_secs, drain_secs, heavy_work_threads,
     /// heavy_work_queue, tls_cert, tls_key, tls_client_ca, tls_self_signed, allow_plaintext,
     /// database_url, pkcs11_module,
     /// pkcs11_token_label, pkcs11_key_label.
@@ -121,6 +124,7 @@ struct FileConfig {
     max_connections: Option<usize>,
     header_timeout_secs: Option<u64>,
     body_timeout_secs: Option<u64>,
+    request_timeout_secs: Option<u64>,
     drain_secs: Option<u64>,
     heavy_work_threads: Option<usize>,
     heavy_work_queue: Option<usize>,
@@ -204,6 +208,11 @@ impl ServeConfig {
                         d.header_timeout,
                     ),
                     body_timeout: secs(a.body_timeout_secs, file.body_timeout_secs, d.body_timeout),
+                    request_timeout: secs(
+                        a.request_timeout_secs,
+                        file.request_timeout_secs,
+                        d.request_timeout,
+                    ),
                     drain: secs(a.drain_secs, file.drain_secs, d.drain),
                 }
             },

@@ -34,7 +34,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the KMS server (creates the data directory on first start).
-    Serve(config::ServeArgs),
+    Serve(Box<config::ServeArgs>),
     /// Import your own key material: wrap it locally, or run the whole ceremony.
     #[command(subcommand)]
     Byok(byok::Byok),
@@ -50,7 +50,7 @@ enum Command {
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Serve(args) => config::ServeConfig::resolve(args).and_then(serve::run),
+        Command::Serve(args) => config::ServeConfig::resolve(*args).and_then(serve::run),
         Command::Byok(cmd) => byok::run(cmd),
         Command::Bench(args) => bench::run(args),
         Command::BenchBaseline(args) => bench::baseline::run(args),

@@ -137,6 +137,7 @@ async fn serve(cfg: ServeConfig) -> Result<(), String> {
         max_connections = cfg.limits.max_connections,
         header_timeout_s = cfg.limits.header_timeout.as_secs(),
         body_timeout_s = cfg.limits.body_timeout.as_secs(),
+        request_timeout_s = cfg.limits.request_timeout.as_secs(),
         "connection limits"
     );
     tracing::info!(listen = %cfg.listen, tls = tls.is_some(), startup_ms = started.elapsed().as_millis() as u64, version = env!("CARGO_PKG_VERSION"), "trent is serving");
