@@ -11,7 +11,8 @@ fuzz_target!(|data: &[u8]| {
         principal_arn: "arn:aws:iam::111122223333:user/alice".into(),
         principal_account: "111122223333".into(),
         action: "kms:Encrypt".into(),
-        resource: "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab".into(),
+        resource: "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+            .into(),
         values: Default::default(),
     };
     ctx.set("kms:EncryptionContext:app", "x");

@@ -15,7 +15,8 @@ fuzz_target!(|data: &[u8]| {
     let Ok(auth) = Authorization::parse(header) else { return };
     let _ = valid_region(auth.region);
     let _ = check_scope_and_time(&auth, Some(amz_date), "kms", 1_790_000_000);
-    let mut headers: Vec<(&str, &[u8])> = vec![("host", b"localhost"), ("x-amz-date", amz_date.as_bytes())];
+    let mut headers: Vec<(&str, &[u8])> =
+        vec![("host", b"localhost"), ("x-amz-date", amz_date.as_bytes())];
     for line in extra.split(';') {
         if let Some((n, v)) = line.split_once(':') {
             headers.push((n, v.as_bytes()));
