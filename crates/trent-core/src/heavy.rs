@@ -2,7 +2,8 @@
 //! signatures. At most `threads` jobs run at once, at most `queue` more wait, and none waits
 //! longer than `max_wait`; past that the caller gets ThrottlingException at once, as AWS
 //! answers past its quotas. So a flood of RSA requests slows only itself, never the cheap
-//! symmetric calls that share the machine.
+//! symmetric calls that share the machine. The server's own background RSA work (the
+//! wrapping-key refill, one job at a time) runs beside these threads, never in them.
 
 use crate::{KmsError, Result};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -82,22 +83,17 @@ impl HeavyWork {
         .map_err(join_error)?
     }
 
-    /// Runs background work (refilling the wrapping-key pool) on the same threads: it waits
-    /// for a free one as long as it takes, and takes no place in the clients' queue.
+    /// Runs the server's own background work (refilling the wrapping-key pool) on a blocking
+    /// thread outside the clients' threads. Its bound is its caller's: the refill runs one
+    /// job at a time and only while the pool is short. It must not take the clients'
+    /// threads: with one of them (a 2-core machine), ImportKeyMaterial's RSA decryption
+    /// waited behind a refill's RSA-4096 generation, p50 663 ms instead of 3.5 ms.
     pub(crate) async fn run_in_background<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
         F: FnOnce() -> Result<T> + Send + 'static,
     {
-        let permit =
-            self.permits.clone().acquire_owned().await.map_err(|_| KmsError::Throttling)?;
-        tokio::task::spawn_blocking(move || {
-            let out = f();
-            drop(permit);
-            out
-        })
-        .await
-        .map_err(join_error)?
+        tokio::task::spawn_blocking(f).await.map_err(join_error)?
     }
 }
 
@@ -155,5 +151,28 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(20)).await;
         assert!(matches!(heavy.run(|| Ok(())).await, Err(KmsError::Throttling)));
         long.await.unwrap().unwrap();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn background_work_never_holds_the_clients_thread() {
+        let heavy = Arc::new(HeavyWork::new(HeavyWorkConfig {
+            threads: 1,
+            queue: 1,
+            max_wait: Duration::from_millis(100),
+        }));
+        let h = heavy.clone();
+        let refill = tokio::spawn(async move {
+            h.run_in_background(|| {
+                std::thread::sleep(Duration::from_millis(500));
+                Ok(())
+            })
+            .await
+        });
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        // A client's job runs at once, not after the background job.
+        let started = std::time::Instant::now();
+        heavy.run(|| Ok(())).await.unwrap();
+        assert!(started.elapsed() < Duration::from_millis(100), "{:?}", started.elapsed());
+        refill.await.unwrap().unwrap();
     }
 }

@@ -1,7 +1,8 @@
 //! Pre-generated RSA wrapping key pairs, one queue per wrapping key spec, refilled in the
 //! background so that GetParametersForImport never waits for RSA key generation (about 0.5 s
-//! of one core for RSA-4096) while the pool holds keys. All generation — the refill and the
-//! on-demand kind when the pool is empty — runs within the bounds of `heavy.rs`.
+//! of one core for RSA-4096) while the pool holds keys. On-demand generation (the pool is
+//! empty) runs within the clients' bounds of `heavy.rs`; the refill, one pair at a time, runs
+//! beside them so that it never delays a client's RSA work.
 //!
 //! Policy: by default every key pair backs exactly one import token (a fresh key pair per
 //! call, as AWS does). `tokens_per_key_pair > 1` lets one pair back that many tokens within
