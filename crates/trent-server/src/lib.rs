@@ -118,8 +118,8 @@ async fn handle(
         .and_then(|v| v.to_str().ok())
         .and_then(|t| t.strip_prefix("TrentService."))
         .and_then(trent_types::Operation::from_name);
-    // A panic in the domain must not drop the connection without an answer: it becomes
-    // KMSInternalException (the panic hook logs where it happened).
+    // A panic (in authentication, or in the domain's task) must not drop the connection
+    // without an answer: it becomes KMSInternalException (the panic hook logs where).
     let result = std::panic::AssertUnwindSafe(async {
         // The client has `body_timeout` to send the body (a trickled body is cut off).
         // Each operation's own body limit (from the model); an unknown one gets the least.
@@ -134,11 +134,17 @@ async fn handle(
         let caller =
             st.auth.authenticate(source_ip.clone(), &method, &uri, &headers, &body).await?;
         let op = op.ok_or(Failure::UnknownOperation)?;
-        let handled = dispatch::dispatch(&st.kms, &caller, op, &body);
-        let out =
-            tokio::time::timeout(st.limits.request_timeout, handled).await.unwrap_or_else(|_| {
-                Err(Failure::Kms(trent_core::KmsError::Internal("request timed out".into())))
-            });
+        // The handling runs as a task of its own, which a dropped connection or the request
+        // timeout cannot cancel: a write cut between the store's commit (a blocking thread
+        // that goes on) and the key cache's update would leave the cache older than the store.
+        let kms = st.kms.clone();
+        let handled =
+            tokio::spawn(async move { dispatch::dispatch(&kms, &caller, op, &body).await });
+        let out = match tokio::time::timeout(st.limits.request_timeout, handled).await {
+            Ok(Ok(out)) => out,
+            Ok(Err(_)) => Err(Failure::Kms(trent_core::KmsError::Internal("panic".into()))),
+            Err(_) => Err(Failure::Kms(trent_core::KmsError::Internal("request timed out".into()))),
+        };
         if out.is_ok() {
             tracing::debug!(id = %request_id, op = op.name(), "ok");
         }
