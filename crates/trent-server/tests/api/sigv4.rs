@@ -2,8 +2,7 @@
 //! another operation, and every rule of what must be signed is enforced; session tokens are
 //! refused (Trent issues none).
 
-mod common;
-use common::*;
+use crate::common::*;
 use serde_json::json;
 
 const CT: (&str, &str) = ("content-type", "application/x-amz-json-1.1");

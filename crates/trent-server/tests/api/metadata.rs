@@ -1,8 +1,7 @@
 //! Aliases, tags and key policies through aws-sdk-kms.
 
-mod common;
+use crate::common::*;
 use aws_sdk_kms::types::Tag;
-use common::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn aliases() {

@@ -1,10 +1,9 @@
 //! Cryptographic operations through aws-sdk-kms: encrypt/decrypt with encryption context,
 //! ReEncrypt, data keys, random bytes, rotation keeping old ciphertexts readable.
 
-mod common;
+use crate::common::*;
 use aws_sdk_kms::primitives::Blob;
 use aws_sdk_kms::types::{DataKeySpec, IncludeKeyMaterial, KeyMaterialState};
-use common::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn encrypt_decrypt_with_context() {

@@ -1,6 +1,5 @@
 //! Test harness: an in-process Trent on a random loopback port over a temporary SQLite
 //! store, a manual clock, and clients that sign like real users.
-#![allow(dead_code)]
 
 use aws_sdk_kms::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_kms::error::{ProvideErrorMetadata, SdkError};
@@ -30,7 +29,8 @@ pub struct TestServer {
     pub kms: Arc<Kms>,
     pub clock: Arc<ManualClock>,
     pub creds: BootstrapCredentials,
-    pub dir: tempfile::TempDir,
+    /// Keeps the data directory alive as long as the server.
+    _dir: tempfile::TempDir,
 }
 
 pub async fn start() -> TestServer {
@@ -65,7 +65,7 @@ pub async fn start_full(config: KmsConfig, limits: trent_server::Limits) -> Test
     let state =
         Arc::new(AppState::new(kms.clone(), AuthMode::SigV4, ACCOUNT.into()).with_limits(limits));
     tokio::spawn(trent_server::serve(listener, state, std::future::pending()));
-    TestServer { audit, addr, kms, clock, creds, dir }
+    TestServer { audit, addr, kms, clock, creds, _dir: dir }
 }
 
 impl TestServer {

@@ -1,9 +1,8 @@
 //! Key lifecycle through the real aws-sdk-kms client: create, describe, list, enable,
 //! disable, schedule and cancel deletion, description, deletion when the date passes.
 
-mod common;
+use crate::common::*;
 use aws_sdk_kms::types::{KeyState, OriginType};
-use common::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn create_describe_list_and_page() {

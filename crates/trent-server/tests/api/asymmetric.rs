@@ -2,14 +2,13 @@
 //! GetPublicKey, RSA encryption, HMAC, ECDH, data key pairs, and importing HMAC and
 //! asymmetric material.
 
-mod common;
+use crate::common::*;
 use aws_sdk_kms::primitives::Blob;
 use aws_sdk_kms::types::{
     AlgorithmSpec, DataKeyPairSpec, EncryptionAlgorithmSpec, ExpirationModelType,
     KeyAgreementAlgorithmSpec, KeySpec, KeyUsageType, MacAlgorithmSpec, MessageType,
     SigningAlgorithmSpec, WrappingKeySpec,
 };
-use common::*;
 
 async fn key(
     c: &aws_sdk_kms::Client,

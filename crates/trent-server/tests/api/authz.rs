@@ -2,10 +2,9 @@
 //! accounts: key policies, identity policies, explicit deny, the import condition keys,
 //! cross-account use and the policy lockout check.
 
-mod common;
+use crate::common::*;
 use aws_sdk_kms::primitives::Blob;
 use aws_sdk_kms::types::{AlgorithmSpec, ExpirationModelType, OriginType, WrappingKeySpec};
-use common::*;
 use trent_crypto::import::{wrap_material, WrapAlgorithm};
 
 const OTHER: &str = "444455556666";

@@ -3,9 +3,8 @@
 //! works) equals the state in the database, no order-impossible state appears (an EXTERNAL
 //! key enabled or disabled without its material), and no legal call ever gets a 5xx.
 
-mod common;
+use crate::common::*;
 use base64::Engine;
-use common::*;
 use serde_json::{json, Value};
 use std::sync::Arc;
 use tokio::sync::Barrier;

@@ -1,12 +1,11 @@
 //! ML-KEM keys through aws-sdk-kms: creation rules, metadata, Encapsulate and Decapsulate
 //! (including implicit rejection), wrong usage, and the China-Region gate.
 
-mod common;
+use crate::common::*;
 use aws_sdk_kms::primitives::Blob;
 use aws_sdk_kms::types::{
     EncapsulationAlgorithmSpec as EA, KeySpec, KeyUsageType, OriginType, SigningAlgorithmSpec,
 };
-use common::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn encapsulate_and_decapsulate() {

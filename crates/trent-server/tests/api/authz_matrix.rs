@@ -5,9 +5,8 @@
 //! grant is refused every operation on this account's keys. `request` is an exhaustive match
 //! over `Operation`, so an operation added without its case does not compile.
 
-mod common;
+use crate::common::*;
 use base64::Engine;
-use common::*;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use trent_types::Operation;

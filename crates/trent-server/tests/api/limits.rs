@@ -2,8 +2,7 @@
 //! timeouts, a trickled body is cut off, and past the connection limit a new connection evicts
 //! the one idle the longest, so that health checks and real clients still get in.
 
-mod common;
-use common::*;
+use crate::common::*;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;

@@ -1,8 +1,7 @@
 //! Bad input over raw, correctly signed HTTP: every row must come back as a 400 with the AWS
 //! error type (and, where AWS's wording is known, its message) — never a 500 or a panic.
 
-mod common;
-use common::*;
+use crate::common::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_requests_get_aws_errors() {

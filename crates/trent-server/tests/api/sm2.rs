@@ -1,13 +1,12 @@
 //! SM2 keys in a China Region through aws-sdk-kms: SM2DSA (RAW and DIGEST), SM2PKE, ECDH,
 //! data key pairs, SM2 wrapping keys for import, and China's import restrictions.
 
-mod common;
+use crate::common::*;
 use aws_sdk_kms::primitives::Blob;
 use aws_sdk_kms::types::{
     AlgorithmSpec, DataKeyPairSpec, EncryptionAlgorithmSpec, KeyAgreementAlgorithmSpec, KeySpec,
     KeyUsageType, MessageType, SigningAlgorithmSpec, WrappingKeySpec,
 };
-use common::*;
 use trent_crypto::asymmetric;
 use trent_crypto::Secret;
 

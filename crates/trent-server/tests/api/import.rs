@@ -2,13 +2,12 @@
 //! and key spec, every refusal AWS makes, expiry, deletion, reimport and rotation of
 //! imported material.
 
-mod common;
+use crate::common::*;
 use aws_sdk_kms::primitives::{Blob, DateTime};
 use aws_sdk_kms::types::{
     AlgorithmSpec, ExpirationModelType, ImportType, IncludeKeyMaterial, KeyMaterialState, KeyState,
     OriginType, WrappingKeySpec,
 };
-use common::*;
 use trent_crypto::import::{wrap_material, WrapAlgorithm};
 
 const DAY: i64 = 86_400;

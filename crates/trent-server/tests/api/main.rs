@@ -1,0 +1,19 @@
+//! The HTTP API suites, driven through aws-sdk-kms and raw SigV4 requests against a
+//! real server on real SQLite. One test binary for all of them: each binary links the
+//! whole server and the SDK, so one link instead of fourteen saves minutes and gigabytes.
+
+mod common;
+
+mod asymmetric;
+mod authz;
+mod authz_matrix;
+mod crypto;
+mod import;
+mod keys;
+mod limits;
+mod malformed;
+mod metadata;
+mod ml_kem;
+mod races;
+mod sigv4;
+mod sm2;
