@@ -267,20 +267,33 @@ def needs_wire(sname):
     return sname in inputs
 
 
+def has_default(sname):
+    """Whether the Rust type of a shape implements Default (an enum has no sensible one)."""
+    return not is_enum(sname)
+
+
 for name in sorted(set(shapes)):
     s = shapes[name]
     if s["type"] != "structure" or s.get("exception"):
         continue
     members = s["members"]
-    required = set(s.get("required", []))
-    in_out = name in outputs
-    derives = ["Debug", "Clone", "Default", "PartialEq"]
+    # Members the model requires are plain fields in the structures a request can carry:
+    # validation has reported a missing one, so no handler sees it absent. Output-only
+    # structures keep `Option` (what AWS marks required there, it still omits at times).
+    required = set(s.get("required", [])) if needs_wire(name) else set()
+    defaultable = all(has_default(members[r]["shape"]) for r in required)
+    derives = ["Debug", "Clone"] + (["Default"] if defaultable else []) + ["PartialEq"]
     w(f"#[derive({', '.join(derives)}, Serialize, Deserialize)]")
-    w("#[serde(default)]")
+    if defaultable:
+        w("#[serde(default)]")
     w(f"pub struct {name} {{")
     for mname, mem in members.items():
-        w(f"    #[serde(rename = {json.dumps(mname)}, skip_serializing_if = \"Option::is_none\")]")
-        w(f"    pub {snake(mname)}: Option<{rust_type(mem['shape'])}>,")
+        if mname in required:
+            w(f"    #[serde(rename = {json.dumps(mname)})]")
+            w(f"    pub {snake(mname)}: {rust_type(mem['shape'])},")
+        else:
+            w(f"    #[serde(rename = {json.dumps(mname)}, skip_serializing_if = \"Option::is_none\")]")
+            w(f"    pub {snake(mname)}: Option<{rust_type(mem['shape'])}>,")
     w("}")
     if not needs_wire(name):
         w("")
@@ -293,23 +306,29 @@ for name in sorted(set(shapes)):
         w(f"    pub {snake(mname)}: Option<{rust_type(mem['shape'], wire=True)}>,")
     w("}")
     w(f"impl {name} {{")
-    w("    /// Checks every constraint of the model, collecting failures in AWS's wording.")
+    w("    /// Checks every constraint of the model, collecting failures in AWS's wording; `None`")
+    w("    /// when a failure was recorded in `errs`.")
     w(f"    pub fn from_wire(wire: &{name}Wire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {{")
-    w(f"        let mut out = {name}::default();")
     for mname, mem in members.items():
         field = snake(mname)
+        local = "m_" + field.replace("r#", "")
         w(f"        let p = path.member({json.dumps(lower_camel(mname))});")
-        w(f"        match &wire.{field} {{")
+        w(f"        let {local} = match &wire.{field} {{")
         if mname in required:
-            w("            None => errs.missing(&p),")
+            w("            None => { errs.missing(&p); None }")
         else:
-            w("            None => {}")
+            w("            None => None,")
         w("            Some(value) => {")
         conv = check_value(mem["shape"], "value", "&p", 16, True)
-        w(f"                out.{field} = (|| Some({conv}))();")
+        w(f"                (|| Some({conv}))()")
         w("            }")
-        w("        }")
-    w("        Some(out)")
+        w("        };")
+    w("        Some(Self {")
+    for mname in members:
+        field = snake(mname)
+        local = "m_" + field.replace("r#", "")
+        w(f"            {field}: {local}{'?' if mname in required else ''},")
+    w("        })")
     w("    }")
     w("}")
     w("")

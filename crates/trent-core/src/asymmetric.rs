@@ -53,7 +53,7 @@ fn message_of(message_type: MessageType, message: &[u8]) -> Message<'_> {
 /// What the two data-key-pair operations share.
 struct KeyPairRequest {
     action: &'static str,
-    spec: Option<DataKeyPairSpec>,
+    spec: DataKeyPairSpec,
     context: Option<std::collections::BTreeMap<String, String>>,
     dry_run: Option<bool>,
 }
@@ -176,33 +176,27 @@ fn check_signing(
 }
 
 impl Kms {
-    /// What Sign and Verify share: the algorithm (required), the message type, the key's
-    /// usage, state and current material, and the message's fit for the algorithm.
+    /// What Sign and Verify share: the message type, the key's usage, state and current
+    /// material, and the message's fit for the algorithm.
     async fn signing_key(
         &self,
         rec: &KeyRecord,
         action: &str,
-        alg: Option<SigningAlgorithmSpec>,
+        alg: SigningAlgorithmSpec,
         message_type: Option<MessageType>,
-        message: Option<&Blob>,
+        message: &Blob,
         dry_run: Option<bool>,
     ) -> Result<(SigningAlgorithmSpec, MessageType, Usable)> {
-        let alg =
-            alg.ok_or_else(|| KmsError::Validation("SigningAlgorithm is required.".into()))?;
         let message_type = message_type.unwrap_or(MessageType::Raw);
         let u = self.usable_for(rec, KeyUsageType::SignVerify, action, dry_run).await?;
-        let message = message.map(|m| m.as_bytes()).unwrap_or_default();
+        let message = message.as_bytes();
         check_signing(rec, alg, message_type, message)?;
         Ok((alg, message_type, u))
     }
 }
 
-fn signing_conditions(
-    c: &mut Conditions,
-    alg: Option<SigningAlgorithmSpec>,
-    mt: Option<MessageType>,
-) {
-    c.set_opt(K::SigningAlgorithm, alg).set(K::MessageType, mt.unwrap_or(MessageType::Raw));
+fn signing_conditions(c: &mut Conditions, alg: SigningAlgorithmSpec, mt: Option<MessageType>) {
+    c.set(K::SigningAlgorithm, alg).set(K::MessageType, mt.unwrap_or(MessageType::Raw));
 }
 
 impl Call for SignRequest {
@@ -226,11 +220,11 @@ impl Call for SignRequest {
                 "Sign",
                 self.signing_algorithm,
                 self.message_type,
-                self.message.as_ref(),
+                &self.message,
                 self.dry_run,
             )
             .await?;
-        let message = self.message.unwrap_or_default();
+        let message = self.message;
         let spec = rec.key_spec;
         let material = u.material.clone();
         let signature = kms
@@ -268,15 +262,15 @@ impl Call for VerifyRequest {
                 "Verify",
                 self.signing_algorithm,
                 self.message_type,
-                self.message.as_ref(),
+                &self.message,
                 None,
             )
             .await?;
-        let message = self.message.unwrap_or_default();
+        let message = self.message;
         let spki =
             asymmetric::public_key(rec.key_spec, &u.material).map_err(|e| asym_error(e, alg))?;
         let msg = message_of(message_type, message.as_bytes());
-        let signature = self.signature.unwrap_or_default();
+        let signature = self.signature;
         let valid = asymmetric::verify(rec.key_spec, &spki, alg, msg, signature.as_bytes())
             .map_err(|e| asym_error(e, alg))?;
         if !valid {
@@ -297,7 +291,7 @@ impl Call for DeriveSharedSecretRequest {
     type Output = DeriveSharedSecretResponse;
 
     fn conditions(&self, c: &mut Conditions) {
-        c.set_opt(K::KeyAgreementAlgorithm, self.key_agreement_algorithm);
+        c.set(K::KeyAgreementAlgorithm, self.key_agreement_algorithm);
     }
 
     async fn handle(
@@ -310,7 +304,7 @@ impl Call for DeriveSharedSecretRequest {
         let u = kms
             .usable_for(rec, KeyUsageType::KeyAgreement, "DeriveSharedSecret", self.dry_run)
             .await?;
-        let peer = self.public_key.unwrap_or_default();
+        let peer = self.public_key;
         let secret =
             asymmetric::ecdh(rec.key_spec, &u.material, peer.as_bytes()).map_err(|e| match e {
                 AsymError::Failed | AsymError::BadKey => KmsError::Validation(format!(
@@ -340,8 +334,7 @@ impl Kms {
         rec: &KeyRecord,
         req: KeyPairRequest,
     ) -> Result<(DataKeyPairSpec, Secret, Vec<u8>, crate::data_keys::SealedSecret)> {
-        let spec =
-            req.spec.ok_or_else(|| KmsError::Validation("KeyPairSpec is required.".into()))?;
+        let spec = req.spec;
         if !crate::keyspec::available_in(spec.as_str(), &caller.region) {
             return Err(crate::keyspec::partition_enum_error(
                 spec.as_str(),
@@ -358,7 +351,6 @@ impl Kms {
                 )))
             }
         };
-        let context = req.context.unwrap_or_default();
         let u = self.usable_for_encrypt(rec, req.action, req.dry_run).await?;
         let (private, public) = self
             .blocking(move || {
@@ -368,7 +360,7 @@ impl Kms {
                 Ok((private, public))
             })
             .await?;
-        let blob = self.seal_with(rec, &u, private.as_bytes(), &context)?;
+        let blob = self.seal_with(rec, &u, private.as_bytes(), absent::context(&req.context))?;
         let sealed = crate::data_keys::SealedSecret {
             key_arn: rec.key.arn(),
             material_id: u.material_id,
@@ -380,10 +372,10 @@ impl Kms {
 
 fn key_pair_conditions(
     c: &mut Conditions,
-    spec: Option<DataKeyPairSpec>,
+    spec: DataKeyPairSpec,
     context: &Option<std::collections::BTreeMap<String, String>>,
 ) {
-    c.encryption_context(context.as_ref()).set_opt(K::DataKeyPairSpec, spec);
+    c.encryption_context(context.as_ref()).set(K::DataKeyPairSpec, spec);
 }
 
 impl Call for GenerateDataKeyPairRequest {

@@ -197,13 +197,11 @@ impl Call for EncryptRequest {
         auth: Authorized<'_, KeyTarget<true>>,
     ) -> Result<EncryptResponse> {
         let rec = auth.target().key();
-        let ctx = self.encryption_context.unwrap_or_default();
-        let plaintext = self.plaintext.unwrap_or_default();
         let s = kms
             .encrypt_any(
                 rec,
-                plaintext.as_bytes(),
-                &ctx,
+                self.plaintext.as_bytes(),
+                absent::context(&self.encryption_context),
                 self.encryption_algorithm,
                 "Encrypt",
                 self.dry_run,
@@ -219,7 +217,7 @@ impl Call for EncryptRequest {
 
 impl NamesCiphertext for DecryptRequest {
     fn ciphertext(&self) -> &[u8] {
-        self.ciphertext_blob.as_ref().map(|b| b.as_bytes()).unwrap_or_default()
+        absent::bytes(&self.ciphertext_blob)
     }
     fn key_id(&self) -> Option<&str> {
         self.key_id.as_deref()
@@ -242,12 +240,11 @@ impl Call for DecryptRequest {
     ) -> Result<DecryptResponse> {
         refuse_recipient(&self.recipient)?;
         let target = auth.target();
-        let ctx = self.encryption_context.clone().unwrap_or_default();
         let o = kms
             .decrypt_any(
                 target,
                 self.ciphertext(),
-                &ctx,
+                absent::context(&self.encryption_context),
                 self.encryption_algorithm,
                 "Decrypt",
                 self.dry_run,
@@ -274,14 +271,11 @@ impl Call for ReEncryptRequest {
         auth: Authorized<'_, ReEncryptKeys>,
     ) -> Result<ReEncryptResponse> {
         let keys = auth.target();
-        let src_ctx = self.source_encryption_context.unwrap_or_default();
-        let dst_ctx = self.destination_encryption_context.unwrap_or_default();
-        let blob = self.ciphertext_blob.unwrap_or_default();
         let src = kms
             .decrypt_any(
                 keys.source(),
-                blob.as_bytes(),
-                &src_ctx,
+                absent::bytes(&self.ciphertext_blob),
+                absent::context(&self.source_encryption_context),
                 self.source_encryption_algorithm,
                 "ReEncryptFrom",
                 None,
@@ -291,7 +285,7 @@ impl Call for ReEncryptRequest {
             .encrypt_any(
                 keys.destination(),
                 src.plaintext.as_bytes(),
-                &dst_ctx,
+                absent::context(&self.destination_encryption_context),
                 self.destination_encryption_algorithm,
                 "ReEncryptTo",
                 self.dry_run,

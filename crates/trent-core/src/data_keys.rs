@@ -44,13 +44,12 @@ impl Kms {
         &self,
         rec: &KeyRecord,
         action: &str,
-        context: Option<BTreeMap<String, String>>,
+        context: &Option<BTreeMap<String, String>>,
         dry_run: Option<bool>,
         secret: &Secret,
     ) -> Result<SealedSecret> {
-        let context = context.unwrap_or_default();
         let u = self.usable_for_encrypt(rec, action, dry_run).await?;
-        let blob = self.seal_with(rec, &u, secret.as_bytes(), &context)?;
+        let blob = self.seal_with(rec, &u, secret.as_bytes(), absent::context(context))?;
         Ok(SealedSecret { key_arn: rec.key.arn(), material_id: u.material_id, blob })
     }
 
@@ -65,7 +64,7 @@ impl Kms {
         dry_run: Option<bool>,
     ) -> Result<(Secret, SealedSecret)> {
         let data_key = trent_crypto::random_secret(data_key_len(spec, bytes)?)?;
-        let sealed = self.seal_secret_under(rec, action, context, dry_run, &data_key).await?;
+        let sealed = self.seal_secret_under(rec, action, &context, dry_run, &data_key).await?;
         Ok((data_key, sealed))
     }
 }

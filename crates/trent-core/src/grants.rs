@@ -169,7 +169,7 @@ impl Call for CreateGrantRequest {
     type Output = CreateGrantResponse;
 
     fn conditions(&self, c: &mut Conditions) {
-        let ops = self.operations.clone().unwrap_or_default();
+        let ops = self.operations.clone();
         not_for_aws_resource(c);
         c.set_many(K::GrantOperations, ops.iter().map(|o| o.as_str().to_string()).collect())
             .set_opt(K::GranteePrincipal, self.grantee_principal.as_ref())
@@ -198,7 +198,7 @@ impl Call for CreateGrantRequest {
             .grantee_principal
             .clone()
             .ok_or_else(|| KmsError::Validation("GranteePrincipal is required.".into()))?;
-        let ops = r.operations.clone().unwrap_or_default();
+        let ops = r.operations.clone();
         check(Family::Crypto, rec)?;
         for p in std::iter::once(&grantee).chain(r.retiring_principal.iter()) {
             if !valid_principal(p) {
@@ -336,7 +336,7 @@ impl Call for RevokeGrantRequest {
         if self.dry_run == Some(true) {
             return Err(KmsError::DryRun);
         }
-        let id = self.grant_id.unwrap_or_default();
+        let id = self.grant_id;
         match kms.store.delete_grant(&rec.key, &id).await {
             Err(StoreError::NotFound) => {
                 Err(KmsError::NotFound(format!("Grant ID {id} not found")))

@@ -119,11 +119,8 @@ impl Call for GetParametersForImportRequest {
     type Output = GetParametersForImportResponse;
 
     fn conditions(&self, c: &mut Conditions) {
-        c.set(
-            K::WrappingAlgorithm,
-            self.wrapping_algorithm.map(|a| a.as_str()).unwrap_or("RSAES_OAEP_SHA_256"),
-        )
-        .set(K::WrappingKeySpec, self.wrapping_key_spec.map(|a| a.as_str()).unwrap_or("RSA_2048"));
+        c.set(K::WrappingAlgorithm, self.wrapping_algorithm)
+            .set(K::WrappingKeySpec, self.wrapping_key_spec);
     }
 
     async fn handle(
@@ -134,8 +131,8 @@ impl Call for GetParametersForImportRequest {
         let rec = auth.target().key();
         let (alg, spec) = wrapping_choice(
             &auth.caller().region,
-            self.wrapping_algorithm.unwrap_or(AlgorithmSpec::RsaesOaepSha256),
-            self.wrapping_key_spec.unwrap_or(WrappingKeySpec::Rsa2048),
+            self.wrapping_algorithm,
+            self.wrapping_key_spec,
         )?;
         check_importable(rec)?;
         check_wrapping_fits(rec, alg, spec)?;
@@ -238,11 +235,8 @@ impl Kms {
         };
 
         // The token: ours, untampered, for this very key, not expired.
-        let token = ImportToken::open(
-            &self.keyring,
-            r.import_token.as_ref().map(|b| b.as_bytes()).unwrap_or_default(),
-        )
-        .map_err(|_| KmsError::InvalidImportToken("The import token is not valid.".into()))?;
+        let token = ImportToken::open(&self.keyring, r.import_token.as_bytes())
+            .map_err(|_| KmsError::InvalidImportToken("The import token is not valid.".into()))?;
         if token.key_arn != arn {
             return Err(KmsError::InvalidImportToken(
                 "The import token was not issued for this KMS key.".into(),
@@ -255,7 +249,7 @@ impl Kms {
         }
 
         // Unwrap off the async workers: RSA private-key operations take milliseconds.
-        let wrapped = r.encrypted_key_material.clone().unwrap_or_default();
+        let wrapped = r.encrypted_key_material.clone();
         let material = self
             .blocking(move || {
                 unwrap_material(token.algorithm, &token.private_pkcs8, wrapped.as_bytes()).map_err(

@@ -13,11 +13,9 @@ impl Kms {
         &self,
         rec: &KeyRecord,
         action: &str,
-        alg: Option<EncapsulationAlgorithmSpec>,
+        alg: EncapsulationAlgorithmSpec,
         dry_run: Option<bool>,
     ) -> Result<(EncapsulationAlgorithmSpec, Usable)> {
-        let alg =
-            alg.ok_or_else(|| KmsError::Validation("EncapsulationAlgorithm is required.".into()))?;
         let u = self.usable_for(rec, KeyUsageType::EncapsulateDecapsulate, action, dry_run).await?;
         Ok((alg, u))
     }
@@ -62,7 +60,7 @@ impl Call for DecapsulateRequest {
         let rec = auth.target().key();
         let (alg, u) =
             kms.kem_key(rec, "Decapsulate", self.encapsulation_algorithm, self.dry_run).await?;
-        let ciphertext = self.shared_secret_ciphertext_blob.unwrap_or_default();
+        let ciphertext = self.shared_secret_ciphertext_blob;
         // Decapsulate API: InvalidCiphertextException only when the length does not fit the
         // spec; any other ciphertext yields a pseudo-random secret (implicit rejection).
         let secret =

@@ -94,7 +94,7 @@ impl Call for PutKeyPolicyRequest {
     async fn handle(self, kms: &Kms, auth: Authorized<'_, KeyTarget<false>>) -> Result<()> {
         let rec = auth.target().key();
         check_policy_name(self.policy_name.as_deref())?;
-        let policy = validate_policy(&self.policy.unwrap_or_default())?;
+        let policy = validate_policy(&self.policy)?;
         kms.check_lockout(auth.caller(), rec, &policy, self.bypass_policy_lockout_safety_check)
             .await?;
         kms.modify_key(&rec.key, |k, _| {

@@ -77,10 +77,7 @@ fn requested_spec(r: &CreateKeyRequest) -> KeySpec {
 }
 
 fn request_tags(tags: &Option<Vec<Tag>>) -> Vec<(String, String)> {
-    tags.iter()
-        .flatten()
-        .map(|t| (t.tag_key.clone().unwrap_or_default(), t.tag_value.clone().unwrap_or_default()))
-        .collect()
+    tags.iter().flatten().map(|t| (t.tag_key.clone(), t.tag_value.clone())).collect()
 }
 
 impl Call for CreateKeyRequest {
@@ -159,7 +156,9 @@ impl Call for CreateKeyRequest {
             None => crate::key_policy::default_policy(&key),
         };
         let mut rec = new_record(key.clone(), now, spec, usage, origin, policy);
-        rec.description = r.description.unwrap_or_default();
+        if let Some(description) = r.description {
+            rec.description = description;
+        }
         rec.multi_region = multi_region;
         rec.tags = tags;
         let mut materials = Vec::new();
@@ -336,7 +335,7 @@ impl Call for UpdateKeyDescriptionRequest {
     type Output = ();
 
     async fn handle(self, kms: &Kms, auth: Authorized<'_, KeyTarget<false>>) -> Result<()> {
-        let description = self.description.unwrap_or_default();
+        let description = self.description;
         kms.modify_key(&auth.target().key().key, |k, _| {
             check(Family::Metadata, k)?;
             k.description = description.clone();

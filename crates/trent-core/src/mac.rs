@@ -15,10 +15,9 @@ impl Kms {
         &self,
         rec: &KeyRecord,
         action: &str,
-        alg: Option<MacAlgorithmSpec>,
+        alg: MacAlgorithmSpec,
         dry_run: Option<bool>,
     ) -> Result<(MacAlgorithmSpec, Usable)> {
-        let alg = alg.ok_or_else(|| KmsError::Validation("MacAlgorithm is required.".into()))?;
         let u = self.usable_for(rec, KeyUsageType::GenerateVerifyMac, action, dry_run).await?;
         if mac::algorithm_of(rec.key_spec) != Some(alg) {
             // Recorded: "Algorithm HMAC_SHA_512 is incompatible with key spec HMAC_256."
@@ -34,7 +33,7 @@ impl Call for GenerateMacRequest {
     type Output = GenerateMacResponse;
 
     fn conditions(&self, c: &mut Conditions) {
-        c.set_opt(K::MacAlgorithm, self.mac_algorithm);
+        c.set(K::MacAlgorithm, self.mac_algorithm);
     }
 
     async fn handle(
@@ -44,7 +43,7 @@ impl Call for GenerateMacRequest {
     ) -> Result<GenerateMacResponse> {
         let rec = auth.target().key();
         let (alg, u) = kms.mac_key(rec, "GenerateMac", self.mac_algorithm, self.dry_run).await?;
-        let tag = mac::generate_mac(alg, &u.material, self.message.unwrap_or_default().as_bytes());
+        let tag = mac::generate_mac(alg, &u.material, self.message.as_bytes());
         Ok(GenerateMacResponse {
             mac: Some(Blob::new(tag)),
             mac_algorithm: Some(alg),
@@ -59,7 +58,7 @@ impl Call for VerifyMacRequest {
     type Output = VerifyMacResponse;
 
     fn conditions(&self, c: &mut Conditions) {
-        c.set_opt(K::MacAlgorithm, self.mac_algorithm);
+        c.set(K::MacAlgorithm, self.mac_algorithm);
     }
 
     async fn handle(
@@ -69,8 +68,8 @@ impl Call for VerifyMacRequest {
     ) -> Result<VerifyMacResponse> {
         let rec = auth.target().key();
         let (alg, u) = kms.mac_key(rec, "VerifyMac", self.mac_algorithm, self.dry_run).await?;
-        let message = self.message.unwrap_or_default();
-        let tag = self.mac.unwrap_or_default();
+        let message = self.message;
+        let tag = self.mac;
         if !mac::verify_mac(alg, &u.material, message.as_bytes(), tag.as_bytes()) {
             return Err(KmsError::InvalidMac);
         }

@@ -19,14 +19,14 @@ pub(crate) fn validate_new_tags(
     let mut seen = HashSet::new();
     let mut out = existing.clone();
     for t in new {
-        let k = t.tag_key.clone().unwrap_or_default();
+        let k = t.tag_key.clone();
         if k.starts_with("aws:") {
             return Err(KmsError::Tag("Tags beginning with aws: are reserved".into()));
         }
         if !seen.insert(k.clone()) {
             return Err(KmsError::Tag("Duplicate tag keys".into()));
         }
-        out.insert(k, t.tag_value.clone().unwrap_or_default());
+        out.insert(k, t.tag_value.clone());
     }
     if out.len() > MAX_TAGS {
         return Err(KmsError::Tag("Too many tags".into()));
@@ -34,11 +34,8 @@ pub(crate) fn validate_new_tags(
     Ok(out)
 }
 
-fn pairs(tags: &Option<Vec<Tag>>) -> Vec<(String, String)> {
-    tags.iter()
-        .flatten()
-        .map(|t| (t.tag_key.clone().unwrap_or_default(), t.tag_value.clone().unwrap_or_default()))
-        .collect()
+fn pairs(tags: &[Tag]) -> Vec<(String, String)> {
+    tags.iter().map(|t| (t.tag_key.clone(), t.tag_value.clone())).collect()
 }
 
 impl Call for TagResourceRequest {
@@ -52,7 +49,7 @@ impl Call for TagResourceRequest {
     }
 
     async fn handle(self, kms: &Kms, auth: Authorized<'_, KeyTarget<false>>) -> Result<()> {
-        let tags = self.tags.unwrap_or_default();
+        let tags = self.tags;
         kms.modify_key(&auth.target().key().key, |k, _| {
             check(Family::Metadata, k)?;
             k.tags = validate_new_tags(&tags, &k.tags)?;
@@ -69,11 +66,11 @@ impl Call for UntagResourceRequest {
     type Output = ();
 
     fn conditions(&self, c: &mut Conditions) {
-        c.set_many(K::TagKeys, self.tag_keys.clone().unwrap_or_default());
+        c.set_many(K::TagKeys, self.tag_keys.clone());
     }
 
     async fn handle(self, kms: &Kms, auth: Authorized<'_, KeyTarget<false>>) -> Result<()> {
-        let keys = self.tag_keys.unwrap_or_default();
+        let keys = self.tag_keys;
         kms.modify_key(&auth.target().key().key, |k, _| {
             check(Family::Metadata, k)?;
             for t in &keys {
@@ -98,18 +95,18 @@ impl Call for ListResourceTagsRequest {
     ) -> Result<ListResourceTagsResponse> {
         let rec = auth.target().key();
         let limit = page_limit(self.limit);
-        let after = self.marker.unwrap_or_default();
+        let after = absent::str(&self.marker);
         let mut tags: Vec<Tag> = rec
             .tags
             .iter()
-            .filter(|(k, _)| after.is_empty() || k.as_str() > after.as_str())
+            .filter(|(k, _)| after.is_empty() || k.as_str() > after)
             .take(limit + 1)
-            .map(|(k, v)| Tag { tag_key: Some(k.clone()), tag_value: Some(v.clone()) })
+            .map(|(k, v)| Tag { tag_key: k.clone(), tag_value: v.clone() })
             .collect();
         let truncated = tags.len() > limit;
         tags.truncate(limit);
         Ok(ListResourceTagsResponse {
-            next_marker: if truncated { tags.last().and_then(|t| t.tag_key.clone()) } else { None },
+            next_marker: if truncated { tags.last().map(|t| t.tag_key.clone()) } else { None },
             tags: Some(tags),
             truncated: Some(truncated),
         })

@@ -1500,8 +1500,8 @@ pub struct AliasListEntry {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct CancelKeyDeletionRequest {
-    #[serde(rename = "KeyId", skip_serializing_if = "Option::is_none")]
-    pub key_id: Option<String>,
+    #[serde(rename = "KeyId")]
+    pub key_id: String,
 }
 #[derive(Default, Deserialize)]
 #[serde(default)]
@@ -1510,19 +1510,21 @@ pub struct CancelKeyDeletionRequestWire {
     pub key_id: Option<String>,
 }
 impl CancelKeyDeletionRequest {
-    /// Checks every constraint of the model, collecting failures in AWS's wording.
+    /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
+    /// when a failure was recorded in `errs`.
     pub fn from_wire(wire: &CancelKeyDeletionRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
-        let mut out = CancelKeyDeletionRequest::default();
         let p = path.member("keyId");
-        match &wire.key_id {
-            None => errs.missing(&p),
+        let m_key_id = match &wire.key_id {
+            None => { errs.missing(&p); None }
             Some(value) => {
                 errs.min_len_str(&p, value, 1);
                 errs.max_len_str(&p, value, 2048);
-                out.key_id = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
-        Some(out)
+        };
+        Some(Self {
+            key_id: m_key_id?,
+        })
     }
 }
 
@@ -1536,8 +1538,8 @@ pub struct CancelKeyDeletionResponse {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ConnectCustomKeyStoreRequest {
-    #[serde(rename = "CustomKeyStoreId", skip_serializing_if = "Option::is_none")]
-    pub custom_key_store_id: Option<String>,
+    #[serde(rename = "CustomKeyStoreId")]
+    pub custom_key_store_id: String,
 }
 #[derive(Default, Deserialize)]
 #[serde(default)]
@@ -1546,19 +1548,21 @@ pub struct ConnectCustomKeyStoreRequestWire {
     pub custom_key_store_id: Option<String>,
 }
 impl ConnectCustomKeyStoreRequest {
-    /// Checks every constraint of the model, collecting failures in AWS's wording.
+    /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
+    /// when a failure was recorded in `errs`.
     pub fn from_wire(wire: &ConnectCustomKeyStoreRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
-        let mut out = ConnectCustomKeyStoreRequest::default();
         let p = path.member("customKeyStoreId");
-        match &wire.custom_key_store_id {
-            None => errs.missing(&p),
+        let m_custom_key_store_id = match &wire.custom_key_store_id {
+            None => { errs.missing(&p); None }
             Some(value) => {
                 errs.min_len_str(&p, value, 1);
                 errs.max_len_str(&p, value, 64);
-                out.custom_key_store_id = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
-        Some(out)
+        };
+        Some(Self {
+            custom_key_store_id: m_custom_key_store_id?,
+        })
     }
 }
 
@@ -1570,10 +1574,10 @@ pub struct ConnectCustomKeyStoreResponse {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct CreateAliasRequest {
-    #[serde(rename = "AliasName", skip_serializing_if = "Option::is_none")]
-    pub alias_name: Option<String>,
-    #[serde(rename = "TargetKeyId", skip_serializing_if = "Option::is_none")]
-    pub target_key_id: Option<String>,
+    #[serde(rename = "AliasName")]
+    pub alias_name: String,
+    #[serde(rename = "TargetKeyId")]
+    pub target_key_id: String,
 }
 #[derive(Default, Deserialize)]
 #[serde(default)]
@@ -1584,37 +1588,40 @@ pub struct CreateAliasRequestWire {
     pub target_key_id: Option<String>,
 }
 impl CreateAliasRequest {
-    /// Checks every constraint of the model, collecting failures in AWS's wording.
+    /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
+    /// when a failure was recorded in `errs`.
     pub fn from_wire(wire: &CreateAliasRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
-        let mut out = CreateAliasRequest::default();
         let p = path.member("aliasName");
-        match &wire.alias_name {
-            None => errs.missing(&p),
+        let m_alias_name = match &wire.alias_name {
+            None => { errs.missing(&p); None }
             Some(value) => {
                 errs.min_len_str(&p, value, 1);
                 errs.max_len_str(&p, value, 256);
                 errs.pattern(&p, value, &pattern_table::P0, "^[a-zA-Z0-9:/_-]+$");
-                out.alias_name = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
+        };
         let p = path.member("targetKeyId");
-        match &wire.target_key_id {
-            None => errs.missing(&p),
+        let m_target_key_id = match &wire.target_key_id {
+            None => { errs.missing(&p); None }
             Some(value) => {
                 errs.min_len_str(&p, value, 1);
                 errs.max_len_str(&p, value, 2048);
-                out.target_key_id = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
-        Some(out)
+        };
+        Some(Self {
+            alias_name: m_alias_name?,
+            target_key_id: m_target_key_id?,
+        })
     }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct CreateCustomKeyStoreRequest {
-    #[serde(rename = "CustomKeyStoreName", skip_serializing_if = "Option::is_none")]
-    pub custom_key_store_name: Option<String>,
+    #[serde(rename = "CustomKeyStoreName")]
+    pub custom_key_store_name: String,
     #[serde(rename = "CloudHsmClusterId", skip_serializing_if = "Option::is_none")]
     pub cloud_hsm_cluster_id: Option<String>,
     #[serde(rename = "TrustAnchorCertificate", skip_serializing_if = "Option::is_none")]
@@ -1663,108 +1670,120 @@ pub struct CreateCustomKeyStoreRequestWire {
     pub xks_proxy_connectivity: Option<String>,
 }
 impl CreateCustomKeyStoreRequest {
-    /// Checks every constraint of the model, collecting failures in AWS's wording.
+    /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
+    /// when a failure was recorded in `errs`.
     pub fn from_wire(wire: &CreateCustomKeyStoreRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
-        let mut out = CreateCustomKeyStoreRequest::default();
         let p = path.member("customKeyStoreName");
-        match &wire.custom_key_store_name {
-            None => errs.missing(&p),
+        let m_custom_key_store_name = match &wire.custom_key_store_name {
+            None => { errs.missing(&p); None }
             Some(value) => {
                 errs.min_len_str(&p, value, 1);
                 errs.max_len_str(&p, value, 256);
-                out.custom_key_store_name = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
+        };
         let p = path.member("cloudHsmClusterId");
-        match &wire.cloud_hsm_cluster_id {
-            None => {}
+        let m_cloud_hsm_cluster_id = match &wire.cloud_hsm_cluster_id {
+            None => None,
             Some(value) => {
                 errs.min_len_str(&p, value, 19);
                 errs.max_len_str(&p, value, 24);
                 errs.pattern(&p, value, &pattern_table::P1, "cluster-[2-7a-zA-Z]{11,16}");
-                out.cloud_hsm_cluster_id = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
+        };
         let p = path.member("trustAnchorCertificate");
-        match &wire.trust_anchor_certificate {
-            None => {}
+        let m_trust_anchor_certificate = match &wire.trust_anchor_certificate {
+            None => None,
             Some(value) => {
                 errs.min_len_str(&p, value, 1);
                 errs.max_len_str(&p, value, 5000);
-                out.trust_anchor_certificate = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
+        };
         let p = path.member("keyStorePassword");
-        match &wire.key_store_password {
-            None => {}
+        let m_key_store_password = match &wire.key_store_password {
+            None => None,
             Some(value) => {
                 errs.min_len_str(&p, value, 7);
                 errs.max_len_str(&p, value, 32);
-                out.key_store_password = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
+        };
         let p = path.member("customKeyStoreType");
-        match &wire.custom_key_store_type {
-            None => {}
+        let m_custom_key_store_type = match &wire.custom_key_store_type {
+            None => None,
             Some(value) => {
-                out.custom_key_store_type = (|| Some(errs.enum_value::<CustomKeyStoreType>(&p, value, CustomKeyStoreType::parse, CustomKeyStoreType::NAMES)?))();
+                (|| Some(errs.enum_value::<CustomKeyStoreType>(&p, value, CustomKeyStoreType::parse, CustomKeyStoreType::NAMES)?))()
             }
-        }
+        };
         let p = path.member("xksProxyUriEndpoint");
-        match &wire.xks_proxy_uri_endpoint {
-            None => {}
+        let m_xks_proxy_uri_endpoint = match &wire.xks_proxy_uri_endpoint {
+            None => None,
             Some(value) => {
                 errs.min_len_str(&p, value, 10);
                 errs.max_len_str(&p, value, 128);
                 errs.pattern(&p, value, &pattern_table::P2, "^https://[a-zA-Z0-9.-]+$");
-                out.xks_proxy_uri_endpoint = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
+        };
         let p = path.member("xksProxyUriPath");
-        match &wire.xks_proxy_uri_path {
-            None => {}
+        let m_xks_proxy_uri_path = match &wire.xks_proxy_uri_path {
+            None => None,
             Some(value) => {
                 errs.min_len_str(&p, value, 10);
                 errs.max_len_str(&p, value, 128);
                 errs.pattern(&p, value, &pattern_table::P3, "^(/[a-zA-Z0-9\\/_-]+/kms/xks/v\\d{1,2})$|^(/kms/xks/v\\d{1,2})$");
-                out.xks_proxy_uri_path = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
+        };
         let p = path.member("xksProxyVpcEndpointServiceName");
-        match &wire.xks_proxy_vpc_endpoint_service_name {
-            None => {}
+        let m_xks_proxy_vpc_endpoint_service_name = match &wire.xks_proxy_vpc_endpoint_service_name {
+            None => None,
             Some(value) => {
                 errs.min_len_str(&p, value, 20);
                 errs.max_len_str(&p, value, 64);
                 errs.pattern(&p, value, &pattern_table::P4, "^(com|eu)\\.amazonaws\\.vpce\\.([a-z]+-){2,3}\\d+\\.vpce-svc-[0-9a-z]+$");
-                out.xks_proxy_vpc_endpoint_service_name = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
+        };
         let p = path.member("xksProxyVpcEndpointServiceOwner");
-        match &wire.xks_proxy_vpc_endpoint_service_owner {
-            None => {}
+        let m_xks_proxy_vpc_endpoint_service_owner = match &wire.xks_proxy_vpc_endpoint_service_owner {
+            None => None,
             Some(value) => {
                 errs.min_len_str(&p, value, 12);
                 errs.max_len_str(&p, value, 12);
                 errs.pattern(&p, value, &pattern_table::P5, "[0-9]{12}");
-                out.xks_proxy_vpc_endpoint_service_owner = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
+        };
         let p = path.member("xksProxyAuthenticationCredential");
-        match &wire.xks_proxy_authentication_credential {
-            None => {}
+        let m_xks_proxy_authentication_credential = match &wire.xks_proxy_authentication_credential {
+            None => None,
             Some(value) => {
-                out.xks_proxy_authentication_credential = (|| Some(XksProxyAuthenticationCredentialType::from_wire(value, &p, errs)?))();
+                (|| Some(XksProxyAuthenticationCredentialType::from_wire(value, &p, errs)?))()
             }
-        }
+        };
         let p = path.member("xksProxyConnectivity");
-        match &wire.xks_proxy_connectivity {
-            None => {}
+        let m_xks_proxy_connectivity = match &wire.xks_proxy_connectivity {
+            None => None,
             Some(value) => {
-                out.xks_proxy_connectivity = (|| Some(errs.enum_value::<XksProxyConnectivityType>(&p, value, XksProxyConnectivityType::parse, XksProxyConnectivityType::NAMES)?))();
+                (|| Some(errs.enum_value::<XksProxyConnectivityType>(&p, value, XksProxyConnectivityType::parse, XksProxyConnectivityType::NAMES)?))()
             }
-        }
-        Some(out)
+        };
+        Some(Self {
+            custom_key_store_name: m_custom_key_store_name?,
+            cloud_hsm_cluster_id: m_cloud_hsm_cluster_id,
+            trust_anchor_certificate: m_trust_anchor_certificate,
+            key_store_password: m_key_store_password,
+            custom_key_store_type: m_custom_key_store_type,
+            xks_proxy_uri_endpoint: m_xks_proxy_uri_endpoint,
+            xks_proxy_uri_path: m_xks_proxy_uri_path,
+            xks_proxy_vpc_endpoint_service_name: m_xks_proxy_vpc_endpoint_service_name,
+            xks_proxy_vpc_endpoint_service_owner: m_xks_proxy_vpc_endpoint_service_owner,
+            xks_proxy_authentication_credential: m_xks_proxy_authentication_credential,
+            xks_proxy_connectivity: m_xks_proxy_connectivity,
+        })
     }
 }
 
@@ -1778,14 +1797,14 @@ pub struct CreateCustomKeyStoreResponse {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct CreateGrantRequest {
-    #[serde(rename = "KeyId", skip_serializing_if = "Option::is_none")]
-    pub key_id: Option<String>,
+    #[serde(rename = "KeyId")]
+    pub key_id: String,
     #[serde(rename = "GranteePrincipal", skip_serializing_if = "Option::is_none")]
     pub grantee_principal: Option<String>,
     #[serde(rename = "RetiringPrincipal", skip_serializing_if = "Option::is_none")]
     pub retiring_principal: Option<String>,
-    #[serde(rename = "Operations", skip_serializing_if = "Option::is_none")]
-    pub operations: Option<Vec<GrantOperation>>,
+    #[serde(rename = "Operations")]
+    pub operations: Vec<GrantOperation>,
     #[serde(rename = "Constraints", skip_serializing_if = "Option::is_none")]
     pub constraints: Option<GrantConstraints>,
     #[serde(rename = "GrantTokens", skip_serializing_if = "Option::is_none")]
@@ -1824,60 +1843,60 @@ pub struct CreateGrantRequestWire {
     pub retiring_service_principal: Option<String>,
 }
 impl CreateGrantRequest {
-    /// Checks every constraint of the model, collecting failures in AWS's wording.
+    /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
+    /// when a failure was recorded in `errs`.
     pub fn from_wire(wire: &CreateGrantRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
-        let mut out = CreateGrantRequest::default();
         let p = path.member("keyId");
-        match &wire.key_id {
-            None => errs.missing(&p),
+        let m_key_id = match &wire.key_id {
+            None => { errs.missing(&p); None }
             Some(value) => {
                 errs.min_len_str(&p, value, 1);
                 errs.max_len_str(&p, value, 2048);
-                out.key_id = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
+        };
         let p = path.member("granteePrincipal");
-        match &wire.grantee_principal {
-            None => {}
+        let m_grantee_principal = match &wire.grantee_principal {
+            None => None,
             Some(value) => {
                 errs.min_len_str(&p, value, 1);
                 errs.max_len_str(&p, value, 256);
                 errs.pattern(&p, value, &pattern_table::P6, "^[\\w+=,.@:/-]+$");
-                out.grantee_principal = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
+        };
         let p = path.member("retiringPrincipal");
-        match &wire.retiring_principal {
-            None => {}
+        let m_retiring_principal = match &wire.retiring_principal {
+            None => None,
             Some(value) => {
                 errs.min_len_str(&p, value, 1);
                 errs.max_len_str(&p, value, 256);
                 errs.pattern(&p, value, &pattern_table::P6, "^[\\w+=,.@:/-]+$");
-                out.retiring_principal = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
+        };
         let p = path.member("operations");
-        match &wire.operations {
-            None => errs.missing(&p),
+        let m_operations = match &wire.operations {
+            None => { errs.missing(&p); None }
             Some(value) => {
                 let mut items = Vec::with_capacity(value.len());
                 for (i, item) in value.iter().enumerate() {
                     let item_path = &p.item(i);
                     if let Some(v) = (|| Some(errs.enum_value::<GrantOperation>(&item_path, item, GrantOperation::parse, GrantOperation::NAMES)?))() { items.push(v); }
                 }
-                out.operations = (|| Some(items))();
+                (|| Some(items))()
             }
-        }
+        };
         let p = path.member("constraints");
-        match &wire.constraints {
-            None => {}
+        let m_constraints = match &wire.constraints {
+            None => None,
             Some(value) => {
-                out.constraints = (|| Some(GrantConstraints::from_wire(value, &p, errs)?))();
+                (|| Some(GrantConstraints::from_wire(value, &p, errs)?))()
             }
-        }
+        };
         let p = path.member("grantTokens");
-        match &wire.grant_tokens {
-            None => {}
+        let m_grant_tokens = match &wire.grant_tokens {
+            None => None,
             Some(value) => {
                 errs.min_len_list(&p, value, 0);
                 errs.max_len_list(&p, value, 10);
@@ -1888,47 +1907,58 @@ impl CreateGrantRequest {
                     errs.max_len_str(&item_path, item, 8192);
                     if let Some(v) = (|| Some(item.clone()))() { items.push(v); }
                 }
-                out.grant_tokens = (|| Some(items))();
+                (|| Some(items))()
             }
-        }
+        };
         let p = path.member("name");
-        match &wire.name {
-            None => {}
+        let m_name = match &wire.name {
+            None => None,
             Some(value) => {
                 errs.min_len_str(&p, value, 1);
                 errs.max_len_str(&p, value, 256);
                 errs.pattern(&p, value, &pattern_table::P0, "^[a-zA-Z0-9:/_-]+$");
-                out.name = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
+        };
         let p = path.member("dryRun");
-        match &wire.dry_run {
-            None => {}
+        let m_dry_run = match &wire.dry_run {
+            None => None,
             Some(value) => {
-                out.dry_run = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
+        };
         let p = path.member("granteeServicePrincipal");
-        match &wire.grantee_service_principal {
-            None => {}
+        let m_grantee_service_principal = match &wire.grantee_service_principal {
+            None => None,
             Some(value) => {
                 errs.min_len_str(&p, value, 1);
                 errs.max_len_str(&p, value, 128);
                 errs.pattern(&p, value, &pattern_table::P7, "^([A-Za-z0-9\\-]+)\\.([A-Za-z0-9\\-]+)(\\.[A-Za-z0-9\\-]+)+$");
-                out.grantee_service_principal = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
+        };
         let p = path.member("retiringServicePrincipal");
-        match &wire.retiring_service_principal {
-            None => {}
+        let m_retiring_service_principal = match &wire.retiring_service_principal {
+            None => None,
             Some(value) => {
                 errs.min_len_str(&p, value, 1);
                 errs.max_len_str(&p, value, 128);
                 errs.pattern(&p, value, &pattern_table::P7, "^([A-Za-z0-9\\-]+)\\.([A-Za-z0-9\\-]+)(\\.[A-Za-z0-9\\-]+)+$");
-                out.retiring_service_principal = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
-        Some(out)
+        };
+        Some(Self {
+            key_id: m_key_id?,
+            grantee_principal: m_grantee_principal,
+            retiring_principal: m_retiring_principal,
+            operations: m_operations?,
+            constraints: m_constraints,
+            grant_tokens: m_grant_tokens,
+            name: m_name,
+            dry_run: m_dry_run,
+            grantee_service_principal: m_grantee_service_principal,
+            retiring_service_principal: m_retiring_service_principal,
+        })
     }
 }
 
@@ -1994,102 +2024,114 @@ pub struct CreateKeyRequestWire {
     pub xks_key_id: Option<String>,
 }
 impl CreateKeyRequest {
-    /// Checks every constraint of the model, collecting failures in AWS's wording.
+    /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
+    /// when a failure was recorded in `errs`.
     pub fn from_wire(wire: &CreateKeyRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
-        let mut out = CreateKeyRequest::default();
         let p = path.member("policy");
-        match &wire.policy {
-            None => {}
+        let m_policy = match &wire.policy {
+            None => None,
             Some(value) => {
                 errs.min_len_str(&p, value, 1);
                 errs.max_len_str(&p, value, 131072);
                 errs.pattern(&p, value, &pattern_table::P8, "[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+");
-                out.policy = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
+        };
         let p = path.member("description");
-        match &wire.description {
-            None => {}
+        let m_description = match &wire.description {
+            None => None,
             Some(value) => {
                 errs.min_len_str(&p, value, 0);
                 errs.max_len_str(&p, value, 8192);
-                out.description = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
+        };
         let p = path.member("keyUsage");
-        match &wire.key_usage {
-            None => {}
+        let m_key_usage = match &wire.key_usage {
+            None => None,
             Some(value) => {
-                out.key_usage = (|| Some(errs.enum_value::<KeyUsageType>(&p, value, KeyUsageType::parse, KeyUsageType::NAMES)?))();
+                (|| Some(errs.enum_value::<KeyUsageType>(&p, value, KeyUsageType::parse, KeyUsageType::NAMES)?))()
             }
-        }
+        };
         let p = path.member("customerMasterKeySpec");
-        match &wire.customer_master_key_spec {
-            None => {}
+        let m_customer_master_key_spec = match &wire.customer_master_key_spec {
+            None => None,
             Some(value) => {
-                out.customer_master_key_spec = (|| Some(errs.enum_value::<CustomerMasterKeySpec>(&p, value, CustomerMasterKeySpec::parse, CustomerMasterKeySpec::NAMES)?))();
+                (|| Some(errs.enum_value::<CustomerMasterKeySpec>(&p, value, CustomerMasterKeySpec::parse, CustomerMasterKeySpec::NAMES)?))()
             }
-        }
+        };
         let p = path.member("keySpec");
-        match &wire.key_spec {
-            None => {}
+        let m_key_spec = match &wire.key_spec {
+            None => None,
             Some(value) => {
-                out.key_spec = (|| Some(errs.enum_value::<KeySpec>(&p, value, KeySpec::parse, KeySpec::NAMES)?))();
+                (|| Some(errs.enum_value::<KeySpec>(&p, value, KeySpec::parse, KeySpec::NAMES)?))()
             }
-        }
+        };
         let p = path.member("origin");
-        match &wire.origin {
-            None => {}
+        let m_origin = match &wire.origin {
+            None => None,
             Some(value) => {
-                out.origin = (|| Some(errs.enum_value::<OriginType>(&p, value, OriginType::parse, OriginType::NAMES)?))();
+                (|| Some(errs.enum_value::<OriginType>(&p, value, OriginType::parse, OriginType::NAMES)?))()
             }
-        }
+        };
         let p = path.member("customKeyStoreId");
-        match &wire.custom_key_store_id {
-            None => {}
+        let m_custom_key_store_id = match &wire.custom_key_store_id {
+            None => None,
             Some(value) => {
                 errs.min_len_str(&p, value, 1);
                 errs.max_len_str(&p, value, 64);
-                out.custom_key_store_id = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
+        };
         let p = path.member("bypassPolicyLockoutSafetyCheck");
-        match &wire.bypass_policy_lockout_safety_check {
-            None => {}
+        let m_bypass_policy_lockout_safety_check = match &wire.bypass_policy_lockout_safety_check {
+            None => None,
             Some(value) => {
-                out.bypass_policy_lockout_safety_check = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
+        };
         let p = path.member("tags");
-        match &wire.tags {
-            None => {}
+        let m_tags = match &wire.tags {
+            None => None,
             Some(value) => {
                 let mut items = Vec::with_capacity(value.len());
                 for (i, item) in value.iter().enumerate() {
                     let item_path = &p.item(i);
                     if let Some(v) = (|| Some(Tag::from_wire(item, &item_path, errs)?))() { items.push(v); }
                 }
-                out.tags = (|| Some(items))();
+                (|| Some(items))()
             }
-        }
+        };
         let p = path.member("multiRegion");
-        match &wire.multi_region {
-            None => {}
+        let m_multi_region = match &wire.multi_region {
+            None => None,
             Some(value) => {
-                out.multi_region = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
+        };
         let p = path.member("xksKeyId");
-        match &wire.xks_key_id {
-            None => {}
+        let m_xks_key_id = match &wire.xks_key_id {
+            None => None,
             Some(value) => {
                 errs.min_len_str(&p, value, 1);
                 errs.max_len_str(&p, value, 128);
                 errs.pattern(&p, value, &pattern_table::P9, "^[a-zA-Z0-9-_.]+$");
-                out.xks_key_id = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
-        Some(out)
+        };
+        Some(Self {
+            policy: m_policy,
+            description: m_description,
+            key_usage: m_key_usage,
+            customer_master_key_spec: m_customer_master_key_spec,
+            key_spec: m_key_spec,
+            origin: m_origin,
+            custom_key_store_id: m_custom_key_store_id,
+            bypass_policy_lockout_safety_check: m_bypass_policy_lockout_safety_check,
+            tags: m_tags,
+            multi_region: m_multi_region,
+            xks_key_id: m_xks_key_id,
+        })
     }
 }
 
@@ -2123,15 +2165,14 @@ pub struct CustomKeyStoresListEntry {
     pub xks_proxy_configuration: Option<XksProxyConfigurationType>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DecapsulateRequest {
-    #[serde(rename = "KeyId", skip_serializing_if = "Option::is_none")]
-    pub key_id: Option<String>,
-    #[serde(rename = "SharedSecretCiphertextBlob", skip_serializing_if = "Option::is_none")]
-    pub shared_secret_ciphertext_blob: Option<Blob>,
-    #[serde(rename = "EncapsulationAlgorithm", skip_serializing_if = "Option::is_none")]
-    pub encapsulation_algorithm: Option<EncapsulationAlgorithmSpec>,
+    #[serde(rename = "KeyId")]
+    pub key_id: String,
+    #[serde(rename = "SharedSecretCiphertextBlob")]
+    pub shared_secret_ciphertext_blob: Blob,
+    #[serde(rename = "EncapsulationAlgorithm")]
+    pub encapsulation_algorithm: EncapsulationAlgorithmSpec,
     #[serde(rename = "GrantTokens", skip_serializing_if = "Option::is_none")]
     pub grant_tokens: Option<Vec<String>>,
     #[serde(rename = "DryRun", skip_serializing_if = "Option::is_none")]
@@ -2152,37 +2193,37 @@ pub struct DecapsulateRequestWire {
     pub dry_run: Option<bool>,
 }
 impl DecapsulateRequest {
-    /// Checks every constraint of the model, collecting failures in AWS's wording.
+    /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
+    /// when a failure was recorded in `errs`.
     pub fn from_wire(wire: &DecapsulateRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
-        let mut out = DecapsulateRequest::default();
         let p = path.member("keyId");
-        match &wire.key_id {
-            None => errs.missing(&p),
+        let m_key_id = match &wire.key_id {
+            None => { errs.missing(&p); None }
             Some(value) => {
                 errs.min_len_str(&p, value, 1);
                 errs.max_len_str(&p, value, 2048);
-                out.key_id = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
+        };
         let p = path.member("sharedSecretCiphertextBlob");
-        match &wire.shared_secret_ciphertext_blob {
-            None => errs.missing(&p),
+        let m_shared_secret_ciphertext_blob = match &wire.shared_secret_ciphertext_blob {
+            None => { errs.missing(&p); None }
             Some(value) => {
                 errs.min_len_blob(&p, value, 1);
                 errs.max_len_blob(&p, value, 6144);
-                out.shared_secret_ciphertext_blob = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
+        };
         let p = path.member("encapsulationAlgorithm");
-        match &wire.encapsulation_algorithm {
-            None => errs.missing(&p),
+        let m_encapsulation_algorithm = match &wire.encapsulation_algorithm {
+            None => { errs.missing(&p); None }
             Some(value) => {
-                out.encapsulation_algorithm = (|| Some(errs.enum_value::<EncapsulationAlgorithmSpec>(&p, value, EncapsulationAlgorithmSpec::parse, EncapsulationAlgorithmSpec::NAMES)?))();
+                (|| Some(errs.enum_value::<EncapsulationAlgorithmSpec>(&p, value, EncapsulationAlgorithmSpec::parse, EncapsulationAlgorithmSpec::NAMES)?))()
             }
-        }
+        };
         let p = path.member("grantTokens");
-        match &wire.grant_tokens {
-            None => {}
+        let m_grant_tokens = match &wire.grant_tokens {
+            None => None,
             Some(value) => {
                 errs.min_len_list(&p, value, 0);
                 errs.max_len_list(&p, value, 10);
@@ -2193,17 +2234,23 @@ impl DecapsulateRequest {
                     errs.max_len_str(&item_path, item, 8192);
                     if let Some(v) = (|| Some(item.clone()))() { items.push(v); }
                 }
-                out.grant_tokens = (|| Some(items))();
+                (|| Some(items))()
             }
-        }
+        };
         let p = path.member("dryRun");
-        match &wire.dry_run {
-            None => {}
+        let m_dry_run = match &wire.dry_run {
+            None => None,
             Some(value) => {
-                out.dry_run = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
-        Some(out)
+        };
+        Some(Self {
+            key_id: m_key_id?,
+            shared_secret_ciphertext_blob: m_shared_secret_ciphertext_blob?,
+            encapsulation_algorithm: m_encapsulation_algorithm?,
+            grant_tokens: m_grant_tokens,
+            dry_run: m_dry_run,
+        })
     }
 }
 
@@ -2259,32 +2306,32 @@ pub struct DecryptRequestWire {
     pub dry_run_modifiers: Option<Vec<String>>,
 }
 impl DecryptRequest {
-    /// Checks every constraint of the model, collecting failures in AWS's wording.
+    /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
+    /// when a failure was recorded in `errs`.
     pub fn from_wire(wire: &DecryptRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
-        let mut out = DecryptRequest::default();
         let p = path.member("ciphertextBlob");
-        match &wire.ciphertext_blob {
-            None => {}
+        let m_ciphertext_blob = match &wire.ciphertext_blob {
+            None => None,
             Some(value) => {
                 errs.min_len_blob(&p, value, 1);
                 errs.max_len_blob(&p, value, 6144);
-                out.ciphertext_blob = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
+        };
         let p = path.member("encryptionContext");
-        match &wire.encryption_context {
-            None => {}
+        let m_encryption_context = match &wire.encryption_context {
+            None => None,
             Some(value) => {
                 for (k, v) in value.iter() {
                     let key_path = &p.map_key(k);
                     let value_path = &p.map_value(k);
                 }
-                out.encryption_context = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
+        };
         let p = path.member("grantTokens");
-        match &wire.grant_tokens {
-            None => {}
+        let m_grant_tokens = match &wire.grant_tokens {
+            None => None,
             Some(value) => {
                 errs.min_len_list(&p, value, 0);
                 errs.max_len_list(&p, value, 10);
@@ -2295,52 +2342,61 @@ impl DecryptRequest {
                     errs.max_len_str(&item_path, item, 8192);
                     if let Some(v) = (|| Some(item.clone()))() { items.push(v); }
                 }
-                out.grant_tokens = (|| Some(items))();
+                (|| Some(items))()
             }
-        }
+        };
         let p = path.member("keyId");
-        match &wire.key_id {
-            None => {}
+        let m_key_id = match &wire.key_id {
+            None => None,
             Some(value) => {
                 errs.min_len_str(&p, value, 1);
                 errs.max_len_str(&p, value, 2048);
-                out.key_id = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
+        };
         let p = path.member("encryptionAlgorithm");
-        match &wire.encryption_algorithm {
-            None => {}
+        let m_encryption_algorithm = match &wire.encryption_algorithm {
+            None => None,
             Some(value) => {
-                out.encryption_algorithm = (|| Some(errs.enum_value::<EncryptionAlgorithmSpec>(&p, value, EncryptionAlgorithmSpec::parse, EncryptionAlgorithmSpec::NAMES)?))();
+                (|| Some(errs.enum_value::<EncryptionAlgorithmSpec>(&p, value, EncryptionAlgorithmSpec::parse, EncryptionAlgorithmSpec::NAMES)?))()
             }
-        }
+        };
         let p = path.member("recipient");
-        match &wire.recipient {
-            None => {}
+        let m_recipient = match &wire.recipient {
+            None => None,
             Some(value) => {
-                out.recipient = (|| Some(RecipientInfo::from_wire(value, &p, errs)?))();
+                (|| Some(RecipientInfo::from_wire(value, &p, errs)?))()
             }
-        }
+        };
         let p = path.member("dryRun");
-        match &wire.dry_run {
-            None => {}
+        let m_dry_run = match &wire.dry_run {
+            None => None,
             Some(value) => {
-                out.dry_run = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
+        };
         let p = path.member("dryRunModifiers");
-        match &wire.dry_run_modifiers {
-            None => {}
+        let m_dry_run_modifiers = match &wire.dry_run_modifiers {
+            None => None,
             Some(value) => {
                 let mut items = Vec::with_capacity(value.len());
                 for (i, item) in value.iter().enumerate() {
                     let item_path = &p.item(i);
                     if let Some(v) = (|| Some(errs.enum_value::<DryRunModifierType>(&item_path, item, DryRunModifierType::parse, DryRunModifierType::NAMES)?))() { items.push(v); }
                 }
-                out.dry_run_modifiers = (|| Some(items))();
+                (|| Some(items))()
             }
-        }
-        Some(out)
+        };
+        Some(Self {
+            ciphertext_blob: m_ciphertext_blob,
+            encryption_context: m_encryption_context,
+            grant_tokens: m_grant_tokens,
+            key_id: m_key_id,
+            encryption_algorithm: m_encryption_algorithm,
+            recipient: m_recipient,
+            dry_run: m_dry_run,
+            dry_run_modifiers: m_dry_run_modifiers,
+        })
     }
 }
 
@@ -2362,8 +2418,8 @@ pub struct DecryptResponse {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct DeleteAliasRequest {
-    #[serde(rename = "AliasName", skip_serializing_if = "Option::is_none")]
-    pub alias_name: Option<String>,
+    #[serde(rename = "AliasName")]
+    pub alias_name: String,
 }
 #[derive(Default, Deserialize)]
 #[serde(default)]
@@ -2372,28 +2428,30 @@ pub struct DeleteAliasRequestWire {
     pub alias_name: Option<String>,
 }
 impl DeleteAliasRequest {
-    /// Checks every constraint of the model, collecting failures in AWS's wording.
+    /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
+    /// when a failure was recorded in `errs`.
     pub fn from_wire(wire: &DeleteAliasRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
-        let mut out = DeleteAliasRequest::default();
         let p = path.member("aliasName");
-        match &wire.alias_name {
-            None => errs.missing(&p),
+        let m_alias_name = match &wire.alias_name {
+            None => { errs.missing(&p); None }
             Some(value) => {
                 errs.min_len_str(&p, value, 1);
                 errs.max_len_str(&p, value, 256);
                 errs.pattern(&p, value, &pattern_table::P0, "^[a-zA-Z0-9:/_-]+$");
-                out.alias_name = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
-        Some(out)
+        };
+        Some(Self {
+            alias_name: m_alias_name?,
+        })
     }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct DeleteCustomKeyStoreRequest {
-    #[serde(rename = "CustomKeyStoreId", skip_serializing_if = "Option::is_none")]
-    pub custom_key_store_id: Option<String>,
+    #[serde(rename = "CustomKeyStoreId")]
+    pub custom_key_store_id: String,
 }
 #[derive(Default, Deserialize)]
 #[serde(default)]
@@ -2402,19 +2460,21 @@ pub struct DeleteCustomKeyStoreRequestWire {
     pub custom_key_store_id: Option<String>,
 }
 impl DeleteCustomKeyStoreRequest {
-    /// Checks every constraint of the model, collecting failures in AWS's wording.
+    /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
+    /// when a failure was recorded in `errs`.
     pub fn from_wire(wire: &DeleteCustomKeyStoreRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
-        let mut out = DeleteCustomKeyStoreRequest::default();
         let p = path.member("customKeyStoreId");
-        match &wire.custom_key_store_id {
-            None => errs.missing(&p),
+        let m_custom_key_store_id = match &wire.custom_key_store_id {
+            None => { errs.missing(&p); None }
             Some(value) => {
                 errs.min_len_str(&p, value, 1);
                 errs.max_len_str(&p, value, 64);
-                out.custom_key_store_id = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
-        Some(out)
+        };
+        Some(Self {
+            custom_key_store_id: m_custom_key_store_id?,
+        })
     }
 }
 
@@ -2426,8 +2486,8 @@ pub struct DeleteCustomKeyStoreResponse {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct DeleteImportedKeyMaterialRequest {
-    #[serde(rename = "KeyId", skip_serializing_if = "Option::is_none")]
-    pub key_id: Option<String>,
+    #[serde(rename = "KeyId")]
+    pub key_id: String,
     #[serde(rename = "KeyMaterialId", skip_serializing_if = "Option::is_none")]
     pub key_material_id: Option<String>,
 }
@@ -2440,29 +2500,32 @@ pub struct DeleteImportedKeyMaterialRequestWire {
     pub key_material_id: Option<String>,
 }
 impl DeleteImportedKeyMaterialRequest {
-    /// Checks every constraint of the model, collecting failures in AWS's wording.
+    /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
+    /// when a failure was recorded in `errs`.
     pub fn from_wire(wire: &DeleteImportedKeyMaterialRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
-        let mut out = DeleteImportedKeyMaterialRequest::default();
         let p = path.member("keyId");
-        match &wire.key_id {
-            None => errs.missing(&p),
+        let m_key_id = match &wire.key_id {
+            None => { errs.missing(&p); None }
             Some(value) => {
                 errs.min_len_str(&p, value, 1);
                 errs.max_len_str(&p, value, 2048);
-                out.key_id = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
+        };
         let p = path.member("keyMaterialId");
-        match &wire.key_material_id {
-            None => {}
+        let m_key_material_id = match &wire.key_material_id {
+            None => None,
             Some(value) => {
                 errs.min_len_str(&p, value, 64);
                 errs.max_len_str(&p, value, 64);
                 errs.pattern(&p, value, &pattern_table::P10, "^[a-f0-9]+$");
-                out.key_material_id = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
-        Some(out)
+        };
+        Some(Self {
+            key_id: m_key_id?,
+            key_material_id: m_key_material_id,
+        })
     }
 }
 
@@ -2475,15 +2538,14 @@ pub struct DeleteImportedKeyMaterialResponse {
     pub key_material_id: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DeriveSharedSecretRequest {
-    #[serde(rename = "KeyId", skip_serializing_if = "Option::is_none")]
-    pub key_id: Option<String>,
-    #[serde(rename = "KeyAgreementAlgorithm", skip_serializing_if = "Option::is_none")]
-    pub key_agreement_algorithm: Option<KeyAgreementAlgorithmSpec>,
-    #[serde(rename = "PublicKey", skip_serializing_if = "Option::is_none")]
-    pub public_key: Option<Blob>,
+    #[serde(rename = "KeyId")]
+    pub key_id: String,
+    #[serde(rename = "KeyAgreementAlgorithm")]
+    pub key_agreement_algorithm: KeyAgreementAlgorithmSpec,
+    #[serde(rename = "PublicKey")]
+    pub public_key: Blob,
     #[serde(rename = "GrantTokens", skip_serializing_if = "Option::is_none")]
     pub grant_tokens: Option<Vec<String>>,
     #[serde(rename = "DryRun", skip_serializing_if = "Option::is_none")]
@@ -2508,37 +2570,37 @@ pub struct DeriveSharedSecretRequestWire {
     pub recipient: Option<RecipientInfoWire>,
 }
 impl DeriveSharedSecretRequest {
-    /// Checks every constraint of the model, collecting failures in AWS's wording.
+    /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
+    /// when a failure was recorded in `errs`.
     pub fn from_wire(wire: &DeriveSharedSecretRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
-        let mut out = DeriveSharedSecretRequest::default();
         let p = path.member("keyId");
-        match &wire.key_id {
-            None => errs.missing(&p),
+        let m_key_id = match &wire.key_id {
+            None => { errs.missing(&p); None }
             Some(value) => {
                 errs.min_len_str(&p, value, 1);
                 errs.max_len_str(&p, value, 2048);
-                out.key_id = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
+        };
         let p = path.member("keyAgreementAlgorithm");
-        match &wire.key_agreement_algorithm {
-            None => errs.missing(&p),
+        let m_key_agreement_algorithm = match &wire.key_agreement_algorithm {
+            None => { errs.missing(&p); None }
             Some(value) => {
-                out.key_agreement_algorithm = (|| Some(errs.enum_value::<KeyAgreementAlgorithmSpec>(&p, value, KeyAgreementAlgorithmSpec::parse, KeyAgreementAlgorithmSpec::NAMES)?))();
+                (|| Some(errs.enum_value::<KeyAgreementAlgorithmSpec>(&p, value, KeyAgreementAlgorithmSpec::parse, KeyAgreementAlgorithmSpec::NAMES)?))()
             }
-        }
+        };
         let p = path.member("publicKey");
-        match &wire.public_key {
-            None => errs.missing(&p),
+        let m_public_key = match &wire.public_key {
+            None => { errs.missing(&p); None }
             Some(value) => {
                 errs.min_len_blob(&p, value, 1);
                 errs.max_len_blob(&p, value, 8192);
-                out.public_key = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
+        };
         let p = path.member("grantTokens");
-        match &wire.grant_tokens {
-            None => {}
+        let m_grant_tokens = match &wire.grant_tokens {
+            None => None,
             Some(value) => {
                 errs.min_len_list(&p, value, 0);
                 errs.max_len_list(&p, value, 10);
@@ -2549,24 +2611,31 @@ impl DeriveSharedSecretRequest {
                     errs.max_len_str(&item_path, item, 8192);
                     if let Some(v) = (|| Some(item.clone()))() { items.push(v); }
                 }
-                out.grant_tokens = (|| Some(items))();
+                (|| Some(items))()
             }
-        }
+        };
         let p = path.member("dryRun");
-        match &wire.dry_run {
-            None => {}
+        let m_dry_run = match &wire.dry_run {
+            None => None,
             Some(value) => {
-                out.dry_run = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
+        };
         let p = path.member("recipient");
-        match &wire.recipient {
-            None => {}
+        let m_recipient = match &wire.recipient {
+            None => None,
             Some(value) => {
-                out.recipient = (|| Some(RecipientInfo::from_wire(value, &p, errs)?))();
+                (|| Some(RecipientInfo::from_wire(value, &p, errs)?))()
             }
-        }
-        Some(out)
+        };
+        Some(Self {
+            key_id: m_key_id?,
+            key_agreement_algorithm: m_key_agreement_algorithm?,
+            public_key: m_public_key?,
+            grant_tokens: m_grant_tokens,
+            dry_run: m_dry_run,
+            recipient: m_recipient,
+        })
     }
 }
 
@@ -2610,47 +2679,52 @@ pub struct DescribeCustomKeyStoresRequestWire {
     pub marker: Option<String>,
 }
 impl DescribeCustomKeyStoresRequest {
-    /// Checks every constraint of the model, collecting failures in AWS's wording.
+    /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
+    /// when a failure was recorded in `errs`.
     pub fn from_wire(wire: &DescribeCustomKeyStoresRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
-        let mut out = DescribeCustomKeyStoresRequest::default();
         let p = path.member("customKeyStoreId");
-        match &wire.custom_key_store_id {
-            None => {}
+        let m_custom_key_store_id = match &wire.custom_key_store_id {
+            None => None,
             Some(value) => {
                 errs.min_len_str(&p, value, 1);
                 errs.max_len_str(&p, value, 64);
-                out.custom_key_store_id = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
+        };
         let p = path.member("customKeyStoreName");
-        match &wire.custom_key_store_name {
-            None => {}
+        let m_custom_key_store_name = match &wire.custom_key_store_name {
+            None => None,
             Some(value) => {
                 errs.min_len_str(&p, value, 1);
                 errs.max_len_str(&p, value, 256);
-                out.custom_key_store_name = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
+        };
         let p = path.member("limit");
-        match &wire.limit {
-            None => {}
+        let m_limit = match &wire.limit {
+            None => None,
             Some(value) => {
                 errs.min_value(&p, *value, 1);
                 errs.max_value(&p, *value, 1000);
-                out.limit = (|| Some(*value))();
+                (|| Some(*value))()
             }
-        }
+        };
         let p = path.member("marker");
-        match &wire.marker {
-            None => {}
+        let m_marker = match &wire.marker {
+            None => None,
             Some(value) => {
                 errs.min_len_str(&p, value, 1);
                 errs.max_len_str(&p, value, 1024);
                 errs.pattern(&p, value, &pattern_table::P11, "[\\u0020-\\u00FF]*");
-                out.marker = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
-        Some(out)
+        };
+        Some(Self {
+            custom_key_store_id: m_custom_key_store_id,
+            custom_key_store_name: m_custom_key_store_name,
+            limit: m_limit,
+            marker: m_marker,
+        })
     }
 }
 
@@ -2668,8 +2742,8 @@ pub struct DescribeCustomKeyStoresResponse {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct DescribeKeyRequest {
-    #[serde(rename = "KeyId", skip_serializing_if = "Option::is_none")]
-    pub key_id: Option<String>,
+    #[serde(rename = "KeyId")]
+    pub key_id: String,
     #[serde(rename = "GrantTokens", skip_serializing_if = "Option::is_none")]
     pub grant_tokens: Option<Vec<String>>,
 }
@@ -2682,21 +2756,21 @@ pub struct DescribeKeyRequestWire {
     pub grant_tokens: Option<Vec<String>>,
 }
 impl DescribeKeyRequest {
-    /// Checks every constraint of the model, collecting failures in AWS's wording.
+    /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
+    /// when a failure was recorded in `errs`.
     pub fn from_wire(wire: &DescribeKeyRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
-        let mut out = DescribeKeyRequest::default();
         let p = path.member("keyId");
-        match &wire.key_id {
-            None => errs.missing(&p),
+        let m_key_id = match &wire.key_id {
+            None => { errs.missing(&p); None }
             Some(value) => {
                 errs.min_len_str(&p, value, 1);
                 errs.max_len_str(&p, value, 2048);
-                out.key_id = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
+        };
         let p = path.member("grantTokens");
-        match &wire.grant_tokens {
-            None => {}
+        let m_grant_tokens = match &wire.grant_tokens {
+            None => None,
             Some(value) => {
                 errs.min_len_list(&p, value, 0);
                 errs.max_len_list(&p, value, 10);
@@ -2707,10 +2781,13 @@ impl DescribeKeyRequest {
                     errs.max_len_str(&item_path, item, 8192);
                     if let Some(v) = (|| Some(item.clone()))() { items.push(v); }
                 }
-                out.grant_tokens = (|| Some(items))();
+                (|| Some(items))()
             }
-        }
-        Some(out)
+        };
+        Some(Self {
+            key_id: m_key_id?,
+            grant_tokens: m_grant_tokens,
+        })
     }
 }
 
@@ -2724,8 +2801,8 @@ pub struct DescribeKeyResponse {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct DisableKeyRequest {
-    #[serde(rename = "KeyId", skip_serializing_if = "Option::is_none")]
-    pub key_id: Option<String>,
+    #[serde(rename = "KeyId")]
+    pub key_id: String,
 }
 #[derive(Default, Deserialize)]
 #[serde(default)]
@@ -2734,27 +2811,29 @@ pub struct DisableKeyRequestWire {
     pub key_id: Option<String>,
 }
 impl DisableKeyRequest {
-    /// Checks every constraint of the model, collecting failures in AWS's wording.
+    /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
+    /// when a failure was recorded in `errs`.
     pub fn from_wire(wire: &DisableKeyRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
-        let mut out = DisableKeyRequest::default();
         let p = path.member("keyId");
-        match &wire.key_id {
-            None => errs.missing(&p),
+        let m_key_id = match &wire.key_id {
+            None => { errs.missing(&p); None }
             Some(value) => {
                 errs.min_len_str(&p, value, 1);
                 errs.max_len_str(&p, value, 2048);
-                out.key_id = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
-        Some(out)
+        };
+        Some(Self {
+            key_id: m_key_id?,
+        })
     }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct DisableKeyRotationRequest {
-    #[serde(rename = "KeyId", skip_serializing_if = "Option::is_none")]
-    pub key_id: Option<String>,
+    #[serde(rename = "KeyId")]
+    pub key_id: String,
 }
 #[derive(Default, Deserialize)]
 #[serde(default)]
@@ -2763,27 +2842,29 @@ pub struct DisableKeyRotationRequestWire {
     pub key_id: Option<String>,
 }
 impl DisableKeyRotationRequest {
-    /// Checks every constraint of the model, collecting failures in AWS's wording.
+    /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
+    /// when a failure was recorded in `errs`.
     pub fn from_wire(wire: &DisableKeyRotationRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
-        let mut out = DisableKeyRotationRequest::default();
         let p = path.member("keyId");
-        match &wire.key_id {
-            None => errs.missing(&p),
+        let m_key_id = match &wire.key_id {
+            None => { errs.missing(&p); None }
             Some(value) => {
                 errs.min_len_str(&p, value, 1);
                 errs.max_len_str(&p, value, 2048);
-                out.key_id = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
-        Some(out)
+        };
+        Some(Self {
+            key_id: m_key_id?,
+        })
     }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct DisconnectCustomKeyStoreRequest {
-    #[serde(rename = "CustomKeyStoreId", skip_serializing_if = "Option::is_none")]
-    pub custom_key_store_id: Option<String>,
+    #[serde(rename = "CustomKeyStoreId")]
+    pub custom_key_store_id: String,
 }
 #[derive(Default, Deserialize)]
 #[serde(default)]
@@ -2792,19 +2873,21 @@ pub struct DisconnectCustomKeyStoreRequestWire {
     pub custom_key_store_id: Option<String>,
 }
 impl DisconnectCustomKeyStoreRequest {
-    /// Checks every constraint of the model, collecting failures in AWS's wording.
+    /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
+    /// when a failure was recorded in `errs`.
     pub fn from_wire(wire: &DisconnectCustomKeyStoreRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
-        let mut out = DisconnectCustomKeyStoreRequest::default();
         let p = path.member("customKeyStoreId");
-        match &wire.custom_key_store_id {
-            None => errs.missing(&p),
+        let m_custom_key_store_id = match &wire.custom_key_store_id {
+            None => { errs.missing(&p); None }
             Some(value) => {
                 errs.min_len_str(&p, value, 1);
                 errs.max_len_str(&p, value, 64);
-                out.custom_key_store_id = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
-        Some(out)
+        };
+        Some(Self {
+            custom_key_store_id: m_custom_key_store_id?,
+        })
     }
 }
 
@@ -2816,8 +2899,8 @@ pub struct DisconnectCustomKeyStoreResponse {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct EnableKeyRequest {
-    #[serde(rename = "KeyId", skip_serializing_if = "Option::is_none")]
-    pub key_id: Option<String>,
+    #[serde(rename = "KeyId")]
+    pub key_id: String,
 }
 #[derive(Default, Deserialize)]
 #[serde(default)]
@@ -2826,27 +2909,29 @@ pub struct EnableKeyRequestWire {
     pub key_id: Option<String>,
 }
 impl EnableKeyRequest {
-    /// Checks every constraint of the model, collecting failures in AWS's wording.
+    /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
+    /// when a failure was recorded in `errs`.
     pub fn from_wire(wire: &EnableKeyRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
-        let mut out = EnableKeyRequest::default();
         let p = path.member("keyId");
-        match &wire.key_id {
-            None => errs.missing(&p),
+        let m_key_id = match &wire.key_id {
+            None => { errs.missing(&p); None }
             Some(value) => {
                 errs.min_len_str(&p, value, 1);
                 errs.max_len_str(&p, value, 2048);
-                out.key_id = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
-        Some(out)
+        };
+        Some(Self {
+            key_id: m_key_id?,
+        })
     }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct EnableKeyRotationRequest {
-    #[serde(rename = "KeyId", skip_serializing_if = "Option::is_none")]
-    pub key_id: Option<String>,
+    #[serde(rename = "KeyId")]
+    pub key_id: String,
     #[serde(rename = "RotationPeriodInDays", skip_serializing_if = "Option::is_none")]
     pub rotation_period_in_days: Option<i64>,
 }
@@ -2859,38 +2944,40 @@ pub struct EnableKeyRotationRequestWire {
     pub rotation_period_in_days: Option<i64>,
 }
 impl EnableKeyRotationRequest {
-    /// Checks every constraint of the model, collecting failures in AWS's wording.
+    /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
+    /// when a failure was recorded in `errs`.
     pub fn from_wire(wire: &EnableKeyRotationRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
-        let mut out = EnableKeyRotationRequest::default();
         let p = path.member("keyId");
-        match &wire.key_id {
-            None => errs.missing(&p),
+        let m_key_id = match &wire.key_id {
+            None => { errs.missing(&p); None }
             Some(value) => {
                 errs.min_len_str(&p, value, 1);
                 errs.max_len_str(&p, value, 2048);
-                out.key_id = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
+        };
         let p = path.member("rotationPeriodInDays");
-        match &wire.rotation_period_in_days {
-            None => {}
+        let m_rotation_period_in_days = match &wire.rotation_period_in_days {
+            None => None,
             Some(value) => {
                 errs.min_value(&p, *value, 90);
                 errs.max_value(&p, *value, 2560);
-                out.rotation_period_in_days = (|| Some(*value))();
+                (|| Some(*value))()
             }
-        }
-        Some(out)
+        };
+        Some(Self {
+            key_id: m_key_id?,
+            rotation_period_in_days: m_rotation_period_in_days,
+        })
     }
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EncapsulateRequest {
-    #[serde(rename = "KeyId", skip_serializing_if = "Option::is_none")]
-    pub key_id: Option<String>,
-    #[serde(rename = "EncapsulationAlgorithm", skip_serializing_if = "Option::is_none")]
-    pub encapsulation_algorithm: Option<EncapsulationAlgorithmSpec>,
+    #[serde(rename = "KeyId")]
+    pub key_id: String,
+    #[serde(rename = "EncapsulationAlgorithm")]
+    pub encapsulation_algorithm: EncapsulationAlgorithmSpec,
     #[serde(rename = "GrantTokens", skip_serializing_if = "Option::is_none")]
     pub grant_tokens: Option<Vec<String>>,
     #[serde(rename = "DryRun", skip_serializing_if = "Option::is_none")]
@@ -2909,28 +2996,28 @@ pub struct EncapsulateRequestWire {
     pub dry_run: Option<bool>,
 }
 impl EncapsulateRequest {
-    /// Checks every constraint of the model, collecting failures in AWS's wording.
+    /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
+    /// when a failure was recorded in `errs`.
     pub fn from_wire(wire: &EncapsulateRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
-        let mut out = EncapsulateRequest::default();
         let p = path.member("keyId");
-        match &wire.key_id {
-            None => errs.missing(&p),
+        let m_key_id = match &wire.key_id {
+            None => { errs.missing(&p); None }
             Some(value) => {
                 errs.min_len_str(&p, value, 1);
                 errs.max_len_str(&p, value, 2048);
-                out.key_id = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
+        };
         let p = path.member("encapsulationAlgorithm");
-        match &wire.encapsulation_algorithm {
-            None => errs.missing(&p),
+        let m_encapsulation_algorithm = match &wire.encapsulation_algorithm {
+            None => { errs.missing(&p); None }
             Some(value) => {
-                out.encapsulation_algorithm = (|| Some(errs.enum_value::<EncapsulationAlgorithmSpec>(&p, value, EncapsulationAlgorithmSpec::parse, EncapsulationAlgorithmSpec::NAMES)?))();
+                (|| Some(errs.enum_value::<EncapsulationAlgorithmSpec>(&p, value, EncapsulationAlgorithmSpec::parse, EncapsulationAlgorithmSpec::NAMES)?))()
             }
-        }
+        };
         let p = path.member("grantTokens");
-        match &wire.grant_tokens {
-            None => {}
+        let m_grant_tokens = match &wire.grant_tokens {
+            None => None,
             Some(value) => {
                 errs.min_len_list(&p, value, 0);
                 errs.max_len_list(&p, value, 10);
@@ -2941,17 +3028,22 @@ impl EncapsulateRequest {
                     errs.max_len_str(&item_path, item, 8192);
                     if let Some(v) = (|| Some(item.clone()))() { items.push(v); }
                 }
-                out.grant_tokens = (|| Some(items))();
+                (|| Some(items))()
             }
-        }
+        };
         let p = path.member("dryRun");
-        match &wire.dry_run {
-            None => {}
+        let m_dry_run = match &wire.dry_run {
+            None => None,
             Some(value) => {
-                out.dry_run = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
-        Some(out)
+        };
+        Some(Self {
+            key_id: m_key_id?,
+            encapsulation_algorithm: m_encapsulation_algorithm?,
+            grant_tokens: m_grant_tokens,
+            dry_run: m_dry_run,
+        })
     }
 }
 
@@ -2971,10 +3063,10 @@ pub struct EncapsulateResponse {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct EncryptRequest {
-    #[serde(rename = "KeyId", skip_serializing_if = "Option::is_none")]
-    pub key_id: Option<String>,
-    #[serde(rename = "Plaintext", skip_serializing_if = "Option::is_none")]
-    pub plaintext: Option<Blob>,
+    #[serde(rename = "KeyId")]
+    pub key_id: String,
+    #[serde(rename = "Plaintext")]
+    pub plaintext: Blob,
     #[serde(rename = "EncryptionContext", skip_serializing_if = "Option::is_none")]
     pub encryption_context: Option<BTreeMap<String, String>>,
     #[serde(rename = "GrantTokens", skip_serializing_if = "Option::is_none")]
@@ -3001,41 +3093,41 @@ pub struct EncryptRequestWire {
     pub dry_run: Option<bool>,
 }
 impl EncryptRequest {
-    /// Checks every constraint of the model, collecting failures in AWS's wording.
+    /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
+    /// when a failure was recorded in `errs`.
     pub fn from_wire(wire: &EncryptRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
-        let mut out = EncryptRequest::default();
         let p = path.member("keyId");
-        match &wire.key_id {
-            None => errs.missing(&p),
+        let m_key_id = match &wire.key_id {
+            None => { errs.missing(&p); None }
             Some(value) => {
                 errs.min_len_str(&p, value, 1);
                 errs.max_len_str(&p, value, 2048);
-                out.key_id = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
+        };
         let p = path.member("plaintext");
-        match &wire.plaintext {
-            None => errs.missing(&p),
+        let m_plaintext = match &wire.plaintext {
+            None => { errs.missing(&p); None }
             Some(value) => {
                 errs.min_len_blob(&p, value, 1);
                 errs.max_len_blob(&p, value, 4096);
-                out.plaintext = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
+        };
         let p = path.member("encryptionContext");
-        match &wire.encryption_context {
-            None => {}
+        let m_encryption_context = match &wire.encryption_context {
+            None => None,
             Some(value) => {
                 for (k, v) in value.iter() {
                     let key_path = &p.map_key(k);
                     let value_path = &p.map_value(k);
                 }
-                out.encryption_context = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
+        };
         let p = path.member("grantTokens");
-        match &wire.grant_tokens {
-            None => {}
+        let m_grant_tokens = match &wire.grant_tokens {
+            None => None,
             Some(value) => {
                 errs.min_len_list(&p, value, 0);
                 errs.max_len_list(&p, value, 10);
@@ -3046,24 +3138,31 @@ impl EncryptRequest {
                     errs.max_len_str(&item_path, item, 8192);
                     if let Some(v) = (|| Some(item.clone()))() { items.push(v); }
                 }
-                out.grant_tokens = (|| Some(items))();
+                (|| Some(items))()
             }
-        }
+        };
         let p = path.member("encryptionAlgorithm");
-        match &wire.encryption_algorithm {
-            None => {}
+        let m_encryption_algorithm = match &wire.encryption_algorithm {
+            None => None,
             Some(value) => {
-                out.encryption_algorithm = (|| Some(errs.enum_value::<EncryptionAlgorithmSpec>(&p, value, EncryptionAlgorithmSpec::parse, EncryptionAlgorithmSpec::NAMES)?))();
+                (|| Some(errs.enum_value::<EncryptionAlgorithmSpec>(&p, value, EncryptionAlgorithmSpec::parse, EncryptionAlgorithmSpec::NAMES)?))()
             }
-        }
+        };
         let p = path.member("dryRun");
-        match &wire.dry_run {
-            None => {}
+        let m_dry_run = match &wire.dry_run {
+            None => None,
             Some(value) => {
-                out.dry_run = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
-        Some(out)
+        };
+        Some(Self {
+            key_id: m_key_id?,
+            plaintext: m_plaintext?,
+            encryption_context: m_encryption_context,
+            grant_tokens: m_grant_tokens,
+            encryption_algorithm: m_encryption_algorithm,
+            dry_run: m_dry_run,
+        })
     }
 }
 
@@ -3078,15 +3177,14 @@ pub struct EncryptResponse {
     pub encryption_algorithm: Option<EncryptionAlgorithmSpec>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GenerateDataKeyPairRequest {
     #[serde(rename = "EncryptionContext", skip_serializing_if = "Option::is_none")]
     pub encryption_context: Option<BTreeMap<String, String>>,
-    #[serde(rename = "KeyId", skip_serializing_if = "Option::is_none")]
-    pub key_id: Option<String>,
-    #[serde(rename = "KeyPairSpec", skip_serializing_if = "Option::is_none")]
-    pub key_pair_spec: Option<DataKeyPairSpec>,
+    #[serde(rename = "KeyId")]
+    pub key_id: String,
+    #[serde(rename = "KeyPairSpec")]
+    pub key_pair_spec: DataKeyPairSpec,
     #[serde(rename = "GrantTokens", skip_serializing_if = "Option::is_none")]
     pub grant_tokens: Option<Vec<String>>,
     #[serde(rename = "Recipient", skip_serializing_if = "Option::is_none")]
@@ -3111,39 +3209,39 @@ pub struct GenerateDataKeyPairRequestWire {
     pub dry_run: Option<bool>,
 }
 impl GenerateDataKeyPairRequest {
-    /// Checks every constraint of the model, collecting failures in AWS's wording.
+    /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
+    /// when a failure was recorded in `errs`.
     pub fn from_wire(wire: &GenerateDataKeyPairRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
-        let mut out = GenerateDataKeyPairRequest::default();
         let p = path.member("encryptionContext");
-        match &wire.encryption_context {
-            None => {}
+        let m_encryption_context = match &wire.encryption_context {
+            None => None,
             Some(value) => {
                 for (k, v) in value.iter() {
                     let key_path = &p.map_key(k);
                     let value_path = &p.map_value(k);
                 }
-                out.encryption_context = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
+        };
         let p = path.member("keyId");
-        match &wire.key_id {
-            None => errs.missing(&p),
+        let m_key_id = match &wire.key_id {
+            None => { errs.missing(&p); None }
             Some(value) => {
                 errs.min_len_str(&p, value, 1);
                 errs.max_len_str(&p, value, 2048);
-                out.key_id = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
+        };
         let p = path.member("keyPairSpec");
-        match &wire.key_pair_spec {
-            None => errs.missing(&p),
+        let m_key_pair_spec = match &wire.key_pair_spec {
+            None => { errs.missing(&p); None }
             Some(value) => {
-                out.key_pair_spec = (|| Some(errs.enum_value::<DataKeyPairSpec>(&p, value, DataKeyPairSpec::parse, DataKeyPairSpec::NAMES)?))();
+                (|| Some(errs.enum_value::<DataKeyPairSpec>(&p, value, DataKeyPairSpec::parse, DataKeyPairSpec::NAMES)?))()
             }
-        }
+        };
         let p = path.member("grantTokens");
-        match &wire.grant_tokens {
-            None => {}
+        let m_grant_tokens = match &wire.grant_tokens {
+            None => None,
             Some(value) => {
                 errs.min_len_list(&p, value, 0);
                 errs.max_len_list(&p, value, 10);
@@ -3154,24 +3252,31 @@ impl GenerateDataKeyPairRequest {
                     errs.max_len_str(&item_path, item, 8192);
                     if let Some(v) = (|| Some(item.clone()))() { items.push(v); }
                 }
-                out.grant_tokens = (|| Some(items))();
+                (|| Some(items))()
             }
-        }
+        };
         let p = path.member("recipient");
-        match &wire.recipient {
-            None => {}
+        let m_recipient = match &wire.recipient {
+            None => None,
             Some(value) => {
-                out.recipient = (|| Some(RecipientInfo::from_wire(value, &p, errs)?))();
+                (|| Some(RecipientInfo::from_wire(value, &p, errs)?))()
             }
-        }
+        };
         let p = path.member("dryRun");
-        match &wire.dry_run {
-            None => {}
+        let m_dry_run = match &wire.dry_run {
+            None => None,
             Some(value) => {
-                out.dry_run = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
-        Some(out)
+        };
+        Some(Self {
+            encryption_context: m_encryption_context,
+            key_id: m_key_id?,
+            key_pair_spec: m_key_pair_spec?,
+            grant_tokens: m_grant_tokens,
+            recipient: m_recipient,
+            dry_run: m_dry_run,
+        })
     }
 }
 
@@ -3194,15 +3299,14 @@ pub struct GenerateDataKeyPairResponse {
     pub key_material_id: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GenerateDataKeyPairWithoutPlaintextRequest {
     #[serde(rename = "EncryptionContext", skip_serializing_if = "Option::is_none")]
     pub encryption_context: Option<BTreeMap<String, String>>,
-    #[serde(rename = "KeyId", skip_serializing_if = "Option::is_none")]
-    pub key_id: Option<String>,
-    #[serde(rename = "KeyPairSpec", skip_serializing_if = "Option::is_none")]
-    pub key_pair_spec: Option<DataKeyPairSpec>,
+    #[serde(rename = "KeyId")]
+    pub key_id: String,
+    #[serde(rename = "KeyPairSpec")]
+    pub key_pair_spec: DataKeyPairSpec,
     #[serde(rename = "GrantTokens", skip_serializing_if = "Option::is_none")]
     pub grant_tokens: Option<Vec<String>>,
     #[serde(rename = "DryRun", skip_serializing_if = "Option::is_none")]
@@ -3223,39 +3327,39 @@ pub struct GenerateDataKeyPairWithoutPlaintextRequestWire {
     pub dry_run: Option<bool>,
 }
 impl GenerateDataKeyPairWithoutPlaintextRequest {
-    /// Checks every constraint of the model, collecting failures in AWS's wording.
+    /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
+    /// when a failure was recorded in `errs`.
     pub fn from_wire(wire: &GenerateDataKeyPairWithoutPlaintextRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
-        let mut out = GenerateDataKeyPairWithoutPlaintextRequest::default();
         let p = path.member("encryptionContext");
-        match &wire.encryption_context {
-            None => {}
+        let m_encryption_context = match &wire.encryption_context {
+            None => None,
             Some(value) => {
                 for (k, v) in value.iter() {
                     let key_path = &p.map_key(k);
                     let value_path = &p.map_value(k);
                 }
-                out.encryption_context = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
+        };
         let p = path.member("keyId");
-        match &wire.key_id {
-            None => errs.missing(&p),
+        let m_key_id = match &wire.key_id {
+            None => { errs.missing(&p); None }
             Some(value) => {
                 errs.min_len_str(&p, value, 1);
                 errs.max_len_str(&p, value, 2048);
-                out.key_id = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
+        };
         let p = path.member("keyPairSpec");
-        match &wire.key_pair_spec {
-            None => errs.missing(&p),
+        let m_key_pair_spec = match &wire.key_pair_spec {
+            None => { errs.missing(&p); None }
             Some(value) => {
-                out.key_pair_spec = (|| Some(errs.enum_value::<DataKeyPairSpec>(&p, value, DataKeyPairSpec::parse, DataKeyPairSpec::NAMES)?))();
+                (|| Some(errs.enum_value::<DataKeyPairSpec>(&p, value, DataKeyPairSpec::parse, DataKeyPairSpec::NAMES)?))()
             }
-        }
+        };
         let p = path.member("grantTokens");
-        match &wire.grant_tokens {
-            None => {}
+        let m_grant_tokens = match &wire.grant_tokens {
+            None => None,
             Some(value) => {
                 errs.min_len_list(&p, value, 0);
                 errs.max_len_list(&p, value, 10);
@@ -3266,17 +3370,23 @@ impl GenerateDataKeyPairWithoutPlaintextRequest {
                     errs.max_len_str(&item_path, item, 8192);
                     if let Some(v) = (|| Some(item.clone()))() { items.push(v); }
                 }
-                out.grant_tokens = (|| Some(items))();
+                (|| Some(items))()
             }
-        }
+        };
         let p = path.member("dryRun");
-        match &wire.dry_run {
-            None => {}
+        let m_dry_run = match &wire.dry_run {
+            None => None,
             Some(value) => {
-                out.dry_run = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
-        Some(out)
+        };
+        Some(Self {
+            encryption_context: m_encryption_context,
+            key_id: m_key_id?,
+            key_pair_spec: m_key_pair_spec?,
+            grant_tokens: m_grant_tokens,
+            dry_run: m_dry_run,
+        })
     }
 }
 
@@ -3298,8 +3408,8 @@ pub struct GenerateDataKeyPairWithoutPlaintextResponse {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct GenerateDataKeyRequest {
-    #[serde(rename = "KeyId", skip_serializing_if = "Option::is_none")]
-    pub key_id: Option<String>,
+    #[serde(rename = "KeyId")]
+    pub key_id: String,
     #[serde(rename = "EncryptionContext", skip_serializing_if = "Option::is_none")]
     pub encryption_context: Option<BTreeMap<String, String>>,
     #[serde(rename = "NumberOfBytes", skip_serializing_if = "Option::is_none")]
@@ -3332,48 +3442,48 @@ pub struct GenerateDataKeyRequestWire {
     pub dry_run: Option<bool>,
 }
 impl GenerateDataKeyRequest {
-    /// Checks every constraint of the model, collecting failures in AWS's wording.
+    /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
+    /// when a failure was recorded in `errs`.
     pub fn from_wire(wire: &GenerateDataKeyRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
-        let mut out = GenerateDataKeyRequest::default();
         let p = path.member("keyId");
-        match &wire.key_id {
-            None => errs.missing(&p),
+        let m_key_id = match &wire.key_id {
+            None => { errs.missing(&p); None }
             Some(value) => {
                 errs.min_len_str(&p, value, 1);
                 errs.max_len_str(&p, value, 2048);
-                out.key_id = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
+        };
         let p = path.member("encryptionContext");
-        match &wire.encryption_context {
-            None => {}
+        let m_encryption_context = match &wire.encryption_context {
+            None => None,
             Some(value) => {
                 for (k, v) in value.iter() {
                     let key_path = &p.map_key(k);
                     let value_path = &p.map_value(k);
                 }
-                out.encryption_context = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
+        };
         let p = path.member("numberOfBytes");
-        match &wire.number_of_bytes {
-            None => {}
+        let m_number_of_bytes = match &wire.number_of_bytes {
+            None => None,
             Some(value) => {
                 errs.min_value(&p, *value, 1);
                 errs.max_value(&p, *value, 1024);
-                out.number_of_bytes = (|| Some(*value))();
+                (|| Some(*value))()
             }
-        }
+        };
         let p = path.member("keySpec");
-        match &wire.key_spec {
-            None => {}
+        let m_key_spec = match &wire.key_spec {
+            None => None,
             Some(value) => {
-                out.key_spec = (|| Some(errs.enum_value::<DataKeySpec>(&p, value, DataKeySpec::parse, DataKeySpec::NAMES)?))();
+                (|| Some(errs.enum_value::<DataKeySpec>(&p, value, DataKeySpec::parse, DataKeySpec::NAMES)?))()
             }
-        }
+        };
         let p = path.member("grantTokens");
-        match &wire.grant_tokens {
-            None => {}
+        let m_grant_tokens = match &wire.grant_tokens {
+            None => None,
             Some(value) => {
                 errs.min_len_list(&p, value, 0);
                 errs.max_len_list(&p, value, 10);
@@ -3384,24 +3494,32 @@ impl GenerateDataKeyRequest {
                     errs.max_len_str(&item_path, item, 8192);
                     if let Some(v) = (|| Some(item.clone()))() { items.push(v); }
                 }
-                out.grant_tokens = (|| Some(items))();
+                (|| Some(items))()
             }
-        }
+        };
         let p = path.member("recipient");
-        match &wire.recipient {
-            None => {}
+        let m_recipient = match &wire.recipient {
+            None => None,
             Some(value) => {
-                out.recipient = (|| Some(RecipientInfo::from_wire(value, &p, errs)?))();
+                (|| Some(RecipientInfo::from_wire(value, &p, errs)?))()
             }
-        }
+        };
         let p = path.member("dryRun");
-        match &wire.dry_run {
-            None => {}
+        let m_dry_run = match &wire.dry_run {
+            None => None,
             Some(value) => {
-                out.dry_run = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
-        Some(out)
+        };
+        Some(Self {
+            key_id: m_key_id?,
+            encryption_context: m_encryption_context,
+            number_of_bytes: m_number_of_bytes,
+            key_spec: m_key_spec,
+            grant_tokens: m_grant_tokens,
+            recipient: m_recipient,
+            dry_run: m_dry_run,
+        })
     }
 }
 
@@ -3423,8 +3541,8 @@ pub struct GenerateDataKeyResponse {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct GenerateDataKeyWithoutPlaintextRequest {
-    #[serde(rename = "KeyId", skip_serializing_if = "Option::is_none")]
-    pub key_id: Option<String>,
+    #[serde(rename = "KeyId")]
+    pub key_id: String,
     #[serde(rename = "EncryptionContext", skip_serializing_if = "Option::is_none")]
     pub encryption_context: Option<BTreeMap<String, String>>,
     #[serde(rename = "KeySpec", skip_serializing_if = "Option::is_none")]
@@ -3453,48 +3571,48 @@ pub struct GenerateDataKeyWithoutPlaintextRequestWire {
     pub dry_run: Option<bool>,
 }
 impl GenerateDataKeyWithoutPlaintextRequest {
-    /// Checks every constraint of the model, collecting failures in AWS's wording.
+    /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
+    /// when a failure was recorded in `errs`.
     pub fn from_wire(wire: &GenerateDataKeyWithoutPlaintextRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
-        let mut out = GenerateDataKeyWithoutPlaintextRequest::default();
         let p = path.member("keyId");
-        match &wire.key_id {
-            None => errs.missing(&p),
+        let m_key_id = match &wire.key_id {
+            None => { errs.missing(&p); None }
             Some(value) => {
                 errs.min_len_str(&p, value, 1);
                 errs.max_len_str(&p, value, 2048);
-                out.key_id = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
+        };
         let p = path.member("encryptionContext");
-        match &wire.encryption_context {
-            None => {}
+        let m_encryption_context = match &wire.encryption_context {
+            None => None,
             Some(value) => {
                 for (k, v) in value.iter() {
                     let key_path = &p.map_key(k);
                     let value_path = &p.map_value(k);
                 }
-                out.encryption_context = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
+        };
         let p = path.member("keySpec");
-        match &wire.key_spec {
-            None => {}
+        let m_key_spec = match &wire.key_spec {
+            None => None,
             Some(value) => {
-                out.key_spec = (|| Some(errs.enum_value::<DataKeySpec>(&p, value, DataKeySpec::parse, DataKeySpec::NAMES)?))();
+                (|| Some(errs.enum_value::<DataKeySpec>(&p, value, DataKeySpec::parse, DataKeySpec::NAMES)?))()
             }
-        }
+        };
         let p = path.member("numberOfBytes");
-        match &wire.number_of_bytes {
-            None => {}
+        let m_number_of_bytes = match &wire.number_of_bytes {
+            None => None,
             Some(value) => {
                 errs.min_value(&p, *value, 1);
                 errs.max_value(&p, *value, 1024);
-                out.number_of_bytes = (|| Some(*value))();
+                (|| Some(*value))()
             }
-        }
+        };
         let p = path.member("grantTokens");
-        match &wire.grant_tokens {
-            None => {}
+        let m_grant_tokens = match &wire.grant_tokens {
+            None => None,
             Some(value) => {
                 errs.min_len_list(&p, value, 0);
                 errs.max_len_list(&p, value, 10);
@@ -3505,17 +3623,24 @@ impl GenerateDataKeyWithoutPlaintextRequest {
                     errs.max_len_str(&item_path, item, 8192);
                     if let Some(v) = (|| Some(item.clone()))() { items.push(v); }
                 }
-                out.grant_tokens = (|| Some(items))();
+                (|| Some(items))()
             }
-        }
+        };
         let p = path.member("dryRun");
-        match &wire.dry_run {
-            None => {}
+        let m_dry_run = match &wire.dry_run {
+            None => None,
             Some(value) => {
-                out.dry_run = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
-        Some(out)
+        };
+        Some(Self {
+            key_id: m_key_id?,
+            encryption_context: m_encryption_context,
+            key_spec: m_key_spec,
+            number_of_bytes: m_number_of_bytes,
+            grant_tokens: m_grant_tokens,
+            dry_run: m_dry_run,
+        })
     }
 }
 
@@ -3530,15 +3655,14 @@ pub struct GenerateDataKeyWithoutPlaintextResponse {
     pub key_material_id: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GenerateMacRequest {
-    #[serde(rename = "Message", skip_serializing_if = "Option::is_none")]
-    pub message: Option<Blob>,
-    #[serde(rename = "KeyId", skip_serializing_if = "Option::is_none")]
-    pub key_id: Option<String>,
-    #[serde(rename = "MacAlgorithm", skip_serializing_if = "Option::is_none")]
-    pub mac_algorithm: Option<MacAlgorithmSpec>,
+    #[serde(rename = "Message")]
+    pub message: Blob,
+    #[serde(rename = "KeyId")]
+    pub key_id: String,
+    #[serde(rename = "MacAlgorithm")]
+    pub mac_algorithm: MacAlgorithmSpec,
     #[serde(rename = "GrantTokens", skip_serializing_if = "Option::is_none")]
     pub grant_tokens: Option<Vec<String>>,
     #[serde(rename = "DryRun", skip_serializing_if = "Option::is_none")]
@@ -3559,37 +3683,37 @@ pub struct GenerateMacRequestWire {
     pub dry_run: Option<bool>,
 }
 impl GenerateMacRequest {
-    /// Checks every constraint of the model, collecting failures in AWS's wording.
+    /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
+    /// when a failure was recorded in `errs`.
     pub fn from_wire(wire: &GenerateMacRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
-        let mut out = GenerateMacRequest::default();
         let p = path.member("message");
-        match &wire.message {
-            None => errs.missing(&p),
+        let m_message = match &wire.message {
+            None => { errs.missing(&p); None }
             Some(value) => {
                 errs.min_len_blob(&p, value, 1);
                 errs.max_len_blob(&p, value, 4096);
-                out.message = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
+        };
         let p = path.member("keyId");
-        match &wire.key_id {
-            None => errs.missing(&p),
+        let m_key_id = match &wire.key_id {
+            None => { errs.missing(&p); None }
             Some(value) => {
                 errs.min_len_str(&p, value, 1);
                 errs.max_len_str(&p, value, 2048);
-                out.key_id = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
+        };
         let p = path.member("macAlgorithm");
-        match &wire.mac_algorithm {
-            None => errs.missing(&p),
+        let m_mac_algorithm = match &wire.mac_algorithm {
+            None => { errs.missing(&p); None }
             Some(value) => {
-                out.mac_algorithm = (|| Some(errs.enum_value::<MacAlgorithmSpec>(&p, value, MacAlgorithmSpec::parse, MacAlgorithmSpec::NAMES)?))();
+                (|| Some(errs.enum_value::<MacAlgorithmSpec>(&p, value, MacAlgorithmSpec::parse, MacAlgorithmSpec::NAMES)?))()
             }
-        }
+        };
         let p = path.member("grantTokens");
-        match &wire.grant_tokens {
-            None => {}
+        let m_grant_tokens = match &wire.grant_tokens {
+            None => None,
             Some(value) => {
                 errs.min_len_list(&p, value, 0);
                 errs.max_len_list(&p, value, 10);
@@ -3600,17 +3724,23 @@ impl GenerateMacRequest {
                     errs.max_len_str(&item_path, item, 8192);
                     if let Some(v) = (|| Some(item.clone()))() { items.push(v); }
                 }
-                out.grant_tokens = (|| Some(items))();
+                (|| Some(items))()
             }
-        }
+        };
         let p = path.member("dryRun");
-        match &wire.dry_run {
-            None => {}
+        let m_dry_run = match &wire.dry_run {
+            None => None,
             Some(value) => {
-                out.dry_run = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
-        Some(out)
+        };
+        Some(Self {
+            message: m_message?,
+            key_id: m_key_id?,
+            mac_algorithm: m_mac_algorithm?,
+            grant_tokens: m_grant_tokens,
+            dry_run: m_dry_run,
+        })
     }
 }
 
@@ -3646,35 +3776,39 @@ pub struct GenerateRandomRequestWire {
     pub recipient: Option<RecipientInfoWire>,
 }
 impl GenerateRandomRequest {
-    /// Checks every constraint of the model, collecting failures in AWS's wording.
+    /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
+    /// when a failure was recorded in `errs`.
     pub fn from_wire(wire: &GenerateRandomRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
-        let mut out = GenerateRandomRequest::default();
         let p = path.member("numberOfBytes");
-        match &wire.number_of_bytes {
-            None => {}
+        let m_number_of_bytes = match &wire.number_of_bytes {
+            None => None,
             Some(value) => {
                 errs.min_value(&p, *value, 1);
                 errs.max_value(&p, *value, 1024);
-                out.number_of_bytes = (|| Some(*value))();
+                (|| Some(*value))()
             }
-        }
+        };
         let p = path.member("customKeyStoreId");
-        match &wire.custom_key_store_id {
-            None => {}
+        let m_custom_key_store_id = match &wire.custom_key_store_id {
+            None => None,
             Some(value) => {
                 errs.min_len_str(&p, value, 1);
                 errs.max_len_str(&p, value, 64);
-                out.custom_key_store_id = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
+        };
         let p = path.member("recipient");
-        match &wire.recipient {
-            None => {}
+        let m_recipient = match &wire.recipient {
+            None => None,
             Some(value) => {
-                out.recipient = (|| Some(RecipientInfo::from_wire(value, &p, errs)?))();
+                (|| Some(RecipientInfo::from_wire(value, &p, errs)?))()
             }
-        }
-        Some(out)
+        };
+        Some(Self {
+            number_of_bytes: m_number_of_bytes,
+            custom_key_store_id: m_custom_key_store_id,
+            recipient: m_recipient,
+        })
     }
 }
 
@@ -3690,8 +3824,8 @@ pub struct GenerateRandomResponse {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct GetKeyLastUsageRequest {
-    #[serde(rename = "KeyId", skip_serializing_if = "Option::is_none")]
-    pub key_id: Option<String>,
+    #[serde(rename = "KeyId")]
+    pub key_id: String,
 }
 #[derive(Default, Deserialize)]
 #[serde(default)]
@@ -3700,19 +3834,21 @@ pub struct GetKeyLastUsageRequestWire {
     pub key_id: Option<String>,
 }
 impl GetKeyLastUsageRequest {
-    /// Checks every constraint of the model, collecting failures in AWS's wording.
+    /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
+    /// when a failure was recorded in `errs`.
     pub fn from_wire(wire: &GetKeyLastUsageRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
-        let mut out = GetKeyLastUsageRequest::default();
         let p = path.member("keyId");
-        match &wire.key_id {
-            None => errs.missing(&p),
+        let m_key_id = match &wire.key_id {
+            None => { errs.missing(&p); None }
             Some(value) => {
                 errs.min_len_str(&p, value, 1);
                 errs.max_len_str(&p, value, 2048);
-                out.key_id = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
-        Some(out)
+        };
+        Some(Self {
+            key_id: m_key_id?,
+        })
     }
 }
 
@@ -3732,8 +3868,8 @@ pub struct GetKeyLastUsageResponse {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct GetKeyPolicyRequest {
-    #[serde(rename = "KeyId", skip_serializing_if = "Option::is_none")]
-    pub key_id: Option<String>,
+    #[serde(rename = "KeyId")]
+    pub key_id: String,
     #[serde(rename = "PolicyName", skip_serializing_if = "Option::is_none")]
     pub policy_name: Option<String>,
 }
@@ -3746,29 +3882,32 @@ pub struct GetKeyPolicyRequestWire {
     pub policy_name: Option<String>,
 }
 impl GetKeyPolicyRequest {
-    /// Checks every constraint of the model, collecting failures in AWS's wording.
+    /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
+    /// when a failure was recorded in `errs`.
     pub fn from_wire(wire: &GetKeyPolicyRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
-        let mut out = GetKeyPolicyRequest::default();
         let p = path.member("keyId");
-        match &wire.key_id {
-            None => errs.missing(&p),
+        let m_key_id = match &wire.key_id {
+            None => { errs.missing(&p); None }
             Some(value) => {
                 errs.min_len_str(&p, value, 1);
                 errs.max_len_str(&p, value, 2048);
-                out.key_id = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
+        };
         let p = path.member("policyName");
-        match &wire.policy_name {
-            None => {}
+        let m_policy_name = match &wire.policy_name {
+            None => None,
             Some(value) => {
                 errs.min_len_str(&p, value, 1);
                 errs.max_len_str(&p, value, 128);
                 errs.pattern(&p, value, &pattern_table::P12, "[\\w]+");
-                out.policy_name = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
-        Some(out)
+        };
+        Some(Self {
+            key_id: m_key_id?,
+            policy_name: m_policy_name,
+        })
     }
 }
 
@@ -3784,8 +3923,8 @@ pub struct GetKeyPolicyResponse {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct GetKeyRotationStatusRequest {
-    #[serde(rename = "KeyId", skip_serializing_if = "Option::is_none")]
-    pub key_id: Option<String>,
+    #[serde(rename = "KeyId")]
+    pub key_id: String,
 }
 #[derive(Default, Deserialize)]
 #[serde(default)]
@@ -3794,19 +3933,21 @@ pub struct GetKeyRotationStatusRequestWire {
     pub key_id: Option<String>,
 }
 impl GetKeyRotationStatusRequest {
-    /// Checks every constraint of the model, collecting failures in AWS's wording.
+    /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
+    /// when a failure was recorded in `errs`.
     pub fn from_wire(wire: &GetKeyRotationStatusRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
-        let mut out = GetKeyRotationStatusRequest::default();
         let p = path.member("keyId");
-        match &wire.key_id {
-            None => errs.missing(&p),
+        let m_key_id = match &wire.key_id {
+            None => { errs.missing(&p); None }
             Some(value) => {
                 errs.min_len_str(&p, value, 1);
                 errs.max_len_str(&p, value, 2048);
-                out.key_id = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
-        Some(out)
+        };
+        Some(Self {
+            key_id: m_key_id?,
+        })
     }
 }
 
@@ -3825,15 +3966,14 @@ pub struct GetKeyRotationStatusResponse {
     pub on_demand_rotation_start_date: Option<Timestamp>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GetParametersForImportRequest {
-    #[serde(rename = "KeyId", skip_serializing_if = "Option::is_none")]
-    pub key_id: Option<String>,
-    #[serde(rename = "WrappingAlgorithm", skip_serializing_if = "Option::is_none")]
-    pub wrapping_algorithm: Option<AlgorithmSpec>,
-    #[serde(rename = "WrappingKeySpec", skip_serializing_if = "Option::is_none")]
-    pub wrapping_key_spec: Option<WrappingKeySpec>,
+    #[serde(rename = "KeyId")]
+    pub key_id: String,
+    #[serde(rename = "WrappingAlgorithm")]
+    pub wrapping_algorithm: AlgorithmSpec,
+    #[serde(rename = "WrappingKeySpec")]
+    pub wrapping_key_spec: WrappingKeySpec,
 }
 #[derive(Default, Deserialize)]
 #[serde(default)]
@@ -3846,33 +3986,37 @@ pub struct GetParametersForImportRequestWire {
     pub wrapping_key_spec: Option<String>,
 }
 impl GetParametersForImportRequest {
-    /// Checks every constraint of the model, collecting failures in AWS's wording.
+    /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
+    /// when a failure was recorded in `errs`.
     pub fn from_wire(wire: &GetParametersForImportRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
-        let mut out = GetParametersForImportRequest::default();
         let p = path.member("keyId");
-        match &wire.key_id {
-            None => errs.missing(&p),
+        let m_key_id = match &wire.key_id {
+            None => { errs.missing(&p); None }
             Some(value) => {
                 errs.min_len_str(&p, value, 1);
                 errs.max_len_str(&p, value, 2048);
-                out.key_id = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
+        };
         let p = path.member("wrappingAlgorithm");
-        match &wire.wrapping_algorithm {
-            None => errs.missing(&p),
+        let m_wrapping_algorithm = match &wire.wrapping_algorithm {
+            None => { errs.missing(&p); None }
             Some(value) => {
-                out.wrapping_algorithm = (|| Some(errs.enum_value::<AlgorithmSpec>(&p, value, AlgorithmSpec::parse, AlgorithmSpec::NAMES)?))();
+                (|| Some(errs.enum_value::<AlgorithmSpec>(&p, value, AlgorithmSpec::parse, AlgorithmSpec::NAMES)?))()
             }
-        }
+        };
         let p = path.member("wrappingKeySpec");
-        match &wire.wrapping_key_spec {
-            None => errs.missing(&p),
+        let m_wrapping_key_spec = match &wire.wrapping_key_spec {
+            None => { errs.missing(&p); None }
             Some(value) => {
-                out.wrapping_key_spec = (|| Some(errs.enum_value::<WrappingKeySpec>(&p, value, WrappingKeySpec::parse, WrappingKeySpec::NAMES)?))();
+                (|| Some(errs.enum_value::<WrappingKeySpec>(&p, value, WrappingKeySpec::parse, WrappingKeySpec::NAMES)?))()
             }
-        }
-        Some(out)
+        };
+        Some(Self {
+            key_id: m_key_id?,
+            wrapping_algorithm: m_wrapping_algorithm?,
+            wrapping_key_spec: m_wrapping_key_spec?,
+        })
     }
 }
 
@@ -3892,8 +4036,8 @@ pub struct GetParametersForImportResponse {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct GetPublicKeyRequest {
-    #[serde(rename = "KeyId", skip_serializing_if = "Option::is_none")]
-    pub key_id: Option<String>,
+    #[serde(rename = "KeyId")]
+    pub key_id: String,
     #[serde(rename = "GrantTokens", skip_serializing_if = "Option::is_none")]
     pub grant_tokens: Option<Vec<String>>,
 }
@@ -3906,21 +4050,21 @@ pub struct GetPublicKeyRequestWire {
     pub grant_tokens: Option<Vec<String>>,
 }
 impl GetPublicKeyRequest {
-    /// Checks every constraint of the model, collecting failures in AWS's wording.
+    /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
+    /// when a failure was recorded in `errs`.
     pub fn from_wire(wire: &GetPublicKeyRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
-        let mut out = GetPublicKeyRequest::default();
         let p = path.member("keyId");
-        match &wire.key_id {
-            None => errs.missing(&p),
+        let m_key_id = match &wire.key_id {
+            None => { errs.missing(&p); None }
             Some(value) => {
                 errs.min_len_str(&p, value, 1);
                 errs.max_len_str(&p, value, 2048);
-                out.key_id = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
+        };
         let p = path.member("grantTokens");
-        match &wire.grant_tokens {
-            None => {}
+        let m_grant_tokens = match &wire.grant_tokens {
+            None => None,
             Some(value) => {
                 errs.min_len_list(&p, value, 0);
                 errs.max_len_list(&p, value, 10);
@@ -3931,10 +4075,13 @@ impl GetPublicKeyRequest {
                     errs.max_len_str(&item_path, item, 8192);
                     if let Some(v) = (|| Some(item.clone()))() { items.push(v); }
                 }
-                out.grant_tokens = (|| Some(items))();
+                (|| Some(items))()
             }
-        }
-        Some(out)
+        };
+        Some(Self {
+            key_id: m_key_id?,
+            grant_tokens: m_grant_tokens,
+        })
     }
 }
 
@@ -3982,42 +4129,46 @@ pub struct GrantConstraintsWire {
     pub source_arn: Option<String>,
 }
 impl GrantConstraints {
-    /// Checks every constraint of the model, collecting failures in AWS's wording.
+    /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
+    /// when a failure was recorded in `errs`.
     pub fn from_wire(wire: &GrantConstraintsWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
-        let mut out = GrantConstraints::default();
         let p = path.member("encryptionContextSubset");
-        match &wire.encryption_context_subset {
-            None => {}
+        let m_encryption_context_subset = match &wire.encryption_context_subset {
+            None => None,
             Some(value) => {
                 for (k, v) in value.iter() {
                     let key_path = &p.map_key(k);
                     let value_path = &p.map_value(k);
                 }
-                out.encryption_context_subset = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
+        };
         let p = path.member("encryptionContextEquals");
-        match &wire.encryption_context_equals {
-            None => {}
+        let m_encryption_context_equals = match &wire.encryption_context_equals {
+            None => None,
             Some(value) => {
                 for (k, v) in value.iter() {
                     let key_path = &p.map_key(k);
                     let value_path = &p.map_value(k);
                 }
-                out.encryption_context_equals = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
+        };
         let p = path.member("sourceArn");
-        match &wire.source_arn {
-            None => {}
+        let m_source_arn = match &wire.source_arn {
+            None => None,
             Some(value) => {
                 errs.min_len_str(&p, value, 20);
                 errs.max_len_str(&p, value, 512);
                 errs.pattern(&p, value, &pattern_table::P13, "^arn:aws[a-z0-9-]*:[a-z0-9-]+:[a-z0-9-]*:[0-9]{12}:.+$");
-                out.source_arn = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
-        Some(out)
+        };
+        Some(Self {
+            encryption_context_subset: m_encryption_context_subset,
+            encryption_context_equals: m_encryption_context_equals,
+            source_arn: m_source_arn,
+        })
     }
 }
 
@@ -4051,12 +4202,12 @@ pub struct GrantListEntry {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ImportKeyMaterialRequest {
-    #[serde(rename = "KeyId", skip_serializing_if = "Option::is_none")]
-    pub key_id: Option<String>,
-    #[serde(rename = "ImportToken", skip_serializing_if = "Option::is_none")]
-    pub import_token: Option<Blob>,
-    #[serde(rename = "EncryptedKeyMaterial", skip_serializing_if = "Option::is_none")]
-    pub encrypted_key_material: Option<Blob>,
+    #[serde(rename = "KeyId")]
+    pub key_id: String,
+    #[serde(rename = "ImportToken")]
+    pub import_token: Blob,
+    #[serde(rename = "EncryptedKeyMaterial")]
+    pub encrypted_key_material: Blob,
     #[serde(rename = "ValidTo", skip_serializing_if = "Option::is_none")]
     pub valid_to: Option<Timestamp>,
     #[serde(rename = "ExpirationModel", skip_serializing_if = "Option::is_none")]
@@ -4089,78 +4240,87 @@ pub struct ImportKeyMaterialRequestWire {
     pub key_material_id: Option<String>,
 }
 impl ImportKeyMaterialRequest {
-    /// Checks every constraint of the model, collecting failures in AWS's wording.
+    /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
+    /// when a failure was recorded in `errs`.
     pub fn from_wire(wire: &ImportKeyMaterialRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
-        let mut out = ImportKeyMaterialRequest::default();
         let p = path.member("keyId");
-        match &wire.key_id {
-            None => errs.missing(&p),
+        let m_key_id = match &wire.key_id {
+            None => { errs.missing(&p); None }
             Some(value) => {
                 errs.min_len_str(&p, value, 1);
                 errs.max_len_str(&p, value, 2048);
-                out.key_id = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
+        };
         let p = path.member("importToken");
-        match &wire.import_token {
-            None => errs.missing(&p),
+        let m_import_token = match &wire.import_token {
+            None => { errs.missing(&p); None }
             Some(value) => {
                 errs.min_len_blob(&p, value, 1);
                 errs.max_len_blob(&p, value, 6144);
-                out.import_token = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
+        };
         let p = path.member("encryptedKeyMaterial");
-        match &wire.encrypted_key_material {
-            None => errs.missing(&p),
+        let m_encrypted_key_material = match &wire.encrypted_key_material {
+            None => { errs.missing(&p); None }
             Some(value) => {
                 errs.min_len_blob(&p, value, 1);
                 errs.max_len_blob(&p, value, 6144);
-                out.encrypted_key_material = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
+        };
         let p = path.member("validTo");
-        match &wire.valid_to {
-            None => {}
+        let m_valid_to = match &wire.valid_to {
+            None => None,
             Some(value) => {
-                out.valid_to = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
+        };
         let p = path.member("expirationModel");
-        match &wire.expiration_model {
-            None => {}
+        let m_expiration_model = match &wire.expiration_model {
+            None => None,
             Some(value) => {
-                out.expiration_model = (|| Some(errs.enum_value::<ExpirationModelType>(&p, value, ExpirationModelType::parse, ExpirationModelType::NAMES)?))();
+                (|| Some(errs.enum_value::<ExpirationModelType>(&p, value, ExpirationModelType::parse, ExpirationModelType::NAMES)?))()
             }
-        }
+        };
         let p = path.member("importType");
-        match &wire.import_type {
-            None => {}
+        let m_import_type = match &wire.import_type {
+            None => None,
             Some(value) => {
-                out.import_type = (|| Some(errs.enum_value::<ImportType>(&p, value, ImportType::parse, ImportType::NAMES)?))();
+                (|| Some(errs.enum_value::<ImportType>(&p, value, ImportType::parse, ImportType::NAMES)?))()
             }
-        }
+        };
         let p = path.member("keyMaterialDescription");
-        match &wire.key_material_description {
-            None => {}
+        let m_key_material_description = match &wire.key_material_description {
+            None => None,
             Some(value) => {
                 errs.min_len_str(&p, value, 0);
                 errs.max_len_str(&p, value, 256);
                 errs.pattern(&p, value, &pattern_table::P14, "^[a-zA-Z0-9:/_\\s.-]+$");
-                out.key_material_description = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
+        };
         let p = path.member("keyMaterialId");
-        match &wire.key_material_id {
-            None => {}
+        let m_key_material_id = match &wire.key_material_id {
+            None => None,
             Some(value) => {
                 errs.min_len_str(&p, value, 64);
                 errs.max_len_str(&p, value, 64);
                 errs.pattern(&p, value, &pattern_table::P10, "^[a-f0-9]+$");
-                out.key_material_id = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
-        Some(out)
+        };
+        Some(Self {
+            key_id: m_key_id?,
+            import_token: m_import_token?,
+            encrypted_key_material: m_encrypted_key_material?,
+            valid_to: m_valid_to,
+            expiration_model: m_expiration_model,
+            import_type: m_import_type,
+            key_material_description: m_key_material_description,
+            key_material_id: m_key_material_id,
+        })
     }
 }
 
@@ -4275,38 +4435,42 @@ pub struct ListAliasesRequestWire {
     pub marker: Option<String>,
 }
 impl ListAliasesRequest {
-    /// Checks every constraint of the model, collecting failures in AWS's wording.
+    /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
+    /// when a failure was recorded in `errs`.
     pub fn from_wire(wire: &ListAliasesRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
-        let mut out = ListAliasesRequest::default();
         let p = path.member("keyId");
-        match &wire.key_id {
-            None => {}
+        let m_key_id = match &wire.key_id {
+            None => None,
             Some(value) => {
                 errs.min_len_str(&p, value, 1);
                 errs.max_len_str(&p, value, 2048);
-                out.key_id = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
+        };
         let p = path.member("limit");
-        match &wire.limit {
-            None => {}
+        let m_limit = match &wire.limit {
+            None => None,
             Some(value) => {
                 errs.min_value(&p, *value, 1);
                 errs.max_value(&p, *value, 1000);
-                out.limit = (|| Some(*value))();
+                (|| Some(*value))()
             }
-        }
+        };
         let p = path.member("marker");
-        match &wire.marker {
-            None => {}
+        let m_marker = match &wire.marker {
+            None => None,
             Some(value) => {
                 errs.min_len_str(&p, value, 1);
                 errs.max_len_str(&p, value, 1024);
                 errs.pattern(&p, value, &pattern_table::P11, "[\\u0020-\\u00FF]*");
-                out.marker = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
-        Some(out)
+        };
+        Some(Self {
+            key_id: m_key_id,
+            limit: m_limit,
+            marker: m_marker,
+        })
     }
 }
 
@@ -4328,8 +4492,8 @@ pub struct ListGrantsRequest {
     pub limit: Option<i64>,
     #[serde(rename = "Marker", skip_serializing_if = "Option::is_none")]
     pub marker: Option<String>,
-    #[serde(rename = "KeyId", skip_serializing_if = "Option::is_none")]
-    pub key_id: Option<String>,
+    #[serde(rename = "KeyId")]
+    pub key_id: String,
     #[serde(rename = "GrantId", skip_serializing_if = "Option::is_none")]
     pub grant_id: Option<String>,
     #[serde(rename = "GranteePrincipal", skip_serializing_if = "Option::is_none")]
@@ -4354,67 +4518,74 @@ pub struct ListGrantsRequestWire {
     pub grantee_service_principal: Option<String>,
 }
 impl ListGrantsRequest {
-    /// Checks every constraint of the model, collecting failures in AWS's wording.
+    /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
+    /// when a failure was recorded in `errs`.
     pub fn from_wire(wire: &ListGrantsRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
-        let mut out = ListGrantsRequest::default();
         let p = path.member("limit");
-        match &wire.limit {
-            None => {}
+        let m_limit = match &wire.limit {
+            None => None,
             Some(value) => {
                 errs.min_value(&p, *value, 1);
                 errs.max_value(&p, *value, 1000);
-                out.limit = (|| Some(*value))();
+                (|| Some(*value))()
             }
-        }
+        };
         let p = path.member("marker");
-        match &wire.marker {
-            None => {}
+        let m_marker = match &wire.marker {
+            None => None,
             Some(value) => {
                 errs.min_len_str(&p, value, 1);
                 errs.max_len_str(&p, value, 1024);
                 errs.pattern(&p, value, &pattern_table::P11, "[\\u0020-\\u00FF]*");
-                out.marker = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
+        };
         let p = path.member("keyId");
-        match &wire.key_id {
-            None => errs.missing(&p),
+        let m_key_id = match &wire.key_id {
+            None => { errs.missing(&p); None }
             Some(value) => {
                 errs.min_len_str(&p, value, 1);
                 errs.max_len_str(&p, value, 2048);
-                out.key_id = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
+        };
         let p = path.member("grantId");
-        match &wire.grant_id {
-            None => {}
+        let m_grant_id = match &wire.grant_id {
+            None => None,
             Some(value) => {
                 errs.min_len_str(&p, value, 1);
                 errs.max_len_str(&p, value, 128);
-                out.grant_id = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
+        };
         let p = path.member("granteePrincipal");
-        match &wire.grantee_principal {
-            None => {}
+        let m_grantee_principal = match &wire.grantee_principal {
+            None => None,
             Some(value) => {
                 errs.min_len_str(&p, value, 1);
                 errs.max_len_str(&p, value, 256);
                 errs.pattern(&p, value, &pattern_table::P6, "^[\\w+=,.@:/-]+$");
-                out.grantee_principal = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
+        };
         let p = path.member("granteeServicePrincipal");
-        match &wire.grantee_service_principal {
-            None => {}
+        let m_grantee_service_principal = match &wire.grantee_service_principal {
+            None => None,
             Some(value) => {
                 errs.min_len_str(&p, value, 1);
                 errs.max_len_str(&p, value, 128);
                 errs.pattern(&p, value, &pattern_table::P7, "^([A-Za-z0-9\\-]+)\\.([A-Za-z0-9\\-]+)(\\.[A-Za-z0-9\\-]+)+$");
-                out.grantee_service_principal = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
-        Some(out)
+        };
+        Some(Self {
+            limit: m_limit,
+            marker: m_marker,
+            key_id: m_key_id?,
+            grant_id: m_grant_id,
+            grantee_principal: m_grantee_principal,
+            grantee_service_principal: m_grantee_service_principal,
+        })
     }
 }
 
@@ -4432,8 +4603,8 @@ pub struct ListGrantsResponse {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ListKeyPoliciesRequest {
-    #[serde(rename = "KeyId", skip_serializing_if = "Option::is_none")]
-    pub key_id: Option<String>,
+    #[serde(rename = "KeyId")]
+    pub key_id: String,
     #[serde(rename = "Limit", skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     #[serde(rename = "Marker", skip_serializing_if = "Option::is_none")]
@@ -4450,38 +4621,42 @@ pub struct ListKeyPoliciesRequestWire {
     pub marker: Option<String>,
 }
 impl ListKeyPoliciesRequest {
-    /// Checks every constraint of the model, collecting failures in AWS's wording.
+    /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
+    /// when a failure was recorded in `errs`.
     pub fn from_wire(wire: &ListKeyPoliciesRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
-        let mut out = ListKeyPoliciesRequest::default();
         let p = path.member("keyId");
-        match &wire.key_id {
-            None => errs.missing(&p),
+        let m_key_id = match &wire.key_id {
+            None => { errs.missing(&p); None }
             Some(value) => {
                 errs.min_len_str(&p, value, 1);
                 errs.max_len_str(&p, value, 2048);
-                out.key_id = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
+        };
         let p = path.member("limit");
-        match &wire.limit {
-            None => {}
+        let m_limit = match &wire.limit {
+            None => None,
             Some(value) => {
                 errs.min_value(&p, *value, 1);
                 errs.max_value(&p, *value, 1000);
-                out.limit = (|| Some(*value))();
+                (|| Some(*value))()
             }
-        }
+        };
         let p = path.member("marker");
-        match &wire.marker {
-            None => {}
+        let m_marker = match &wire.marker {
+            None => None,
             Some(value) => {
                 errs.min_len_str(&p, value, 1);
                 errs.max_len_str(&p, value, 1024);
                 errs.pattern(&p, value, &pattern_table::P11, "[\\u0020-\\u00FF]*");
-                out.marker = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
-        Some(out)
+        };
+        Some(Self {
+            key_id: m_key_id?,
+            limit: m_limit,
+            marker: m_marker,
+        })
     }
 }
 
@@ -4499,8 +4674,8 @@ pub struct ListKeyPoliciesResponse {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ListKeyRotationsRequest {
-    #[serde(rename = "KeyId", skip_serializing_if = "Option::is_none")]
-    pub key_id: Option<String>,
+    #[serde(rename = "KeyId")]
+    pub key_id: String,
     #[serde(rename = "IncludeKeyMaterial", skip_serializing_if = "Option::is_none")]
     pub include_key_material: Option<IncludeKeyMaterial>,
     #[serde(rename = "Limit", skip_serializing_if = "Option::is_none")]
@@ -4521,45 +4696,50 @@ pub struct ListKeyRotationsRequestWire {
     pub marker: Option<String>,
 }
 impl ListKeyRotationsRequest {
-    /// Checks every constraint of the model, collecting failures in AWS's wording.
+    /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
+    /// when a failure was recorded in `errs`.
     pub fn from_wire(wire: &ListKeyRotationsRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
-        let mut out = ListKeyRotationsRequest::default();
         let p = path.member("keyId");
-        match &wire.key_id {
-            None => errs.missing(&p),
+        let m_key_id = match &wire.key_id {
+            None => { errs.missing(&p); None }
             Some(value) => {
                 errs.min_len_str(&p, value, 1);
                 errs.max_len_str(&p, value, 2048);
-                out.key_id = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
+        };
         let p = path.member("includeKeyMaterial");
-        match &wire.include_key_material {
-            None => {}
+        let m_include_key_material = match &wire.include_key_material {
+            None => None,
             Some(value) => {
-                out.include_key_material = (|| Some(errs.enum_value::<IncludeKeyMaterial>(&p, value, IncludeKeyMaterial::parse, IncludeKeyMaterial::NAMES)?))();
+                (|| Some(errs.enum_value::<IncludeKeyMaterial>(&p, value, IncludeKeyMaterial::parse, IncludeKeyMaterial::NAMES)?))()
             }
-        }
+        };
         let p = path.member("limit");
-        match &wire.limit {
-            None => {}
+        let m_limit = match &wire.limit {
+            None => None,
             Some(value) => {
                 errs.min_value(&p, *value, 1);
                 errs.max_value(&p, *value, 1000);
-                out.limit = (|| Some(*value))();
+                (|| Some(*value))()
             }
-        }
+        };
         let p = path.member("marker");
-        match &wire.marker {
-            None => {}
+        let m_marker = match &wire.marker {
+            None => None,
             Some(value) => {
                 errs.min_len_str(&p, value, 1);
                 errs.max_len_str(&p, value, 1024);
                 errs.pattern(&p, value, &pattern_table::P11, "[\\u0020-\\u00FF]*");
-                out.marker = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
-        Some(out)
+        };
+        Some(Self {
+            key_id: m_key_id?,
+            include_key_material: m_include_key_material,
+            limit: m_limit,
+            marker: m_marker,
+        })
     }
 }
 
@@ -4595,31 +4775,31 @@ pub struct ListKeysRequestWire {
     pub resource_owners: Option<Vec<String>>,
 }
 impl ListKeysRequest {
-    /// Checks every constraint of the model, collecting failures in AWS's wording.
+    /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
+    /// when a failure was recorded in `errs`.
     pub fn from_wire(wire: &ListKeysRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
-        let mut out = ListKeysRequest::default();
         let p = path.member("limit");
-        match &wire.limit {
-            None => {}
+        let m_limit = match &wire.limit {
+            None => None,
             Some(value) => {
                 errs.min_value(&p, *value, 1);
                 errs.max_value(&p, *value, 1000);
-                out.limit = (|| Some(*value))();
+                (|| Some(*value))()
             }
-        }
+        };
         let p = path.member("marker");
-        match &wire.marker {
-            None => {}
+        let m_marker = match &wire.marker {
+            None => None,
             Some(value) => {
                 errs.min_len_str(&p, value, 1);
                 errs.max_len_str(&p, value, 1024);
                 errs.pattern(&p, value, &pattern_table::P11, "[\\u0020-\\u00FF]*");
-                out.marker = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
+        };
         let p = path.member("resourceOwners");
-        match &wire.resource_owners {
-            None => {}
+        let m_resource_owners = match &wire.resource_owners {
+            None => None,
             Some(value) => {
                 errs.min_len_list(&p, value, 1);
                 errs.max_len_list(&p, value, 2);
@@ -4628,10 +4808,14 @@ impl ListKeysRequest {
                     let item_path = &p.item(i);
                     if let Some(v) = (|| Some(errs.enum_value::<ResourceOwnerType>(&item_path, item, ResourceOwnerType::parse, ResourceOwnerType::NAMES)?))() { items.push(v); }
                 }
-                out.resource_owners = (|| Some(items))();
+                (|| Some(items))()
             }
-        }
-        Some(out)
+        };
+        Some(Self {
+            limit: m_limit,
+            marker: m_marker,
+            resource_owners: m_resource_owners,
+        })
     }
 }
 
@@ -4649,8 +4833,8 @@ pub struct ListKeysResponse {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ListResourceTagsRequest {
-    #[serde(rename = "KeyId", skip_serializing_if = "Option::is_none")]
-    pub key_id: Option<String>,
+    #[serde(rename = "KeyId")]
+    pub key_id: String,
     #[serde(rename = "Limit", skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     #[serde(rename = "Marker", skip_serializing_if = "Option::is_none")]
@@ -4667,38 +4851,42 @@ pub struct ListResourceTagsRequestWire {
     pub marker: Option<String>,
 }
 impl ListResourceTagsRequest {
-    /// Checks every constraint of the model, collecting failures in AWS's wording.
+    /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
+    /// when a failure was recorded in `errs`.
     pub fn from_wire(wire: &ListResourceTagsRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
-        let mut out = ListResourceTagsRequest::default();
         let p = path.member("keyId");
-        match &wire.key_id {
-            None => errs.missing(&p),
+        let m_key_id = match &wire.key_id {
+            None => { errs.missing(&p); None }
             Some(value) => {
                 errs.min_len_str(&p, value, 1);
                 errs.max_len_str(&p, value, 2048);
-                out.key_id = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
+        };
         let p = path.member("limit");
-        match &wire.limit {
-            None => {}
+        let m_limit = match &wire.limit {
+            None => None,
             Some(value) => {
                 errs.min_value(&p, *value, 1);
                 errs.max_value(&p, *value, 1000);
-                out.limit = (|| Some(*value))();
+                (|| Some(*value))()
             }
-        }
+        };
         let p = path.member("marker");
-        match &wire.marker {
-            None => {}
+        let m_marker = match &wire.marker {
+            None => None,
             Some(value) => {
                 errs.min_len_str(&p, value, 1);
                 errs.max_len_str(&p, value, 1024);
                 errs.pattern(&p, value, &pattern_table::P11, "[\\u0020-\\u00FF]*");
-                out.marker = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
-        Some(out)
+        };
+        Some(Self {
+            key_id: m_key_id?,
+            limit: m_limit,
+            marker: m_marker,
+        })
     }
 }
 
@@ -4738,49 +4926,54 @@ pub struct ListRetirableGrantsRequestWire {
     pub retiring_service_principal: Option<String>,
 }
 impl ListRetirableGrantsRequest {
-    /// Checks every constraint of the model, collecting failures in AWS's wording.
+    /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
+    /// when a failure was recorded in `errs`.
     pub fn from_wire(wire: &ListRetirableGrantsRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
-        let mut out = ListRetirableGrantsRequest::default();
         let p = path.member("limit");
-        match &wire.limit {
-            None => {}
+        let m_limit = match &wire.limit {
+            None => None,
             Some(value) => {
                 errs.min_value(&p, *value, 1);
                 errs.max_value(&p, *value, 1000);
-                out.limit = (|| Some(*value))();
+                (|| Some(*value))()
             }
-        }
+        };
         let p = path.member("marker");
-        match &wire.marker {
-            None => {}
+        let m_marker = match &wire.marker {
+            None => None,
             Some(value) => {
                 errs.min_len_str(&p, value, 1);
                 errs.max_len_str(&p, value, 1024);
                 errs.pattern(&p, value, &pattern_table::P11, "[\\u0020-\\u00FF]*");
-                out.marker = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
+        };
         let p = path.member("retiringPrincipal");
-        match &wire.retiring_principal {
-            None => {}
+        let m_retiring_principal = match &wire.retiring_principal {
+            None => None,
             Some(value) => {
                 errs.min_len_str(&p, value, 1);
                 errs.max_len_str(&p, value, 256);
                 errs.pattern(&p, value, &pattern_table::P6, "^[\\w+=,.@:/-]+$");
-                out.retiring_principal = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
+        };
         let p = path.member("retiringServicePrincipal");
-        match &wire.retiring_service_principal {
-            None => {}
+        let m_retiring_service_principal = match &wire.retiring_service_principal {
+            None => None,
             Some(value) => {
                 errs.min_len_str(&p, value, 1);
                 errs.max_len_str(&p, value, 128);
                 errs.pattern(&p, value, &pattern_table::P7, "^([A-Za-z0-9\\-]+)\\.([A-Za-z0-9\\-]+)(\\.[A-Za-z0-9\\-]+)+$");
-                out.retiring_service_principal = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
-        Some(out)
+        };
+        Some(Self {
+            limit: m_limit,
+            marker: m_marker,
+            retiring_principal: m_retiring_principal,
+            retiring_service_principal: m_retiring_service_principal,
+        })
     }
 }
 
@@ -4807,12 +5000,12 @@ pub struct MultiRegionKey {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct PutKeyPolicyRequest {
-    #[serde(rename = "KeyId", skip_serializing_if = "Option::is_none")]
-    pub key_id: Option<String>,
+    #[serde(rename = "KeyId")]
+    pub key_id: String,
     #[serde(rename = "PolicyName", skip_serializing_if = "Option::is_none")]
     pub policy_name: Option<String>,
-    #[serde(rename = "Policy", skip_serializing_if = "Option::is_none")]
-    pub policy: Option<String>,
+    #[serde(rename = "Policy")]
+    pub policy: String,
     #[serde(rename = "BypassPolicyLockoutSafetyCheck", skip_serializing_if = "Option::is_none")]
     pub bypass_policy_lockout_safety_check: Option<bool>,
 }
@@ -4829,46 +5022,51 @@ pub struct PutKeyPolicyRequestWire {
     pub bypass_policy_lockout_safety_check: Option<bool>,
 }
 impl PutKeyPolicyRequest {
-    /// Checks every constraint of the model, collecting failures in AWS's wording.
+    /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
+    /// when a failure was recorded in `errs`.
     pub fn from_wire(wire: &PutKeyPolicyRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
-        let mut out = PutKeyPolicyRequest::default();
         let p = path.member("keyId");
-        match &wire.key_id {
-            None => errs.missing(&p),
+        let m_key_id = match &wire.key_id {
+            None => { errs.missing(&p); None }
             Some(value) => {
                 errs.min_len_str(&p, value, 1);
                 errs.max_len_str(&p, value, 2048);
-                out.key_id = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
+        };
         let p = path.member("policyName");
-        match &wire.policy_name {
-            None => {}
+        let m_policy_name = match &wire.policy_name {
+            None => None,
             Some(value) => {
                 errs.min_len_str(&p, value, 1);
                 errs.max_len_str(&p, value, 128);
                 errs.pattern(&p, value, &pattern_table::P12, "[\\w]+");
-                out.policy_name = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
+        };
         let p = path.member("policy");
-        match &wire.policy {
-            None => errs.missing(&p),
+        let m_policy = match &wire.policy {
+            None => { errs.missing(&p); None }
             Some(value) => {
                 errs.min_len_str(&p, value, 1);
                 errs.max_len_str(&p, value, 131072);
                 errs.pattern(&p, value, &pattern_table::P8, "[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+");
-                out.policy = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
+        };
         let p = path.member("bypassPolicyLockoutSafetyCheck");
-        match &wire.bypass_policy_lockout_safety_check {
-            None => {}
+        let m_bypass_policy_lockout_safety_check = match &wire.bypass_policy_lockout_safety_check {
+            None => None,
             Some(value) => {
-                out.bypass_policy_lockout_safety_check = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
-        Some(out)
+        };
+        Some(Self {
+            key_id: m_key_id?,
+            policy_name: m_policy_name,
+            policy: m_policy?,
+            bypass_policy_lockout_safety_check: m_bypass_policy_lockout_safety_check,
+        })
     }
 }
 
@@ -4881,8 +5079,8 @@ pub struct ReEncryptRequest {
     pub source_encryption_context: Option<BTreeMap<String, String>>,
     #[serde(rename = "SourceKeyId", skip_serializing_if = "Option::is_none")]
     pub source_key_id: Option<String>,
-    #[serde(rename = "DestinationKeyId", skip_serializing_if = "Option::is_none")]
-    pub destination_key_id: Option<String>,
+    #[serde(rename = "DestinationKeyId")]
+    pub destination_key_id: String,
     #[serde(rename = "DestinationEncryptionContext", skip_serializing_if = "Option::is_none")]
     pub destination_encryption_context: Option<BTreeMap<String, String>>,
     #[serde(rename = "SourceEncryptionAlgorithm", skip_serializing_if = "Option::is_none")]
@@ -4921,75 +5119,75 @@ pub struct ReEncryptRequestWire {
     pub dry_run_modifiers: Option<Vec<String>>,
 }
 impl ReEncryptRequest {
-    /// Checks every constraint of the model, collecting failures in AWS's wording.
+    /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
+    /// when a failure was recorded in `errs`.
     pub fn from_wire(wire: &ReEncryptRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
-        let mut out = ReEncryptRequest::default();
         let p = path.member("ciphertextBlob");
-        match &wire.ciphertext_blob {
-            None => {}
+        let m_ciphertext_blob = match &wire.ciphertext_blob {
+            None => None,
             Some(value) => {
                 errs.min_len_blob(&p, value, 1);
                 errs.max_len_blob(&p, value, 6144);
-                out.ciphertext_blob = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
+        };
         let p = path.member("sourceEncryptionContext");
-        match &wire.source_encryption_context {
-            None => {}
+        let m_source_encryption_context = match &wire.source_encryption_context {
+            None => None,
             Some(value) => {
                 for (k, v) in value.iter() {
                     let key_path = &p.map_key(k);
                     let value_path = &p.map_value(k);
                 }
-                out.source_encryption_context = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
+        };
         let p = path.member("sourceKeyId");
-        match &wire.source_key_id {
-            None => {}
+        let m_source_key_id = match &wire.source_key_id {
+            None => None,
             Some(value) => {
                 errs.min_len_str(&p, value, 1);
                 errs.max_len_str(&p, value, 2048);
-                out.source_key_id = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
+        };
         let p = path.member("destinationKeyId");
-        match &wire.destination_key_id {
-            None => errs.missing(&p),
+        let m_destination_key_id = match &wire.destination_key_id {
+            None => { errs.missing(&p); None }
             Some(value) => {
                 errs.min_len_str(&p, value, 1);
                 errs.max_len_str(&p, value, 2048);
-                out.destination_key_id = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
+        };
         let p = path.member("destinationEncryptionContext");
-        match &wire.destination_encryption_context {
-            None => {}
+        let m_destination_encryption_context = match &wire.destination_encryption_context {
+            None => None,
             Some(value) => {
                 for (k, v) in value.iter() {
                     let key_path = &p.map_key(k);
                     let value_path = &p.map_value(k);
                 }
-                out.destination_encryption_context = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
+        };
         let p = path.member("sourceEncryptionAlgorithm");
-        match &wire.source_encryption_algorithm {
-            None => {}
+        let m_source_encryption_algorithm = match &wire.source_encryption_algorithm {
+            None => None,
             Some(value) => {
-                out.source_encryption_algorithm = (|| Some(errs.enum_value::<EncryptionAlgorithmSpec>(&p, value, EncryptionAlgorithmSpec::parse, EncryptionAlgorithmSpec::NAMES)?))();
+                (|| Some(errs.enum_value::<EncryptionAlgorithmSpec>(&p, value, EncryptionAlgorithmSpec::parse, EncryptionAlgorithmSpec::NAMES)?))()
             }
-        }
+        };
         let p = path.member("destinationEncryptionAlgorithm");
-        match &wire.destination_encryption_algorithm {
-            None => {}
+        let m_destination_encryption_algorithm = match &wire.destination_encryption_algorithm {
+            None => None,
             Some(value) => {
-                out.destination_encryption_algorithm = (|| Some(errs.enum_value::<EncryptionAlgorithmSpec>(&p, value, EncryptionAlgorithmSpec::parse, EncryptionAlgorithmSpec::NAMES)?))();
+                (|| Some(errs.enum_value::<EncryptionAlgorithmSpec>(&p, value, EncryptionAlgorithmSpec::parse, EncryptionAlgorithmSpec::NAMES)?))()
             }
-        }
+        };
         let p = path.member("grantTokens");
-        match &wire.grant_tokens {
-            None => {}
+        let m_grant_tokens = match &wire.grant_tokens {
+            None => None,
             Some(value) => {
                 errs.min_len_list(&p, value, 0);
                 errs.max_len_list(&p, value, 10);
@@ -5000,29 +5198,40 @@ impl ReEncryptRequest {
                     errs.max_len_str(&item_path, item, 8192);
                     if let Some(v) = (|| Some(item.clone()))() { items.push(v); }
                 }
-                out.grant_tokens = (|| Some(items))();
+                (|| Some(items))()
             }
-        }
+        };
         let p = path.member("dryRun");
-        match &wire.dry_run {
-            None => {}
+        let m_dry_run = match &wire.dry_run {
+            None => None,
             Some(value) => {
-                out.dry_run = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
+        };
         let p = path.member("dryRunModifiers");
-        match &wire.dry_run_modifiers {
-            None => {}
+        let m_dry_run_modifiers = match &wire.dry_run_modifiers {
+            None => None,
             Some(value) => {
                 let mut items = Vec::with_capacity(value.len());
                 for (i, item) in value.iter().enumerate() {
                     let item_path = &p.item(i);
                     if let Some(v) = (|| Some(errs.enum_value::<DryRunModifierType>(&item_path, item, DryRunModifierType::parse, DryRunModifierType::NAMES)?))() { items.push(v); }
                 }
-                out.dry_run_modifiers = (|| Some(items))();
+                (|| Some(items))()
             }
-        }
-        Some(out)
+        };
+        Some(Self {
+            ciphertext_blob: m_ciphertext_blob,
+            source_encryption_context: m_source_encryption_context,
+            source_key_id: m_source_key_id,
+            destination_key_id: m_destination_key_id?,
+            destination_encryption_context: m_destination_encryption_context,
+            source_encryption_algorithm: m_source_encryption_algorithm,
+            destination_encryption_algorithm: m_destination_encryption_algorithm,
+            grant_tokens: m_grant_tokens,
+            dry_run: m_dry_run,
+            dry_run_modifiers: m_dry_run_modifiers,
+        })
     }
 }
 
@@ -5062,36 +5271,39 @@ pub struct RecipientInfoWire {
     pub attestation_document: Option<Blob>,
 }
 impl RecipientInfo {
-    /// Checks every constraint of the model, collecting failures in AWS's wording.
+    /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
+    /// when a failure was recorded in `errs`.
     pub fn from_wire(wire: &RecipientInfoWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
-        let mut out = RecipientInfo::default();
         let p = path.member("keyEncryptionAlgorithm");
-        match &wire.key_encryption_algorithm {
-            None => {}
+        let m_key_encryption_algorithm = match &wire.key_encryption_algorithm {
+            None => None,
             Some(value) => {
-                out.key_encryption_algorithm = (|| Some(errs.enum_value::<KeyEncryptionMechanism>(&p, value, KeyEncryptionMechanism::parse, KeyEncryptionMechanism::NAMES)?))();
+                (|| Some(errs.enum_value::<KeyEncryptionMechanism>(&p, value, KeyEncryptionMechanism::parse, KeyEncryptionMechanism::NAMES)?))()
             }
-        }
+        };
         let p = path.member("attestationDocument");
-        match &wire.attestation_document {
-            None => {}
+        let m_attestation_document = match &wire.attestation_document {
+            None => None,
             Some(value) => {
                 errs.min_len_blob(&p, value, 1);
                 errs.max_len_blob(&p, value, 262144);
-                out.attestation_document = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
-        Some(out)
+        };
+        Some(Self {
+            key_encryption_algorithm: m_key_encryption_algorithm,
+            attestation_document: m_attestation_document,
+        })
     }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ReplicateKeyRequest {
-    #[serde(rename = "KeyId", skip_serializing_if = "Option::is_none")]
-    pub key_id: Option<String>,
-    #[serde(rename = "ReplicaRegion", skip_serializing_if = "Option::is_none")]
-    pub replica_region: Option<String>,
+    #[serde(rename = "KeyId")]
+    pub key_id: String,
+    #[serde(rename = "ReplicaRegion")]
+    pub replica_region: String,
     #[serde(rename = "Policy", skip_serializing_if = "Option::is_none")]
     pub policy: Option<String>,
     #[serde(rename = "BypassPolicyLockoutSafetyCheck", skip_serializing_if = "Option::is_none")]
@@ -5118,67 +5330,74 @@ pub struct ReplicateKeyRequestWire {
     pub tags: Option<Vec<TagWire>>,
 }
 impl ReplicateKeyRequest {
-    /// Checks every constraint of the model, collecting failures in AWS's wording.
+    /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
+    /// when a failure was recorded in `errs`.
     pub fn from_wire(wire: &ReplicateKeyRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
-        let mut out = ReplicateKeyRequest::default();
         let p = path.member("keyId");
-        match &wire.key_id {
-            None => errs.missing(&p),
+        let m_key_id = match &wire.key_id {
+            None => { errs.missing(&p); None }
             Some(value) => {
                 errs.min_len_str(&p, value, 1);
                 errs.max_len_str(&p, value, 2048);
-                out.key_id = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
+        };
         let p = path.member("replicaRegion");
-        match &wire.replica_region {
-            None => errs.missing(&p),
+        let m_replica_region = match &wire.replica_region {
+            None => { errs.missing(&p); None }
             Some(value) => {
                 errs.min_len_str(&p, value, 1);
                 errs.max_len_str(&p, value, 32);
                 errs.pattern(&p, value, &pattern_table::P15, "^([a-z]+-){2,3}\\d+$");
-                out.replica_region = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
+        };
         let p = path.member("policy");
-        match &wire.policy {
-            None => {}
+        let m_policy = match &wire.policy {
+            None => None,
             Some(value) => {
                 errs.min_len_str(&p, value, 1);
                 errs.max_len_str(&p, value, 131072);
                 errs.pattern(&p, value, &pattern_table::P8, "[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+");
-                out.policy = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
+        };
         let p = path.member("bypassPolicyLockoutSafetyCheck");
-        match &wire.bypass_policy_lockout_safety_check {
-            None => {}
+        let m_bypass_policy_lockout_safety_check = match &wire.bypass_policy_lockout_safety_check {
+            None => None,
             Some(value) => {
-                out.bypass_policy_lockout_safety_check = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
+        };
         let p = path.member("description");
-        match &wire.description {
-            None => {}
+        let m_description = match &wire.description {
+            None => None,
             Some(value) => {
                 errs.min_len_str(&p, value, 0);
                 errs.max_len_str(&p, value, 8192);
-                out.description = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
+        };
         let p = path.member("tags");
-        match &wire.tags {
-            None => {}
+        let m_tags = match &wire.tags {
+            None => None,
             Some(value) => {
                 let mut items = Vec::with_capacity(value.len());
                 for (i, item) in value.iter().enumerate() {
                     let item_path = &p.item(i);
                     if let Some(v) = (|| Some(Tag::from_wire(item, &item_path, errs)?))() { items.push(v); }
                 }
-                out.tags = (|| Some(items))();
+                (|| Some(items))()
             }
-        }
-        Some(out)
+        };
+        Some(Self {
+            key_id: m_key_id?,
+            replica_region: m_replica_region?,
+            policy: m_policy,
+            bypass_policy_lockout_safety_check: m_bypass_policy_lockout_safety_check,
+            description: m_description,
+            tags: m_tags,
+        })
     }
 }
 
@@ -5218,54 +5437,59 @@ pub struct RetireGrantRequestWire {
     pub dry_run: Option<bool>,
 }
 impl RetireGrantRequest {
-    /// Checks every constraint of the model, collecting failures in AWS's wording.
+    /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
+    /// when a failure was recorded in `errs`.
     pub fn from_wire(wire: &RetireGrantRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
-        let mut out = RetireGrantRequest::default();
         let p = path.member("grantToken");
-        match &wire.grant_token {
-            None => {}
+        let m_grant_token = match &wire.grant_token {
+            None => None,
             Some(value) => {
                 errs.min_len_str(&p, value, 1);
                 errs.max_len_str(&p, value, 8192);
-                out.grant_token = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
+        };
         let p = path.member("keyId");
-        match &wire.key_id {
-            None => {}
+        let m_key_id = match &wire.key_id {
+            None => None,
             Some(value) => {
                 errs.min_len_str(&p, value, 1);
                 errs.max_len_str(&p, value, 2048);
-                out.key_id = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
+        };
         let p = path.member("grantId");
-        match &wire.grant_id {
-            None => {}
+        let m_grant_id = match &wire.grant_id {
+            None => None,
             Some(value) => {
                 errs.min_len_str(&p, value, 1);
                 errs.max_len_str(&p, value, 128);
-                out.grant_id = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
+        };
         let p = path.member("dryRun");
-        match &wire.dry_run {
-            None => {}
+        let m_dry_run = match &wire.dry_run {
+            None => None,
             Some(value) => {
-                out.dry_run = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
-        Some(out)
+        };
+        Some(Self {
+            grant_token: m_grant_token,
+            key_id: m_key_id,
+            grant_id: m_grant_id,
+            dry_run: m_dry_run,
+        })
     }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct RevokeGrantRequest {
-    #[serde(rename = "KeyId", skip_serializing_if = "Option::is_none")]
-    pub key_id: Option<String>,
-    #[serde(rename = "GrantId", skip_serializing_if = "Option::is_none")]
-    pub grant_id: Option<String>,
+    #[serde(rename = "KeyId")]
+    pub key_id: String,
+    #[serde(rename = "GrantId")]
+    pub grant_id: String,
     #[serde(rename = "DryRun", skip_serializing_if = "Option::is_none")]
     pub dry_run: Option<bool>,
 }
@@ -5280,43 +5504,47 @@ pub struct RevokeGrantRequestWire {
     pub dry_run: Option<bool>,
 }
 impl RevokeGrantRequest {
-    /// Checks every constraint of the model, collecting failures in AWS's wording.
+    /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
+    /// when a failure was recorded in `errs`.
     pub fn from_wire(wire: &RevokeGrantRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
-        let mut out = RevokeGrantRequest::default();
         let p = path.member("keyId");
-        match &wire.key_id {
-            None => errs.missing(&p),
+        let m_key_id = match &wire.key_id {
+            None => { errs.missing(&p); None }
             Some(value) => {
                 errs.min_len_str(&p, value, 1);
                 errs.max_len_str(&p, value, 2048);
-                out.key_id = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
+        };
         let p = path.member("grantId");
-        match &wire.grant_id {
-            None => errs.missing(&p),
+        let m_grant_id = match &wire.grant_id {
+            None => { errs.missing(&p); None }
             Some(value) => {
                 errs.min_len_str(&p, value, 1);
                 errs.max_len_str(&p, value, 128);
-                out.grant_id = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
+        };
         let p = path.member("dryRun");
-        match &wire.dry_run {
-            None => {}
+        let m_dry_run = match &wire.dry_run {
+            None => None,
             Some(value) => {
-                out.dry_run = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
-        Some(out)
+        };
+        Some(Self {
+            key_id: m_key_id?,
+            grant_id: m_grant_id?,
+            dry_run: m_dry_run,
+        })
     }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct RotateKeyOnDemandRequest {
-    #[serde(rename = "KeyId", skip_serializing_if = "Option::is_none")]
-    pub key_id: Option<String>,
+    #[serde(rename = "KeyId")]
+    pub key_id: String,
 }
 #[derive(Default, Deserialize)]
 #[serde(default)]
@@ -5325,19 +5553,21 @@ pub struct RotateKeyOnDemandRequestWire {
     pub key_id: Option<String>,
 }
 impl RotateKeyOnDemandRequest {
-    /// Checks every constraint of the model, collecting failures in AWS's wording.
+    /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
+    /// when a failure was recorded in `errs`.
     pub fn from_wire(wire: &RotateKeyOnDemandRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
-        let mut out = RotateKeyOnDemandRequest::default();
         let p = path.member("keyId");
-        match &wire.key_id {
-            None => errs.missing(&p),
+        let m_key_id = match &wire.key_id {
+            None => { errs.missing(&p); None }
             Some(value) => {
                 errs.min_len_str(&p, value, 1);
                 errs.max_len_str(&p, value, 2048);
-                out.key_id = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
-        Some(out)
+        };
+        Some(Self {
+            key_id: m_key_id?,
+        })
     }
 }
 
@@ -5374,8 +5604,8 @@ pub struct RotationsListEntry {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ScheduleKeyDeletionRequest {
-    #[serde(rename = "KeyId", skip_serializing_if = "Option::is_none")]
-    pub key_id: Option<String>,
+    #[serde(rename = "KeyId")]
+    pub key_id: String,
     #[serde(rename = "PendingWindowInDays", skip_serializing_if = "Option::is_none")]
     pub pending_window_in_days: Option<i64>,
 }
@@ -5388,28 +5618,31 @@ pub struct ScheduleKeyDeletionRequestWire {
     pub pending_window_in_days: Option<i64>,
 }
 impl ScheduleKeyDeletionRequest {
-    /// Checks every constraint of the model, collecting failures in AWS's wording.
+    /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
+    /// when a failure was recorded in `errs`.
     pub fn from_wire(wire: &ScheduleKeyDeletionRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
-        let mut out = ScheduleKeyDeletionRequest::default();
         let p = path.member("keyId");
-        match &wire.key_id {
-            None => errs.missing(&p),
+        let m_key_id = match &wire.key_id {
+            None => { errs.missing(&p); None }
             Some(value) => {
                 errs.min_len_str(&p, value, 1);
                 errs.max_len_str(&p, value, 2048);
-                out.key_id = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
+        };
         let p = path.member("pendingWindowInDays");
-        match &wire.pending_window_in_days {
-            None => {}
+        let m_pending_window_in_days = match &wire.pending_window_in_days {
+            None => None,
             Some(value) => {
                 errs.min_value(&p, *value, 1);
                 errs.max_value(&p, *value, 365);
-                out.pending_window_in_days = (|| Some(*value))();
+                (|| Some(*value))()
             }
-        }
-        Some(out)
+        };
+        Some(Self {
+            key_id: m_key_id?,
+            pending_window_in_days: m_pending_window_in_days,
+        })
     }
 }
 
@@ -5426,19 +5659,18 @@ pub struct ScheduleKeyDeletionResponse {
     pub pending_window_in_days: Option<i64>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SignRequest {
-    #[serde(rename = "KeyId", skip_serializing_if = "Option::is_none")]
-    pub key_id: Option<String>,
-    #[serde(rename = "Message", skip_serializing_if = "Option::is_none")]
-    pub message: Option<Blob>,
+    #[serde(rename = "KeyId")]
+    pub key_id: String,
+    #[serde(rename = "Message")]
+    pub message: Blob,
     #[serde(rename = "MessageType", skip_serializing_if = "Option::is_none")]
     pub message_type: Option<MessageType>,
     #[serde(rename = "GrantTokens", skip_serializing_if = "Option::is_none")]
     pub grant_tokens: Option<Vec<String>>,
-    #[serde(rename = "SigningAlgorithm", skip_serializing_if = "Option::is_none")]
-    pub signing_algorithm: Option<SigningAlgorithmSpec>,
+    #[serde(rename = "SigningAlgorithm")]
+    pub signing_algorithm: SigningAlgorithmSpec,
     #[serde(rename = "DryRun", skip_serializing_if = "Option::is_none")]
     pub dry_run: Option<bool>,
 }
@@ -5459,37 +5691,37 @@ pub struct SignRequestWire {
     pub dry_run: Option<bool>,
 }
 impl SignRequest {
-    /// Checks every constraint of the model, collecting failures in AWS's wording.
+    /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
+    /// when a failure was recorded in `errs`.
     pub fn from_wire(wire: &SignRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
-        let mut out = SignRequest::default();
         let p = path.member("keyId");
-        match &wire.key_id {
-            None => errs.missing(&p),
+        let m_key_id = match &wire.key_id {
+            None => { errs.missing(&p); None }
             Some(value) => {
                 errs.min_len_str(&p, value, 1);
                 errs.max_len_str(&p, value, 2048);
-                out.key_id = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
+        };
         let p = path.member("message");
-        match &wire.message {
-            None => errs.missing(&p),
+        let m_message = match &wire.message {
+            None => { errs.missing(&p); None }
             Some(value) => {
                 errs.min_len_blob(&p, value, 1);
                 errs.max_len_blob(&p, value, 4096);
-                out.message = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
+        };
         let p = path.member("messageType");
-        match &wire.message_type {
-            None => {}
+        let m_message_type = match &wire.message_type {
+            None => None,
             Some(value) => {
-                out.message_type = (|| Some(errs.enum_value::<MessageType>(&p, value, MessageType::parse, MessageType::NAMES)?))();
+                (|| Some(errs.enum_value::<MessageType>(&p, value, MessageType::parse, MessageType::NAMES)?))()
             }
-        }
+        };
         let p = path.member("grantTokens");
-        match &wire.grant_tokens {
-            None => {}
+        let m_grant_tokens = match &wire.grant_tokens {
+            None => None,
             Some(value) => {
                 errs.min_len_list(&p, value, 0);
                 errs.max_len_list(&p, value, 10);
@@ -5500,24 +5732,31 @@ impl SignRequest {
                     errs.max_len_str(&item_path, item, 8192);
                     if let Some(v) = (|| Some(item.clone()))() { items.push(v); }
                 }
-                out.grant_tokens = (|| Some(items))();
+                (|| Some(items))()
             }
-        }
+        };
         let p = path.member("signingAlgorithm");
-        match &wire.signing_algorithm {
-            None => errs.missing(&p),
+        let m_signing_algorithm = match &wire.signing_algorithm {
+            None => { errs.missing(&p); None }
             Some(value) => {
-                out.signing_algorithm = (|| Some(errs.enum_value::<SigningAlgorithmSpec>(&p, value, SigningAlgorithmSpec::parse, SigningAlgorithmSpec::NAMES)?))();
+                (|| Some(errs.enum_value::<SigningAlgorithmSpec>(&p, value, SigningAlgorithmSpec::parse, SigningAlgorithmSpec::NAMES)?))()
             }
-        }
+        };
         let p = path.member("dryRun");
-        match &wire.dry_run {
-            None => {}
+        let m_dry_run = match &wire.dry_run {
+            None => None,
             Some(value) => {
-                out.dry_run = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
-        Some(out)
+        };
+        Some(Self {
+            key_id: m_key_id?,
+            message: m_message?,
+            message_type: m_message_type,
+            grant_tokens: m_grant_tokens,
+            signing_algorithm: m_signing_algorithm?,
+            dry_run: m_dry_run,
+        })
     }
 }
 
@@ -5535,10 +5774,10 @@ pub struct SignResponse {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Tag {
-    #[serde(rename = "TagKey", skip_serializing_if = "Option::is_none")]
-    pub tag_key: Option<String>,
-    #[serde(rename = "TagValue", skip_serializing_if = "Option::is_none")]
-    pub tag_value: Option<String>,
+    #[serde(rename = "TagKey")]
+    pub tag_key: String,
+    #[serde(rename = "TagValue")]
+    pub tag_value: String,
 }
 #[derive(Default, Deserialize)]
 #[serde(default)]
@@ -5549,38 +5788,41 @@ pub struct TagWire {
     pub tag_value: Option<String>,
 }
 impl Tag {
-    /// Checks every constraint of the model, collecting failures in AWS's wording.
+    /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
+    /// when a failure was recorded in `errs`.
     pub fn from_wire(wire: &TagWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
-        let mut out = Tag::default();
         let p = path.member("tagKey");
-        match &wire.tag_key {
-            None => errs.missing(&p),
+        let m_tag_key = match &wire.tag_key {
+            None => { errs.missing(&p); None }
             Some(value) => {
                 errs.min_len_str(&p, value, 1);
                 errs.max_len_str(&p, value, 128);
-                out.tag_key = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
+        };
         let p = path.member("tagValue");
-        match &wire.tag_value {
-            None => errs.missing(&p),
+        let m_tag_value = match &wire.tag_value {
+            None => { errs.missing(&p); None }
             Some(value) => {
                 errs.min_len_str(&p, value, 0);
                 errs.max_len_str(&p, value, 256);
-                out.tag_value = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
-        Some(out)
+        };
+        Some(Self {
+            tag_key: m_tag_key?,
+            tag_value: m_tag_value?,
+        })
     }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct TagResourceRequest {
-    #[serde(rename = "KeyId", skip_serializing_if = "Option::is_none")]
-    pub key_id: Option<String>,
-    #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
-    pub tags: Option<Vec<Tag>>,
+    #[serde(rename = "KeyId")]
+    pub key_id: String,
+    #[serde(rename = "Tags")]
+    pub tags: Vec<Tag>,
 }
 #[derive(Default, Deserialize)]
 #[serde(default)]
@@ -5591,41 +5833,44 @@ pub struct TagResourceRequestWire {
     pub tags: Option<Vec<TagWire>>,
 }
 impl TagResourceRequest {
-    /// Checks every constraint of the model, collecting failures in AWS's wording.
+    /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
+    /// when a failure was recorded in `errs`.
     pub fn from_wire(wire: &TagResourceRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
-        let mut out = TagResourceRequest::default();
         let p = path.member("keyId");
-        match &wire.key_id {
-            None => errs.missing(&p),
+        let m_key_id = match &wire.key_id {
+            None => { errs.missing(&p); None }
             Some(value) => {
                 errs.min_len_str(&p, value, 1);
                 errs.max_len_str(&p, value, 2048);
-                out.key_id = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
+        };
         let p = path.member("tags");
-        match &wire.tags {
-            None => errs.missing(&p),
+        let m_tags = match &wire.tags {
+            None => { errs.missing(&p); None }
             Some(value) => {
                 let mut items = Vec::with_capacity(value.len());
                 for (i, item) in value.iter().enumerate() {
                     let item_path = &p.item(i);
                     if let Some(v) = (|| Some(Tag::from_wire(item, &item_path, errs)?))() { items.push(v); }
                 }
-                out.tags = (|| Some(items))();
+                (|| Some(items))()
             }
-        }
-        Some(out)
+        };
+        Some(Self {
+            key_id: m_key_id?,
+            tags: m_tags?,
+        })
     }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct UntagResourceRequest {
-    #[serde(rename = "KeyId", skip_serializing_if = "Option::is_none")]
-    pub key_id: Option<String>,
-    #[serde(rename = "TagKeys", skip_serializing_if = "Option::is_none")]
-    pub tag_keys: Option<Vec<String>>,
+    #[serde(rename = "KeyId")]
+    pub key_id: String,
+    #[serde(rename = "TagKeys")]
+    pub tag_keys: Vec<String>,
 }
 #[derive(Default, Deserialize)]
 #[serde(default)]
@@ -5636,21 +5881,21 @@ pub struct UntagResourceRequestWire {
     pub tag_keys: Option<Vec<String>>,
 }
 impl UntagResourceRequest {
-    /// Checks every constraint of the model, collecting failures in AWS's wording.
+    /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
+    /// when a failure was recorded in `errs`.
     pub fn from_wire(wire: &UntagResourceRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
-        let mut out = UntagResourceRequest::default();
         let p = path.member("keyId");
-        match &wire.key_id {
-            None => errs.missing(&p),
+        let m_key_id = match &wire.key_id {
+            None => { errs.missing(&p); None }
             Some(value) => {
                 errs.min_len_str(&p, value, 1);
                 errs.max_len_str(&p, value, 2048);
-                out.key_id = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
+        };
         let p = path.member("tagKeys");
-        match &wire.tag_keys {
-            None => errs.missing(&p),
+        let m_tag_keys = match &wire.tag_keys {
+            None => { errs.missing(&p); None }
             Some(value) => {
                 let mut items = Vec::with_capacity(value.len());
                 for (i, item) in value.iter().enumerate() {
@@ -5659,20 +5904,23 @@ impl UntagResourceRequest {
                     errs.max_len_str(&item_path, item, 128);
                     if let Some(v) = (|| Some(item.clone()))() { items.push(v); }
                 }
-                out.tag_keys = (|| Some(items))();
+                (|| Some(items))()
             }
-        }
-        Some(out)
+        };
+        Some(Self {
+            key_id: m_key_id?,
+            tag_keys: m_tag_keys?,
+        })
     }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct UpdateAliasRequest {
-    #[serde(rename = "AliasName", skip_serializing_if = "Option::is_none")]
-    pub alias_name: Option<String>,
-    #[serde(rename = "TargetKeyId", skip_serializing_if = "Option::is_none")]
-    pub target_key_id: Option<String>,
+    #[serde(rename = "AliasName")]
+    pub alias_name: String,
+    #[serde(rename = "TargetKeyId")]
+    pub target_key_id: String,
 }
 #[derive(Default, Deserialize)]
 #[serde(default)]
@@ -5683,37 +5931,40 @@ pub struct UpdateAliasRequestWire {
     pub target_key_id: Option<String>,
 }
 impl UpdateAliasRequest {
-    /// Checks every constraint of the model, collecting failures in AWS's wording.
+    /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
+    /// when a failure was recorded in `errs`.
     pub fn from_wire(wire: &UpdateAliasRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
-        let mut out = UpdateAliasRequest::default();
         let p = path.member("aliasName");
-        match &wire.alias_name {
-            None => errs.missing(&p),
+        let m_alias_name = match &wire.alias_name {
+            None => { errs.missing(&p); None }
             Some(value) => {
                 errs.min_len_str(&p, value, 1);
                 errs.max_len_str(&p, value, 256);
                 errs.pattern(&p, value, &pattern_table::P0, "^[a-zA-Z0-9:/_-]+$");
-                out.alias_name = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
+        };
         let p = path.member("targetKeyId");
-        match &wire.target_key_id {
-            None => errs.missing(&p),
+        let m_target_key_id = match &wire.target_key_id {
+            None => { errs.missing(&p); None }
             Some(value) => {
                 errs.min_len_str(&p, value, 1);
                 errs.max_len_str(&p, value, 2048);
-                out.target_key_id = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
-        Some(out)
+        };
+        Some(Self {
+            alias_name: m_alias_name?,
+            target_key_id: m_target_key_id?,
+        })
     }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct UpdateCustomKeyStoreRequest {
-    #[serde(rename = "CustomKeyStoreId", skip_serializing_if = "Option::is_none")]
-    pub custom_key_store_id: Option<String>,
+    #[serde(rename = "CustomKeyStoreId")]
+    pub custom_key_store_id: String,
     #[serde(rename = "NewCustomKeyStoreName", skip_serializing_if = "Option::is_none")]
     pub new_custom_key_store_name: Option<String>,
     #[serde(rename = "KeyStorePassword", skip_serializing_if = "Option::is_none")]
@@ -5758,101 +6009,112 @@ pub struct UpdateCustomKeyStoreRequestWire {
     pub xks_proxy_connectivity: Option<String>,
 }
 impl UpdateCustomKeyStoreRequest {
-    /// Checks every constraint of the model, collecting failures in AWS's wording.
+    /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
+    /// when a failure was recorded in `errs`.
     pub fn from_wire(wire: &UpdateCustomKeyStoreRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
-        let mut out = UpdateCustomKeyStoreRequest::default();
         let p = path.member("customKeyStoreId");
-        match &wire.custom_key_store_id {
-            None => errs.missing(&p),
+        let m_custom_key_store_id = match &wire.custom_key_store_id {
+            None => { errs.missing(&p); None }
             Some(value) => {
                 errs.min_len_str(&p, value, 1);
                 errs.max_len_str(&p, value, 64);
-                out.custom_key_store_id = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
+        };
         let p = path.member("newCustomKeyStoreName");
-        match &wire.new_custom_key_store_name {
-            None => {}
+        let m_new_custom_key_store_name = match &wire.new_custom_key_store_name {
+            None => None,
             Some(value) => {
                 errs.min_len_str(&p, value, 1);
                 errs.max_len_str(&p, value, 256);
-                out.new_custom_key_store_name = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
+        };
         let p = path.member("keyStorePassword");
-        match &wire.key_store_password {
-            None => {}
+        let m_key_store_password = match &wire.key_store_password {
+            None => None,
             Some(value) => {
                 errs.min_len_str(&p, value, 7);
                 errs.max_len_str(&p, value, 32);
-                out.key_store_password = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
+        };
         let p = path.member("cloudHsmClusterId");
-        match &wire.cloud_hsm_cluster_id {
-            None => {}
+        let m_cloud_hsm_cluster_id = match &wire.cloud_hsm_cluster_id {
+            None => None,
             Some(value) => {
                 errs.min_len_str(&p, value, 19);
                 errs.max_len_str(&p, value, 24);
                 errs.pattern(&p, value, &pattern_table::P1, "cluster-[2-7a-zA-Z]{11,16}");
-                out.cloud_hsm_cluster_id = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
+        };
         let p = path.member("xksProxyUriEndpoint");
-        match &wire.xks_proxy_uri_endpoint {
-            None => {}
+        let m_xks_proxy_uri_endpoint = match &wire.xks_proxy_uri_endpoint {
+            None => None,
             Some(value) => {
                 errs.min_len_str(&p, value, 10);
                 errs.max_len_str(&p, value, 128);
                 errs.pattern(&p, value, &pattern_table::P2, "^https://[a-zA-Z0-9.-]+$");
-                out.xks_proxy_uri_endpoint = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
+        };
         let p = path.member("xksProxyUriPath");
-        match &wire.xks_proxy_uri_path {
-            None => {}
+        let m_xks_proxy_uri_path = match &wire.xks_proxy_uri_path {
+            None => None,
             Some(value) => {
                 errs.min_len_str(&p, value, 10);
                 errs.max_len_str(&p, value, 128);
                 errs.pattern(&p, value, &pattern_table::P3, "^(/[a-zA-Z0-9\\/_-]+/kms/xks/v\\d{1,2})$|^(/kms/xks/v\\d{1,2})$");
-                out.xks_proxy_uri_path = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
+        };
         let p = path.member("xksProxyVpcEndpointServiceName");
-        match &wire.xks_proxy_vpc_endpoint_service_name {
-            None => {}
+        let m_xks_proxy_vpc_endpoint_service_name = match &wire.xks_proxy_vpc_endpoint_service_name {
+            None => None,
             Some(value) => {
                 errs.min_len_str(&p, value, 20);
                 errs.max_len_str(&p, value, 64);
                 errs.pattern(&p, value, &pattern_table::P4, "^(com|eu)\\.amazonaws\\.vpce\\.([a-z]+-){2,3}\\d+\\.vpce-svc-[0-9a-z]+$");
-                out.xks_proxy_vpc_endpoint_service_name = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
+        };
         let p = path.member("xksProxyVpcEndpointServiceOwner");
-        match &wire.xks_proxy_vpc_endpoint_service_owner {
-            None => {}
+        let m_xks_proxy_vpc_endpoint_service_owner = match &wire.xks_proxy_vpc_endpoint_service_owner {
+            None => None,
             Some(value) => {
                 errs.min_len_str(&p, value, 12);
                 errs.max_len_str(&p, value, 12);
                 errs.pattern(&p, value, &pattern_table::P5, "[0-9]{12}");
-                out.xks_proxy_vpc_endpoint_service_owner = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
+        };
         let p = path.member("xksProxyAuthenticationCredential");
-        match &wire.xks_proxy_authentication_credential {
-            None => {}
+        let m_xks_proxy_authentication_credential = match &wire.xks_proxy_authentication_credential {
+            None => None,
             Some(value) => {
-                out.xks_proxy_authentication_credential = (|| Some(XksProxyAuthenticationCredentialType::from_wire(value, &p, errs)?))();
+                (|| Some(XksProxyAuthenticationCredentialType::from_wire(value, &p, errs)?))()
             }
-        }
+        };
         let p = path.member("xksProxyConnectivity");
-        match &wire.xks_proxy_connectivity {
-            None => {}
+        let m_xks_proxy_connectivity = match &wire.xks_proxy_connectivity {
+            None => None,
             Some(value) => {
-                out.xks_proxy_connectivity = (|| Some(errs.enum_value::<XksProxyConnectivityType>(&p, value, XksProxyConnectivityType::parse, XksProxyConnectivityType::NAMES)?))();
+                (|| Some(errs.enum_value::<XksProxyConnectivityType>(&p, value, XksProxyConnectivityType::parse, XksProxyConnectivityType::NAMES)?))()
             }
-        }
-        Some(out)
+        };
+        Some(Self {
+            custom_key_store_id: m_custom_key_store_id?,
+            new_custom_key_store_name: m_new_custom_key_store_name,
+            key_store_password: m_key_store_password,
+            cloud_hsm_cluster_id: m_cloud_hsm_cluster_id,
+            xks_proxy_uri_endpoint: m_xks_proxy_uri_endpoint,
+            xks_proxy_uri_path: m_xks_proxy_uri_path,
+            xks_proxy_vpc_endpoint_service_name: m_xks_proxy_vpc_endpoint_service_name,
+            xks_proxy_vpc_endpoint_service_owner: m_xks_proxy_vpc_endpoint_service_owner,
+            xks_proxy_authentication_credential: m_xks_proxy_authentication_credential,
+            xks_proxy_connectivity: m_xks_proxy_connectivity,
+        })
     }
 }
 
@@ -5864,10 +6126,10 @@ pub struct UpdateCustomKeyStoreResponse {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct UpdateKeyDescriptionRequest {
-    #[serde(rename = "KeyId", skip_serializing_if = "Option::is_none")]
-    pub key_id: Option<String>,
-    #[serde(rename = "Description", skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
+    #[serde(rename = "KeyId")]
+    pub key_id: String,
+    #[serde(rename = "Description")]
+    pub description: String,
 }
 #[derive(Default, Deserialize)]
 #[serde(default)]
@@ -5878,38 +6140,41 @@ pub struct UpdateKeyDescriptionRequestWire {
     pub description: Option<String>,
 }
 impl UpdateKeyDescriptionRequest {
-    /// Checks every constraint of the model, collecting failures in AWS's wording.
+    /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
+    /// when a failure was recorded in `errs`.
     pub fn from_wire(wire: &UpdateKeyDescriptionRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
-        let mut out = UpdateKeyDescriptionRequest::default();
         let p = path.member("keyId");
-        match &wire.key_id {
-            None => errs.missing(&p),
+        let m_key_id = match &wire.key_id {
+            None => { errs.missing(&p); None }
             Some(value) => {
                 errs.min_len_str(&p, value, 1);
                 errs.max_len_str(&p, value, 2048);
-                out.key_id = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
+        };
         let p = path.member("description");
-        match &wire.description {
-            None => errs.missing(&p),
+        let m_description = match &wire.description {
+            None => { errs.missing(&p); None }
             Some(value) => {
                 errs.min_len_str(&p, value, 0);
                 errs.max_len_str(&p, value, 8192);
-                out.description = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
-        Some(out)
+        };
+        Some(Self {
+            key_id: m_key_id?,
+            description: m_description?,
+        })
     }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct UpdatePrimaryRegionRequest {
-    #[serde(rename = "KeyId", skip_serializing_if = "Option::is_none")]
-    pub key_id: Option<String>,
-    #[serde(rename = "PrimaryRegion", skip_serializing_if = "Option::is_none")]
-    pub primary_region: Option<String>,
+    #[serde(rename = "KeyId")]
+    pub key_id: String,
+    #[serde(rename = "PrimaryRegion")]
+    pub primary_region: String,
 }
 #[derive(Default, Deserialize)]
 #[serde(default)]
@@ -5920,43 +6185,45 @@ pub struct UpdatePrimaryRegionRequestWire {
     pub primary_region: Option<String>,
 }
 impl UpdatePrimaryRegionRequest {
-    /// Checks every constraint of the model, collecting failures in AWS's wording.
+    /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
+    /// when a failure was recorded in `errs`.
     pub fn from_wire(wire: &UpdatePrimaryRegionRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
-        let mut out = UpdatePrimaryRegionRequest::default();
         let p = path.member("keyId");
-        match &wire.key_id {
-            None => errs.missing(&p),
+        let m_key_id = match &wire.key_id {
+            None => { errs.missing(&p); None }
             Some(value) => {
                 errs.min_len_str(&p, value, 1);
                 errs.max_len_str(&p, value, 2048);
-                out.key_id = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
+        };
         let p = path.member("primaryRegion");
-        match &wire.primary_region {
-            None => errs.missing(&p),
+        let m_primary_region = match &wire.primary_region {
+            None => { errs.missing(&p); None }
             Some(value) => {
                 errs.min_len_str(&p, value, 1);
                 errs.max_len_str(&p, value, 32);
                 errs.pattern(&p, value, &pattern_table::P15, "^([a-z]+-){2,3}\\d+$");
-                out.primary_region = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
-        Some(out)
+        };
+        Some(Self {
+            key_id: m_key_id?,
+            primary_region: m_primary_region?,
+        })
     }
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VerifyMacRequest {
-    #[serde(rename = "Message", skip_serializing_if = "Option::is_none")]
-    pub message: Option<Blob>,
-    #[serde(rename = "KeyId", skip_serializing_if = "Option::is_none")]
-    pub key_id: Option<String>,
-    #[serde(rename = "MacAlgorithm", skip_serializing_if = "Option::is_none")]
-    pub mac_algorithm: Option<MacAlgorithmSpec>,
-    #[serde(rename = "Mac", skip_serializing_if = "Option::is_none")]
-    pub mac: Option<Blob>,
+    #[serde(rename = "Message")]
+    pub message: Blob,
+    #[serde(rename = "KeyId")]
+    pub key_id: String,
+    #[serde(rename = "MacAlgorithm")]
+    pub mac_algorithm: MacAlgorithmSpec,
+    #[serde(rename = "Mac")]
+    pub mac: Blob,
     #[serde(rename = "GrantTokens", skip_serializing_if = "Option::is_none")]
     pub grant_tokens: Option<Vec<String>>,
     #[serde(rename = "DryRun", skip_serializing_if = "Option::is_none")]
@@ -5979,46 +6246,46 @@ pub struct VerifyMacRequestWire {
     pub dry_run: Option<bool>,
 }
 impl VerifyMacRequest {
-    /// Checks every constraint of the model, collecting failures in AWS's wording.
+    /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
+    /// when a failure was recorded in `errs`.
     pub fn from_wire(wire: &VerifyMacRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
-        let mut out = VerifyMacRequest::default();
         let p = path.member("message");
-        match &wire.message {
-            None => errs.missing(&p),
+        let m_message = match &wire.message {
+            None => { errs.missing(&p); None }
             Some(value) => {
                 errs.min_len_blob(&p, value, 1);
                 errs.max_len_blob(&p, value, 4096);
-                out.message = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
+        };
         let p = path.member("keyId");
-        match &wire.key_id {
-            None => errs.missing(&p),
+        let m_key_id = match &wire.key_id {
+            None => { errs.missing(&p); None }
             Some(value) => {
                 errs.min_len_str(&p, value, 1);
                 errs.max_len_str(&p, value, 2048);
-                out.key_id = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
+        };
         let p = path.member("macAlgorithm");
-        match &wire.mac_algorithm {
-            None => errs.missing(&p),
+        let m_mac_algorithm = match &wire.mac_algorithm {
+            None => { errs.missing(&p); None }
             Some(value) => {
-                out.mac_algorithm = (|| Some(errs.enum_value::<MacAlgorithmSpec>(&p, value, MacAlgorithmSpec::parse, MacAlgorithmSpec::NAMES)?))();
+                (|| Some(errs.enum_value::<MacAlgorithmSpec>(&p, value, MacAlgorithmSpec::parse, MacAlgorithmSpec::NAMES)?))()
             }
-        }
+        };
         let p = path.member("mac");
-        match &wire.mac {
-            None => errs.missing(&p),
+        let m_mac = match &wire.mac {
+            None => { errs.missing(&p); None }
             Some(value) => {
                 errs.min_len_blob(&p, value, 1);
                 errs.max_len_blob(&p, value, 6144);
-                out.mac = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
+        };
         let p = path.member("grantTokens");
-        match &wire.grant_tokens {
-            None => {}
+        let m_grant_tokens = match &wire.grant_tokens {
+            None => None,
             Some(value) => {
                 errs.min_len_list(&p, value, 0);
                 errs.max_len_list(&p, value, 10);
@@ -6029,17 +6296,24 @@ impl VerifyMacRequest {
                     errs.max_len_str(&item_path, item, 8192);
                     if let Some(v) = (|| Some(item.clone()))() { items.push(v); }
                 }
-                out.grant_tokens = (|| Some(items))();
+                (|| Some(items))()
             }
-        }
+        };
         let p = path.member("dryRun");
-        match &wire.dry_run {
-            None => {}
+        let m_dry_run = match &wire.dry_run {
+            None => None,
             Some(value) => {
-                out.dry_run = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
-        Some(out)
+        };
+        Some(Self {
+            message: m_message?,
+            key_id: m_key_id?,
+            mac_algorithm: m_mac_algorithm?,
+            mac: m_mac?,
+            grant_tokens: m_grant_tokens,
+            dry_run: m_dry_run,
+        })
     }
 }
 
@@ -6054,19 +6328,18 @@ pub struct VerifyMacResponse {
     pub mac_algorithm: Option<MacAlgorithmSpec>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VerifyRequest {
-    #[serde(rename = "KeyId", skip_serializing_if = "Option::is_none")]
-    pub key_id: Option<String>,
-    #[serde(rename = "Message", skip_serializing_if = "Option::is_none")]
-    pub message: Option<Blob>,
+    #[serde(rename = "KeyId")]
+    pub key_id: String,
+    #[serde(rename = "Message")]
+    pub message: Blob,
     #[serde(rename = "MessageType", skip_serializing_if = "Option::is_none")]
     pub message_type: Option<MessageType>,
-    #[serde(rename = "Signature", skip_serializing_if = "Option::is_none")]
-    pub signature: Option<Blob>,
-    #[serde(rename = "SigningAlgorithm", skip_serializing_if = "Option::is_none")]
-    pub signing_algorithm: Option<SigningAlgorithmSpec>,
+    #[serde(rename = "Signature")]
+    pub signature: Blob,
+    #[serde(rename = "SigningAlgorithm")]
+    pub signing_algorithm: SigningAlgorithmSpec,
     #[serde(rename = "GrantTokens", skip_serializing_if = "Option::is_none")]
     pub grant_tokens: Option<Vec<String>>,
     #[serde(rename = "DryRun", skip_serializing_if = "Option::is_none")]
@@ -6091,53 +6364,53 @@ pub struct VerifyRequestWire {
     pub dry_run: Option<bool>,
 }
 impl VerifyRequest {
-    /// Checks every constraint of the model, collecting failures in AWS's wording.
+    /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
+    /// when a failure was recorded in `errs`.
     pub fn from_wire(wire: &VerifyRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
-        let mut out = VerifyRequest::default();
         let p = path.member("keyId");
-        match &wire.key_id {
-            None => errs.missing(&p),
+        let m_key_id = match &wire.key_id {
+            None => { errs.missing(&p); None }
             Some(value) => {
                 errs.min_len_str(&p, value, 1);
                 errs.max_len_str(&p, value, 2048);
-                out.key_id = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
+        };
         let p = path.member("message");
-        match &wire.message {
-            None => errs.missing(&p),
+        let m_message = match &wire.message {
+            None => { errs.missing(&p); None }
             Some(value) => {
                 errs.min_len_blob(&p, value, 1);
                 errs.max_len_blob(&p, value, 4096);
-                out.message = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
+        };
         let p = path.member("messageType");
-        match &wire.message_type {
-            None => {}
+        let m_message_type = match &wire.message_type {
+            None => None,
             Some(value) => {
-                out.message_type = (|| Some(errs.enum_value::<MessageType>(&p, value, MessageType::parse, MessageType::NAMES)?))();
+                (|| Some(errs.enum_value::<MessageType>(&p, value, MessageType::parse, MessageType::NAMES)?))()
             }
-        }
+        };
         let p = path.member("signature");
-        match &wire.signature {
-            None => errs.missing(&p),
+        let m_signature = match &wire.signature {
+            None => { errs.missing(&p); None }
             Some(value) => {
                 errs.min_len_blob(&p, value, 1);
                 errs.max_len_blob(&p, value, 6144);
-                out.signature = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
+        };
         let p = path.member("signingAlgorithm");
-        match &wire.signing_algorithm {
-            None => errs.missing(&p),
+        let m_signing_algorithm = match &wire.signing_algorithm {
+            None => { errs.missing(&p); None }
             Some(value) => {
-                out.signing_algorithm = (|| Some(errs.enum_value::<SigningAlgorithmSpec>(&p, value, SigningAlgorithmSpec::parse, SigningAlgorithmSpec::NAMES)?))();
+                (|| Some(errs.enum_value::<SigningAlgorithmSpec>(&p, value, SigningAlgorithmSpec::parse, SigningAlgorithmSpec::NAMES)?))()
             }
-        }
+        };
         let p = path.member("grantTokens");
-        match &wire.grant_tokens {
-            None => {}
+        let m_grant_tokens = match &wire.grant_tokens {
+            None => None,
             Some(value) => {
                 errs.min_len_list(&p, value, 0);
                 errs.max_len_list(&p, value, 10);
@@ -6148,17 +6421,25 @@ impl VerifyRequest {
                     errs.max_len_str(&item_path, item, 8192);
                     if let Some(v) = (|| Some(item.clone()))() { items.push(v); }
                 }
-                out.grant_tokens = (|| Some(items))();
+                (|| Some(items))()
             }
-        }
+        };
         let p = path.member("dryRun");
-        match &wire.dry_run {
-            None => {}
+        let m_dry_run = match &wire.dry_run {
+            None => None,
             Some(value) => {
-                out.dry_run = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
-        Some(out)
+        };
+        Some(Self {
+            key_id: m_key_id?,
+            message: m_message?,
+            message_type: m_message_type,
+            signature: m_signature?,
+            signing_algorithm: m_signing_algorithm?,
+            grant_tokens: m_grant_tokens,
+            dry_run: m_dry_run,
+        })
     }
 }
 
@@ -6183,10 +6464,10 @@ pub struct XksKeyConfigurationType {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct XksProxyAuthenticationCredentialType {
-    #[serde(rename = "AccessKeyId", skip_serializing_if = "Option::is_none")]
-    pub access_key_id: Option<String>,
-    #[serde(rename = "RawSecretAccessKey", skip_serializing_if = "Option::is_none")]
-    pub raw_secret_access_key: Option<String>,
+    #[serde(rename = "AccessKeyId")]
+    pub access_key_id: String,
+    #[serde(rename = "RawSecretAccessKey")]
+    pub raw_secret_access_key: String,
 }
 #[derive(Default, Deserialize)]
 #[serde(default)]
@@ -6197,30 +6478,33 @@ pub struct XksProxyAuthenticationCredentialTypeWire {
     pub raw_secret_access_key: Option<String>,
 }
 impl XksProxyAuthenticationCredentialType {
-    /// Checks every constraint of the model, collecting failures in AWS's wording.
+    /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
+    /// when a failure was recorded in `errs`.
     pub fn from_wire(wire: &XksProxyAuthenticationCredentialTypeWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
-        let mut out = XksProxyAuthenticationCredentialType::default();
         let p = path.member("accessKeyId");
-        match &wire.access_key_id {
-            None => errs.missing(&p),
+        let m_access_key_id = match &wire.access_key_id {
+            None => { errs.missing(&p); None }
             Some(value) => {
                 errs.min_len_str(&p, value, 20);
                 errs.max_len_str(&p, value, 30);
                 errs.pattern(&p, value, &pattern_table::P16, "^[A-Z2-7]+$");
-                out.access_key_id = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
+        };
         let p = path.member("rawSecretAccessKey");
-        match &wire.raw_secret_access_key {
-            None => errs.missing(&p),
+        let m_raw_secret_access_key = match &wire.raw_secret_access_key {
+            None => { errs.missing(&p); None }
             Some(value) => {
                 errs.min_len_str(&p, value, 43);
                 errs.max_len_str(&p, value, 64);
                 errs.pattern(&p, value, &pattern_table::P17, "^[a-zA-Z0-9\\/+=]+$");
-                out.raw_secret_access_key = (|| Some(value.clone()))();
+                (|| Some(value.clone()))()
             }
-        }
-        Some(out)
+        };
+        Some(Self {
+            access_key_id: m_access_key_id?,
+            raw_secret_access_key: m_raw_secret_access_key?,
+        })
     }
 }
 

@@ -2,6 +2,7 @@
 //! public service model), blobs, timestamps, and member validation with AWS's messages.
 //! Pure: no I/O.
 
+pub mod absent;
 pub mod blob;
 #[rustfmt::skip]
 pub mod generated;

@@ -53,7 +53,7 @@ macro_rules! names_key {
     ($($req:ty),* $(,)?) => {$(
         impl NamesKey for $req {
             fn key_id(&self) -> &str {
-                self.key_id.as_deref().unwrap_or_default()
+                self.key_id.as_str()
             }
         }
     )*};
@@ -260,7 +260,7 @@ impl Target<ReEncryptRequest> for ReEncryptKeys {
             req.source_encryption_context.as_ref(),
             req.source_encryption_algorithm,
         );
-        let blob = req.ciphertext_blob.as_ref().map(|b| b.as_bytes()).unwrap_or_default();
+        let blob = absent::bytes(&req.ciphertext_blob);
         let from_check = Check {
             action: "ReEncryptFrom",
             grant: Some(GrantOperation::ReEncryptFrom),
@@ -281,7 +281,7 @@ impl Target<ReEncryptRequest> for ReEncryptKeys {
             conditions: &to,
             alias: None,
         };
-        let id = req.destination_key_id.as_deref().unwrap_or_default();
+        let id = req.destination_key_id.as_str();
         let destination = kms.resolve_key(caller, id, Accept::KeyOrAlias, to_check).await?;
         Ok(ReEncryptKeys { source, destination })
     }
@@ -342,10 +342,10 @@ impl Target<CreateAliasRequest> for NewAlias {
 
     async fn resolve(kms: &Kms, caller: &Caller, req: &CreateAliasRequest) -> Result<Self> {
         let spec = CreateAliasRequest::OPERATION.spec();
-        let name = req.alias_name.clone().unwrap_or_default();
+        let name = req.alias_name.clone();
         authorize_alias(kms, caller, spec.action, &name).await?;
         let c = Conditions::default();
-        let id = req.target_key_id.as_deref().unwrap_or_default();
+        let id = req.target_key_id.as_str();
         let key = kms.resolve_key(caller, id, Accept::KeyOnly, check(&spec, &c)).await?;
         Ok(NewAlias { name, key })
     }
@@ -378,10 +378,10 @@ impl Target<UpdateAliasRequest> for AliasChange {
 
     async fn resolve(kms: &Kms, caller: &Caller, req: &UpdateAliasRequest) -> Result<Self> {
         let spec = UpdateAliasRequest::OPERATION.spec();
-        let name = req.alias_name.as_deref().unwrap_or_default();
+        let name = req.alias_name.as_str();
         let (alias, current) = existing_alias(kms, caller, &spec, name).await?;
         let c = Conditions::default();
-        let id = req.target_key_id.as_deref().unwrap_or_default();
+        let id = req.target_key_id.as_str();
         let new = kms.resolve_key(caller, id, Accept::KeyOnly, check(&spec, &c)).await?;
         Ok(AliasChange { alias, current, new })
     }
@@ -408,7 +408,7 @@ impl Target<DeleteAliasRequest> for AliasRemoval {
 
     async fn resolve(kms: &Kms, caller: &Caller, req: &DeleteAliasRequest) -> Result<Self> {
         let spec = DeleteAliasRequest::OPERATION.spec();
-        let name = req.alias_name.as_deref().unwrap_or_default();
+        let name = req.alias_name.as_str();
         let (alias, key) = existing_alias(kms, caller, &spec, name).await?;
         Ok(AliasRemoval { alias, key })
     }
@@ -463,7 +463,7 @@ impl Target<ListRetirableGrantsRequest> for RetiringPrincipalTarget {
 
     async fn resolve(kms: &Kms, caller: &Caller, req: &ListRetirableGrantsRequest) -> Result<Self> {
         let spec = ListRetirableGrantsRequest::OPERATION.spec();
-        let principal = req.retiring_principal.clone().unwrap_or_default();
+        let principal = absent::str(&req.retiring_principal).to_string();
         if principal.split(':').nth(4) != Some(caller.account.as_str()) {
             return Err(super::access_denied(
                 caller,
