@@ -12,17 +12,18 @@ use trent_types::*;
 /// The rules the model's pattern cannot express (aws-behaviour.md §6.1).
 pub(crate) fn check_alias_name(name: &str) -> Result<()> {
     if !name.starts_with("alias/") {
-        return Err(KmsError::Validation(
+        return Err(KmsError::new(ErrorCode::ValidationException,
             "Alias must start with the prefix \"alias/\". Please see https://docs.aws.amazon.com/kms/latest/developerguide/kms-alias.html".into(),
         ));
     }
     if name.starts_with("alias/aws/") {
-        return Err(KmsError::NotAuthorized(String::new()));
+        return Err(KmsError::new(ErrorCode::NotAuthorizedException, String::new()));
     }
     if name.contains(':') || name.len() == "alias/".len() {
-        return Err(KmsError::Validation(format!(
-            "{name} contains invalid characters for an alias"
-        )));
+        return Err(KmsError::new(
+            ErrorCode::ValidationException,
+            format!("{name} contains invalid characters for an alias"),
+        ));
     }
     Ok(())
 }
@@ -43,7 +44,7 @@ fn same_kind(current: &KeyRecord, new: &KeyRecord) -> Result<()> {
         }
     };
     if kind(current) != kind(new) || current.key_usage != new.key_usage {
-        return Err(KmsError::Validation(format!(
+        return Err(KmsError::new(ErrorCode::ValidationException, format!(
             "{} is not the same type of KMS key as the alias's current key {} (key spec {}, key usage {}); an alias can move only between keys of the same type and key usage.",
             new.key.arn(),
             current.key.arn(),
@@ -74,10 +75,10 @@ impl Call for CreateAliasRequest {
         };
         match kms.store.create_alias(&rec).await {
             Ok(()) => Ok(()),
-            Err(StoreError::AlreadyExists) => Err(KmsError::AlreadyExists(format!(
-                "An alias with the name {} already exists",
-                rec.arn()
-            ))),
+            Err(StoreError::AlreadyExists) => Err(KmsError::new(
+                ErrorCode::AlreadyExistsException,
+                format!("An alias with the name {} already exists", rec.arn()),
+            )),
             Err(e) => Err(e.into()),
         }
     }
@@ -112,7 +113,7 @@ impl Call for UpdateAliasRequest {
                 Err(e) => return Err(e.into()),
             }
         }
-        Err(KmsError::Throttling)
+        Err(KmsError::throttling())
     }
 }
 
@@ -141,7 +142,7 @@ impl Call for DeleteAliasRequest {
                 Err(e) => return Err(e.into()),
             }
         }
-        Err(KmsError::Throttling)
+        Err(KmsError::throttling())
     }
 }
 

@@ -18,27 +18,35 @@ pub(crate) struct Usable {
 }
 
 pub(crate) fn usage_error(rec: &KeyRecord, action: &str) -> KmsError {
-    KmsError::InvalidKeyUsage(format!(
-        "{} key usage is {} which is not valid for {action}.",
-        rec.key.arn(),
-        rec.key_usage
-    ))
+    KmsError::new(
+        ErrorCode::InvalidKeyUsageException,
+        format!(
+            "{} key usage is {} which is not valid for {action}.",
+            rec.key.arn(),
+            rec.key_usage
+        ),
+    )
 }
 
 pub(crate) fn incompatible(alg: impl std::fmt::Display, spec: KeySpec) -> KmsError {
-    KmsError::InvalidKeyUsage(format!("Algorithm {alg} is incompatible with key spec {spec}."))
+    KmsError::new(
+        ErrorCode::InvalidKeyUsageException,
+        format!("Algorithm {alg} is incompatible with key spec {spec}."),
+    )
 }
 
 pub(crate) fn asym_error(e: AsymError, alg: impl std::fmt::Display) -> KmsError {
     match e {
-        AsymError::DigestLength => {
-            KmsError::Validation(format!("Digest is invalid length for algorithm {alg}."))
-        }
-        AsymError::Unsupported(what) => {
-            KmsError::UnsupportedOperation(format!("{what} is not supported by this server yet."))
-        }
+        AsymError::DigestLength => KmsError::new(
+            ErrorCode::ValidationException,
+            format!("Digest is invalid length for algorithm {alg}."),
+        ),
+        AsymError::Unsupported(what) => KmsError::new(
+            ErrorCode::UnsupportedOperationException,
+            format!("{what} is not supported by this server yet."),
+        ),
         AsymError::BadKey => KmsError::Internal("stored key material does not parse".into()),
-        AsymError::Failed => KmsError::InvalidCiphertext,
+        AsymError::Failed => KmsError::invalid_ciphertext(),
     }
 }
 
@@ -82,7 +90,7 @@ impl Kms {
     ) -> Result<Usable> {
         check(Family::Crypto, rec)?;
         if dry_run == Some(true) {
-            return Err(KmsError::DryRun);
+            return Err(KmsError::dry_run());
         }
         let mats = self.materials_of(&rec.key).await?;
         let current = mats
@@ -108,11 +116,14 @@ impl Call for GetPublicKeyRequest {
     ) -> Result<GetPublicKeyResponse> {
         let rec = auth.target().key();
         if !asymmetric::is_supported(rec.key_spec) {
-            return Err(KmsError::UnsupportedOperation(format!(
-                "{} key spec is {} which is not valid for GetPublicKey.",
-                rec.key.arn(),
-                rec.key_spec
-            )));
+            return Err(KmsError::new(
+                ErrorCode::UnsupportedOperationException,
+                format!(
+                    "{} key spec is {} which is not valid for GetPublicKey.",
+                    rec.key.arn(),
+                    rec.key_spec
+                ),
+            ));
         }
         let u = kms.usable_checked(rec, None).await?;
         let spec = rec.key_spec;
@@ -146,27 +157,27 @@ fn check_signing(
             (SigningAlgorithmSpec::Ed25519Sha512, MessageType::Raw)
             | (SigningAlgorithmSpec::Ed25519PhSha512, MessageType::Digest) => Ok(()),
             (SigningAlgorithmSpec::Ed25519Sha512 | SigningAlgorithmSpec::Ed25519PhSha512, mt) => {
-                Err(KmsError::Validation(format!(
+                Err(KmsError::new(ErrorCode::ValidationException, format!(
                     "MessageType {mt} is not valid for signing algorithm {alg}."
                 )))
             }
-            (SigningAlgorithmSpec::MlDsaShake256, MessageType::Digest) => Err(KmsError::Validation(
+            (SigningAlgorithmSpec::MlDsaShake256, MessageType::Digest) => Err(KmsError::new(ErrorCode::ValidationException,
                 "MessageType DIGEST is not valid for signing algorithm ML_DSA_SHAKE_256; use RAW or EXTERNAL_MU.".into(),
             )),
             (_, MessageType::ExternalMu) if alg != SigningAlgorithmSpec::MlDsaShake256 => {
-                Err(KmsError::Validation(format!(
+                Err(KmsError::new(ErrorCode::ValidationException, format!(
                     "MessageType EXTERNAL_MU is valid only with ML_DSA_SHAKE_256, not {alg}."
                 )))
             }
             // Sign/Verify API: "When the value of MessageType is EXTERNAL_MU the length of the
             // Message value must be 64 bytes."
             (_, MessageType::ExternalMu) if message.len() != asymmetric::mldsa::MU_LEN => {
-                Err(KmsError::Validation(
+                Err(KmsError::new(ErrorCode::ValidationException,
                     "Message must be 64 bytes long when MessageType is EXTERNAL_MU.".into(),
                 ))
             }
             (_, MessageType::Digest) => match asymmetric::digest_of(alg) {
-                Some(d) if d.output_len() != message.len() => Err(KmsError::Validation(format!(
+                Some(d) if d.output_len() != message.len() => Err(KmsError::new(ErrorCode::ValidationException, format!(
                     "Digest is invalid length for algorithm {alg}."
                 ))),
                 _ => Ok(()),
@@ -275,7 +286,7 @@ impl Call for VerifyRequest {
             .map_err(|e| asym_error(e, alg))?;
         if !valid {
             // Recorded against AWS with an empty message.
-            return Err(KmsError::InvalidSignature);
+            return Err(KmsError::invalid_signature());
         }
         Ok(VerifyResponse {
             key_id: Some(rec.key.arn()),
@@ -307,10 +318,10 @@ impl Call for DeriveSharedSecretRequest {
         let peer = self.public_key;
         let secret =
             asymmetric::ecdh(rec.key_spec, &u.material, peer.as_bytes()).map_err(|e| match e {
-                AsymError::Failed | AsymError::BadKey => KmsError::Validation(format!(
-                    "The public key is not a valid {} SubjectPublicKeyInfo.",
-                    rec.key_spec
-                )),
+                AsymError::Failed | AsymError::BadKey => KmsError::new(
+                    ErrorCode::ValidationException,
+                    format!("The public key is not a valid {} SubjectPublicKeyInfo.", rec.key_spec),
+                ),
                 other => asym_error(other, "ECDH"),
             })?;
         Ok(DeriveSharedSecretResponse {
@@ -346,9 +357,10 @@ impl Kms {
         let key_spec = match KeySpec::parse(spec.as_str()) {
             Some(s) if asymmetric::is_supported(s) => s,
             _ => {
-                return Err(KmsError::UnsupportedOperation(format!(
-                    "KeyPairSpec {spec} is not supported by this server yet."
-                )))
+                return Err(KmsError::new(
+                    ErrorCode::UnsupportedOperationException,
+                    format!("KeyPairSpec {spec} is not supported by this server yet."),
+                ))
             }
         };
         let u = self.usable_for_encrypt(rec, req.action, req.dry_run).await?;

@@ -42,7 +42,8 @@ fn algorithm_for(rec: &KeyRecord, requested: Option<EA>) -> Result<EA> {
 
 fn no_context_for_asymmetric(context: &BTreeMap<String, String>) -> Result<()> {
     if !context.is_empty() {
-        return Err(KmsError::Validation(
+        return Err(KmsError::new(
+            ErrorCode::ValidationException,
             "EncryptionContext is not supported with asymmetric KMS keys.".into(),
         ));
     }
@@ -72,11 +73,14 @@ impl Kms {
             return Err(usage_error(rec, action));
         }
         if rec.key_spec != KeySpec::SymmetricDefault {
-            return Err(KmsError::InvalidKeyUsage(format!(
-                "{} key spec is {} which is not valid for {action}.",
-                rec.key.arn(),
-                rec.key_spec
-            )));
+            return Err(KmsError::new(
+                ErrorCode::InvalidKeyUsageException,
+                format!(
+                    "{} key spec is {} which is not valid for {action}.",
+                    rec.key.arn(),
+                    rec.key_spec
+                ),
+            ));
         }
         self.usable_checked(rec, dry_run).await
     }
@@ -116,7 +120,7 @@ impl Kms {
         let spec = rec.key_spec;
         if let Some(max) = asymmetric::max_plaintext(spec, algorithm) {
             if plaintext.len() > max {
-                return Err(KmsError::Validation(format!(
+                return Err(KmsError::new(ErrorCode::ValidationException, format!(
                     "Algorithm {algorithm} and key spec {spec} cannot encrypt data larger than {max} bytes."
                 )));
             }
@@ -149,7 +153,7 @@ impl Kms {
             let plaintext = self
                 .blocking(move || {
                     asymmetric::decrypt(&material, algorithm, &ct)
-                        .map_err(|_| KmsError::InvalidCiphertext)
+                        .map_err(|_| KmsError::invalid_ciphertext())
                 })
                 .await?;
             return Ok(Opened { material_id: None, plaintext, algorithm });
@@ -160,20 +164,20 @@ impl Kms {
         algorithm_for(rec, requested)?;
         check(Family::Crypto, rec)?;
         if dry_run == Some(true) {
-            return Err(KmsError::DryRun);
+            return Err(KmsError::dry_run());
         }
         let mats = self.materials_of(&rec.key).await?;
         let m = mats
             .iter()
             .find(|m| m.material_id == header.material_id)
-            .ok_or(KmsError::InvalidCiphertext)?;
+            .ok_or(KmsError::invalid_ciphertext())?;
         if m.sealed.is_none() {
             return Err(pending_import(&rec.key.arn()));
         }
         let material = self.open_material(m)?;
         let plaintext =
             trent_crypto::symmetric::decrypt(blob, header, *header_len, &material, context)
-                .map_err(|_| KmsError::InvalidCiphertext)?;
+                .map_err(|_| KmsError::invalid_ciphertext())?;
         Ok(Opened {
             material_id: Some(header.material_id.clone()),
             plaintext,

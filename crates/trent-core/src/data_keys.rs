@@ -12,18 +12,21 @@ fn data_key_len(spec: Option<DataKeySpec>, bytes: Option<i64>) -> Result<usize> 
         (Some(DataKeySpec::Aes256), None) => Ok(32),
         (Some(DataKeySpec::Aes128), None) => Ok(16),
         (None, Some(n)) => Ok(n as usize),
-        (Some(_), Some(_)) => Err(KmsError::Validation(
+        (Some(_), Some(_)) => Err(KmsError::new(
+            ErrorCode::ValidationException,
             "Please specify either number of bytes or key spec, not both.".into(),
         )),
-        (None, None) => {
-            Err(KmsError::Validation("Please specify either number of bytes or key spec.".into()))
-        }
+        (None, None) => Err(KmsError::new(
+            ErrorCode::ValidationException,
+            "Please specify either number of bytes or key spec.".into(),
+        )),
     }
 }
 
 pub(crate) fn refuse_recipient(r: &Option<RecipientInfo>) -> Result<()> {
     match r {
-        Some(_) => Err(KmsError::UnsupportedOperation(
+        Some(_) => Err(KmsError::new(
+            ErrorCode::UnsupportedOperationException,
             "Recipient (Nitro Enclaves attestation) is not supported.".into(),
         )),
         None => Ok(()),
@@ -148,14 +151,15 @@ impl Call for GenerateRandomRequest {
     ) -> Result<GenerateRandomResponse> {
         refuse_recipient(&self.recipient)?;
         if let Some(id) = self.custom_key_store_id {
-            return Err(KmsError::CustomKeyStoreNotFound(format!(
-                "Custom key store '{id}' does not exist."
-            )));
+            return Err(KmsError::new(
+                ErrorCode::CustomKeyStoreNotFoundException,
+                format!("Custom key store '{id}' does not exist."),
+            ));
         }
         // Recorded against AWS: a hand-written message, not the Coral form.
-        let n = self
-            .number_of_bytes
-            .ok_or_else(|| KmsError::Validation("NumberOfBytes is required.".into()))?;
+        let n = self.number_of_bytes.ok_or_else(|| {
+            KmsError::new(ErrorCode::ValidationException, "NumberOfBytes is required.".into())
+        })?;
         let bytes = trent_crypto::random_secret(n as usize)?;
         Ok(GenerateRandomResponse {
             plaintext: Some(Blob::new(bytes.into_vec())),

@@ -1,69 +1,75 @@
-//! `KmsError`: every way an operation can fail, named after the AWS error it becomes. The
-//! mapping to `__type` and HTTP status lives in `trent-server` (one function).
+//! `KmsError`: how an operation fails. Either an error AWS answers — its `__type`, an
+//! [`ErrorCode`] generated from the service model (so every code has its HTTP status and the
+//! wire mapping in `trent-server` is total), and its message — or a fault of ours, whose
+//! cause is logged and never sent.
 
 use trent_crypto::CryptoError;
 use trent_store::StoreError;
+use trent_types::ErrorCode;
 
 #[derive(Debug, thiserror::Error)]
 pub enum KmsError {
-    #[error("{0}")]
-    NotFound(String),
-    #[error("{0}")]
-    Disabled(String),
-    #[error("{0}")]
-    InvalidState(String),
-    #[error("{0}")]
-    UnsupportedOperation(String),
-    #[error("{0}")]
-    Validation(String),
-    #[error("{0}")]
-    AlreadyExists(String),
-    /// Any failure to decrypt: opaque, with an empty message, as AWS answers.
-    #[error("")]
-    InvalidCiphertext,
-    #[error("{0}")]
-    IncorrectKey(String),
-    /// Verify found the signature wrong: empty message, as recorded against AWS.
-    #[error("")]
-    InvalidSignature,
-    /// VerifyMac found the MAC wrong: empty message, as recorded against AWS.
-    #[error("")]
-    InvalidMac,
-    #[error("{0}")]
-    InvalidKeyUsage(String),
-    #[error("{0}")]
-    IncorrectKeyMaterial(String),
-    #[error("{0}")]
-    InvalidImportToken(String),
-    #[error("{0}")]
-    ExpiredImportToken(String),
-    #[error("{0}")]
-    LimitExceeded(String),
-    #[error("{0}")]
-    MalformedPolicyDocument(String),
-    #[error("{0}")]
-    Tag(String),
-    #[error("{0}")]
-    InvalidMarker(String),
-    #[error("{0}")]
-    InvalidGrantToken(String),
-    #[error("{0}")]
-    NotAuthorized(String),
-    #[error("{0}")]
-    AccessDenied(String),
-    #[error("{0}")]
-    CustomKeyStoreNotFound(String),
-    #[error("The request would have succeeded, but the DryRun option is set.")]
-    DryRun,
-    /// Too many concurrent changes of one key (AWS throttles such "hot keys" too); clients
-    /// retry it.
-    #[error(
-        "You have exceeded the rate at which you may call KMS. Reduce the frequency of your calls."
-    )]
-    Throttling,
+    /// An error of the API, answered as AWS answers it.
+    #[error("{}: {message}", code.name())]
+    Aws { code: ErrorCode, message: String },
     /// A fault of ours. The cause is logged; the client sees only a generic message.
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+impl KmsError {
+    pub fn new(code: ErrorCode, message: String) -> Self {
+        KmsError::Aws { code, message }
+    }
+
+    /// Any failure to decrypt: opaque, with an empty message, as AWS answers.
+    pub fn invalid_ciphertext() -> Self {
+        KmsError::new(ErrorCode::InvalidCiphertextException, String::new())
+    }
+
+    /// Verify found the signature wrong: empty message, as recorded against AWS.
+    pub fn invalid_signature() -> Self {
+        KmsError::new(ErrorCode::KMSInvalidSignatureException, String::new())
+    }
+
+    /// VerifyMac found the MAC wrong: empty message, as recorded against AWS.
+    pub fn invalid_mac() -> Self {
+        KmsError::new(ErrorCode::KMSInvalidMacException, String::new())
+    }
+
+    /// The call would have succeeded; `DryRun` was set.
+    pub fn dry_run() -> Self {
+        KmsError::new(
+            ErrorCode::DryRunOperationException,
+            "The request would have succeeded, but the DryRun option is set.".into(),
+        )
+    }
+
+    /// Too many concurrent changes of one key (AWS throttles such "hot keys" too); clients
+    /// retry it.
+    pub fn throttling() -> Self {
+        KmsError::new(
+            ErrorCode::ThrottlingException,
+            "You have exceeded the rate at which you may call KMS. Reduce the frequency of your calls."
+                .into(),
+        )
+    }
+
+    /// The AWS error code, `KMSInternalException` for faults of ours.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            KmsError::Aws { code, .. } => *code,
+            KmsError::Internal(_) => ErrorCode::KMSInternalException,
+        }
+    }
+
+    /// The message of an API error (empty for a fault of ours: its cause is not for clients).
+    pub fn message(&self) -> &str {
+        match self {
+            KmsError::Aws { message, .. } => message,
+            KmsError::Internal(_) => "",
+        }
+    }
 }
 
 impl From<StoreError> for KmsError {

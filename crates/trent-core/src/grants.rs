@@ -194,32 +194,38 @@ impl Call for CreateGrantRequest {
     ) -> Result<CreateGrantResponse> {
         let r = self;
         let rec = auth.target().key();
-        let grantee = r
-            .grantee_principal
-            .clone()
-            .ok_or_else(|| KmsError::Validation("GranteePrincipal is required.".into()))?;
+        let grantee = r.grantee_principal.clone().ok_or_else(|| {
+            KmsError::new(ErrorCode::ValidationException, "GranteePrincipal is required.".into())
+        })?;
         let ops = r.operations.clone();
         check(Family::Crypto, rec)?;
         for p in std::iter::once(&grantee).chain(r.retiring_principal.iter()) {
             if !valid_principal(p) {
-                return Err(KmsError::Validation(format!("Invalid principal: {p}")));
+                return Err(KmsError::new(
+                    ErrorCode::ValidationException,
+                    format!("Invalid principal: {p}"),
+                ));
             }
         }
         if let Some(op) = ops.iter().find(|o| !operation_fits(**o, rec.key_usage, rec.key_spec)) {
-            return Err(KmsError::Validation(format!(
-                "Grant operation {op} is not valid for a key with KeyUsage {} and KeySpec {}.",
-                rec.key_usage, rec.key_spec
-            )));
+            return Err(KmsError::new(
+                ErrorCode::ValidationException,
+                format!(
+                    "Grant operation {op} is not valid for a key with KeyUsage {} and KeySpec {}.",
+                    rec.key_usage, rec.key_spec
+                ),
+            ));
         }
         if r.constraints.as_ref().is_some_and(|c| {
             c.encryption_context_equals.is_some() && c.encryption_context_subset.is_some()
         }) {
-            return Err(KmsError::Validation(
+            return Err(KmsError::new(
+                ErrorCode::ValidationException,
                 "Specify EncryptionContextEquals or EncryptionContextSubset, not both.".into(),
             ));
         }
         if r.dry_run == Some(true) {
-            return Err(KmsError::DryRun);
+            return Err(KmsError::dry_run());
         }
         // Name makes CreateGrant idempotent: the same request returns the same grant.
         if let Some(name) = &r.name {
@@ -311,12 +317,13 @@ impl Call for RetireGrantRequest {
     async fn handle(self, kms: &Kms, auth: Authorized<'_, GrantTarget>) -> Result<()> {
         let grant = auth.target().grant();
         if self.dry_run == Some(true) {
-            return Err(KmsError::DryRun);
+            return Err(KmsError::dry_run());
         }
         match kms.store.delete_grant(&grant.key, &grant.grant_id).await {
-            Err(StoreError::NotFound) => {
-                Err(KmsError::NotFound(format!("Grant ID {} not found", grant.grant_id)))
-            }
+            Err(StoreError::NotFound) => Err(KmsError::new(
+                ErrorCode::NotFoundException,
+                format!("Grant ID {} not found", grant.grant_id),
+            )),
             other => Ok(other?),
         }
     }
@@ -334,12 +341,12 @@ impl Call for RevokeGrantRequest {
     async fn handle(self, kms: &Kms, auth: Authorized<'_, KeyTarget<false>>) -> Result<()> {
         let rec = auth.target().key();
         if self.dry_run == Some(true) {
-            return Err(KmsError::DryRun);
+            return Err(KmsError::dry_run());
         }
         let id = self.grant_id;
         match kms.store.delete_grant(&rec.key, &id).await {
             Err(StoreError::NotFound) => {
-                Err(KmsError::NotFound(format!("Grant ID {id} not found")))
+                Err(KmsError::new(ErrorCode::NotFoundException, format!("Grant ID {id} not found")))
             }
             other => Ok(other?),
         }

@@ -67,13 +67,13 @@ impl HeavyWork {
     {
         if self.admitted.fetch_add(1, Ordering::AcqRel) >= self.cfg.threads + self.cfg.queue {
             self.admitted.fetch_sub(1, Ordering::AcqRel);
-            return Err(KmsError::Throttling);
+            return Err(KmsError::throttling());
         }
         let _admission = Admission(&self.admitted);
         let permit = tokio::time::timeout(self.cfg.max_wait, self.permits.clone().acquire_owned())
             .await
-            .map_err(|_| KmsError::Throttling)?
-            .map_err(|_| KmsError::Throttling)?;
+            .map_err(|_| KmsError::throttling())?
+            .map_err(|_| KmsError::throttling())?;
         tokio::task::spawn_blocking(move || {
             let out = f();
             drop(permit);
@@ -100,6 +100,7 @@ impl HeavyWork {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use trent_types::ErrorCode;
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn past_the_queue_callers_are_throttled_at_once() {
@@ -124,7 +125,7 @@ mod tests {
         for j in jobs {
             match j.await.unwrap() {
                 Ok(()) => done += 1,
-                Err(KmsError::Throttling) => throttled += 1,
+                Err(e) if e.code() == ErrorCode::ThrottlingException => throttled += 1,
                 Err(e) => panic!("{e}"),
             }
         }
@@ -149,7 +150,7 @@ mod tests {
             .await
         });
         tokio::time::sleep(Duration::from_millis(20)).await;
-        assert!(matches!(heavy.run(|| Ok(())).await, Err(KmsError::Throttling)));
+        assert_eq!(heavy.run(|| Ok(())).await.unwrap_err().code(), ErrorCode::ThrottlingException);
         long.await.unwrap().unwrap();
     }
 

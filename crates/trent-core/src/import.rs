@@ -38,13 +38,13 @@ fn wrapping_choice(
         AlgorithmSpec::RsaesOaepSha1 => WrapAlgorithm::OaepSha1,
         AlgorithmSpec::RsaesOaepSha256 => WrapAlgorithm::OaepSha256,
         AlgorithmSpec::RsaAesKeyWrapSha1 | AlgorithmSpec::RsaAesKeyWrapSha256 if china => {
-            return Err(KmsError::Validation(format!("{alg} is not supported in China Regions.")))
+            return Err(KmsError::new(ErrorCode::ValidationException, format!("{alg} is not supported in China Regions.")))
         }
         AlgorithmSpec::RsaAesKeyWrapSha1 => WrapAlgorithm::RsaAesSha1,
         AlgorithmSpec::RsaAesKeyWrapSha256 => WrapAlgorithm::RsaAesSha256,
         // AWS stopped accepting PKCS#1 v1.5 wrapping on 2023-10-10.
         AlgorithmSpec::RsaesPkcs1V15 => {
-            return Err(KmsError::Validation(
+            return Err(KmsError::new(ErrorCode::ValidationException,
                 "RSAES_PKCS1_V1_5 is no longer supported for importing key material. Use RSAES_OAEP_SHA_256 or RSA_AES_KEY_WRAP_SHA_256.".into(),
             ))
         }
@@ -59,11 +59,14 @@ fn wrapping_choice(
     };
     // SM2PKE wraps only with an SM2 wrapping key, and an SM2 wrapping key only does SM2PKE.
     if (alg == WrapAlgorithm::Sm2pke) != (spec == WrappingSpec::Sm2) {
-        return Err(KmsError::Validation(format!(
-            "WrappingAlgorithm {} is not compatible with WrappingKeySpec {}.",
-            alg.aws_name(),
-            requested
-        )));
+        return Err(KmsError::new(
+            ErrorCode::ValidationException,
+            format!(
+                "WrappingAlgorithm {} is not compatible with WrappingKeySpec {}.",
+                alg.aws_name(),
+                requested
+            ),
+        ));
     }
     Ok((alg, spec))
 }
@@ -74,13 +77,13 @@ fn check_wrapping_fits(rec: &KeyRecord, alg: WrapAlgorithm, spec: WrappingSpec) 
     let rsa_key = matches!(rec.key_spec, KeySpec::Rsa2048 | KeySpec::Rsa3072 | KeySpec::Rsa4096);
     // SM2PKE has no length limit; plain RSA-OAEP cannot carry an RSA private key.
     if rsa_key && !alg.is_rsa_aes() && alg != WrapAlgorithm::Sm2pke {
-        return Err(KmsError::Validation(format!(
+        return Err(KmsError::new(ErrorCode::ValidationException, format!(
             "{} cannot wrap RSA private key material; use RSA_AES_KEY_WRAP_SHA_256 or RSA_AES_KEY_WRAP_SHA_1.",
             alg.aws_name()
         )));
     }
     if rec.key_spec == KeySpec::EccNistP521 && spec == WrappingSpec::Rsa2048 && !alg.is_rsa_aes() {
-        return Err(KmsError::Validation(format!(
+        return Err(KmsError::new(ErrorCode::ValidationException, format!(
             "{} with an RSA_2048 wrapping key cannot wrap ECC_NIST_P521 key material; use a larger wrapping key or RSA_AES_KEY_WRAP_SHA_256.",
             alg.aws_name()
         )));
@@ -96,16 +99,19 @@ fn check_importable(rec: &KeyRecord) -> Result<()> {
     }
     match rec.state {
         KeyState::PendingDeletion | KeyState::PendingReplicaDeletion => Err(pending_deletion(&arn)),
-        KeyState::Creating => Err(KmsError::InvalidState(format!("{arn} is creating."))),
-        KeyState::Unavailable => {
-            Err(KmsError::UnsupportedOperation(format!("{arn} is unavailable.")))
+        KeyState::Creating => {
+            Err(KmsError::new(ErrorCode::KMSInvalidStateException, format!("{arn} is creating.")))
         }
+        KeyState::Unavailable => Err(KmsError::new(
+            ErrorCode::UnsupportedOperationException,
+            format!("{arn} is unavailable."),
+        )),
         _ => Ok(()),
     }
 }
 
 fn incorrect_material(msg: &str) -> KmsError {
-    KmsError::IncorrectKeyMaterial(msg.to_string())
+    KmsError::new(ErrorCode::IncorrectKeyMaterialException, msg.to_string())
 }
 
 /// The materials permanently associated with the key (everything not pending rotation).
@@ -202,9 +208,10 @@ impl Kms {
                 (r.key_material_id.is_some(), "KeyMaterialId"),
             ] {
                 if given {
-                    return Err(KmsError::Validation(format!(
-                        "{name} is valid only for symmetric encryption KMS keys."
-                    )));
+                    return Err(KmsError::new(
+                        ErrorCode::ValidationException,
+                        format!("{name} is valid only for symmetric encryption KMS keys."),
+                    ));
                 }
             }
         }
@@ -215,35 +222,40 @@ impl Kms {
         let model = r.expiration_model.unwrap_or(ExpirationModelType::KeyMaterialExpires);
         let valid_to = match (model, r.valid_to) {
             (ExpirationModelType::KeyMaterialExpires, None) => {
-                return Err(KmsError::Validation("A validTo date must be set if the ExpirationModel is KEY_MATERIAL_EXPIRES".into()))
+                return Err(KmsError::new(ErrorCode::ValidationException, "A validTo date must be set if the ExpirationModel is KEY_MATERIAL_EXPIRES".into()))
             }
             (ExpirationModelType::KeyMaterialDoesNotExpire, Some(_)) => {
-                return Err(KmsError::Validation(
+                return Err(KmsError::new(ErrorCode::ValidationException,
                     "A validTo date must not be set if the ExpirationModel is KEY_MATERIAL_DOES_NOT_EXPIRE".into(),
                 ))
             }
             (ExpirationModelType::KeyMaterialDoesNotExpire, None) => None,
             (ExpirationModelType::KeyMaterialExpires, Some(t)) => {
                 if t.millis() <= now {
-                    return Err(KmsError::Validation("ValidTo must be in the future".into()));
+                    return Err(KmsError::new(ErrorCode::ValidationException, "ValidTo must be in the future".into()));
                 }
                 if t.millis() > now + MAX_VALID_TO_DAYS * DAY_MS {
-                    return Err(KmsError::Validation("ValidTo must be at most 365 days in the future".into()));
+                    return Err(KmsError::new(ErrorCode::ValidationException, "ValidTo must be at most 365 days in the future".into()));
                 }
                 Some(t.millis())
             }
         };
 
         // The token: ours, untampered, for this very key, not expired.
-        let token = ImportToken::open(&self.keyring, r.import_token.as_bytes())
-            .map_err(|_| KmsError::InvalidImportToken("The import token is not valid.".into()))?;
+        let token = ImportToken::open(&self.keyring, r.import_token.as_bytes()).map_err(|_| {
+            KmsError::new(
+                ErrorCode::InvalidImportTokenException,
+                "The import token is not valid.".into(),
+            )
+        })?;
         if token.key_arn != arn {
-            return Err(KmsError::InvalidImportToken(
+            return Err(KmsError::new(
+                ErrorCode::InvalidImportTokenException,
                 "The import token was not issued for this KMS key.".into(),
             ));
         }
         if now >= token.expires_ms {
-            return Err(KmsError::ExpiredImportToken(
+            return Err(KmsError::new(ErrorCode::ExpiredImportTokenException,
                 "The import token has expired. Call GetParametersForImport for a new wrapping key and import token.".into(),
             ));
         }
@@ -254,10 +266,11 @@ impl Kms {
             .blocking(move || {
                 unwrap_material(token.algorithm, &token.private_pkcs8, wrapped.as_bytes()).map_err(
                     |e| match e {
-                        UnwrapError::BadLength => {
-                            KmsError::Validation("Invalid encrypted key size.".into())
-                        }
-                        UnwrapError::Failed => KmsError::InvalidCiphertext,
+                        UnwrapError::BadLength => KmsError::new(
+                            ErrorCode::ValidationException,
+                            "Invalid encrypted key size.".into(),
+                        ),
+                        UnwrapError::Failed => KmsError::invalid_ciphertext(),
                     },
                 )
             })
@@ -266,7 +279,8 @@ impl Kms {
         let material_id = self.keyring.material_id(&rec.key.key_id, &material);
         if let Some(given) = &r.key_material_id {
             if r.import_type == Some(ImportType::NewKeyMaterial) {
-                return Err(KmsError::Validation(
+                return Err(KmsError::new(
+                    ErrorCode::ValidationException,
                     "KeyMaterialId cannot be specified with ImportType NEW_KEY_MATERIAL.".into(),
                 ));
             }
@@ -305,7 +319,7 @@ impl Kms {
                             return Err(incorrect_material("Only symmetric encryption KMS keys can have more than one key material."));
                         }
                         if let Some(p) = mats.iter().find(|m| m.state == KeyMaterialState::PendingRotation) {
-                            return Err(KmsError::InvalidState(format!(
+                            return Err(KmsError::new(ErrorCode::KMSInvalidStateException, format!(
                                 "New key material (id: {material_id}) cannot be imported into KMS key {arn}, because another key material (id: {}) is pending rotation.",
                                 p.material_id
                             )));
@@ -389,19 +403,23 @@ impl Kms {
             .modify_key(&rec.key, |k, mats| {
                 match k.state {
                     KeyState::Creating | KeyState::Updating => {
-                        return Err(KmsError::InvalidState(format!(
-                            "{arn} is {}.",
-                            if k.state == KeyState::Creating { "creating" } else { "updating" }
-                        )))
+                        return Err(KmsError::new(
+                            ErrorCode::KMSInvalidStateException,
+                            format!(
+                                "{arn} is {}.",
+                                if k.state == KeyState::Creating { "creating" } else { "updating" }
+                            ),
+                        ))
                     }
                     _ => {}
                 }
                 let target = match &wanted {
                     Some(id) => {
                         Some(mats.iter().find(|m| &m.material_id == id).ok_or_else(|| {
-                            KmsError::NotFound(format!(
-                                "Key material {id} does not exist for the key: {arn}."
-                            ))
+                            KmsError::new(
+                                ErrorCode::NotFoundException,
+                                format!("Key material {id} does not exist for the key: {arn}."),
+                            )
                         })?)
                     }
                     None => {

@@ -66,7 +66,7 @@ impl Call for DecapsulateRequest {
         let secret =
             mlkem::decapsulate(rec.key_spec, &u.material, ciphertext.as_bytes()).map_err(|e| {
                 match e {
-                    AsymError::Failed => KmsError::InvalidCiphertext,
+                    AsymError::Failed => KmsError::invalid_ciphertext(),
                     other => asym_error(other, alg),
                 }
             })?;

@@ -20,7 +20,8 @@ pub(crate) fn default_policy(key: &KeyRef) -> String {
 
 /// Checks that a policy parses as an IAM policy; returns it unchanged.
 pub(crate) fn validate_policy(p: &str) -> Result<String> {
-    PolicyDocument::parse(p).map_err(|e| KmsError::MalformedPolicyDocument(e.0))?;
+    PolicyDocument::parse(p)
+        .map_err(|e| KmsError::new(ErrorCode::MalformedPolicyDocumentException, e.0))?;
     Ok(p.to_string())
 }
 
@@ -40,7 +41,8 @@ impl Kms {
         if self.policy_allows(caller, rec, policy, "PutKeyPolicy").await? {
             Ok(())
         } else {
-            Err(KmsError::MalformedPolicyDocument(
+            Err(KmsError::new(
+                ErrorCode::MalformedPolicyDocumentException,
                 "The new key policy will not allow you to update the key policy in the future."
                     .into(),
             ))
@@ -51,7 +53,10 @@ impl Kms {
 fn check_policy_name(name: Option<&str>) -> Result<()> {
     match name {
         None | Some("default") => Ok(()),
-        Some(other) => Err(KmsError::NotFound(format!("No such policy exists: {other}"))),
+        Some(other) => Err(KmsError::new(
+            ErrorCode::NotFoundException,
+            format!("No such policy exists: {other}"),
+        )),
     }
 }
 

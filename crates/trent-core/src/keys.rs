@@ -25,11 +25,9 @@ pub(crate) fn page_after<T: Clone>(
     id: impl Fn(&T) -> String,
 ) -> Result<(Vec<T>, Option<String>)> {
     let start = match marker {
-        Some(m) => items
-            .iter()
-            .position(|i| &id(i) == m)
-            .map(|p| p + 1)
-            .ok_or_else(|| KmsError::InvalidMarker("The marker is not valid.".into()))?,
+        Some(m) => items.iter().position(|i| &id(i) == m).map(|p| p + 1).ok_or_else(|| {
+            KmsError::new(ErrorCode::InvalidMarkerException, "The marker is not valid.".into())
+        })?,
         None => 0,
     };
     let limit = page_limit(limit);
@@ -112,34 +110,36 @@ impl Call for CreateKeyRequest {
         let caller = auth.caller();
         let r = self;
         if r.key_spec.is_some() && r.customer_master_key_spec.is_some() {
-            return Err(KmsError::Validation(
+            return Err(KmsError::new(ErrorCode::ValidationException,
                 "You cannot specify KeySpec and CustomerMasterKeySpec in the same request. CustomerMasterKeySpec is deprecated.".into(),
             ));
         }
         let spec = requested_spec(&r);
         if spec != KeySpec::SymmetricDefault && r.key_usage.is_none() {
-            return Err(KmsError::Validation(
+            return Err(KmsError::new(ErrorCode::ValidationException,
                 "You must specify a KeyUsage value for all KMS keys except for symmetric encryption keys.".into(),
             ));
         }
         let usage = r.key_usage.unwrap_or(KeyUsageType::EncryptDecrypt);
         if let Some(id) = &r.custom_key_store_id {
-            return Err(KmsError::CustomKeyStoreNotFound(format!(
-                "Custom key store '{id}' does not exist."
-            )));
+            return Err(KmsError::new(
+                ErrorCode::CustomKeyStoreNotFoundException,
+                format!("Custom key store '{id}' does not exist."),
+            ));
         }
         let origin = r.origin.unwrap_or(OriginType::AwsKms);
         match origin {
             OriginType::AwsKms | OriginType::External => {}
             OriginType::AwsCloudhsm | OriginType::ExternalKeyStore => {
-                return Err(KmsError::UnsupportedOperation(format!(
+                return Err(KmsError::new(ErrorCode::UnsupportedOperationException, format!(
                     "Origin {origin} requires a custom key store, which this server does not provide."
                 )))
             }
         }
         crate::keyspec::check_create(spec, usage, origin, &caller.region)?;
         if r.xks_key_id.is_some() {
-            return Err(KmsError::Validation(
+            return Err(KmsError::new(
+                ErrorCode::ValidationException,
                 "XksKeyId is valid only for keys in an external key store.".into(),
             ));
         }
@@ -280,7 +280,7 @@ impl Call for ScheduleKeyDeletionRequest {
         if !(7..=30).contains(&days) {
             let bound =
                 if days < 7 { "greater than or equal to 7" } else { "less than or equal to 30" };
-            return Err(KmsError::Validation(format!(
+            return Err(KmsError::new(ErrorCode::ValidationException, format!(
                 "1 validation error detected: Value '{days}' at 'pendingWindowInDays' failed to satisfy constraint: Member must have value {bound}"
             )));
         }

@@ -57,7 +57,7 @@ pub(crate) fn partition_enum_error(
 
 /// AWS's wording for a value outside the enum of `member`.
 pub(crate) fn enum_error(value: &str, member: &str, allowed: &[&str]) -> KmsError {
-    KmsError::Validation(format!(
+    KmsError::new(ErrorCode::ValidationException, format!(
         "1 validation error detected: Value '{value}' at '{member}' failed to satisfy constraint: Member must satisfy enum value set: [{}]",
         allowed.join(", ")
     ))
@@ -74,24 +74,27 @@ pub(crate) fn check_create(
         return Err(partition_enum_error(spec.as_str(), "keySpec", KeySpec::NAMES, region));
     }
     if !allowed_usages(spec).contains(&usage) {
-        return Err(KmsError::Validation(format!(
-            "KeyUsage {usage} is not compatible with KeySpec {spec}."
-        )));
+        return Err(KmsError::new(
+            ErrorCode::ValidationException,
+            format!("KeyUsage {usage} is not compatible with KeySpec {spec}."),
+        ));
     }
     let supported = spec == KeySpec::SymmetricDefault
         || mac::algorithm_of(spec).is_some()
         || asymmetric::is_supported(spec);
     if !supported {
-        return Err(KmsError::UnsupportedOperation(format!(
-            "KeySpec {spec} is not supported by this server yet."
-        )));
+        return Err(KmsError::new(
+            ErrorCode::UnsupportedOperationException,
+            format!("KeySpec {spec} is not supported by this server yet."),
+        ));
     }
     // The API reference allows imported material for symmetric, HMAC, asymmetric encryption,
     // key agreement and signing keys; ML-KEM (encapsulation) keys are none of these.
     if origin == OriginType::External && usage == KeyUsageType::EncapsulateDecapsulate {
-        return Err(KmsError::UnsupportedOperation(format!(
-            "{spec} keys cannot have imported key material."
-        )));
+        return Err(KmsError::new(
+            ErrorCode::UnsupportedOperationException,
+            format!("{spec} keys cannot have imported key material."),
+        ));
     }
     Ok(())
 }

@@ -71,7 +71,7 @@ impl Call for VerifyMacRequest {
         let message = self.message;
         let tag = self.mac;
         if !mac::verify_mac(alg, &u.material, message.as_bytes(), tag.as_bytes()) {
-            return Err(KmsError::InvalidMac);
+            return Err(KmsError::invalid_mac());
         }
         Ok(VerifyMacResponse {
             key_id: Some(rec.key.arn()),

@@ -16,7 +16,7 @@ const DAY_MS: i64 = 86_400_000;
 fn require_symmetric(rec: &KeyRecord) -> Result<()> {
     if rec.key_spec != KeySpec::SymmetricDefault {
         // Recorded against AWS with an empty message.
-        return Err(KmsError::UnsupportedOperation(String::new()));
+        return Err(KmsError::new(ErrorCode::UnsupportedOperationException, String::new()));
     }
     Ok(())
 }
@@ -106,14 +106,14 @@ impl Kms {
                 if rotation_type == RotationType::Automatic
                     && !(k.rotation_enabled && k.next_rotation_ms.is_some_and(|t| t <= now))
                 {
-                    return Err(KmsError::InvalidState(NOT_DUE.into()));
+                    return Err(KmsError::new(ErrorCode::KMSInvalidStateException, NOT_DUE.into()));
                 }
                 if rotation_type == RotationType::OnDemand {
                     check(Family::RotateOnDemand, k)?;
                     require_symmetric(k)?;
                     let done = mats.iter().filter(|m| m.rotation_type == Some(RotationType::OnDemand)).count();
                     if done >= limit {
-                        return Err(KmsError::LimitExceeded(format!(
+                        return Err(KmsError::new(ErrorCode::LimitExceededException, format!(
                             "The on-demand rotations limit has been reached for the given keyId. No more on-demand rotations can be performed for this key: {arn}"
                         )));
                     }
@@ -123,7 +123,7 @@ impl Kms {
                     let pending = mats
                         .iter()
                         .find(|m| m.state == KeyMaterialState::PendingRotation && m.sealed.is_some())
-                        .ok_or_else(|| KmsError::InvalidState(format!("No available key material pending rotation for the key: {arn}.")))?;
+                        .ok_or_else(|| KmsError::new(ErrorCode::KMSInvalidStateException, format!("No available key material pending rotation for the key: {arn}.")))?;
                     pending.clone()
                 } else {
                     self.new_symmetric_material(&k.key, KeyMaterialState::Current, now)?
@@ -155,7 +155,9 @@ impl Kms {
         for key in due {
             match self.rotate(&key, RotationType::Automatic).await {
                 Ok(_) => n += 1,
-                Err(KmsError::InvalidState(m)) if m == NOT_DUE => {} // another node rotated it
+                Err(e)
+                    if e.code() == ErrorCode::KMSInvalidStateException
+                        && e.message() == NOT_DUE => {} // another node rotated it
                 Err(e) => tracing::warn!(key = %key.arn(), error = %e, "automatic rotation failed"),
             }
         }

@@ -3,7 +3,7 @@
 
 use crate::KmsError;
 use trent_store::KeyRecord;
-use trent_types::{KeyState, OriginType};
+use trent_types::{ErrorCode, KeyState, OriginType};
 
 /// Operation families that share a row of the table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,21 +22,22 @@ pub(crate) enum Family {
 }
 
 pub(crate) fn disabled(arn: &str) -> KmsError {
-    KmsError::Disabled(format!("{arn} is disabled."))
+    KmsError::new(ErrorCode::DisabledException, format!("{arn} is disabled."))
 }
 
 pub(crate) fn pending_deletion(arn: &str) -> KmsError {
-    KmsError::InvalidState(format!("{arn} is pending deletion."))
+    KmsError::new(ErrorCode::KMSInvalidStateException, format!("{arn} is pending deletion."))
 }
 
 pub(crate) fn pending_import(arn: &str) -> KmsError {
-    KmsError::InvalidState(format!("{arn} is pending import."))
+    KmsError::new(ErrorCode::KMSInvalidStateException, format!("{arn} is pending import."))
 }
 
 pub(crate) fn origin_not_valid(arn: &str, origin: OriginType) -> KmsError {
-    KmsError::UnsupportedOperation(format!(
-        "{arn} origin is {origin} which is not valid for this operation."
-    ))
+    KmsError::new(
+        ErrorCode::UnsupportedOperationException,
+        format!("{arn} origin is {origin} which is not valid for this operation."),
+    )
 }
 
 fn other_state(arn: &str, state: KeyState) -> KmsError {
@@ -50,7 +51,7 @@ fn other_state(arn: &str, state: KeyState) -> KmsError {
         KeyState::PendingDeletion => "pending deletion",
         KeyState::Enabled => "enabled",
     };
-    KmsError::InvalidState(format!("{arn} is {what}."))
+    KmsError::new(ErrorCode::KMSInvalidStateException, format!("{arn} is {what}."))
 }
 
 /// Checks that `key` may take part in an operation of `family`.
@@ -83,7 +84,10 @@ pub(crate) fn check(family: Family, key: &KeyRecord) -> Result<(), KmsError> {
         },
         Family::CancelDeletion => match s {
             PendingDeletion | PendingReplicaDeletion => Ok(()),
-            _ => Err(KmsError::InvalidState(format!("{arn} is not pending deletion."))),
+            _ => Err(KmsError::new(
+                ErrorCode::KMSInvalidStateException,
+                format!("{arn} is not pending deletion."),
+            )),
         },
         Family::RotationConfig => {
             // Automatic rotation is not supported for imported key material: the origin

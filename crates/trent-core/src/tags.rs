@@ -21,15 +21,18 @@ pub(crate) fn validate_new_tags(
     for t in new {
         let k = t.tag_key.clone();
         if k.starts_with("aws:") {
-            return Err(KmsError::Tag("Tags beginning with aws: are reserved".into()));
+            return Err(KmsError::new(
+                ErrorCode::TagException,
+                "Tags beginning with aws: are reserved".into(),
+            ));
         }
         if !seen.insert(k.clone()) {
-            return Err(KmsError::Tag("Duplicate tag keys".into()));
+            return Err(KmsError::new(ErrorCode::TagException, "Duplicate tag keys".into()));
         }
         out.insert(k, t.tag_value.clone());
     }
     if out.len() > MAX_TAGS {
-        return Err(KmsError::Tag("Too many tags".into()));
+        return Err(KmsError::new(ErrorCode::TagException, "Too many tags".into()));
     }
     Ok(out)
 }

@@ -14,7 +14,7 @@ macro_rules! unsupported {
             type Output = $out;
 
             async fn handle(self, _kms: &Kms, _auth: Authorized<'_, $target>) -> Result<$out> {
-                Err(KmsError::UnsupportedOperation(format!(
+                Err(KmsError::new(ErrorCode::UnsupportedOperationException, format!(
                     "{} is not supported by this server yet.",
                     Operation::$op.name()
                 )))

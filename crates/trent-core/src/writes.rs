@@ -77,7 +77,7 @@ impl Kms {
             }
         }
         tracing::warn!(key = %key.arn(), "key still contended after {ATTEMPTS} attempts");
-        Err(KmsError::Throttling)
+        Err(KmsError::throttling())
     }
 
     /// Deletes a key for good (its materials, aliases and grants with it) if its deletion

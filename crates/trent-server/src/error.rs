@@ -61,36 +61,9 @@ pub fn to_wire(f: &Failure) -> (ErrorCode, String) {
         }
         Failure::Decode(DecodeError::Serialization(m)) => (C::SerializationException, m.clone()),
         Failure::Decode(DecodeError::Validation(m)) => (C::ValidationException, m.clone()),
-        Failure::Kms(e) => {
-            let code = match e {
-                KmsError::NotFound(_) => C::NotFoundException,
-                KmsError::Disabled(_) => C::DisabledException,
-                KmsError::InvalidState(_) => C::KMSInvalidStateException,
-                KmsError::UnsupportedOperation(_) => C::UnsupportedOperationException,
-                KmsError::Validation(_) => C::ValidationException,
-                KmsError::AlreadyExists(_) => C::AlreadyExistsException,
-                KmsError::InvalidCiphertext => C::InvalidCiphertextException,
-                KmsError::IncorrectKey(_) => C::IncorrectKeyException,
-                KmsError::InvalidSignature => C::KMSInvalidSignatureException,
-                KmsError::InvalidMac => C::KMSInvalidMacException,
-                KmsError::InvalidKeyUsage(_) => C::InvalidKeyUsageException,
-                KmsError::IncorrectKeyMaterial(_) => C::IncorrectKeyMaterialException,
-                KmsError::InvalidImportToken(_) => C::InvalidImportTokenException,
-                KmsError::ExpiredImportToken(_) => C::ExpiredImportTokenException,
-                KmsError::LimitExceeded(_) => C::LimitExceededException,
-                KmsError::MalformedPolicyDocument(_) => C::MalformedPolicyDocumentException,
-                KmsError::Tag(_) => C::TagException,
-                KmsError::InvalidMarker(_) => C::InvalidMarkerException,
-                KmsError::InvalidGrantToken(_) => C::InvalidGrantTokenException,
-                KmsError::NotAuthorized(_) => C::NotAuthorizedException,
-                KmsError::AccessDenied(_) => C::AccessDeniedException,
-                KmsError::CustomKeyStoreNotFound(_) => C::CustomKeyStoreNotFoundException,
-                KmsError::DryRun => C::DryRunOperationException,
-                KmsError::Throttling => C::ThrottlingException,
-                KmsError::Internal(_) => return (C::KMSInternalException, INTERNAL_MESSAGE.into()),
-            };
-            (code, e.to_string())
-        }
+        // The code comes from the model with its status: nothing to map arm by arm.
+        Failure::Kms(KmsError::Aws { code, message }) => (*code, message.clone()),
+        Failure::Kms(KmsError::Internal(_)) => (C::KMSInternalException, INTERNAL_MESSAGE.into()),
     }
 }
 

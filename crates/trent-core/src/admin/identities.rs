@@ -7,6 +7,7 @@ use crate::bootstrap::{random_text, secret_context, BASE32, SECRET_CHARS};
 use crate::{BootstrapCredentials, KmsError, Result, ACCOUNT_ROOT_USER};
 use trent_crypto::Secret;
 use trent_store::{AccessKeyRecord, AccountRecord, StoreError, UserRecord};
+use trent_types::ErrorCode;
 
 fn check_name(what: &str, name: &str, max: usize) -> Result<()> {
     let ok = !name.is_empty()
@@ -15,9 +16,10 @@ fn check_name(what: &str, name: &str, max: usize) -> Result<()> {
     if ok {
         Ok(())
     } else {
-        Err(KmsError::Validation(format!(
-            "{what} must be 1 to {max} characters of [A-Za-z0-9+=,.@_-], not '{name}'."
-        )))
+        Err(KmsError::new(
+            ErrorCode::ValidationException,
+            format!("{what} must be 1 to {max} characters of [A-Za-z0-9+=,.@_-], not '{name}'."),
+        ))
     }
 }
 
@@ -25,7 +27,10 @@ fn check_account(account_id: &str) -> Result<()> {
     if account_id.len() == 12 && account_id.bytes().all(|b| b.is_ascii_digit()) {
         Ok(())
     } else {
-        Err(KmsError::Validation(format!("An account id is 12 digits, not '{account_id}'.")))
+        Err(KmsError::new(
+            ErrorCode::ValidationException,
+            format!("An account id is 12 digits, not '{account_id}'."),
+        ))
     }
 }
 
@@ -54,9 +59,10 @@ impl Admin<'_> {
             created_ms: self.kms.now_ms(),
         };
         match self.kms.store.put_user(&user).await {
-            Err(StoreError::AlreadyExists) => {
-                Err(KmsError::AlreadyExists(format!("User with name {name} already exists.")))
-            }
+            Err(StoreError::AlreadyExists) => Err(KmsError::new(
+                ErrorCode::AlreadyExistsException,
+                format!("User with name {name} already exists."),
+            )),
             other => other.map(|_| user).map_err(Into::into),
         }
     }
@@ -67,7 +73,10 @@ impl Admin<'_> {
 
     async fn user(&self, account_id: &str, name: &str) -> Result<UserRecord> {
         self.kms.store.get_user(account_id, name).await?.ok_or_else(|| {
-            KmsError::NotFound(format!("The user with name {name} cannot be found."))
+            KmsError::new(
+                ErrorCode::NotFoundException,
+                format!("The user with name {name} cannot be found."),
+            )
         })
     }
 
@@ -94,9 +103,10 @@ impl Admin<'_> {
 
     pub async fn delete_access_key(&self, access_key_id: &str) -> Result<()> {
         match self.kms.store.delete_access_key(access_key_id).await {
-            Err(StoreError::NotFound) => Err(KmsError::NotFound(format!(
-                "The Access Key with id {access_key_id} cannot be found."
-            ))),
+            Err(StoreError::NotFound) => Err(KmsError::new(
+                ErrorCode::NotFoundException,
+                format!("The Access Key with id {access_key_id} cannot be found."),
+            )),
             other => {
                 // Refused at once by this server (other nodes: when their cache entry expires).
                 self.kms.forget_access_key(access_key_id);
@@ -115,10 +125,11 @@ impl Admin<'_> {
     ) -> Result<()> {
         check_name("A policy name", policy_name, 128)?;
         let arn = self.user(account_id, user).await?.arn();
-        let doc =
-            PolicyDocument::parse(document).map_err(|e| KmsError::MalformedPolicyDocument(e.0))?;
+        let doc = PolicyDocument::parse(document)
+            .map_err(|e| KmsError::new(ErrorCode::MalformedPolicyDocumentException, e.0))?;
         if doc.statements.iter().any(|s| s.principal.is_some() || s.not_principal.is_some()) {
-            return Err(KmsError::MalformedPolicyDocument(
+            return Err(KmsError::new(
+                ErrorCode::MalformedPolicyDocumentException,
                 "Identity policies cannot have a Principal element.".into(),
             ));
         }
@@ -133,9 +144,10 @@ impl Admin<'_> {
     ) -> Result<()> {
         let arn = self.user(account_id, user).await?.arn();
         match self.kms.store.delete_identity_policy(&arn, policy_name).await {
-            Err(StoreError::NotFound) => Err(KmsError::NotFound(format!(
-                "The user policy with name {policy_name} cannot be found."
-            ))),
+            Err(StoreError::NotFound) => Err(KmsError::new(
+                ErrorCode::NotFoundException,
+                format!("The user policy with name {policy_name} cannot be found."),
+            )),
             other => Ok(other?),
         }
     }

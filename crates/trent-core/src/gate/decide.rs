@@ -9,7 +9,7 @@ use crate::authz::{
 use crate::{Caller, Kms, KmsError, Result};
 use std::sync::Arc;
 use trent_store::KeyRecord;
-use trent_types::GrantOperation;
+use trent_types::{ErrorCode, GrantOperation};
 
 /// One action to authorize on a key.
 #[derive(Clone, Copy)]
@@ -35,20 +35,23 @@ pub(crate) fn access_denied(
         "User: {} is not authorized to perform: kms:{action} on resource: {resource}",
         caller.principal_arn
     );
-    KmsError::AccessDenied(match verdict {
-        Verdict::ExplicitDenyInResourcePolicy => {
-            format!("{who} with an explicit deny in a resource-based policy")
-        }
-        Verdict::ExplicitDenyInIdentityPolicy => {
-            format!("{who} with an explicit deny in an identity-based policy")
-        }
-        Verdict::NoIdentityPolicyAllows => {
-            format!("{who} because no identity-based policy allows the kms:{action} action")
-        }
-        Verdict::NoResourcePolicyAllows | Verdict::Allow => {
-            format!("{who} because no resource-based policy allows the kms:{action} action")
-        }
-    })
+    KmsError::new(
+        ErrorCode::AccessDeniedException,
+        match verdict {
+            Verdict::ExplicitDenyInResourcePolicy => {
+                format!("{who} with an explicit deny in a resource-based policy")
+            }
+            Verdict::ExplicitDenyInIdentityPolicy => {
+                format!("{who} with an explicit deny in an identity-based policy")
+            }
+            Verdict::NoIdentityPolicyAllows => {
+                format!("{who} because no identity-based policy allows the kms:{action} action")
+            }
+            Verdict::NoResourcePolicyAllows | Verdict::Allow => {
+                format!("{who} because no resource-based policy allows the kms:{action} action")
+            }
+        },
+    )
 }
 
 fn mentions(text: &str, key: &str) -> bool {

@@ -4,6 +4,7 @@
 use super::decide::Check;
 use crate::{Caller, Kms, KmsError, Result};
 use trent_store::{partition_of, KeyRecord, KeyRef};
+use trent_types::ErrorCode;
 
 /// Which identifier forms an operation accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,11 +71,11 @@ pub fn parse_key_identifier(id: &str) -> Option<KeyIdentifier<'_>> {
 }
 
 pub(super) fn invalid_key_id(id: &str) -> KmsError {
-    KmsError::NotFound(format!("Invalid keyId '{id}'"))
+    KmsError::new(ErrorCode::NotFoundException, format!("Invalid keyId '{id}'"))
 }
 
 pub(crate) fn key_not_found(key: &KeyRef) -> KmsError {
-    KmsError::NotFound(format!("Key '{}' does not exist", key.arn()))
+    KmsError::new(ErrorCode::NotFoundException, format!("Key '{}' does not exist", key.arn()))
 }
 
 pub(crate) fn alias_arn(account: &str, region: &str, name: &str) -> String {
@@ -82,7 +83,10 @@ pub(crate) fn alias_arn(account: &str, region: &str, name: &str) -> String {
 }
 
 pub(crate) fn alias_not_found(account: &str, region: &str, name: &str) -> KmsError {
-    KmsError::NotFound(format!("Alias {} is not found.", alias_arn(account, region, name)))
+    KmsError::new(
+        ErrorCode::NotFoundException,
+        format!("Alias {} is not found.", alias_arn(account, region, name)),
+    )
 }
 
 impl Kms {
@@ -98,7 +102,10 @@ impl Kms {
             Parsed::Key { account, region, key_id } => {
                 if let Some(r) = region {
                     if r != caller.region {
-                        return Err(KmsError::NotFound(format!("Invalid arn {r}")));
+                        return Err(KmsError::new(
+                            ErrorCode::NotFoundException,
+                            format!("Invalid arn {r}"),
+                        ));
                     }
                 }
                 Ok(KeyRef {
@@ -113,7 +120,10 @@ impl Kms {
                 }
                 if let Some(r) = region {
                     if r != caller.region {
-                        return Err(KmsError::NotFound(format!("Invalid arn {r}")));
+                        return Err(KmsError::new(
+                            ErrorCode::NotFoundException,
+                            format!("Invalid arn {r}"),
+                        ));
                     }
                 }
                 let account = account.unwrap_or(&caller.account);

@@ -181,7 +181,7 @@ impl Kms {
             }
             None => None,
         };
-        let (header, len) = BlobHeader::decode(blob).map_err(|_| KmsError::InvalidCiphertext)?;
+        let (header, len) = BlobHeader::decode(blob).map_err(|_| KmsError::invalid_ciphertext())?;
         // Multi-Region keys decrypt in any Region of their set; other keys only in their own.
         let region = if header.key.key_id.starts_with("mrk-") {
             caller.region.clone()
@@ -195,14 +195,14 @@ impl Kms {
         };
         let rec = match given {
             Some(rec) if rec.key != named => {
-                return Err(KmsError::IncorrectKey(
+                return Err(KmsError::new(ErrorCode::IncorrectKeyException,
                     "The key ID in the request does not identify a CMK that can perform this operation.".into(),
                 ))
             }
             Some(rec) => rec,
             None => {
                 if named.region != caller.region {
-                    return Err(KmsError::InvalidCiphertext);
+                    return Err(KmsError::invalid_ciphertext());
                 }
                 let rec = self.load_key(&named).await?;
                 self.authorize_key(caller, &rec, &check).await?;
@@ -496,7 +496,10 @@ impl Target<RetireGrantRequest> for GrantTarget {
     async fn resolve(kms: &Kms, caller: &Caller, req: &RetireGrantRequest) -> Result<Self> {
         let grant = match (&req.grant_token, &req.key_id, &req.grant_id) {
             (Some(t), _, _) => kms.store.get_grant_by_token(t).await?.ok_or_else(|| {
-                KmsError::InvalidGrantToken("The grant token is not valid.".into())
+                KmsError::new(
+                    ErrorCode::InvalidGrantTokenException,
+                    "The grant token is not valid.".into(),
+                )
             })?,
             (None, Some(k), Some(id)) => {
                 let key = kms.key_ref(caller, k, Accept::KeyOnly).await?;
@@ -505,10 +508,16 @@ impl Target<RetireGrantRequest> for GrantTarget {
                     .await?
                     .into_iter()
                     .find(|g| g.grant_id == *id)
-                    .ok_or_else(|| KmsError::NotFound(format!("Grant ID {id} not found")))?
+                    .ok_or_else(|| {
+                        KmsError::new(
+                            ErrorCode::NotFoundException,
+                            format!("Grant ID {id} not found"),
+                        )
+                    })?
             }
             _ => {
-                return Err(KmsError::Validation(
+                return Err(KmsError::new(
+                    ErrorCode::ValidationException,
                     "Specify a GrantToken, or a KeyId and a GrantId.".into(),
                 ))
             }
