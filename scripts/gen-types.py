@@ -390,6 +390,38 @@ w("    }")
 w("}")
 w("")
 
+# ---- operation lists for the crates that implement, dispatch or fuzz every operation --------
+def input_of(op):
+    return ops[op]["input"]["shape"] if "input" in ops[op] else None
+
+
+w("/// Calls `$m! { Operation => RequestType, ... }` with every operation of the model: the")
+w("/// server's dispatch table and the fuzzers are built from it, so a new operation reaches them")
+w("/// (and fails to compile until its request type implements the domain's `Call`).")
+w("#[macro_export]")
+w("macro_rules! for_each_operation {")
+w("    ($m:ident) => {")
+w("        $m! {")
+for n in names:
+    w(f"            {n} => {input_of(n)},")
+w("        }")
+w("    };")
+w("}")
+w("")
+keyed = [n for n in names if input_of(n) and "KeyId" in shapes[input_of(n)].get("required", [])]
+w("/// Calls `$m! { RequestType, ... }` with the request of every operation whose input requires")
+w("/// `KeyId`: the key the operation acts on.")
+w("#[macro_export]")
+w("macro_rules! for_each_keyed_request {")
+w("    ($m:ident) => {")
+w("        $m! {")
+for n in keyed:
+    w(f"            {input_of(n)},")
+w("        }")
+w("    };")
+w("}")
+w("")
+
 # ---- errors -------------------------------------------------------------------------------
 errors = sorted(k for k, s in shapes.items() if s.get("exception"))
 allerr = [(e, 500 if e in SERVER_ERRORS else 400) for e in errors] + PROTOCOL_ERRORS

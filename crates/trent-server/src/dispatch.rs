@@ -1,6 +1,7 @@
 //! From an operation and its body to the domain call and back to JSON. Every operation goes
 //! through `Kms::call`, which authorizes it from the operation table before its handler
-//! runs; the match below is exhaustive, so an operation without a handler does not compile.
+//! runs. The table is generated from the model (`for_each_operation!`) and the match is
+//! exhaustive, so an operation whose request type does not implement `Call` does not compile.
 
 use crate::error::Failure;
 use trent_core::{Call, Caller, Kms, KmsError};
@@ -46,61 +47,5 @@ macro_rules! dispatch_table {
     };
 }
 
-dispatch_table! {
-    CancelKeyDeletion => CancelKeyDeletionRequest,
-    ConnectCustomKeyStore => ConnectCustomKeyStoreRequest,
-    CreateAlias => CreateAliasRequest,
-    CreateCustomKeyStore => CreateCustomKeyStoreRequest,
-    CreateGrant => CreateGrantRequest,
-    CreateKey => CreateKeyRequest,
-    Decapsulate => DecapsulateRequest,
-    Decrypt => DecryptRequest,
-    DeleteAlias => DeleteAliasRequest,
-    DeleteCustomKeyStore => DeleteCustomKeyStoreRequest,
-    DeleteImportedKeyMaterial => DeleteImportedKeyMaterialRequest,
-    DeriveSharedSecret => DeriveSharedSecretRequest,
-    DescribeCustomKeyStores => DescribeCustomKeyStoresRequest,
-    DescribeKey => DescribeKeyRequest,
-    DisableKey => DisableKeyRequest,
-    DisableKeyRotation => DisableKeyRotationRequest,
-    DisconnectCustomKeyStore => DisconnectCustomKeyStoreRequest,
-    EnableKey => EnableKeyRequest,
-    EnableKeyRotation => EnableKeyRotationRequest,
-    Encapsulate => EncapsulateRequest,
-    Encrypt => EncryptRequest,
-    GenerateDataKey => GenerateDataKeyRequest,
-    GenerateDataKeyPair => GenerateDataKeyPairRequest,
-    GenerateDataKeyPairWithoutPlaintext => GenerateDataKeyPairWithoutPlaintextRequest,
-    GenerateDataKeyWithoutPlaintext => GenerateDataKeyWithoutPlaintextRequest,
-    GenerateMac => GenerateMacRequest,
-    GenerateRandom => GenerateRandomRequest,
-    GetKeyLastUsage => GetKeyLastUsageRequest,
-    GetKeyPolicy => GetKeyPolicyRequest,
-    GetKeyRotationStatus => GetKeyRotationStatusRequest,
-    GetParametersForImport => GetParametersForImportRequest,
-    GetPublicKey => GetPublicKeyRequest,
-    ImportKeyMaterial => ImportKeyMaterialRequest,
-    ListAliases => ListAliasesRequest,
-    ListGrants => ListGrantsRequest,
-    ListKeyPolicies => ListKeyPoliciesRequest,
-    ListKeyRotations => ListKeyRotationsRequest,
-    ListKeys => ListKeysRequest,
-    ListResourceTags => ListResourceTagsRequest,
-    ListRetirableGrants => ListRetirableGrantsRequest,
-    PutKeyPolicy => PutKeyPolicyRequest,
-    ReEncrypt => ReEncryptRequest,
-    ReplicateKey => ReplicateKeyRequest,
-    RetireGrant => RetireGrantRequest,
-    RevokeGrant => RevokeGrantRequest,
-    RotateKeyOnDemand => RotateKeyOnDemandRequest,
-    ScheduleKeyDeletion => ScheduleKeyDeletionRequest,
-    Sign => SignRequest,
-    TagResource => TagResourceRequest,
-    UntagResource => UntagResourceRequest,
-    UpdateAlias => UpdateAliasRequest,
-    UpdateCustomKeyStore => UpdateCustomKeyStoreRequest,
-    UpdateKeyDescription => UpdateKeyDescriptionRequest,
-    UpdatePrimaryRegion => UpdatePrimaryRegionRequest,
-    Verify => VerifyRequest,
-    VerifyMac => VerifyMacRequest,
-}
+// Every operation of the model, with its request type.
+trent_types::for_each_operation!(dispatch_table);

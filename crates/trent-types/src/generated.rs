@@ -6795,6 +6795,122 @@ impl Operation {
     }
 }
 
+/// Calls `$m! { Operation => RequestType, ... }` with every operation of the model: the
+/// server's dispatch table and the fuzzers are built from it, so a new operation reaches them
+/// (and fails to compile until its request type implements the domain's `Call`).
+#[macro_export]
+macro_rules! for_each_operation {
+    ($m:ident) => {
+        $m! {
+            CancelKeyDeletion => CancelKeyDeletionRequest,
+            ConnectCustomKeyStore => ConnectCustomKeyStoreRequest,
+            CreateAlias => CreateAliasRequest,
+            CreateCustomKeyStore => CreateCustomKeyStoreRequest,
+            CreateGrant => CreateGrantRequest,
+            CreateKey => CreateKeyRequest,
+            Decapsulate => DecapsulateRequest,
+            Decrypt => DecryptRequest,
+            DeleteAlias => DeleteAliasRequest,
+            DeleteCustomKeyStore => DeleteCustomKeyStoreRequest,
+            DeleteImportedKeyMaterial => DeleteImportedKeyMaterialRequest,
+            DeriveSharedSecret => DeriveSharedSecretRequest,
+            DescribeCustomKeyStores => DescribeCustomKeyStoresRequest,
+            DescribeKey => DescribeKeyRequest,
+            DisableKey => DisableKeyRequest,
+            DisableKeyRotation => DisableKeyRotationRequest,
+            DisconnectCustomKeyStore => DisconnectCustomKeyStoreRequest,
+            EnableKey => EnableKeyRequest,
+            EnableKeyRotation => EnableKeyRotationRequest,
+            Encapsulate => EncapsulateRequest,
+            Encrypt => EncryptRequest,
+            GenerateDataKey => GenerateDataKeyRequest,
+            GenerateDataKeyPair => GenerateDataKeyPairRequest,
+            GenerateDataKeyPairWithoutPlaintext => GenerateDataKeyPairWithoutPlaintextRequest,
+            GenerateDataKeyWithoutPlaintext => GenerateDataKeyWithoutPlaintextRequest,
+            GenerateMac => GenerateMacRequest,
+            GenerateRandom => GenerateRandomRequest,
+            GetKeyLastUsage => GetKeyLastUsageRequest,
+            GetKeyPolicy => GetKeyPolicyRequest,
+            GetKeyRotationStatus => GetKeyRotationStatusRequest,
+            GetParametersForImport => GetParametersForImportRequest,
+            GetPublicKey => GetPublicKeyRequest,
+            ImportKeyMaterial => ImportKeyMaterialRequest,
+            ListAliases => ListAliasesRequest,
+            ListGrants => ListGrantsRequest,
+            ListKeyPolicies => ListKeyPoliciesRequest,
+            ListKeyRotations => ListKeyRotationsRequest,
+            ListKeys => ListKeysRequest,
+            ListResourceTags => ListResourceTagsRequest,
+            ListRetirableGrants => ListRetirableGrantsRequest,
+            PutKeyPolicy => PutKeyPolicyRequest,
+            ReEncrypt => ReEncryptRequest,
+            ReplicateKey => ReplicateKeyRequest,
+            RetireGrant => RetireGrantRequest,
+            RevokeGrant => RevokeGrantRequest,
+            RotateKeyOnDemand => RotateKeyOnDemandRequest,
+            ScheduleKeyDeletion => ScheduleKeyDeletionRequest,
+            Sign => SignRequest,
+            TagResource => TagResourceRequest,
+            UntagResource => UntagResourceRequest,
+            UpdateAlias => UpdateAliasRequest,
+            UpdateCustomKeyStore => UpdateCustomKeyStoreRequest,
+            UpdateKeyDescription => UpdateKeyDescriptionRequest,
+            UpdatePrimaryRegion => UpdatePrimaryRegionRequest,
+            Verify => VerifyRequest,
+            VerifyMac => VerifyMacRequest,
+        }
+    };
+}
+
+/// Calls `$m! { RequestType, ... }` with the request of every operation whose input requires
+/// `KeyId`: the key the operation acts on.
+#[macro_export]
+macro_rules! for_each_keyed_request {
+    ($m:ident) => {
+        $m! {
+            CancelKeyDeletionRequest,
+            CreateGrantRequest,
+            DecapsulateRequest,
+            DeleteImportedKeyMaterialRequest,
+            DeriveSharedSecretRequest,
+            DescribeKeyRequest,
+            DisableKeyRequest,
+            DisableKeyRotationRequest,
+            EnableKeyRequest,
+            EnableKeyRotationRequest,
+            EncapsulateRequest,
+            EncryptRequest,
+            GenerateDataKeyRequest,
+            GenerateDataKeyPairRequest,
+            GenerateDataKeyPairWithoutPlaintextRequest,
+            GenerateDataKeyWithoutPlaintextRequest,
+            GenerateMacRequest,
+            GetKeyLastUsageRequest,
+            GetKeyPolicyRequest,
+            GetKeyRotationStatusRequest,
+            GetParametersForImportRequest,
+            GetPublicKeyRequest,
+            ImportKeyMaterialRequest,
+            ListGrantsRequest,
+            ListKeyPoliciesRequest,
+            ListKeyRotationsRequest,
+            ListResourceTagsRequest,
+            PutKeyPolicyRequest,
+            ReplicateKeyRequest,
+            RevokeGrantRequest,
+            RotateKeyOnDemandRequest,
+            ScheduleKeyDeletionRequest,
+            SignRequest,
+            TagResourceRequest,
+            UntagResourceRequest,
+            UpdateKeyDescriptionRequest,
+            UpdatePrimaryRegionRequest,
+            VerifyRequest,
+            VerifyMacRequest,
+        }
+    };
+}
+
 /// Every error `__type` Trent can answer with: the model's exceptions and the protocol's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ErrorCode {

@@ -50,7 +50,7 @@ pub trait NamesKey {
 }
 
 macro_rules! names_key {
-    ($($req:ty),* $(,)?) => {$(
+    ($($req:ident),* $(,)?) => {$(
         impl NamesKey for $req {
             fn key_id(&self) -> &str {
                 self.key_id.as_str()
@@ -59,47 +59,8 @@ macro_rules! names_key {
     )*};
 }
 
-names_key!(
-    CancelKeyDeletionRequest,
-    CreateGrantRequest,
-    DecapsulateRequest,
-    DeleteImportedKeyMaterialRequest,
-    DeriveSharedSecretRequest,
-    DescribeKeyRequest,
-    DisableKeyRequest,
-    DisableKeyRotationRequest,
-    EnableKeyRequest,
-    EnableKeyRotationRequest,
-    EncapsulateRequest,
-    EncryptRequest,
-    GenerateDataKeyRequest,
-    GenerateDataKeyPairRequest,
-    GenerateDataKeyPairWithoutPlaintextRequest,
-    GenerateDataKeyWithoutPlaintextRequest,
-    GenerateMacRequest,
-    GetKeyLastUsageRequest,
-    GetKeyPolicyRequest,
-    GetKeyRotationStatusRequest,
-    GetParametersForImportRequest,
-    GetPublicKeyRequest,
-    ImportKeyMaterialRequest,
-    ListGrantsRequest,
-    ListKeyPoliciesRequest,
-    ListKeyRotationsRequest,
-    ListResourceTagsRequest,
-    PutKeyPolicyRequest,
-    ReplicateKeyRequest,
-    RevokeGrantRequest,
-    RotateKeyOnDemandRequest,
-    ScheduleKeyDeletionRequest,
-    SignRequest,
-    TagResourceRequest,
-    UntagResourceRequest,
-    UpdateKeyDescriptionRequest,
-    UpdatePrimaryRegionRequest,
-    VerifyRequest,
-    VerifyMacRequest,
-);
+// Every request whose input requires `KeyId`, from the model.
+trent_types::for_each_keyed_request!(names_key);
 
 /// The key named by `KeyId`; with `ALIASES` also by alias name or alias ARN.
 pub struct KeyTarget<const ALIASES: bool> {
