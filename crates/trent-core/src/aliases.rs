@@ -9,7 +9,8 @@ use crate::{Authorized, Call, Kms, KmsError, Result};
 use trent_store::{AliasRecord, KeyRecord, StoreError};
 use trent_types::*;
 
-/// The rules the model's pattern cannot express (aws-behaviour.md §6.1).
+/// The rules the model's pattern cannot express (CreateAlias API reference: an alias name may not begin
+/// with `alias/aws/`; <https://docs.aws.amazon.com/kms/latest/APIReference/API_CreateAlias.html>).
 pub(crate) fn check_alias_name(name: &str) -> Result<()> {
     if !name.starts_with("alias/") {
         return Err(KmsError::new(ErrorCode::ValidationException,

@@ -1,4 +1,4 @@
-//! Audit events in CloudTrail's shape (aws-behaviour.md §5.1). The sink is pluggable: the
+//! Audit events in CloudTrail's shape (<https://docs.aws.amazon.com/kms/latest/developerguide/logging-using-cloudtrail.html>). The sink is pluggable: the
 //! binary appends JSON lines to a file; by default events go to the log.
 
 use serde_json::{json, Value};

@@ -1,6 +1,7 @@
 //! Importing key material (BYOK): GetParametersForImport, ImportKeyMaterial,
 //! DeleteImportedKeyMaterial, and expiry of imported material. The rules follow
-//! aws-behaviour.md §2–§3; recorded AWS messages are used verbatim.
+//! docs/byok.md and the AWS guide
+//! <https://docs.aws.amazon.com/kms/latest/developerguide/importing-keys.html>; recorded AWS messages are used verbatim.
 
 use crate::authz::ConditionKey as K;
 use crate::gate::KeyTarget;
@@ -71,7 +72,7 @@ fn wrapping_choice(
     Ok((alg, spec))
 }
 
-/// Refuses combinations that cannot carry the key's material (aws-behaviour.md §2.2–2.3):
+/// Refuses combinations that cannot carry the key's material (docs/byok.md, "The rules"):
 /// RSA private keys are too long for plain RSA-OAEP, and so is a P-521 key for RSA_2048.
 fn check_wrapping_fits(rec: &KeyRecord, alg: WrapAlgorithm, spec: WrappingSpec) -> Result<()> {
     let rsa_key = matches!(rec.key_spec, KeySpec::Rsa2048 | KeySpec::Rsa3072 | KeySpec::Rsa4096);
@@ -91,7 +92,7 @@ fn check_wrapping_fits(rec: &KeyRecord, alg: WrapAlgorithm, spec: WrappingSpec) 
     Ok(())
 }
 
-/// Checks that a key may take imported material at all, and its state (§1.3).
+/// Checks that a key may take imported material at all, and its state (<https://docs.aws.amazon.com/kms/latest/developerguide/key-state.html>).
 fn check_importable(rec: &KeyRecord) -> Result<()> {
     let arn = rec.key.arn();
     if rec.origin != OriginType::External {

@@ -316,7 +316,7 @@ impl Call for CancelKeyDeletionRequest {
             .modify_key(&auth.target().key().key, |k, mats| {
                 check(Family::CancelDeletion, k)?;
                 // A key with material returns Disabled; an EXTERNAL key without material
-                // returns to PendingImport (aws-behaviour.md §1.5).
+                // returns to PendingImport (docs/byok.md, "The rules").
                 let has_material = mats
                     .iter()
                     .any(|m| m.sealed.is_some() && m.state != KeyMaterialState::PendingRotation);

@@ -44,7 +44,7 @@ pub(crate) fn available_in(spec: &str, region: &str) -> bool {
 }
 
 /// AWS's enums are partition-filtered: outside China the keySpec enum it prints omits SM2
-/// (aws-behaviour.md §6.2), so a spec unavailable in `region` fails as an unknown enum value.
+/// (recorded; see docs/key-types.md, SM2), so a spec unavailable in `region` fails as an unknown enum value.
 pub(crate) fn partition_enum_error(
     value: &str,
     member: &str,

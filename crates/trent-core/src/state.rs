@@ -1,4 +1,4 @@
-//! The key-state table (aws-behaviour.md §1.3): which operations a key in each state allows,
+//! The key-state table (<https://docs.aws.amazon.com/kms/latest/developerguide/key-state.html>): which operations a key in each state allows,
 //! and the exact refusal AWS gives.
 
 use crate::KmsError;
@@ -91,7 +91,8 @@ pub(crate) fn check(family: Family, key: &KeyRecord) -> Result<(), KmsError> {
         },
         Family::RotationConfig => {
             // Automatic rotation is not supported for imported key material: the origin
-            // check comes before the state (aws-behaviour.md §1.3).
+            // check comes before the state (recorded against AWS; key-state.html lists
+            // rotation for AWS_KMS keys only).
             if key.origin != OriginType::AwsKms {
                 return Err(origin_not_valid(&arn, key.origin));
             }

@@ -1,6 +1,7 @@
 //! Importing key material: RSA wrapping key pairs, unwrapping with each of AWS's wrapping
 //! algorithms, and the import token that carries a wrapping private key between
-//! GetParametersForImport and ImportKeyMaterial (aws-behaviour.md §2).
+//! GetParametersForImport and ImportKeyMaterial (docs/byok.md; AWS KMS developer guide,
+//! <https://docs.aws.amazon.com/kms/latest/developerguide/importing-keys.html>).
 
 use crate::keyring::Keyring;
 use crate::{CryptoError, Secret};

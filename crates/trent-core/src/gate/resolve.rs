@@ -1,5 +1,6 @@
 //! Key identifiers: key id, key ARN, alias name and alias ARN, resolved to a key record with
-//! AWS's NotFoundException messages (aws-behaviour.md §6.1).
+//! AWS's NotFoundException messages (as recorded against AWS; the identifier forms are
+//! those of <https://docs.aws.amazon.com/kms/latest/developerguide/find-cmk-id-arn.html>).
 
 use super::decide::Check;
 use crate::{Caller, Kms, KmsError, Result};
