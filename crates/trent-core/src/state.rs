@@ -120,3 +120,108 @@ fn pending_deletion_like(arn: &str, s: KeyState) -> KmsError {
         pending_deletion(arn)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The whole table, family by state, as the AWS key-state page gives it: a change to one
+    //! cell fails here with the family and state named.
+    use super::*;
+    use trent_store::KeyRef;
+    use trent_types::{KeySpec, KeyUsageType};
+
+    const OK: &str = "ok";
+    const DISABLED: &str = "DisabledException: is disabled.";
+    const DELETING: &str = "KMSInvalidStateException: is pending deletion.";
+    const IMPORTING: &str = "KMSInvalidStateException: is pending import.";
+    const REPLICA: &str = "KMSInvalidStateException: is pending replica deletion.";
+    const UNAVAILABLE: &str = "KMSInvalidStateException: is unavailable.";
+    const CREATING: &str = "KMSInvalidStateException: is creating.";
+    const UPDATING: &str = "KMSInvalidStateException: is updating.";
+    const NOT_DELETING: &str = "KMSInvalidStateException: is not pending deletion.";
+
+    /// Columns in `KeyState::ALL` order: Creating, Enabled, Disabled, PendingDeletion,
+    /// PendingImport, PendingReplicaDeletion, Unavailable, Updating.
+    const TABLE: &[(Family, [&str; 8])] = &[
+        (Family::Crypto, [CREATING, OK, DISABLED, DELETING, IMPORTING, REPLICA, UNAVAILABLE, OK]),
+        (Family::Metadata, [OK, OK, OK, DELETING, OK, REPLICA, OK, OK]),
+        (Family::EnableDisable, [CREATING, OK, OK, DELETING, IMPORTING, REPLICA, OK, UPDATING]),
+        (Family::ScheduleDeletion, [OK, OK, OK, DELETING, OK, REPLICA, OK, UPDATING]),
+        (
+            Family::CancelDeletion,
+            [
+                NOT_DELETING,
+                NOT_DELETING,
+                NOT_DELETING,
+                OK,
+                NOT_DELETING,
+                OK,
+                NOT_DELETING,
+                NOT_DELETING,
+            ],
+        ),
+        (
+            Family::RotationConfig,
+            [CREATING, OK, DISABLED, DELETING, IMPORTING, REPLICA, UNAVAILABLE, OK],
+        ),
+        (
+            Family::RotateOnDemand,
+            [CREATING, OK, DISABLED, DELETING, IMPORTING, REPLICA, UNAVAILABLE, UPDATING],
+        ),
+    ];
+
+    fn key(state: KeyState, origin: OriginType) -> KeyRecord {
+        let key = KeyRef {
+            account: "111122223333".into(),
+            region: "us-east-1".into(),
+            key_id: "1234abcd-12ab-34cd-56ef-1234567890ab".into(),
+        };
+        let mut rec = crate::keys::new_record(
+            key,
+            0,
+            KeySpec::SymmetricDefault,
+            KeyUsageType::EncryptDecrypt,
+            origin,
+            String::new(),
+        );
+        rec.state = state;
+        rec
+    }
+
+    fn outcome(family: Family, rec: &KeyRecord) -> String {
+        match check(family, rec) {
+            Ok(()) => OK.into(),
+            Err(e) => {
+                let arn = rec.key.arn();
+                let rest = e.message().strip_prefix(arn.as_str()).unwrap_or(e.message());
+                format!("{}:{rest}", e.code().name())
+            }
+        }
+    }
+
+    #[test]
+    fn every_family_in_every_state_answers_as_the_table_says() {
+        assert_eq!(KeyState::ALL.len(), 8, "a new key state needs a column in TABLE");
+        let mut wrong = Vec::new();
+        for (family, row) in TABLE {
+            for (state, want) in KeyState::ALL.iter().zip(row) {
+                let got = outcome(*family, &key(*state, OriginType::AwsKms));
+                if got != *want {
+                    wrong.push(format!("{family:?} in {state}: got {got:?}, want {want:?}"));
+                }
+            }
+        }
+        assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    }
+
+    #[test]
+    fn rotation_of_imported_material_is_refused_by_origin_before_state() {
+        for state in KeyState::ALL {
+            let got = outcome(Family::RotationConfig, &key(*state, OriginType::External));
+            assert_eq!(
+                got,
+                "UnsupportedOperationException: origin is EXTERNAL which is not valid for this operation.",
+                "in {state}"
+            );
+        }
+    }
+}

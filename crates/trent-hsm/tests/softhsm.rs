@@ -1,5 +1,7 @@
 //! The PKCS#11 root key against a real SoftHSM2 token, initialized in a temporary directory
 //! (scripts/test installs the `softhsm2` package).
+// A test (or benchmark) crate: its helpers unwrap what the test expects to succeed.
+#![allow(clippy::unwrap_used)]
 
 use std::path::PathBuf;
 use std::process::Command;

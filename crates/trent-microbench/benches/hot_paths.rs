@@ -1,4 +1,6 @@
 //! Divan benchmarks of Trent's per-request crypto and codec work.
+// A test (or benchmark) crate: its helpers unwrap what the test expects to succeed.
+#![allow(clippy::unwrap_used)]
 
 use divan::{black_box, Bencher};
 use std::collections::BTreeMap;

@@ -1,5 +1,7 @@
 //! One conformance suite, run against both stores: the embedded SQLite store and PostgreSQL
 //! (a real server started by `scripts/ephemeral-postgres` in a temporary directory).
+// A test (or benchmark) crate: its helpers unwrap what the test expects to succeed.
+#![allow(clippy::unwrap_used)]
 
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -193,3 +193,89 @@ impl Kms {
         Ok(rec)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! `KeyId` in each form AWS accepts, and the near misses it refuses as "Invalid keyId".
+    use super::*;
+
+    const ID: &str = "1234abcd-12ab-34cd-56ef-1234567890ab";
+    const MRK: &str = "mrk-1234abcd12ab34cd56ef1234567890ab";
+
+    fn key(
+        account: Option<&'static str>,
+        region: Option<&'static str>,
+        key_id: &'static str,
+    ) -> Option<Parsed<'static>> {
+        Some(Parsed::Key { account, region, key_id })
+    }
+
+    fn alias(
+        account: Option<&'static str>,
+        region: Option<&'static str>,
+        name: &'static str,
+    ) -> Option<Parsed<'static>> {
+        Some(Parsed::Alias { account, region, name })
+    }
+
+    #[test]
+    fn each_identifier_form_parses_to_what_it_names() {
+        let cases: &[(&str, Option<Parsed<'static>>)] = &[
+            (ID, key(None, None, ID)),
+            (MRK, key(None, None, MRK)),
+            ("alias/prod", alias(None, None, "alias/prod")),
+            (
+                "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+                key(Some("111122223333"), Some("us-east-1"), ID),
+            ),
+            (
+                "arn:aws-cn:kms:cn-north-1:111122223333:key/mrk-1234abcd12ab34cd56ef1234567890ab",
+                key(Some("111122223333"), Some("cn-north-1"), MRK),
+            ),
+            (
+                "arn:aws:kms:eu-west-1:111122223333:alias/prod",
+                alias(Some("111122223333"), Some("eu-west-1"), "alias/prod"),
+            ),
+        ];
+        for (input, want) in cases {
+            assert_eq!(parse_key_identifier(input), *want, "{input}");
+        }
+    }
+
+    #[test]
+    fn near_misses_are_invalid_key_ids() {
+        let cases = [
+            "",
+            "1234abcd-12ab-34cd-56ef-1234567890a", // one digit short
+            "1234abcd-12ab-34cd-56ef-1234567890abc", // one too many
+            "1234abcd_12ab_34cd_56ef_1234567890ab", // wrong separators
+            "1234abcg-12ab-34cd-56ef-1234567890ab", // not hex
+            "mrk-1234abcd12ab34cd56ef1234567890a", // short multi-Region id
+            "key/1234abcd-12ab-34cd-56ef-1234567890ab",
+            "arn:aws:s3:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+            "arn:aws:kms:us-east-1:111122223333:key/not-a-key-id",
+            "arn:aws:kms:us-east-1:111122223333:grant/abc",
+            "arn:aws:kms:us-east-1:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+            "arn:gcp:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+        ];
+        for input in cases {
+            assert_eq!(parse_key_identifier(input), None, "{input:?} should be an invalid keyId");
+        }
+    }
+
+    #[test]
+    fn the_refusals_carry_awss_messages() {
+        assert_eq!(invalid_key_id("nope").message(), "Invalid keyId 'nope'");
+        let k = KeyRef {
+            account: "111122223333".into(),
+            region: "us-east-1".into(),
+            key_id: ID.into(),
+        };
+        let e = key_not_found(&k);
+        assert_eq!(e.code(), ErrorCode::NotFoundException);
+        assert_eq!(
+            e.message(),
+            "Key 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab' does not exist"
+        );
+    }
+}
