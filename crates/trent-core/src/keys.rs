@@ -382,7 +382,9 @@ mod tests {
     #[test]
     fn pages_follow_markers_to_the_end() {
         let items = ids(5);
-        let cases: &[(Option<&str>, Option<i64>, &[&str], Option<&str>)] = &[
+        // (marker, limit, the page, the next marker)
+        type Case<'a> = (Option<&'a str>, Option<i64>, &'a [&'a str], Option<&'a str>);
+        let cases: &[Case] = &[
             (None, Some(2), &["000", "001"], Some("001")),
             (Some("001"), Some(2), &["002", "003"], Some("003")),
             (Some("003"), Some(2), &["004"], None),
