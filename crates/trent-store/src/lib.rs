@@ -5,6 +5,7 @@
 mod model;
 pub mod postgres;
 mod postgres_tls;
+mod sql;
 pub mod sqlite;
 
 pub use model::*;

@@ -6,18 +6,20 @@
 
 use crate::model::*;
 use crate::postgres_tls::{self, PgTls};
+use crate::sql::{
+    self, Value, ACCESS_KEY_COLS, ALIAS_COLS, BYTEWISE, GRANT_COLS, KEY_COLS, MATERIAL_COLS,
+    USER_COLS,
+};
 use crate::{Result, Store, StoreError};
 use async_trait::async_trait;
+use bytes::BytesMut;
 use deadpool_postgres::GenericClient;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::tls::MakeTlsConnect;
 use tokio_postgres::types::ToSql;
+use tokio_postgres::types::{to_sql_checked, IsNull, Type};
 use tokio_postgres::{NoTls, Row, Socket};
-use trent_types::{
-    ExpirationModelType, ImportState, KeyMaterialState, KeySpec, KeyState, KeyUsageType,
-    OriginType, RotationType,
-};
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value BYTEA NOT NULL);
@@ -206,8 +208,8 @@ impl PostgresStore {
         Err(if exists { StoreError::Conflict } else { StoreError::NotFound })
     }
 
-    async fn key_refs(&self, sql: &str, now_ms: i64) -> Result<Vec<KeyRef>> {
-        let rows = self.query(sql, &[&now_ms]).await?;
+    async fn key_refs(&self, statement: &str, now_ms: i64) -> Result<Vec<KeyRef>> {
+        let rows = self.query(statement, &[&now_ms]).await?;
         rows.iter()
             .map(|r| {
                 Ok(KeyRef {
@@ -224,64 +226,58 @@ fn col<'a, T: tokio_postgres::types::FromSql<'a>>(r: &'a Row, i: usize) -> Resul
     r.try_get(i).map_err(backend)
 }
 
-fn enum_col<T>(r: &Row, i: usize, parse: fn(&str) -> Option<T>) -> Result<T> {
-    let s: String = col(r, i)?;
-    parse(&s).ok_or_else(|| StoreError::Backend(format!("unknown value '{s}' in column {i}")))
+/// A row read through the shared mapping of `sql.rs`.
+impl sql::Cells for Row {
+    fn text(&self, i: usize) -> Result<String> {
+        col(self, i)
+    }
+    fn opt_text(&self, i: usize) -> Result<Option<String>> {
+        col(self, i)
+    }
+    fn int(&self, i: usize) -> Result<i64> {
+        col(self, i)
+    }
+    fn opt_int(&self, i: usize) -> Result<Option<i64>> {
+        col(self, i)
+    }
+    fn flag(&self, i: usize) -> Result<bool> {
+        col(self, i)
+    }
+    fn blob(&self, i: usize) -> Result<Vec<u8>> {
+        col(self, i)
+    }
+    fn opt_blob(&self, i: usize) -> Result<Option<Vec<u8>>> {
+        col(self, i)
+    }
 }
 
-fn opt_enum_col<T>(r: &Row, i: usize, parse: fn(&str) -> Option<T>) -> Result<Option<T>> {
-    let s: Option<String> = col(r, i)?;
-    s.map(|s| parse(&s).ok_or_else(|| StoreError::Backend(format!("unknown value '{s}'"))))
-        .transpose()
+impl ToSql for Value<'_> {
+    fn to_sql(
+        &self,
+        ty: &Type,
+        out: &mut BytesMut,
+    ) -> std::result::Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        // Each value is checked against the column's type by its own ToSql.
+        match self {
+            Value::Text(s) => s.as_ref().to_sql_checked(ty, out),
+            Value::OptText(s) => s.to_sql_checked(ty, out),
+            Value::Int(v) => v.to_sql_checked(ty, out),
+            Value::OptInt(v) => v.to_sql_checked(ty, out),
+            Value::Flag(v) => v.to_sql_checked(ty, out),
+            Value::OptBlob(v) => v.to_sql_checked(ty, out),
+        }
+    }
+
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+
+    to_sql_checked!();
 }
 
-fn json_col<T: serde::de::DeserializeOwned>(s: &str) -> Result<T> {
-    serde_json::from_str(s).map_err(backend)
-}
-
-const KEY_COLS: &str = "account, region, key_id, version, created_ms, description, key_usage, key_spec, origin, state, deletion_date_ms, policy, multi_region, tags, rotation_enabled, rotation_period_days, next_rotation_ms, current_material_id";
-
-fn key_row(r: &Row) -> Result<KeyRecord> {
-    Ok(KeyRecord {
-        key: KeyRef { account: col(r, 0)?, region: col(r, 1)?, key_id: col(r, 2)? },
-        version: col(r, 3)?,
-        created_ms: col(r, 4)?,
-        description: col(r, 5)?,
-        key_usage: enum_col(r, 6, KeyUsageType::parse)?,
-        key_spec: enum_col(r, 7, KeySpec::parse)?,
-        origin: enum_col(r, 8, OriginType::parse)?,
-        state: enum_col(r, 9, KeyState::parse)?,
-        deletion_date_ms: col(r, 10)?,
-        policy: col(r, 11)?,
-        multi_region: col(r, 12)?,
-        tags: json_col(col::<&str>(r, 13)?)?,
-        rotation_enabled: col(r, 14)?,
-        rotation_period_days: col(r, 15)?,
-        next_rotation_ms: col(r, 16)?,
-        current_material_id: col(r, 17)?,
-    })
-}
-
-fn tags_json(k: &KeyRecord) -> String {
-    serde_json::to_string(&k.tags).unwrap_or_else(|_| "{}".into())
-}
-
-const MATERIAL_COLS: &str = "account, region, key_id, material_id, sealed, state, created_ms, rotation_date_ms, rotation_type, import_state, expiration_model, valid_to_ms, description";
-
-fn material_row(r: &Row) -> Result<MaterialRecord> {
-    Ok(MaterialRecord {
-        key: KeyRef { account: col(r, 0)?, region: col(r, 1)?, key_id: col(r, 2)? },
-        material_id: col(r, 3)?,
-        sealed: col(r, 4)?,
-        state: enum_col(r, 5, KeyMaterialState::parse)?,
-        created_ms: col(r, 6)?,
-        rotation_date_ms: col(r, 7)?,
-        rotation_type: opt_enum_col(r, 8, RotationType::parse)?,
-        import_state: opt_enum_col(r, 9, ImportState::parse)?,
-        expiration_model: opt_enum_col(r, 10, ExpirationModelType::parse)?,
-        valid_to_ms: col(r, 11)?,
-        description: col(r, 12)?,
-    })
+/// Shared values as tokio-postgres parameters.
+fn bind<'v>(values: &'v [Value<'_>]) -> Vec<&'v (dyn ToSql + Sync)> {
+    values.iter().map(|v| v as &(dyn ToSql + Sync)).collect()
 }
 
 async fn insert_key<C: GenericClient + Sync>(
@@ -289,38 +285,15 @@ async fn insert_key<C: GenericClient + Sync>(
     k: &KeyRecord,
     mats: &[MaterialRecord],
 ) -> Result<()> {
+    let values = sql::key_values(k)?;
     let s = c
         .prepare_cached(&format!(
-            "INSERT INTO keys ({KEY_COLS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18)"
+            "INSERT INTO keys ({KEY_COLS}) VALUES ({})",
+            sql::placeholders(values.len())
         ))
         .await
         .map_err(backend)?;
-    let tags = tags_json(k);
-    c.execute(
-        &s,
-        &[
-            &k.key.account,
-            &k.key.region,
-            &k.key.key_id,
-            &k.version,
-            &k.created_ms,
-            &k.description,
-            &k.key_usage.as_str(),
-            &k.key_spec.as_str(),
-            &k.origin.as_str(),
-            &k.state.as_str(),
-            &k.deletion_date_ms,
-            &k.policy,
-            &k.multi_region,
-            &tags,
-            &k.rotation_enabled,
-            &k.rotation_period_days,
-            &k.next_rotation_ms,
-            &k.current_material_id,
-        ],
-    )
-    .await
-    .map_err(unique_or_backend)?;
+    c.execute(&s, &bind(&values)).await.map_err(unique_or_backend)?;
     for m in mats {
         upsert_material(c, m).await?;
     }
@@ -328,84 +301,21 @@ async fn insert_key<C: GenericClient + Sync>(
 }
 
 async fn upsert_material<C: GenericClient + Sync>(c: &C, m: &MaterialRecord) -> Result<()> {
+    let values = sql::material_values(m);
     let s = c
         .prepare_cached(&format!(
-            "INSERT INTO materials ({MATERIAL_COLS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)
+            "INSERT INTO materials ({MATERIAL_COLS}) VALUES ({})
              ON CONFLICT (account, region, key_id, material_id) DO UPDATE SET sealed = EXCLUDED.sealed,
              state = EXCLUDED.state, created_ms = EXCLUDED.created_ms, rotation_date_ms = EXCLUDED.rotation_date_ms,
              rotation_type = EXCLUDED.rotation_type, import_state = EXCLUDED.import_state,
              expiration_model = EXCLUDED.expiration_model, valid_to_ms = EXCLUDED.valid_to_ms,
-             description = EXCLUDED.description"
+             description = EXCLUDED.description",
+            sql::placeholders(values.len())
         ))
         .await
         .map_err(backend)?;
-    c.execute(
-        &s,
-        &[
-            &m.key.account,
-            &m.key.region,
-            &m.key.key_id,
-            &m.material_id,
-            &m.sealed,
-            &m.state.as_str(),
-            &m.created_ms,
-            &m.rotation_date_ms,
-            &m.rotation_type.map(|v| v.as_str()),
-            &m.import_state.map(|v| v.as_str()),
-            &m.expiration_model.map(|v| v.as_str()),
-            &m.valid_to_ms,
-            &m.description,
-        ],
-    )
-    .await
-    .map_err(backend)?;
+    c.execute(&s, &bind(&values)).await.map_err(backend)?;
     Ok(())
-}
-
-const GRANT_COLS: &str = "account, region, key_id, grant_id, token, name, grantee, retiring, operations, constraints, issuer, created_ms";
-
-fn grant_row(r: &Row) -> Result<GrantRecord> {
-    Ok(GrantRecord {
-        key: KeyRef { account: col(r, 0)?, region: col(r, 1)?, key_id: col(r, 2)? },
-        grant_id: col(r, 3)?,
-        token: col(r, 4)?,
-        name: col(r, 5)?,
-        grantee: col(r, 6)?,
-        retiring: col(r, 7)?,
-        operations: json_col(col::<&str>(r, 8)?)?,
-        constraints: col::<Option<&str>>(r, 9)?.map(json_col).transpose()?,
-        issuer: col(r, 10)?,
-        created_ms: col(r, 11)?,
-    })
-}
-
-const ACCESS_KEY_COLS: &str = "access_key_id, account_id, principal_arn, sealed_secret, created_ms";
-
-fn access_key_row(r: &Row) -> Result<AccessKeyRecord> {
-    Ok(AccessKeyRecord {
-        access_key_id: col(r, 0)?,
-        account_id: col(r, 1)?,
-        principal_arn: col(r, 2)?,
-        sealed_secret: col(r, 3)?,
-        created_ms: col(r, 4)?,
-    })
-}
-
-fn user_row(r: &Row) -> Result<UserRecord> {
-    Ok(UserRecord { account_id: col(r, 0)?, name: col(r, 1)?, created_ms: col(r, 2)? })
-}
-
-const ALIAS_COLS: &str = "account, region, name, target_key_id, created_ms, updated_ms";
-
-fn alias_row(r: &Row) -> Result<AliasRecord> {
-    Ok(AliasRecord {
-        account: col(r, 0)?,
-        region: col(r, 1)?,
-        name: col(r, 2)?,
-        target_key_id: col(r, 3)?,
-        created_ms: col(r, 4)?,
-        updated_ms: col(r, 5)?,
-    })
 }
 
 fn rows<T>(rows: Vec<Row>, f: fn(&Row) -> Result<T>) -> Result<Vec<T>> {
@@ -498,13 +408,14 @@ impl Store for PostgresStore {
     }
 
     async fn get_access_key(&self, id: &str) -> Result<Option<AccessKeyRecord>> {
-        let sql = format!("SELECT {ACCESS_KEY_COLS} FROM access_keys WHERE access_key_id = $1");
-        self.query_opt(&sql, &[&id]).await?.as_ref().map(access_key_row).transpose()
+        let statement =
+            format!("SELECT {ACCESS_KEY_COLS} FROM access_keys WHERE access_key_id = $1");
+        self.query_opt(&statement, &[&id]).await?.as_ref().map(sql::access_key_row).transpose()
     }
 
     async fn list_access_keys(&self, account_id: &str) -> Result<Vec<AccessKeyRecord>> {
-        let sql = format!("SELECT {ACCESS_KEY_COLS} FROM access_keys WHERE account_id = $1 ORDER BY created_ms, access_key_id");
-        rows(self.query(&sql, &[&account_id]).await?, access_key_row)
+        let statement = format!("SELECT {ACCESS_KEY_COLS} FROM access_keys WHERE account_id = $1 ORDER BY created_ms, access_key_id {BYTEWISE}");
+        rows(self.query(&statement, &[&account_id]).await?, sql::access_key_row)
     }
 
     async fn delete_access_key(&self, id: &str) -> Result<()> {
@@ -515,7 +426,7 @@ impl Store for PostgresStore {
 
     async fn put_user(&self, u: &UserRecord) -> Result<()> {
         self.execute(
-            "INSERT INTO users (account_id, name, created_ms) VALUES ($1, $2, $3)",
+            &format!("INSERT INTO users ({USER_COLS}) VALUES ($1, $2, $3)"),
             &[&u.account_id, &u.name, &u.created_ms],
         )
         .await
@@ -523,15 +434,19 @@ impl Store for PostgresStore {
     }
 
     async fn get_user(&self, account_id: &str, name: &str) -> Result<Option<UserRecord>> {
-        let sql =
-            "SELECT account_id, name, created_ms FROM users WHERE account_id = $1 AND name = $2";
-        self.query_opt(sql, &[&account_id, &name]).await?.as_ref().map(user_row).transpose()
+        let statement =
+            format!("SELECT {USER_COLS} FROM users WHERE account_id = $1 AND name = $2");
+        self.query_opt(&statement, &[&account_id, &name])
+            .await?
+            .as_ref()
+            .map(sql::user_row)
+            .transpose()
     }
 
     async fn list_users(&self, account_id: &str) -> Result<Vec<UserRecord>> {
-        let sql =
-            "SELECT account_id, name, created_ms FROM users WHERE account_id = $1 ORDER BY name";
-        rows(self.query(sql, &[&account_id]).await?, user_row)
+        let statement =
+            format!("SELECT {USER_COLS} FROM users WHERE account_id = $1 ORDER BY name {BYTEWISE}");
+        rows(self.query(&statement, &[&account_id]).await?, sql::user_row)
     }
 
     async fn put_identity_policy(
@@ -560,9 +475,9 @@ impl Store for PostgresStore {
     }
 
     async fn list_identity_policies(&self, principal_arn: &str) -> Result<Vec<(String, String)>> {
-        let sql =
-            "SELECT name, document FROM identity_policies WHERE principal_arn = $1 ORDER BY name";
-        self.query(sql, &[&principal_arn])
+        let statement =
+            "SELECT name, document FROM identity_policies WHERE principal_arn = $1 ORDER BY name COLLATE \"C\"";
+        self.query(statement, &[&principal_arn])
             .await?
             .iter()
             .map(|r| Ok((col(r, 0)?, col(r, 1)?)))
@@ -586,13 +501,13 @@ impl Store for PostgresStore {
     }
 
     async fn get_key(&self, key: &KeyRef) -> Result<Option<KeyRecord>> {
-        let sql = format!(
+        let statement = format!(
             "SELECT {KEY_COLS} FROM keys WHERE account = $1 AND region = $2 AND key_id = $3"
         );
-        self.query_opt(&sql, &[&key.account, &key.region, &key.key_id])
+        self.query_opt(&statement, &[&key.account, &key.region, &key.key_id])
             .await?
             .as_ref()
-            .map(key_row)
+            .map(sql::key_row)
             .transpose()
     }
 
@@ -610,17 +525,17 @@ impl Store for PostgresStore {
             .await
             .map_err(backend)?;
         let p: [&(dyn ToSql + Sync); 3] = [&key.account, &key.region, &key.key_id];
-        let sql = format!(
+        let statement = format!(
             "SELECT {KEY_COLS} FROM keys WHERE account = $1 AND region = $2 AND key_id = $3"
         );
-        let s = tx.prepare_cached(&sql).await.map_err(backend)?;
+        let s = tx.prepare_cached(&statement).await.map_err(backend)?;
         let Some(row) = tx.query_opt(&s, &p).await.map_err(backend)? else { return Ok(None) };
-        let rec = key_row(&row)?;
-        let sql = format!(
-            "SELECT {MATERIAL_COLS} FROM materials WHERE account = $1 AND region = $2 AND key_id = $3 ORDER BY created_ms, material_id COLLATE \"C\""
+        let rec = sql::key_row(&row)?;
+        let statement = format!(
+            "SELECT {MATERIAL_COLS} FROM materials WHERE account = $1 AND region = $2 AND key_id = $3 ORDER BY created_ms, material_id {BYTEWISE}"
         );
-        let s = tx.prepare_cached(&sql).await.map_err(backend)?;
-        let mats = rows(tx.query(&s, &p).await.map_err(backend)?, material_row)?;
+        let s = tx.prepare_cached(&statement).await.map_err(backend)?;
+        let mats = rows(tx.query(&s, &p).await.map_err(backend)?, sql::material_row)?;
         tx.commit().await.map_err(backend)?;
         Ok(Some((rec, mats)))
     }
@@ -632,11 +547,11 @@ impl Store for PostgresStore {
         after: Option<&str>,
         limit: usize,
     ) -> Result<Vec<KeyRecord>> {
-        let sql = format!(
-            "SELECT {KEY_COLS} FROM keys WHERE account = $1 AND region = $2 AND key_id > $3 ORDER BY key_id COLLATE \"C\" LIMIT $4"
+        let statement = format!(
+            "SELECT {KEY_COLS} FROM keys WHERE account = $1 AND region = $2 AND key_id {BYTEWISE} > $3 ORDER BY key_id {BYTEWISE} LIMIT $4"
         );
         let (after, limit) = (after.unwrap_or(""), limit as i64);
-        rows(self.query(&sql, &[&account, &region, &after, &limit]).await?, key_row)
+        rows(self.query(&statement, &[&account, &region, &after, &limit]).await?, sql::key_row)
     }
 
     async fn update_key(
@@ -647,7 +562,7 @@ impl Store for PostgresStore {
     ) -> Result<()> {
         let mut c = self.client().await?;
         let tx = c.transaction().await.map_err(backend)?;
-        let tags = tags_json(k);
+        let tags = sql::tags_json(k)?;
         let previous = k.version - 1;
         let n = tx
             .execute(
@@ -688,13 +603,8 @@ impl Store for PostgresStore {
         let mut c = self.client().await?;
         let tx = c.transaction().await.map_err(backend)?;
         let p: [&(dyn ToSql + Sync); 3] = [&key.account, &key.region, &key.key_id];
-        for sql in [
-            "DELETE FROM materials WHERE account = $1 AND region = $2 AND key_id = $3",
-            "DELETE FROM aliases WHERE account = $1 AND region = $2 AND target_key_id = $3",
-            "DELETE FROM grants WHERE account = $1 AND region = $2 AND key_id = $3",
-            "DELETE FROM keys WHERE account = $1 AND region = $2 AND key_id = $3",
-        ] {
-            tx.execute(sql, &p).await.map_err(backend)?;
+        for statement in sql::DELETE_KEY_CASCADE {
+            tx.execute(statement, &p).await.map_err(backend)?;
         }
         tx.execute("SELECT pg_notify($1, $2)", &[&KEYS_CHANNEL, &notify_key(key)])
             .await
@@ -715,54 +625,42 @@ impl Store for PostgresStore {
     }
 
     async fn get_materials(&self, key: &KeyRef) -> Result<Vec<MaterialRecord>> {
-        let sql = format!(
-            "SELECT {MATERIAL_COLS} FROM materials WHERE account = $1 AND region = $2 AND key_id = $3 ORDER BY created_ms, material_id COLLATE \"C\""
+        let statement = format!(
+            "SELECT {MATERIAL_COLS} FROM materials WHERE account = $1 AND region = $2 AND key_id = $3 ORDER BY created_ms, material_id {BYTEWISE}"
         );
-        rows(self.query(&sql, &[&key.account, &key.region, &key.key_id]).await?, material_row)
+        rows(
+            self.query(&statement, &[&key.account, &key.region, &key.key_id]).await?,
+            sql::material_row,
+        )
     }
 
     async fn put_grant(&self, g: &GrantRecord) -> Result<()> {
-        let ops = serde_json::to_string(&g.operations).map_err(backend)?;
-        let constraints =
-            g.constraints.as_ref().map(serde_json::to_string).transpose().map_err(backend)?;
-        self.execute(
-            &format!(
-                "INSERT INTO grants ({GRANT_COLS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)"
-            ),
-            &[
-                &g.key.account,
-                &g.key.region,
-                &g.key.key_id,
-                &g.grant_id,
-                &g.token,
-                &g.name,
-                &g.grantee,
-                &g.retiring,
-                &ops,
-                &constraints,
-                &g.issuer,
-                &g.created_ms,
-            ],
-        )
-        .await
-        .map(drop)
+        let values = sql::grant_values(g)?;
+        let statement = format!(
+            "INSERT INTO grants ({GRANT_COLS}) VALUES ({})",
+            sql::placeholders(values.len())
+        );
+        self.execute(&statement, &bind(&values)).await.map(drop)
     }
 
     async fn list_grants(&self, key: &KeyRef) -> Result<Vec<GrantRecord>> {
-        let sql = format!(
-            "SELECT {GRANT_COLS} FROM grants WHERE account = $1 AND region = $2 AND key_id = $3 ORDER BY created_ms, grant_id COLLATE \"C\""
+        let statement = format!(
+            "SELECT {GRANT_COLS} FROM grants WHERE account = $1 AND region = $2 AND key_id = $3 ORDER BY created_ms, grant_id {BYTEWISE}"
         );
-        rows(self.query(&sql, &[&key.account, &key.region, &key.key_id]).await?, grant_row)
+        rows(
+            self.query(&statement, &[&key.account, &key.region, &key.key_id]).await?,
+            sql::grant_row,
+        )
     }
 
     async fn get_grant_by_token(&self, token: &str) -> Result<Option<GrantRecord>> {
-        let sql = format!("SELECT {GRANT_COLS} FROM grants WHERE token = $1");
-        self.query_opt(&sql, &[&token]).await?.as_ref().map(grant_row).transpose()
+        let statement = format!("SELECT {GRANT_COLS} FROM grants WHERE token = $1");
+        self.query_opt(&statement, &[&token]).await?.as_ref().map(sql::grant_row).transpose()
     }
 
     async fn list_grants_by_retiring(&self, principal: &str) -> Result<Vec<GrantRecord>> {
-        let sql = format!("SELECT {GRANT_COLS} FROM grants WHERE retiring = $1 ORDER BY created_ms, grant_id COLLATE \"C\"");
-        rows(self.query(&sql, &[&principal]).await?, grant_row)
+        let statement = format!("SELECT {GRANT_COLS} FROM grants WHERE retiring = $1 ORDER BY created_ms, grant_id {BYTEWISE}");
+        rows(self.query(&statement, &[&principal]).await?, sql::grant_row)
     }
 
     async fn delete_grant(&self, key: &KeyRef, grant_id: &str) -> Result<()> {
@@ -776,12 +674,12 @@ impl Store for PostgresStore {
     }
 
     async fn create_alias(&self, a: &AliasRecord) -> Result<()> {
-        self.execute(
-            &format!("INSERT INTO aliases ({ALIAS_COLS}) VALUES ($1,$2,$3,$4,$5,$6)"),
-            &[&a.account, &a.region, &a.name, &a.target_key_id, &a.created_ms, &a.updated_ms],
-        )
-        .await
-        .map(drop)
+        let values = sql::alias_values(a);
+        let statement = format!(
+            "INSERT INTO aliases ({ALIAS_COLS}) VALUES ({})",
+            sql::placeholders(values.len())
+        );
+        self.execute(&statement, &bind(&values)).await.map(drop)
     }
 
     async fn get_alias(
@@ -790,10 +688,14 @@ impl Store for PostgresStore {
         region: &str,
         name: &str,
     ) -> Result<Option<AliasRecord>> {
-        let sql = format!(
+        let statement = format!(
             "SELECT {ALIAS_COLS} FROM aliases WHERE account = $1 AND region = $2 AND name = $3"
         );
-        self.query_opt(&sql, &[&account, &region, &name]).await?.as_ref().map(alias_row).transpose()
+        self.query_opt(&statement, &[&account, &region, &name])
+            .await?
+            .as_ref()
+            .map(sql::alias_row)
+            .transpose()
     }
 
     async fn update_alias(&self, a: &AliasRecord, expected_target: &str) -> Result<()> {
@@ -830,10 +732,13 @@ impl Store for PostgresStore {
         after: Option<&str>,
         limit: usize,
     ) -> Result<Vec<AliasRecord>> {
-        let sql = format!(
-            "SELECT {ALIAS_COLS} FROM aliases WHERE account = $1 AND region = $2 AND ($3::TEXT IS NULL OR target_key_id = $3) AND name COLLATE \"C\" > $4 ORDER BY name COLLATE \"C\" LIMIT $5"
+        let statement = format!(
+            "SELECT {ALIAS_COLS} FROM aliases WHERE account = $1 AND region = $2 AND ($3::TEXT IS NULL OR target_key_id = $3) AND name {BYTEWISE} > $4 ORDER BY name {BYTEWISE} LIMIT $5"
         );
         let (after, limit) = (after.unwrap_or(""), limit as i64);
-        rows(self.query(&sql, &[&account, &region, &key_id, &after, &limit]).await?, alias_row)
+        rows(
+            self.query(&statement, &[&account, &region, &key_id, &after, &limit]).await?,
+            sql::alias_row,
+        )
     }
 }

@@ -3,15 +3,15 @@
 //! one writer at a time) used from blocking threads; reads use a small pool of connections.
 
 use crate::model::*;
+use crate::sql::{
+    self, Value, ACCESS_KEY_COLS, ALIAS_COLS, GRANT_COLS, KEY_COLS, MATERIAL_COLS, USER_COLS,
+};
 use crate::{Result, Store, StoreError};
 use async_trait::async_trait;
-use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row};
+use rusqlite::types::ToSqlOutput;
+use rusqlite::{params, params_from_iter, Connection, OpenFlags, OptionalExtension, Row, ToSql};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use trent_types::{
-    ExpirationModelType, ImportState, KeyMaterialState, KeySpec, KeyState, KeyUsageType,
-    OriginType, RotationType,
-};
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;
@@ -148,59 +148,49 @@ impl SqliteStore {
     }
 }
 
-fn enum_col<T>(s: String, parse: fn(&str) -> Option<T>) -> rusqlite::Result<T> {
-    parse(&s).ok_or_else(|| rusqlite::Error::InvalidColumnType(0, s, rusqlite::types::Type::Text))
+/// A row read through the shared mapping of `sql.rs`.
+impl sql::Cells for Row<'_> {
+    fn text(&self, i: usize) -> Result<String> {
+        self.get(i).map_err(backend)
+    }
+    fn opt_text(&self, i: usize) -> Result<Option<String>> {
+        self.get(i).map_err(backend)
+    }
+    fn int(&self, i: usize) -> Result<i64> {
+        self.get(i).map_err(backend)
+    }
+    fn opt_int(&self, i: usize) -> Result<Option<i64>> {
+        self.get(i).map_err(backend)
+    }
+    fn flag(&self, i: usize) -> Result<bool> {
+        self.get(i).map_err(backend)
+    }
+    fn blob(&self, i: usize) -> Result<Vec<u8>> {
+        self.get(i).map_err(backend)
+    }
+    fn opt_blob(&self, i: usize) -> Result<Option<Vec<u8>>> {
+        self.get(i).map_err(backend)
+    }
 }
 
-fn opt_enum_col<T>(s: Option<String>, parse: fn(&str) -> Option<T>) -> rusqlite::Result<Option<T>> {
-    s.map(|s| enum_col(s, parse)).transpose()
+impl ToSql for Value<'_> {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        match self {
+            Value::Text(s) => s.as_ref().to_sql(),
+            Value::OptText(s) => s.to_sql(),
+            Value::Int(v) => v.to_sql(),
+            Value::OptInt(v) => v.to_sql(),
+            Value::Flag(v) => v.to_sql(),
+            Value::OptBlob(v) => v.to_sql(),
+        }
+    }
 }
 
-const KEY_COLS: &str = "account, region, key_id, version, created_ms, description, key_usage, key_spec, origin, state, deletion_date_ms, policy, multi_region, tags, rotation_enabled, rotation_period_days, next_rotation_ms, current_material_id";
-
-fn key_row(r: &Row<'_>) -> rusqlite::Result<KeyRecord> {
-    let tags: String = r.get(13)?;
-    Ok(KeyRecord {
-        key: KeyRef { account: r.get(0)?, region: r.get(1)?, key_id: r.get(2)? },
-        version: r.get(3)?,
-        created_ms: r.get(4)?,
-        description: r.get(5)?,
-        key_usage: enum_col(r.get(6)?, KeyUsageType::parse)?,
-        key_spec: enum_col(r.get(7)?, KeySpec::parse)?,
-        origin: enum_col(r.get(8)?, OriginType::parse)?,
-        state: enum_col(r.get(9)?, KeyState::parse)?,
-        deletion_date_ms: r.get(10)?,
-        policy: r.get(11)?,
-        multi_region: r.get(12)?,
-        tags: serde_json::from_str(&tags)
-            .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?,
-        rotation_enabled: r.get(14)?,
-        rotation_period_days: r.get(15)?,
-        next_rotation_ms: r.get(16)?,
-        current_material_id: r.get(17)?,
-    })
-}
-
-fn tags_json(k: &KeyRecord) -> String {
-    serde_json::to_string(&k.tags).unwrap_or_else(|_| "{}".into())
-}
-
-const MATERIAL_COLS: &str = "account, region, key_id, material_id, sealed, state, created_ms, rotation_date_ms, rotation_type, import_state, expiration_model, valid_to_ms, description";
-
-fn material_row(r: &Row<'_>) -> rusqlite::Result<MaterialRecord> {
-    Ok(MaterialRecord {
-        key: KeyRef { account: r.get(0)?, region: r.get(1)?, key_id: r.get(2)? },
-        material_id: r.get(3)?,
-        sealed: r.get(4)?,
-        state: enum_col(r.get(5)?, KeyMaterialState::parse)?,
-        created_ms: r.get(6)?,
-        rotation_date_ms: r.get(7)?,
-        rotation_type: opt_enum_col(r.get(8)?, RotationType::parse)?,
-        import_state: opt_enum_col(r.get(9)?, ImportState::parse)?,
-        expiration_model: opt_enum_col(r.get(10)?, ExpirationModelType::parse)?,
-        valid_to_ms: r.get(11)?,
-        description: r.get(12)?,
-    })
+/// A shared row mapping as rusqlite's row callback (its error carried through rusqlite's).
+macro_rules! mapped {
+    ($f:path) => {
+        |r: &Row<'_>| $f(r).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))
+    };
 }
 
 fn insert_key(
@@ -208,17 +198,12 @@ fn insert_key(
     k: &KeyRecord,
     materials: &[MaterialRecord],
 ) -> Result<()> {
+    let values = sql::key_values(k)?;
     tx.prepare_cached(&format!(
-        "INSERT INTO keys ({KEY_COLS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18)"
+        "INSERT INTO keys ({KEY_COLS}) VALUES ({})",
+        sql::placeholders(values.len())
     ))
-    .and_then(|mut s| {
-        s.execute(params![
-            k.key.account, k.key.region, k.key.key_id, k.version, k.created_ms, k.description,
-            k.key_usage.as_str(), k.key_spec.as_str(), k.origin.as_str(), k.state.as_str(),
-            k.deletion_date_ms, k.policy, k.multi_region, tags_json(k), k.rotation_enabled,
-            k.rotation_period_days, k.next_rotation_ms, k.current_material_id,
-        ])
-    })
+    .and_then(|mut s| s.execute(params_from_iter(&values)))
     .map_err(unique_or_backend)?;
     for m in materials {
         upsert_material(tx, m)?;
@@ -227,67 +212,14 @@ fn insert_key(
 }
 
 fn upsert_material(tx: &rusqlite::Transaction<'_>, m: &MaterialRecord) -> Result<()> {
+    let values = sql::material_values(m);
     tx.prepare_cached(&format!(
-        "INSERT OR REPLACE INTO materials ({MATERIAL_COLS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)"
+        "INSERT OR REPLACE INTO materials ({MATERIAL_COLS}) VALUES ({})",
+        sql::placeholders(values.len())
     ))
-    .and_then(|mut s| {
-        s.execute(params![
-            m.key.account, m.key.region, m.key.key_id, m.material_id, m.sealed, m.state.as_str(),
-            m.created_ms, m.rotation_date_ms, m.rotation_type.map(|v| v.as_str()),
-            m.import_state.map(|v| v.as_str()), m.expiration_model.map(|v| v.as_str()),
-            m.valid_to_ms, m.description,
-        ])
-    })
+    .and_then(|mut s| s.execute(params_from_iter(&values)))
     .map_err(backend)?;
     Ok(())
-}
-
-const GRANT_COLS: &str = "account, region, key_id, grant_id, token, name, grantee, retiring, operations, constraints, issuer, created_ms";
-
-fn json_col<T: serde::de::DeserializeOwned>(s: String) -> rusqlite::Result<T> {
-    serde_json::from_str(&s).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))
-}
-
-fn grant_row(r: &Row<'_>) -> rusqlite::Result<GrantRecord> {
-    Ok(GrantRecord {
-        key: KeyRef { account: r.get(0)?, region: r.get(1)?, key_id: r.get(2)? },
-        grant_id: r.get(3)?,
-        token: r.get(4)?,
-        name: r.get(5)?,
-        grantee: r.get(6)?,
-        retiring: r.get(7)?,
-        operations: json_col(r.get(8)?)?,
-        constraints: r.get::<_, Option<String>>(9)?.map(json_col).transpose()?,
-        issuer: r.get(10)?,
-        created_ms: r.get(11)?,
-    })
-}
-
-fn access_key_row(r: &Row<'_>) -> rusqlite::Result<AccessKeyRecord> {
-    Ok(AccessKeyRecord {
-        access_key_id: r.get(0)?,
-        account_id: r.get(1)?,
-        principal_arn: r.get(2)?,
-        sealed_secret: r.get(3)?,
-        created_ms: r.get(4)?,
-    })
-}
-
-fn user_row(r: &Row<'_>) -> rusqlite::Result<UserRecord> {
-    Ok(UserRecord { account_id: r.get(0)?, name: r.get(1)?, created_ms: r.get(2)? })
-}
-
-const ALIAS_COLS: &str = "account, region, name, target_key_id, created_ms, updated_ms";
-
-fn alias_row(r: &Row<'_>) -> rusqlite::Result<AliasRecord> {
-    Ok(AliasRecord {
-        account: r.get(0)?,
-        region: r.get(1)?,
-        name: r.get(2)?,
-        target_key_id: r.get(3)?,
-        created_ms: r.get(4)?,
-        updated_ms: r.get(5)?,
-    })
 }
 
 /// A constraint violation (a taken primary key or unique value) is `AlreadyExists`.
@@ -375,8 +307,14 @@ impl Store for SqliteStore {
         let k = k.clone();
         self.write(move |tx| {
             tx.execute(
-                "INSERT INTO access_keys (access_key_id, account_id, principal_arn, sealed_secret, created_ms) VALUES (?1,?2,?3,?4,?5)",
-                params![k.access_key_id, k.account_id, k.principal_arn, k.sealed_secret, k.created_ms],
+                &format!("INSERT INTO access_keys ({ACCESS_KEY_COLS}) VALUES (?1,?2,?3,?4,?5)"),
+                params![
+                    k.access_key_id,
+                    k.account_id,
+                    k.principal_arn,
+                    k.sealed_secret,
+                    k.created_ms
+                ],
             )
             .map_err(unique_or_backend)?;
             Ok(())
@@ -387,9 +325,9 @@ impl Store for SqliteStore {
     async fn get_access_key(&self, id: &str) -> Result<Option<AccessKeyRecord>> {
         self.read(|c| {
             c.query_row(
-                "SELECT access_key_id, account_id, principal_arn, sealed_secret, created_ms FROM access_keys WHERE access_key_id = ?1",
+                &format!("SELECT {ACCESS_KEY_COLS} FROM access_keys WHERE access_key_id = ?1"),
                 [id],
-                access_key_row,
+                mapped!(sql::access_key_row),
             )
             .optional()
         })
@@ -397,8 +335,8 @@ impl Store for SqliteStore {
 
     async fn list_access_keys(&self, account_id: &str) -> Result<Vec<AccessKeyRecord>> {
         self.read(|c| {
-            let mut s = c.prepare_cached("SELECT access_key_id, account_id, principal_arn, sealed_secret, created_ms FROM access_keys WHERE account_id = ?1 ORDER BY created_ms, access_key_id")?;
-            let rows = s.query_map([account_id], access_key_row)?;
+            let mut s = c.prepare_cached(&format!("SELECT {ACCESS_KEY_COLS} FROM access_keys WHERE account_id = ?1 ORDER BY created_ms, access_key_id"))?;
+            let rows = s.query_map([account_id], mapped!(sql::access_key_row))?;
             rows.collect()
         })
     }
@@ -422,7 +360,7 @@ impl Store for SqliteStore {
         let u = u.clone();
         self.write(move |tx| {
             tx.execute(
-                "INSERT INTO users (account_id, name, created_ms) VALUES (?1, ?2, ?3)",
+                &format!("INSERT INTO users ({USER_COLS}) VALUES (?1, ?2, ?3)"),
                 params![u.account_id, u.name, u.created_ms],
             )
             .map_err(unique_or_backend)?;
@@ -433,15 +371,21 @@ impl Store for SqliteStore {
 
     async fn get_user(&self, account_id: &str, name: &str) -> Result<Option<UserRecord>> {
         self.read(|c| {
-            c.query_row("SELECT account_id, name, created_ms FROM users WHERE account_id = ?1 AND name = ?2", params![account_id, name], user_row)
+            c.query_row(
+                &format!("SELECT {USER_COLS} FROM users WHERE account_id = ?1 AND name = ?2"),
+                params![account_id, name],
+                mapped!(sql::user_row),
+            )
             .optional()
         })
     }
 
     async fn list_users(&self, account_id: &str) -> Result<Vec<UserRecord>> {
         self.read(|c| {
-            let mut s = c.prepare_cached("SELECT account_id, name, created_ms FROM users WHERE account_id = ?1 ORDER BY name")?;
-            let rows = s.query_map([account_id], user_row)?;
+            let mut s = c.prepare_cached(&format!(
+                "SELECT {USER_COLS} FROM users WHERE account_id = ?1 ORDER BY name"
+            ))?;
+            let rows = s.query_map([account_id], mapped!(sql::user_row))?;
             rows.collect()
         })
     }
@@ -507,7 +451,7 @@ impl Store for SqliteStore {
             c.prepare_cached(&format!(
                 "SELECT {KEY_COLS} FROM keys WHERE account = ?1 AND region = ?2 AND key_id = ?3"
             ))?
-            .query_row(params![key.account, key.region, key.key_id], key_row)
+            .query_row(params![key.account, key.region, key.key_id], mapped!(sql::key_row))
             .optional()
         })
     }
@@ -523,14 +467,14 @@ impl Store for SqliteStore {
                 .prepare_cached(&format!(
                     "SELECT {KEY_COLS} FROM keys WHERE account = ?1 AND region = ?2 AND key_id = ?3"
                 ))?
-                .query_row(params![key.account, key.region, key.key_id], key_row)
+                .query_row(params![key.account, key.region, key.key_id], mapped!(sql::key_row))
                 .optional()?;
             let Some(rec) = rec else { return Ok(None) };
             let mats = tx
                 .prepare_cached(&format!(
                     "SELECT {MATERIAL_COLS} FROM materials WHERE account = ?1 AND region = ?2 AND key_id = ?3 ORDER BY created_ms, material_id"
                 ))?
-                .query_map(params![key.account, key.region, key.key_id], material_row)?
+                .query_map(params![key.account, key.region, key.key_id], mapped!(sql::material_row))?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             tx.commit()?;
             Ok(Some((rec, mats)))
@@ -548,7 +492,7 @@ impl Store for SqliteStore {
             let mut s = c.prepare_cached(&format!(
                 "SELECT {KEY_COLS} FROM keys WHERE account = ?1 AND region = ?2 AND key_id > ?3 ORDER BY key_id LIMIT ?4"
             ))?;
-            let rows = s.query_map(params![account, region, after.unwrap_or(""), limit as i64], key_row)?;
+            let rows = s.query_map(params![account, region, after.unwrap_or(""), limit as i64], mapped!(sql::key_row))?;
             rows.collect()
         })
     }
@@ -569,7 +513,7 @@ impl Store for SqliteStore {
                      WHERE account = ?1 AND region = ?2 AND key_id = ?3 AND version = ?4 - 1",
                     params![
                         k.key.account, k.key.region, k.key.key_id, k.version, k.description, k.state.as_str(),
-                        k.deletion_date_ms, k.policy, tags_json(&k), k.rotation_enabled, k.rotation_period_days,
+                        k.deletion_date_ms, k.policy, sql::tags_json(&k)?, k.rotation_enabled, k.rotation_period_days,
                         k.next_rotation_ms, k.current_material_id,
                     ],
                 )
@@ -595,21 +539,10 @@ impl Store for SqliteStore {
     async fn delete_key(&self, key: &KeyRef) -> Result<()> {
         let key = key.clone();
         self.write(move |tx| {
-            let p = params![key.account, key.region, key.key_id];
-            tx.execute(
-                "DELETE FROM materials WHERE account = ?1 AND region = ?2 AND key_id = ?3",
-                p,
-            )
-            .map_err(backend)?;
-            tx.execute(
-                "DELETE FROM aliases WHERE account = ?1 AND region = ?2 AND target_key_id = ?3",
-                p,
-            )
-            .map_err(backend)?;
-            tx.execute("DELETE FROM grants WHERE account = ?1 AND region = ?2 AND key_id = ?3", p)
-                .map_err(backend)?;
-            tx.execute("DELETE FROM keys WHERE account = ?1 AND region = ?2 AND key_id = ?3", p)
-                .map_err(backend)?;
+            for statement in sql::DELETE_KEY_CASCADE {
+                tx.execute(statement, params![key.account, key.region, key.key_id])
+                    .map_err(backend)?;
+            }
             Ok(())
         })
         .await
@@ -632,20 +565,21 @@ impl Store for SqliteStore {
             let mut s = c.prepare_cached(&format!(
                 "SELECT {MATERIAL_COLS} FROM materials WHERE account = ?1 AND region = ?2 AND key_id = ?3 ORDER BY created_ms, material_id"
             ))?;
-            let rows = s.query_map(params![key.account, key.region, key.key_id], material_row)?;
+            let rows = s.query_map(params![key.account, key.region, key.key_id], mapped!(sql::material_row))?;
             rows.collect()
         })
     }
 
     async fn put_grant(&self, g: &GrantRecord) -> Result<()> {
         let g = g.clone();
-        let ops = serde_json::to_string(&g.operations).map_err(backend)?;
-        let constraints =
-            g.constraints.as_ref().map(serde_json::to_string).transpose().map_err(backend)?;
         self.write(move |tx| {
+            let values = sql::grant_values(&g)?;
             tx.execute(
-                &format!("INSERT INTO grants ({GRANT_COLS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)"),
-                params![g.key.account, g.key.region, g.key.key_id, g.grant_id, g.token, g.name, g.grantee, g.retiring, ops, constraints, g.issuer, g.created_ms],
+                &format!(
+                    "INSERT INTO grants ({GRANT_COLS}) VALUES ({})",
+                    sql::placeholders(values.len())
+                ),
+                params_from_iter(&values),
             )
             .map_err(unique_or_backend)?;
             Ok(())
@@ -658,7 +592,7 @@ impl Store for SqliteStore {
             let mut s = c.prepare_cached(&format!(
                 "SELECT {GRANT_COLS} FROM grants WHERE account = ?1 AND region = ?2 AND key_id = ?3 ORDER BY created_ms, grant_id"
             ))?;
-            let rows = s.query_map(params![key.account, key.region, key.key_id], grant_row)?;
+            let rows = s.query_map(params![key.account, key.region, key.key_id], mapped!(sql::grant_row))?;
             rows.collect()
         })
     }
@@ -666,7 +600,7 @@ impl Store for SqliteStore {
     async fn get_grant_by_token(&self, token: &str) -> Result<Option<GrantRecord>> {
         self.read(|c| {
             c.prepare_cached(&format!("SELECT {GRANT_COLS} FROM grants WHERE token = ?1"))?
-                .query_row([token], grant_row)
+                .query_row([token], mapped!(sql::grant_row))
                 .optional()
         })
     }
@@ -676,7 +610,7 @@ impl Store for SqliteStore {
             let mut s = c.prepare_cached(&format!(
                 "SELECT {GRANT_COLS} FROM grants WHERE retiring = ?1 ORDER BY created_ms, grant_id"
             ))?;
-            let rows = s.query_map([principal], grant_row)?;
+            let rows = s.query_map([principal], mapped!(sql::grant_row))?;
             rows.collect()
         })
     }
@@ -698,9 +632,13 @@ impl Store for SqliteStore {
     async fn create_alias(&self, a: &AliasRecord) -> Result<()> {
         let a = a.clone();
         self.write(move |tx| {
+            let values = sql::alias_values(&a);
             tx.execute(
-                &format!("INSERT INTO aliases ({ALIAS_COLS}) VALUES (?1,?2,?3,?4,?5,?6)"),
-                params![a.account, a.region, a.name, a.target_key_id, a.created_ms, a.updated_ms],
+                &format!(
+                    "INSERT INTO aliases ({ALIAS_COLS}) VALUES ({})",
+                    sql::placeholders(values.len())
+                ),
+                params_from_iter(&values),
             )
             .map_err(unique_or_backend)?;
             Ok(())
@@ -718,7 +656,7 @@ impl Store for SqliteStore {
             c.prepare_cached(&format!(
                 "SELECT {ALIAS_COLS} FROM aliases WHERE account = ?1 AND region = ?2 AND name = ?3"
             ))?
-            .query_row(params![account, region, name], alias_row)
+            .query_row(params![account, region, name], mapped!(sql::alias_row))
             .optional()
         })
     }
@@ -770,7 +708,7 @@ impl Store for SqliteStore {
             let mut s = c.prepare_cached(&format!(
                 "SELECT {ALIAS_COLS} FROM aliases WHERE account = ?1 AND region = ?2 AND (?3 IS NULL OR target_key_id = ?3) AND name > ?4 ORDER BY name LIMIT ?5"
             ))?;
-            let rows = s.query_map(params![account, region, key_id, after.unwrap_or(""), limit as i64], alias_row)?;
+            let rows = s.query_map(params![account, region, key_id, after.unwrap_or(""), limit as i64], mapped!(sql::alias_row))?;
             rows.collect()
         })
     }
