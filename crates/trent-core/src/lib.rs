@@ -1,35 +1,23 @@
 //! The domain of Trent: KMS keys, their state machine and materials, and one module per
-//! operation family. No HTTP types: requests and responses are the typed wire shapes of
+//! operation family (`ops/`). No HTTP types: requests and responses are the typed wire shapes of
 //! `trent-types`; persistence goes through `trent-store`.
 
 mod admin;
-mod aliases;
-mod asymmetric;
 pub mod audit;
 pub mod authz;
 mod bootstrap;
 mod cache;
 pub mod clock;
-mod crypto_ops;
-mod data_keys;
 mod error;
 mod gate;
-mod grants;
 mod heavy;
-mod import;
-mod kem;
 mod key_cache;
-mod key_policy;
-mod keys;
 mod keyspec;
-mod mac;
 mod materials;
 mod metadata;
+mod ops;
 mod reaper;
-mod rotation;
 mod state;
-mod tags;
-mod unsupported;
 mod wrapping_pool;
 mod writes;
 

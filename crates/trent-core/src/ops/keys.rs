@@ -143,8 +143,10 @@ impl Call for CreateKeyRequest {
                 "XksKeyId is valid only for keys in an external key store.".into(),
             ));
         }
-        let tags =
-            crate::tags::validate_new_tags(r.tags.as_deref().unwrap_or(&[]), &BTreeMap::new())?;
+        let tags = crate::ops::tags::validate_new_tags(
+            r.tags.as_deref().unwrap_or(&[]),
+            &BTreeMap::new(),
+        )?;
         let now = kms.now_ms();
         let multi_region = r.multi_region.unwrap_or(false);
         let key_id =
@@ -152,8 +154,8 @@ impl Call for CreateKeyRequest {
         let key = KeyRef { account: caller.account.clone(), region: caller.region.clone(), key_id };
         let custom_policy = r.policy.is_some();
         let policy = match r.policy {
-            Some(p) => crate::key_policy::validate_policy(&p)?,
-            None => crate::key_policy::default_policy(&key),
+            Some(p) => crate::ops::policy::validate_policy(&p)?,
+            None => crate::ops::policy::default_policy(&key),
         };
         let mut rec = new_record(key.clone(), now, spec, usage, origin, policy);
         if let Some(description) = r.description {

@@ -1,8 +1,8 @@
 //! HMAC operations: GenerateMac and VerifyMac.
 
-use crate::asymmetric::{incompatible, Usable};
 use crate::authz::ConditionKey as K;
 use crate::gate::KeyTarget;
+use crate::ops::asymmetric::{incompatible, Usable};
 use crate::{Authorized, Call, Conditions, Kms, KmsError, Result};
 use trent_crypto::mac;
 use trent_store::KeyRecord;

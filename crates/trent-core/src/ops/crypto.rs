@@ -1,10 +1,10 @@
 //! Encryption operations: Encrypt, Decrypt, ReEncrypt for symmetric keys (Trent's blob
 //! format) and RSA keys (RSAES-OAEP), and the shared steps data keys reuse.
 
-use crate::asymmetric::{incompatible, usage_error, Usable};
 use crate::authz::ConditionKey as K;
-use crate::data_keys::refuse_recipient;
 use crate::gate::{CiphertextKey, KeyTarget, NamesCiphertext, ReEncryptKeys};
+use crate::ops::asymmetric::{incompatible, usage_error, Usable};
+use crate::ops::data_keys::refuse_recipient;
 use crate::state::{check, pending_import, Family};
 use crate::{Authorized, Call, Conditions, Kms, KmsError, Result};
 use std::collections::BTreeMap;
@@ -126,9 +126,9 @@ impl Kms {
             }
         }
         let spki = asymmetric::public_key(spec, &u.material)
-            .map_err(|e| crate::asymmetric::asym_error(e, algorithm))?;
+            .map_err(|e| crate::ops::asymmetric::asym_error(e, algorithm))?;
         let blob = asymmetric::encrypt(&spki, algorithm, plaintext)
-            .map_err(|e| crate::asymmetric::asym_error(e, algorithm))?;
+            .map_err(|e| crate::ops::asymmetric::asym_error(e, algorithm))?;
         Ok(Sealed { blob, material_id: None, algorithm })
     }
 

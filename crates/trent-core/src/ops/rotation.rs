@@ -4,7 +4,7 @@
 
 use crate::authz::ConditionKey as K;
 use crate::gate::KeyTarget;
-use crate::keys::page_after;
+use crate::ops::keys::page_after;
 use crate::state::{check, Family};
 use crate::writes::Changes;
 use crate::{Authorized, Call, Conditions, Kms, KmsError, Result};

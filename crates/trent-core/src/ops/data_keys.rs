@@ -1,8 +1,11 @@
-//! Data keys and randomness: GenerateDataKey, GenerateDataKeyWithoutPlaintext, GenerateRandom.
+//! Data keys and randomness: GenerateDataKey, GenerateDataKeyWithoutPlaintext, GenerateRandom,
+//! and data key pairs: GenerateDataKeyPair, GenerateDataKeyPairWithoutPlaintext.
 
+use crate::authz::ConditionKey as K;
 use crate::gate::{AccountTarget, KeyTarget};
-use crate::{Authorized, Call, Conditions, Kms, KmsError, Result};
+use crate::{Authorized, Call, Caller, Conditions, Kms, KmsError, Result};
 use std::collections::BTreeMap;
+use trent_crypto::asymmetric;
 use trent_crypto::Secret;
 use trent_store::KeyRecord;
 use trent_types::*;
@@ -164,6 +167,139 @@ impl Call for GenerateRandomRequest {
         Ok(GenerateRandomResponse {
             plaintext: Some(Blob::new(bytes.into_vec())),
             ciphertext_for_recipient: None,
+        })
+    }
+}
+
+// ---- data key pairs: GenerateDataKeyPair, GenerateDataKeyPairWithoutPlaintext ----
+
+/// What the two data-key-pair operations share.
+struct KeyPairRequest {
+    action: &'static str,
+    spec: DataKeyPairSpec,
+    context: Option<std::collections::BTreeMap<String, String>>,
+    dry_run: Option<bool>,
+}
+
+impl Kms {
+    /// GenerateDataKeyPair(WithoutPlaintext) on the authorized key: checks the spec, the
+    /// key and its state first — so that a DryRun or a key in the wrong state costs no key
+    /// generation (RSA-4096 takes about half a second) — then generates the pair off the
+    /// async workers and seals its private key. Returns (spec, private key, public key, sealed).
+    async fn sealed_key_pair(
+        &self,
+        caller: &Caller,
+        rec: &KeyRecord,
+        req: KeyPairRequest,
+    ) -> Result<(DataKeyPairSpec, Secret, Vec<u8>, crate::ops::data_keys::SealedSecret)> {
+        let spec = req.spec;
+        if !crate::keyspec::available_in(spec.as_str(), &caller.region) {
+            return Err(crate::keyspec::partition_enum_error(
+                spec.as_str(),
+                "keyPairSpec",
+                DataKeyPairSpec::NAMES,
+                &caller.region,
+            ));
+        }
+        let key_spec = match KeySpec::parse(spec.as_str()) {
+            Some(s) if asymmetric::is_supported(s) => s,
+            _ => {
+                return Err(KmsError::new(
+                    ErrorCode::UnsupportedOperationException,
+                    format!("KeyPairSpec {spec} is not supported by this server yet."),
+                ))
+            }
+        };
+        let u = self.usable_for_encrypt(rec, req.action, req.dry_run).await?;
+        let (private, public) = self
+            .blocking(move || {
+                let private = asymmetric::generate(key_spec)?;
+                let public = asymmetric::public_key(key_spec, &private)
+                    .map_err(|_| KmsError::Internal("generated key does not parse".into()))?;
+                Ok((private, public))
+            })
+            .await?;
+        let blob = self.seal_with(rec, &u, private.as_bytes(), absent::context(&req.context))?;
+        let sealed = crate::ops::data_keys::SealedSecret {
+            key_arn: rec.key.arn(),
+            material_id: u.material_id,
+            blob,
+        };
+        Ok((spec, private, public, sealed))
+    }
+}
+
+fn key_pair_conditions(
+    c: &mut Conditions,
+    spec: DataKeyPairSpec,
+    context: &Option<std::collections::BTreeMap<String, String>>,
+) {
+    c.encryption_context(context.as_ref()).set(K::DataKeyPairSpec, spec);
+}
+
+impl Call for GenerateDataKeyPairRequest {
+    const OPERATION: Operation = Operation::GenerateDataKeyPair;
+    type Target = KeyTarget<true>;
+    type Output = GenerateDataKeyPairResponse;
+
+    fn conditions(&self, c: &mut Conditions) {
+        key_pair_conditions(c, self.key_pair_spec, &self.encryption_context);
+    }
+
+    async fn handle(
+        self,
+        kms: &Kms,
+        auth: Authorized<'_, KeyTarget<true>>,
+    ) -> Result<GenerateDataKeyPairResponse> {
+        crate::ops::data_keys::refuse_recipient(&self.recipient)?;
+        let req = KeyPairRequest {
+            action: "GenerateDataKeyPair",
+            spec: self.key_pair_spec,
+            context: self.encryption_context,
+            dry_run: self.dry_run,
+        };
+        let (spec, private, public, s) =
+            kms.sealed_key_pair(auth.caller(), auth.target().key(), req).await?;
+        Ok(GenerateDataKeyPairResponse {
+            private_key_ciphertext_blob: Some(Blob::new(s.blob)),
+            private_key_plaintext: Some(Blob::new(private.into_vec())),
+            public_key: Some(Blob::new(public)),
+            key_id: Some(s.key_arn),
+            key_pair_spec: Some(spec),
+            ciphertext_for_recipient: None,
+            key_material_id: Some(s.material_id),
+        })
+    }
+}
+
+impl Call for GenerateDataKeyPairWithoutPlaintextRequest {
+    const OPERATION: Operation = Operation::GenerateDataKeyPairWithoutPlaintext;
+    type Target = KeyTarget<true>;
+    type Output = GenerateDataKeyPairWithoutPlaintextResponse;
+
+    fn conditions(&self, c: &mut Conditions) {
+        key_pair_conditions(c, self.key_pair_spec, &self.encryption_context);
+    }
+
+    async fn handle(
+        self,
+        kms: &Kms,
+        auth: Authorized<'_, KeyTarget<true>>,
+    ) -> Result<GenerateDataKeyPairWithoutPlaintextResponse> {
+        let req = KeyPairRequest {
+            action: "GenerateDataKeyPairWithoutPlaintext",
+            spec: self.key_pair_spec,
+            context: self.encryption_context,
+            dry_run: self.dry_run,
+        };
+        let (spec, _private, public, s) =
+            kms.sealed_key_pair(auth.caller(), auth.target().key(), req).await?;
+        Ok(GenerateDataKeyPairWithoutPlaintextResponse {
+            private_key_ciphertext_blob: Some(Blob::new(s.blob)),
+            public_key: Some(Blob::new(public)),
+            key_id: Some(s.key_arn),
+            key_pair_spec: Some(spec),
+            key_material_id: Some(s.material_id),
         })
     }
 }

@@ -3,7 +3,7 @@
 //! that the alias still points where it did when it was authorized.
 
 use crate::gate::{alias_not_found, AliasChange, AliasListing, AliasRemoval, NewAlias};
-use crate::keys::page_limit;
+use crate::ops::keys::page_limit;
 use crate::state::{check, Family};
 use crate::{Authorized, Call, Kms, KmsError, Result};
 use trent_store::{AliasRecord, KeyRecord, StoreError};

@@ -1,8 +1,8 @@
 //! ML-KEM operations: Encapsulate and Decapsulate (FIPS 203), for keys with KeyUsage
 //! ENCAPSULATE_DECAPSULATE.
 
-use crate::asymmetric::{asym_error, Usable};
 use crate::gate::KeyTarget;
+use crate::ops::asymmetric::{asym_error, Usable};
 use crate::{Authorized, Call, Kms, KmsError, Result};
 use trent_crypto::asymmetric::{mlkem, AsymError};
 use trent_store::KeyRecord;
