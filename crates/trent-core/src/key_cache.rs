@@ -68,7 +68,18 @@ impl KeyCache {
 
 impl Kms {
     /// The key and its materials, from the cache or the store; `None` if there is no key.
+    /// As it is now: when time has changed it since it was stored (expired imported
+    /// material), the changed copy, which is served but neither cached nor written.
     pub(crate) async fn cached_key(&self, key: &KeyRef) -> Result<Option<Arc<CachedKey>>> {
+        let Some(c) = self.stored_key(key).await? else { return Ok(None) };
+        Ok(Some(match crate::lifecycle::as_of(&c.rec, &c.mats, self.now_ms()) {
+            None => c,
+            Some((rec, mats)) => Arc::new(CachedKey { rec, mats, policy: c.policy.clone() }),
+        }))
+    }
+
+    /// The key and its materials as stored, from the cache or the store.
+    async fn stored_key(&self, key: &KeyRef) -> Result<Option<Arc<CachedKey>>> {
         if let Some(c) = self.keys.entries.get(key) {
             return Ok(Some(c));
         }

@@ -13,6 +13,7 @@ mod gate;
 mod heavy;
 mod key_cache;
 mod keyspec;
+mod lifecycle;
 mod materials;
 mod metadata;
 mod ops;

@@ -1,18 +1,12 @@
-//! Background duties: deleting keys whose deletion date has passed and rotating keys whose
-//! automatic rotation is due.
+//! Background duties: persisting what time did (deleting keys whose deletion date has passed,
+//! deleting expired imported material) and rotating keys whose automatic rotation is due.
+//! Reads never wait for them: they serve keys as they are now (`lifecycle`).
 
 use crate::{Kms, Result};
 use std::sync::Arc;
 use std::time::Duration;
-use trent_store::KeyRecord;
-use trent_types::KeyState;
 
 impl Kms {
-    pub(crate) fn is_past_deletion(&self, rec: &KeyRecord) -> bool {
-        rec.state == KeyState::PendingDeletion
-            && rec.deletion_date_ms.is_some_and(|d| d <= self.now_ms())
-    }
-
     /// Deletes, for good, every key whose deletion date has passed.
     pub async fn reap_deleted_keys(&self) -> Result<usize> {
         let due = self.store.keys_due_for_deletion(self.now_ms()).await?;

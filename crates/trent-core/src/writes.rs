@@ -1,8 +1,10 @@
 //! Writes to one key: serialized by the key's lock, computed from what the store holds (never
-//! from the cache), committed with a version check, and cached before the lock is released.
+//! from the cache) as time has changed it (`lifecycle`: expired material is deleted in the same
+//! write), committed with a version check, and cached before the lock is released.
 //! Concurrent legal calls therefore all succeed or fail with the error their order implies; a
 //! version conflict can only come from another node, and is retried with backoff.
 
+use crate::lifecycle;
 use crate::{Kms, KmsError, Result};
 use std::time::Duration;
 use trent_store::{KeyRecord, KeyRef, MaterialRecord, StoreError};
@@ -37,8 +39,9 @@ fn jitter(attempt: u32) -> Duration {
 }
 
 impl Kms {
-    /// Reads a key and its materials, lets `f` change them, and writes the result back
-    /// atomically, holding the key's lock throughout.
+    /// Reads a key and its materials, applies what time has done to them (expired material),
+    /// lets `f` change them, and writes the result back atomically, holding the key's lock
+    /// throughout. `f` sees the key as it is now; nothing is written if nothing changed.
     pub(crate) async fn modify_key<F>(
         &self,
         key: &KeyRef,
@@ -53,22 +56,32 @@ impl Kms {
                 self.uncache_key(key);
                 return Err(crate::gate::key_not_found(key));
             };
-            if self.is_past_deletion(&rec) {
+            let now = self.now_ms();
+            if lifecycle::is_past_deletion(&rec, now) {
                 self.purge_locked(key).await?;
                 return Err(crate::gate::key_not_found(key));
             }
-            let Changes { upsert, remove } = f(&mut rec, &mats)?;
+            let stored = rec.clone();
+            let due = lifecycle::expire(&mut rec, &mats, now);
+            lifecycle::apply(&mut mats, &due.changes);
+            let own = f(&mut rec, &mats)?;
+            if own.upsert.is_empty()
+                && own.remove.is_empty()
+                && due.expired.is_empty()
+                && rec == stored
+            {
+                return Ok((rec, mats));
+            }
+            lifecycle::apply(&mut mats, &own);
+            let changes = lifecycle::merge(due.changes, own);
             rec.version += 1;
-            match self.store.update_key(&rec, &upsert, &remove).await {
+            match self.store.update_key(&rec, &changes.upsert, &changes.remove).await {
                 Ok(()) => {
-                    mats.retain(|m| !remove.contains(&m.material_id));
-                    for u in upsert {
-                        match mats.iter_mut().find(|m| m.material_id == u.material_id) {
-                            Some(m) => *m = u,
-                            None => mats.push(u),
-                        }
-                    }
                     self.cache_key(rec.clone(), mats.clone());
+                    if !due.expired.is_empty() {
+                        self.evict_materials(key);
+                        self.record_expiry(&rec, &due.expired, now);
+                    }
                     return Ok((rec, mats));
                 }
                 // Another node wrote the key since we read it: read again.
@@ -80,12 +93,27 @@ impl Kms {
         Err(KmsError::throttling())
     }
 
+    /// Logs and audits the deletion of expired material (CloudTrail's DeleteExpiredKeyMaterial).
+    fn record_expiry(&self, k: &KeyRecord, expired: &[String], now: i64) {
+        for id in expired {
+            tracing::info!(key = %k.key.arn(), material = %id, "imported key material expired");
+            self.audit.record(crate::audit::delete_expired_key_material(
+                &k.key.account,
+                &k.key.region,
+                &k.key.key_id,
+                &k.key.arn(),
+                id,
+                now,
+            ));
+        }
+    }
+
     /// Deletes a key for good (its materials, aliases and grants with it) if its deletion
     /// date has passed, as the store says under the key's lock; whether it did.
     pub(crate) async fn purge_if_due(&self, key: &KeyRef) -> Result<bool> {
         let _guard = self.keys.lock(key).await;
         match self.read_key(key).await? {
-            Some((rec, _)) if self.is_past_deletion(&rec) => {
+            Some((rec, _)) if lifecycle::is_past_deletion(&rec, self.now_ms()) => {
                 self.purge_locked(key).await?;
                 Ok(true)
             }

@@ -142,36 +142,13 @@ impl Kms {
         }
     }
 
-    /// Loads a key. A key whose deletion date has passed is gone even if the reaper has not
-    /// run yet: it is purged here and reported as not existing.
-    pub(super) async fn load_key_raw(&self, key: &KeyRef) -> Result<KeyRecord> {
-        let rec = self.cached_key(key).await?.ok_or_else(|| key_not_found(key))?.rec.clone();
-        if self.is_past_deletion(&rec) && self.purge_if_due(key).await? {
-            return Err(key_not_found(key));
-        }
-        if self.is_past_deletion(&rec) {
-            // Not due after all (the cached copy was older than the store): read again.
-            return self
-                .cached_key(key)
-                .await?
-                .map(|c| c.rec.clone())
-                .ok_or_else(|| key_not_found(key));
-        }
-        Ok(rec)
-    }
-
-    /// Loads a key as it is now: imported material whose `ValidTo` has passed is gone at
-    /// once, before the background pass gets to it.
+    /// Loads a key as it is now (`lifecycle`), without writing: a key whose deletion date has
+    /// passed is gone, and imported material whose `ValidTo` has passed is deleted, even
+    /// before the background pass (or the key's next write) persists it.
     pub(super) async fn load_key(&self, key: &KeyRef) -> Result<KeyRecord> {
-        let rec = self.load_key_raw(key).await?;
-        if rec.origin != trent_types::OriginType::External {
-            return Ok(rec);
-        }
-        let now = self.now_ms();
-        let mats = self.materials_of(key).await?;
-        if mats.iter().any(|m| m.sealed.is_some() && m.valid_to_ms.is_some_and(|t| t <= now)) {
-            self.expire_material(key).await?;
-            return self.load_key_raw(key).await;
+        let rec = self.cached_key(key).await?.ok_or_else(|| key_not_found(key))?.rec.clone();
+        if crate::lifecycle::is_past_deletion(&rec, self.now_ms()) {
+            return Err(key_not_found(key));
         }
         Ok(rec)
     }

@@ -452,50 +452,10 @@ impl Kms {
         Ok(DeleteImportedKeyMaterialResponse { key_id: Some(arn), key_material_id: Some(deleted) })
     }
 
-    /// Deletes imported material whose `ValidTo` has passed: the key goes to PendingImport
-    /// (unless pending deletion) and a `DeleteExpiredKeyMaterial` event is recorded.
+    /// Persists the deletion of imported material whose `ValidTo` has passed: every write of
+    /// a key does (`modify_key`), so this is a write that changes nothing else.
     pub(crate) async fn expire_material(&self, key: &KeyRef) -> Result<()> {
-        let now = self.now_ms();
-        let mut expired: Vec<String> = Vec::new();
-        let (k, _) = self
-            .modify_key(key, |k, mats| {
-                expired.clear();
-                let mut changes = Changes::none();
-                let mut lost_associated = false;
-                for m in mats
-                    .iter()
-                    .filter(|m| m.sealed.is_some() && m.valid_to_ms.is_some_and(|t| t <= now))
-                {
-                    expired.push(m.material_id.clone());
-                    if m.state == KeyMaterialState::PendingRotation {
-                        changes.remove.push(m.material_id.clone());
-                    } else {
-                        let mut m = m.clone();
-                        m.sealed = None;
-                        m.import_state = Some(ImportState::PendingImport);
-                        changes.upsert.push(m);
-                        lost_associated = true;
-                    }
-                }
-                if lost_associated && matches!(k.state, KeyState::Enabled | KeyState::Disabled) {
-                    k.state = KeyState::PendingImport;
-                }
-                Ok(changes)
-            })
-            .await?;
-        self.evict_materials(key);
-        for id in expired {
-            tracing::info!(key = %k.key.arn(), material = %id, "imported key material expired");
-            self.audit.record(crate::audit::delete_expired_key_material(
-                &k.key.account,
-                &k.key.region,
-                &k.key.key_id,
-                &k.key.arn(),
-                &id,
-                now,
-            ));
-        }
-        Ok(())
+        self.modify_key(key, |_, _| Ok(Changes::none())).await.map(drop)
     }
 
     /// The background pass over all keys with expired material.
