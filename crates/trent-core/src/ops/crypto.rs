@@ -3,8 +3,8 @@
 
 use crate::authz::ConditionKey as K;
 use crate::gate::{CiphertextKey, KeyTarget, NamesCiphertext, ReEncryptKeys};
-use crate::ops::asymmetric::{incompatible, usage_error, Usable};
 use crate::ops::data_keys::refuse_recipient;
+use crate::ops::usable::{incompatible, usage_error, Usable};
 use crate::state::{check, pending_import, Family};
 use crate::{Authorized, Call, Conditions, Kms, KmsError, Result};
 use std::collections::BTreeMap;
@@ -61,30 +61,6 @@ fn crypto_conditions(
 }
 
 impl Kms {
-    /// Checks that `rec` is a symmetric encryption key fit for `action`, and loads its
-    /// current material.
-    pub(crate) async fn usable_for_encrypt(
-        &self,
-        rec: &KeyRecord,
-        action: &str,
-        dry_run: Option<bool>,
-    ) -> Result<Usable> {
-        if rec.key_usage != KeyUsageType::EncryptDecrypt {
-            return Err(usage_error(rec, action));
-        }
-        if rec.key_spec != KeySpec::SymmetricDefault {
-            return Err(KmsError::new(
-                ErrorCode::InvalidKeyUsageException,
-                format!(
-                    "{} key spec is {} which is not valid for {action}.",
-                    rec.key.arn(),
-                    rec.key_spec
-                ),
-            ));
-        }
-        self.usable_checked(rec, dry_run).await
-    }
-
     pub(crate) fn seal_with(
         &self,
         rec: &KeyRecord,
@@ -126,9 +102,9 @@ impl Kms {
             }
         }
         let spki = asymmetric::public_key(spec, &u.material)
-            .map_err(|e| crate::ops::asymmetric::asym_error(e, algorithm))?;
+            .map_err(|e| crate::ops::usable::asym_error(e, algorithm))?;
         let blob = asymmetric::encrypt(&spki, algorithm, plaintext)
-            .map_err(|e| crate::ops::asymmetric::asym_error(e, algorithm))?;
+            .map_err(|e| crate::ops::usable::asym_error(e, algorithm))?;
         Ok(Sealed { blob, material_id: None, algorithm })
     }
 

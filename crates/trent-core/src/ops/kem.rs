@@ -2,7 +2,7 @@
 //! ENCAPSULATE_DECAPSULATE.
 
 use crate::gate::KeyTarget;
-use crate::ops::asymmetric::{asym_error, Usable};
+use crate::ops::usable::{asym_error, Usable};
 use crate::{Authorized, Call, Kms, KmsError, Result};
 use trent_crypto::asymmetric::{mlkem, AsymError};
 use trent_store::KeyRecord;

@@ -2,7 +2,7 @@
 
 use crate::authz::ConditionKey as K;
 use crate::gate::KeyTarget;
-use crate::ops::asymmetric::{incompatible, Usable};
+use crate::ops::usable::{incompatible, Usable};
 use crate::{Authorized, Call, Conditions, Kms, KmsError, Result};
 use trent_crypto::mac;
 use trent_store::KeyRecord;

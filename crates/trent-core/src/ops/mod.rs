@@ -15,3 +15,4 @@ pub(crate) mod policy;
 pub(crate) mod rotation;
 pub(crate) mod tags;
 pub(crate) mod unsupported;
+pub(crate) mod usable;
