@@ -127,47 +127,98 @@ async fn every_algorithm_and_wrapping_spec() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn refusals_match_aws() {
+/// What the refusal tests share: a server, a client, an EXTERNAL key with wrapping parameters
+/// and 256 bits of material.
+struct Refusals {
+    t: TestServer,
+    c: aws_sdk_kms::Client,
+    id: String,
+    arn: String,
+    p: Params,
+    material: trent_crypto::Secret,
+}
+
+async fn refusals() -> Refusals {
     let t = start().await;
     let c = t.client();
     let (id, arn) = external_key(&c).await;
-    let (other, _) = external_key(&c).await;
     let material = trent_crypto::random_secret(32).unwrap();
     let p = params(&c, &id, AlgorithmSpec::RsaesOaepSha256, WrappingKeySpec::Rsa2048).await;
-    let before = c.describe_key().key_id(&id).send().await.unwrap().key_metadata;
-    let attempt = |key: String, token: Blob, enc: Blob| {
-        c.import_key_material()
+    Refusals { t, c, id, arn, p, material }
+}
+
+impl Refusals {
+    async fn import(&self, key: &str, token: Blob, enc: Blob) -> (String, String) {
+        err(self
+            .c
+            .import_key_material()
             .key_id(key)
             .import_token(token)
             .encrypted_key_material(enc)
             .valid_to(in_days(10))
             .send()
-    };
-    // A token of another key.
-    let e = err(attempt(other.clone(), p.token.clone(), wrapped(&p, material.as_bytes()))
-        .await
-        .unwrap_err());
+            .await
+            .unwrap_err())
+    }
+
+    async fn parameters(
+        &self,
+        key: &str,
+        alg: AlgorithmSpec,
+        spec: WrappingKeySpec,
+    ) -> (String, String) {
+        err(self
+            .c
+            .get_parameters_for_import()
+            .key_id(key)
+            .wrapping_algorithm(alg)
+            .wrapping_key_spec(spec)
+            .send()
+            .await
+            .unwrap_err())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_of_another_key_or_tampered_is_invalid() {
+    let r = refusals().await;
+    let (other, _) = external_key(&r.c).await;
+    let e = r.import(&other, r.p.token.clone(), wrapped(&r.p, r.material.as_bytes())).await;
     assert_eq!(e.0, "InvalidImportTokenException");
-    // A tampered token.
-    let mut bad = p.token.clone().into_inner();
+    let mut bad = r.p.token.clone().into_inner();
     bad[40] ^= 1;
-    let e = err(attempt(id.clone(), Blob::new(bad), wrapped(&p, material.as_bytes()))
-        .await
-        .unwrap_err());
+    let e = r.import(&r.id, Blob::new(bad), wrapped(&r.p, r.material.as_bytes())).await;
     assert_eq!(e.0, "InvalidImportTokenException");
-    // Garbage instead of wrapped material.
-    let e = err(attempt(id.clone(), p.token.clone(), Blob::new(vec![1u8; 256])).await.unwrap_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_expires_after_24_hours() {
+    let r = refusals().await;
+    r.t.clock.advance_ms(24 * 3_600_000 + 1000);
+    let e = r.import(&r.id, r.p.token.clone(), wrapped(&r.p, r.material.as_bytes())).await;
+    assert_eq!(e.0, "ExpiredImportTokenException");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn material_that_does_not_unwrap_or_does_not_fit_is_refused() {
+    let r = refusals().await;
+    // Garbage instead of wrapped material: opaque, as any failed decryption.
+    let e = r.import(&r.id, r.p.token.clone(), Blob::new(vec![1u8; 256])).await;
     assert_eq!(e, ("InvalidCiphertextException".into(), String::new()));
     // 16 bytes for a 256-bit key.
-    let e = err(attempt(id.clone(), p.token.clone(), wrapped(&p, &[5u8; 16])).await.unwrap_err());
+    let e = r.import(&r.id, r.p.token.clone(), wrapped(&r.p, &[5u8; 16])).await;
     assert_eq!(e.0, "IncorrectKeyMaterialException");
-    // Expiration rules.
-    let ok = wrapped(&p, material.as_bytes());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expiration_rules_are_validated_and_a_refusal_changes_nothing() {
+    let r = refusals().await;
+    let before = r.c.describe_key().key_id(&r.id).send().await.unwrap().key_metadata;
+    let ok = wrapped(&r.p, r.material.as_bytes());
     let base = || {
-        c.import_key_material()
-            .key_id(&id)
-            .import_token(p.token.clone())
+        r.c.import_key_material()
+            .key_id(&r.id)
+            .import_token(r.p.token.clone())
             .encrypted_key_material(ok.clone())
     };
     let e = err(base().send().await.unwrap_err());
@@ -193,38 +244,26 @@ async fn refusals_match_aws() {
         .await
         .unwrap_err());
     assert_eq!(e.0, "ValidationException");
-    // None of that changed the key.
-    assert_eq!(c.describe_key().key_id(&id).send().await.unwrap().key_metadata, before);
-    // PKCS#1 v1.5 is withdrawn.
-    let e = err(c
-        .get_parameters_for_import()
-        .key_id(&id)
-        .wrapping_algorithm(AlgorithmSpec::RsaesPkcs1V15)
-        .wrapping_key_spec(WrappingKeySpec::Rsa2048)
-        .send()
-        .await
-        .unwrap_err());
+    assert_eq!(r.c.describe_key().key_id(&r.id).send().await.unwrap().key_metadata, before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn withdrawn_and_china_only_wrapping_algorithms_are_refused() {
+    let r = refusals().await;
+    // PKCS#1 v1.5 is withdrawn; SM2 is for China Regions only.
+    let e = r.parameters(&r.id, AlgorithmSpec::RsaesPkcs1V15, WrappingKeySpec::Rsa2048).await;
     assert_eq!(e.0, "ValidationException");
-    // SM2 outside China.
-    let e = err(c
-        .get_parameters_for_import()
-        .key_id(&id)
-        .wrapping_algorithm(AlgorithmSpec::Sm2Pke)
-        .wrapping_key_spec(WrappingKeySpec::Sm2)
-        .send()
-        .await
-        .unwrap_err());
+    let e = r.parameters(&r.id, AlgorithmSpec::Sm2Pke, WrappingKeySpec::Sm2).await;
     assert_eq!(e.0, "ValidationException");
-    // An AWS_KMS key takes no imported material.
-    let kms_key = c.create_key().send().await.unwrap().key_metadata.unwrap();
-    let e = err(c
-        .get_parameters_for_import()
-        .key_id(kms_key.key_id())
-        .wrapping_algorithm(AlgorithmSpec::RsaesOaepSha256)
-        .wrapping_key_spec(WrappingKeySpec::Rsa2048)
-        .send()
-        .await
-        .unwrap_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_aws_kms_key_takes_no_imported_material() {
+    let r = refusals().await;
+    let kms_key = r.c.create_key().send().await.unwrap().key_metadata.unwrap();
+    let e = r
+        .parameters(kms_key.key_id(), AlgorithmSpec::RsaesOaepSha256, WrappingKeySpec::Rsa2048)
+        .await;
     assert_eq!(
         e,
         (
@@ -236,37 +275,38 @@ async fn refusals_match_aws() {
         )
     );
     let e =
-        err(c.delete_imported_key_material().key_id(kms_key.key_id()).send().await.unwrap_err());
+        err(r.c.delete_imported_key_material().key_id(kms_key.key_id()).send().await.unwrap_err());
     assert_eq!(e.0, "UnsupportedOperationException");
-    // Aliases are not accepted by the import operations.
-    c.create_alias().alias_name("alias/ext").target_key_id(&id).send().await.unwrap();
-    let e = err(c
-        .get_parameters_for_import()
-        .key_id("alias/ext")
-        .wrapping_algorithm(AlgorithmSpec::RsaesOaepSha256)
-        .wrapping_key_spec(WrappingKeySpec::Rsa2048)
-        .send()
-        .await
-        .unwrap_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_import_operations_take_no_alias() {
+    let r = refusals().await;
+    r.c.create_alias().alias_name("alias/ext").target_key_id(&r.id).send().await.unwrap();
+    let e =
+        r.parameters("alias/ext", AlgorithmSpec::RsaesOaepSha256, WrappingKeySpec::Rsa2048).await;
     assert_eq!(e, ("NotFoundException".into(), "Invalid keyId 'alias/ext'".into()));
-    // Pending deletion.
-    c.schedule_key_deletion().key_id(&id).send().await.unwrap();
-    let e = err(attempt(id.clone(), p.token.clone(), ok.clone()).await.unwrap_err());
-    assert_eq!(e, ("KMSInvalidStateException".into(), format!("{arn} is pending deletion.")));
-    let e = err(c
-        .get_parameters_for_import()
-        .key_id(&id)
-        .wrapping_algorithm(AlgorithmSpec::RsaesOaepSha256)
-        .wrapping_key_spec(WrappingKeySpec::Rsa2048)
-        .send()
-        .await
-        .unwrap_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_pending_deletion_takes_no_import() {
+    let r = refusals().await;
+    r.c.schedule_key_deletion().key_id(&r.id).send().await.unwrap();
+    let e = r.import(&r.id, r.p.token.clone(), wrapped(&r.p, r.material.as_bytes())).await;
+    assert_eq!(e, ("KMSInvalidStateException".into(), format!("{} is pending deletion.", r.arn)));
+    let e = r.parameters(&r.id, AlgorithmSpec::RsaesOaepSha256, WrappingKeySpec::Rsa2048).await;
     assert_eq!(e.0, "KMSInvalidStateException");
-    c.cancel_key_deletion().key_id(&id).send().await.unwrap();
-    // An expired token (24 h later).
-    t.clock.advance_ms(24 * 3_600_000 + 1000);
-    let e = err(attempt(id.clone(), p.token.clone(), ok).await.unwrap_err());
-    assert_eq!(e.0, "ExpiredImportTokenException");
+    // Cancelled, the same token imports.
+    r.c.cancel_key_deletion().key_id(&r.id).send().await.unwrap();
+    let ok =
+        r.c.import_key_material()
+            .key_id(&r.id)
+            .import_token(r.p.token.clone())
+            .encrypted_key_material(wrapped(&r.p, r.material.as_bytes()))
+            .valid_to(in_days(10))
+            .send()
+            .await;
+    assert!(ok.is_ok(), "{ok:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
