@@ -394,182 +394,163 @@ async fn put_key_policy_validates_and_prevents_lockout() {
     assert_eq!(e.0, "MalformedPolicyDocumentException");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn grants_allow_what_they_list_under_their_constraints() {
+/// A key, two ciphertexts under it (contexts dept=eng and dept=ops) and a user with no policy
+/// who is to be the grantee.
+struct Grants {
+    _t: TestServer,
+    admin: aws_sdk_kms::Client,
+    key_id: String,
+    grantee_arn: String,
+    grantee: aws_sdk_kms::Client,
+    eng: Blob,
+    ops: Blob,
+}
+
+async fn grants() -> Grants {
     let t = start().await;
     let admin = t.client();
     let key = admin.create_key().send().await.unwrap().key_metadata.unwrap();
-    let grantee_arn = format!("arn:aws:iam::{ACCOUNT}:user/grantee");
     let grantee = user(&t, ACCOUNT, "grantee", None).await;
-    let ct = admin
-        .encrypt()
-        .key_id(key.key_id())
-        .plaintext(Blob::new(b"granted".to_vec()))
-        .encryption_context("dept", "eng")
-        .send()
-        .await
-        .unwrap()
-        .ciphertext_blob
-        .unwrap();
-    let other_ct = admin
-        .encrypt()
-        .key_id(key.key_id())
-        .plaintext(Blob::new(b"other".to_vec()))
-        .encryption_context("dept", "ops")
-        .send()
-        .await
-        .unwrap()
-        .ciphertext_blob
-        .unwrap();
-    assert_eq!(
-        err(grantee
-            .decrypt()
-            .ciphertext_blob(ct.clone())
-            .encryption_context("dept", "eng")
-            .send()
-            .await
-            .unwrap_err())
-        .0,
-        "AccessDeniedException"
-    );
-    let constraints = aws_sdk_kms::types::GrantConstraints::builder()
-        .encryption_context_subset("dept", "eng")
-        .build();
-    let g = admin
-        .create_grant()
-        .key_id(key.key_id())
-        .grantee_principal(&grantee_arn)
-        .retiring_principal(format!("arn:aws:iam::{ACCOUNT}:root"))
-        .operations(aws_sdk_kms::types::GrantOperation::Decrypt)
-        .constraints(constraints)
-        .name("eng-decrypt")
-        .send()
-        .await
-        .unwrap();
-    // Name makes CreateGrant idempotent.
-    let again = admin
-        .create_grant()
-        .key_id(key.key_id())
-        .grantee_principal(&grantee_arn)
-        .retiring_principal(format!("arn:aws:iam::{ACCOUNT}:root"))
-        .operations(aws_sdk_kms::types::GrantOperation::Decrypt)
-        .constraints(
-            aws_sdk_kms::types::GrantConstraints::builder()
-                .encryption_context_subset("dept", "eng")
-                .build(),
-        )
-        .name("eng-decrypt")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(again.grant_id(), g.grant_id());
-    // The grant lets the grantee decrypt, only with the constrained context, nothing else.
-    let out = grantee
-        .decrypt()
-        .ciphertext_blob(ct.clone())
-        .encryption_context("dept", "eng")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(out.plaintext().unwrap().as_ref(), b"granted");
-    assert_eq!(
-        err(grantee
-            .decrypt()
-            .ciphertext_blob(other_ct)
-            .encryption_context("dept", "ops")
-            .send()
-            .await
-            .unwrap_err())
-        .0,
-        "AccessDeniedException"
-    );
-    assert_eq!(
-        err(grantee
+    let encrypt = |dept: &'static str| {
+        admin
             .encrypt()
             .key_id(key.key_id())
-            .plaintext(Blob::new(b"x".to_vec()))
-            .encryption_context("dept", "eng")
+            .plaintext(Blob::new(dept.as_bytes().to_vec()))
+            .encryption_context("dept", dept)
+            .send()
+    };
+    let eng = encrypt("eng").await.unwrap().ciphertext_blob.unwrap();
+    let ops = encrypt("ops").await.unwrap().ciphertext_blob.unwrap();
+    Grants {
+        key_id: key.key_id().to_string(),
+        grantee_arn: format!("arn:aws:iam::{ACCOUNT}:user/grantee"),
+        admin,
+        grantee,
+        eng,
+        ops,
+        _t: t,
+    }
+}
+
+impl Grants {
+    /// The eng-decrypt grant: Decrypt, with dept=eng, retirable by the account.
+    async fn eng_grant(&self) -> aws_sdk_kms::operation::create_grant::CreateGrantOutput {
+        self.admin
+            .create_grant()
+            .key_id(&self.key_id)
+            .grantee_principal(&self.grantee_arn)
+            .retiring_principal(format!("arn:aws:iam::{ACCOUNT}:root"))
+            .operations(aws_sdk_kms::types::GrantOperation::Decrypt)
+            .constraints(
+                aws_sdk_kms::types::GrantConstraints::builder()
+                    .encryption_context_subset("dept", "eng")
+                    .build(),
+            )
+            .name("eng-decrypt")
             .send()
             .await
-            .unwrap_err())
-        .0,
-        "AccessDeniedException"
-    );
-    let listed = admin.list_grants().key_id(key.key_id()).send().await.unwrap();
+            .unwrap()
+    }
+
+    /// The grantee's Decrypt of `ct` with dept=`dept`: the plaintext or the error type.
+    async fn decrypt(&self, ct: &Blob, dept: &str) -> Result<Vec<u8>, String> {
+        match self
+            .grantee
+            .decrypt()
+            .ciphertext_blob(ct.clone())
+            .encryption_context("dept", dept)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(out.plaintext().unwrap().as_ref().to_vec()),
+            Err(e) => Err(err(e).0),
+        }
+    }
+}
+
+const DENIED: &str = "AccessDeniedException";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_grant_the_grantee_is_refused() {
+    let g = grants().await;
+    assert_eq!(g.decrypt(&g.eng, "eng").await, Err(DENIED.into()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_named_grant_is_created_once() {
+    let g = grants().await;
+    let first = g.eng_grant().await;
+    let again = g.eng_grant().await;
+    assert_eq!(again.grant_id(), first.grant_id());
+    let listed = g.admin.list_grants().key_id(&g.key_id).send().await.unwrap();
     assert_eq!(listed.grants().len(), 1);
-    assert_eq!(listed.grants()[0].grantee_principal(), Some(grantee_arn.as_str()));
+    assert_eq!(listed.grants()[0].grantee_principal(), Some(g.grantee_arn.as_str()));
     assert_eq!(listed.grants()[0].name(), Some("eng-decrypt"));
-    let retirable = admin
+    let retirable = g
+        .admin
         .list_retirable_grants()
         .retiring_principal(format!("arn:aws:iam::{ACCOUNT}:root"))
         .send()
         .await
         .unwrap();
     assert_eq!(retirable.grants().len(), 1);
-    // Retired by token: the grantee is refused again.
-    admin.retire_grant().grant_token(g.grant_token().unwrap()).send().await.unwrap();
-    assert_eq!(
-        err(grantee
-            .decrypt()
-            .ciphertext_blob(ct.clone())
-            .encryption_context("dept", "eng")
-            .send()
-            .await
-            .unwrap_err())
-        .0,
-        "AccessDeniedException"
-    );
-    assert!(admin.list_grants().key_id(key.key_id()).send().await.unwrap().grants().is_empty());
-    // Revoke works too; an unknown grant id is NotFound.
-    let g2 = admin
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_grant_allows_its_operations_under_its_constraints_and_nothing_else() {
+    let g = grants().await;
+    g.eng_grant().await;
+    assert_eq!(g.decrypt(&g.eng, "eng").await, Ok(b"eng".to_vec()));
+    assert_eq!(g.decrypt(&g.ops, "ops").await, Err(DENIED.into()), "outside the constraint");
+    let e = g
+        .grantee
+        .encrypt()
+        .key_id(&g.key_id)
+        .plaintext(Blob::new(b"x".to_vec()))
+        .encryption_context("dept", "eng")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err(e).0, DENIED, "an operation the grant does not list");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retired_grant_allows_nothing() {
+    let g = grants().await;
+    let grant = g.eng_grant().await;
+    g.admin.retire_grant().grant_token(grant.grant_token().unwrap()).send().await.unwrap();
+    assert_eq!(g.decrypt(&g.eng, "eng").await, Err(DENIED.into()));
+    assert!(g.admin.list_grants().key_id(&g.key_id).send().await.unwrap().grants().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_grant_allows_nothing_and_is_then_not_found() {
+    let g = grants().await;
+    let grant = g
+        .admin
         .create_grant()
-        .key_id(key.key_id())
-        .grantee_principal(&grantee_arn)
+        .key_id(&g.key_id)
+        .grantee_principal(&g.grantee_arn)
         .operations(aws_sdk_kms::types::GrantOperation::Decrypt)
         .send()
         .await
         .unwrap();
-    grantee
-        .decrypt()
-        .ciphertext_blob(ct.clone())
-        .encryption_context("dept", "eng")
-        .send()
-        .await
-        .unwrap();
-    admin
-        .revoke_grant()
-        .key_id(key.key_id())
-        .grant_id(g2.grant_id().unwrap())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        err(grantee
-            .decrypt()
-            .ciphertext_blob(ct)
-            .encryption_context("dept", "eng")
-            .send()
-            .await
-            .unwrap_err())
-        .0,
-        "AccessDeniedException"
-    );
-    assert_eq!(
-        err(admin
-            .revoke_grant()
-            .key_id(key.key_id())
-            .grant_id(g2.grant_id().unwrap())
-            .send()
-            .await
-            .unwrap_err())
-        .0,
-        "NotFoundException"
-    );
-    // Operations must fit the key.
-    let e = err(admin
+    assert_eq!(g.decrypt(&g.eng, "eng").await, Ok(b"eng".to_vec()));
+    let revoke =
+        || g.admin.revoke_grant().key_id(&g.key_id).grant_id(grant.grant_id().unwrap()).send();
+    revoke().await.unwrap();
+    assert_eq!(g.decrypt(&g.eng, "eng").await, Err(DENIED.into()));
+    assert_eq!(err(revoke().await.unwrap_err()).0, "NotFoundException");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grant_operations_must_fit_the_key() {
+    let g = grants().await;
+    let e = err(g
+        .admin
         .create_grant()
-        .key_id(key.key_id())
-        .grantee_principal(&grantee_arn)
+        .key_id(&g.key_id)
+        .grantee_principal(&g.grantee_arn)
         .operations(aws_sdk_kms::types::GrantOperation::Sign)
         .send()
         .await
