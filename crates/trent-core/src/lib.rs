@@ -30,6 +30,7 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::KmsError;
 pub use gate::{parse_key_identifier, Authorized, Call, Conditions, KeyIdentifier, Target};
 pub use heavy::HeavyWorkConfig;
+pub use reaper::Background;
 pub use trent_store::{in_partition_of, partition_of};
 pub use wrapping_pool::WrappingPoolConfig;
 

@@ -1,20 +1,22 @@
-//! Background duties: persisting what time did (deleting keys whose deletion date has passed,
-//! deleting expired imported material) and rotating keys whose automatic rotation is due.
-//! Reads never wait for them: they serve keys as they are now (`lifecycle`).
+//! Background duties, a type of their own: persisting what time did (deleting keys whose
+//! deletion date has passed, deleting expired imported material) and rotating keys whose
+//! automatic rotation is due. Reads never wait for them: they serve keys as they are now
+//! (`lifecycle`).
 
+use crate::ops::rotation::NOT_DUE;
 use crate::{Kms, Result};
 use std::sync::Arc;
 use std::time::Duration;
+use trent_types::{ErrorCode, RotationType};
+
+/// The background duties of one [`Kms`].
+pub struct Background<'k> {
+    kms: &'k Kms,
+}
 
 impl Kms {
-    /// Deletes, for good, every key whose deletion date has passed.
-    pub async fn reap_deleted_keys(&self) -> Result<usize> {
-        let due = self.store.keys_due_for_deletion(self.now_ms()).await?;
-        let mut n = 0;
-        for key in &due {
-            n += usize::from(self.purge_if_due(key).await?);
-        }
-        Ok(n)
+    pub fn background(&self) -> Background<'_> {
+        Background { kms: self }
     }
 
     /// Runs the background duties every `every` until the task is dropped.
@@ -22,15 +24,53 @@ impl Kms {
         let mut tick = tokio::time::interval(every);
         loop {
             tick.tick().await;
-            if let Err(e) = self.reap_deleted_keys().await {
+            let b = self.background();
+            if let Err(e) = b.reap_deleted_keys().await {
                 tracing::warn!(error = %e, "key deletion pass failed");
             }
-            if let Err(e) = self.expire_due_materials().await {
+            if let Err(e) = b.expire_due_materials().await {
                 tracing::warn!(error = %e, "expiry pass failed");
             }
-            if let Err(e) = self.rotate_due_keys().await {
+            if let Err(e) = b.rotate_due_keys().await {
                 tracing::warn!(error = %e, "rotation pass failed");
             }
         }
+    }
+}
+
+impl Background<'_> {
+    /// Deletes, for good, every key whose deletion date has passed.
+    pub async fn reap_deleted_keys(&self) -> Result<usize> {
+        let due = self.kms.store.keys_due_for_deletion(self.kms.now_ms()).await?;
+        let mut n = 0;
+        for key in &due {
+            n += usize::from(self.kms.purge_if_due(key).await?);
+        }
+        Ok(n)
+    }
+
+    /// Persists the deletion of expired imported material, key by key.
+    pub async fn expire_due_materials(&self) -> Result<usize> {
+        let due = self.kms.store.keys_with_expired_material(self.kms.now_ms()).await?;
+        for key in &due {
+            self.kms.expire_material(key).await?;
+        }
+        Ok(due.len())
+    }
+
+    /// Rotates every key whose automatic rotation is due.
+    pub async fn rotate_due_keys(&self) -> Result<usize> {
+        let due = self.kms.store.keys_due_for_rotation(self.kms.now_ms()).await?;
+        let mut n = 0;
+        for key in due {
+            match self.kms.rotate(&key, RotationType::Automatic).await {
+                Ok(_) => n += 1,
+                Err(e)
+                    if e.code() == ErrorCode::KMSInvalidStateException
+                        && e.message() == NOT_DUE => {} // another node rotated it
+                Err(e) => tracing::warn!(key = %key.arn(), error = %e, "automatic rotation failed"),
+            }
+        }
+        Ok(n)
     }
 }

@@ -457,13 +457,4 @@ impl Kms {
     pub(crate) async fn expire_material(&self, key: &KeyRef) -> Result<()> {
         self.modify_key(key, |_, _| Ok(Changes::none())).await.map(drop)
     }
-
-    /// The background pass over all keys with expired material.
-    pub async fn expire_due_materials(&self) -> Result<usize> {
-        let due = self.store.keys_with_expired_material(self.now_ms()).await?;
-        for key in &due {
-            self.expire_material(key).await?;
-        }
-        Ok(due.len())
-    }
 }

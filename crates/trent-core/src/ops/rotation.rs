@@ -22,7 +22,7 @@ fn require_symmetric(rec: &KeyRecord) -> Result<()> {
 }
 
 /// Why an automatic rotation listed as due was skipped: the fresh record is no longer due.
-const NOT_DUE: &str = "automatic rotation is no longer due";
+pub(crate) const NOT_DUE: &str = "automatic rotation is no longer due";
 
 impl Call for EnableKeyRotationRequest {
     const OPERATION: Operation = Operation::EnableKeyRotation;
@@ -95,7 +95,11 @@ impl Call for GetKeyRotationStatusRequest {
 impl Kms {
     /// Makes a new material current: generated for AWS_KMS keys; for EXTERNAL keys the
     /// imported material that is pending rotation.
-    async fn rotate(&self, key: &KeyRef, rotation_type: RotationType) -> Result<KeyRecord> {
+    pub(crate) async fn rotate(
+        &self,
+        key: &KeyRef,
+        rotation_type: RotationType,
+    ) -> Result<KeyRecord> {
         let now = self.now_ms();
         let limit = self.config.max_on_demand_rotations;
         let (rec, _) = self
@@ -146,22 +150,6 @@ impl Kms {
             })
             .await?;
         Ok(rec)
-    }
-
-    /// Rotates every key whose automatic rotation is due.
-    pub async fn rotate_due_keys(&self) -> Result<usize> {
-        let due = self.store.keys_due_for_rotation(self.now_ms()).await?;
-        let mut n = 0;
-        for key in due {
-            match self.rotate(&key, RotationType::Automatic).await {
-                Ok(_) => n += 1,
-                Err(e)
-                    if e.code() == ErrorCode::KMSInvalidStateException
-                        && e.message() == NOT_DUE => {} // another node rotated it
-                Err(e) => tracing::warn!(key = %key.arn(), error = %e, "automatic rotation failed"),
-            }
-        }
-        Ok(n)
     }
 }
 

@@ -220,7 +220,7 @@ async fn rotation_keeps_old_ciphertexts_readable() {
     assert_eq!(states, vec![Some(KeyMaterialState::NonCurrent), Some(KeyMaterialState::Current)]);
     // Automatic rotation when due.
     t.clock.advance_ms(91 * 86_400_000);
-    assert_eq!(t.kms.rotate_due_keys().await.unwrap(), 1);
+    assert_eq!(t.kms.background().rotate_due_keys().await.unwrap(), 1);
     let third = c
         .describe_key()
         .key_id(id)

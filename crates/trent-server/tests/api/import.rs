@@ -401,9 +401,9 @@ async fn background_pass_expires_material() {
     let c = t.client();
     let (id, _) = external_key(&c).await;
     import(&c, &id, trent_crypto::random_secret(32).unwrap().as_bytes(), Some(in_days(2))).await;
-    assert_eq!(t.kms.expire_due_materials().await.unwrap(), 0);
+    assert_eq!(t.kms.background().expire_due_materials().await.unwrap(), 0);
     t.clock.advance_ms(2 * DAY * 1000 + 1000);
-    assert_eq!(t.kms.expire_due_materials().await.unwrap(), 1);
+    assert_eq!(t.kms.background().expire_due_materials().await.unwrap(), 1);
     let m = c.describe_key().key_id(&id).send().await.unwrap().key_metadata.unwrap();
     assert_eq!(m.key_state(), Some(&KeyState::PendingImport));
 }
