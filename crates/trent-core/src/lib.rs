@@ -5,6 +5,7 @@
 mod admin;
 pub mod audit;
 pub mod authz;
+mod background;
 mod bootstrap;
 mod cache;
 pub mod clock;
@@ -17,12 +18,12 @@ mod lifecycle;
 mod materials;
 mod metadata;
 mod ops;
-mod reaper;
 mod state;
 mod wrapping_pool;
 mod writes;
 
 pub use admin::{Admin, AdminRequest};
+pub use background::Background;
 pub use bootstrap::{
     keyring_exists, open_keyring, BootstrapCredentials, SigningIdentity, ACCOUNT_ROOT_USER,
 };
@@ -30,7 +31,6 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::KmsError;
 pub use gate::{parse_key_identifier, Authorized, Call, Conditions, KeyIdentifier, Target};
 pub use heavy::HeavyWorkConfig;
-pub use reaper::Background;
 pub use trent_store::{in_partition_of, partition_of};
 pub use wrapping_pool::WrappingPoolConfig;
 
