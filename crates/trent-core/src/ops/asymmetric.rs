@@ -65,38 +65,34 @@ fn check_signing(
     if !asymmetric::signing_algorithms(rec.key_spec).contains(&alg) {
         return Err(incompatible(alg, rec.key_spec));
     }
+    let invalid = |m: String| Err(KmsError::new(ErrorCode::ValidationException, m));
     match (alg, message_type) {
-            // ED25519_SHA_512 signs the message itself; ED25519_PH_SHA_512 a SHA-512 digest.
-            (SigningAlgorithmSpec::Ed25519Sha512, MessageType::Raw)
-            | (SigningAlgorithmSpec::Ed25519PhSha512, MessageType::Digest) => Ok(()),
-            (SigningAlgorithmSpec::Ed25519Sha512 | SigningAlgorithmSpec::Ed25519PhSha512, mt) => {
-                Err(KmsError::new(ErrorCode::ValidationException, format!(
-                    "MessageType {mt} is not valid for signing algorithm {alg}."
-                )))
-            }
-            (SigningAlgorithmSpec::MlDsaShake256, MessageType::Digest) => Err(KmsError::new(ErrorCode::ValidationException,
-                "MessageType DIGEST is not valid for signing algorithm ML_DSA_SHAKE_256; use RAW or EXTERNAL_MU.".into(),
-            )),
-            (_, MessageType::ExternalMu) if alg != SigningAlgorithmSpec::MlDsaShake256 => {
-                Err(KmsError::new(ErrorCode::ValidationException, format!(
-                    "MessageType EXTERNAL_MU is valid only with ML_DSA_SHAKE_256, not {alg}."
-                )))
-            }
-            // Sign/Verify API: "When the value of MessageType is EXTERNAL_MU the length of the
-            // Message value must be 64 bytes."
-            (_, MessageType::ExternalMu) if message.len() != asymmetric::mldsa::MU_LEN => {
-                Err(KmsError::new(ErrorCode::ValidationException,
-                    "Message must be 64 bytes long when MessageType is EXTERNAL_MU.".into(),
-                ))
-            }
-            (_, MessageType::Digest) => match asymmetric::digest_of(alg) {
-                Some(d) if d.output_len() != message.len() => Err(KmsError::new(ErrorCode::ValidationException, format!(
-                    "Digest is invalid length for algorithm {alg}."
-                ))),
-                _ => Ok(()),
-            },
-            _ => Ok(()),
+        // ED25519_SHA_512 signs the message itself; ED25519_PH_SHA_512 a SHA-512 digest.
+        (SigningAlgorithmSpec::Ed25519Sha512, MessageType::Raw)
+        | (SigningAlgorithmSpec::Ed25519PhSha512, MessageType::Digest) => Ok(()),
+        (SigningAlgorithmSpec::Ed25519Sha512 | SigningAlgorithmSpec::Ed25519PhSha512, mt) => {
+            invalid(format!("MessageType {mt} is not valid for signing algorithm {alg}."))
         }
+        (SigningAlgorithmSpec::MlDsaShake256, MessageType::Digest) => invalid(
+            "MessageType DIGEST is not valid for signing algorithm ML_DSA_SHAKE_256; use RAW or EXTERNAL_MU."
+                .into(),
+        ),
+        (_, MessageType::ExternalMu) if alg != SigningAlgorithmSpec::MlDsaShake256 => {
+            invalid(format!("MessageType EXTERNAL_MU is valid only with ML_DSA_SHAKE_256, not {alg}."))
+        }
+        // Sign/Verify API: "When the value of MessageType is EXTERNAL_MU the length of the
+        // Message value must be 64 bytes."
+        (_, MessageType::ExternalMu) if message.len() != asymmetric::mldsa::MU_LEN => {
+            invalid("Message must be 64 bytes long when MessageType is EXTERNAL_MU.".into())
+        }
+        (_, MessageType::Digest) => match asymmetric::digest_of(alg) {
+            Some(d) if d.output_len() != message.len() => {
+                invalid(format!("Digest is invalid length for algorithm {alg}."))
+            }
+            _ => Ok(()),
+        },
+        _ => Ok(()),
+    }
 }
 
 impl Kms {
