@@ -1,5 +1,7 @@
-//! Audit events in CloudTrail's shape (<https://docs.aws.amazon.com/kms/latest/developerguide/logging-using-cloudtrail.html>). The sink is pluggable: the
-//! binary appends JSON lines to a file; by default events go to the log.
+//! Audit events in CloudTrail's shape
+//! (<https://docs.aws.amazon.com/kms/latest/developerguide/logging-using-cloudtrail.html>).
+//! The sink is pluggable: the binary appends JSON lines to a file; by default events go to
+//! the log.
 
 use serde_json::{json, Value};
 

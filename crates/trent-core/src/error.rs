@@ -22,6 +22,12 @@ impl KmsError {
         KmsError::Aws { code, message }
     }
 
+    /// `ValidationException`, the most common refusal of a request that passed the model's own
+    /// constraints (rules the model cannot express).
+    pub fn validation(message: impl Into<String>) -> Self {
+        KmsError::new(ErrorCode::ValidationException, message.into())
+    }
+
     /// Any failure to decrypt: opaque, with an empty message, as AWS answers.
     pub fn invalid_ciphertext() -> Self {
         KmsError::new(ErrorCode::InvalidCiphertextException, String::new())

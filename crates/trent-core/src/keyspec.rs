@@ -44,7 +44,8 @@ pub(crate) fn available_in(spec: &str, region: &str) -> bool {
 }
 
 /// AWS's enums are partition-filtered: outside China the keySpec enum it prints omits SM2
-/// (recorded; see docs/key-types.md, SM2), so a spec unavailable in `region` fails as an unknown enum value.
+/// (recorded; see docs/key-types.md, SM2), so a spec unavailable in `region` fails as an
+/// unknown enum value.
 pub(crate) fn partition_enum_error(
     value: &str,
     member: &str,
@@ -57,7 +58,7 @@ pub(crate) fn partition_enum_error(
 
 /// AWS's wording for a value outside the enum of `member`.
 pub(crate) fn enum_error(value: &str, member: &str, allowed: &[&str]) -> KmsError {
-    KmsError::new(ErrorCode::ValidationException, format!(
+    KmsError::validation(format!(
         "1 validation error detected: Value '{value}' at '{member}' failed to satisfy constraint: Member must satisfy enum value set: [{}]",
         allowed.join(", ")
     ))
@@ -74,10 +75,9 @@ pub(crate) fn check_create(
         return Err(partition_enum_error(spec.as_str(), "keySpec", KeySpec::NAMES, region));
     }
     if !allowed_usages(spec).contains(&usage) {
-        return Err(KmsError::new(
-            ErrorCode::ValidationException,
-            format!("KeyUsage {usage} is not compatible with KeySpec {spec}."),
-        ));
+        return Err(KmsError::validation(format!(
+            "KeyUsage {usage} is not compatible with KeySpec {spec}."
+        )));
     }
     let supported = spec == KeySpec::SymmetricDefault
         || mac::algorithm_of(spec).is_some()

@@ -1,5 +1,5 @@
-//! The key-state table (<https://docs.aws.amazon.com/kms/latest/developerguide/key-state.html>): which operations a key in each state allows,
-//! and the exact refusal AWS gives.
+//! The key-state table: which operations a key in each state allows, and the exact refusal
+//! AWS gives (<https://docs.aws.amazon.com/kms/latest/developerguide/key-state.html>).
 
 use crate::KmsError;
 use trent_store::KeyRecord;

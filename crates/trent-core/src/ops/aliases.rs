@@ -9,22 +9,22 @@ use crate::{Authorized, Call, Kms, KmsError, Result};
 use trent_store::{AliasRecord, KeyRecord, StoreError};
 use trent_types::*;
 
-/// The rules the model's pattern cannot express (CreateAlias API reference: an alias name may not begin
-/// with `alias/aws/`; <https://docs.aws.amazon.com/kms/latest/APIReference/API_CreateAlias.html>).
+/// The rules the model's pattern cannot express (CreateAlias API reference: an alias name may
+/// not begin with `alias/aws/`;
+/// <https://docs.aws.amazon.com/kms/latest/APIReference/API_CreateAlias.html>).
 pub(crate) fn check_alias_name(name: &str) -> Result<()> {
     if !name.starts_with("alias/") {
-        return Err(KmsError::new(ErrorCode::ValidationException,
-            "Alias must start with the prefix \"alias/\". Please see https://docs.aws.amazon.com/kms/latest/developerguide/kms-alias.html".into(),
+        return Err(KmsError::validation(
+            "Alias must start with the prefix \"alias/\". Please see https://docs.aws.amazon.com/kms/latest/developerguide/kms-alias.html",
         ));
     }
     if name.starts_with("alias/aws/") {
         return Err(KmsError::new(ErrorCode::NotAuthorizedException, String::new()));
     }
     if name.contains(':') || name.len() == "alias/".len() {
-        return Err(KmsError::new(
-            ErrorCode::ValidationException,
-            format!("{name} contains invalid characters for an alias"),
-        ));
+        return Err(KmsError::validation(format!(
+            "{name} contains invalid characters for an alias"
+        )));
     }
     Ok(())
 }
@@ -45,7 +45,7 @@ fn same_kind(current: &KeyRecord, new: &KeyRecord) -> Result<()> {
         }
     };
     if kind(current) != kind(new) || current.key_usage != new.key_usage {
-        return Err(KmsError::new(ErrorCode::ValidationException, format!(
+        return Err(KmsError::validation(format!(
             "{} is not the same type of KMS key as the alias's current key {} (key spec {}, key usage {}); an alias can move only between keys of the same type and key usage.",
             new.key.arn(),
             current.key.arn(),

@@ -65,7 +65,7 @@ fn check_signing(
     if !asymmetric::signing_algorithms(rec.key_spec).contains(&alg) {
         return Err(incompatible(alg, rec.key_spec));
     }
-    let invalid = |m: String| Err(KmsError::new(ErrorCode::ValidationException, m));
+    let invalid = |m: String| Err(KmsError::validation(m));
     match (alg, message_type) {
         // ED25519_SHA_512 signs the message itself; ED25519_PH_SHA_512 a SHA-512 digest.
         (SigningAlgorithmSpec::Ed25519Sha512, MessageType::Raw)
@@ -227,10 +227,10 @@ impl Call for DeriveSharedSecretRequest {
         let peer = self.public_key;
         let secret =
             asymmetric::ecdh(rec.key_spec, &u.material, peer.as_bytes()).map_err(|e| match e {
-                AsymError::Failed | AsymError::BadKey => KmsError::new(
-                    ErrorCode::ValidationException,
-                    format!("The public key is not a valid {} SubjectPublicKeyInfo.", rec.key_spec),
-                ),
+                AsymError::Failed | AsymError::BadKey => KmsError::validation(format!(
+                    "The public key is not a valid {} SubjectPublicKeyInfo.",
+                    rec.key_spec
+                )),
                 other => asym_error(other, "ECDH"),
             })?;
         Ok(DeriveSharedSecretResponse {

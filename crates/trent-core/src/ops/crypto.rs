@@ -42,9 +42,8 @@ fn algorithm_for(rec: &KeyRecord, requested: Option<EA>) -> Result<EA> {
 
 fn no_context_for_asymmetric(context: &BTreeMap<String, String>) -> Result<()> {
     if !context.is_empty() {
-        return Err(KmsError::new(
-            ErrorCode::ValidationException,
-            "EncryptionContext is not supported with asymmetric KMS keys.".into(),
+        return Err(KmsError::validation(
+            "EncryptionContext is not supported with asymmetric KMS keys.",
         ));
     }
     Ok(())
@@ -96,7 +95,7 @@ impl Kms {
         let spec = rec.key_spec;
         if let Some(max) = asymmetric::max_plaintext(spec, algorithm) {
             if plaintext.len() > max {
-                return Err(KmsError::new(ErrorCode::ValidationException, format!(
+                return Err(KmsError::validation(format!(
                     "Algorithm {algorithm} and key spec {spec} cannot encrypt data larger than {max} bytes."
                 )));
             }

@@ -15,14 +15,12 @@ fn data_key_len(spec: Option<DataKeySpec>, bytes: Option<i64>) -> Result<usize> 
         (Some(DataKeySpec::Aes256), None) => Ok(32),
         (Some(DataKeySpec::Aes128), None) => Ok(16),
         (None, Some(n)) => Ok(n as usize),
-        (Some(_), Some(_)) => Err(KmsError::new(
-            ErrorCode::ValidationException,
-            "Please specify either number of bytes or key spec, not both.".into(),
+        (Some(_), Some(_)) => Err(KmsError::validation(
+            "Please specify either number of bytes or key spec, not both.",
         )),
-        (None, None) => Err(KmsError::new(
-            ErrorCode::ValidationException,
-            "Please specify either number of bytes or key spec.".into(),
-        )),
+        (None, None) => {
+            Err(KmsError::validation("Please specify either number of bytes or key spec."))
+        }
     }
 }
 
@@ -160,9 +158,9 @@ impl Call for GenerateRandomRequest {
             ));
         }
         // Recorded against AWS: a hand-written message, not the Coral form.
-        let n = self.number_of_bytes.ok_or_else(|| {
-            KmsError::new(ErrorCode::ValidationException, "NumberOfBytes is required.".into())
-        })?;
+        let n = self
+            .number_of_bytes
+            .ok_or_else(|| KmsError::validation("NumberOfBytes is required."))?;
         let bytes = trent_crypto::random_secret(n as usize)?;
         Ok(GenerateRandomResponse {
             plaintext: Some(Blob::new(bytes.into_vec())),

@@ -194,34 +194,28 @@ impl Call for CreateGrantRequest {
     ) -> Result<CreateGrantResponse> {
         let r = self;
         let rec = auth.target().key();
-        let grantee = r.grantee_principal.clone().ok_or_else(|| {
-            KmsError::new(ErrorCode::ValidationException, "GranteePrincipal is required.".into())
-        })?;
+        let grantee = r
+            .grantee_principal
+            .clone()
+            .ok_or_else(|| KmsError::validation("GranteePrincipal is required."))?;
         let ops = r.operations.clone();
         check(Family::Crypto, rec)?;
         for p in std::iter::once(&grantee).chain(r.retiring_principal.iter()) {
             if !valid_principal(p) {
-                return Err(KmsError::new(
-                    ErrorCode::ValidationException,
-                    format!("Invalid principal: {p}"),
-                ));
+                return Err(KmsError::validation(format!("Invalid principal: {p}")));
             }
         }
         if let Some(op) = ops.iter().find(|o| !operation_fits(**o, rec.key_usage, rec.key_spec)) {
-            return Err(KmsError::new(
-                ErrorCode::ValidationException,
-                format!(
-                    "Grant operation {op} is not valid for a key with KeyUsage {} and KeySpec {}.",
-                    rec.key_usage, rec.key_spec
-                ),
-            ));
+            return Err(KmsError::validation(format!(
+                "Grant operation {op} is not valid for a key with KeyUsage {} and KeySpec {}.",
+                rec.key_usage, rec.key_spec
+            )));
         }
         if r.constraints.as_ref().is_some_and(|c| {
             c.encryption_context_equals.is_some() && c.encryption_context_subset.is_some()
         }) {
-            return Err(KmsError::new(
-                ErrorCode::ValidationException,
-                "Specify EncryptionContextEquals or EncryptionContextSubset, not both.".into(),
+            return Err(KmsError::validation(
+                "Specify EncryptionContextEquals or EncryptionContextSubset, not both.",
             ));
         }
         if r.dry_run == Some(true) {

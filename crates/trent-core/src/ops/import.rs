@@ -1,7 +1,8 @@
 //! Importing key material (BYOK): GetParametersForImport, ImportKeyMaterial,
 //! DeleteImportedKeyMaterial, and expiry of imported material. The rules follow
 //! docs/byok.md and the AWS guide
-//! <https://docs.aws.amazon.com/kms/latest/developerguide/importing-keys.html>; recorded AWS messages are used verbatim.
+//! <https://docs.aws.amazon.com/kms/latest/developerguide/importing-keys.html>; recorded AWS
+//! messages are used verbatim.
 
 use crate::authz::ConditionKey as K;
 use crate::gate::KeyTarget;
@@ -39,14 +40,14 @@ fn wrapping_choice(
         AlgorithmSpec::RsaesOaepSha1 => WrapAlgorithm::OaepSha1,
         AlgorithmSpec::RsaesOaepSha256 => WrapAlgorithm::OaepSha256,
         AlgorithmSpec::RsaAesKeyWrapSha1 | AlgorithmSpec::RsaAesKeyWrapSha256 if china => {
-            return Err(KmsError::new(ErrorCode::ValidationException, format!("{alg} is not supported in China Regions.")))
+            return Err(KmsError::validation(format!("{alg} is not supported in China Regions.")))
         }
         AlgorithmSpec::RsaAesKeyWrapSha1 => WrapAlgorithm::RsaAesSha1,
         AlgorithmSpec::RsaAesKeyWrapSha256 => WrapAlgorithm::RsaAesSha256,
         // AWS stopped accepting PKCS#1 v1.5 wrapping on 2023-10-10.
         AlgorithmSpec::RsaesPkcs1V15 => {
-            return Err(KmsError::new(ErrorCode::ValidationException,
-                "RSAES_PKCS1_V1_5 is no longer supported for importing key material. Use RSAES_OAEP_SHA_256 or RSA_AES_KEY_WRAP_SHA_256.".into(),
+            return Err(KmsError::validation(
+                "RSAES_PKCS1_V1_5 is no longer supported for importing key material. Use RSAES_OAEP_SHA_256 or RSA_AES_KEY_WRAP_SHA_256.",
             ))
         }
         AlgorithmSpec::Sm2pke if !china => {
@@ -60,14 +61,11 @@ fn wrapping_choice(
     };
     // SM2PKE wraps only with an SM2 wrapping key, and an SM2 wrapping key only does SM2PKE.
     if (alg == WrapAlgorithm::Sm2pke) != (spec == WrappingSpec::Sm2) {
-        return Err(KmsError::new(
-            ErrorCode::ValidationException,
-            format!(
-                "WrappingAlgorithm {} is not compatible with WrappingKeySpec {}.",
-                alg.aws_name(),
-                requested
-            ),
-        ));
+        return Err(KmsError::validation(format!(
+            "WrappingAlgorithm {} is not compatible with WrappingKeySpec {}.",
+            alg.aws_name(),
+            requested
+        )));
     }
     Ok((alg, spec))
 }
@@ -78,13 +76,13 @@ fn check_wrapping_fits(rec: &KeyRecord, alg: WrapAlgorithm, spec: WrappingSpec) 
     let rsa_key = matches!(rec.key_spec, KeySpec::Rsa2048 | KeySpec::Rsa3072 | KeySpec::Rsa4096);
     // SM2PKE has no length limit; plain RSA-OAEP cannot carry an RSA private key.
     if rsa_key && !alg.is_rsa_aes() && alg != WrapAlgorithm::Sm2pke {
-        return Err(KmsError::new(ErrorCode::ValidationException, format!(
+        return Err(KmsError::validation(format!(
             "{} cannot wrap RSA private key material; use RSA_AES_KEY_WRAP_SHA_256 or RSA_AES_KEY_WRAP_SHA_1.",
             alg.aws_name()
         )));
     }
     if rec.key_spec == KeySpec::EccNistP521 && spec == WrappingSpec::Rsa2048 && !alg.is_rsa_aes() {
-        return Err(KmsError::new(ErrorCode::ValidationException, format!(
+        return Err(KmsError::validation(format!(
             "{} with an RSA_2048 wrapping key cannot wrap ECC_NIST_P521 key material; use a larger wrapping key or RSA_AES_KEY_WRAP_SHA_256.",
             alg.aws_name()
         )));
@@ -92,7 +90,8 @@ fn check_wrapping_fits(rec: &KeyRecord, alg: WrapAlgorithm, spec: WrappingSpec) 
     Ok(())
 }
 
-/// Checks that a key may take imported material at all, and its state (<https://docs.aws.amazon.com/kms/latest/developerguide/key-state.html>).
+/// Checks that a key may take imported material at all, and its state
+/// (<https://docs.aws.amazon.com/kms/latest/developerguide/key-state.html>).
 fn check_importable(rec: &KeyRecord) -> Result<()> {
     let arn = rec.key.arn();
     if rec.origin != OriginType::External {
@@ -209,10 +208,9 @@ impl Kms {
                 (r.key_material_id.is_some(), "KeyMaterialId"),
             ] {
                 if given {
-                    return Err(KmsError::new(
-                        ErrorCode::ValidationException,
-                        format!("{name} is valid only for symmetric encryption KMS keys."),
-                    ));
+                    return Err(KmsError::validation(format!(
+                        "{name} is valid only for symmetric encryption KMS keys."
+                    )));
                 }
             }
         }
@@ -223,20 +221,22 @@ impl Kms {
         let model = r.expiration_model.unwrap_or(ExpirationModelType::KeyMaterialExpires);
         let valid_to = match (model, r.valid_to) {
             (ExpirationModelType::KeyMaterialExpires, None) => {
-                return Err(KmsError::new(ErrorCode::ValidationException, "A validTo date must be set if the ExpirationModel is KEY_MATERIAL_EXPIRES".into()))
+                return Err(KmsError::validation(
+                    "A validTo date must be set if the ExpirationModel is KEY_MATERIAL_EXPIRES",
+                ))
             }
             (ExpirationModelType::KeyMaterialDoesNotExpire, Some(_)) => {
-                return Err(KmsError::new(ErrorCode::ValidationException,
-                    "A validTo date must not be set if the ExpirationModel is KEY_MATERIAL_DOES_NOT_EXPIRE".into(),
+                return Err(KmsError::validation(
+                    "A validTo date must not be set if the ExpirationModel is KEY_MATERIAL_DOES_NOT_EXPIRE",
                 ))
             }
             (ExpirationModelType::KeyMaterialDoesNotExpire, None) => None,
             (ExpirationModelType::KeyMaterialExpires, Some(t)) => {
                 if t.millis() <= now {
-                    return Err(KmsError::new(ErrorCode::ValidationException, "ValidTo must be in the future".into()));
+                    return Err(KmsError::validation("ValidTo must be in the future"));
                 }
                 if t.millis() > now + MAX_VALID_TO_DAYS * DAY_MS {
-                    return Err(KmsError::new(ErrorCode::ValidationException, "ValidTo must be at most 365 days in the future".into()));
+                    return Err(KmsError::validation("ValidTo must be at most 365 days in the future"));
                 }
                 Some(t.millis())
             }
@@ -267,10 +267,9 @@ impl Kms {
             .blocking(move || {
                 unwrap_material(token.algorithm, &token.private_pkcs8, wrapped.as_bytes()).map_err(
                     |e| match e {
-                        UnwrapError::BadLength => KmsError::new(
-                            ErrorCode::ValidationException,
-                            "Invalid encrypted key size.".into(),
-                        ),
+                        UnwrapError::BadLength => {
+                            KmsError::validation("Invalid encrypted key size.")
+                        }
                         UnwrapError::Failed => KmsError::invalid_ciphertext(),
                     },
                 )
@@ -280,9 +279,8 @@ impl Kms {
         let material_id = self.keyring.material_id(&rec.key.key_id, &material);
         if let Some(given) = &r.key_material_id {
             if r.import_type == Some(ImportType::NewKeyMaterial) {
-                return Err(KmsError::new(
-                    ErrorCode::ValidationException,
-                    "KeyMaterialId cannot be specified with ImportType NEW_KEY_MATERIAL.".into(),
+                return Err(KmsError::validation(
+                    "KeyMaterialId cannot be specified with ImportType NEW_KEY_MATERIAL.",
                 ));
             }
             if *given != material_id {

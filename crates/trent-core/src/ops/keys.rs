@@ -110,14 +110,14 @@ impl Call for CreateKeyRequest {
         let caller = auth.caller();
         let r = self;
         if r.key_spec.is_some() && r.customer_master_key_spec.is_some() {
-            return Err(KmsError::new(ErrorCode::ValidationException,
-                "You cannot specify KeySpec and CustomerMasterKeySpec in the same request. CustomerMasterKeySpec is deprecated.".into(),
+            return Err(KmsError::validation(
+                "You cannot specify KeySpec and CustomerMasterKeySpec in the same request. CustomerMasterKeySpec is deprecated.",
             ));
         }
         let spec = requested_spec(&r);
         if spec != KeySpec::SymmetricDefault && r.key_usage.is_none() {
-            return Err(KmsError::new(ErrorCode::ValidationException,
-                "You must specify a KeyUsage value for all KMS keys except for symmetric encryption keys.".into(),
+            return Err(KmsError::validation(
+                "You must specify a KeyUsage value for all KMS keys except for symmetric encryption keys.",
             ));
         }
         let usage = r.key_usage.unwrap_or(KeyUsageType::EncryptDecrypt);
@@ -138,9 +138,8 @@ impl Call for CreateKeyRequest {
         }
         crate::keyspec::check_create(spec, usage, origin, &caller.region)?;
         if r.xks_key_id.is_some() {
-            return Err(KmsError::new(
-                ErrorCode::ValidationException,
-                "XksKeyId is valid only for keys in an external key store.".into(),
+            return Err(KmsError::validation(
+                "XksKeyId is valid only for keys in an external key store.",
             ));
         }
         let tags = crate::ops::tags::validate_new_tags(
@@ -286,7 +285,7 @@ impl Call for ScheduleKeyDeletionRequest {
         if !(7..=30).contains(&days) {
             let bound =
                 if days < 7 { "greater than or equal to 7" } else { "less than or equal to 30" };
-            return Err(KmsError::new(ErrorCode::ValidationException, format!(
+            return Err(KmsError::validation(format!(
                 "1 validation error detected: Value '{days}' at 'pendingWindowInDays' failed to satisfy constraint: Member must have value {bound}"
             )));
         }

@@ -9,7 +9,8 @@ use trent_store::{partition_of, KeyRecord, KeyRef};
 use trent_types::*;
 
 /// The policy CreateKey attaches when none is given, laid out as AWS returns it
-/// (pretty-printed, `" : "` separators; <https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html>).
+/// (pretty-printed, `" : "` separators;
+/// <https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html>).
 pub(crate) fn default_policy(key: &KeyRef) -> String {
     format!(
         "{{\n  \"Version\" : \"2012-10-17\",\n  \"Id\" : \"key-default-1\",\n  \"Statement\" : [ {{\n    \"Sid\" : \"Enable IAM User Permissions\",\n    \"Effect\" : \"Allow\",\n    \"Principal\" : {{\n      \"AWS\" : \"arn:{}:iam::{}:root\"\n    }},\n    \"Action\" : \"kms:*\",\n    \"Resource\" : \"*\"\n  }} ]\n}}",

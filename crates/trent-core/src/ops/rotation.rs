@@ -127,7 +127,8 @@ impl Kms {
                     let pending = mats
                         .iter()
                         .find(|m| m.state == KeyMaterialState::PendingRotation && m.sealed.is_some())
-                        .ok_or_else(|| KmsError::new(ErrorCode::KMSInvalidStateException, format!("No available key material pending rotation for the key: {arn}.")))?;
+                        .ok_or_else(|| KmsError::new(
+                            ErrorCode::KMSInvalidStateException, format!("No available key material pending rotation for the key: {arn}.")))?;
                     pending.clone()
                 } else {
                     self.new_symmetric_material(&k.key, KeyMaterialState::Current, now)?

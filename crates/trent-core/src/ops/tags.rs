@@ -11,7 +11,8 @@ use trent_types::*;
 
 const MAX_TAGS: usize = 50;
 
-/// Applies `new` on top of `existing` with AWS's rules (the TagResource API reference; messages as recorded against AWS).
+/// Applies `new` on top of `existing` with AWS's rules (the TagResource API reference;
+/// messages as recorded against AWS).
 pub(crate) fn validate_new_tags(
     new: &[Tag],
     existing: &BTreeMap<String, String>,
