@@ -40,7 +40,9 @@ pub fn parse_date(s: &str) -> Option<f64> {
         return Some(n);
     }
     let b = s.as_bytes();
-    if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
+    // A date is ASCII: anything else is no date, and the slices below stay on char
+    // boundaries (fuzzing found `2030-01-0ϱ00:00:00Z` panicking here).
+    if !s.is_ascii() || b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
         return None;
     }
     let (y, mo, d) =
@@ -194,6 +196,14 @@ mod tests {
 
     fn v(s: &[&str]) -> Vec<String> {
         s.iter().map(|x| x.to_string()).collect()
+    }
+
+    #[test]
+    fn a_date_with_a_multibyte_character_is_no_date() {
+        assert_eq!(parse_date("2030-01-0\u{3f1}00:00:00Z"), None);
+        assert_eq!(parse_date("2030-01-01T00:00:0\u{e9}Z"), None);
+        assert_eq!(parse_date("\u{e9}030-01-01"), None);
+        assert!(parse_date("2030-01-01T00:00:00Z").is_some());
     }
 
     #[test]
