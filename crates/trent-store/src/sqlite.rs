@@ -13,48 +13,8 @@ use rusqlite::{params, params_from_iter, Connection, OpenFlags, OptionalExtensio
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS accounts (account_id TEXT PRIMARY KEY, created_ms INTEGER NOT NULL) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS access_keys (
-  access_key_id TEXT PRIMARY KEY, account_id TEXT NOT NULL, principal_arn TEXT NOT NULL,
-  sealed_secret BLOB NOT NULL, created_ms INTEGER NOT NULL) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS keys (
-  account TEXT NOT NULL, region TEXT NOT NULL, key_id TEXT NOT NULL, version INTEGER NOT NULL,
-  created_ms INTEGER NOT NULL, description TEXT NOT NULL, key_usage TEXT NOT NULL,
-  key_spec TEXT NOT NULL, origin TEXT NOT NULL, state TEXT NOT NULL, deletion_date_ms INTEGER,
-  policy TEXT NOT NULL, multi_region INTEGER NOT NULL, tags TEXT NOT NULL,
-  rotation_enabled INTEGER NOT NULL, rotation_period_days INTEGER, next_rotation_ms INTEGER,
-  current_material_id TEXT,
-  PRIMARY KEY (account, region, key_id)) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS keys_deletion ON keys (deletion_date_ms) WHERE deletion_date_ms IS NOT NULL;
-CREATE INDEX IF NOT EXISTS keys_rotation ON keys (next_rotation_ms) WHERE rotation_enabled = 1;
-CREATE TABLE IF NOT EXISTS materials (
-  account TEXT NOT NULL, region TEXT NOT NULL, key_id TEXT NOT NULL, material_id TEXT NOT NULL,
-  sealed BLOB, state TEXT NOT NULL, created_ms INTEGER NOT NULL, rotation_date_ms INTEGER,
-  rotation_type TEXT, import_state TEXT, expiration_model TEXT, valid_to_ms INTEGER,
-  description TEXT,
-  PRIMARY KEY (account, region, key_id, material_id)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS aliases (
-  account TEXT NOT NULL, region TEXT NOT NULL, name TEXT NOT NULL, target_key_id TEXT NOT NULL,
-  created_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL,
-  PRIMARY KEY (account, region, name)) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS materials_expiry ON materials (valid_to_ms) WHERE valid_to_ms IS NOT NULL;
-CREATE INDEX IF NOT EXISTS aliases_target ON aliases (account, region, target_key_id);
-CREATE TABLE IF NOT EXISTS users (
-  account_id TEXT NOT NULL, name TEXT NOT NULL, created_ms INTEGER NOT NULL,
-  PRIMARY KEY (account_id, name)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS identity_policies (
-  principal_arn TEXT NOT NULL, name TEXT NOT NULL, document TEXT NOT NULL,
-  PRIMARY KEY (principal_arn, name)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS grants (
-  account TEXT NOT NULL, region TEXT NOT NULL, key_id TEXT NOT NULL, grant_id TEXT NOT NULL,
-  token TEXT NOT NULL UNIQUE, name TEXT, grantee TEXT NOT NULL, retiring TEXT,
-  operations TEXT NOT NULL, constraints TEXT, issuer TEXT NOT NULL, created_ms INTEGER NOT NULL,
-  PRIMARY KEY (account, region, key_id, grant_id)) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS grants_retiring ON grants (retiring) WHERE retiring IS NOT NULL;
-PRAGMA user_version = 1;
-";
+/// The schema, kept as SQL next to the later migrations of this engine.
+const SCHEMA: &str = include_str!("../schema/sqlite/0001_initial.sql");
 
 const READERS: usize = 4;
 
