@@ -4,6 +4,7 @@
 
 mod admin;
 pub mod audit;
+mod authn;
 pub mod authz;
 mod background;
 mod bootstrap;
@@ -22,11 +23,10 @@ mod state;
 mod wrapping_pool;
 mod writes;
 
-pub use admin::{Admin, AdminRequest};
+pub use admin::{Admin, AdminRequest, BootstrapCredentials, ACCOUNT_ROOT_USER};
+pub use authn::{Authentication, SigningIdentity};
 pub use background::Background;
-pub use bootstrap::{
-    keyring_exists, open_keyring, BootstrapCredentials, SigningIdentity, ACCOUNT_ROOT_USER,
-};
+pub use bootstrap::Bootstrap;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::KmsError;
 pub use gate::{parse_key_identifier, Authorized, Call, Conditions, KeyIdentifier, Target};
@@ -83,7 +83,8 @@ impl Default for KmsConfig {
 }
 
 /// The KMS service: every operation of the API is a [`Call`] run by [`Kms::call`];
-/// administration is [`Kms::admin`].
+/// administration is [`Kms::admin`], access-key lookup [`Kms::authentication`] and the
+/// periodic work [`Kms::background`]. A node opens its keyring with [`Bootstrap`] first.
 pub struct Kms {
     store: Arc<dyn Store>,
     keyring: Keyring,
@@ -94,7 +95,7 @@ pub struct Kms {
     heavy: Arc<heavy::HeavyWork>,
     audit: Arc<dyn audit::AuditSink>,
     keys: key_cache::KeyCache,
-    signing_keys: bootstrap::SigningKeyCache,
+    signing_keys: authn::SigningKeyCache,
 }
 
 impl Kms {
@@ -118,10 +119,7 @@ impl Kms {
             heavy,
             audit: Arc::new(audit::LogAudit),
             keys,
-            signing_keys: bootstrap::SigningKeyCache::new(
-                bootstrap::SIGNING_KEY_CACHE,
-                Some(bootstrap::SIGNING_KEY_TTL),
-            ),
+            signing_keys: authn::signing_key_cache(),
         }
     }
 

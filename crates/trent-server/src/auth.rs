@@ -1,6 +1,6 @@
 //! Authentication of each request: SigV4 against the access keys in the store (the derived
-//! signing keys are cached by `Kms::signing_identity`), or the explicit `accept-any` mode that
-//! maps any access key to the default account.
+//! signing keys are cached by `Authentication::signing_identity`), or the explicit
+//! `accept-any` mode that maps any access key to the default account.
 
 use crate::error::Failure;
 use axum::http::{HeaderMap, Method, Uri};
@@ -76,6 +76,7 @@ impl Authenticator {
         }
         let known = self
             .kms
+            .authentication()
             .signing_identity(auth.access_key_id, auth.date, auth.region, auth.service)
             .await?
             .ok_or(Failure::UnrecognizedClient)?;

@@ -135,8 +135,10 @@ impl AdminCommand {
 async fn open(p: &Place) -> Result<Kms, String> {
     let (store, _) = crate::storage::open(&p.data_dir, p.database_url.as_deref(), false).await?;
     let root = crate::root_key::open(&p.data_dir, &p.root_key, false)?;
-    let keyring =
-        trent_core::open_keyring(store.as_ref(), root.as_ref()).await.map_err(|e| e.to_string())?;
+    let keyring = trent_core::Bootstrap::new(store.as_ref())
+        .open_keyring(root.as_ref())
+        .await
+        .map_err(|e| e.to_string())?;
     let config = KmsConfig {
         wrapping_pool: WrappingPoolConfig { size_per_spec: 0, tokens_per_key_pair: 1 },
         ..KmsConfig::default()

@@ -32,12 +32,11 @@ async fn serve(cfg: ServeConfig) -> Result<(), String> {
         crate::storage::open(&cfg.data_dir, cfg.database_url.as_deref(), true).await?;
     // A root key is made only for a store that has none: a lost root key is an error to fix
     // from a backup, never a reason to start afresh over keys nobody could open again.
-    let first_start =
-        !trent_core::keyring_exists(store.as_ref()).await.map_err(|e| e.to_string())?;
+    let bootstrap = trent_core::Bootstrap::new(store.as_ref());
+    let first_start = !bootstrap.keyring_exists().await.map_err(|e| e.to_string())?;
     let root = crate::root_key::open(&cfg.data_dir, &cfg.root_key, first_start)?;
     tracing::info!(root_key = %root.describe(), "root key ready");
-    let keyring =
-        trent_core::open_keyring(store.as_ref(), root.as_ref()).await.map_err(|e| e.to_string())?;
+    let keyring = bootstrap.open_keyring(root.as_ref()).await.map_err(|e| e.to_string())?;
     let audit = Arc::new(crate::audit_file::FileAudit::open(&cfg.data_dir.join("audit.log"))?);
     let mut config = KmsConfig::default();
     config.wrapping_pool.size_per_spec = cfg.wrapping_pool_size;

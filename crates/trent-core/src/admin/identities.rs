@@ -2,12 +2,41 @@
 //! the store; identity policies are validated when set.
 
 use super::Admin;
+use crate::authn::secret_context;
 use crate::authz::PolicyDocument;
-use crate::bootstrap::{random_text, secret_context, BASE32, SECRET_CHARS};
-use crate::{BootstrapCredentials, KmsError, Result, ACCOUNT_ROOT_USER};
+use crate::{KmsError, Result};
 use trent_crypto::Secret;
 use trent_store::{AccessKeyRecord, AccountRecord, StoreError, UserRecord};
 use trent_types::ErrorCode;
+
+/// The principal name of an account's root credentials.
+pub const ACCOUNT_ROOT_USER: &str = "root";
+
+/// Credentials of an access key, returned so the binary can write the credentials file.
+#[derive(Clone)]
+pub struct BootstrapCredentials {
+    pub access_key_id: String,
+    pub secret_access_key: Secret,
+    pub principal_arn: String,
+}
+
+impl std::fmt::Debug for BootstrapCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BootstrapCredentials")
+            .field("access_key_id", &self.access_key_id)
+            .finish_non_exhaustive()
+    }
+}
+
+const BASE32: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+const SECRET_CHARS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+fn random_text(alphabet: &[u8], len: usize) -> Result<String> {
+    let mut b = vec![0u8; len];
+    trent_crypto::random_bytes(&mut b)?;
+    // Both alphabets have a power-of-two size, so the modulo is unbiased.
+    Ok(b.iter().map(|x| alphabet[*x as usize % alphabet.len()] as char).collect())
+}
 
 fn check_name(what: &str, name: &str, max: usize) -> Result<()> {
     let ok = !name.is_empty()
@@ -109,7 +138,7 @@ impl Admin<'_> {
             )),
             other => {
                 // Refused at once by this server (other nodes: when their cache entry expires).
-                self.kms.forget_access_key(access_key_id);
+                self.kms.authentication().forget_access_key(access_key_id);
                 Ok(other?)
             }
         }

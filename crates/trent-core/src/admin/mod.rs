@@ -6,6 +6,8 @@
 mod bulk;
 mod identities;
 
+pub use identities::{BootstrapCredentials, ACCOUNT_ROOT_USER};
+
 use crate::{Kms, Result};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};

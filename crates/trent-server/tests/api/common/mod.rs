@@ -55,7 +55,7 @@ pub async fn start_full(config: KmsConfig, limits: trent_server::Limits) -> Test
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(SqliteStore::open(&dir.path().join("trent.db")).unwrap());
     let root = LocalRootKey::new(&trent_crypto::random_secret(32).unwrap()).unwrap();
-    let keyring = trent_core::open_keyring(store.as_ref(), &root).await.unwrap();
+    let keyring = trent_core::Bootstrap::new(store.as_ref()).open_keyring(&root).await.unwrap();
     let clock = Arc::new(ManualClock::default());
     let audit = Arc::new(Captured::default());
     let kms = Arc::new(Kms::new(store, keyring, clock.clone(), config).with_audit(audit.clone()));

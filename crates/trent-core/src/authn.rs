@@ -1,0 +1,79 @@
+//! Authentication: from an access key id to the identity and SigV4 signing key the HTTP layer
+//! verifies a request with, through a short-lived cache.
+
+use crate::{Kms, Result};
+use std::sync::Arc;
+
+/// The context under which an access key's secret is sealed in the store.
+pub(crate) fn secret_context(access_key_id: &str) -> String {
+    format!("access-key/{access_key_id}")
+}
+
+/// Who an access key authenticates, and its derived signing key.
+pub struct SigningIdentity {
+    pub account: String,
+    /// The principal, in the partition of the Region the request was signed for.
+    pub principal_arn: String,
+    pub key: trent_sigv4::SigningKey,
+}
+
+/// Signing keys cached per (access key id, date, Region).
+pub(crate) type SigningKeyCache =
+    crate::cache::BoundedCache<(String, String, String), Arc<SigningIdentity>>;
+
+/// How many signing keys are cached, and for how long one is trusted before the store is
+/// asked again: a key deleted on another node stops working within this time.
+const SIGNING_KEY_CACHE: usize = 4096;
+const SIGNING_KEY_TTL: std::time::Duration = std::time::Duration::from_secs(5);
+
+pub(crate) fn signing_key_cache() -> SigningKeyCache {
+    SigningKeyCache::new(SIGNING_KEY_CACHE, Some(SIGNING_KEY_TTL))
+}
+
+/// The authentication of one [`Kms`].
+pub struct Authentication<'k> {
+    kms: &'k Kms,
+}
+
+impl Kms {
+    pub fn authentication(&self) -> Authentication<'_> {
+        Authentication { kms: self }
+    }
+}
+
+impl Authentication<'_> {
+    /// The identity and SigV4 signing key of an access key for one date, Region and service,
+    /// from a cache that trusts an entry for a few seconds (another node may delete the key;
+    /// this server forgets it at once when its own admin deletes it).
+    pub async fn signing_identity(
+        &self,
+        access_key_id: &str,
+        date: &str,
+        region: &str,
+        service: &str,
+    ) -> Result<Option<Arc<SigningIdentity>>> {
+        let cache = &self.kms.signing_keys;
+        let ck = (access_key_id.to_string(), date.to_string(), region.to_string());
+        if let Some(k) = cache.get(&ck) {
+            return Ok(Some(k));
+        }
+        let Some(k) = self.kms.store.get_access_key(access_key_id).await? else {
+            return Ok(None);
+        };
+        let secret =
+            self.kms.keyring.open_secret(&secret_context(&k.access_key_id), &k.sealed_secret)?;
+        let Ok(secret) = std::str::from_utf8(secret.as_bytes()) else { return Ok(None) };
+        let identity = Arc::new(SigningIdentity {
+            account: k.account_id,
+            principal_arn: crate::in_partition_of(&k.principal_arn, region),
+            key: trent_sigv4::SigningKey::derive(secret, date, region, service),
+        });
+        cache.insert(ck, identity.clone());
+        Ok(Some(identity))
+    }
+
+    /// Forgets the cached signing keys of an access key (deleted by this server's admin).
+    pub(crate) fn forget_access_key(&self, access_key_id: &str) {
+        self.kms.signing_keys.retain(|(id, _, _)| id != access_key_id);
+    }
+}
