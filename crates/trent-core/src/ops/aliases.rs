@@ -6,7 +6,7 @@ use crate::gate::{alias_not_found, AliasChange, AliasListing, AliasRemoval, NewA
 use crate::ops::keys::page_limit;
 use crate::state::{check, Family};
 use crate::{Authorized, Call, Kms, KmsError, Result};
-use trent_store::{AliasRecord, KeyRecord, StoreError};
+use trent_store::{AliasRecord, KeyRecord, KeyRef, StoreError};
 use trent_types::*;
 
 /// The rules the model's pattern cannot express (CreateAlias API reference: an alias name may
@@ -172,8 +172,28 @@ impl Call for ListAliasesRequest {
             .await?;
         let truncated = rows.len() > limit;
         rows.truncate(limit);
+        // As ListKeys: the marker is the last alias as stored, and an alias of a key past its
+        // deletion date is gone with its key (the background pass deletes both).
+        let next_marker = if truncated { rows.last().map(|a| a.name.clone()) } else { None };
+        let now = kms.now_ms();
+        let mut live = Vec::with_capacity(rows.len());
+        for a in rows {
+            let target = KeyRef {
+                account: caller.account.clone(),
+                region: caller.region.clone(),
+                key_id: a.target_key_id.clone(),
+            };
+            let gone = match kms.cached_key(&target).await? {
+                Some(k) => crate::lifecycle::is_past_deletion(&k.rec, now),
+                None => true,
+            };
+            if !gone {
+                live.push(a);
+            }
+        }
+        let rows = live;
         Ok(ListAliasesResponse {
-            next_marker: if truncated { rows.last().map(|a| a.name.clone()) } else { None },
+            next_marker,
             aliases: Some(
                 rows.iter()
                     .map(|a| AliasListEntry {

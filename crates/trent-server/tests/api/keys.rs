@@ -97,12 +97,19 @@ async fn schedule_cancel_and_real_deletion() {
     let e = err(c.cancel_key_deletion().key_id(&id).send().await.unwrap_err());
     assert_eq!(e, ("KMSInvalidStateException".into(), format!("{arn} is not pending deletion.")));
 
-    // When the date passes the key is gone, even before the background pass runs.
+    // When the date passes the key is gone, with its aliases, even before the background
+    // pass runs.
+    c.create_alias().alias_name("alias/doomed").target_key_id(&id).send().await.unwrap();
     c.schedule_key_deletion().key_id(&id).pending_window_in_days(7).send().await.unwrap();
+    let listed = c.list_aliases().send().await.unwrap();
+    assert_eq!(listed.aliases().len(), 1, "an alias of a key pending deletion is still listed");
     t.clock.advance_ms(7 * 86_400_000 + 1000);
     let e = err(c.describe_key().key_id(&id).send().await.unwrap_err());
     assert_eq!(e, ("NotFoundException".into(), format!("Key '{arn}' does not exist")));
     assert!(c.list_keys().send().await.unwrap().keys().is_empty());
+    assert!(c.list_aliases().send().await.unwrap().aliases().is_empty());
+    let e = err(c.describe_key().key_id("alias/doomed").send().await.unwrap_err());
+    assert_eq!(e.0, "NotFoundException");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
