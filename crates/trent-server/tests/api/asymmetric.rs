@@ -1,13 +1,12 @@
-//! Every key type through aws-sdk-kms: creation rules, Sign/Verify (RAW and DIGEST),
-//! GetPublicKey, RSA encryption, HMAC, ECDH, data key pairs, and importing HMAC and
-//! asymmetric material.
+//! Asymmetric and HMAC keys through aws-sdk-kms: creation rules, GetPublicKey, RSA
+//! encryption, HMAC, ECDH, data key pairs, and importing HMAC and asymmetric material (Sign and Verify are in `signing.rs`).
 
 use crate::common::*;
 use aws_sdk_kms::primitives::Blob;
 use aws_sdk_kms::types::{
     AlgorithmSpec, DataKeyPairSpec, EncryptionAlgorithmSpec, ExpirationModelType,
-    KeyAgreementAlgorithmSpec, KeySpec, KeyUsageType, MacAlgorithmSpec, MessageType,
-    SigningAlgorithmSpec, WrappingKeySpec,
+    KeyAgreementAlgorithmSpec, KeySpec, KeyUsageType, MacAlgorithmSpec, SigningAlgorithmSpec,
+    WrappingKeySpec,
 };
 
 async fn key(
@@ -16,13 +15,6 @@ async fn key(
     usage: KeyUsageType,
 ) -> aws_sdk_kms::types::KeyMetadata {
     c.create_key().key_spec(spec).key_usage(usage).send().await.unwrap().key_metadata.unwrap()
-}
-
-/// The digest a DIGEST-type request carries for `alg`.
-fn sha(alg: &SigningAlgorithmSpec, msg: &[u8]) -> Vec<u8> {
-    let t = trent_types::SigningAlgorithmSpec::parse(alg.as_str()).unwrap();
-    let d = trent_crypto::asymmetric::digest_of(t).unwrap();
-    trent_crypto::asymmetric::digest(d, msg)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -72,209 +64,7 @@ async fn create_rules_and_metadata() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sign_and_verify_every_algorithm() {
-    let t = start().await;
-    let c = t.client();
-    let specs = [
-        KeySpec::Rsa2048,
-        KeySpec::EccNistP256,
-        KeySpec::EccNistP384,
-        KeySpec::EccNistP521,
-        KeySpec::EccSecgP256K1,
-        KeySpec::EccNistEdwards25519,
-        KeySpec::MlDsa44,
-        KeySpec::MlDsa87,
-    ];
-    for spec in specs {
-        let m = key(&c, spec.clone(), KeyUsageType::SignVerify).await;
-        let id = m.key_id();
-        for alg in
-            m.signing_algorithms().iter().filter(|a| **a != SigningAlgorithmSpec::Ed25519PhSha512)
-        {
-            let s = c
-                .sign()
-                .key_id(id)
-                .message(Blob::new(b"hello".to_vec()))
-                .signing_algorithm(alg.clone())
-                .send()
-                .await
-                .unwrap();
-            let sig = s.signature.unwrap();
-            let v = c
-                .verify()
-                .key_id(id)
-                .message(Blob::new(b"hello".to_vec()))
-                .signature(sig.clone())
-                .signing_algorithm(alg.clone())
-                .send()
-                .await
-                .unwrap();
-            assert!(v.signature_valid());
-            let e = err(c
-                .verify()
-                .key_id(id)
-                .message(Blob::new(b"hellO".to_vec()))
-                .signature(sig.clone())
-                .signing_algorithm(alg.clone())
-                .send()
-                .await
-                .unwrap_err());
-            assert_eq!(
-                e,
-                ("KMSInvalidSignatureException".into(), String::new()),
-                "{spec:?} {alg:?}"
-            );
-            if !matches!(spec, KeySpec::EccNistEdwards25519 | KeySpec::MlDsa44 | KeySpec::MlDsa87) {
-                // A signature over the digest verifies as one over the message, and back.
-                let digest = sha(alg, b"hello");
-                let s2 = c
-                    .sign()
-                    .key_id(id)
-                    .message(Blob::new(digest.clone()))
-                    .message_type(MessageType::Digest)
-                    .signing_algorithm(alg.clone())
-                    .send()
-                    .await
-                    .unwrap();
-                c.verify()
-                    .key_id(id)
-                    .message(Blob::new(b"hello".to_vec()))
-                    .signature(s2.signature.unwrap())
-                    .signing_algorithm(alg.clone())
-                    .send()
-                    .await
-                    .unwrap();
-                c.verify()
-                    .key_id(id)
-                    .message(Blob::new(digest))
-                    .message_type(MessageType::Digest)
-                    .signature(sig)
-                    .signing_algorithm(alg.clone())
-                    .send()
-                    .await
-                    .unwrap();
-                let e = err(c
-                    .sign()
-                    .key_id(id)
-                    .message(Blob::new(vec![1; 7]))
-                    .message_type(MessageType::Digest)
-                    .signing_algorithm(alg.clone())
-                    .send()
-                    .await
-                    .unwrap_err());
-                assert_eq!(
-                    e,
-                    (
-                        "ValidationException".into(),
-                        format!("Digest is invalid length for algorithm {}.", alg.as_str())
-                    )
-                );
-            }
-        }
-    }
-    // Ed25519: ED25519_SHA_512 signs the message, ED25519_PH_SHA_512 its SHA-512 digest.
-    let ed = key(&c, KeySpec::EccNistEdwards25519, KeyUsageType::SignVerify).await;
-    let digest = sha(&SigningAlgorithmSpec::RsassaPssSha512, b"prehash me");
-    let ph = SigningAlgorithmSpec::Ed25519PhSha512;
-    let s = c
-        .sign()
-        .key_id(ed.key_id())
-        .message(Blob::new(digest.clone()))
-        .message_type(MessageType::Digest)
-        .signing_algorithm(ph.clone())
-        .send()
-        .await
-        .unwrap();
-    let v = c
-        .verify()
-        .key_id(ed.key_id())
-        .message(Blob::new(digest))
-        .message_type(MessageType::Digest)
-        .signature(s.signature.unwrap())
-        .signing_algorithm(ph.clone())
-        .send()
-        .await
-        .unwrap();
-    assert!(v.signature_valid());
-    let e = err(c
-        .sign()
-        .key_id(ed.key_id())
-        .message(Blob::new(b"raw".to_vec()))
-        .signing_algorithm(ph)
-        .send()
-        .await
-        .unwrap_err());
-    assert_eq!(e.0, "ValidationException");
-    let e = err(c
-        .sign()
-        .key_id(ed.key_id())
-        .message(Blob::new(vec![0; 64]))
-        .message_type(MessageType::Digest)
-        .signing_algorithm(SigningAlgorithmSpec::Ed25519Sha512)
-        .send()
-        .await
-        .unwrap_err());
-    assert_eq!(e.0, "ValidationException");
-
-    // Wrong usage and wrong algorithm, with AWS's messages.
-    let enc = key(&c, KeySpec::Rsa2048, KeyUsageType::EncryptDecrypt).await;
-    let e = err(c
-        .sign()
-        .key_id(enc.key_id())
-        .message(Blob::new(b"x".to_vec()))
-        .signing_algorithm(SigningAlgorithmSpec::RsassaPssSha256)
-        .send()
-        .await
-        .unwrap_err());
-    assert_eq!(
-        e,
-        (
-            "InvalidKeyUsageException".into(),
-            format!(
-                "{} key usage is ENCRYPT_DECRYPT which is not valid for Sign.",
-                enc.arn().unwrap()
-            )
-        )
-    );
-    let p256 = key(&c, KeySpec::EccNistP256, KeyUsageType::SignVerify).await;
-    let e = err(c
-        .sign()
-        .key_id(p256.key_id())
-        .message(Blob::new(b"x".to_vec()))
-        .signing_algorithm(SigningAlgorithmSpec::EcdsaSha384)
-        .send()
-        .await
-        .unwrap_err());
-    assert_eq!(
-        e,
-        (
-            "InvalidKeyUsageException".into(),
-            "Algorithm ECDSA_SHA_384 is incompatible with key spec ECC_NIST_P256.".into()
-        )
-    );
-    let e = err(c
-        .encrypt()
-        .key_id(p256.key_id())
-        .plaintext(Blob::new(b"x".to_vec()))
-        .send()
-        .await
-        .unwrap_err());
-    assert_eq!(
-        e,
-        (
-            "InvalidKeyUsageException".into(),
-            format!(
-                "{} key usage is SIGN_VERIFY which is not valid for Encrypt.",
-                p256.arn().unwrap()
-            )
-        )
-    );
-    let e = err(c.rotate_key_on_demand().key_id(p256.key_id()).send().await.unwrap_err());
-    assert_eq!(e, ("UnsupportedOperationException".into(), String::new()));
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn rsa_encryption_public_keys_macs_and_ecdh() {
+async fn rsa_encryption_and_public_keys() {
     let t = start().await;
     let c = t.client();
     let rsa = key(&c, KeySpec::Rsa2048, KeyUsageType::EncryptDecrypt).await;
@@ -324,7 +114,12 @@ async fn rsa_encryption_public_keys_macs_and_ecdh() {
         err(c.get_public_key().key_id(sym.key_id()).send().await.unwrap_err()).0,
         "UnsupportedOperationException"
     );
+}
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hmac_macs_verify_and_refuse_another_algorithm() {
+    let t = start().await;
+    let c = t.client();
     let h = key(&c, KeySpec::Hmac256, KeyUsageType::GenerateVerifyMac).await;
     let mac = c
         .generate_mac()
@@ -372,7 +167,12 @@ async fn rsa_encryption_public_keys_macs_and_ecdh() {
             "Algorithm HMAC_SHA_512 is incompatible with key spec HMAC_256.".into()
         )
     );
+}
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ecdh_derives_the_secret_the_peer_derives() {
+    let t = start().await;
+    let c = t.client();
     let ka = key(&c, KeySpec::EccNistP256, KeyUsageType::KeyAgreement).await;
     let peer = trent_crypto::asymmetric::generate(trent_types::KeySpec::EccNistP256).unwrap();
     let peer_pub =
@@ -451,7 +251,7 @@ async fn data_key_pairs() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn importing_hmac_and_asymmetric_material() {
+async fn imported_hmac_material_is_the_key_and_stays_bound() {
     let t = start().await;
     let c = t.client();
     // HMAC: lengths AWS accepts, and the MAC is the HMAC of the imported key.
@@ -483,7 +283,12 @@ async fn importing_hmac_and_asymmetric_material() {
         .await
         .unwrap_err();
     assert_eq!(e.0, "IncorrectKeyMaterialException");
+}
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn imported_ecc_material_gives_its_public_key_and_only_it_reimports() {
+    let t = start().await;
+    let c = t.client();
     // ECC: the public key is the imported one; another curve is refused.
     let p256 = trent_crypto::asymmetric::generate(trent_types::KeySpec::EccNistP256).unwrap();
     let ec = external(&c, KeySpec::EccNistP256, KeyUsageType::SignVerify).await;
@@ -515,7 +320,30 @@ async fn importing_hmac_and_asymmetric_material() {
             .0,
         "IncorrectKeyMaterialException"
     );
+    // Symmetric-only parameters.
+    let e = err(c
+        .import_key_material()
+        .key_id(&ec)
+        .import_type(aws_sdk_kms::types::ImportType::NewKeyMaterial)
+        .import_token(Blob::new(vec![1]))
+        .encrypted_key_material(Blob::new(vec![1]))
+        .expiration_model(ExpirationModelType::KeyMaterialDoesNotExpire)
+        .send()
+        .await
+        .unwrap_err());
+    assert_eq!(
+        e,
+        (
+            "ValidationException".into(),
+            "ImportType is valid only for symmetric encryption KMS keys.".into()
+        )
+    );
+}
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn imported_rsa_private_keys_need_key_wrap_and_sign() {
+    let t = start().await;
+    let c = t.client();
     // RSA private keys need RSA_AES_KEY_WRAP; P-521 does not fit RSA_2048 with OAEP.
     let rsa = external(&c, KeySpec::Rsa2048, KeyUsageType::SignVerify).await;
     let e = err(c
@@ -565,22 +393,4 @@ async fn importing_hmac_and_asymmetric_material() {
         .await
         .unwrap_err());
     assert_eq!(e.0, "ValidationException");
-    // Symmetric-only parameters.
-    let e = err(c
-        .import_key_material()
-        .key_id(&ec)
-        .import_type(aws_sdk_kms::types::ImportType::NewKeyMaterial)
-        .import_token(Blob::new(vec![1]))
-        .encrypted_key_material(Blob::new(vec![1]))
-        .expiration_model(ExpirationModelType::KeyMaterialDoesNotExpire)
-        .send()
-        .await
-        .unwrap_err());
-    assert_eq!(
-        e,
-        (
-            "ValidationException".into(),
-            "ImportType is valid only for symmetric encryption KMS keys.".into()
-        )
-    );
 }

@@ -17,5 +17,6 @@ mod malformed;
 mod metadata;
 mod ml_kem;
 mod races;
+mod signing;
 mod sigv4;
 mod sm2;
