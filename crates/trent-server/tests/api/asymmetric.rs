@@ -1,5 +1,6 @@
 //! Asymmetric and HMAC keys through aws-sdk-kms: creation rules, GetPublicKey, RSA
-//! encryption, HMAC, ECDH, data key pairs, and importing HMAC and asymmetric material (Sign and Verify are in `signing.rs`).
+//! encryption, HMAC, ECDH, data key pairs, and importing HMAC and asymmetric material
+//! (Sign and Verify are in `signing.rs`).
 
 use crate::common::*;
 use aws_sdk_kms::primitives::Blob;
