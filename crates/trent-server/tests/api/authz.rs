@@ -1,15 +1,15 @@
 //! Who may do what, through the real API with SigV4 credentials of different users and
-//! accounts: key policies, identity policies, explicit deny, the import condition keys,
-//! cross-account use and the policy lockout check.
+//! accounts: key policies, identity policies, explicit deny, encryption context conditions,
+//! cross-account use, grants and the policy lockout check (other condition keys are in
+//! `conditions.rs`).
 
 use crate::common::*;
 use aws_sdk_kms::primitives::Blob;
-use aws_sdk_kms::types::{AlgorithmSpec, ExpirationModelType, OriginType, WrappingKeySpec};
-use trent_crypto::import::{wrap_material, WrapAlgorithm};
+use aws_sdk_kms::types::{AlgorithmSpec, WrappingKeySpec};
 
 const OTHER: &str = "444455556666";
 
-async fn user(
+pub(crate) async fn user(
     t: &TestServer,
     account: &str,
     name: &str,
@@ -36,7 +36,7 @@ async fn root_of(t: &TestServer, account: &str) -> aws_sdk_kms::Client {
     )
 }
 
-fn denied(e: (String, String), principal: &str, action: &str, arn: &str) {
+pub(crate) fn denied(e: (String, String), principal: &str, action: &str, arn: &str) {
     assert_eq!(e.0, "AccessDeniedException", "{}", e.1);
     assert!(
         e.1.starts_with(&format!(
@@ -103,115 +103,6 @@ async fn default_key_policy_delegates_to_identity_policies() {
         .unwrap();
     let e = err(alice.decrypt().ciphertext_blob(ct).send().await.unwrap_err());
     assert!(e.1.ends_with("with an explicit deny in an identity-based policy"), "{}", e.1);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn import_condition_keys_decide() {
-    let t = start().await;
-    let admin = t.client();
-    let importer = format!("arn:aws:iam::{ACCOUNT}:user/importer");
-    let policy = format!(
-        r#"{{"Version":"2012-10-17","Statement":[
-        {{"Sid":"Admin","Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{ACCOUNT}:root"}},"Action":"kms:*","Resource":"*"}},
-        {{"Effect":"Allow","Principal":{{"AWS":"{importer}"}},"Action":"kms:GetParametersForImport","Resource":"*",
-          "Condition":{{"StringEquals":{{"kms:WrappingAlgorithm":"RSAES_OAEP_SHA_256","kms:WrappingKeySpec":"RSA_4096"}}}}}},
-        {{"Effect":"Allow","Principal":{{"AWS":"{importer}"}},"Action":"kms:ImportKeyMaterial","Resource":"*",
-          "Condition":{{"StringEquals":{{"kms:ExpirationModel":"KEY_MATERIAL_DOES_NOT_EXPIRE"}}}}}},
-        {{"Effect":"Deny","Principal":{{"AWS":"{importer}"}},"Action":"kms:DeleteImportedKeyMaterial","Resource":"*"}}]}}"#
-    );
-    let key = admin
-        .create_key()
-        .origin(OriginType::External)
-        .policy(&policy)
-        .send()
-        .await
-        .unwrap()
-        .key_metadata
-        .unwrap();
-    let arn = key.arn().unwrap().to_string();
-    let c = user(&t, ACCOUNT, "importer", None).await;
-    // kms:WrappingAlgorithm / kms:WrappingKeySpec
-    let e = err(c
-        .get_parameters_for_import()
-        .key_id(key.key_id())
-        .wrapping_algorithm(AlgorithmSpec::RsaesOaepSha1)
-        .wrapping_key_spec(WrappingKeySpec::Rsa4096)
-        .send()
-        .await
-        .unwrap_err());
-    denied(e, &importer, "GetParametersForImport", &arn);
-    let e = err(c
-        .get_parameters_for_import()
-        .key_id(key.key_id())
-        .wrapping_algorithm(AlgorithmSpec::RsaesOaepSha256)
-        .wrapping_key_spec(WrappingKeySpec::Rsa2048)
-        .send()
-        .await
-        .unwrap_err());
-    denied(e, &importer, "GetParametersForImport", &arn);
-    let p = c
-        .get_parameters_for_import()
-        .key_id(key.key_id())
-        .wrapping_algorithm(AlgorithmSpec::RsaesOaepSha256)
-        .wrapping_key_spec(WrappingKeySpec::Rsa4096)
-        .send()
-        .await
-        .unwrap();
-    let material = trent_crypto::random_secret(32).unwrap();
-    let wrapped = Blob::new(
-        wrap_material(
-            WrapAlgorithm::OaepSha256,
-            p.public_key().unwrap().as_ref(),
-            material.as_bytes(),
-        )
-        .unwrap(),
-    );
-    let valid_to = aws_sdk_kms::primitives::DateTime::from_secs(
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()
-            as i64
-            + 86400,
-    );
-    // kms:ExpirationModel: expiring material (explicit, or by default) is denied.
-    let base = || {
-        c.import_key_material()
-            .key_id(key.key_id())
-            .import_token(p.import_token.clone().unwrap())
-            .encrypted_key_material(wrapped.clone())
-    };
-    denied(
-        err(base().valid_to(valid_to).send().await.unwrap_err()),
-        &importer,
-        "ImportKeyMaterial",
-        &arn,
-    );
-    denied(
-        err(base()
-            .expiration_model(ExpirationModelType::KeyMaterialExpires)
-            .valid_to(valid_to)
-            .send()
-            .await
-            .unwrap_err()),
-        &importer,
-        "ImportKeyMaterial",
-        &arn,
-    );
-    base().expiration_model(ExpirationModelType::KeyMaterialDoesNotExpire).send().await.unwrap();
-    // Explicit deny in the key policy.
-    let e = err(c.delete_imported_key_material().key_id(key.key_id()).send().await.unwrap_err());
-    assert!(e.1.ends_with("with an explicit deny in a resource-based policy"), "{}", e.1);
-    // Nothing else was granted.
-    denied(
-        err(c
-            .encrypt()
-            .key_id(key.key_id())
-            .plaintext(Blob::new(b"x".to_vec()))
-            .send()
-            .await
-            .unwrap_err()),
-        &importer,
-        "Encrypt",
-        &arn,
-    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -559,123 +450,6 @@ async fn grant_operations_must_fit_the_key() {
 }
 
 /// One allowing and one denying request for more condition keys.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn more_condition_keys() {
-    let t = start().await;
-    let admin = t.client();
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()
-        as i64;
-    // kms:KeyOrigin on CreateKey (identity policy): only EXTERNAL keys.
-    let maker = user(&t, ACCOUNT, "maker", Some(r#"{"Statement":[{"Effect":"Allow","Action":"kms:CreateKey","Resource":"*","Condition":{"StringEquals":{"kms:KeyOrigin":"EXTERNAL"}}}]}"#)).await;
-    maker.create_key().origin(OriginType::External).send().await.unwrap();
-    assert_eq!(err(maker.create_key().send().await.unwrap_err()).0, "AccessDeniedException");
-    // aws:RequestTag / aws:TagKeys on TagResource; kms:ResourceAliases and kms:RequestAlias.
-    let tagger = format!("arn:aws:iam::{ACCOUNT}:user/tagger");
-    let policy = format!(
-        r#"{{"Statement":[
-        {{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{ACCOUNT}:root"}},"Action":"kms:*","Resource":"*"}},
-        {{"Effect":"Allow","Principal":{{"AWS":"{tagger}"}},"Action":"kms:TagResource","Resource":"*","Condition":{{"StringEquals":{{"aws:RequestTag/env":"dev"}}}}}},
-        {{"Effect":"Allow","Principal":{{"AWS":"{tagger}"}},"Action":"kms:Encrypt","Resource":"*","Condition":{{"ForAnyValue:StringEquals":{{"kms:ResourceAliases":"alias/team"}}}}}},
-        {{"Effect":"Allow","Principal":{{"AWS":"{tagger}"}},"Action":"kms:DescribeKey","Resource":"*","Condition":{{"StringEquals":{{"kms:RequestAlias":"alias/team"}}}}}},
-        {{"Effect":"Allow","Principal":{{"AWS":"{tagger}"}},"Action":"kms:GenerateDataKey","Resource":"*","Condition":{{"IpAddress":{{"aws:SourceIp":"127.0.0.0/8"}}}}}},
-        {{"Effect":"Allow","Principal":{{"AWS":"{tagger}"}},"Action":"kms:GenerateDataKeyWithoutPlaintext","Resource":"*","Condition":{{"IpAddress":{{"aws:SourceIp":"10.0.0.0/8"}}}}}}]}}"#
-    );
-    let key = admin.create_key().policy(policy).send().await.unwrap().key_metadata.unwrap();
-    let c = user(&t, ACCOUNT, "tagger", None).await;
-    let tag = |k: &str, v: &str| {
-        aws_sdk_kms::types::Tag::builder().tag_key(k).tag_value(v).build().unwrap()
-    };
-    c.tag_resource().key_id(key.key_id()).tags(tag("env", "dev")).send().await.unwrap();
-    assert_eq!(
-        err(c
-            .tag_resource()
-            .key_id(key.key_id())
-            .tags(tag("env", "prod"))
-            .send()
-            .await
-            .unwrap_err())
-        .0,
-        "AccessDeniedException"
-    );
-    assert_eq!(
-        err(c
-            .encrypt()
-            .key_id(key.key_id())
-            .plaintext(Blob::new(b"x".to_vec()))
-            .send()
-            .await
-            .unwrap_err())
-        .0,
-        "AccessDeniedException"
-    );
-    admin.create_alias().alias_name("alias/team").target_key_id(key.key_id()).send().await.unwrap();
-    c.encrypt().key_id(key.key_id()).plaintext(Blob::new(b"x".to_vec())).send().await.unwrap();
-    c.describe_key().key_id("alias/team").send().await.unwrap();
-    assert_eq!(
-        err(c.describe_key().key_id(key.key_id()).send().await.unwrap_err()).0,
-        "AccessDeniedException"
-    );
-    c.generate_data_key().key_id(key.key_id()).number_of_bytes(16).send().await.unwrap();
-    assert_eq!(
-        err(c
-            .generate_data_key_without_plaintext()
-            .key_id(key.key_id())
-            .number_of_bytes(16)
-            .send()
-            .await
-            .unwrap_err())
-        .0,
-        "AccessDeniedException"
-    );
-    // kms:ValidTo (NumericLessThanEquals, epoch seconds) on ImportKeyMaterial.
-    let importer = format!("arn:aws:iam::{ACCOUNT}:user/shortlived");
-    let limit = now + 7 * 86400;
-    let policy = format!(
-        r#"{{"Statement":[
-        {{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{ACCOUNT}:root"}},"Action":"kms:*","Resource":"*"}},
-        {{"Effect":"Allow","Principal":{{"AWS":"{importer}"}},"Action":["kms:GetParametersForImport","kms:ImportKeyMaterial"],"Resource":"*","Condition":{{"NumericLessThanEqualsIfExists":{{"kms:ValidTo":"{limit}"}},"StringEquals":{{"kms:KeyOrigin":"EXTERNAL"}}}}}}]}}"#
-    );
-    let ext = admin
-        .create_key()
-        .origin(OriginType::External)
-        .policy(policy)
-        .send()
-        .await
-        .unwrap()
-        .key_metadata
-        .unwrap();
-    let c = user(&t, ACCOUNT, "shortlived", None).await;
-    let p = c
-        .get_parameters_for_import()
-        .key_id(ext.key_id())
-        .wrapping_algorithm(AlgorithmSpec::RsaesOaepSha256)
-        .wrapping_key_spec(WrappingKeySpec::Rsa2048)
-        .send()
-        .await
-        .unwrap();
-    let material = trent_crypto::random_secret(32).unwrap();
-    let wrapped = Blob::new(
-        wrap_material(
-            WrapAlgorithm::OaepSha256,
-            p.public_key().unwrap().as_ref(),
-            material.as_bytes(),
-        )
-        .unwrap(),
-    );
-    let at = |secs: i64| aws_sdk_kms::primitives::DateTime::from_secs(secs);
-    let imp = || {
-        c.import_key_material()
-            .key_id(ext.key_id())
-            .import_token(p.import_token.clone().unwrap())
-            .encrypted_key_material(wrapped.clone())
-    };
-    assert_eq!(
-        err(imp().valid_to(at(now + 30 * 86400)).send().await.unwrap_err()).0,
-        "AccessDeniedException"
-    );
-    imp().valid_to(at(now + 3 * 86400)).send().await.unwrap();
-}
-
 /// A grantee that got CreateGrant from a grant may create grants with some or all of its
 /// operations and constraints at least as strict ("Granting CreateGrant permission", AWS KMS
 /// developer guide); the constraint does not apply to DescribeKey.

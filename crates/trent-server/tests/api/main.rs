@@ -9,6 +9,7 @@ mod common;
 mod asymmetric;
 mod authz;
 mod authz_matrix;
+mod conditions;
 mod crypto;
 mod import;
 mod keys;
