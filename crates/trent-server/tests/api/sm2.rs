@@ -26,7 +26,7 @@ async fn sm2_key(c: &aws_sdk_kms::Client, usage: KeyUsageType) -> aws_sdk_kms::t
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sign_verify_encrypt_and_agree() {
+async fn sm2dsa_signs_raw_messages_verifiable_outside_the_server() {
     let t = start().await;
     let c = china(&t);
     let signing = sm2_key(&c, KeyUsageType::SignVerify).await;
@@ -79,7 +79,12 @@ async fn sign_verify_encrypt_and_agree() {
         e,
         ("ValidationException".into(), "Digest is invalid length for algorithm SM2DSA.".into())
     );
+}
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sm2pke_encrypts_up_to_1024_bytes() {
+    let t = start().await;
+    let c = china(&t);
     let enc = sm2_key(&c, KeyUsageType::EncryptDecrypt).await;
     assert_eq!(enc.encryption_algorithms(), [EncryptionAlgorithmSpec::Sm2Pke]);
     let ct = c
@@ -111,7 +116,12 @@ async fn sign_verify_encrypt_and_agree() {
         .unwrap_err());
     assert_eq!(e.0, "ValidationException");
     assert!(e.1.contains("cannot encrypt data larger than 1024 bytes"), "{}", e.1);
+}
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sm2_ecdh_derives_one_secret_from_both_sides() {
+    let t = start().await;
+    let c = china(&t);
     let a = sm2_key(&c, KeyUsageType::KeyAgreement).await;
     let b = sm2_key(&c, KeyUsageType::KeyAgreement).await;
     assert_eq!(a.key_agreement_algorithms(), [KeyAgreementAlgorithmSpec::Ecdh]);
