@@ -408,70 +408,86 @@ async fn background_pass_expires_material() {
     assert_eq!(m.key_state(), Some(&KeyState::PendingImport));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn rotation_of_imported_material() {
+/// An imported key with its first material and a ciphertext under it, for the rotation
+/// of imported material ("Rotate key material on demand", AWS KMS developer guide).
+struct Rotating {
+    _t: TestServer,
+    c: aws_sdk_kms::Client,
+    id: String,
+    arn: String,
+    first: String,
+    old: Blob,
+}
+
+async fn rotating() -> Rotating {
     let t = start().await;
     let c = t.client();
     let (id, arn) = external_key(&c).await;
     let m1 = trent_crypto::random_secret(32).unwrap();
     let first = import(&c, &id, m1.as_bytes(), None).await.key_material_id.unwrap();
-    let old = c
-        .encrypt()
-        .key_id(&id)
-        .plaintext(Blob::new(b"old".to_vec()))
-        .send()
-        .await
-        .unwrap()
-        .ciphertext_blob
-        .unwrap();
-    let e = err(c.rotate_key_on_demand().key_id(&id).send().await.unwrap_err());
-    assert_eq!(
-        e,
-        (
-            "KMSInvalidStateException".into(),
-            format!("No available key material pending rotation for the key: {arn}.")
-        )
-    );
-    // Stage new material.
-    let m2 = trent_crypto::random_secret(32).unwrap();
-    let p = params(&c, &id, AlgorithmSpec::RsaesOaepSha1, WrappingKeySpec::Rsa2048).await;
-    let second = c
-        .import_key_material()
-        .key_id(&id)
-        .import_token(p.token.clone())
-        .encrypted_key_material(wrapped(&p, m2.as_bytes()))
-        .import_type(ImportType::NewKeyMaterial)
-        .key_material_description("second")
-        .expiration_model(ExpirationModelType::KeyMaterialDoesNotExpire)
-        .send()
-        .await
-        .unwrap()
-        .key_material_id
-        .unwrap();
-    let m = c.describe_key().key_id(&id).send().await.unwrap().key_metadata.unwrap();
-    assert_eq!(m.current_key_material_id(), Some(first.as_str()));
+    let old = c.encrypt().key_id(&id).plaintext(Blob::new(b"old".to_vec())).send().await;
+    let old = old.unwrap().ciphertext_blob.unwrap();
+    Rotating { _t: t, c, id, arn, first, old }
+}
+
+impl Rotating {
+    /// Stages new material (ImportType NEW_KEY_MATERIAL): its KeyMaterialId, or the refusal.
+    async fn stage(&self, description: Option<&str>) -> Result<String, (String, String)> {
+        let material = trent_crypto::random_secret(32).unwrap();
+        let p =
+            params(&self.c, &self.id, AlgorithmSpec::RsaesOaepSha1, WrappingKeySpec::Rsa2048).await;
+        let out = self
+            .c
+            .import_key_material()
+            .key_id(&self.id)
+            .import_token(p.token.clone())
+            .encrypted_key_material(wrapped(&p, material.as_bytes()))
+            .import_type(ImportType::NewKeyMaterial)
+            .set_key_material_description(description.map(String::from))
+            .expiration_model(ExpirationModelType::KeyMaterialDoesNotExpire)
+            .send()
+            .await
+            .map_err(err)?;
+        Ok(out.key_material_id.unwrap())
+    }
+
+    async fn current(&self) -> Option<String> {
+        let m = self.c.describe_key().key_id(&self.id).send().await.unwrap().key_metadata;
+        m.unwrap().current_key_material_id().map(String::from)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn imported_material_rotates_only_on_demand_and_only_once_staged() {
+    let r = rotating().await;
+    let e = err(r.c.rotate_key_on_demand().key_id(&r.id).send().await.unwrap_err());
+    let message = format!("No available key material pending rotation for the key: {}.", r.arn);
+    assert_eq!(e, ("KMSInvalidStateException".into(), message));
+    // Automatic rotation stays unsupported for imported material.
+    let e = err(r.c.enable_key_rotation().key_id(&r.id).send().await.unwrap_err());
+    assert_eq!(e.0, "UnsupportedOperationException");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_material_at_a_time_is_staged_and_listed_pending_rotation() {
+    let r = rotating().await;
+    let second = r.stage(Some("second")).await.unwrap();
+    assert_eq!(r.current().await, Some(r.first.clone()));
     // A second staged material is refused with AWS's message.
-    let m3 = trent_crypto::random_secret(32).unwrap();
-    let p = params(&c, &id, AlgorithmSpec::RsaesOaepSha256, WrappingKeySpec::Rsa2048).await;
-    let e = err(c
-        .import_key_material()
-        .key_id(&id)
-        .import_token(p.token.clone())
-        .encrypted_key_material(wrapped(&p, m3.as_bytes()))
-        .import_type(ImportType::NewKeyMaterial)
-        .expiration_model(ExpirationModelType::KeyMaterialDoesNotExpire)
-        .send()
-        .await
-        .unwrap_err());
+    let e = r.stage(None).await.unwrap_err();
     assert_eq!(e.0, "KMSInvalidStateException");
-    assert!(e.1.starts_with("New key material (id: ") && e.1.ends_with(&format!("cannot be imported into KMS key {arn}, because another key material (id: {second}) is pending rotation.")), "{}", e.1);
-    let all = c
-        .list_key_rotations()
-        .key_id(&id)
-        .include_key_material(IncludeKeyMaterial::AllKeyMaterial)
-        .send()
-        .await
-        .unwrap();
+    let tail = format!(
+        "cannot be imported into KMS key {}, because another key material (id: {second}) is pending rotation.",
+        r.arn
+    );
+    assert!(e.1.starts_with("New key material (id: ") && e.1.ends_with(&tail), "{}", e.1);
+    let all =
+        r.c.list_key_rotations()
+            .key_id(&r.id)
+            .include_key_material(IncludeKeyMaterial::AllKeyMaterial)
+            .send()
+            .await
+            .unwrap();
     let states: Vec<_> = all
         .rotations()
         .iter()
@@ -480,37 +496,30 @@ async fn rotation_of_imported_material() {
     assert_eq!(
         states,
         vec![
-            (first.clone(), Some(KeyMaterialState::Current)),
+            (r.first.clone(), Some(KeyMaterialState::Current)),
             (second.clone(), Some(KeyMaterialState::PendingRotation))
         ]
     );
     assert_eq!(all.rotations()[1].key_material_description(), Some("second"));
-    // Rotate: the staged material becomes current; old ciphertexts still decrypt.
-    c.rotate_key_on_demand().key_id(&id).send().await.unwrap();
-    let m = c.describe_key().key_id(&id).send().await.unwrap().key_metadata.unwrap();
-    assert_eq!(m.current_key_material_id(), Some(second.as_str()));
-    let d = c.decrypt().ciphertext_blob(old).send().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rotating_makes_the_staged_material_current_and_old_ciphertexts_decrypt() {
+    let r = rotating().await;
+    let c = &r.c;
+    let second = r.stage(None).await.unwrap();
+    c.rotate_key_on_demand().key_id(&r.id).send().await.unwrap();
+    assert_eq!(r.current().await, Some(second.clone()));
+    let d = c.decrypt().ciphertext_blob(r.old.clone()).send().await.unwrap();
     assert_eq!(
         (d.plaintext().unwrap().as_ref(), d.key_material_id()),
-        (&b"old"[..], Some(first.as_str()))
+        (&b"old"[..], Some(r.first.as_str()))
     );
-    let new = c
-        .encrypt()
-        .key_id(&id)
-        .plaintext(Blob::new(b"new".to_vec()))
-        .send()
-        .await
-        .unwrap()
-        .ciphertext_blob
-        .unwrap();
-    assert_eq!(
-        c.decrypt().ciphertext_blob(new).send().await.unwrap().key_material_id(),
-        Some(second.as_str())
-    );
-    let rot = c.list_key_rotations().key_id(&id).send().await.unwrap();
+    let new = c.encrypt().key_id(&r.id).plaintext(Blob::new(b"new".to_vec())).send().await;
+    let new = new.unwrap().ciphertext_blob.unwrap();
+    let d = c.decrypt().ciphertext_blob(new).send().await.unwrap();
+    assert_eq!(d.key_material_id(), Some(second.as_str()));
+    let rot = c.list_key_rotations().key_id(&r.id).send().await.unwrap();
     assert_eq!(rot.rotations().len(), 1);
     assert_eq!(rot.rotations()[0].key_material_id(), Some(second.as_str()));
-    // Automatic rotation stays unsupported for imported material.
-    let e = err(c.enable_key_rotation().key_id(&id).send().await.unwrap_err());
-    assert_eq!(e.0, "UnsupportedOperationException");
 }
