@@ -309,28 +309,49 @@ async fn a_key_pending_deletion_takes_no_import() {
     assert!(ok.is_ok(), "{ok:?}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn reimport_delete_and_expiry() {
+/// An imported key (no expiry) with a ciphertext of "kept" under its material.
+struct Imported {
+    t: TestServer,
+    c: aws_sdk_kms::Client,
+    id: String,
+    arn: String,
+    material: trent_crypto::Secret,
+    material_id: String,
+    ct: Blob,
+}
+
+async fn imported() -> Imported {
     let t = start().await;
     let c = t.client();
     let (id, arn) = external_key(&c).await;
     let material = trent_crypto::random_secret(32).unwrap();
     let first = import(&c, &id, material.as_bytes(), None).await;
-    let ct = c
-        .encrypt()
-        .key_id(&id)
-        .plaintext(Blob::new(b"kept".to_vec()))
-        .send()
-        .await
-        .unwrap()
-        .ciphertext_blob
-        .unwrap();
-    // Different material is refused; the same material may be reimported with a new expiry.
+    let ct = c.encrypt().key_id(&id).plaintext(Blob::new(b"kept".to_vec())).send().await;
+    let ct = ct.unwrap().ciphertext_blob.unwrap();
+    let material_id = first.key_material_id.unwrap();
+    Imported { t, c, id, arn, material, material_id, ct }
+}
+
+impl Imported {
+    async fn metadata(&self) -> aws_sdk_kms::types::KeyMetadata {
+        self.c.describe_key().key_id(&self.id).send().await.unwrap().key_metadata.unwrap()
+    }
+
+    async fn decrypt(&self) -> Result<Vec<u8>, (String, String)> {
+        let d = self.c.decrypt().ciphertext_blob(self.ct.clone()).send().await.map_err(err)?;
+        Ok(d.plaintext().unwrap().as_ref().to_vec())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_the_same_material_reimports_and_it_may_take_a_new_expiry() {
+    let k = imported().await;
     let other = trent_crypto::random_secret(32).unwrap();
-    let p = params(&c, &id, AlgorithmSpec::RsaAesKeyWrapSha256, WrappingKeySpec::Rsa3072).await;
-    let e = err(c
+    let p = params(&k.c, &k.id, AlgorithmSpec::RsaAesKeyWrapSha256, WrappingKeySpec::Rsa3072).await;
+    let e = err(k
+        .c
         .import_key_material()
-        .key_id(&id)
+        .key_id(&k.id)
         .import_token(p.token.clone())
         .encrypted_key_material(wrapped(&p, other.as_bytes()))
         .valid_to(in_days(3))
@@ -338,38 +359,43 @@ async fn reimport_delete_and_expiry() {
         .await
         .unwrap_err());
     assert_eq!(e.0, "IncorrectKeyMaterialException");
-    let again = import(&c, &id, material.as_bytes(), Some(in_days(3))).await;
-    assert_eq!(again.key_material_id(), first.key_material_id());
-    let m = c.describe_key().key_id(&id).send().await.unwrap().key_metadata.unwrap();
+    let again = import(&k.c, &k.id, k.material.as_bytes(), Some(in_days(3))).await;
+    assert_eq!(again.key_material_id(), Some(k.material_id.as_str()));
+    let m = k.metadata().await;
     assert_eq!(m.expiration_model(), Some(&ExpirationModelType::KeyMaterialExpires));
+}
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleted_material_leaves_the_key_pending_import_until_reimported() {
+    let k = imported().await;
     // Delete: PendingImport, no expiration fields, CurrentKeyMaterialId kept.
-    let d = c.delete_imported_key_material().key_id(&id).send().await.unwrap();
-    assert_eq!(d.key_id(), Some(arn.as_str()));
-    assert_eq!(d.key_material_id(), first.key_material_id());
-    let m = c.describe_key().key_id(&id).send().await.unwrap().key_metadata.unwrap();
+    let d = k.c.delete_imported_key_material().key_id(&k.id).send().await.unwrap();
+    assert_eq!(d.key_id(), Some(k.arn.as_str()));
+    assert_eq!(d.key_material_id(), Some(k.material_id.as_str()));
+    let m = k.metadata().await;
     assert_eq!(m.key_state(), Some(&KeyState::PendingImport));
     assert!(m.expiration_model().is_none() && m.valid_to().is_none());
-    assert_eq!(m.current_key_material_id(), first.key_material_id());
-    let e = err(c.decrypt().ciphertext_blob(ct.clone()).send().await.unwrap_err());
-    assert_eq!(e, ("KMSInvalidStateException".into(), format!("{arn} is pending import.")));
+    assert_eq!(m.current_key_material_id(), Some(k.material_id.as_str()));
+    let pending = ("KMSInvalidStateException".into(), format!("{} is pending import.", k.arn));
+    assert_eq!(k.decrypt().await.unwrap_err(), pending);
     // Reimport restores it; old ciphertexts decrypt again.
-    import(&c, &id, material.as_bytes(), Some(in_days(1))).await;
-    assert_eq!(
-        c.decrypt().ciphertext_blob(ct.clone()).send().await.unwrap().plaintext().unwrap().as_ref(),
-        b"kept"
-    );
+    import(&k.c, &k.id, k.material.as_bytes(), Some(in_days(1))).await;
+    assert_eq!(k.decrypt().await.unwrap(), b"kept");
+}
 
-    // Expiry: at ValidTo the material is gone, before any background pass.
-    t.clock.advance_ms(DAY * 1000 + 1000);
-    let e =
-        err(c.encrypt().key_id(&id).plaintext(Blob::new(b"x".to_vec())).send().await.unwrap_err());
-    assert_eq!(e, ("KMSInvalidStateException".into(), format!("{arn} is pending import.")));
-    let m = c.describe_key().key_id(&id).send().await.unwrap().key_metadata.unwrap();
-    assert_eq!(m.key_state(), Some(&KeyState::PendingImport));
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn material_expires_at_valid_to_on_read_and_the_next_write_records_it() {
+    let k = imported().await;
+    import(&k.c, &k.id, k.material.as_bytes(), Some(in_days(1))).await;
+    // At ValidTo the material is gone, before any background pass.
+    k.t.clock.advance_ms(DAY * 1000 + 1000);
+    let e = k.c.encrypt().key_id(&k.id).plaintext(Blob::new(b"x".to_vec())).send().await;
+    let pending = ("KMSInvalidStateException".into(), format!("{} is pending import.", k.arn));
+    assert_eq!(err(e.unwrap_err()), pending);
+    assert_eq!(k.metadata().await.key_state(), Some(&KeyState::PendingImport));
     // Those were reads: they served the key as it is now and wrote nothing.
     let expired_events = || {
-        let events = t.audit.0.lock().unwrap().clone();
+        let events = k.t.audit.0.lock().unwrap().clone();
         events
             .into_iter()
             .filter(|e| e["eventName"] == "DeleteExpiredKeyMaterial")
@@ -377,22 +403,19 @@ async fn reimport_delete_and_expiry() {
     };
     assert!(expired_events().is_empty());
     let stored_key = trent_store::KeyRef {
-        account: arn.split(':').nth(4).unwrap().to_string(),
+        account: ACCOUNT.to_string(),
         region: "us-east-1".into(),
-        key_id: id.clone(),
+        key_id: k.id.clone(),
     };
-    let stored = t.kms.store().get_key(&stored_key).await.unwrap().unwrap();
+    let stored = k.t.kms.store().get_key(&stored_key).await.unwrap().unwrap();
     assert_eq!(stored.state, trent_types::KeyState::Enabled);
     // The next write of the key deletes the expired material first, and records it.
-    import(&c, &id, material.as_bytes(), None).await;
+    import(&k.c, &k.id, k.material.as_bytes(), None).await;
     let expired = expired_events();
     assert_eq!(expired.len(), 1);
-    assert_eq!(expired[0]["serviceEventDetails"]["keyId"], id.as_str());
+    assert_eq!(expired[0]["serviceEventDetails"]["keyId"], k.id.as_str());
     assert_eq!(expired[0]["eventType"], "AwsServiceEvent");
-    assert_eq!(
-        c.decrypt().ciphertext_blob(ct).send().await.unwrap().plaintext().unwrap().as_ref(),
-        b"kept"
-    );
+    assert_eq!(k.decrypt().await.unwrap(), b"kept");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -408,29 +431,8 @@ async fn background_pass_expires_material() {
     assert_eq!(m.key_state(), Some(&KeyState::PendingImport));
 }
 
-/// An imported key with its first material and a ciphertext under it, for the rotation
-/// of imported material ("Rotate key material on demand", AWS KMS developer guide).
-struct Rotating {
-    _t: TestServer,
-    c: aws_sdk_kms::Client,
-    id: String,
-    arn: String,
-    first: String,
-    old: Blob,
-}
-
-async fn rotating() -> Rotating {
-    let t = start().await;
-    let c = t.client();
-    let (id, arn) = external_key(&c).await;
-    let m1 = trent_crypto::random_secret(32).unwrap();
-    let first = import(&c, &id, m1.as_bytes(), None).await.key_material_id.unwrap();
-    let old = c.encrypt().key_id(&id).plaintext(Blob::new(b"old".to_vec())).send().await;
-    let old = old.unwrap().ciphertext_blob.unwrap();
-    Rotating { _t: t, c, id, arn, first, old }
-}
-
-impl Rotating {
+/// Rotation of imported material ("Rotate key material on demand", AWS KMS developer guide).
+impl Imported {
     /// Stages new material (ImportType NEW_KEY_MATERIAL): its KeyMaterialId, or the refusal.
     async fn stage(&self, description: Option<&str>) -> Result<String, (String, String)> {
         let material = trent_crypto::random_secret(32).unwrap();
@@ -452,14 +454,13 @@ impl Rotating {
     }
 
     async fn current(&self) -> Option<String> {
-        let m = self.c.describe_key().key_id(&self.id).send().await.unwrap().key_metadata;
-        m.unwrap().current_key_material_id().map(String::from)
+        self.metadata().await.current_key_material_id().map(String::from)
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn imported_material_rotates_only_on_demand_and_only_once_staged() {
-    let r = rotating().await;
+    let r = imported().await;
     let e = err(r.c.rotate_key_on_demand().key_id(&r.id).send().await.unwrap_err());
     let message = format!("No available key material pending rotation for the key: {}.", r.arn);
     assert_eq!(e, ("KMSInvalidStateException".into(), message));
@@ -470,9 +471,9 @@ async fn imported_material_rotates_only_on_demand_and_only_once_staged() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_material_at_a_time_is_staged_and_listed_pending_rotation() {
-    let r = rotating().await;
+    let r = imported().await;
     let second = r.stage(Some("second")).await.unwrap();
-    assert_eq!(r.current().await, Some(r.first.clone()));
+    assert_eq!(r.current().await, Some(r.material_id.clone()));
     // A second staged material is refused with AWS's message.
     let e = r.stage(None).await.unwrap_err();
     assert_eq!(e.0, "KMSInvalidStateException");
@@ -496,7 +497,7 @@ async fn one_material_at_a_time_is_staged_and_listed_pending_rotation() {
     assert_eq!(
         states,
         vec![
-            (r.first.clone(), Some(KeyMaterialState::Current)),
+            (r.material_id.clone(), Some(KeyMaterialState::Current)),
             (second.clone(), Some(KeyMaterialState::PendingRotation))
         ]
     );
@@ -505,15 +506,15 @@ async fn one_material_at_a_time_is_staged_and_listed_pending_rotation() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rotating_makes_the_staged_material_current_and_old_ciphertexts_decrypt() {
-    let r = rotating().await;
+    let r = imported().await;
     let c = &r.c;
     let second = r.stage(None).await.unwrap();
     c.rotate_key_on_demand().key_id(&r.id).send().await.unwrap();
     assert_eq!(r.current().await, Some(second.clone()));
-    let d = c.decrypt().ciphertext_blob(r.old.clone()).send().await.unwrap();
+    let d = c.decrypt().ciphertext_blob(r.ct.clone()).send().await.unwrap();
     assert_eq!(
         (d.plaintext().unwrap().as_ref(), d.key_material_id()),
-        (&b"old"[..], Some(r.first.as_str()))
+        (&b"kept"[..], Some(r.material_id.as_str()))
     );
     let new = c.encrypt().key_id(&r.id).plaintext(Blob::new(b"new".to_vec())).send().await;
     let new = new.unwrap().ciphertext_blob.unwrap();
