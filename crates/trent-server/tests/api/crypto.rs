@@ -6,7 +6,7 @@ use aws_sdk_kms::primitives::Blob;
 use aws_sdk_kms::types::{DataKeySpec, IncludeKeyMaterial, KeyMaterialState};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn encrypt_decrypt_with_context() {
+async fn every_key_identifier_encrypts_and_the_context_must_match() {
     let t = start().await;
     let c = t.client();
     let m = c.create_key().send().await.unwrap().key_metadata.unwrap();
@@ -46,6 +46,13 @@ async fn encrypt_decrypt_with_context() {
             .unwrap_err());
         assert_eq!(e.0, "InvalidCiphertextException");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_id_naming_another_key_is_incorrect() {
+    let t = start().await;
+    let c = t.client();
+    let m = c.create_key().send().await.unwrap().key_metadata.unwrap();
     // A KeyId that names another key.
     let other = c.create_key().send().await.unwrap().key_metadata.unwrap();
     let blob = c
@@ -57,13 +64,7 @@ async fn encrypt_decrypt_with_context() {
         .unwrap()
         .ciphertext_blob
         .unwrap();
-    let e = err(c
-        .decrypt()
-        .key_id(other.key_id())
-        .ciphertext_blob(blob.clone())
-        .send()
-        .await
-        .unwrap_err());
+    let e = err(c.decrypt().key_id(other.key_id()).ciphertext_blob(blob).send().await.unwrap_err());
     assert_eq!(
         e,
         (
@@ -72,6 +73,22 @@ async fn encrypt_decrypt_with_context() {
                 .into()
         )
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tampered_or_foreign_ciphertext_is_one_opaque_error() {
+    let t = start().await;
+    let c = t.client();
+    let m = c.create_key().send().await.unwrap().key_metadata.unwrap();
+    let blob = c
+        .encrypt()
+        .key_id(m.key_id())
+        .plaintext(Blob::new(b"x".to_vec()))
+        .send()
+        .await
+        .unwrap()
+        .ciphertext_blob
+        .unwrap();
     // Tampering anywhere is the same opaque error.
     let mut bad = blob.into_inner();
     let n = bad.len();
@@ -85,6 +102,13 @@ async fn encrypt_decrypt_with_context() {
             .0,
         "InvalidCiphertextException"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dry_run_encrypt_answers_dry_run_operation() {
+    let t = start().await;
+    let c = t.client();
+    let m = c.create_key().send().await.unwrap().key_metadata.unwrap();
     // DryRun.
     let e = err(c
         .encrypt()
