@@ -163,8 +163,18 @@ async fn encryption_context_conditions() {
     assert_eq!(err(extra.unwrap_err()).0, "AccessDeniedException");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn cross_account_only_where_aws_allows() {
+/// A key whose policy lets account OTHER use it (Encrypt, Decrypt, DescribeKey and, in vain,
+/// GetParametersForImport), and a ciphertext OTHER's root made with it.
+struct Shared {
+    t: TestServer,
+    admin: aws_sdk_kms::Client,
+    other_root: aws_sdk_kms::Client,
+    key_id: String,
+    arn: String,
+    ct: Blob,
+}
+
+async fn shared() -> Shared {
     let t = start().await;
     let admin = t.client();
     let policy = format!(
@@ -175,74 +185,53 @@ async fn cross_account_only_where_aws_allows() {
     let key = admin.create_key().policy(&policy).send().await.unwrap().key_metadata.unwrap();
     let arn = key.arn().unwrap().to_string();
     let other_root = root_of(&t, OTHER).await;
-    // With the key ARN, the other account may use the key; a bare id names its own account.
-    let ct = other_root
-        .encrypt()
-        .key_id(&arn)
-        .plaintext(Blob::new(b"shared".to_vec()))
-        .send()
-        .await
-        .unwrap()
-        .ciphertext_blob
-        .unwrap();
-    assert_eq!(
-        admin
-            .decrypt()
-            .ciphertext_blob(ct.clone())
-            .send()
-            .await
-            .unwrap()
-            .plaintext()
-            .unwrap()
-            .as_ref(),
-        b"shared"
+    let ct = other_root.encrypt().key_id(&arn).plaintext(Blob::new(b"shared".to_vec())).send();
+    let ct = ct.await.unwrap().ciphertext_blob.unwrap();
+    Shared { key_id: key.key_id().to_string(), t, admin, other_root, arn, ct }
+}
+
+async fn plaintext(c: &aws_sdk_kms::Client, ct: &Blob) -> Result<Vec<u8>, (String, String)> {
+    let d = c.decrypt().ciphertext_blob(ct.clone()).send().await.map_err(err)?;
+    Ok(d.plaintext().unwrap().as_ref().to_vec())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_account_uses_a_key_by_its_arn_and_a_bare_id_names_its_own() {
+    let s = shared().await;
+    assert_eq!(plaintext(&s.admin, &s.ct).await.unwrap(), b"shared");
+    assert_eq!(plaintext(&s.other_root, &s.ct).await.unwrap(), b"shared");
+    let e = err(s.other_root.describe_key().key_id(&s.key_id).send().await.unwrap_err());
+    assert_eq!(e.0, "NotFoundException");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_of_another_account_also_needs_its_identity_policy() {
+    let s = shared().await;
+    let bare = user(&s.t, OTHER, "bare", None).await;
+    assert_eq!(plaintext(&bare, &s.ct).await.unwrap_err().0, "AccessDeniedException");
+    let arn = &s.arn;
+    let policy = format!(
+        r#"{{"Statement":[{{"Effect":"Allow","Action":"kms:Decrypt","Resource":"{arn}"}}]}}"#
     );
-    assert_eq!(
-        other_root
-            .decrypt()
-            .ciphertext_blob(ct.clone())
-            .send()
-            .await
-            .unwrap()
-            .plaintext()
-            .unwrap()
-            .as_ref(),
-        b"shared"
-    );
-    assert_eq!(
-        err(other_root.describe_key().key_id(key.key_id()).send().await.unwrap_err()).0,
-        "NotFoundException"
-    );
-    // A user of the other account also needs its own identity policy.
-    let bare = user(&t, OTHER, "bare", None).await;
-    assert_eq!(
-        err(bare.decrypt().ciphertext_blob(ct.clone()).send().await.unwrap_err()).0,
-        "AccessDeniedException"
-    );
-    let allowed = user(
-        &t,
-        OTHER,
-        "allowed",
-        Some(&format!(
-            r#"{{"Statement":[{{"Effect":"Allow","Action":"kms:Decrypt","Resource":"{arn}"}}]}}"#
-        )),
-    )
-    .await;
-    allowed.decrypt().ciphertext_blob(ct).send().await.unwrap();
-    // Never cross-account, whatever the policy says.
-    let e = err(other_root
+    let allowed = user(&s.t, OTHER, "allowed", Some(&policy)).await;
+    assert_eq!(plaintext(&allowed, &s.ct).await.unwrap(), b"shared");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn import_and_deletion_are_never_cross_account_whatever_the_policy() {
+    let s = shared().await;
+    let e = err(s
+        .other_root
         .get_parameters_for_import()
-        .key_id(&arn)
+        .key_id(&s.arn)
         .wrapping_algorithm(AlgorithmSpec::RsaesOaepSha256)
         .wrapping_key_spec(WrappingKeySpec::Rsa2048)
         .send()
         .await
         .unwrap_err());
-    denied(e, &format!("arn:aws:iam::{OTHER}:root"), "GetParametersForImport", &arn);
-    assert_eq!(
-        err(other_root.schedule_key_deletion().key_id(&arn).send().await.unwrap_err()).0,
-        "AccessDeniedException"
-    );
+    denied(e, &format!("arn:aws:iam::{OTHER}:root"), "GetParametersForImport", &s.arn);
+    let e = err(s.other_root.schedule_key_deletion().key_id(&s.arn).send().await.unwrap_err());
+    assert_eq!(e.0, "AccessDeniedException");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
