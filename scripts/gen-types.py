@@ -333,6 +333,67 @@ for name in sorted(set(shapes)):
     w("}")
     w("")
 
+# ---- CloudTrail views -----------------------------------------------------------------------
+# Members AWS leaves out of CloudTrail although they are plain strings: grant tokens are
+# bearer credentials for a grant (AWS's CreateGrant example shows no grantToken).
+TRAIL_OMITTED = {"GrantToken", "GrantTokens"}
+# AWS's CreateKey example spells this member of keyMetadata as in the API.
+TRAIL_NAMES = {"AWSAccountId": "AWSAccountId"}
+
+
+def trail_expr(sname, expr):
+    """The JSON a CloudTrail record shows for `expr` (a reference to a value of shape sname),
+    or None when AWS never logs it: blobs (plaintext, ciphertext, public keys, import tokens,
+    wrapped material, signatures, MACs) and the shapes the model marks sensitive."""
+    s = shapes[sname]
+    t = s["type"]
+    if t == "blob" or s.get("sensitive"):
+        return None
+    if t == "string":
+        return f"Value::from({expr}.to_string())"
+    if t in ("integer", "long", "boolean"):
+        return f"Value::from(*{expr})"
+    if t == "timestamp":
+        return f"crate::trail::date_text(*{expr})"
+    if t == "list":
+        inner = trail_expr(s["member"]["shape"], "x")
+        return None if inner is None else f"Value::Array({expr}.iter().map(|x| {inner}).collect())"
+    if t == "map":
+        inner = trail_expr(s["value"]["shape"], "x")
+        return None if inner is None else f"Value::Object({expr}.iter().map(|(k, x)| (k.to_string(), {inner})).collect())"
+    if t == "structure":
+        return f"{expr}.trail()"
+    raise ValueError(t)
+
+
+w("/// What a CloudTrail record shows of each structure: lowerCamelCase members (as AWS spells")
+w("/// them, `AWSAccountId` becoming `aWSAccountId`), dates as text, and no blob or sensitive")
+w("/// member at all.")
+for name in sorted(inputs | outputs):
+    s = shapes[name]
+    if s.get("exception"):
+        continue
+    members = s["members"]
+    required = set(s.get("required", [])) if needs_wire(name) else set()
+    w(f"impl crate::trail::Trail for {name} {{")
+    w("    fn trail(&self) -> serde_json::Value {")
+    w("        use serde_json::Value;")
+    w("        let mut m = serde_json::Map::new();")
+    for mname, mem in members.items():
+        field = snake(mname)
+        e = None if mname in TRAIL_OMITTED else trail_expr(mem["shape"], "v")
+        if e is None:
+            continue
+        key = json.dumps(TRAIL_NAMES.get(mname, lower_camel(mname)))
+        if mname in required:
+            w(f"        {{ let v = &self.{field}; m.insert({key}.into(), {e}); }}")
+        else:
+            w(f"        if let Some(v) = &self.{field} {{ m.insert({key}.into(), {e}); }}")
+    w("        Value::Object(m)")
+    w("    }")
+    w("}")
+w("")
+
 # ---- patterns -----------------------------------------------------------------------------
 w("pub(crate) mod pattern_table {")
 w("    use regex::Regex;")

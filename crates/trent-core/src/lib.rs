@@ -137,8 +137,14 @@ impl Kms {
         &self.keyring
     }
 
-    fn now_ms(&self) -> i64 {
+    /// The time of the one clock every expiry and every record is measured by.
+    pub fn now_ms(&self) -> i64 {
         self.clock.now_ms()
+    }
+
+    /// Writes an audit record (of an API call, made by the HTTP layer) to this service's sink.
+    pub fn record_audit(&self, event: serde_json::Value) {
+        self.audit.record(event);
     }
 
     /// Runs CPU-heavy work (RSA, signatures) on a blocking thread within the bounds of

@@ -41,6 +41,14 @@ pub fn random_secret(len: usize) -> Result<Secret, CryptoError> {
     Ok(s)
 }
 
+/// The SHA-256 digest of `data`.
+pub fn sha256(data: &[u8]) -> [u8; 32] {
+    let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, data);
+    let mut out = [0u8; 32];
+    out.copy_from_slice(d.as_ref());
+    out
+}
+
 /// A new key id: a random (version 4) UUID in lowercase, as AWS issues them.
 pub fn new_key_id() -> Result<String, CryptoError> {
     let mut b = [0u8; 16];

@@ -2,6 +2,7 @@
 //! (`X-Amz-Target: TrentService.<Operation>`), SigV4 authentication, dispatch to the domain,
 //! and the one place where failures become AWS error responses.
 
+mod audit;
 mod auth;
 mod dispatch;
 pub mod error;
@@ -38,6 +39,8 @@ pub struct AppState {
     /// TLS for every connection, when configured.
     pub tls: Option<Arc<tls::Tls>>,
     refusals: log_budget::LogBudget,
+    /// Records of refused authentication: anyone can cause them, so they are budgeted.
+    unauthenticated_records: log_budget::LogBudget,
 }
 
 impl AppState {
@@ -48,6 +51,7 @@ impl AppState {
             limits: Limits::default(),
             tls: None,
             refusals: log_budget::LogBudget::new(),
+            unauthenticated_records: log_budget::LogBudget::new(),
         }
     }
 
@@ -103,6 +107,21 @@ pub async fn serve(
     listener::serve(listener, state, shutdown).await
 }
 
+/// A request as the audit record needs it, whatever became of it.
+struct Exchange {
+    caller: Option<trent_core::Caller>,
+    dispatched: dispatch::Dispatched,
+    /// A call still running when the client was answered (the request timeout): its record
+    /// is written when it ends, with what it really did.
+    late: Option<tokio::task::JoinHandle<dispatch::Dispatched>>,
+}
+
+impl Exchange {
+    fn refused(caller: Option<trent_core::Caller>, f: Failure) -> Self {
+        Exchange { caller, dispatched: dispatch::Dispatched::refused(f), late: None }
+    }
+}
+
 async fn handle(
     State(st): State<Arc<AppState>>,
     peer: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
@@ -120,41 +139,25 @@ async fn handle(
         .and_then(trent_types::Operation::from_name);
     // A panic (in authentication, or in the domain's task) must not drop the connection
     // without an answer: it becomes KMSInternalException (the panic hook logs where).
-    let result = std::panic::AssertUnwindSafe(async {
-        // The client has `body_timeout` to send the body (a trickled body is cut off).
-        // Each operation's own body limit (from the model); an unknown one gets the least.
-        let limit = op.map(|o| o.max_body()).unwrap_or(UNKNOWN_OPERATION_BODY);
-        let body = tokio::time::timeout(st.limits.body_timeout, axum::body::to_bytes(body, limit))
+    let exchange =
+        std::panic::AssertUnwindSafe(exchange(&st, &source_ip, op, method, uri, &headers, body))
+            .catch_unwind()
             .await
-            .map_err(|_| Failure::RequestTimeout)?
-            .map_err(|_| Failure::TooLarge)?;
-        if method != Method::POST || uri.path() != "/" {
-            return Err(Failure::UnknownOperation);
+            .unwrap_or_else(|_| Exchange::refused(None, internal("panic")));
+    let Exchange { caller, dispatched, late } = exchange;
+    // Every request that names an operation has its record, whatever became of it.
+    if let Some(op) = op {
+        let facts = audit::Facts::new(op, &request_id, source_ip.as_deref(), &headers);
+        match late {
+            None => st.audit_call(&facts, caller.as_ref(), &dispatched, None),
+            Some(task) => st.audit_late(facts, caller, task),
         }
-        let caller =
-            st.auth.authenticate(source_ip.clone(), &method, &uri, &headers, &body).await?;
-        let op = op.ok_or(Failure::UnknownOperation)?;
-        // The handling runs as a task of its own, which a dropped connection or the request
-        // timeout cannot cancel: a write cut between the store's commit (a blocking thread
-        // that goes on) and the key cache's update would leave the cache older than the store.
-        let kms = st.kms.clone();
-        let handled =
-            tokio::spawn(async move { dispatch::dispatch(&kms, &caller, op, &body).await });
-        let out = match tokio::time::timeout(st.limits.request_timeout, handled).await {
-            Ok(Ok(out)) => out,
-            Ok(Err(_)) => Err(Failure::Kms(trent_core::KmsError::Internal("panic".into()))),
-            Err(_) => Err(Failure::Kms(trent_core::KmsError::Internal("request timed out".into()))),
-        };
-        if out.is_ok() {
-            tracing::debug!(id = %request_id, op = op.name(), "ok");
-        }
-        out
-    })
-    .catch_unwind()
-    .await
-    .unwrap_or_else(|_| Err(Failure::Kms(trent_core::KmsError::Internal("panic".into()))));
+    }
+    let result = dispatched.body;
     if let Err(f) = &result {
         st.log_refusal(&request_id, op.map(|o| o.name()), &headers, source_ip.as_deref(), f);
+    } else if let Some(op) = op {
+        tracing::debug!(id = %request_id, op = op.name(), "ok");
     }
     let mut resp = match result {
         Ok(body) => (StatusCode::OK, Bytes::from(body)).into_response(),
@@ -166,4 +169,53 @@ async fn handle(
         h.insert("x-amzn-requestid", v);
     }
     resp
+}
+
+fn internal(cause: &str) -> Failure {
+    Failure::Kms(trent_core::KmsError::Internal(cause.into()))
+}
+
+/// Reads, authenticates and runs one request.
+async fn exchange(
+    st: &AppState,
+    source_ip: &Option<String>,
+    op: Option<trent_types::Operation>,
+    method: Method,
+    uri: Uri,
+    headers: &HeaderMap,
+    body: axum::body::Body,
+) -> Exchange {
+    // The client has `body_timeout` to send the body (a trickled body is cut off).
+    // Each operation's own body limit (from the model); an unknown one gets the least.
+    let limit = op.map(|o| o.max_body()).unwrap_or(UNKNOWN_OPERATION_BODY);
+    let body = match tokio::time::timeout(st.limits.body_timeout, axum::body::to_bytes(body, limit))
+        .await
+    {
+        Err(_) => return Exchange::refused(None, Failure::RequestTimeout),
+        Ok(Err(_)) => return Exchange::refused(None, Failure::TooLarge),
+        Ok(Ok(body)) => body,
+    };
+    if method != Method::POST || uri.path() != "/" {
+        return Exchange::refused(None, Failure::UnknownOperation);
+    }
+    let caller = match st.auth.authenticate(source_ip.clone(), &method, &uri, headers, &body).await
+    {
+        Ok(caller) => caller,
+        Err(f) => return Exchange::refused(None, f),
+    };
+    let Some(op) = op else { return Exchange::refused(Some(caller), Failure::UnknownOperation) };
+    // The handling runs as a task of its own, which a dropped connection or the request
+    // timeout cannot cancel: a write cut between the store's commit (a blocking thread
+    // that goes on) and the key cache's update would leave the cache older than the store.
+    let kms = st.kms.clone();
+    let task_caller = caller.clone();
+    let mut handled =
+        tokio::spawn(async move { dispatch::dispatch(&kms, &task_caller, op, &body).await });
+    let (dispatched, late) =
+        match tokio::time::timeout(st.limits.request_timeout, &mut handled).await {
+            Ok(Ok(dispatched)) => (dispatched, None),
+            Ok(Err(_)) => (dispatch::Dispatched::refused(internal("panic")), None),
+            Err(_) => (dispatch::Dispatched::refused(internal("request timed out")), Some(handled)),
+        };
+    Exchange { caller: Some(caller), dispatched, late }
 }

@@ -6525,6 +6525,1167 @@ pub struct XksProxyConfigurationType {
     pub vpc_endpoint_service_owner: Option<String>,
 }
 
+/// What a CloudTrail record shows of each structure: lowerCamelCase members (as AWS spells
+/// them, `AWSAccountId` becoming `aWSAccountId`), dates as text, and no blob or sensitive
+/// member at all.
+impl crate::trail::Trail for AliasListEntry {
+    fn trail(&self) -> serde_json::Value {
+        use serde_json::Value;
+        let mut m = serde_json::Map::new();
+        if let Some(v) = &self.alias_name { m.insert("aliasName".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.alias_arn { m.insert("aliasArn".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.target_key_id { m.insert("targetKeyId".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.creation_date { m.insert("creationDate".into(), crate::trail::date_text(*v)); }
+        if let Some(v) = &self.last_updated_date { m.insert("lastUpdatedDate".into(), crate::trail::date_text(*v)); }
+        Value::Object(m)
+    }
+}
+impl crate::trail::Trail for CancelKeyDeletionRequest {
+    fn trail(&self) -> serde_json::Value {
+        use serde_json::Value;
+        let mut m = serde_json::Map::new();
+        { let v = &self.key_id; m.insert("keyId".into(), Value::from(v.to_string())); }
+        Value::Object(m)
+    }
+}
+impl crate::trail::Trail for CancelKeyDeletionResponse {
+    fn trail(&self) -> serde_json::Value {
+        use serde_json::Value;
+        let mut m = serde_json::Map::new();
+        if let Some(v) = &self.key_id { m.insert("keyId".into(), Value::from(v.to_string())); }
+        Value::Object(m)
+    }
+}
+impl crate::trail::Trail for ConnectCustomKeyStoreRequest {
+    fn trail(&self) -> serde_json::Value {
+        use serde_json::Value;
+        let mut m = serde_json::Map::new();
+        { let v = &self.custom_key_store_id; m.insert("customKeyStoreId".into(), Value::from(v.to_string())); }
+        Value::Object(m)
+    }
+}
+impl crate::trail::Trail for ConnectCustomKeyStoreResponse {
+    fn trail(&self) -> serde_json::Value {
+        use serde_json::Value;
+        let mut m = serde_json::Map::new();
+        Value::Object(m)
+    }
+}
+impl crate::trail::Trail for CreateAliasRequest {
+    fn trail(&self) -> serde_json::Value {
+        use serde_json::Value;
+        let mut m = serde_json::Map::new();
+        { let v = &self.alias_name; m.insert("aliasName".into(), Value::from(v.to_string())); }
+        { let v = &self.target_key_id; m.insert("targetKeyId".into(), Value::from(v.to_string())); }
+        Value::Object(m)
+    }
+}
+impl crate::trail::Trail for CreateCustomKeyStoreRequest {
+    fn trail(&self) -> serde_json::Value {
+        use serde_json::Value;
+        let mut m = serde_json::Map::new();
+        { let v = &self.custom_key_store_name; m.insert("customKeyStoreName".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.cloud_hsm_cluster_id { m.insert("cloudHsmClusterId".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.trust_anchor_certificate { m.insert("trustAnchorCertificate".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.custom_key_store_type { m.insert("customKeyStoreType".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.xks_proxy_uri_endpoint { m.insert("xksProxyUriEndpoint".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.xks_proxy_uri_path { m.insert("xksProxyUriPath".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.xks_proxy_vpc_endpoint_service_name { m.insert("xksProxyVpcEndpointServiceName".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.xks_proxy_vpc_endpoint_service_owner { m.insert("xksProxyVpcEndpointServiceOwner".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.xks_proxy_authentication_credential { m.insert("xksProxyAuthenticationCredential".into(), v.trail()); }
+        if let Some(v) = &self.xks_proxy_connectivity { m.insert("xksProxyConnectivity".into(), Value::from(v.to_string())); }
+        Value::Object(m)
+    }
+}
+impl crate::trail::Trail for CreateCustomKeyStoreResponse {
+    fn trail(&self) -> serde_json::Value {
+        use serde_json::Value;
+        let mut m = serde_json::Map::new();
+        if let Some(v) = &self.custom_key_store_id { m.insert("customKeyStoreId".into(), Value::from(v.to_string())); }
+        Value::Object(m)
+    }
+}
+impl crate::trail::Trail for CreateGrantRequest {
+    fn trail(&self) -> serde_json::Value {
+        use serde_json::Value;
+        let mut m = serde_json::Map::new();
+        { let v = &self.key_id; m.insert("keyId".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.grantee_principal { m.insert("granteePrincipal".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.retiring_principal { m.insert("retiringPrincipal".into(), Value::from(v.to_string())); }
+        { let v = &self.operations; m.insert("operations".into(), Value::Array(v.iter().map(|x| Value::from(x.to_string())).collect())); }
+        if let Some(v) = &self.constraints { m.insert("constraints".into(), v.trail()); }
+        if let Some(v) = &self.name { m.insert("name".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.dry_run { m.insert("dryRun".into(), Value::from(*v)); }
+        if let Some(v) = &self.grantee_service_principal { m.insert("granteeServicePrincipal".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.retiring_service_principal { m.insert("retiringServicePrincipal".into(), Value::from(v.to_string())); }
+        Value::Object(m)
+    }
+}
+impl crate::trail::Trail for CreateGrantResponse {
+    fn trail(&self) -> serde_json::Value {
+        use serde_json::Value;
+        let mut m = serde_json::Map::new();
+        if let Some(v) = &self.grant_id { m.insert("grantId".into(), Value::from(v.to_string())); }
+        Value::Object(m)
+    }
+}
+impl crate::trail::Trail for CreateKeyRequest {
+    fn trail(&self) -> serde_json::Value {
+        use serde_json::Value;
+        let mut m = serde_json::Map::new();
+        if let Some(v) = &self.policy { m.insert("policy".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.description { m.insert("description".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.key_usage { m.insert("keyUsage".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.customer_master_key_spec { m.insert("customerMasterKeySpec".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.key_spec { m.insert("keySpec".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.origin { m.insert("origin".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.custom_key_store_id { m.insert("customKeyStoreId".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.bypass_policy_lockout_safety_check { m.insert("bypassPolicyLockoutSafetyCheck".into(), Value::from(*v)); }
+        if let Some(v) = &self.tags { m.insert("tags".into(), Value::Array(v.iter().map(|x| x.trail()).collect())); }
+        if let Some(v) = &self.multi_region { m.insert("multiRegion".into(), Value::from(*v)); }
+        if let Some(v) = &self.xks_key_id { m.insert("xksKeyId".into(), Value::from(v.to_string())); }
+        Value::Object(m)
+    }
+}
+impl crate::trail::Trail for CreateKeyResponse {
+    fn trail(&self) -> serde_json::Value {
+        use serde_json::Value;
+        let mut m = serde_json::Map::new();
+        if let Some(v) = &self.key_metadata { m.insert("keyMetadata".into(), v.trail()); }
+        Value::Object(m)
+    }
+}
+impl crate::trail::Trail for CustomKeyStoresListEntry {
+    fn trail(&self) -> serde_json::Value {
+        use serde_json::Value;
+        let mut m = serde_json::Map::new();
+        if let Some(v) = &self.custom_key_store_id { m.insert("customKeyStoreId".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.custom_key_store_name { m.insert("customKeyStoreName".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.cloud_hsm_cluster_id { m.insert("cloudHsmClusterId".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.trust_anchor_certificate { m.insert("trustAnchorCertificate".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.connection_state { m.insert("connectionState".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.connection_error_code { m.insert("connectionErrorCode".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.creation_date { m.insert("creationDate".into(), crate::trail::date_text(*v)); }
+        if let Some(v) = &self.custom_key_store_type { m.insert("customKeyStoreType".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.xks_proxy_configuration { m.insert("xksProxyConfiguration".into(), v.trail()); }
+        Value::Object(m)
+    }
+}
+impl crate::trail::Trail for DecapsulateRequest {
+    fn trail(&self) -> serde_json::Value {
+        use serde_json::Value;
+        let mut m = serde_json::Map::new();
+        { let v = &self.key_id; m.insert("keyId".into(), Value::from(v.to_string())); }
+        { let v = &self.encapsulation_algorithm; m.insert("encapsulationAlgorithm".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.dry_run { m.insert("dryRun".into(), Value::from(*v)); }
+        Value::Object(m)
+    }
+}
+impl crate::trail::Trail for DecapsulateResponse {
+    fn trail(&self) -> serde_json::Value {
+        use serde_json::Value;
+        let mut m = serde_json::Map::new();
+        if let Some(v) = &self.key_id { m.insert("keyId".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.encapsulation_algorithm { m.insert("encapsulationAlgorithm".into(), Value::from(v.to_string())); }
+        Value::Object(m)
+    }
+}
+impl crate::trail::Trail for DecryptRequest {
+    fn trail(&self) -> serde_json::Value {
+        use serde_json::Value;
+        let mut m = serde_json::Map::new();
+        if let Some(v) = &self.encryption_context { m.insert("encryptionContext".into(), Value::Object(v.iter().map(|(k, x)| (k.to_string(), Value::from(x.to_string()))).collect())); }
+        if let Some(v) = &self.key_id { m.insert("keyId".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.encryption_algorithm { m.insert("encryptionAlgorithm".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.recipient { m.insert("recipient".into(), v.trail()); }
+        if let Some(v) = &self.dry_run { m.insert("dryRun".into(), Value::from(*v)); }
+        if let Some(v) = &self.dry_run_modifiers { m.insert("dryRunModifiers".into(), Value::Array(v.iter().map(|x| Value::from(x.to_string())).collect())); }
+        Value::Object(m)
+    }
+}
+impl crate::trail::Trail for DecryptResponse {
+    fn trail(&self) -> serde_json::Value {
+        use serde_json::Value;
+        let mut m = serde_json::Map::new();
+        if let Some(v) = &self.key_id { m.insert("keyId".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.encryption_algorithm { m.insert("encryptionAlgorithm".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.key_material_id { m.insert("keyMaterialId".into(), Value::from(v.to_string())); }
+        Value::Object(m)
+    }
+}
+impl crate::trail::Trail for DeleteAliasRequest {
+    fn trail(&self) -> serde_json::Value {
+        use serde_json::Value;
+        let mut m = serde_json::Map::new();
+        { let v = &self.alias_name; m.insert("aliasName".into(), Value::from(v.to_string())); }
+        Value::Object(m)
+    }
+}
+impl crate::trail::Trail for DeleteCustomKeyStoreRequest {
+    fn trail(&self) -> serde_json::Value {
+        use serde_json::Value;
+        let mut m = serde_json::Map::new();
+        { let v = &self.custom_key_store_id; m.insert("customKeyStoreId".into(), Value::from(v.to_string())); }
+        Value::Object(m)
+    }
+}
+impl crate::trail::Trail for DeleteCustomKeyStoreResponse {
+    fn trail(&self) -> serde_json::Value {
+        use serde_json::Value;
+        let mut m = serde_json::Map::new();
+        Value::Object(m)
+    }
+}
+impl crate::trail::Trail for DeleteImportedKeyMaterialRequest {
+    fn trail(&self) -> serde_json::Value {
+        use serde_json::Value;
+        let mut m = serde_json::Map::new();
+        { let v = &self.key_id; m.insert("keyId".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.key_material_id { m.insert("keyMaterialId".into(), Value::from(v.to_string())); }
+        Value::Object(m)
+    }
+}
+impl crate::trail::Trail for DeleteImportedKeyMaterialResponse {
+    fn trail(&self) -> serde_json::Value {
+        use serde_json::Value;
+        let mut m = serde_json::Map::new();
+        if let Some(v) = &self.key_id { m.insert("keyId".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.key_material_id { m.insert("keyMaterialId".into(), Value::from(v.to_string())); }
+        Value::Object(m)
+    }
+}
+impl crate::trail::Trail for DeriveSharedSecretRequest {
+    fn trail(&self) -> serde_json::Value {
+        use serde_json::Value;
+        let mut m = serde_json::Map::new();
+        { let v = &self.key_id; m.insert("keyId".into(), Value::from(v.to_string())); }
+        { let v = &self.key_agreement_algorithm; m.insert("keyAgreementAlgorithm".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.dry_run { m.insert("dryRun".into(), Value::from(*v)); }
+        if let Some(v) = &self.recipient { m.insert("recipient".into(), v.trail()); }
+        Value::Object(m)
+    }
+}
+impl crate::trail::Trail for DeriveSharedSecretResponse {
+    fn trail(&self) -> serde_json::Value {
+        use serde_json::Value;
+        let mut m = serde_json::Map::new();
+        if let Some(v) = &self.key_id { m.insert("keyId".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.key_agreement_algorithm { m.insert("keyAgreementAlgorithm".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.key_origin { m.insert("keyOrigin".into(), Value::from(v.to_string())); }
+        Value::Object(m)
+    }
+}
+impl crate::trail::Trail for DescribeCustomKeyStoresRequest {
+    fn trail(&self) -> serde_json::Value {
+        use serde_json::Value;
+        let mut m = serde_json::Map::new();
+        if let Some(v) = &self.custom_key_store_id { m.insert("customKeyStoreId".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.custom_key_store_name { m.insert("customKeyStoreName".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.limit { m.insert("limit".into(), Value::from(*v)); }
+        if let Some(v) = &self.marker { m.insert("marker".into(), Value::from(v.to_string())); }
+        Value::Object(m)
+    }
+}
+impl crate::trail::Trail for DescribeCustomKeyStoresResponse {
+    fn trail(&self) -> serde_json::Value {
+        use serde_json::Value;
+        let mut m = serde_json::Map::new();
+        if let Some(v) = &self.custom_key_stores { m.insert("customKeyStores".into(), Value::Array(v.iter().map(|x| x.trail()).collect())); }
+        if let Some(v) = &self.next_marker { m.insert("nextMarker".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.truncated { m.insert("truncated".into(), Value::from(*v)); }
+        Value::Object(m)
+    }
+}
+impl crate::trail::Trail for DescribeKeyRequest {
+    fn trail(&self) -> serde_json::Value {
+        use serde_json::Value;
+        let mut m = serde_json::Map::new();
+        { let v = &self.key_id; m.insert("keyId".into(), Value::from(v.to_string())); }
+        Value::Object(m)
+    }
+}
+impl crate::trail::Trail for DescribeKeyResponse {
+    fn trail(&self) -> serde_json::Value {
+        use serde_json::Value;
+        let mut m = serde_json::Map::new();
+        if let Some(v) = &self.key_metadata { m.insert("keyMetadata".into(), v.trail()); }
+        Value::Object(m)
+    }
+}
+impl crate::trail::Trail for DisableKeyRequest {
+    fn trail(&self) -> serde_json::Value {
+        use serde_json::Value;
+        let mut m = serde_json::Map::new();
+        { let v = &self.key_id; m.insert("keyId".into(), Value::from(v.to_string())); }
+        Value::Object(m)
+    }
+}
+impl crate::trail::Trail for DisableKeyRotationRequest {
+    fn trail(&self) -> serde_json::Value {
+        use serde_json::Value;
+        let mut m = serde_json::Map::new();
+        { let v = &self.key_id; m.insert("keyId".into(), Value::from(v.to_string())); }
+        Value::Object(m)
+    }
+}
+impl crate::trail::Trail for DisconnectCustomKeyStoreRequest {
+    fn trail(&self) -> serde_json::Value {
+        use serde_json::Value;
+        let mut m = serde_json::Map::new();
+        { let v = &self.custom_key_store_id; m.insert("customKeyStoreId".into(), Value::from(v.to_string())); }
+        Value::Object(m)
+    }
+}
+impl crate::trail::Trail for DisconnectCustomKeyStoreResponse {
+    fn trail(&self) -> serde_json::Value {
+        use serde_json::Value;
+        let mut m = serde_json::Map::new();
+        Value::Object(m)
+    }
+}
+impl crate::trail::Trail for EnableKeyRequest {
+    fn trail(&self) -> serde_json::Value {
+        use serde_json::Value;
+        let mut m = serde_json::Map::new();
+        { let v = &self.key_id; m.insert("keyId".into(), Value::from(v.to_string())); }
+        Value::Object(m)
+    }
+}
+impl crate::trail::Trail for EnableKeyRotationRequest {
+    fn trail(&self) -> serde_json::Value {
+        use serde_json::Value;
+        let mut m = serde_json::Map::new();
+        { let v = &self.key_id; m.insert("keyId".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.rotation_period_in_days { m.insert("rotationPeriodInDays".into(), Value::from(*v)); }
+        Value::Object(m)
+    }
+}
+impl crate::trail::Trail for EncapsulateRequest {
+    fn trail(&self) -> serde_json::Value {
+        use serde_json::Value;
+        let mut m = serde_json::Map::new();
+        { let v = &self.key_id; m.insert("keyId".into(), Value::from(v.to_string())); }
+        { let v = &self.encapsulation_algorithm; m.insert("encapsulationAlgorithm".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.dry_run { m.insert("dryRun".into(), Value::from(*v)); }
+        Value::Object(m)
+    }
+}
+impl crate::trail::Trail for EncapsulateResponse {
+    fn trail(&self) -> serde_json::Value {
+        use serde_json::Value;
+        let mut m = serde_json::Map::new();
+        if let Some(v) = &self.key_id { m.insert("keyId".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.encapsulation_algorithm { m.insert("encapsulationAlgorithm".into(), Value::from(v.to_string())); }
+        Value::Object(m)
+    }
+}
+impl crate::trail::Trail for EncryptRequest {
+    fn trail(&self) -> serde_json::Value {
+        use serde_json::Value;
+        let mut m = serde_json::Map::new();
+        { let v = &self.key_id; m.insert("keyId".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.encryption_context { m.insert("encryptionContext".into(), Value::Object(v.iter().map(|(k, x)| (k.to_string(), Value::from(x.to_string()))).collect())); }
+        if let Some(v) = &self.encryption_algorithm { m.insert("encryptionAlgorithm".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.dry_run { m.insert("dryRun".into(), Value::from(*v)); }
+        Value::Object(m)
+    }
+}
+impl crate::trail::Trail for EncryptResponse {
+    fn trail(&self) -> serde_json::Value {
+        use serde_json::Value;
+        let mut m = serde_json::Map::new();
+        if let Some(v) = &self.key_id { m.insert("keyId".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.encryption_algorithm { m.insert("encryptionAlgorithm".into(), Value::from(v.to_string())); }
+        Value::Object(m)
+    }
+}
+impl crate::trail::Trail for GenerateDataKeyPairRequest {
+    fn trail(&self) -> serde_json::Value {
+        use serde_json::Value;
+        let mut m = serde_json::Map::new();
+        if let Some(v) = &self.encryption_context { m.insert("encryptionContext".into(), Value::Object(v.iter().map(|(k, x)| (k.to_string(), Value::from(x.to_string()))).collect())); }
+        { let v = &self.key_id; m.insert("keyId".into(), Value::from(v.to_string())); }
+        { let v = &self.key_pair_spec; m.insert("keyPairSpec".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.recipient { m.insert("recipient".into(), v.trail()); }
+        if let Some(v) = &self.dry_run { m.insert("dryRun".into(), Value::from(*v)); }
+        Value::Object(m)
+    }
+}
+impl crate::trail::Trail for GenerateDataKeyPairResponse {
+    fn trail(&self) -> serde_json::Value {
+        use serde_json::Value;
+        let mut m = serde_json::Map::new();
+        if let Some(v) = &self.key_id { m.insert("keyId".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.key_pair_spec { m.insert("keyPairSpec".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.key_material_id { m.insert("keyMaterialId".into(), Value::from(v.to_string())); }
+        Value::Object(m)
+    }
+}
+impl crate::trail::Trail for GenerateDataKeyPairWithoutPlaintextRequest {
+    fn trail(&self) -> serde_json::Value {
+        use serde_json::Value;
+        let mut m = serde_json::Map::new();
+        if let Some(v) = &self.encryption_context { m.insert("encryptionContext".into(), Value::Object(v.iter().map(|(k, x)| (k.to_string(), Value::from(x.to_string()))).collect())); }
+        { let v = &self.key_id; m.insert("keyId".into(), Value::from(v.to_string())); }
+        { let v = &self.key_pair_spec; m.insert("keyPairSpec".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.dry_run { m.insert("dryRun".into(), Value::from(*v)); }
+        Value::Object(m)
+    }
+}
+impl crate::trail::Trail for GenerateDataKeyPairWithoutPlaintextResponse {
+    fn trail(&self) -> serde_json::Value {
+        use serde_json::Value;
+        let mut m = serde_json::Map::new();
+        if let Some(v) = &self.key_id { m.insert("keyId".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.key_pair_spec { m.insert("keyPairSpec".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.key_material_id { m.insert("keyMaterialId".into(), Value::from(v.to_string())); }
+        Value::Object(m)
+    }
+}
+impl crate::trail::Trail for GenerateDataKeyRequest {
+    fn trail(&self) -> serde_json::Value {
+        use serde_json::Value;
+        let mut m = serde_json::Map::new();
+        { let v = &self.key_id; m.insert("keyId".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.encryption_context { m.insert("encryptionContext".into(), Value::Object(v.iter().map(|(k, x)| (k.to_string(), Value::from(x.to_string()))).collect())); }
+        if let Some(v) = &self.number_of_bytes { m.insert("numberOfBytes".into(), Value::from(*v)); }
+        if let Some(v) = &self.key_spec { m.insert("keySpec".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.recipient { m.insert("recipient".into(), v.trail()); }
+        if let Some(v) = &self.dry_run { m.insert("dryRun".into(), Value::from(*v)); }
+        Value::Object(m)
+    }
+}
+impl crate::trail::Trail for GenerateDataKeyResponse {
+    fn trail(&self) -> serde_json::Value {
+        use serde_json::Value;
+        let mut m = serde_json::Map::new();
+        if let Some(v) = &self.key_id { m.insert("keyId".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.key_material_id { m.insert("keyMaterialId".into(), Value::from(v.to_string())); }
+        Value::Object(m)
+    }
+}
+impl crate::trail::Trail for GenerateDataKeyWithoutPlaintextRequest {
+    fn trail(&self) -> serde_json::Value {
+        use serde_json::Value;
+        let mut m = serde_json::Map::new();
+        { let v = &self.key_id; m.insert("keyId".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.encryption_context { m.insert("encryptionContext".into(), Value::Object(v.iter().map(|(k, x)| (k.to_string(), Value::from(x.to_string()))).collect())); }
+        if let Some(v) = &self.key_spec { m.insert("keySpec".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.number_of_bytes { m.insert("numberOfBytes".into(), Value::from(*v)); }
+        if let Some(v) = &self.dry_run { m.insert("dryRun".into(), Value::from(*v)); }
+        Value::Object(m)
+    }
+}
+impl crate::trail::Trail for GenerateDataKeyWithoutPlaintextResponse {
+    fn trail(&self) -> serde_json::Value {
+        use serde_json::Value;
+        let mut m = serde_json::Map::new();
+        if let Some(v) = &self.key_id { m.insert("keyId".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.key_material_id { m.insert("keyMaterialId".into(), Value::from(v.to_string())); }
+        Value::Object(m)
+    }
+}
+impl crate::trail::Trail for GenerateMacRequest {
+    fn trail(&self) -> serde_json::Value {
+        use serde_json::Value;
+        let mut m = serde_json::Map::new();
+        { let v = &self.key_id; m.insert("keyId".into(), Value::from(v.to_string())); }
+        { let v = &self.mac_algorithm; m.insert("macAlgorithm".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.dry_run { m.insert("dryRun".into(), Value::from(*v)); }
+        Value::Object(m)
+    }
+}
+impl crate::trail::Trail for GenerateMacResponse {
+    fn trail(&self) -> serde_json::Value {
+        use serde_json::Value;
+        let mut m = serde_json::Map::new();
+        if let Some(v) = &self.mac_algorithm { m.insert("macAlgorithm".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.key_id { m.insert("keyId".into(), Value::from(v.to_string())); }
+        Value::Object(m)
+    }
+}
+impl crate::trail::Trail for GenerateRandomRequest {
+    fn trail(&self) -> serde_json::Value {
+        use serde_json::Value;
+        let mut m = serde_json::Map::new();
+        if let Some(v) = &self.number_of_bytes { m.insert("numberOfBytes".into(), Value::from(*v)); }
+        if let Some(v) = &self.custom_key_store_id { m.insert("customKeyStoreId".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.recipient { m.insert("recipient".into(), v.trail()); }
+        Value::Object(m)
+    }
+}
+impl crate::trail::Trail for GenerateRandomResponse {
+    fn trail(&self) -> serde_json::Value {
+        use serde_json::Value;
+        let mut m = serde_json::Map::new();
+        Value::Object(m)
+    }
+}
+impl crate::trail::Trail for GetKeyLastUsageRequest {
+    fn trail(&self) -> serde_json::Value {
+        use serde_json::Value;
+        let mut m = serde_json::Map::new();
+        { let v = &self.key_id; m.insert("keyId".into(), Value::from(v.to_string())); }
+        Value::Object(m)
+    }
+}
+impl crate::trail::Trail for GetKeyLastUsageResponse {
+    fn trail(&self) -> serde_json::Value {
+        use serde_json::Value;
+        let mut m = serde_json::Map::new();
+        if let Some(v) = &self.key_id { m.insert("keyId".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.key_last_usage { m.insert("keyLastUsage".into(), v.trail()); }
+        if let Some(v) = &self.tracking_start_date { m.insert("trackingStartDate".into(), crate::trail::date_text(*v)); }
+        if let Some(v) = &self.key_creation_date { m.insert("keyCreationDate".into(), crate::trail::date_text(*v)); }
+        Value::Object(m)
+    }
+}
+impl crate::trail::Trail for GetKeyPolicyRequest {
+    fn trail(&self) -> serde_json::Value {
+        use serde_json::Value;
+        let mut m = serde_json::Map::new();
+        { let v = &self.key_id; m.insert("keyId".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.policy_name { m.insert("policyName".into(), Value::from(v.to_string())); }
+        Value::Object(m)
+    }
+}
+impl crate::trail::Trail for GetKeyPolicyResponse {
+    fn trail(&self) -> serde_json::Value {
+        use serde_json::Value;
+        let mut m = serde_json::Map::new();
+        if let Some(v) = &self.policy { m.insert("policy".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.policy_name { m.insert("policyName".into(), Value::from(v.to_string())); }
+        Value::Object(m)
+    }
+}
+impl crate::trail::Trail for GetKeyRotationStatusRequest {
+    fn trail(&self) -> serde_json::Value {
+        use serde_json::Value;
+        let mut m = serde_json::Map::new();
+        { let v = &self.key_id; m.insert("keyId".into(), Value::from(v.to_string())); }
+        Value::Object(m)
+    }
+}
+impl crate::trail::Trail for GetKeyRotationStatusResponse {
+    fn trail(&self) -> serde_json::Value {
+        use serde_json::Value;
+        let mut m = serde_json::Map::new();
+        if let Some(v) = &self.key_rotation_enabled { m.insert("keyRotationEnabled".into(), Value::from(*v)); }
+        if let Some(v) = &self.key_id { m.insert("keyId".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.rotation_period_in_days { m.insert("rotationPeriodInDays".into(), Value::from(*v)); }
+        if let Some(v) = &self.next_rotation_date { m.insert("nextRotationDate".into(), crate::trail::date_text(*v)); }
+        if let Some(v) = &self.on_demand_rotation_start_date { m.insert("onDemandRotationStartDate".into(), crate::trail::date_text(*v)); }
+        Value::Object(m)
+    }
+}
+impl crate::trail::Trail for GetParametersForImportRequest {
+    fn trail(&self) -> serde_json::Value {
+        use serde_json::Value;
+        let mut m = serde_json::Map::new();
+        { let v = &self.key_id; m.insert("keyId".into(), Value::from(v.to_string())); }
+        { let v = &self.wrapping_algorithm; m.insert("wrappingAlgorithm".into(), Value::from(v.to_string())); }
+        { let v = &self.wrapping_key_spec; m.insert("wrappingKeySpec".into(), Value::from(v.to_string())); }
+        Value::Object(m)
+    }
+}
+impl crate::trail::Trail for GetParametersForImportResponse {
+    fn trail(&self) -> serde_json::Value {
+        use serde_json::Value;
+        let mut m = serde_json::Map::new();
+        if let Some(v) = &self.key_id { m.insert("keyId".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.parameters_valid_to { m.insert("parametersValidTo".into(), crate::trail::date_text(*v)); }
+        Value::Object(m)
+    }
+}
+impl crate::trail::Trail for GetPublicKeyRequest {
+    fn trail(&self) -> serde_json::Value {
+        use serde_json::Value;
+        let mut m = serde_json::Map::new();
+        { let v = &self.key_id; m.insert("keyId".into(), Value::from(v.to_string())); }
+        Value::Object(m)
+    }
+}
+impl crate::trail::Trail for GetPublicKeyResponse {
+    fn trail(&self) -> serde_json::Value {
+        use serde_json::Value;
+        let mut m = serde_json::Map::new();
+        if let Some(v) = &self.key_id { m.insert("keyId".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.customer_master_key_spec { m.insert("customerMasterKeySpec".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.key_spec { m.insert("keySpec".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.key_usage { m.insert("keyUsage".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.encryption_algorithms { m.insert("encryptionAlgorithms".into(), Value::Array(v.iter().map(|x| Value::from(x.to_string())).collect())); }
+        if let Some(v) = &self.signing_algorithms { m.insert("signingAlgorithms".into(), Value::Array(v.iter().map(|x| Value::from(x.to_string())).collect())); }
+        if let Some(v) = &self.key_agreement_algorithms { m.insert("keyAgreementAlgorithms".into(), Value::Array(v.iter().map(|x| Value::from(x.to_string())).collect())); }
+        if let Some(v) = &self.encapsulation_algorithms { m.insert("encapsulationAlgorithms".into(), Value::Array(v.iter().map(|x| Value::from(x.to_string())).collect())); }
+        Value::Object(m)
+    }
+}
+impl crate::trail::Trail for GrantConstraints {
+    fn trail(&self) -> serde_json::Value {
+        use serde_json::Value;
+        let mut m = serde_json::Map::new();
+        if let Some(v) = &self.encryption_context_subset { m.insert("encryptionContextSubset".into(), Value::Object(v.iter().map(|(k, x)| (k.to_string(), Value::from(x.to_string()))).collect())); }
+        if let Some(v) = &self.encryption_context_equals { m.insert("encryptionContextEquals".into(), Value::Object(v.iter().map(|(k, x)| (k.to_string(), Value::from(x.to_string()))).collect())); }
+        if let Some(v) = &self.source_arn { m.insert("sourceArn".into(), Value::from(v.to_string())); }
+        Value::Object(m)
+    }
+}
+impl crate::trail::Trail for GrantListEntry {
+    fn trail(&self) -> serde_json::Value {
+        use serde_json::Value;
+        let mut m = serde_json::Map::new();
+        if let Some(v) = &self.key_id { m.insert("keyId".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.grant_id { m.insert("grantId".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.name { m.insert("name".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.creation_date { m.insert("creationDate".into(), crate::trail::date_text(*v)); }
+        if let Some(v) = &self.grantee_principal { m.insert("granteePrincipal".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.retiring_principal { m.insert("retiringPrincipal".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.issuing_account { m.insert("issuingAccount".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.operations { m.insert("operations".into(), Value::Array(v.iter().map(|x| Value::from(x.to_string())).collect())); }
+        if let Some(v) = &self.constraints { m.insert("constraints".into(), v.trail()); }
+        if let Some(v) = &self.grantee_service_principal { m.insert("granteeServicePrincipal".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.retiring_service_principal { m.insert("retiringServicePrincipal".into(), Value::from(v.to_string())); }
+        Value::Object(m)
+    }
+}
+impl crate::trail::Trail for ImportKeyMaterialRequest {
+    fn trail(&self) -> serde_json::Value {
+        use serde_json::Value;
+        let mut m = serde_json::Map::new();
+        { let v = &self.key_id; m.insert("keyId".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.valid_to { m.insert("validTo".into(), crate::trail::date_text(*v)); }
+        if let Some(v) = &self.expiration_model { m.insert("expirationModel".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.import_type { m.insert("importType".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.key_material_description { m.insert("keyMaterialDescription".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.key_material_id { m.insert("keyMaterialId".into(), Value::from(v.to_string())); }
+        Value::Object(m)
+    }
+}
+impl crate::trail::Trail for ImportKeyMaterialResponse {
+    fn trail(&self) -> serde_json::Value {
+        use serde_json::Value;
+        let mut m = serde_json::Map::new();
+        if let Some(v) = &self.key_id { m.insert("keyId".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.key_material_id { m.insert("keyMaterialId".into(), Value::from(v.to_string())); }
+        Value::Object(m)
+    }
+}
+impl crate::trail::Trail for KeyLastUsageData {
+    fn trail(&self) -> serde_json::Value {
+        use serde_json::Value;
+        let mut m = serde_json::Map::new();
+        if let Some(v) = &self.operation { m.insert("operation".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.timestamp { m.insert("timestamp".into(), crate::trail::date_text(*v)); }
+        if let Some(v) = &self.cloud_trail_event_id { m.insert("cloudTrailEventId".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.kms_request_id { m.insert("kmsRequestId".into(), Value::from(v.to_string())); }
+        Value::Object(m)
+    }
+}
+impl crate::trail::Trail for KeyListEntry {
+    fn trail(&self) -> serde_json::Value {
+        use serde_json::Value;
+        let mut m = serde_json::Map::new();
+        if let Some(v) = &self.key_id { m.insert("keyId".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.key_arn { m.insert("keyArn".into(), Value::from(v.to_string())); }
+        Value::Object(m)
+    }
+}
+impl crate::trail::Trail for KeyMetadata {
+    fn trail(&self) -> serde_json::Value {
+        use serde_json::Value;
+        let mut m = serde_json::Map::new();
+        if let Some(v) = &self.aws_account_id { m.insert("AWSAccountId".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.key_id { m.insert("keyId".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.arn { m.insert("arn".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.creation_date { m.insert("creationDate".into(), crate::trail::date_text(*v)); }
+        if let Some(v) = &self.enabled { m.insert("enabled".into(), Value::from(*v)); }
+        if let Some(v) = &self.description { m.insert("description".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.key_usage { m.insert("keyUsage".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.key_state { m.insert("keyState".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.deletion_date { m.insert("deletionDate".into(), crate::trail::date_text(*v)); }
+        if let Some(v) = &self.valid_to { m.insert("validTo".into(), crate::trail::date_text(*v)); }
+        if let Some(v) = &self.origin { m.insert("origin".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.custom_key_store_id { m.insert("customKeyStoreId".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.cloud_hsm_cluster_id { m.insert("cloudHsmClusterId".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.expiration_model { m.insert("expirationModel".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.key_manager { m.insert("keyManager".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.customer_master_key_spec { m.insert("customerMasterKeySpec".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.key_spec { m.insert("keySpec".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.encryption_algorithms { m.insert("encryptionAlgorithms".into(), Value::Array(v.iter().map(|x| Value::from(x.to_string())).collect())); }
+        if let Some(v) = &self.signing_algorithms { m.insert("signingAlgorithms".into(), Value::Array(v.iter().map(|x| Value::from(x.to_string())).collect())); }
+        if let Some(v) = &self.key_agreement_algorithms { m.insert("keyAgreementAlgorithms".into(), Value::Array(v.iter().map(|x| Value::from(x.to_string())).collect())); }
+        if let Some(v) = &self.encapsulation_algorithms { m.insert("encapsulationAlgorithms".into(), Value::Array(v.iter().map(|x| Value::from(x.to_string())).collect())); }
+        if let Some(v) = &self.multi_region { m.insert("multiRegion".into(), Value::from(*v)); }
+        if let Some(v) = &self.multi_region_configuration { m.insert("multiRegionConfiguration".into(), v.trail()); }
+        if let Some(v) = &self.pending_deletion_window_in_days { m.insert("pendingDeletionWindowInDays".into(), Value::from(*v)); }
+        if let Some(v) = &self.mac_algorithms { m.insert("macAlgorithms".into(), Value::Array(v.iter().map(|x| Value::from(x.to_string())).collect())); }
+        if let Some(v) = &self.xks_key_configuration { m.insert("xksKeyConfiguration".into(), v.trail()); }
+        if let Some(v) = &self.current_key_material_id { m.insert("currentKeyMaterialId".into(), Value::from(v.to_string())); }
+        Value::Object(m)
+    }
+}
+impl crate::trail::Trail for ListAliasesRequest {
+    fn trail(&self) -> serde_json::Value {
+        use serde_json::Value;
+        let mut m = serde_json::Map::new();
+        if let Some(v) = &self.key_id { m.insert("keyId".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.limit { m.insert("limit".into(), Value::from(*v)); }
+        if let Some(v) = &self.marker { m.insert("marker".into(), Value::from(v.to_string())); }
+        Value::Object(m)
+    }
+}
+impl crate::trail::Trail for ListAliasesResponse {
+    fn trail(&self) -> serde_json::Value {
+        use serde_json::Value;
+        let mut m = serde_json::Map::new();
+        if let Some(v) = &self.aliases { m.insert("aliases".into(), Value::Array(v.iter().map(|x| x.trail()).collect())); }
+        if let Some(v) = &self.next_marker { m.insert("nextMarker".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.truncated { m.insert("truncated".into(), Value::from(*v)); }
+        Value::Object(m)
+    }
+}
+impl crate::trail::Trail for ListGrantsRequest {
+    fn trail(&self) -> serde_json::Value {
+        use serde_json::Value;
+        let mut m = serde_json::Map::new();
+        if let Some(v) = &self.limit { m.insert("limit".into(), Value::from(*v)); }
+        if let Some(v) = &self.marker { m.insert("marker".into(), Value::from(v.to_string())); }
+        { let v = &self.key_id; m.insert("keyId".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.grant_id { m.insert("grantId".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.grantee_principal { m.insert("granteePrincipal".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.grantee_service_principal { m.insert("granteeServicePrincipal".into(), Value::from(v.to_string())); }
+        Value::Object(m)
+    }
+}
+impl crate::trail::Trail for ListGrantsResponse {
+    fn trail(&self) -> serde_json::Value {
+        use serde_json::Value;
+        let mut m = serde_json::Map::new();
+        if let Some(v) = &self.grants { m.insert("grants".into(), Value::Array(v.iter().map(|x| x.trail()).collect())); }
+        if let Some(v) = &self.next_marker { m.insert("nextMarker".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.truncated { m.insert("truncated".into(), Value::from(*v)); }
+        Value::Object(m)
+    }
+}
+impl crate::trail::Trail for ListKeyPoliciesRequest {
+    fn trail(&self) -> serde_json::Value {
+        use serde_json::Value;
+        let mut m = serde_json::Map::new();
+        { let v = &self.key_id; m.insert("keyId".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.limit { m.insert("limit".into(), Value::from(*v)); }
+        if let Some(v) = &self.marker { m.insert("marker".into(), Value::from(v.to_string())); }
+        Value::Object(m)
+    }
+}
+impl crate::trail::Trail for ListKeyPoliciesResponse {
+    fn trail(&self) -> serde_json::Value {
+        use serde_json::Value;
+        let mut m = serde_json::Map::new();
+        if let Some(v) = &self.policy_names { m.insert("policyNames".into(), Value::Array(v.iter().map(|x| Value::from(x.to_string())).collect())); }
+        if let Some(v) = &self.next_marker { m.insert("nextMarker".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.truncated { m.insert("truncated".into(), Value::from(*v)); }
+        Value::Object(m)
+    }
+}
+impl crate::trail::Trail for ListKeyRotationsRequest {
+    fn trail(&self) -> serde_json::Value {
+        use serde_json::Value;
+        let mut m = serde_json::Map::new();
+        { let v = &self.key_id; m.insert("keyId".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.include_key_material { m.insert("includeKeyMaterial".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.limit { m.insert("limit".into(), Value::from(*v)); }
+        if let Some(v) = &self.marker { m.insert("marker".into(), Value::from(v.to_string())); }
+        Value::Object(m)
+    }
+}
+impl crate::trail::Trail for ListKeyRotationsResponse {
+    fn trail(&self) -> serde_json::Value {
+        use serde_json::Value;
+        let mut m = serde_json::Map::new();
+        if let Some(v) = &self.rotations { m.insert("rotations".into(), Value::Array(v.iter().map(|x| x.trail()).collect())); }
+        if let Some(v) = &self.next_marker { m.insert("nextMarker".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.truncated { m.insert("truncated".into(), Value::from(*v)); }
+        Value::Object(m)
+    }
+}
+impl crate::trail::Trail for ListKeysRequest {
+    fn trail(&self) -> serde_json::Value {
+        use serde_json::Value;
+        let mut m = serde_json::Map::new();
+        if let Some(v) = &self.limit { m.insert("limit".into(), Value::from(*v)); }
+        if let Some(v) = &self.marker { m.insert("marker".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.resource_owners { m.insert("resourceOwners".into(), Value::Array(v.iter().map(|x| Value::from(x.to_string())).collect())); }
+        Value::Object(m)
+    }
+}
+impl crate::trail::Trail for ListKeysResponse {
+    fn trail(&self) -> serde_json::Value {
+        use serde_json::Value;
+        let mut m = serde_json::Map::new();
+        if let Some(v) = &self.keys { m.insert("keys".into(), Value::Array(v.iter().map(|x| x.trail()).collect())); }
+        if let Some(v) = &self.next_marker { m.insert("nextMarker".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.truncated { m.insert("truncated".into(), Value::from(*v)); }
+        Value::Object(m)
+    }
+}
+impl crate::trail::Trail for ListResourceTagsRequest {
+    fn trail(&self) -> serde_json::Value {
+        use serde_json::Value;
+        let mut m = serde_json::Map::new();
+        { let v = &self.key_id; m.insert("keyId".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.limit { m.insert("limit".into(), Value::from(*v)); }
+        if let Some(v) = &self.marker { m.insert("marker".into(), Value::from(v.to_string())); }
+        Value::Object(m)
+    }
+}
+impl crate::trail::Trail for ListResourceTagsResponse {
+    fn trail(&self) -> serde_json::Value {
+        use serde_json::Value;
+        let mut m = serde_json::Map::new();
+        if let Some(v) = &self.tags { m.insert("tags".into(), Value::Array(v.iter().map(|x| x.trail()).collect())); }
+        if let Some(v) = &self.next_marker { m.insert("nextMarker".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.truncated { m.insert("truncated".into(), Value::from(*v)); }
+        Value::Object(m)
+    }
+}
+impl crate::trail::Trail for ListRetirableGrantsRequest {
+    fn trail(&self) -> serde_json::Value {
+        use serde_json::Value;
+        let mut m = serde_json::Map::new();
+        if let Some(v) = &self.limit { m.insert("limit".into(), Value::from(*v)); }
+        if let Some(v) = &self.marker { m.insert("marker".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.retiring_principal { m.insert("retiringPrincipal".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.retiring_service_principal { m.insert("retiringServicePrincipal".into(), Value::from(v.to_string())); }
+        Value::Object(m)
+    }
+}
+impl crate::trail::Trail for MultiRegionConfiguration {
+    fn trail(&self) -> serde_json::Value {
+        use serde_json::Value;
+        let mut m = serde_json::Map::new();
+        if let Some(v) = &self.multi_region_key_type { m.insert("multiRegionKeyType".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.primary_key { m.insert("primaryKey".into(), v.trail()); }
+        if let Some(v) = &self.replica_keys { m.insert("replicaKeys".into(), Value::Array(v.iter().map(|x| x.trail()).collect())); }
+        Value::Object(m)
+    }
+}
+impl crate::trail::Trail for MultiRegionKey {
+    fn trail(&self) -> serde_json::Value {
+        use serde_json::Value;
+        let mut m = serde_json::Map::new();
+        if let Some(v) = &self.arn { m.insert("arn".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.region { m.insert("region".into(), Value::from(v.to_string())); }
+        Value::Object(m)
+    }
+}
+impl crate::trail::Trail for PutKeyPolicyRequest {
+    fn trail(&self) -> serde_json::Value {
+        use serde_json::Value;
+        let mut m = serde_json::Map::new();
+        { let v = &self.key_id; m.insert("keyId".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.policy_name { m.insert("policyName".into(), Value::from(v.to_string())); }
+        { let v = &self.policy; m.insert("policy".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.bypass_policy_lockout_safety_check { m.insert("bypassPolicyLockoutSafetyCheck".into(), Value::from(*v)); }
+        Value::Object(m)
+    }
+}
+impl crate::trail::Trail for ReEncryptRequest {
+    fn trail(&self) -> serde_json::Value {
+        use serde_json::Value;
+        let mut m = serde_json::Map::new();
+        if let Some(v) = &self.source_encryption_context { m.insert("sourceEncryptionContext".into(), Value::Object(v.iter().map(|(k, x)| (k.to_string(), Value::from(x.to_string()))).collect())); }
+        if let Some(v) = &self.source_key_id { m.insert("sourceKeyId".into(), Value::from(v.to_string())); }
+        { let v = &self.destination_key_id; m.insert("destinationKeyId".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.destination_encryption_context { m.insert("destinationEncryptionContext".into(), Value::Object(v.iter().map(|(k, x)| (k.to_string(), Value::from(x.to_string()))).collect())); }
+        if let Some(v) = &self.source_encryption_algorithm { m.insert("sourceEncryptionAlgorithm".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.destination_encryption_algorithm { m.insert("destinationEncryptionAlgorithm".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.dry_run { m.insert("dryRun".into(), Value::from(*v)); }
+        if let Some(v) = &self.dry_run_modifiers { m.insert("dryRunModifiers".into(), Value::Array(v.iter().map(|x| Value::from(x.to_string())).collect())); }
+        Value::Object(m)
+    }
+}
+impl crate::trail::Trail for ReEncryptResponse {
+    fn trail(&self) -> serde_json::Value {
+        use serde_json::Value;
+        let mut m = serde_json::Map::new();
+        if let Some(v) = &self.source_key_id { m.insert("sourceKeyId".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.key_id { m.insert("keyId".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.source_encryption_algorithm { m.insert("sourceEncryptionAlgorithm".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.destination_encryption_algorithm { m.insert("destinationEncryptionAlgorithm".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.source_key_material_id { m.insert("sourceKeyMaterialId".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.destination_key_material_id { m.insert("destinationKeyMaterialId".into(), Value::from(v.to_string())); }
+        Value::Object(m)
+    }
+}
+impl crate::trail::Trail for RecipientInfo {
+    fn trail(&self) -> serde_json::Value {
+        use serde_json::Value;
+        let mut m = serde_json::Map::new();
+        if let Some(v) = &self.key_encryption_algorithm { m.insert("keyEncryptionAlgorithm".into(), Value::from(v.to_string())); }
+        Value::Object(m)
+    }
+}
+impl crate::trail::Trail for ReplicateKeyRequest {
+    fn trail(&self) -> serde_json::Value {
+        use serde_json::Value;
+        let mut m = serde_json::Map::new();
+        { let v = &self.key_id; m.insert("keyId".into(), Value::from(v.to_string())); }
+        { let v = &self.replica_region; m.insert("replicaRegion".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.policy { m.insert("policy".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.bypass_policy_lockout_safety_check { m.insert("bypassPolicyLockoutSafetyCheck".into(), Value::from(*v)); }
+        if let Some(v) = &self.description { m.insert("description".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.tags { m.insert("tags".into(), Value::Array(v.iter().map(|x| x.trail()).collect())); }
+        Value::Object(m)
+    }
+}
+impl crate::trail::Trail for ReplicateKeyResponse {
+    fn trail(&self) -> serde_json::Value {
+        use serde_json::Value;
+        let mut m = serde_json::Map::new();
+        if let Some(v) = &self.replica_key_metadata { m.insert("replicaKeyMetadata".into(), v.trail()); }
+        if let Some(v) = &self.replica_policy { m.insert("replicaPolicy".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.replica_tags { m.insert("replicaTags".into(), Value::Array(v.iter().map(|x| x.trail()).collect())); }
+        Value::Object(m)
+    }
+}
+impl crate::trail::Trail for RetireGrantRequest {
+    fn trail(&self) -> serde_json::Value {
+        use serde_json::Value;
+        let mut m = serde_json::Map::new();
+        if let Some(v) = &self.key_id { m.insert("keyId".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.grant_id { m.insert("grantId".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.dry_run { m.insert("dryRun".into(), Value::from(*v)); }
+        Value::Object(m)
+    }
+}
+impl crate::trail::Trail for RevokeGrantRequest {
+    fn trail(&self) -> serde_json::Value {
+        use serde_json::Value;
+        let mut m = serde_json::Map::new();
+        { let v = &self.key_id; m.insert("keyId".into(), Value::from(v.to_string())); }
+        { let v = &self.grant_id; m.insert("grantId".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.dry_run { m.insert("dryRun".into(), Value::from(*v)); }
+        Value::Object(m)
+    }
+}
+impl crate::trail::Trail for RotateKeyOnDemandRequest {
+    fn trail(&self) -> serde_json::Value {
+        use serde_json::Value;
+        let mut m = serde_json::Map::new();
+        { let v = &self.key_id; m.insert("keyId".into(), Value::from(v.to_string())); }
+        Value::Object(m)
+    }
+}
+impl crate::trail::Trail for RotateKeyOnDemandResponse {
+    fn trail(&self) -> serde_json::Value {
+        use serde_json::Value;
+        let mut m = serde_json::Map::new();
+        if let Some(v) = &self.key_id { m.insert("keyId".into(), Value::from(v.to_string())); }
+        Value::Object(m)
+    }
+}
+impl crate::trail::Trail for RotationsListEntry {
+    fn trail(&self) -> serde_json::Value {
+        use serde_json::Value;
+        let mut m = serde_json::Map::new();
+        if let Some(v) = &self.key_id { m.insert("keyId".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.key_material_id { m.insert("keyMaterialId".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.key_material_description { m.insert("keyMaterialDescription".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.import_state { m.insert("importState".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.key_material_state { m.insert("keyMaterialState".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.expiration_model { m.insert("expirationModel".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.valid_to { m.insert("validTo".into(), crate::trail::date_text(*v)); }
+        if let Some(v) = &self.rotation_date { m.insert("rotationDate".into(), crate::trail::date_text(*v)); }
+        if let Some(v) = &self.rotation_type { m.insert("rotationType".into(), Value::from(v.to_string())); }
+        Value::Object(m)
+    }
+}
+impl crate::trail::Trail for ScheduleKeyDeletionRequest {
+    fn trail(&self) -> serde_json::Value {
+        use serde_json::Value;
+        let mut m = serde_json::Map::new();
+        { let v = &self.key_id; m.insert("keyId".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.pending_window_in_days { m.insert("pendingWindowInDays".into(), Value::from(*v)); }
+        Value::Object(m)
+    }
+}
+impl crate::trail::Trail for ScheduleKeyDeletionResponse {
+    fn trail(&self) -> serde_json::Value {
+        use serde_json::Value;
+        let mut m = serde_json::Map::new();
+        if let Some(v) = &self.key_id { m.insert("keyId".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.deletion_date { m.insert("deletionDate".into(), crate::trail::date_text(*v)); }
+        if let Some(v) = &self.key_state { m.insert("keyState".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.pending_window_in_days { m.insert("pendingWindowInDays".into(), Value::from(*v)); }
+        Value::Object(m)
+    }
+}
+impl crate::trail::Trail for SignRequest {
+    fn trail(&self) -> serde_json::Value {
+        use serde_json::Value;
+        let mut m = serde_json::Map::new();
+        { let v = &self.key_id; m.insert("keyId".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.message_type { m.insert("messageType".into(), Value::from(v.to_string())); }
+        { let v = &self.signing_algorithm; m.insert("signingAlgorithm".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.dry_run { m.insert("dryRun".into(), Value::from(*v)); }
+        Value::Object(m)
+    }
+}
+impl crate::trail::Trail for SignResponse {
+    fn trail(&self) -> serde_json::Value {
+        use serde_json::Value;
+        let mut m = serde_json::Map::new();
+        if let Some(v) = &self.key_id { m.insert("keyId".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.signing_algorithm { m.insert("signingAlgorithm".into(), Value::from(v.to_string())); }
+        Value::Object(m)
+    }
+}
+impl crate::trail::Trail for Tag {
+    fn trail(&self) -> serde_json::Value {
+        use serde_json::Value;
+        let mut m = serde_json::Map::new();
+        { let v = &self.tag_key; m.insert("tagKey".into(), Value::from(v.to_string())); }
+        { let v = &self.tag_value; m.insert("tagValue".into(), Value::from(v.to_string())); }
+        Value::Object(m)
+    }
+}
+impl crate::trail::Trail for TagResourceRequest {
+    fn trail(&self) -> serde_json::Value {
+        use serde_json::Value;
+        let mut m = serde_json::Map::new();
+        { let v = &self.key_id; m.insert("keyId".into(), Value::from(v.to_string())); }
+        { let v = &self.tags; m.insert("tags".into(), Value::Array(v.iter().map(|x| x.trail()).collect())); }
+        Value::Object(m)
+    }
+}
+impl crate::trail::Trail for UntagResourceRequest {
+    fn trail(&self) -> serde_json::Value {
+        use serde_json::Value;
+        let mut m = serde_json::Map::new();
+        { let v = &self.key_id; m.insert("keyId".into(), Value::from(v.to_string())); }
+        { let v = &self.tag_keys; m.insert("tagKeys".into(), Value::Array(v.iter().map(|x| Value::from(x.to_string())).collect())); }
+        Value::Object(m)
+    }
+}
+impl crate::trail::Trail for UpdateAliasRequest {
+    fn trail(&self) -> serde_json::Value {
+        use serde_json::Value;
+        let mut m = serde_json::Map::new();
+        { let v = &self.alias_name; m.insert("aliasName".into(), Value::from(v.to_string())); }
+        { let v = &self.target_key_id; m.insert("targetKeyId".into(), Value::from(v.to_string())); }
+        Value::Object(m)
+    }
+}
+impl crate::trail::Trail for UpdateCustomKeyStoreRequest {
+    fn trail(&self) -> serde_json::Value {
+        use serde_json::Value;
+        let mut m = serde_json::Map::new();
+        { let v = &self.custom_key_store_id; m.insert("customKeyStoreId".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.new_custom_key_store_name { m.insert("newCustomKeyStoreName".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.cloud_hsm_cluster_id { m.insert("cloudHsmClusterId".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.xks_proxy_uri_endpoint { m.insert("xksProxyUriEndpoint".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.xks_proxy_uri_path { m.insert("xksProxyUriPath".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.xks_proxy_vpc_endpoint_service_name { m.insert("xksProxyVpcEndpointServiceName".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.xks_proxy_vpc_endpoint_service_owner { m.insert("xksProxyVpcEndpointServiceOwner".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.xks_proxy_authentication_credential { m.insert("xksProxyAuthenticationCredential".into(), v.trail()); }
+        if let Some(v) = &self.xks_proxy_connectivity { m.insert("xksProxyConnectivity".into(), Value::from(v.to_string())); }
+        Value::Object(m)
+    }
+}
+impl crate::trail::Trail for UpdateCustomKeyStoreResponse {
+    fn trail(&self) -> serde_json::Value {
+        use serde_json::Value;
+        let mut m = serde_json::Map::new();
+        Value::Object(m)
+    }
+}
+impl crate::trail::Trail for UpdateKeyDescriptionRequest {
+    fn trail(&self) -> serde_json::Value {
+        use serde_json::Value;
+        let mut m = serde_json::Map::new();
+        { let v = &self.key_id; m.insert("keyId".into(), Value::from(v.to_string())); }
+        { let v = &self.description; m.insert("description".into(), Value::from(v.to_string())); }
+        Value::Object(m)
+    }
+}
+impl crate::trail::Trail for UpdatePrimaryRegionRequest {
+    fn trail(&self) -> serde_json::Value {
+        use serde_json::Value;
+        let mut m = serde_json::Map::new();
+        { let v = &self.key_id; m.insert("keyId".into(), Value::from(v.to_string())); }
+        { let v = &self.primary_region; m.insert("primaryRegion".into(), Value::from(v.to_string())); }
+        Value::Object(m)
+    }
+}
+impl crate::trail::Trail for VerifyMacRequest {
+    fn trail(&self) -> serde_json::Value {
+        use serde_json::Value;
+        let mut m = serde_json::Map::new();
+        { let v = &self.key_id; m.insert("keyId".into(), Value::from(v.to_string())); }
+        { let v = &self.mac_algorithm; m.insert("macAlgorithm".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.dry_run { m.insert("dryRun".into(), Value::from(*v)); }
+        Value::Object(m)
+    }
+}
+impl crate::trail::Trail for VerifyMacResponse {
+    fn trail(&self) -> serde_json::Value {
+        use serde_json::Value;
+        let mut m = serde_json::Map::new();
+        if let Some(v) = &self.key_id { m.insert("keyId".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.mac_valid { m.insert("macValid".into(), Value::from(*v)); }
+        if let Some(v) = &self.mac_algorithm { m.insert("macAlgorithm".into(), Value::from(v.to_string())); }
+        Value::Object(m)
+    }
+}
+impl crate::trail::Trail for VerifyRequest {
+    fn trail(&self) -> serde_json::Value {
+        use serde_json::Value;
+        let mut m = serde_json::Map::new();
+        { let v = &self.key_id; m.insert("keyId".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.message_type { m.insert("messageType".into(), Value::from(v.to_string())); }
+        { let v = &self.signing_algorithm; m.insert("signingAlgorithm".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.dry_run { m.insert("dryRun".into(), Value::from(*v)); }
+        Value::Object(m)
+    }
+}
+impl crate::trail::Trail for VerifyResponse {
+    fn trail(&self) -> serde_json::Value {
+        use serde_json::Value;
+        let mut m = serde_json::Map::new();
+        if let Some(v) = &self.key_id { m.insert("keyId".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.signature_valid { m.insert("signatureValid".into(), Value::from(*v)); }
+        if let Some(v) = &self.signing_algorithm { m.insert("signingAlgorithm".into(), Value::from(v.to_string())); }
+        Value::Object(m)
+    }
+}
+impl crate::trail::Trail for XksKeyConfigurationType {
+    fn trail(&self) -> serde_json::Value {
+        use serde_json::Value;
+        let mut m = serde_json::Map::new();
+        if let Some(v) = &self.id { m.insert("id".into(), Value::from(v.to_string())); }
+        Value::Object(m)
+    }
+}
+impl crate::trail::Trail for XksProxyAuthenticationCredentialType {
+    fn trail(&self) -> serde_json::Value {
+        use serde_json::Value;
+        let mut m = serde_json::Map::new();
+        Value::Object(m)
+    }
+}
+impl crate::trail::Trail for XksProxyConfigurationType {
+    fn trail(&self) -> serde_json::Value {
+        use serde_json::Value;
+        let mut m = serde_json::Map::new();
+        if let Some(v) = &self.connectivity { m.insert("connectivity".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.uri_endpoint { m.insert("uriEndpoint".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.uri_path { m.insert("uriPath".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.vpc_endpoint_service_name { m.insert("vpcEndpointServiceName".into(), Value::from(v.to_string())); }
+        if let Some(v) = &self.vpc_endpoint_service_owner { m.insert("vpcEndpointServiceOwner".into(), Value::from(v.to_string())); }
+        Value::Object(m)
+    }
+}
+
 pub(crate) mod pattern_table {
     use regex::Regex;
     use std::sync::LazyLock;

@@ -8,6 +8,7 @@ pub mod blob;
 pub mod generated;
 pub mod operations;
 pub mod timestamp;
+pub mod trail;
 pub mod validate;
 
 pub use blob::Blob;

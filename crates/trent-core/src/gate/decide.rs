@@ -126,6 +126,8 @@ impl Kms {
         check: &Check<'_>,
     ) -> Result<()> {
         let arn = rec.key.arn();
+        // Noted before the decision: a refused call's record names what it was refused on.
+        crate::audit::note_resource(&arn);
         if rec.key.account != caller.account && !check.cross_account {
             return Err(access_denied(caller, check.action, &arn, Verdict::NoResourcePolicyAllows));
         }
@@ -231,6 +233,11 @@ impl Kms {
         resource: &str,
         conditions: &Conditions,
     ) -> Result<()> {
+        // An alias is a resource of its own in CloudTrail (AWS's CreateAlias example lists
+        // the key and the alias); `*` and principals are not.
+        if resource.contains(":alias/") {
+            crate::audit::note_resource(resource);
+        }
         let identity = self.identity_policies(caller).await?;
         let with_values = identity.iter().any(PolicyDocument::has_conditions);
         let ctx = self.context(caller, action, resource, conditions, with_values);

@@ -21,14 +21,23 @@ pub use targets::{
 
 use crate::{Caller, Kms, Result};
 use std::future::Future;
+use trent_types::trail::Trail;
 use trent_types::{Operation, Resources};
 
 /// One operation of the API, implemented by its request type.
-pub trait Call: Sized + Send + Sync + 'static {
+/// Request and output have a CloudTrail view (`Trail`, generated), so that every call's
+/// audit record can show them.
+pub trait Call: Trail + Sized + Send + Sync + 'static {
     const OPERATION: Operation;
     /// What the call is authorized on; its `RESOURCES` must be the table's.
     type Target: Target<Self>;
-    type Output: serde::Serialize + Send;
+    type Output: serde::Serialize + Trail + Send;
+
+    /// CloudTrail's `requestParameters` for this request: its generated view, unless AWS
+    /// shows more (CreateKey shows the defaults it applied).
+    fn request_parameters(&self) -> serde_json::Value {
+        self.trail()
+    }
 
     /// The request's own condition keys (the key's are added by the gate).
     fn conditions(&self, _c: &mut Conditions) {}

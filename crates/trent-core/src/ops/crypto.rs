@@ -150,6 +150,7 @@ impl Kms {
             return Err(pending_import(&rec.key.arn()));
         }
         let material = self.open_material(m)?;
+        crate::audit::note_material(&m.material_id);
         let plaintext =
             trent_crypto::symmetric::decrypt(blob, header, *header_len, &material, context)
                 .map_err(|_| KmsError::invalid_ciphertext())?;

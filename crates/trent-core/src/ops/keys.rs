@@ -93,6 +93,27 @@ impl Call for CreateKeyRequest {
             .request_tags(tags.iter().map(|(k, v)| (k, v)));
     }
 
+    /// AWS records the defaults it applied ("CreateKey", AWS KMS developer guide, CloudTrail
+    /// examples): description, origin, the lockout check, both key specs and the usage.
+    fn request_parameters(&self) -> serde_json::Value {
+        let mut v = trent_types::trail::Trail::trail(self);
+        let spec = requested_spec(self);
+        let defaults = [
+            ("description", serde_json::Value::from("")),
+            ("origin", self.origin.unwrap_or(OriginType::AwsKms).as_str().into()),
+            ("bypassPolicyLockoutSafetyCheck", false.into()),
+            ("customerMasterKeySpec", spec.as_str().into()),
+            ("keySpec", spec.as_str().into()),
+            ("keyUsage", self.key_usage.unwrap_or(KeyUsageType::EncryptDecrypt).as_str().into()),
+        ];
+        if let serde_json::Value::Object(m) = &mut v {
+            for (k, d) in defaults {
+                m.entry(k).or_insert(d);
+            }
+        }
+        v
+    }
+
     /// CreateKey API: "To use the Tags parameter, kms:TagResource (IAM policy)".
     fn also_requires(&self) -> &'static [&'static str] {
         if self.tags.as_ref().is_some_and(|t| !t.is_empty()) {
@@ -175,6 +196,8 @@ impl Call for CreateKeyRequest {
                 .await?;
         }
         kms.store.create_key(&rec, &materials).await?;
+        // The new key is the call's resource (AWS's CreateKey example lists it).
+        crate::audit::note_resource(&key.arn());
         tracing::info!(key = %key.arn(), origin = %origin, "created key");
         Ok(CreateKeyResponse { key_metadata: Some(kms.key_metadata(&rec, &materials)) })
     }

@@ -84,6 +84,11 @@ impl Kms {
             })
             .ok_or_else(|| crate::state::pending_import(&rec.key.arn()))?;
         let material = self.open_material(current)?;
+        // AWS names the material of symmetric keys only (KeyMaterialId, "Managing key
+        // material" in the AWS KMS developer guide).
+        if rec.key_spec == KeySpec::SymmetricDefault {
+            crate::audit::note_material(&current.material_id);
+        }
         Ok(Usable { material_id: current.material_id.clone(), material })
     }
 

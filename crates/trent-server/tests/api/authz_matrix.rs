@@ -14,13 +14,13 @@ use trent_types::Operation;
 const OTHER: &str = "444455556666";
 const REGION: &str = "us-east-1";
 
-fn b64(bytes: &[u8]) -> String {
+pub(crate) fn b64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
 /// What one request acts on.
 #[derive(Clone)]
-struct On {
+pub(crate) struct On {
     /// How the request names the key (id or ARN).
     key: String,
     /// A ciphertext under that key.
@@ -39,7 +39,7 @@ struct On {
 }
 
 /// A valid request of `op` acting on `on`. Exhaustive: a new operation needs its case here.
-fn request(op: Operation, on: &On) -> Value {
+pub(crate) fn request(op: Operation, on: &On) -> Value {
     use Operation as O;
     let k = on.key.as_str();
     match op {
@@ -178,8 +178,8 @@ fn error_type(v: &Value) -> &str {
 }
 
 /// The account's keys A and B, their ciphertexts, aliases and a grant on each.
-struct Fixture {
-    a: String,
+pub(crate) struct Fixture {
+    pub(crate) a: String,
     b: String,
     ct_a: String,
     ct_b: String,
@@ -193,7 +193,7 @@ async fn root_call(t: &TestServer, target: &str, body: Value) -> Value {
     v
 }
 
-async fn fixture(t: &TestServer) -> Fixture {
+pub(crate) async fn fixture(t: &TestServer) -> Fixture {
     let mut keys = Vec::new();
     for _ in 0..2 {
         let v = root_call(t, "CreateKey", json!({})).await;
@@ -258,7 +258,7 @@ impl Fixture {
         }
     }
 
-    fn on_a(&self, principal: &str) -> On {
+    pub(crate) fn on_a(&self, principal: &str) -> On {
         On {
             key: self.a.clone(),
             ciphertext: self.ct_a.clone(),

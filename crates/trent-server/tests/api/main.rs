@@ -7,6 +7,7 @@
 mod common;
 
 mod asymmetric;
+mod audit;
 mod authz;
 mod authz_matrix;
 mod conditions;

@@ -101,6 +101,18 @@ impl TestServer {
         target: &str,
         body: &[u8],
     ) -> (u16, serde_json::Value) {
+        let (status, _, v) = self.raw_with_id(access_key_id, secret, target, body).await;
+        (status, v)
+    }
+
+    /// As `raw_as`, with the `x-amzn-RequestId` of the answer.
+    pub async fn raw_with_id(
+        &self,
+        access_key_id: &str,
+        secret: &str,
+        target: &str,
+        body: &[u8],
+    ) -> (u16, String, serde_json::Value) {
         let host = self.addr.to_string();
         let now =
             std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()
@@ -136,7 +148,7 @@ impl TestServer {
         )
         .into_bytes();
         req.extend_from_slice(body);
-        http_exchange(self.addr, &req).await
+        http_exchange_with_id(self.addr, &req).await
     }
 }
 
@@ -191,19 +203,33 @@ impl TestServer {
 
 /// Writes a raw HTTP/1.1 request and reads the whole response (the server closes it).
 pub async fn http_exchange(addr: SocketAddr, req: &[u8]) -> (u16, serde_json::Value) {
+    let (status, _, v) = http_exchange_with_id(addr, req).await;
+    (status, v)
+}
+
+/// As `http_exchange`, with the `x-amzn-RequestId` of the answer ("" if it has none).
+pub async fn http_exchange_with_id(
+    addr: SocketAddr,
+    req: &[u8],
+) -> (u16, String, serde_json::Value) {
     let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
     s.write_all(req).await.unwrap();
     let mut buf = Vec::new();
     s.read_to_end(&mut buf).await.unwrap();
     let text = String::from_utf8_lossy(&buf).to_string();
     let status: u16 = text.split(' ').nth(1).unwrap().parse().unwrap();
+    let head = text.split("\r\n\r\n").next().unwrap_or("");
+    let request_id = head
+        .lines()
+        .find_map(|l| l.to_ascii_lowercase().strip_prefix("x-amzn-requestid: ").map(String::from))
+        .unwrap_or_default();
     let body = text.split("\r\n\r\n").nth(1).unwrap_or("");
     // The body may be chunked; the JSON object sits between the first '{' and last '}'.
     let json = match (body.find('{'), body.rfind('}')) {
         (Some(a), Some(b)) => serde_json::from_str(&body[a..=b]).unwrap_or(serde_json::Value::Null),
         _ => serde_json::Value::Null,
     };
-    (status, json)
+    (status, request_id, json)
 }
 
 /// The AWS error code and message of a failed SDK call.

@@ -1,7 +1,16 @@
 //! Audit events in CloudTrail's shape
-//! (<https://docs.aws.amazon.com/kms/latest/developerguide/logging-using-cloudtrail.html>).
+//! (<https://docs.aws.amazon.com/kms/latest/developerguide/logging-using-cloudtrail.html>):
+//! one record per API call (`api_call.rs`, built by the HTTP layer in one place) with the
+//! resources the gate authorized (`recorded.rs`), and the service events Trent makes itself.
 //! The sink is pluggable: the binary appends JSON lines to a file; by default events go to
 //! the log.
+
+mod api_call;
+mod recorded;
+
+pub use api_call::{ApiCall, Outcome};
+pub(crate) use recorded::{note_material, note_resource};
+pub use recorded::{recorded, Recorded};
 
 use serde_json::{json, Value};
 

@@ -1,0 +1,134 @@
+//! The audit record of every API call, written here and nowhere else: for each request that
+//! names an operation, success or failure, refused authentication included. The record's
+//! shape is `trent_core::audit::ApiCall`; this module adds what only HTTP knows (the request
+//! id the client saw, its address and user agent, the access key it claimed).
+
+use crate::dispatch::Dispatched;
+use crate::error::to_wire;
+use crate::AppState;
+use axum::http::HeaderMap;
+use serde_json::{json, Value};
+use trent_core::audit::{ApiCall, Outcome};
+use trent_core::Caller;
+use trent_types::Operation;
+
+/// Where a request came from and what it claimed, read once from its headers.
+pub(crate) struct Facts {
+    op: Operation,
+    request_id: String,
+    source_ip: Option<String>,
+    user_agent: Option<String>,
+    /// The access key id and Region of the `Authorization` header, as sent.
+    claimed: Option<(String, String)>,
+}
+
+impl Facts {
+    pub(crate) fn new(
+        op: Operation,
+        request_id: &str,
+        source_ip: Option<&str>,
+        headers: &HeaderMap,
+    ) -> Self {
+        let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+        let claimed = text("authorization")
+            .and_then(|h| trent_sigv4::Authorization::parse(h).ok())
+            .map(|a| (a.access_key_id.to_string(), a.region.to_string()));
+        Facts {
+            op,
+            request_id: request_id.to_string(),
+            source_ip: source_ip.map(String::from),
+            user_agent: text("user-agent").map(String::from),
+            claimed,
+        }
+    }
+}
+
+/// The Region a refused request is recorded in: the one it claimed, if it is a Region name.
+fn claimed_region(facts: &Facts) -> &str {
+    match &facts.claimed {
+        Some((_, r))
+            if r.len() <= 32 && r.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') =>
+        {
+            r
+        }
+        _ => "us-east-1",
+    }
+}
+
+impl AppState {
+    /// Writes the record of one call. `note` is added to `additionalEventData`.
+    pub(crate) fn audit_call(
+        &self,
+        facts: &Facts,
+        caller: Option<&Caller>,
+        d: &Dispatched,
+        note: Option<(&str, Value)>,
+    ) {
+        // Anyone can make the server refuse an authentication: those records are budgeted,
+        // and the next one written says how many were left out.
+        let left_out = match caller {
+            Some(_) => 0,
+            None => match self.unauthenticated_records.take() {
+                Some(n) => n,
+                None => return,
+            },
+        };
+        let failure = d.body.as_ref().err().map(to_wire);
+        let outcome = match &failure {
+            None => Outcome::Succeeded,
+            Some((code, message)) => Outcome::Failed { code: code.name(), message },
+        };
+        let event_id = trent_crypto::new_key_id().unwrap_or_default();
+        let call = ApiCall {
+            event_time_ms: self.kms.now_ms(),
+            operation: facts.op.name(),
+            read_only: facts.op.spec().read_only,
+            region: caller.map(|c| c.region.as_str()).unwrap_or_else(|| claimed_region(facts)),
+            caller,
+            presented_access_key_id: match caller {
+                Some(_) => None,
+                None => facts.claimed.as_ref().map(|(akid, _)| akid.as_str()),
+            },
+            source_ip: facts.source_ip.as_deref(),
+            user_agent: facts.user_agent.as_deref(),
+            request_id: &facts.request_id,
+            event_id: &event_id,
+            request_parameters: d.request_parameters.clone(),
+            response_elements: d.response_elements.clone(),
+            recorded: &d.recorded,
+            outcome,
+        };
+        let mut event = call.to_event();
+        let mut extra = serde_json::Map::new();
+        if left_out > 0 {
+            extra.insert("unauthenticatedCallsNotRecorded".into(), json!(left_out));
+        }
+        if let Some((k, v)) = note {
+            extra.insert(k.into(), v);
+        }
+        if !extra.is_empty() {
+            let slot = &mut event["additionalEventData"];
+            match slot {
+                Value::Object(m) => m.extend(extra),
+                _ => *slot = Value::Object(extra),
+            }
+        }
+        self.kms.record_audit(event);
+    }
+
+    /// The record of a call still running after its client was answered: written when it
+    /// ends, with what it did (and a note that the client saw the timeout).
+    pub(crate) fn audit_late(
+        self: &std::sync::Arc<Self>,
+        facts: Facts,
+        caller: Option<Caller>,
+        task: tokio::task::JoinHandle<Dispatched>,
+    ) {
+        let st = self.clone();
+        tokio::spawn(async move {
+            let d = task.await.unwrap_or_else(|_| Dispatched::refused(crate::internal("panic")));
+            let note = ("clientAnswered", json!("KMSInternalException after the request timeout"));
+            st.audit_call(&facts, caller.as_ref(), &d, Some(note));
+        });
+    }
+}
