@@ -143,8 +143,11 @@ impl Kms {
     }
 
     /// Writes an audit record (of an API call, made by the HTTP layer) to this service's sink.
-    pub fn record_audit(&self, event: serde_json::Value) {
-        self.audit.record(event);
+    pub fn record_audit(
+        &self,
+        event: serde_json::Value,
+    ) -> std::result::Result<(), audit::AuditError> {
+        self.audit.record(event)
     }
 
     /// Runs CPU-heavy work (RSA, signatures) on a blocking thread within the bounds of

@@ -1,5 +1,6 @@
 //! The keyring: subkeys derived (HKDF-SHA256) from the data-encryption key for each purpose —
-//! sealing key material and secrets at rest, and computing key-material ids.
+//! sealing key material and secrets at rest, computing key-material ids, and signing the
+//! audit trail's checkpoints.
 
 use crate::root::{gcm_open, gcm_seal};
 use crate::{CryptoError, Secret};
@@ -12,6 +13,7 @@ pub struct Keyring {
     secret_seal: LessSafeKey,
     token_seal: LessSafeKey,
     material_id: hmac::Key,
+    audit_checkpoint: hmac::Key,
 }
 
 impl std::fmt::Debug for Keyring {
@@ -45,6 +47,10 @@ impl Keyring {
             secret_seal: aead(&derive(dek, b"secret-seal")?)?,
             token_seal: aead(&derive(dek, b"import-token")?)?,
             material_id: hmac::Key::new(hmac::HMAC_SHA256, derive(dek, b"material-id")?.as_bytes()),
+            audit_checkpoint: hmac::Key::new(
+                hmac::HMAC_SHA256,
+                derive(dek, b"audit-checkpoint")?.as_bytes(),
+            ),
         })
     }
 
@@ -109,6 +115,20 @@ impl Keyring {
         ctx.update(key_id.as_bytes());
         ctx.update(material.as_bytes());
         hex::encode(ctx.sign().as_ref())
+    }
+
+    /// The MAC of an audit checkpoint (HMAC-SHA256 with a key only the root key can reach:
+    /// the DEK it is derived from is unwrapped by the root key, in the HSM when it is there).
+    pub fn audit_checkpoint_mac(&self, message: &[u8]) -> [u8; 32] {
+        let tag = hmac::sign(&self.audit_checkpoint, message);
+        let mut out = [0u8; 32];
+        out.copy_from_slice(tag.as_ref());
+        out
+    }
+
+    /// Whether `tag` is the MAC of `message`, compared in constant time.
+    pub fn verify_audit_checkpoint(&self, message: &[u8], tag: &[u8]) -> bool {
+        hmac::verify(&self.audit_checkpoint, message, tag).is_ok()
     }
 }
 

@@ -8,7 +8,8 @@ use crate::error::to_wire;
 use crate::AppState;
 use axum::http::HeaderMap;
 use serde_json::{json, Value};
-use trent_core::audit::{ApiCall, Outcome};
+use std::sync::atomic::Ordering;
+use trent_core::audit::{ApiCall, AuditError, Outcome};
 use trent_core::Caller;
 use trent_types::Operation;
 
@@ -63,14 +64,14 @@ impl AppState {
         caller: Option<&Caller>,
         d: &Dispatched,
         note: Option<(&str, Value)>,
-    ) {
+    ) -> Result<(), AuditError> {
         // Anyone can make the server refuse an authentication: those records are budgeted,
         // and the next one written says how many were left out.
         let left_out = match caller {
             Some(_) => 0,
             None => match self.unauthenticated_records.take() {
                 Some(n) => n,
-                None => return,
+                None => return Ok(()),
             },
         };
         let failure = d.body.as_ref().err().map(to_wire);
@@ -113,7 +114,17 @@ impl AppState {
                 _ => *slot = Value::Object(extra),
             }
         }
-        self.kms.record_audit(event);
+        let written = self.kms.record_audit(event);
+        let failing = written.is_err();
+        if self.audit_failing.swap(failing, Ordering::Relaxed) != failing {
+            match &written {
+                Err(e) => {
+                    tracing::error!(error = %e, fail_open = self.audit_fail_open, "the audit trail cannot be written")
+                }
+                Ok(()) => tracing::info!("the audit trail is written again"),
+            }
+        }
+        written
     }
 
     /// The record of a call still running after its client was answered: written when it
@@ -128,7 +139,8 @@ impl AppState {
         tokio::spawn(async move {
             let d = task.await.unwrap_or_else(|_| Dispatched::refused(crate::internal("panic")));
             let note = ("clientAnswered", json!("KMSInternalException after the request timeout"));
-            st.audit_call(&facts, caller.as_ref(), &d, Some(note));
+            // The client has its answer already; a failure here is logged by audit_call.
+            let _ = st.audit_call(&facts, caller.as_ref(), &d, Some(note));
         });
     }
 }

@@ -41,6 +41,10 @@ pub struct AppState {
     refusals: log_budget::LogBudget,
     /// Records of refused authentication: anyone can cause them, so they are budgeted.
     unauthenticated_records: log_budget::LogBudget,
+    /// Whether a call is answered although its audit record could not be written.
+    audit_fail_open: bool,
+    /// The last audit write failed: until one succeeds, calls are refused (fail-closed).
+    audit_failing: std::sync::atomic::AtomicBool,
 }
 
 impl AppState {
@@ -52,7 +56,16 @@ impl AppState {
             tls: None,
             refusals: log_budget::LogBudget::new(),
             unauthenticated_records: log_budget::LogBudget::new(),
+            audit_fail_open: false,
+            audit_failing: std::sync::atomic::AtomicBool::new(false),
         }
+    }
+
+    /// Answers calls even when their audit record cannot be written (the default is to fail
+    /// them, as Vault's audit devices do).
+    pub fn with_audit_fail_open(mut self, fail_open: bool) -> Self {
+        self.audit_fail_open = fail_open;
+        self
     }
 
     pub fn with_limits(mut self, limits: Limits) -> Self {
@@ -144,12 +157,20 @@ async fn handle(
             .catch_unwind()
             .await
             .unwrap_or_else(|_| Exchange::refused(None, internal("panic")));
-    let Exchange { caller, dispatched, late } = exchange;
+    let Exchange { caller, mut dispatched, late } = exchange;
     // Every request that names an operation has its record, whatever became of it.
     if let Some(op) = op {
         let facts = audit::Facts::new(op, &request_id, source_ip.as_deref(), &headers);
         match late {
-            None => st.audit_call(&facts, caller.as_ref(), &dispatched, None),
+            None => {
+                let written = st.audit_call(&facts, caller.as_ref(), &dispatched, None);
+                if let Err(e) = written {
+                    if !st.audit_fail_open {
+                        // Fail closed: no answer but an error for a call the trail lacks.
+                        dispatched.body = Err(internal(&e.to_string()));
+                    }
+                }
+            }
             Some(task) => st.audit_late(facts, caller, task),
         }
     }
@@ -204,6 +225,11 @@ async fn exchange(
         Err(f) => return Exchange::refused(None, f),
     };
     let Some(op) = op else { return Exchange::refused(Some(caller), Failure::UnknownOperation) };
+    // While the trail cannot be written nothing runs (fail-closed): this call's refusal is
+    // recorded if the trail works again, and then the next call runs.
+    if !st.audit_fail_open && st.audit_failing.load(std::sync::atomic::Ordering::Relaxed) {
+        return Exchange::refused(Some(caller), internal("the audit trail cannot be written"));
+    }
     // The handling runs as a task of its own, which a dropped connection or the request
     // timeout cannot cancel: a write cut between the store's commit (a blocking thread
     // that goes on) and the key cache's update would leave the cache older than the store.

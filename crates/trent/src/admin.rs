@@ -5,7 +5,7 @@
 
 use crate::datadir;
 use clap::{Args, Subcommand};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use trent_core::{AdminRequest, Kms, KmsConfig, SystemClock, WrappingPoolConfig};
 use trent_crypto::Secret;
@@ -131,14 +131,24 @@ impl AdminCommand {
     }
 }
 
-/// Opens the store and the keyring itself (no server holds the data directory).
-async fn open(p: &Place) -> Result<Kms, String> {
-    let (store, _) = crate::storage::open(&p.data_dir, p.database_url.as_deref(), false).await?;
-    let root = crate::root_key::open(&p.data_dir, &p.root_key, false)?;
+/// Opens the store and its keyring here (no server holds the data directory).
+pub(crate) async fn open_store(
+    data_dir: &Path,
+    database_url: Option<&str>,
+    root_key: &crate::root_key::RootKeyArgs,
+) -> Result<(Arc<dyn trent_store::Store>, trent_crypto::Keyring), String> {
+    let (store, _) = crate::storage::open(data_dir, database_url, false).await?;
+    let root = crate::root_key::open(data_dir, root_key, false)?;
     let keyring = trent_core::Bootstrap::new(store.as_ref())
         .open_keyring(root.as_ref())
         .await
         .map_err(|e| e.to_string())?;
+    Ok((store, keyring))
+}
+
+/// Opens the store and the keyring itself (no server holds the data directory).
+async fn open(p: &Place) -> Result<Kms, String> {
+    let (store, keyring) = open_store(&p.data_dir, p.database_url.as_deref(), &p.root_key).await?;
     let config = KmsConfig {
         wrapping_pool: WrappingPoolConfig { size_per_spec: 0, tokens_per_key_pair: 1 },
         ..KmsConfig::default()

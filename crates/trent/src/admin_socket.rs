@@ -24,9 +24,19 @@ enum Reply {
     Error(String),
 }
 
+/// Verifies the server's audit trail (`trent audit verify` while the server runs).
+pub type VerifyAudit = Arc<dyn Fn() -> Result<serde_json::Value, String> + Send + Sync>;
+
+/// The one socket command that is not a domain admin command.
+const VERIFY_AUDIT: &str = "VerifyAudit";
+
 /// Listens on the admin socket until the task is dropped. The caller holds the data
 /// directory's lock, so a socket file left by a crashed server may be replaced.
-pub fn serve(dir: &Path, kms: Arc<Kms>) -> Result<tokio::task::JoinHandle<()>, String> {
+pub fn serve(
+    dir: &Path,
+    kms: Arc<Kms>,
+    verify: VerifyAudit,
+) -> Result<tokio::task::JoinHandle<()>, String> {
     let path = dir.join(SOCKET_FILE);
     let _ = std::fs::remove_file(&path);
     let listener = tokio::net::UnixListener::bind(&path)
@@ -37,7 +47,7 @@ pub fn serve(dir: &Path, kms: Arc<Kms>) -> Result<tokio::task::JoinHandle<()>, S
         loop {
             match listener.accept().await {
                 Ok((stream, _)) => {
-                    tokio::spawn(answer(stream, kms.clone()));
+                    tokio::spawn(answer(stream, kms.clone(), verify.clone()));
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "admin socket accept failed");
@@ -48,11 +58,22 @@ pub fn serve(dir: &Path, kms: Arc<Kms>) -> Result<tokio::task::JoinHandle<()>, S
     }))
 }
 
-async fn answer(stream: tokio::net::UnixStream, kms: Arc<Kms>) {
+async fn answer(stream: tokio::net::UnixStream, kms: Arc<Kms>, verify: VerifyAudit) {
     let (read, mut write) = stream.into_split();
     let mut line = String::new();
     let mut reader = tokio::io::BufReader::new(read.take(MAX_REQUEST));
-    let reply = match tokio::time::timeout(READ_TIMEOUT, reader.read_line(&mut line)).await {
+    let read = tokio::time::timeout(READ_TIMEOUT, reader.read_line(&mut line)).await;
+    let is_verify = serde_json::from_str::<serde_json::Value>(&line)
+        .is_ok_and(|v| v.get("Command").and_then(|c| c.as_str()) == Some(VERIFY_AUDIT));
+    let reply = match read {
+        Ok(Ok(_)) if is_verify => {
+            // Reads every file of the trail: off the async workers.
+            match tokio::task::spawn_blocking(move || verify()).await {
+                Ok(Ok(v)) => Reply::Ok(v),
+                Ok(Err(e)) => Reply::Error(e),
+                Err(_) => Reply::Error("the verification failed".into()),
+            }
+        }
         Ok(Ok(_)) => match serde_json::from_str::<AdminRequest>(&line) {
             Ok(req) => {
                 let name = command_name(&req);
@@ -85,8 +106,13 @@ fn command_name(req: &AdminRequest) -> String {
         .unwrap_or_default()
 }
 
+/// Asks the server running on `dir` to verify its audit trail.
+pub fn send_verify_audit(dir: &Path) -> Result<serde_json::Value, String> {
+    send(dir, &serde_json::json!({ "Command": VERIFY_AUDIT }))
+}
+
 /// Sends `req` to the server running on `dir`; its answer, or why there is none.
-pub fn send(dir: &Path, req: &AdminRequest) -> Result<serde_json::Value, String> {
+pub fn send(dir: &Path, req: &impl serde::Serialize) -> Result<serde_json::Value, String> {
     let path = dir.join(SOCKET_FILE);
     let mut stream = std::os::unix::net::UnixStream::connect(&path)
         .map_err(|e| format!("cannot reach the server's admin socket {}: {e}", path.display()))?;

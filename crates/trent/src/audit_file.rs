@@ -1,38 +1,361 @@
-//! The audit log of `trent serve`: CloudTrail-shaped events appended as JSON lines to
-//! `DATA_DIR/audit.log` (mode 0600), one write per event.
+//! The audit trail of `trent serve`: `DATA_DIR/audit.log`, JSON lines (mode 0600) chained by
+//! digests with signed checkpoints (`trent_core::audit::chain`), rotated by size and age
+//! into `audit-<first sequence>.log` without breaking the chain. A write that fails is
+//! reported to the caller (the server then fails the call, unless it runs fail-open) and
+//! leaves the file and the chain as they were. docs/audit.md.
 
 use std::fs::{File, OpenOptions};
-use std::io::Write;
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::OpenOptionsExt;
-use std::path::Path;
-use std::sync::Mutex;
-use trent_core::audit::AuditSink;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use trent_core::audit::chain::{Chain, CheckpointKey};
+use trent_core::audit::{AuditError, AuditSink};
 
-pub struct FileAudit(Mutex<File>);
+pub const LIVE_FILE: &str = "audit.log";
+
+/// When the trail is checkpointed and rotated.
+#[derive(Debug, Clone)]
+pub struct AuditOptions {
+    /// This node's name in every line.
+    pub node: String,
+    /// A checkpoint after this many records...
+    pub checkpoint_every: u64,
+    /// ...or this long after the last one, if anything was written since (also fsync).
+    pub checkpoint_interval: Duration,
+    /// The live file is rotated past this size...
+    pub max_bytes: u64,
+    /// ...or this age.
+    pub max_age: Duration,
+}
+
+struct Writer {
+    dir: PathBuf,
+    file: File,
+    chain: Chain,
+    /// The first sequence of the live file (it names the file when rotated).
+    first_sequence: u64,
+    bytes: u64,
+    opened: Instant,
+    since_checkpoint: u64,
+    last_checkpoint: Instant,
+}
+
+pub struct FileAudit {
+    writer: Mutex<Writer>,
+    key: Arc<dyn CheckpointKey>,
+    options: AuditOptions,
+}
+
+fn io(what: &str, path: &Path, e: std::io::Error) -> String {
+    format!("cannot {what} {}: {e}", path.display())
+}
+
+fn open_append(path: &Path) -> Result<File, String> {
+    OpenOptions::new()
+        .create(true)
+        .append(true)
+        .read(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| io("open", path, e))
+}
+
+/// The last complete line of `file` and where the complete lines end (a line cut by a crash
+/// has no newline and is dropped).
+fn last_line(file: &mut File) -> std::io::Result<(Option<String>, u64)> {
+    let len = file.seek(SeekFrom::End(0))?;
+    let start = len.saturating_sub(1 << 20);
+    file.seek(SeekFrom::Start(start))?;
+    let mut tail = Vec::new();
+    // Bounded: a device in place of the file (a test's /dev/full) reads without end.
+    file.take(1 << 20).read_to_end(&mut tail)?;
+    let Some(end) = tail.iter().rposition(|b| *b == b'\n') else { return Ok((None, start)) };
+    let before = tail[..end].iter().rposition(|b| *b == b'\n').map(|i| i + 1).unwrap_or(0);
+    let line = String::from_utf8_lossy(&tail[before..end]).into_owned();
+    Ok((Some(line), start + end as u64 + 1))
+}
+
+fn first_sequence_of(path: &Path) -> Option<u64> {
+    use std::io::BufRead;
+    let mut line = String::new();
+    std::io::BufReader::new(File::open(path).ok()?.take(1 << 20)).read_line(&mut line).ok()?;
+    serde_json::from_str::<trent_core::audit::chain::Line>(line.trim_end()).ok().map(|l| l.sequence)
+}
+
+/// The trail's files in a directory, oldest first: rotated ones by their first sequence,
+/// then the live file.
+pub fn trail_files(dir: &Path) -> Vec<PathBuf> {
+    let mut rotated: Vec<(u64, PathBuf)> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().into_string().ok()?;
+            let seq = name.strip_prefix("audit-")?.strip_suffix(".log")?.parse().ok()?;
+            Some((seq, e.path()))
+        })
+        .collect();
+    rotated.sort();
+    let mut out: Vec<PathBuf> = rotated.into_iter().map(|(_, p)| p).collect();
+    let live = dir.join(LIVE_FILE);
+    if live.exists() {
+        out.push(live);
+    }
+    out
+}
 
 impl FileAudit {
-    pub fn open(path: &Path) -> Result<Self, String> {
-        let f = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .mode(0o600)
-            .open(path)
-            .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
-        Ok(FileAudit(Mutex::new(f)))
+    /// Opens (or starts) the trail in `dir`, going on from its last line. A file that is not
+    /// this node's chain (an older format, another node id) is set aside as
+    /// `audit-legacy-<time>.log` and a new chain begins.
+    pub fn open(
+        dir: &Path,
+        key: Arc<dyn CheckpointKey>,
+        options: AuditOptions,
+    ) -> Result<Self, String> {
+        let path = dir.join(LIVE_FILE);
+        let mut file = open_append(&path)?;
+        let (last, complete) = last_line(&mut file).map_err(|e| io("read", &path, e))?;
+        let len = file.metadata().map_err(|e| io("read", &path, e))?.len();
+        if complete < len {
+            tracing::warn!(file = %path.display(), bytes = len - complete, "dropping a line cut by a crash at the end of the audit trail");
+            file.set_len(complete).map_err(|e| io("truncate", &path, e))?;
+        }
+        // After a rotation the live file may be new; the chain then goes on from the newest
+        // rotated file.
+        let previous = match &last {
+            Some(l) => Some(l.clone()),
+            None => trail_files(dir)
+                .into_iter()
+                .rev()
+                .find(|p| *p != path)
+                .and_then(|p| File::open(&p).ok())
+                .and_then(|mut f| last_line(&mut f).ok())
+                .and_then(|(l, _)| l),
+        };
+        let (chain, mut file) = match previous.as_deref().map(|l| Chain::resume(&options.node, l)) {
+            None => (Chain::start(&options.node), file),
+            Some(Some(chain)) => (chain, file),
+            Some(None) => {
+                let aside = dir.join(format!(
+                    "audit-legacy-{}.log",
+                    std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map(|d| d.as_secs())
+                        .unwrap_or(0)
+                ));
+                drop(file);
+                std::fs::rename(&path, &aside).map_err(|e| io("set aside", &path, e))?;
+                tracing::warn!(file = %aside.display(), "the audit trail was not this node's chain; set aside, a new chain begins");
+                (Chain::start(&options.node), open_append(&path)?)
+            }
+        };
+        let bytes = file.seek(SeekFrom::End(0)).map_err(|e| io("read", &path, e))?;
+        let first_sequence = first_sequence_of(&path).unwrap_or(chain.next_sequence());
+        let writer = Writer {
+            dir: dir.to_path_buf(),
+            file,
+            chain,
+            first_sequence,
+            bytes,
+            opened: Instant::now(),
+            since_checkpoint: 0,
+            last_checkpoint: Instant::now(),
+        };
+        Ok(FileAudit { writer: Mutex::new(writer), key, options })
+    }
+
+    fn writer(&self) -> Result<std::sync::MutexGuard<'_, Writer>, AuditError> {
+        self.writer.lock().map_err(|_| AuditError("the audit trail's lock is poisoned".into()))
+    }
+
+    /// Writes a checkpoint now if anything was written since the last one, and rotates the
+    /// file if it is old enough (the server calls this periodically and at shutdown).
+    pub fn tick(&self, closing: bool) -> Result<(), AuditError> {
+        let mut w = self.writer()?;
+        let due = closing || w.last_checkpoint.elapsed() >= self.options.checkpoint_interval;
+        if w.since_checkpoint > 0 && due {
+            w.checkpoint(self.key.as_ref())?;
+        }
+        if !closing && w.opened.elapsed() >= self.options.max_age && w.bytes > 0 {
+            w.rotate(self.key.as_ref())?;
+        }
+        Ok(())
+    }
+}
+
+fn now_text() -> String {
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0);
+    trent_core::audit::event_time(ms)
+}
+
+impl Writer {
+    /// Appends one line, or leaves file and chain as they were.
+    fn append(&mut self, make: impl FnOnce(&mut Chain) -> String) -> Result<(), AuditError> {
+        let before = self.chain.clone();
+        let mut line = make(&mut self.chain);
+        line.push('\n');
+        if let Err(e) = self.file.write_all(line.as_bytes()) {
+            self.chain = before;
+            // A partial line would break the chain for every later one: cut it off.
+            let _ = self.file.set_len(self.bytes);
+            return Err(AuditError(e.to_string()));
+        }
+        self.bytes += line.len() as u64;
+        Ok(())
+    }
+
+    fn checkpoint(&mut self, key: &dyn CheckpointKey) -> Result<(), AuditError> {
+        let time = now_text();
+        self.append(|c| c.checkpoint(key, &time))?;
+        // Everything up to a checkpoint survives a power loss.
+        self.file.sync_data().map_err(|e| AuditError(e.to_string()))?;
+        self.since_checkpoint = 0;
+        self.last_checkpoint = Instant::now();
+        Ok(())
+    }
+
+    /// Closes the live file with a checkpoint, renames it after its first sequence and
+    /// starts a new one whose first line is a checkpoint linking to it.
+    fn rotate(&mut self, key: &dyn CheckpointKey) -> Result<(), AuditError> {
+        self.checkpoint(key)?;
+        let live = self.dir.join(LIVE_FILE);
+        let rotated = self.dir.join(format!("audit-{:012}.log", self.first_sequence));
+        std::fs::rename(&live, &rotated).map_err(|e| AuditError(e.to_string()))?;
+        self.file = open_append(&live).map_err(AuditError)?;
+        self.first_sequence = self.chain.next_sequence();
+        self.bytes = 0;
+        self.opened = Instant::now();
+        self.checkpoint(key)?;
+        tracing::info!(file = %rotated.display(), "audit trail rotated");
+        Ok(())
     }
 }
 
 impl AuditSink for FileAudit {
-    fn record(&self, event: serde_json::Value) {
-        let mut line = event.to_string();
-        line.push('\n');
-        match self.0.lock() {
-            Ok(mut f) => {
-                if let Err(e) = f.write_all(line.as_bytes()) {
-                    tracing::error!(error = %e, "cannot write the audit log");
-                }
-            }
-            Err(_) => tracing::error!("audit log lock poisoned"),
+    fn record(&self, event: serde_json::Value) -> Result<(), AuditError> {
+        let mut w = self.writer()?;
+        if w.bytes >= self.options.max_bytes {
+            w.rotate(self.key.as_ref())?;
         }
+        w.append(|c| c.record(event))?;
+        w.since_checkpoint += 1;
+        if w.since_checkpoint >= self.options.checkpoint_every {
+            w.checkpoint(self.key.as_ref())?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit_verify::verify_dir;
+    use serde_json::json;
+    use trent_crypto::Keyring;
+
+    fn key() -> Arc<Keyring> {
+        Arc::new(Keyring::new(&trent_crypto::Secret::from_slice(&[3; 32])).unwrap())
+    }
+
+    fn options(max_bytes: u64) -> AuditOptions {
+        AuditOptions {
+            node: "n1".into(),
+            checkpoint_every: 4,
+            checkpoint_interval: Duration::from_secs(3600),
+            max_bytes,
+            max_age: Duration::from_secs(3600),
+        }
+    }
+
+    fn write(a: &FileAudit, n: usize) {
+        for i in 0..n {
+            a.record(json!({ "eventName": format!("Op{i}"), "pad": "x".repeat(100) })).unwrap();
+        }
+    }
+
+    fn broken_line(dir: &Path, k: &Keyring) -> Option<(String, u64)> {
+        let r = verify_dir(dir, k).unwrap();
+        let b = &r["broken"];
+        (!b.is_null())
+            .then(|| (b["file"].as_str().unwrap().to_string(), b["line"].as_u64().unwrap()))
+    }
+
+    #[test]
+    fn the_chain_goes_on_across_rotations_and_restarts() {
+        let dir = tempfile::tempdir().unwrap();
+        let k = key();
+        let a = FileAudit::open(dir.path(), k.clone(), options(1500)).unwrap();
+        write(&a, 30);
+        a.tick(true).unwrap();
+        drop(a);
+        // Restarted: it goes on from the last line.
+        let a = FileAudit::open(dir.path(), k.clone(), options(1500)).unwrap();
+        write(&a, 3);
+        a.tick(true).unwrap();
+        let files = trail_files(dir.path());
+        assert!(files.len() > 3, "rotated by size: {files:?}");
+        let r = verify_dir(dir.path(), k.as_ref()).unwrap();
+        assert!(r["broken"].is_null(), "{r}");
+        assert_eq!(r["nodes"][0]["records"], 33);
+        assert_eq!(r["nodes"][0]["afterLastCheckpoint"], 0);
+    }
+
+    #[test]
+    fn a_line_cut_by_a_crash_is_dropped_and_another_trail_set_aside() {
+        let dir = tempfile::tempdir().unwrap();
+        let k = key();
+        let a = FileAudit::open(dir.path(), k.clone(), options(1 << 20)).unwrap();
+        write(&a, 2);
+        drop(a);
+        let live = dir.path().join(LIVE_FILE);
+        let mut f = OpenOptions::new().append(true).open(&live).unwrap();
+        f.write_all(b"{\"node\":\"n1\",\"seq").unwrap();
+        let a = FileAudit::open(dir.path(), k.clone(), options(1 << 20)).unwrap();
+        write(&a, 1);
+        assert!(broken_line(dir.path(), &k).is_none());
+        drop(a);
+        // A trail of another node (or an older format) is set aside, not extended.
+        let b = FileAudit::open(
+            dir.path(),
+            k.clone(),
+            AuditOptions { node: "n2".into(), ..options(1 << 20) },
+        )
+        .unwrap();
+        write(&b, 1);
+        let aside = std::fs::read_dir(dir.path())
+            .unwrap()
+            .flatten()
+            .any(|e| e.file_name().to_string_lossy().starts_with("audit-legacy-"));
+        assert!(aside);
+    }
+
+    #[test]
+    fn editing_deleting_or_swapping_a_line_is_found_and_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let k = key();
+        let a = FileAudit::open(dir.path(), k.clone(), options(1 << 20)).unwrap();
+        write(&a, 10);
+        a.tick(true).unwrap();
+        drop(a);
+        let live = dir.path().join(LIVE_FILE);
+        let original = std::fs::read_to_string(&live).unwrap();
+        let lines: Vec<&str> = original.lines().collect();
+        let name = live.display().to_string();
+        let tamper = |f: &dyn Fn(&mut Vec<String>)| {
+            let mut l: Vec<String> = lines.iter().map(|s| s.to_string()).collect();
+            f(&mut l);
+            std::fs::write(&live, l.join("\n") + "\n").unwrap();
+            broken_line(dir.path(), &k)
+        };
+        assert_eq!(tamper(&|l| l[3] = l[3].replace("Op3", "Op7")), Some((name.clone(), 4)));
+        assert_eq!(tamper(&|l| drop(l.remove(5))), Some((name.clone(), 6)));
+        assert_eq!(tamper(&|l| l.swap(6, 7)), Some((name.clone(), 7)));
+        assert_eq!(tamper(&|_| {}), None);
     }
 }

@@ -98,12 +98,32 @@ pub struct ServeArgs {
     pub database_url: Option<String>,
     #[command(flatten)]
     pub root_key: crate::root_key::RootKeyArgs,
+    /// This node's name in its audit trail (default: made once and kept in DATA_DIR/node-id).
+    #[arg(long, env = "TRENT_NODE_ID")]
+    pub node_id: Option<String>,
+    /// Answer calls even when their audit record cannot be written (default: such a call
+    /// fails with KMSInternalException, and calls are refused until the trail works again).
+    #[arg(long, env = "TRENT_AUDIT_FAIL_OPEN")]
+    pub audit_fail_open: bool,
+    /// Rotate audit.log past this many bytes.
+    #[arg(long, env = "TRENT_AUDIT_MAX_BYTES")]
+    pub audit_max_bytes: Option<u64>,
+    /// Rotate audit.log after this many hours.
+    #[arg(long, env = "TRENT_AUDIT_MAX_AGE_HOURS")]
+    pub audit_max_age_hours: Option<u64>,
+    /// A signed checkpoint after this many audit records...
+    #[arg(long, env = "TRENT_AUDIT_CHECKPOINT_RECORDS")]
+    pub audit_checkpoint_records: Option<u64>,
+    /// ...or this many seconds after the last one (records written since are fsynced).
+    #[arg(long, env = "TRENT_AUDIT_CHECKPOINT_SECS")]
+    pub audit_checkpoint_secs: Option<u64>,
     /// TOML file with any of: data_dir, listen, account_id, auth, log, log_format, wrapping_pool_size,
     /// tokens_per_wrapping_key, key_cache_size, key_cache_ttl_ms, max_connections,
     /// header_timeout_secs, body_timeout_secs, request_timeout_secs, drain_secs, heavy_work_threads,
     /// heavy_work_queue, tls_cert, tls_key, tls_client_ca, tls_self_signed, allow_plaintext,
-    /// database_url, pkcs11_module,
-    /// pkcs11_token_label, pkcs11_key_label.
+    /// database_url, pkcs11_module, pkcs11_token_label, pkcs11_key_label, node_id,
+    /// audit_fail_open, audit_max_bytes, audit_max_age_hours, audit_checkpoint_records,
+    /// audit_checkpoint_secs.
     #[arg(long, env = "TRENT_CONFIG")]
     pub config: Option<PathBuf>,
 }
@@ -137,6 +157,24 @@ struct FileConfig {
     pkcs11_module: Option<PathBuf>,
     pkcs11_token_label: Option<String>,
     pkcs11_key_label: Option<String>,
+    node_id: Option<String>,
+    audit_fail_open: Option<bool>,
+    audit_max_bytes: Option<u64>,
+    audit_max_age_hours: Option<u64>,
+    audit_checkpoint_records: Option<u64>,
+    audit_checkpoint_secs: Option<u64>,
+}
+
+/// The audit trail's settings; the node id is resolved at start-up (it may live in the data
+/// directory).
+#[derive(Clone)]
+pub struct AuditConfig {
+    pub node_id: Option<String>,
+    pub fail_open: bool,
+    pub max_bytes: u64,
+    pub max_age: std::time::Duration,
+    pub checkpoint_every: u64,
+    pub checkpoint_interval: std::time::Duration,
 }
 
 #[derive(Clone)]
@@ -157,6 +195,7 @@ pub struct ServeConfig {
     pub allow_plaintext: bool,
     pub database_url: Option<String>,
     pub root_key: crate::root_key::RootKeyArgs,
+    pub audit: AuditConfig,
 }
 
 impl ServeConfig {
@@ -255,6 +294,26 @@ impl ServeConfig {
                 pkcs11_token_label: file.pkcs11_token_label,
                 pkcs11_key_label: file.pkcs11_key_label,
             }),
+            audit: AuditConfig {
+                node_id: a.node_id.or(file.node_id),
+                fail_open: a.audit_fail_open || file.audit_fail_open.unwrap_or(false),
+                max_bytes: a
+                    .audit_max_bytes
+                    .or(file.audit_max_bytes)
+                    .unwrap_or(100 << 20)
+                    .max(4096),
+                max_age: std::time::Duration::from_secs(
+                    3600 * a.audit_max_age_hours.or(file.audit_max_age_hours).unwrap_or(24).max(1),
+                ),
+                checkpoint_every: a
+                    .audit_checkpoint_records
+                    .or(file.audit_checkpoint_records)
+                    .unwrap_or(1000)
+                    .max(1),
+                checkpoint_interval: std::time::Duration::from_secs(
+                    a.audit_checkpoint_secs.or(file.audit_checkpoint_secs).unwrap_or(60).max(1),
+                ),
+            },
         })
     }
 }

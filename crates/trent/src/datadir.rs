@@ -58,6 +58,39 @@ pub fn ensure_private_file(path: &Path) -> Result<(), String> {
     Ok(())
 }
 
+pub const NODE_ID_FILE: &str = "node-id";
+
+/// This node's name in the audit trail: `configured`, else the one kept in `DATA_DIR/node-id`
+/// (made once: `node-` and 12 random hex digits).
+pub fn node_id(dir: &Path, configured: Option<&str>) -> Result<String, String> {
+    let valid = |s: &str| {
+        !s.is_empty()
+            && s.len() <= 64
+            && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+    };
+    if let Some(id) = configured {
+        return if valid(id) {
+            Ok(id.to_string())
+        } else {
+            Err(format!("a node id is 1 to 64 characters of [A-Za-z0-9-_.], not '{id}'"))
+        };
+    }
+    let path = dir.join(NODE_ID_FILE);
+    if let Ok(id) = fs::read_to_string(&path) {
+        let id = id.trim();
+        if valid(id) {
+            return Ok(id.to_string());
+        }
+        return Err(format!("{} does not hold a node id", path.display()));
+    }
+    let mut b = [0u8; 6];
+    trent_crypto::random_bytes(&mut b).map_err(|e| e.to_string())?;
+    let id = format!("node-{}", hex::encode(b));
+    fs::write(&path, format!("{id}\n"))
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    Ok(id)
+}
+
 /// Loads the root key file; with `create`, makes it (32 random bytes) if it is missing.
 pub fn load_root_key(dir: &Path, create: bool) -> Result<(LocalRootKey, bool), String> {
     let path = dir.join(ROOT_KEY_FILE);

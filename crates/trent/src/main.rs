@@ -2,7 +2,9 @@
 
 mod admin;
 mod admin_socket;
+mod audit;
 mod audit_file;
+mod audit_verify;
 mod bench;
 mod byok;
 mod config;
@@ -40,6 +42,8 @@ enum Command {
     Byok(byok::Byok),
     /// Manage accounts, users, access keys and identity policies in a data directory.
     Admin(admin::AdminArgs),
+    /// Check the audit trail: `trent audit verify`.
+    Audit(audit::AuditArgs),
     /// The plain-HTTP baseline server for benchmarks (no KMS work).
     #[command(hide = true)]
     BenchBaseline(bench::baseline::BaselineArgs),
@@ -55,6 +59,7 @@ fn main() -> std::process::ExitCode {
         Command::Bench(args) => bench::run(args),
         Command::BenchBaseline(args) => bench::baseline::run(args),
         Command::Admin(args) => admin::run(args),
+        Command::Audit(args) => audit::run(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

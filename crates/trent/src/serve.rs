@@ -37,7 +37,23 @@ async fn serve(cfg: ServeConfig) -> Result<(), String> {
     let root = crate::root_key::open(&cfg.data_dir, &cfg.root_key, first_start)?;
     tracing::info!(root_key = %root.describe(), "root key ready");
     let keyring = bootstrap.open_keyring(root.as_ref()).await.map_err(|e| e.to_string())?;
-    let audit = Arc::new(crate::audit_file::FileAudit::open(&cfg.data_dir.join("audit.log"))?);
+    // The audit trail signs its checkpoints with a key of its own keyring (the same DEK).
+    let audit_key =
+        Arc::new(bootstrap.open_keyring(root.as_ref()).await.map_err(|e| e.to_string())?);
+    let node = datadir::node_id(&cfg.data_dir, cfg.audit.node_id.as_deref())?;
+    let audit_options = crate::audit_file::AuditOptions {
+        node: node.clone(),
+        checkpoint_every: cfg.audit.checkpoint_every,
+        checkpoint_interval: cfg.audit.checkpoint_interval,
+        max_bytes: cfg.audit.max_bytes,
+        max_age: cfg.audit.max_age,
+    };
+    let audit = Arc::new(crate::audit_file::FileAudit::open(
+        &cfg.data_dir,
+        audit_key.clone(),
+        audit_options,
+    )?);
+    tracing::info!(node = %node, fail_open = cfg.audit.fail_open, "audit trail ready");
     let mut config = KmsConfig::default();
     config.wrapping_pool.size_per_spec = cfg.wrapping_pool_size;
     config.wrapping_pool.tokens_per_key_pair = cfg.tokens_per_wrapping_key;
@@ -56,7 +72,8 @@ async fn serve(cfg: ServeConfig) -> Result<(), String> {
             "one wrapping key pair may back several import tokens (AWS issues a fresh one per call)"
         );
     }
-    let kms = Arc::new(Kms::new(store, keyring, Arc::new(SystemClock), config).with_audit(audit));
+    let kms =
+        Arc::new(Kms::new(store, keyring, Arc::new(SystemClock), config).with_audit(audit.clone()));
     let creds = kms.admin().ensure_account(&cfg.account_id).await.map_err(|e| e.to_string())?;
     match datadir::write_credentials(&cfg.data_dir, &creds.access_key_id, &creds.secret_access_key)?
     {
@@ -117,7 +134,10 @@ async fn serve(cfg: ServeConfig) -> Result<(), String> {
     // Without the socket (a path too long for a Unix socket, say) the server still serves;
     // `trent admin` then says it cannot reach it.
     let admin_socket = match lock {
-        Some(_) => match crate::admin_socket::serve(&cfg.data_dir, kms.clone()) {
+        Some(_) => match crate::admin_socket::serve(&cfg.data_dir, kms.clone(), {
+            let (dir, key) = (cfg.data_dir.clone(), audit_key.clone());
+            Arc::new(move || crate::audit_verify::verify_dir(&dir, key.as_ref()))
+        }) {
             Ok(t) => Some(t),
             Err(e) => {
                 tracing::warn!(error = %e, "no admin socket: trent admin cannot reach this server");
@@ -126,7 +146,23 @@ async fn serve(cfg: ServeConfig) -> Result<(), String> {
         },
         None => None,
     };
-    let mut state = AppState::new(kms, mode, cfg.account_id.clone()).with_limits(cfg.limits);
+    let mut state = AppState::new(kms, mode, cfg.account_id.clone())
+        .with_limits(cfg.limits)
+        .with_audit_fail_open(cfg.audit.fail_open);
+    let audit_ticker = tokio::spawn({
+        let audit = audit.clone();
+        async move {
+            let mut every = tokio::time::interval(Duration::from_secs(5));
+            loop {
+                every.tick().await;
+                let audit = audit.clone();
+                let ticked = tokio::task::spawn_blocking(move || audit.tick(false)).await;
+                if let Ok(Err(e)) = ticked {
+                    tracing::error!(error = %e, "audit checkpoint failed");
+                }
+            }
+        }
+    });
     if let Some(tls) = &tls {
         state = state.with_tls(tls.clone());
         tokio::spawn(reload_on_sighup(tls.clone()));
@@ -144,6 +180,11 @@ async fn serve(cfg: ServeConfig) -> Result<(), String> {
         .await
         .map_err(|e| format!("server error: {e}"))?;
     background.abort();
+    audit_ticker.abort();
+    // The last records are checkpointed and on disk before the process ends.
+    if let Err(e) = audit.tick(true) {
+        tracing::error!(error = %e, "the audit trail's last checkpoint failed");
+    }
     if let Some(w) = watcher {
         w.abort();
     }

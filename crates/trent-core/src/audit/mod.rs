@@ -6,6 +6,7 @@
 //! the log.
 
 mod api_call;
+pub mod chain;
 mod recorded;
 
 pub use api_call::{ApiCall, Outcome};
@@ -14,21 +15,28 @@ pub use recorded::{recorded, Recorded};
 
 use serde_json::{json, Value};
 
+/// A record that could not be written (the trail does not hold it).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the audit record could not be written: {0}")]
+pub struct AuditError(pub String);
+
 pub trait AuditSink: Send + Sync {
-    fn record(&self, event: Value);
+    /// Appends one record; `Ok` once it is in the trail.
+    fn record(&self, event: Value) -> Result<(), AuditError>;
 }
 
 /// Writes each event to the log under the `audit` target.
 pub struct LogAudit;
 
 impl AuditSink for LogAudit {
-    fn record(&self, event: Value) {
+    fn record(&self, event: Value) -> Result<(), AuditError> {
         tracing::info!(target: "audit", event = %event);
+        Ok(())
     }
 }
 
 /// ISO-8601 `Z` time of epoch milliseconds, as CloudTrail's `eventTime`.
-pub(crate) fn event_time(ms: i64) -> String {
+pub fn event_time(ms: i64) -> String {
     // X-Amz-Date has the same fields: YYYYMMDDTHHMMSSZ.
     let d = trent_sigv4::format_amz_date(ms.div_euclid(1000));
     format!("{}-{}-{}T{}:{}:{}Z", &d[0..4], &d[4..6], &d[6..8], &d[9..11], &d[11..13], &d[13..15])

@@ -227,3 +227,28 @@ async fn refused_authentication_is_recorded_with_what_was_claimed() {
     assert_eq!(new[1]["errorCode"], "InvalidSignatureException");
     assert!(new[1]["requestParameters"].is_null());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_its_record_a_call_fails_and_nothing_runs_until_the_trail_works() {
+    let t = start().await;
+    let c = t.client();
+    let keys =
+        || async { t.kms.store().list_keys(ACCOUNT, "us-east-1", None, 100).await.unwrap().len() };
+    t.audit.1.store(true, std::sync::atomic::Ordering::SeqCst);
+    // The call whose record is lost is answered with an error...
+    let e = err(c.create_key().send().await.unwrap_err());
+    assert_eq!(e.0, "KMSInternalException");
+    let made = keys().await;
+    // ...and until a record is written again, no call runs.
+    let e = err(c.create_key().send().await.unwrap_err());
+    assert_eq!(e.0, "KMSInternalException");
+    assert_eq!(keys().await, made, "a refused call ran");
+    t.audit.1.store(false, std::sync::atomic::Ordering::SeqCst);
+    // The next call is refused but recorded, which shows the trail works; then calls run.
+    let _ = c.create_key().send().await;
+    c.create_key().send().await.unwrap();
+    assert_eq!(keys().await, made + 1);
+    let last = records(&t).last().cloned().unwrap();
+    assert_eq!(last["eventName"], "CreateKey");
+    assert!(last.get("errorCode").is_none());
+}

@@ -13,13 +13,21 @@ use trent_store::SqliteStore;
 
 pub const ACCOUNT: &str = "111122223333";
 
-/// Audit events recorded by a test server.
+/// Audit events recorded by a test server; while `failing` is set, it refuses them as a
+/// full disk would.
 #[derive(Default)]
-pub struct Captured(pub std::sync::Mutex<Vec<serde_json::Value>>);
+pub struct Captured(
+    pub std::sync::Mutex<Vec<serde_json::Value>>,
+    pub std::sync::atomic::AtomicBool,
+);
 
 impl trent_core::audit::AuditSink for Captured {
-    fn record(&self, event: serde_json::Value) {
+    fn record(&self, event: serde_json::Value) -> Result<(), trent_core::audit::AuditError> {
+        if self.1.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(trent_core::audit::AuditError("No space left on device".into()));
+        }
         self.0.lock().unwrap().push(event);
+        Ok(())
     }
 }
 

@@ -1,0 +1,319 @@
+//! The audit trail's integrity. Every line is a JSON object carrying its node, its sequence
+//! number on that node, and the SHA-256 digest of the line written before it, so that
+//! changing, inserting, reordering or deleting a line breaks a link; a checkpoint line also
+//! carries a MAC over that digest with a key derived from the keyring (so reachable only
+//! through the root key), which authenticates everything before it. Pure: the file I/O is
+//! the binary's. docs/audit.md says what this can and cannot detect.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use trent_crypto::Keyring;
+
+/// Signs and checks checkpoints.
+pub trait CheckpointKey: Send + Sync {
+    fn mac(&self, message: &[u8]) -> [u8; 32];
+    fn verify(&self, message: &[u8], tag: &[u8]) -> bool;
+}
+
+impl CheckpointKey for Keyring {
+    fn mac(&self, message: &[u8]) -> [u8; 32] {
+        self.audit_checkpoint_mac(message)
+    }
+    fn verify(&self, message: &[u8], tag: &[u8]) -> bool {
+        self.verify_audit_checkpoint(message, tag)
+    }
+}
+
+/// A checkpoint: when it was made, and the MAC over the chain up to it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Checkpoint {
+    pub time: String,
+    pub mac: String,
+}
+
+/// One line of the trail: a record or a checkpoint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Line {
+    pub node: String,
+    pub sequence: u64,
+    pub previous_digest: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkpoint: Option<Checkpoint>,
+}
+
+/// The digest a line is linked by: SHA-256 of its bytes (without the newline), in hex.
+pub fn digest(line: &str) -> String {
+    hex::encode(trent_crypto::sha256(line.as_bytes()))
+}
+
+/// What the first line of a node's trail links to.
+pub fn genesis(node: &str) -> String {
+    digest(&format!("trent/v1/audit-genesis\0{node}"))
+}
+
+fn checkpoint_message(node: &str, sequence: u64, previous: &str, time: &str) -> Vec<u8> {
+    format!("trent/v1/audit-checkpoint\0{node}\0{sequence}\0{previous}\0{time}").into_bytes()
+}
+
+/// The writing end of one node's chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Chain {
+    node: String,
+    next_sequence: u64,
+    previous: String,
+}
+
+impl Chain {
+    /// A new trail.
+    pub fn start(node: &str) -> Self {
+        Chain { node: node.to_string(), next_sequence: 1, previous: genesis(node) }
+    }
+
+    /// Goes on after `last`, the last complete line of the trail; `None` if it is not a line
+    /// of this node's trail.
+    pub fn resume(node: &str, last: &str) -> Option<Self> {
+        let line: Line = serde_json::from_str(last).ok()?;
+        (line.node == node).then(|| Chain {
+            node: node.to_string(),
+            next_sequence: line.sequence + 1,
+            previous: digest(last),
+        })
+    }
+
+    pub fn next_sequence(&self) -> u64 {
+        self.next_sequence
+    }
+
+    fn append(&mut self, record: Option<Value>, checkpoint: Option<Checkpoint>) -> String {
+        let line = Line {
+            node: self.node.clone(),
+            sequence: self.next_sequence,
+            previous_digest: self.previous.clone(),
+            record,
+            checkpoint,
+        };
+        // A struct of strings, numbers and JSON values always serializes.
+        let text = serde_json::to_string(&line).unwrap_or_default();
+        self.next_sequence += 1;
+        self.previous = digest(&text);
+        text
+    }
+
+    /// The line of one record (without its newline).
+    pub fn record(&mut self, record: Value) -> String {
+        self.append(Some(record), None)
+    }
+
+    /// A checkpoint line at `time` (ISO 8601).
+    pub fn checkpoint(&mut self, key: &dyn CheckpointKey, time: &str) -> String {
+        let msg = checkpoint_message(&self.node, self.next_sequence, &self.previous, time);
+        let mac = hex::encode(key.mac(&msg));
+        self.append(None, Some(Checkpoint { time: time.to_string(), mac }))
+    }
+}
+
+/// Where a verification found the trail broken: the file and line (from 1) and what.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Broken {
+    pub file: String,
+    pub line: usize,
+    pub what: String,
+}
+
+/// The result of verifying one node's trail.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Verified {
+    pub node: String,
+    pub records: u64,
+    pub checkpoints: u64,
+    /// The sequence of the last checkpoint, and how many lines follow it (protected by the
+    /// chain only: a truncation of them cannot be told from their never being written).
+    pub last_checkpoint: Option<u64>,
+    pub after_last_checkpoint: u64,
+}
+
+/// One line read from a file: the file's name, its line number and text.
+pub struct Numbered<'a> {
+    pub file: &'a str,
+    pub line: usize,
+    pub text: &'a str,
+}
+
+/// Verifies one node's trail, given its lines in the order of its files; stops at the first
+/// break. `lines` must all belong to `node` (the caller groups by node).
+pub fn verify<'a>(
+    node: &str,
+    lines: impl IntoIterator<Item = Numbered<'a>>,
+    key: &dyn CheckpointKey,
+) -> Result<Verified, Broken> {
+    let lines: Vec<Numbered<'a>> = lines.into_iter().collect();
+    let mut v = Verified { node: node.to_string(), ..Verified::default() };
+    let mut expected = Chain::start(node);
+    let broken =
+        |n: &Numbered<'_>, what: String| Broken { file: n.file.into(), line: n.line, what };
+    for (i, n) in lines.iter().enumerate() {
+        let Ok(line) = serde_json::from_str::<Line>(n.text) else {
+            return Err(broken(n, "not a line of the trail (modified or inserted)".into()));
+        };
+        if line.node != node {
+            return Err(broken(
+                n,
+                format!("a line of node {} inside node {node}'s trail", line.node),
+            ));
+        }
+        if line.sequence != expected.next_sequence {
+            let wanted = expected.next_sequence;
+            let later = lines[i + 1..]
+                .iter()
+                .any(|m| serde_json::from_str::<Line>(m.text).is_ok_and(|l| l.sequence == wanted));
+            let what = if line.sequence < wanted {
+                format!(
+                    "sequence {} again after {} (inserted or replayed)",
+                    line.sequence,
+                    wanted - 1
+                )
+            } else if later {
+                format!(
+                    "out of order: sequence {} where {wanted} was due (reordered)",
+                    line.sequence
+                )
+            } else if wanted == 1 {
+                format!("the trail starts at sequence {}: its beginning is missing", line.sequence)
+            } else {
+                format!("sequence {wanted} to {} missing (deleted)", line.sequence - 1)
+            };
+            return Err(broken(n, what));
+        }
+        if line.previous_digest != expected.previous {
+            // This line's link is intact in form but does not match the line before: that line
+            // was changed (or, for the first line, the trail does not start here).
+            return Err(match i {
+                0 => broken(n, "does not link to the start of the trail".into()),
+                _ => broken(
+                    &lines[i - 1],
+                    "modified (the next line's digest link does not match it)".into(),
+                ),
+            });
+        }
+        match (&line.record, &line.checkpoint) {
+            (Some(_), None) => {
+                v.records += 1;
+                v.after_last_checkpoint += 1;
+            }
+            (None, Some(c)) => {
+                let msg = checkpoint_message(node, line.sequence, &line.previous_digest, &c.time);
+                let tag = hex::decode(&c.mac).unwrap_or_default();
+                if !key.verify(&msg, &tag) {
+                    return Err(broken(
+                        n,
+                        "checkpoint MAC is not valid (forged or modified)".into(),
+                    ));
+                }
+                v.checkpoints += 1;
+                v.last_checkpoint = Some(line.sequence);
+                v.after_last_checkpoint = 0;
+            }
+            _ => return Err(broken(n, "neither a record nor a checkpoint".into())),
+        }
+        expected.next_sequence = line.sequence + 1;
+        expected.previous = digest(n.text);
+    }
+    Ok(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn keyring() -> Keyring {
+        Keyring::new(&trent_crypto::Secret::from_slice(&[7; 32])).unwrap()
+    }
+
+    /// A trail of five records with a checkpoint after the third.
+    fn trail(key: &Keyring) -> Vec<String> {
+        let mut c = Chain::start("n1");
+        let mut out = Vec::new();
+        for i in 0..5 {
+            out.push(c.record(json!({ "eventName": format!("Op{i}") })));
+            if i == 2 {
+                out.push(c.checkpoint(key, "2026-12-01T00:00:00Z"));
+            }
+        }
+        out
+    }
+
+    fn check(lines: &[String], key: &Keyring) -> Result<Verified, Broken> {
+        verify(
+            "n1",
+            lines.iter().enumerate().map(|(i, t)| Numbered {
+                file: "audit.log",
+                line: i + 1,
+                text: t,
+            }),
+            key,
+        )
+    }
+
+    #[test]
+    fn an_intact_trail_verifies_and_says_what_follows_the_last_checkpoint() {
+        let key = keyring();
+        let v = check(&trail(&key), &key).unwrap();
+        assert_eq!(
+            (v.records, v.checkpoints, v.last_checkpoint, v.after_last_checkpoint),
+            (5, 1, Some(4), 2)
+        );
+    }
+
+    #[test]
+    fn each_kind_of_tampering_names_its_line() {
+        let key = keyring();
+        let t = trail(&key);
+        let mut modified = t.clone();
+        modified[1] = modified[1].replace("Op1", "Op9");
+        assert_eq!(check(&modified, &key).unwrap_err().line, 2);
+        let mut deleted = t.clone();
+        deleted.remove(2);
+        let e = check(&deleted, &key).unwrap_err();
+        assert_eq!(e.line, 3);
+        assert!(e.what.contains("deleted"), "{e:?}");
+        let mut swapped = t.clone();
+        swapped.swap(1, 2);
+        let e = check(&swapped, &key).unwrap_err();
+        assert_eq!(e.line, 2);
+        assert!(e.what.contains("reordered"), "{e:?}");
+        let mut inserted = t.clone();
+        inserted.insert(3, t[2].clone());
+        assert!(check(&inserted, &key).unwrap_err().what.contains("inserted"));
+        let mut head = t.clone();
+        head.remove(0);
+        assert!(check(&head, &key).unwrap_err().what.contains("beginning is missing"));
+        let mut garbage = t.clone();
+        garbage[4] = "{not json".into();
+        assert_eq!(check(&garbage, &key).unwrap_err().line, 5);
+    }
+
+    #[test]
+    fn a_checkpoint_needs_the_key() {
+        let key = keyring();
+        let other = Keyring::new(&trent_crypto::Secret::from_slice(&[8; 32])).unwrap();
+        let e = check(&trail(&key), &other).unwrap_err();
+        assert_eq!(e.line, 4);
+        assert!(e.what.contains("MAC"), "{e:?}");
+    }
+
+    #[test]
+    fn a_resumed_chain_continues_the_links() {
+        let key = keyring();
+        let mut t = trail(&key);
+        let mut c = Chain::resume("n1", t.last().unwrap()).unwrap();
+        assert_eq!(c.next_sequence(), 7);
+        t.push(c.record(json!({ "eventName": "Later" })));
+        assert_eq!(check(&t, &key).unwrap().records, 6);
+        assert!(Chain::resume("n2", &t[0]).is_none());
+    }
+}

@@ -1,0 +1,83 @@
+//! `trent audit verify`: checks the audit trail of a data directory (or given files) and says
+//! where it was tampered with. While a server holds the data directory, that server checks
+//! its own trail (admin socket); otherwise this command opens the keyring itself, which
+//! needs the root key (or its HSM). Exit status 1 when the trail is broken.
+
+use crate::audit_verify;
+use clap::{Args, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Args)]
+pub struct AuditArgs {
+    /// The data directory of the server.
+    #[arg(long, env = "TRENT_DATA_DIR", default_value = "./trent-data")]
+    data_dir: PathBuf,
+    /// The PostgreSQL database of the nodes, when they use one (see `trent serve`).
+    #[arg(long, env = "TRENT_DATABASE_URL")]
+    database_url: Option<String>,
+    #[command(flatten)]
+    root_key: crate::root_key::RootKeyArgs,
+    #[command(subcommand)]
+    command: AuditCommand,
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Verify the digest chain and the signed checkpoints; name the first broken line.
+    Verify {
+        /// Trail files, oldest first (default: the data directory's `audit-*.log` and
+        /// `audit.log`), e.g. copies shipped elsewhere.
+        files: Vec<PathBuf>,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub fn run(a: AuditArgs) -> Result<(), String> {
+    let AuditCommand::Verify { files, json } = &a.command;
+    let report = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?
+        .block_on(report(&a, files))?;
+    let intact = if *json {
+        println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
+        report["broken"].is_null()
+    } else {
+        audit_verify::print(&report)
+    };
+    if intact {
+        Ok(())
+    } else {
+        Err("the audit trail is broken".into())
+    }
+}
+
+async fn report(a: &AuditArgs, files: &[PathBuf]) -> Result<serde_json::Value, String> {
+    // With SQLite the data directory has one holder: a running server verifies its own trail.
+    let _lock = if a.database_url.is_none() {
+        match crate::lock::acquire(&a.data_dir, "trent audit verify") {
+            Ok(lock) => Some(lock),
+            Err(crate::lock::LockError::Held(holder)) if files.is_empty() => {
+                return crate::admin_socket::send_verify_audit(&a.data_dir)
+                    .map_err(|e| format!("{e} (the data directory is held by {holder})"));
+            }
+            Err(crate::lock::LockError::Held(holder)) => {
+                return Err(format!(
+                    "the data directory is held by {holder}: verify its own trail without file arguments, or stop it"
+                ))
+            }
+            Err(crate::lock::LockError::Io(e)) => return Err(e),
+        }
+    } else {
+        None
+    };
+    let (_, keyring) =
+        crate::admin::open_store(&a.data_dir, a.database_url.as_deref(), &a.root_key).await?;
+    if files.is_empty() {
+        audit_verify::verify_dir(&a.data_dir, &keyring)
+    } else {
+        audit_verify::verify_files(files, &keyring)
+    }
+}
