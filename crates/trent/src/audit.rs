@@ -9,6 +9,18 @@ use std::path::PathBuf;
 
 #[derive(Args)]
 pub struct AuditArgs {
+    #[command(subcommand)]
+    command: AuditCommand,
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Verify the digest chain and the signed checkpoints; name the first broken line.
+    Verify(VerifyArgs),
+}
+
+#[derive(Args)]
+struct VerifyArgs {
     /// The data directory of the server.
     #[arg(long, env = "TRENT_DATA_DIR", default_value = "./trent-data")]
     data_dir: PathBuf,
@@ -17,31 +29,22 @@ pub struct AuditArgs {
     database_url: Option<String>,
     #[command(flatten)]
     root_key: crate::root_key::RootKeyArgs,
-    #[command(subcommand)]
-    command: AuditCommand,
-}
-
-#[derive(Subcommand)]
-enum AuditCommand {
-    /// Verify the digest chain and the signed checkpoints; name the first broken line.
-    Verify {
-        /// Trail files, oldest first (default: the data directory's `audit-*.log` and
-        /// `audit.log`), e.g. copies shipped elsewhere.
-        files: Vec<PathBuf>,
-        /// Print the report as JSON.
-        #[arg(long)]
-        json: bool,
-    },
+    /// Trail files, oldest first (default: the data directory's `audit-*.log` and
+    /// `audit.log`), e.g. copies shipped elsewhere.
+    files: Vec<PathBuf>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 pub fn run(a: AuditArgs) -> Result<(), String> {
-    let AuditCommand::Verify { files, json } = &a.command;
+    let AuditCommand::Verify(v) = a.command;
     let report = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?
-        .block_on(report(&a, files))?;
-    let intact = if *json {
+        .block_on(report(&v))?;
+    let intact = if v.json {
         println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
         report["broken"].is_null()
     } else {
@@ -54,7 +57,8 @@ pub fn run(a: AuditArgs) -> Result<(), String> {
     }
 }
 
-async fn report(a: &AuditArgs, files: &[PathBuf]) -> Result<serde_json::Value, String> {
+async fn report(a: &VerifyArgs) -> Result<serde_json::Value, String> {
+    let files = &a.files;
     // With SQLite the data directory has one holder: a running server verifies its own trail.
     let _lock = if a.database_url.is_none() {
         match crate::lock::acquire(&a.data_dir, "trent audit verify") {
