@@ -141,3 +141,34 @@ def test_a_call_fails_when_its_record_cannot_be_written(make_server):
     open_server.data_dir = s.data_dir
     open_server.start()
     open_server.client().create_key()
+
+
+def test_aws_cli_and_boto3_look_up_the_events(server):
+    kms = server.client()
+    key_id = kms.create_key(Origin="EXTERNAL")["KeyMetadata"]["KeyId"]
+    kms.get_parameters_for_import(KeyId=key_id, WrappingAlgorithm="RSAES_OAEP_SHA_256",
+                                      WrappingKeySpec="RSA_2048")
+    for _ in range(3):
+        kms.list_keys()
+    # The aws cli, unmodified: `aws cloudtrail lookup-events --endpoint-url ...`.
+    p = server.aws("cloudtrail", "lookup-events", "--lookup-attributes",
+                   "AttributeKey=EventName,AttributeValue=GetParametersForImport")
+    events = json.loads(p.stdout)["Events"]
+    assert [e["EventName"] for e in events] == ["GetParametersForImport"]
+    inner = json.loads(events[0]["CloudTrailEvent"])
+    assert inner["requestParameters"] == {"keyId": key_id, "wrappingAlgorithm": "RSAES_OAEP_SHA_256",
+                                          "wrappingKeySpec": "RSA_2048"}
+    assert events[0]["Resources"][0]["ResourceName"].endswith(key_id)
+    # boto3's paginator walks the pages (MaxResults 2) to every ListKeys.
+    akid, sk = server.credentials()
+    import boto3
+    ct = boto3.client("cloudtrail", endpoint_url=server.endpoint, region_name="us-east-1",
+                      aws_access_key_id=akid, aws_secret_access_key=sk)
+    pages = ct.get_paginator("lookup_events").paginate(
+        LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": "ListKeys"}],
+        PaginationConfig={"PageSize": 2})
+    found = [e for page in pages for e in page["Events"]]
+    assert len(found) == 3 and all(e["EventName"] == "ListKeys" for e in found)
+    by_resource = ct.lookup_events(LookupAttributes=[{"AttributeKey": "ResourceName",
+                                                      "AttributeValue": inner["resources"][0]["ARN"]}])
+    assert {e["EventName"] for e in by_resource["Events"]} == {"CreateKey", "GetParametersForImport"}

@@ -17,9 +17,10 @@ pub struct SigningIdentity {
     pub key: trent_sigv4::SigningKey,
 }
 
-/// Signing keys cached per (access key id, date, Region).
+/// Signing keys cached per (access key id, date, Region, service): the service is part of
+/// the derivation (`kms`, `cloudtrail`).
 pub(crate) type SigningKeyCache =
-    crate::cache::BoundedCache<(String, String, String), Arc<SigningIdentity>>;
+    crate::cache::BoundedCache<(String, String, String, String), Arc<SigningIdentity>>;
 
 /// How many signing keys are cached, and for how long one is trusted before the store is
 /// asked again: a key deleted on another node stops working within this time.
@@ -53,7 +54,8 @@ impl Authentication<'_> {
         service: &str,
     ) -> Result<Option<Arc<SigningIdentity>>> {
         let cache = &self.kms.signing_keys;
-        let ck = (access_key_id.to_string(), date.to_string(), region.to_string());
+        let ck =
+            (access_key_id.to_string(), date.to_string(), region.to_string(), service.to_string());
         if let Some(k) = cache.get(&ck) {
             return Ok(Some(k));
         }
@@ -74,6 +76,6 @@ impl Authentication<'_> {
 
     /// Forgets the cached signing keys of an access key (deleted by this server's admin).
     pub(crate) fn forget_access_key(&self, access_key_id: &str) {
-        self.kms.signing_keys.retain(|(id, _, _)| id != access_key_id);
+        self.kms.signing_keys.retain(|(id, _, _, _)| id != access_key_id);
     }
 }

@@ -31,8 +31,10 @@ impl Authenticator {
         Authenticator { kms, mode, default_account }
     }
 
+    /// Authenticates a request signed for `service` (`kms`, or `cloudtrail` for LookupEvents).
     pub async fn authenticate(
         &self,
+        service: &str,
         source_ip: Option<String>,
         method: &Method,
         uri: &Uri,
@@ -68,7 +70,7 @@ impl Authenticator {
         let auth = Authorization::parse(header)?;
         let amz_date = headers.get("x-amz-date").and_then(|v| v.to_str().ok());
         let now = SystemClock.now_ms() / 1000;
-        check_scope_and_time(&auth, amz_date, "kms", now)?;
+        check_scope_and_time(&auth, amz_date, service, now)?;
         // Trent issues no session credentials, so every session token is an invalid one (as
         // AWS answers for a token it did not issue).
         if headers.contains_key("x-amz-security-token") {

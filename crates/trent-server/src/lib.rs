@@ -4,6 +4,7 @@
 
 mod audit;
 mod auth;
+mod cloudtrail;
 mod dispatch;
 pub mod error;
 mod error_bodies;
@@ -45,6 +46,8 @@ pub struct AppState {
     audit_fail_open: bool,
     /// The last audit write failed: until one succeeds, calls are refused (fail-closed).
     audit_failing: std::sync::atomic::AtomicBool,
+    /// The audit trail, for CloudTrail's LookupEvents.
+    trail: Option<Arc<dyn trent_core::audit::lookup::TrailReader>>,
 }
 
 impl AppState {
@@ -58,7 +61,14 @@ impl AppState {
             unauthenticated_records: log_budget::LogBudget::new(),
             audit_fail_open: false,
             audit_failing: std::sync::atomic::AtomicBool::new(false),
+            trail: None,
         }
+    }
+
+    /// Serves CloudTrail's LookupEvents from `trail` on the same port.
+    pub fn with_trail(mut self, trail: Arc<dyn trent_core::audit::lookup::TrailReader>) -> Self {
+        self.trail = Some(trail);
+        self
     }
 
     /// Answers calls even when their audit record cannot be written (the default is to fail
@@ -145,6 +155,11 @@ async fn handle(
 ) -> Response {
     let request_id = trent_crypto::new_key_id().unwrap_or_default();
     let source_ip = peer.map(|p| p.0 .0.ip().to_string());
+    let target = headers.get("x-amz-target").and_then(|v| v.to_str().ok());
+    if target == Some(cloudtrail::TARGET) {
+        return cloudtrail::lookup_events(&st, &request_id, source_ip, method, uri, &headers, body)
+            .await;
+    }
     let op = headers
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
@@ -219,11 +234,11 @@ async fn exchange(
     if method != Method::POST || uri.path() != "/" {
         return Exchange::refused(None, Failure::UnknownOperation);
     }
-    let caller = match st.auth.authenticate(source_ip.clone(), &method, &uri, headers, &body).await
-    {
-        Ok(caller) => caller,
-        Err(f) => return Exchange::refused(None, f),
-    };
+    let caller =
+        match st.auth.authenticate("kms", source_ip.clone(), &method, &uri, headers, &body).await {
+            Ok(caller) => caller,
+            Err(f) => return Exchange::refused(None, f),
+        };
     let Some(op) = op else { return Exchange::refused(Some(caller), Failure::UnknownOperation) };
     // While the trail cannot be written nothing runs (fail-closed): this call's refusal is
     // recorded if the trail works again, and then the next call runs.

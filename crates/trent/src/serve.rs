@@ -148,7 +148,8 @@ async fn serve(cfg: ServeConfig) -> Result<(), String> {
     };
     let mut state = AppState::new(kms, mode, cfg.account_id.clone())
         .with_limits(cfg.limits)
-        .with_audit_fail_open(cfg.audit.fail_open);
+        .with_audit_fail_open(cfg.audit.fail_open)
+        .with_trail(Arc::new(crate::audit_lookup::FileTrail { dir: cfg.data_dir.clone() }));
     let audit_ticker = tokio::spawn({
         let audit = audit.clone();
         async move {

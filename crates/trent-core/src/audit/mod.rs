@@ -7,6 +7,7 @@
 
 mod api_call;
 pub mod chain;
+pub mod lookup;
 mod recorded;
 
 pub use api_call::{ApiCall, Outcome};

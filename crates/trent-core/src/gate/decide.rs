@@ -247,3 +247,31 @@ impl Kms {
         }
     }
 }
+
+impl Kms {
+    /// Authorizes `cloudtrail:LookupEvents` (an IAM action on `*`: the account root may,
+    /// users need an identity policy; "Identity-based policy examples for AWS CloudTrail").
+    pub async fn authorize_lookup_events(&self, caller: &Caller) -> Result<()> {
+        const ACTION: &str = "cloudtrail:LookupEvents";
+        let identity = self.identity_policies(caller).await?;
+        let ctx = RequestContext {
+            principal_arn: caller.principal_arn.clone(),
+            principal_account: caller.account.clone(),
+            action: ACTION.into(),
+            resource: "*".into(),
+            values: Default::default(),
+        };
+        let who = format!("User: {} is not authorized to perform: {ACTION}", caller.principal_arn);
+        match decide_identity_only(&identity, &ctx) {
+            Verdict::Allow => Ok(()),
+            Verdict::ExplicitDenyInIdentityPolicy => Err(KmsError::new(
+                ErrorCode::AccessDeniedException,
+                format!("{who} with an explicit deny in an identity-based policy"),
+            )),
+            _ => Err(KmsError::new(
+                ErrorCode::AccessDeniedException,
+                format!("{who} because no identity-based policy allows the {ACTION} action"),
+            )),
+        }
+    }
+}

@@ -252,3 +252,78 @@ async fn without_its_record_a_call_fails_and_nothing_runs_until_the_trail_works(
     assert_eq!(last["eventName"], "CreateKey");
     assert!(last.get("errorCode").is_none());
 }
+
+const LOOKUP: &str = "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents";
+
+async fn lookup(t: &TestServer, akid: &str, secret: &str, body: Value) -> (u16, Value) {
+    let body = body.to_string();
+    let (status, _, v) =
+        t.raw_for_service(akid, secret, "cloudtrail", LOOKUP, body.as_bytes()).await;
+    (status, v)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lookup_events_finds_records_newest_first_in_pages_of_the_callers_account() {
+    let t = start().await;
+    let (akid, secret) = (t.creds.access_key_id.clone(), t.secret());
+    for i in 0..5 {
+        call(&t, "CreateKey", &json!({ "Description": format!("k{i}") })).await;
+    }
+    call(&t, "ListKeys", &json!({})).await;
+    let by_name = json!({ "LookupAttributes": [{ "AttributeKey": "EventName", "AttributeValue": "CreateKey" }], "MaxResults": 2 });
+    let (status, page) = lookup(&t, &akid, &secret, by_name.clone()).await;
+    assert_eq!(status, 200, "{page}");
+    let events = page["Events"].as_array().unwrap();
+    assert_eq!(events.len(), 2);
+    let inner: Value =
+        serde_json::from_str(events[0]["CloudTrailEvent"].as_str().unwrap()).unwrap();
+    assert_eq!(inner["requestParameters"]["description"], "k4", "newest first");
+    assert_eq!(events[0]["EventName"], "CreateKey");
+    assert_eq!(events[0]["Username"], "root");
+    assert_eq!(events[0]["ReadOnly"], "false");
+    assert_eq!(events[0]["Resources"][0]["ResourceType"], "AWS::KMS::Key");
+    // The pages together are every CreateKey, once.
+    let mut seen = 0;
+    let mut next = page["NextToken"].clone();
+    seen += 2;
+    while let Some(tok) = next.as_str() {
+        let mut q = by_name.clone();
+        q["NextToken"] = json!(tok);
+        let (status, p) = lookup(&t, &akid, &secret, q).await;
+        assert_eq!(status, 200, "{p}");
+        seen += p["Events"].as_array().unwrap().len();
+        next = p["NextToken"].clone();
+    }
+    assert_eq!(seen, 5);
+    // A token of another query is refused; so is a second attribute.
+    let other = json!({ "NextToken": page["NextToken"] });
+    let (status, e) = lookup(&t, &akid, &secret, other).await;
+    assert_eq!((status, e["__type"].as_str()), (400, Some("InvalidNextTokenException")));
+    // Another account sees none of these records.
+    let other = t.kms.admin().create_account("444455556666").await.unwrap();
+    let secret2 = std::str::from_utf8(other.secret_access_key.as_bytes()).unwrap().to_string();
+    let (status, p) = lookup(&t, &other.access_key_id, &secret2, json!({})).await;
+    assert_eq!(status, 200, "{p}");
+    assert!(p["Events"].as_array().unwrap().is_empty(), "{p}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lookup_events_needs_its_iam_permission_and_a_cloudtrail_signature() {
+    let t = start().await;
+    t.kms.admin().create_user(ACCOUNT, "reader").await.unwrap();
+    let k = t.kms.admin().create_user_access_key(ACCOUNT, Some("reader")).await.unwrap();
+    let secret = std::str::from_utf8(k.secret_access_key.as_bytes()).unwrap().to_string();
+    let (status, e) = lookup(&t, &k.access_key_id, &secret, json!({})).await;
+    assert_eq!((status, e["__type"].as_str()), (400, Some("AccessDeniedException")), "{e}");
+    assert!(e["message"].as_str().unwrap().contains("cloudtrail:LookupEvents"), "{e}");
+    let allow =
+        r#"{"Statement":[{"Effect":"Allow","Action":"cloudtrail:LookupEvents","Resource":"*"}]}"#;
+    t.kms.admin().put_user_policy(ACCOUNT, "reader", "read-trail", allow).await.unwrap();
+    let (status, p) = lookup(&t, &k.access_key_id, &secret, json!({})).await;
+    assert_eq!(status, 200, "{p}");
+    // A request signed for kms is not one for cloudtrail.
+    let body = b"{}";
+    let (status, _, e) = t.raw_for_service(&k.access_key_id, &secret, "kms", LOOKUP, body).await;
+    assert_eq!(status, 400);
+    assert_eq!(e["__type"], "InvalidSignatureException", "{e}");
+}

@@ -31,6 +31,31 @@ impl trent_core::audit::AuditSink for Captured {
     }
 }
 
+/// LookupEvents over the captured records (their sequence is their position from 1).
+impl trent_core::audit::lookup::TrailReader for Captured {
+    fn lookup(
+        &self,
+        q: &trent_core::audit::lookup::LookupQuery,
+    ) -> Result<trent_core::audit::lookup::LookupPage, String> {
+        let all = self.0.lock().unwrap().clone();
+        let mut page = trent_core::audit::lookup::LookupPage::default();
+        for (i, r) in all.iter().enumerate().rev() {
+            let seq = i as u64 + 1;
+            if q.before_sequence.is_some_and(|b| seq >= b) {
+                continue;
+            }
+            if trent_core::audit::lookup::matches(r, q) {
+                page.records.push(r.clone());
+                if page.records.len() == q.max_results {
+                    page.next_before_sequence = Some(seq);
+                    break;
+                }
+            }
+        }
+        Ok(page)
+    }
+}
+
 pub struct TestServer {
     pub audit: Arc<Captured>,
     pub addr: SocketAddr,
@@ -70,8 +95,11 @@ pub async fn start_full(config: KmsConfig, limits: trent_server::Limits) -> Test
     let creds = kms.admin().ensure_account(ACCOUNT).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let state =
-        Arc::new(AppState::new(kms.clone(), AuthMode::SigV4, ACCOUNT.into()).with_limits(limits));
+    let state = Arc::new(
+        AppState::new(kms.clone(), AuthMode::SigV4, ACCOUNT.into())
+            .with_limits(limits)
+            .with_trail(audit.clone()),
+    );
     tokio::spawn(trent_server::serve(listener, state, std::future::pending()));
     TestServer { audit, addr, kms, clock, creds, _dir: dir }
 }
@@ -121,12 +149,25 @@ impl TestServer {
         target: &str,
         body: &[u8],
     ) -> (u16, String, serde_json::Value) {
+        let target_h = format!("TrentService.{target}");
+        self.raw_for_service(access_key_id, secret, "kms", &target_h, body).await
+    }
+
+    /// A raw request for `service` (`kms`, `cloudtrail`) with this `X-Amz-Target`, signed with
+    /// the given access key.
+    pub async fn raw_for_service(
+        &self,
+        access_key_id: &str,
+        secret: &str,
+        service: &str,
+        target_h: &str,
+        body: &[u8],
+    ) -> (u16, String, serde_json::Value) {
         let host = self.addr.to_string();
         let now =
             std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()
                 as i64;
         let amz_date = trent_sigv4::format_amz_date(now);
-        let target_h = format!("TrentService.{target}");
         let headers: Vec<(&str, &[u8])> = vec![
             ("content-type", b"application/x-amz-json-1.1"),
             ("host", host.as_bytes()),
@@ -140,7 +181,7 @@ impl TestServer {
             headers: &headers,
             body,
         };
-        let key = trent_sigv4::SigningKey::derive(secret, &amz_date[..8], "us-east-1", "kms");
+        let key = trent_sigv4::SigningKey::derive(secret, &amz_date[..8], "us-east-1", service);
         let auth = trent_sigv4::sign_request(
             &input,
             "content-type;host;x-amz-date;x-amz-target",
@@ -148,7 +189,7 @@ impl TestServer {
             &key,
             &amz_date,
             "us-east-1",
-            "kms",
+            service,
         );
         let mut req = format!(
             "POST / HTTP/1.1\r\nhost: {host}\r\ncontent-type: application/x-amz-json-1.1\r\nx-amz-date: {amz_date}\r\nx-amz-target: {target_h}\r\nauthorization: {auth}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",

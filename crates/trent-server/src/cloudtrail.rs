@@ -1,0 +1,275 @@
+//! CloudTrail's `LookupEvents` on the KMS port
+//! (<https://docs.aws.amazon.com/awscloudtrail/latest/APIReference/API_LookupEvents.html>):
+//! JSON 1.1, `X-Amz-Target: com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents`,
+//! SigV4 for the service `cloudtrail`, authorized as `cloudtrail:LookupEvents`. A caller sees
+//! the records of its own account only, newest first; `aws cloudtrail lookup-events
+//! --endpoint-url …` and boto3's paginator work unchanged. CloudTrail's own errors are mapped
+//! here, as KMS's are in `error.rs`.
+
+use crate::error::{to_wire, Failure};
+use crate::AppState;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use trent_core::audit::lookup::{event, event_time_secs, LookupAttribute, LookupPage, LookupQuery};
+
+pub(crate) const TARGET: &str =
+    "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents";
+
+/// The largest LookupEvents body (one attribute, times, a token).
+const MAX_BODY: usize = 16 * 1024;
+/// CloudTrail's page: 1 to 50 events, 50 by default.
+const MAX_RESULTS: usize = 50;
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "PascalCase", default)]
+struct Attribute {
+    attribute_key: String,
+    attribute_value: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "PascalCase", default)]
+struct Request {
+    lookup_attributes: Vec<Attribute>,
+    start_time: Option<f64>,
+    end_time: Option<f64>,
+    event_category: Option<String>,
+    max_results: Option<i64>,
+    next_token: Option<String>,
+}
+
+/// A refusal in CloudTrail's words.
+struct Refusal(&'static str, String);
+
+fn refuse(code: &'static str, message: impl Into<String>) -> Refusal {
+    Refusal(code, message.into())
+}
+
+/// `NextToken`: where to go on, bound to the query it continues (a token of another query
+/// is refused, as AWS does).
+fn token(before: u64, fingerprint: &str) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("v1:{before}:{fingerprint}"))
+}
+
+fn untoken(text: &str, fingerprint: &str) -> Option<u64> {
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(text).ok()?;
+    let raw = String::from_utf8(raw).ok()?;
+    let mut parts = raw.splitn(3, ':');
+    (parts.next()? == "v1").then_some(())?;
+    let before = parts.next()?.parse().ok()?;
+    (parts.next()? == fingerprint).then_some(before)
+}
+
+fn iso(secs: f64) -> String {
+    trent_core::audit::event_time((secs * 1000.0) as i64)
+}
+
+/// The query of a request, or CloudTrail's refusal of it.
+fn query(req: &Request, account: &str) -> Result<(LookupQuery, String), Refusal> {
+    if req.event_category.as_deref().is_some_and(|c| c != "insight") {
+        return Err(refuse("InvalidEventCategoryException", "Event category is not valid."));
+    }
+    let attribute = match req.lookup_attributes.as_slice() {
+        [] => None,
+        [a] => match LookupAttribute::parse(&a.attribute_key) {
+            Some(k) if !a.attribute_value.is_empty() && a.attribute_value.len() <= 2000 => {
+                Some((k, a.attribute_value.clone()))
+            }
+            _ => {
+                return Err(refuse(
+                    "InvalidLookupAttributesException",
+                    format!(
+                    "Lookup attribute key must be one of {} with a value of 1 to 2000 characters.",
+                    LookupAttribute::NAMES.join(", ")
+                ),
+                ))
+            }
+        },
+        _ => {
+            return Err(refuse(
+                "InvalidLookupAttributesException",
+                "You cannot specify more than one lookup attribute.",
+            ))
+        }
+    };
+    let (start, end) = (req.start_time, req.end_time);
+    if start.zip(end).is_some_and(|(s, e)| s > e)
+        || [start, end].iter().flatten().any(|t| !t.is_finite() || t.abs() > 1e11)
+    {
+        return Err(refuse(
+            "InvalidTimeRangeException",
+            "Start time must be earlier than end time.",
+        ));
+    }
+    let max_results = match req.max_results {
+        None => MAX_RESULTS,
+        Some(n) if (1..=MAX_RESULTS as i64).contains(&n) => n as usize,
+        Some(_) => {
+            return Err(refuse(
+                "InvalidMaxResultsException",
+                "MaxResults must be between 1 and 50.",
+            ))
+        }
+    };
+    let start = start.map(iso);
+    let end = end.map(iso);
+    let fingerprint = hex::encode(
+        &trent_crypto::sha256(
+            format!(
+                "{:?}|{start:?}|{end:?}|{:?}",
+                attribute.as_ref().map(|(k, v)| (LookupAttribute::NAMES[*k as usize], v)),
+                req.event_category
+            )
+            .as_bytes(),
+        )[..8],
+    );
+    let before_sequence = match &req.next_token {
+        None => None,
+        Some(t) => Some(
+            untoken(t, &fingerprint)
+                .ok_or_else(|| refuse("InvalidNextTokenException", "Invalid NextToken."))?,
+        ),
+    };
+    // Trent has no Insights events: the one valid category matches nothing.
+    let max_results = if req.event_category.is_some() { 0 } else { max_results };
+    let q = LookupQuery {
+        account: account.to_string(),
+        attribute,
+        start,
+        end,
+        max_results,
+        before_sequence,
+    };
+    Ok((q, fingerprint))
+}
+
+fn answer(page: &LookupPage, fingerprint: &str) -> Value {
+    let events: Vec<Value> = page
+        .records
+        .iter()
+        .map(|r| {
+            let secs = r["eventTime"].as_str().and_then(event_time_secs).unwrap_or(0);
+            event(r, secs as f64)
+        })
+        .collect();
+    let mut out = json!({ "Events": events });
+    if let Some(before) = page.next_before_sequence {
+        out["NextToken"] = Value::from(token(before, fingerprint));
+    }
+    out
+}
+
+fn respond(status: StatusCode, body: Value, request_id: &str) -> Response {
+    let mut resp = (status, body.to_string()).into_response();
+    let h = resp.headers_mut();
+    h.insert("content-type", HeaderValue::from_static("application/x-amz-json-1.1"));
+    if let Ok(v) = HeaderValue::from_str(request_id) {
+        h.insert("x-amzn-requestid", v);
+    }
+    resp
+}
+
+fn refused(f: Failure, request_id: &str) -> Response {
+    let (code, message) = to_wire(&f);
+    let status = StatusCode::from_u16(code.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
+    respond(status, json!({ "__type": code.name(), "message": message }), request_id)
+}
+
+/// Serves one LookupEvents request.
+pub(crate) async fn lookup_events(
+    st: &AppState,
+    request_id: &str,
+    source_ip: Option<String>,
+    method: Method,
+    uri: Uri,
+    headers: &HeaderMap,
+    body: axum::body::Body,
+) -> Response {
+    let Some(trail) = st.trail.clone() else {
+        return refused(Failure::UnknownOperation, request_id);
+    };
+    let body =
+        match tokio::time::timeout(st.limits.body_timeout, axum::body::to_bytes(body, MAX_BODY))
+            .await
+        {
+            Err(_) => return refused(Failure::RequestTimeout, request_id),
+            Ok(Err(_)) => return refused(Failure::TooLarge, request_id),
+            Ok(Ok(b)) => b,
+        };
+    if method != Method::POST || uri.path() != "/" {
+        return refused(Failure::UnknownOperation, request_id);
+    }
+    let caller =
+        match st.auth.authenticate("cloudtrail", source_ip, &method, &uri, headers, &body).await {
+            Ok(c) => c,
+            Err(f) => return refused(f, request_id),
+        };
+    if let Err(e) = st.kms.authorize_lookup_events(&caller).await {
+        return refused(Failure::Kms(e), request_id);
+    }
+    let req: Request = if body.iter().all(u8::is_ascii_whitespace) {
+        Request::default()
+    } else {
+        match serde_json::from_slice(&body) {
+            Ok(r) => r,
+            Err(_) => {
+                let e = json!({ "__type": "SerializationException", "message": "Start of structure or map found where not expected." });
+                return respond(StatusCode::BAD_REQUEST, e, request_id);
+            }
+        }
+    };
+    let (q, fingerprint) = match query(&req, &caller.account) {
+        Ok(q) => q,
+        Err(Refusal(code, message)) => {
+            return respond(
+                StatusCode::BAD_REQUEST,
+                json!({ "__type": code, "message": message }),
+                request_id,
+            )
+        }
+    };
+    if q.max_results == 0 {
+        return respond(StatusCode::OK, json!({ "Events": [] }), request_id);
+    }
+    // Reading files: off the async workers.
+    match tokio::task::spawn_blocking(move || trail.lookup(&q)).await {
+        Ok(Ok(page)) => respond(StatusCode::OK, answer(&page, &fingerprint), request_id),
+        Ok(Err(e)) => refused(Failure::Kms(trent_core::KmsError::Internal(e)), request_id),
+        Err(_) => refused(Failure::Kms(trent_core::KmsError::Internal("panic".into())), request_id),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_token_continues_only_its_own_query() {
+        let t = token(42, "abcd");
+        assert_eq!(untoken(&t, "abcd"), Some(42));
+        assert_eq!(untoken(&t, "dcba"), None);
+        assert_eq!(untoken("garbage", "abcd"), None);
+    }
+
+    #[test]
+    fn requests_are_validated_as_cloudtrail_does() {
+        let r = |v: Value| serde_json::from_value::<Request>(v).unwrap();
+        let code = |v: Value| query(&r(v), "1").err().map(|Refusal(c, _)| c);
+        assert_eq!(code(json!({})), None);
+        assert_eq!(code(json!({"MaxResults": 51})), Some("InvalidMaxResultsException"));
+        assert_eq!(code(json!({"StartTime": 10, "EndTime": 5})), Some("InvalidTimeRangeException"));
+        assert_eq!(
+            code(json!({"LookupAttributes": [{"AttributeKey": "Colour", "AttributeValue": "x"}]})),
+            Some("InvalidLookupAttributesException")
+        );
+        let two = json!({"LookupAttributes": [
+            {"AttributeKey": "EventName", "AttributeValue": "x"},
+            {"AttributeKey": "EventName", "AttributeValue": "y"}]});
+        assert_eq!(code(two), Some("InvalidLookupAttributesException"));
+        assert_eq!(code(json!({"NextToken": "nope"})), Some("InvalidNextTokenException"));
+        assert_eq!(code(json!({"EventCategory": "other"})), Some("InvalidEventCategoryException"));
+    }
+}
