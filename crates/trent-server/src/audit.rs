@@ -9,13 +9,27 @@ use crate::AppState;
 use axum::http::HeaderMap;
 use serde_json::{json, Value};
 use std::sync::atomic::Ordering;
-use trent_core::audit::{ApiCall, AuditError, Outcome};
+use trent_core::audit::{ApiCall, AuditError, Outcome, Recorded};
 use trent_core::Caller;
 use trent_types::Operation;
 
+/// What was called (a KMS operation, or CloudTrail's LookupEvents).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Called {
+    pub name: &'static str,
+    pub source: &'static str,
+    pub read_only: bool,
+}
+
+impl From<Operation> for Called {
+    fn from(op: Operation) -> Self {
+        Called { name: op.name(), source: "kms.amazonaws.com", read_only: op.spec().read_only }
+    }
+}
+
 /// Where a request came from and what it claimed, read once from its headers.
 pub(crate) struct Facts {
-    op: Operation,
+    called: Called,
     request_id: String,
     source_ip: Option<String>,
     user_agent: Option<String>,
@@ -25,7 +39,7 @@ pub(crate) struct Facts {
 
 impl Facts {
     pub(crate) fn new(
-        op: Operation,
+        called: impl Into<Called>,
         request_id: &str,
         source_ip: Option<&str>,
         headers: &HeaderMap,
@@ -35,7 +49,7 @@ impl Facts {
             .and_then(|h| trent_sigv4::Authorization::parse(h).ok())
             .map(|a| (a.access_key_id.to_string(), a.region.to_string()));
         Facts {
-            op,
+            called: called.into(),
             request_id: request_id.to_string(),
             source_ip: source_ip.map(String::from),
             user_agent: text("user-agent").map(String::from),
@@ -56,13 +70,43 @@ fn claimed_region(facts: &Facts) -> &str {
     }
 }
 
+/// What a call did, as its record shows it.
+pub(crate) struct Done<'a> {
+    pub request_parameters: Value,
+    pub response_elements: Value,
+    pub recorded: &'a Recorded,
+    pub outcome: Outcome<'a>,
+}
+
 impl AppState {
-    /// Writes the record of one call. `note` is added to `additionalEventData`.
+    /// Writes the record of one KMS call. `note` is added to `additionalEventData`.
     pub(crate) fn audit_call(
         &self,
         facts: &Facts,
         caller: Option<&Caller>,
         d: &Dispatched,
+        note: Option<(&str, Value)>,
+    ) -> Result<(), AuditError> {
+        let failure = d.body.as_ref().err().map(to_wire);
+        let outcome = match &failure {
+            None => Outcome::Succeeded,
+            Some((code, message)) => Outcome::Failed { code: code.name(), message },
+        };
+        let done = Done {
+            request_parameters: d.request_parameters.clone(),
+            response_elements: d.response_elements.clone(),
+            recorded: &d.recorded,
+            outcome,
+        };
+        self.audit_record(facts, caller, done, note)
+    }
+
+    /// Writes the record of one call, KMS or CloudTrail.
+    pub(crate) fn audit_record(
+        &self,
+        facts: &Facts,
+        caller: Option<&Caller>,
+        done: Done<'_>,
         note: Option<(&str, Value)>,
     ) -> Result<(), AuditError> {
         // Anyone can make the server refuse an authentication: those records are budgeted,
@@ -74,16 +118,12 @@ impl AppState {
                 None => return Ok(()),
             },
         };
-        let failure = d.body.as_ref().err().map(to_wire);
-        let outcome = match &failure {
-            None => Outcome::Succeeded,
-            Some((code, message)) => Outcome::Failed { code: code.name(), message },
-        };
         let event_id = trent_crypto::new_key_id().unwrap_or_default();
         let call = ApiCall {
             event_time_ms: self.kms.now_ms(),
-            operation: facts.op.name(),
-            read_only: facts.op.spec().read_only,
+            event_source: facts.called.source,
+            operation: facts.called.name,
+            read_only: facts.called.read_only,
             region: caller.map(|c| c.region.as_str()).unwrap_or_else(|| claimed_region(facts)),
             caller,
             presented_access_key_id: match caller {
@@ -94,10 +134,10 @@ impl AppState {
             user_agent: facts.user_agent.as_deref(),
             request_id: &facts.request_id,
             event_id: &event_id,
-            request_parameters: d.request_parameters.clone(),
-            response_elements: d.response_elements.clone(),
-            recorded: &d.recorded,
-            outcome,
+            request_parameters: done.request_parameters,
+            response_elements: done.response_elements,
+            recorded: done.recorded,
+            outcome: done.outcome,
         };
         let mut event = call.to_event();
         let mut extra = serde_json::Map::new();

@@ -6,6 +6,7 @@
 //! --endpoint-url …` and boto3's paginator work unchanged. CloudTrail's own errors are mapped
 //! here, as KMS's are in `error.rs`.
 
+use crate::audit::{Called, Done, Facts};
 use crate::error::{to_wire, Failure};
 use crate::AppState;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
@@ -14,6 +15,7 @@ use base64::Engine;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use trent_core::audit::lookup::{event, event_time_secs, LookupAttribute, LookupPage, LookupQuery};
+use trent_core::audit::Outcome;
 
 pub(crate) const TARGET: &str =
     "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents";
@@ -172,13 +174,125 @@ fn respond(status: StatusCode, body: Value, request_id: &str) -> Response {
     resp
 }
 
-fn refused(f: Failure, request_id: &str) -> Response {
-    let (code, message) = to_wire(&f);
-    let status = StatusCode::from_u16(code.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
-    respond(status, json!({ "__type": code.name(), "message": message }), request_id)
+/// CloudTrail's `requestParameters` for a LookupEvents request.
+fn request_parameters(req: &Request) -> Value {
+    let mut m = serde_json::Map::new();
+    if !req.lookup_attributes.is_empty() {
+        let attrs: Vec<Value> = req
+            .lookup_attributes
+            .iter()
+            .map(
+                |a| json!({ "attributeKey": a.attribute_key, "attributeValue": a.attribute_value }),
+            )
+            .collect();
+        m.insert("lookupAttributes".into(), Value::Array(attrs));
+    }
+    let date = |t: f64| trent_types::trail::date_text(trent_types::Timestamp((t * 1000.0) as i64));
+    if let Some(t) = req.start_time.filter(|t| t.is_finite()) {
+        m.insert("startTime".into(), date(t));
+    }
+    if let Some(t) = req.end_time.filter(|t| t.is_finite()) {
+        m.insert("endTime".into(), date(t));
+    }
+    if let Some(n) = req.max_results {
+        m.insert("maxResults".into(), n.into());
+    }
+    if let Some(c) = &req.event_category {
+        m.insert("eventCategory".into(), c.as_str().into());
+    }
+    Value::Object(m)
 }
 
-/// Serves one LookupEvents request.
+/// What became of a request: who called, what it asked, the answer or the refusal.
+struct Served {
+    caller: Option<trent_core::Caller>,
+    request_parameters: Value,
+    answer: Result<Value, (StatusCode, &'static str, String)>,
+}
+
+fn failed(caller: Option<trent_core::Caller>, f: Failure) -> Served {
+    let (code, message) = to_wire(&f);
+    if let Failure::Kms(trent_core::KmsError::Internal(cause)) = &f {
+        tracing::error!(%cause, "LookupEvents failed");
+    }
+    let status = StatusCode::from_u16(code.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
+    Served { caller, request_parameters: Value::Null, answer: Err((status, code.name(), message)) }
+}
+
+async fn serve(
+    st: &AppState,
+    trail: std::sync::Arc<dyn trent_core::audit::lookup::TrailReader>,
+    source_ip: Option<String>,
+    method: Method,
+    uri: Uri,
+    headers: &HeaderMap,
+    body: axum::body::Body,
+) -> Served {
+    let limited = axum::body::to_bytes(body, MAX_BODY);
+    let body = match tokio::time::timeout(st.limits.body_timeout, limited).await {
+        Err(_) => return failed(None, Failure::RequestTimeout),
+        Ok(Err(_)) => return failed(None, Failure::TooLarge),
+        Ok(Ok(b)) => b,
+    };
+    if method != Method::POST || uri.path() != "/" {
+        return failed(None, Failure::UnknownOperation);
+    }
+    let authenticated =
+        st.auth.authenticate("cloudtrail", source_ip, &method, &uri, headers, &body).await;
+    let caller = match authenticated {
+        Ok(c) => c,
+        Err(f) => return failed(None, f),
+    };
+    if !st.audit_fail_open && st.audit_failing.load(std::sync::atomic::Ordering::Relaxed) {
+        let f = Failure::Kms(trent_core::KmsError::Internal(
+            "the audit trail cannot be written".into(),
+        ));
+        return failed(Some(caller), f);
+    }
+    if let Err(e) = st.kms.authorize_lookup_events(&caller).await {
+        return failed(Some(caller), Failure::Kms(e));
+    }
+    let req: Request = if body.iter().all(u8::is_ascii_whitespace) {
+        Request::default()
+    } else {
+        match serde_json::from_slice(&body) {
+            Ok(r) => r,
+            Err(_) => {
+                let m = "Start of structure or map found where not expected.".to_string();
+                let answer = Err((StatusCode::BAD_REQUEST, "SerializationException", m));
+                return Served { caller: Some(caller), request_parameters: Value::Null, answer };
+            }
+        }
+    };
+    let request_parameters = request_parameters(&req);
+    let (q, fingerprint) = match query(&req, &caller.account) {
+        Ok(q) => q,
+        Err(Refusal(code, message)) => {
+            let answer = Err((StatusCode::BAD_REQUEST, code, message));
+            return Served { caller: Some(caller), request_parameters, answer };
+        }
+    };
+    if q.max_results == 0 {
+        return Served {
+            caller: Some(caller),
+            request_parameters,
+            answer: Ok(json!({ "Events": [] })),
+        };
+    }
+    // Reading files: off the async workers.
+    let page = match tokio::task::spawn_blocking(move || trail.lookup(&q)).await {
+        Ok(Ok(page)) => page,
+        Ok(Err(e)) => return failed(Some(caller), Failure::Kms(trent_core::KmsError::Internal(e))),
+        Err(_) => {
+            let f = Failure::Kms(trent_core::KmsError::Internal("panic".into()));
+            return failed(Some(caller), f);
+        }
+    };
+    Served { caller: Some(caller), request_parameters, answer: Ok(answer(&page, &fingerprint)) }
+}
+
+/// Serves one LookupEvents request, and records it in the audit trail (reading the trail is
+/// itself recorded, as CloudTrail records LookupEvents).
 pub(crate) async fn lookup_events(
     st: &AppState,
     request_id: &str,
@@ -189,56 +303,39 @@ pub(crate) async fn lookup_events(
     body: axum::body::Body,
 ) -> Response {
     let Some(trail) = st.trail.clone() else {
-        return refused(Failure::UnknownOperation, request_id);
+        let (code, _) = to_wire(&Failure::UnknownOperation);
+        return respond(StatusCode::BAD_REQUEST, json!({ "__type": code.name() }), request_id);
     };
-    let body =
-        match tokio::time::timeout(st.limits.body_timeout, axum::body::to_bytes(body, MAX_BODY))
-            .await
-        {
-            Err(_) => return refused(Failure::RequestTimeout, request_id),
-            Ok(Err(_)) => return refused(Failure::TooLarge, request_id),
-            Ok(Ok(b)) => b,
-        };
-    if method != Method::POST || uri.path() != "/" {
-        return refused(Failure::UnknownOperation, request_id);
-    }
-    let caller =
-        match st.auth.authenticate("cloudtrail", source_ip, &method, &uri, headers, &body).await {
-            Ok(c) => c,
-            Err(f) => return refused(f, request_id),
-        };
-    if let Err(e) = st.kms.authorize_lookup_events(&caller).await {
-        return refused(Failure::Kms(e), request_id);
-    }
-    let req: Request = if body.iter().all(u8::is_ascii_whitespace) {
-        Request::default()
-    } else {
-        match serde_json::from_slice(&body) {
-            Ok(r) => r,
-            Err(_) => {
-                let e = json!({ "__type": "SerializationException", "message": "Start of structure or map found where not expected." });
-                return respond(StatusCode::BAD_REQUEST, e, request_id);
-            }
+    let called =
+        Called { name: "LookupEvents", source: "cloudtrail.amazonaws.com", read_only: true };
+    let facts = Facts::new(called, request_id, source_ip.as_deref(), headers);
+    let served = serve(st, trail, source_ip, method, uri, headers, body).await;
+    let recorded = trent_core::audit::Recorded::default();
+    let outcome = match &served.answer {
+        Ok(_) => Outcome::Succeeded,
+        Err((_, code, message)) => Outcome::Failed { code, message },
+    };
+    let done = Done {
+        request_parameters: served.request_parameters.clone(),
+        response_elements: Value::Null,
+        recorded: &recorded,
+        outcome,
+    };
+    let written = st.audit_record(&facts, served.caller.as_ref(), done, None);
+    let answer = match (written, served.answer) {
+        (Err(e), _) if !st.audit_fail_open => {
+            tracing::error!(error = %e, "LookupEvents refused: its audit record was not written");
+            let (code, message) =
+                to_wire(&Failure::Kms(trent_core::KmsError::Internal(e.to_string())));
+            Err((StatusCode::INTERNAL_SERVER_ERROR, code.name(), message))
         }
+        (_, answer) => answer,
     };
-    let (q, fingerprint) = match query(&req, &caller.account) {
-        Ok(q) => q,
-        Err(Refusal(code, message)) => {
-            return respond(
-                StatusCode::BAD_REQUEST,
-                json!({ "__type": code, "message": message }),
-                request_id,
-            )
+    match answer {
+        Ok(v) => respond(StatusCode::OK, v, request_id),
+        Err((status, code, message)) => {
+            respond(status, json!({ "__type": code, "message": message }), request_id)
         }
-    };
-    if q.max_results == 0 {
-        return respond(StatusCode::OK, json!({ "Events": [] }), request_id);
-    }
-    // Reading files: off the async workers.
-    match tokio::task::spawn_blocking(move || trail.lookup(&q)).await {
-        Ok(Ok(page)) => respond(StatusCode::OK, answer(&page, &fingerprint), request_id),
-        Ok(Err(e)) => refused(Failure::Kms(trent_core::KmsError::Internal(e)), request_id),
-        Err(_) => refused(Failure::Kms(trent_core::KmsError::Internal("panic".into())), request_id),
     }
 }
 

@@ -23,6 +23,8 @@ pub enum Outcome<'a> {
 #[derive(Debug, Clone)]
 pub struct ApiCall<'a> {
     pub event_time_ms: i64,
+    /// `kms.amazonaws.com`, or `cloudtrail.amazonaws.com` for LookupEvents.
+    pub event_source: &'a str,
     /// The operation (CloudTrail's `eventName`).
     pub operation: &'a str,
     pub read_only: bool,
@@ -102,7 +104,7 @@ impl ApiCall<'_> {
         e.insert("eventVersion".into(), "1.11".into());
         e.insert("userIdentity".into(), user_identity(self));
         e.insert("eventTime".into(), event_time(self.event_time_ms).into());
-        e.insert("eventSource".into(), "kms.amazonaws.com".into());
+        e.insert("eventSource".into(), self.event_source.into());
         e.insert("eventName".into(), self.operation.into());
         e.insert("awsRegion".into(), self.region.into());
         e.insert("sourceIPAddress".into(), self.source_ip.unwrap_or("").into());
@@ -168,6 +170,7 @@ mod tests {
     fn call<'a>(caller: Option<&'a Caller>, recorded: &'a Recorded) -> ApiCall<'a> {
         ApiCall {
             event_time_ms: 1_747_806_465_000,
+            event_source: "kms.amazonaws.com",
             operation: "ImportKeyMaterial",
             read_only: false,
             region: "us-east-1",

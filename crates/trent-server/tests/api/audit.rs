@@ -295,6 +295,12 @@ async fn lookup_events_finds_records_newest_first_in_pages_of_the_callers_accoun
         next = p["NextToken"].clone();
     }
     assert_eq!(seen, 5);
+    // Reading the trail is recorded too, as CloudTrail records LookupEvents.
+    let last = records(&t).last().cloned().unwrap();
+    assert_eq!(last["eventSource"], "cloudtrail.amazonaws.com");
+    assert_eq!(last["eventName"], "LookupEvents");
+    assert_eq!(last["readOnly"], true);
+    assert_eq!(last["requestParameters"]["lookupAttributes"][0]["attributeValue"], "CreateKey");
     // A token of another query is refused; so is a second attribute.
     let other = json!({ "NextToken": page["NextToken"] });
     let (status, e) = lookup(&t, &akid, &secret, other).await;
