@@ -40,6 +40,8 @@ struct Writer {
     opened: Instant,
     since_checkpoint: u64,
     last_checkpoint: Instant,
+    /// Lines written since the last fsync (done by `tick`, off the request path).
+    unsynced: bool,
 }
 
 pub struct FileAudit {
@@ -163,6 +165,7 @@ impl FileAudit {
             opened: Instant::now(),
             since_checkpoint: 0,
             last_checkpoint: Instant::now(),
+            unsynced: false,
         };
         Ok(FileAudit { writer: Mutex::new(writer), key, options })
     }
@@ -171,8 +174,9 @@ impl FileAudit {
         self.writer.lock().map_err(|_| AuditError("the audit trail's lock is poisoned".into()))
     }
 
-    /// Writes a checkpoint now if anything was written since the last one, and rotates the
-    /// file if it is old enough (the server calls this periodically and at shutdown).
+    /// Writes a checkpoint now if anything was written since the last one and it is time,
+    /// rotates the file if it is old enough, and fsyncs what was written (the server calls
+    /// this every few seconds on a blocking thread, and at shutdown).
     pub fn tick(&self, closing: bool) -> Result<(), AuditError> {
         let mut w = self.writer()?;
         let due = closing || w.last_checkpoint.elapsed() >= self.options.checkpoint_interval;
@@ -182,7 +186,7 @@ impl FileAudit {
         if !closing && w.opened.elapsed() >= self.options.max_age && w.bytes > 0 {
             w.rotate(self.key.as_ref())?;
         }
-        Ok(())
+        w.sync()
     }
 }
 
@@ -207,14 +211,23 @@ impl Writer {
             return Err(AuditError(e.to_string()));
         }
         self.bytes += line.len() as u64;
+        self.unsynced = true;
         Ok(())
     }
 
+    fn sync(&mut self) -> Result<(), AuditError> {
+        if self.unsynced {
+            self.file.sync_data().map_err(|e| AuditError(e.to_string()))?;
+            self.unsynced = false;
+        }
+        Ok(())
+    }
+
+    /// A checkpoint line; it reaches the disk at the next tick (within seconds), so that the
+    /// request that happens to write it does not wait for an fsync.
     fn checkpoint(&mut self, key: &dyn CheckpointKey) -> Result<(), AuditError> {
         let time = now_text();
         self.append(|c| c.checkpoint(key, &time))?;
-        // Everything up to a checkpoint survives a power loss.
-        self.file.sync_data().map_err(|e| AuditError(e.to_string()))?;
         self.since_checkpoint = 0;
         self.last_checkpoint = Instant::now();
         Ok(())
@@ -224,6 +237,7 @@ impl Writer {
     /// starts a new one whose first line is a checkpoint linking to it.
     fn rotate(&mut self, key: &dyn CheckpointKey) -> Result<(), AuditError> {
         self.checkpoint(key)?;
+        self.sync()?;
         let live = self.dir.join(LIVE_FILE);
         let rotated = self.dir.join(format!("audit-{:012}.log", self.first_sequence));
         std::fs::rename(&live, &rotated).map_err(|e| AuditError(e.to_string()))?;
