@@ -186,7 +186,15 @@ impl FileAudit {
         if !closing && w.opened.elapsed() >= self.options.max_age && w.bytes > 0 {
             w.rotate(self.key.as_ref())?;
         }
-        w.sync()
+        if !w.unsynced {
+            return Ok(());
+        }
+        // The fsync runs on a second handle of the file without the lock, so that records
+        // go on being written meanwhile.
+        let handle = w.file.try_clone().map_err(|e| AuditError(e.to_string()))?;
+        w.unsynced = false;
+        drop(w);
+        handle.sync_data().map_err(|e| AuditError(e.to_string()))
     }
 }
 
