@@ -28,6 +28,8 @@ pub struct AuditOptions {
     pub max_bytes: u64,
     /// ...or this age.
     pub max_age: Duration,
+    /// Rotated files kept (the oldest beyond are deleted); `None` keeps them all.
+    pub keep_files: Option<usize>,
 }
 
 struct Writer {
@@ -185,6 +187,9 @@ impl FileAudit {
         }
         if !closing && w.opened.elapsed() >= self.options.max_age && w.bytes > 0 {
             w.rotate(self.key.as_ref())?;
+            if let Some(keep) = self.options.keep_files {
+                w.prune(keep);
+            }
         }
         if !w.unsynced {
             return Ok(());
@@ -257,6 +262,23 @@ impl Writer {
         tracing::info!(file = %rotated.display(), "audit trail rotated");
         Ok(())
     }
+
+    /// Deletes the oldest rotated files beyond `keep`.
+    fn prune(&self, keep: usize) {
+        let live = self.dir.join(LIVE_FILE);
+        let rotated: Vec<PathBuf> =
+            trail_files(&self.dir).into_iter().filter(|p| *p != live).collect();
+        for old in rotated.iter().take(rotated.len().saturating_sub(keep)) {
+            match std::fs::remove_file(old) {
+                Ok(()) => {
+                    tracing::info!(file = %old.display(), "old audit file removed (--audit-keep-files)")
+                }
+                Err(e) => {
+                    tracing::warn!(file = %old.display(), error = %e, "cannot remove an old audit file")
+                }
+            }
+        }
+    }
 }
 
 impl AuditSink for FileAudit {
@@ -264,6 +286,9 @@ impl AuditSink for FileAudit {
         let mut w = self.writer()?;
         if w.bytes >= self.options.max_bytes {
             w.rotate(self.key.as_ref())?;
+            if let Some(keep) = self.options.keep_files {
+                w.prune(keep);
+            }
         }
         w.append(|c| c.record(event))?;
         w.since_checkpoint += 1;
@@ -292,6 +317,7 @@ mod tests {
             checkpoint_interval: Duration::from_secs(3600),
             max_bytes,
             max_age: Duration::from_secs(3600),
+            keep_files: None,
         }
     }
 
@@ -326,6 +352,18 @@ mod tests {
         assert!(r["broken"].is_null(), "{r}");
         assert_eq!(r["nodes"][0]["records"], 33);
         assert_eq!(r["nodes"][0]["afterLastCheckpoint"], 0);
+        // With retention, the oldest files go and the trail verifies from the oldest kept.
+        let a = FileAudit::open(
+            dir.path(),
+            k.clone(),
+            AuditOptions { keep_files: Some(1), ..options(1500) },
+        )
+        .unwrap();
+        write(&a, 20);
+        assert_eq!(trail_files(dir.path()).len(), 2, "one rotated file kept, and the live one");
+        let r = verify_dir(dir.path(), k.as_ref()).unwrap();
+        assert!(r["broken"].is_null(), "{r}");
+        assert!(r["nodes"][0]["startsAt"].as_u64().unwrap() > 1, "{r}");
     }
 
     #[test]

@@ -41,6 +41,7 @@ pub fn verify_files(files: &[PathBuf], key: &dyn CheckpointKey) -> Result<Value,
                 "checkpoints": v.checkpoints,
                 "lastCheckpoint": v.last_checkpoint,
                 "afterLastCheckpoint": v.after_last_checkpoint,
+                "startsAt": v.starts_at,
             })),
             Err(b) => {
                 return Ok(json!({
@@ -76,6 +77,11 @@ pub fn print(report: &Value) -> bool {
             n["records"],
             n["checkpoints"],
         );
+        if let Some(s) = n["startsAt"].as_u64() {
+            println!(
+                "  (its older files were removed: it starts at the checkpoint of sequence {s})"
+            );
+        }
     }
     match report.get("broken").filter(|b| !b.is_null()) {
         None => {

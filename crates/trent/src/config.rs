@@ -111,6 +111,9 @@ pub struct ServeArgs {
     /// Rotate audit.log after this many hours.
     #[arg(long, env = "TRENT_AUDIT_MAX_AGE_HOURS")]
     pub audit_max_age_hours: Option<u64>,
+    /// Rotated audit files kept; the oldest beyond are deleted (default: all are kept).
+    #[arg(long, env = "TRENT_AUDIT_KEEP_FILES")]
+    pub audit_keep_files: Option<usize>,
     /// A signed checkpoint after this many audit records...
     #[arg(long, env = "TRENT_AUDIT_CHECKPOINT_RECORDS")]
     pub audit_checkpoint_records: Option<u64>,
@@ -122,7 +125,7 @@ pub struct ServeArgs {
     /// header_timeout_secs, body_timeout_secs, request_timeout_secs, drain_secs, heavy_work_threads,
     /// heavy_work_queue, tls_cert, tls_key, tls_client_ca, tls_self_signed, allow_plaintext,
     /// database_url, pkcs11_module, pkcs11_token_label, pkcs11_key_label, node_id,
-    /// audit_fail_open, audit_max_bytes, audit_max_age_hours, audit_checkpoint_records,
+    /// audit_fail_open, audit_max_bytes, audit_max_age_hours, audit_keep_files, audit_checkpoint_records,
     /// audit_checkpoint_secs.
     #[arg(long, env = "TRENT_CONFIG")]
     pub config: Option<PathBuf>,
@@ -161,6 +164,7 @@ struct FileConfig {
     audit_fail_open: Option<bool>,
     audit_max_bytes: Option<u64>,
     audit_max_age_hours: Option<u64>,
+    audit_keep_files: Option<usize>,
     audit_checkpoint_records: Option<u64>,
     audit_checkpoint_secs: Option<u64>,
 }
@@ -173,6 +177,7 @@ pub struct AuditConfig {
     pub fail_open: bool,
     pub max_bytes: u64,
     pub max_age: std::time::Duration,
+    pub keep_files: Option<usize>,
     pub checkpoint_every: u64,
     pub checkpoint_interval: std::time::Duration,
 }
@@ -305,6 +310,7 @@ impl ServeConfig {
                 max_age: std::time::Duration::from_secs(
                     3600 * a.audit_max_age_hours.or(file.audit_max_age_hours).unwrap_or(24).max(1),
                 ),
+                keep_files: a.audit_keep_files.or(file.audit_keep_files).map(|n| n.max(1)),
                 checkpoint_every: a
                     .audit_checkpoint_records
                     .or(file.audit_checkpoint_records)

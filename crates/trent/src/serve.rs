@@ -47,6 +47,7 @@ async fn serve(cfg: ServeConfig) -> Result<(), String> {
         checkpoint_interval: cfg.audit.checkpoint_interval,
         max_bytes: cfg.audit.max_bytes,
         max_age: cfg.audit.max_age,
+        keep_files: cfg.audit.keep_files,
     };
     let audit = Arc::new(crate::audit_file::FileAudit::open(
         &cfg.data_dir,

@@ -134,6 +134,9 @@ pub struct Verified {
     /// chain only: a truncation of them cannot be told from their never being written).
     pub last_checkpoint: Option<u64>,
     pub after_last_checkpoint: u64,
+    /// The sequence the trail starts at when its older files were removed (it then starts
+    /// with a checkpoint, whose MAC proves the chain that led to it).
+    pub starts_at: Option<u64>,
 }
 
 /// One line read from a file: the file's name, its line number and text.
@@ -164,6 +167,13 @@ pub fn verify<'a>(
                 n,
                 format!("a line of node {} inside node {node}'s trail", line.node),
             ));
+        }
+        // A trail whose older files were removed starts with the checkpoint that began the
+        // oldest kept file: its MAC (checked below) vouches for the chain before it.
+        if i == 0 && line.sequence > 1 && line.checkpoint.is_some() {
+            expected.next_sequence = line.sequence;
+            expected.previous = line.previous_digest.clone();
+            v.starts_at = Some(line.sequence);
         }
         if line.sequence != expected.next_sequence {
             let wanted = expected.next_sequence;
@@ -292,6 +302,9 @@ mod tests {
         let mut head = t.clone();
         head.remove(0);
         assert!(check(&head, &key).unwrap_err().what.contains("beginning is missing"));
+        // Cut just before a checkpoint (older files removed): it verifies from there.
+        let from_checkpoint = t[3..].to_vec();
+        assert_eq!(check(&from_checkpoint, &key).unwrap().starts_at, Some(4));
         let mut garbage = t.clone();
         garbage[4] = "{not json".into();
         assert_eq!(check(&garbage, &key).unwrap_err().line, 5);
