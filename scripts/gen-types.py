@@ -199,12 +199,15 @@ def check_value(sname, expr, path_expr, indent, wire_to_typed):
     t = s["type"]
     pad = " " * indent
     if t == "string":
+        # A member the model marks sensitive (a key store password) is never quoted back.
+        quoted = "_secret" if s.get("sensitive") else ""
         if "min" in s:
-            w(f"{pad}errs.min_len_str({path_expr}, {expr}, {s['min']});")
+            w(f"{pad}errs.min_len_str{quoted}({path_expr}, {expr}, {s['min']});")
         if "max" in s:
-            w(f"{pad}errs.max_len_str({path_expr}, {expr}, {s['max']});")
+            w(f"{pad}errs.max_len_str{quoted}({path_expr}, {expr}, {s['max']});")
         if "pattern" in s:
-            w(f"{pad}errs.pattern({path_expr}, {expr}, &pattern_table::{pattern_name(s['pattern'])}, {json.dumps(s['pattern'])});")
+            fn = "pattern_secret" if s.get("sensitive") else "pattern"
+            w(f"{pad}errs.{fn}({path_expr}, {expr}, &pattern_table::{pattern_name(s['pattern'])}, {json.dumps(s['pattern'])});")
         if "enum" in s:
             return f"errs.enum_value::<{sname}>({path_expr}, {expr}, {sname}::parse, {sname}::NAMES)?"
         return f"{expr}.clone()"

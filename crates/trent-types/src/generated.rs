@@ -1705,8 +1705,8 @@ impl CreateCustomKeyStoreRequest {
         let m_key_store_password = match &wire.key_store_password {
             None => None,
             Some(value) => {
-                errs.min_len_str(&p, value, 7);
-                errs.max_len_str(&p, value, 32);
+                errs.min_len_str_secret(&p, value, 7);
+                errs.max_len_str_secret(&p, value, 32);
                 (|| Some(value.clone()))()
             }
         };
@@ -6034,8 +6034,8 @@ impl UpdateCustomKeyStoreRequest {
         let m_key_store_password = match &wire.key_store_password {
             None => None,
             Some(value) => {
-                errs.min_len_str(&p, value, 7);
-                errs.max_len_str(&p, value, 32);
+                errs.min_len_str_secret(&p, value, 7);
+                errs.max_len_str_secret(&p, value, 32);
                 (|| Some(value.clone()))()
             }
         };
@@ -6485,9 +6485,9 @@ impl XksProxyAuthenticationCredentialType {
         let m_access_key_id = match &wire.access_key_id {
             None => { errs.missing(&p); None }
             Some(value) => {
-                errs.min_len_str(&p, value, 20);
-                errs.max_len_str(&p, value, 30);
-                errs.pattern(&p, value, &pattern_table::P16, "^[A-Z2-7]+$");
+                errs.min_len_str_secret(&p, value, 20);
+                errs.max_len_str_secret(&p, value, 30);
+                errs.pattern_secret(&p, value, &pattern_table::P16, "^[A-Z2-7]+$");
                 (|| Some(value.clone()))()
             }
         };
@@ -6495,9 +6495,9 @@ impl XksProxyAuthenticationCredentialType {
         let m_raw_secret_access_key = match &wire.raw_secret_access_key {
             None => { errs.missing(&p); None }
             Some(value) => {
-                errs.min_len_str(&p, value, 43);
-                errs.max_len_str(&p, value, 64);
-                errs.pattern(&p, value, &pattern_table::P17, "^[a-zA-Z0-9\\/+=]+$");
+                errs.min_len_str_secret(&p, value, 43);
+                errs.max_len_str_secret(&p, value, 64);
+                errs.pattern_secret(&p, value, &pattern_table::P17, "^[a-zA-Z0-9\\/+=]+$");
                 (|| Some(value.clone()))()
             }
         };

@@ -119,6 +119,30 @@ impl Errors {
         }
     }
 
+    /// As `min_len_str`, for a member the model marks sensitive: its value is not quoted.
+    pub fn min_len_str_secret(&mut self, path: &MemberPath, v: &str, min: usize) {
+        if v.chars().count() < min {
+            let constraint = format!("Member must have length greater than or equal to {min}");
+            self.push(None, path, &constraint);
+        }
+    }
+
+    /// As `max_len_str`, for a member the model marks sensitive.
+    pub fn max_len_str_secret(&mut self, path: &MemberPath, v: &str, max: usize) {
+        if v.chars().count() > max {
+            let constraint = format!("Member must have length less than or equal to {max}");
+            self.push(None, path, &constraint);
+        }
+    }
+
+    /// As `pattern`, for a member the model marks sensitive.
+    pub fn pattern_secret(&mut self, path: &MemberPath, v: &str, re: &Regex, source: &str) {
+        if !re.is_match(v) {
+            let constraint = format!("Member must satisfy regular expression pattern: {source}");
+            self.push(None, path, &constraint);
+        }
+    }
+
     pub fn pattern(&mut self, path: &MemberPath, v: &str, re: &Regex, source: &str) {
         if !re.is_match(v) {
             self.push(

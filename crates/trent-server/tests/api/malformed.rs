@@ -37,6 +37,9 @@ async fn malformed_requests_get_aws_errors() {
         ("GenerateDataKey", format!(r#"{{"KeyId":"{key}","NumberOfBytes":2000}}"#), "ValidationException", None),
         ("TagResource", format!(r#"{{"KeyId":"{key}","Tags":[{{"TagKey":"","TagValue":"v"}}]}}"#), "ValidationException",
             Some("1 validation error detected: Value '' at 'tags.1.member.tagKey' failed to satisfy constraint: Member must have length greater than or equal to 1")),
+        // A member the model marks sensitive is never quoted back (nor, so, audited).
+        ("CreateCustomKeyStore", r#"{"CustomKeyStoreName":"s","KeyStorePassword":"hunter"}"#.into(), "ValidationException",
+            Some("1 validation error detected: Value at 'keyStorePassword' failed to satisfy constraint: Member must have length greater than or equal to 7")),
         ("NoSuchOperation", "{}".into(), "UnknownOperationException", None),
     ];
     for (op, body, code, msg) in rows {
