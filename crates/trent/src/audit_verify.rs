@@ -5,36 +5,78 @@
 
 use crate::audit_file::trail_files;
 use serde_json::{json, Value};
+use std::cell::RefCell;
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
+use std::sync::Arc;
 use trent_core::audit::chain::{self, CheckpointKey, Line, Numbered};
 
-/// Verifies `files` (oldest first); the report as JSON: every node's counts, and the first
-/// break, if any.
-pub fn verify_files(files: &[PathBuf], key: &dyn CheckpointKey) -> Result<Value, String> {
-    let mut texts = Vec::new();
-    for f in files {
-        let text =
-            std::fs::read_to_string(f).map_err(|e| format!("cannot read {}: {e}", f.display()))?;
-        texts.push((f.display().to_string(), text));
-    }
-    // Lines by node, in file order: each node's chain is verified on its own.
-    let mut nodes: Vec<(String, Vec<Numbered<'_>>)> = Vec::new();
-    for (file, text) in &texts {
-        // A last line without its newline is being written (or was cut by a crash): it is
-        // not part of the trail yet.
-        let complete = text.rfind('\n').map(|i| &text[..=i]).unwrap_or("");
-        for (i, line) in complete.lines().enumerate() {
-            let node = serde_json::from_str::<Line>(line).map(|l| l.node).unwrap_or_default();
-            let n = Numbered { file, line: i + 1, text: line };
-            match nodes.iter_mut().find(|(name, _)| *name == node) {
-                Some((_, lines)) => lines.push(n),
-                None => nodes.push((node, vec![n])),
+/// The complete lines of a file, numbered: a last line without its newline is being written
+/// (or was cut by a crash) and is not part of the trail yet. Read as a stream; a read error
+/// ends the lines and is kept in `error`.
+fn file_lines(
+    path: &Path,
+    error: Rc<RefCell<Option<String>>>,
+) -> Result<impl Iterator<Item = Numbered>, String> {
+    let file = File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let name: Arc<str> = path.display().to_string().into();
+    let mut reader = BufReader::new(file);
+    let mut number = 0;
+    Ok(std::iter::from_fn(move || {
+        let mut buf = Vec::new();
+        match reader.read_until(b'\n', &mut buf) {
+            Ok(0) => None,
+            Ok(_) if buf.last() != Some(&b'\n') => None,
+            Ok(_) => {
+                buf.pop();
+                number += 1;
+                let text = String::from_utf8_lossy(&buf).into_owned();
+                Some(Numbered { file: name.clone(), line: number, text })
             }
+            Err(e) => {
+                *error.borrow_mut() = Some(format!("cannot read {name}: {e}"));
+                None
+            }
+        }
+    }))
+}
+
+/// The node a trail file belongs to: that of its first line.
+fn node_of(path: &Path) -> Option<String> {
+    let mut first = String::new();
+    BufReader::new(File::open(path).ok()?.take(1 << 20)).read_line(&mut first).ok()?;
+    serde_json::from_str::<Line>(first.trim_end()).ok().map(|l| l.node)
+}
+
+/// Verifies `files` (oldest first), each node's files as one chain, streamed; the report as
+/// JSON: every node's counts, and the first break, if any.
+pub fn verify_files(files: &[PathBuf], key: &dyn CheckpointKey) -> Result<Value, String> {
+    let mut nodes: Vec<(String, Vec<&PathBuf>)> = Vec::new();
+    for f in files {
+        // An empty file (a live file just rotated) has nothing to verify.
+        if std::fs::metadata(f).is_ok_and(|m| m.len() == 0) {
+            continue;
+        }
+        let node = node_of(f).unwrap_or_default();
+        match nodes.iter_mut().find(|(n, _)| *n == node) {
+            Some((_, fs)) => fs.push(f),
+            None => nodes.push((node, vec![f])),
         }
     }
     let mut report = Vec::new();
-    for (node, lines) in nodes {
-        match chain::verify(&node, lines, key) {
+    for (node, paths) in nodes {
+        let error = Rc::new(RefCell::new(None));
+        let mut streams = Vec::new();
+        for p in paths {
+            streams.push(file_lines(p, error.clone())?);
+        }
+        let verified = chain::verify(&node, streams.into_iter().flatten(), key);
+        if let Some(e) = error.borrow_mut().take() {
+            return Err(e);
+        }
+        match verified {
             Ok(v) => report.push(json!({
                 "node": v.node,
                 "records": v.records,

@@ -140,46 +140,57 @@ pub struct Verified {
 }
 
 /// One line read from a file: the file's name, its line number and text.
-pub struct Numbered<'a> {
-    pub file: &'a str,
+pub struct Numbered {
+    pub file: std::sync::Arc<str>,
     pub line: usize,
-    pub text: &'a str,
+    pub text: String,
+}
+
+/// How far ahead a break is looked at to tell a reordering from a deletion: the lines are
+/// streamed, so a trail of any size is verified in bounded memory.
+const LOOKAHEAD: usize = 256;
+
+fn sequence_of(text: &str) -> Option<u64> {
+    serde_json::from_str::<Line>(text).ok().map(|l| l.sequence)
 }
 
 /// Verifies one node's trail, given its lines in the order of its files; stops at the first
 /// break. `lines` must all belong to `node` (the caller groups by node).
-pub fn verify<'a>(
+pub fn verify(
     node: &str,
-    lines: impl IntoIterator<Item = Numbered<'a>>,
+    lines: impl IntoIterator<Item = Numbered>,
     key: &dyn CheckpointKey,
 ) -> Result<Verified, Broken> {
-    let lines: Vec<Numbered<'a>> = lines.into_iter().collect();
+    let mut lines = lines.into_iter();
+    let mut window: std::collections::VecDeque<Numbered> = lines.by_ref().take(LOOKAHEAD).collect();
     let mut v = Verified { node: node.to_string(), ..Verified::default() };
     let mut expected = Chain::start(node);
     let broken =
-        |n: &Numbered<'_>, what: String| Broken { file: n.file.into(), line: n.line, what };
-    for (i, n) in lines.iter().enumerate() {
-        let Ok(line) = serde_json::from_str::<Line>(n.text) else {
-            return Err(broken(n, "not a line of the trail (modified or inserted)".into()));
+        |n: &Numbered, what: String| Broken { file: n.file.to_string(), line: n.line, what };
+    let mut before: Option<Numbered> = None;
+    let mut first = true;
+    while let Some(n) = window.pop_front() {
+        window.extend(lines.by_ref().take(LOOKAHEAD + 1 - window.len().min(LOOKAHEAD + 1)));
+        let Ok(line) = serde_json::from_str::<Line>(&n.text) else {
+            return Err(broken(&n, "not a line of the trail (modified or inserted)".into()));
         };
         if line.node != node {
             return Err(broken(
-                n,
+                &n,
                 format!("a line of node {} inside node {node}'s trail", line.node),
             ));
         }
         // A trail whose older files were removed starts with the checkpoint that began the
         // oldest kept file: its MAC (checked below) vouches for the chain before it.
-        if i == 0 && line.sequence > 1 && line.checkpoint.is_some() {
+        if first && line.sequence > 1 && line.checkpoint.is_some() {
             expected.next_sequence = line.sequence;
             expected.previous = line.previous_digest.clone();
             v.starts_at = Some(line.sequence);
         }
+        first = false;
         if line.sequence != expected.next_sequence {
             let wanted = expected.next_sequence;
-            let later = lines[i + 1..]
-                .iter()
-                .any(|m| serde_json::from_str::<Line>(m.text).is_ok_and(|l| l.sequence == wanted));
+            let later = window.iter().any(|m| sequence_of(&m.text) == Some(wanted));
             let what = if line.sequence < wanted {
                 format!(
                     "sequence {} again after {} (inserted or replayed)",
@@ -196,17 +207,16 @@ pub fn verify<'a>(
             } else {
                 format!("sequence {wanted} to {} missing (deleted)", line.sequence - 1)
             };
-            return Err(broken(n, what));
+            return Err(broken(&n, what));
         }
         if line.previous_digest != expected.previous {
             // This line's link is intact in form but does not match the line before: that line
             // was changed (or, for the first line, the trail does not start here).
-            return Err(match i {
-                0 => broken(n, "does not link to the start of the trail".into()),
-                _ => broken(
-                    &lines[i - 1],
-                    "modified (the next line's digest link does not match it)".into(),
-                ),
+            return Err(match &before {
+                None => broken(&n, "does not link to the start of the trail".into()),
+                Some(b) => {
+                    broken(b, "modified (the next line's digest link does not match it)".into())
+                }
             });
         }
         match (&line.record, &line.checkpoint) {
@@ -219,7 +229,7 @@ pub fn verify<'a>(
                 let tag = hex::decode(&c.mac).unwrap_or_default();
                 if !key.verify(&msg, &tag) {
                     return Err(broken(
-                        n,
+                        &n,
                         "checkpoint MAC is not valid (forged or modified)".into(),
                     ));
                 }
@@ -227,10 +237,11 @@ pub fn verify<'a>(
                 v.last_checkpoint = Some(line.sequence);
                 v.after_last_checkpoint = 0;
             }
-            _ => return Err(broken(n, "neither a record nor a checkpoint".into())),
+            _ => return Err(broken(&n, "neither a record nor a checkpoint".into())),
         }
         expected.next_sequence = line.sequence + 1;
-        expected.previous = digest(n.text);
+        expected.previous = digest(&n.text);
+        before = Some(n);
     }
     Ok(v)
 }
@@ -258,15 +269,12 @@ mod tests {
     }
 
     fn check(lines: &[String], key: &Keyring) -> Result<Verified, Broken> {
-        verify(
-            "n1",
-            lines.iter().enumerate().map(|(i, t)| Numbered {
-                file: "audit.log",
-                line: i + 1,
-                text: t,
-            }),
-            key,
-        )
+        let numbered = lines.iter().enumerate().map(|(i, t)| Numbered {
+            file: "audit.log".into(),
+            line: i + 1,
+            text: t.clone(),
+        });
+        verify("n1", numbered, key)
     }
 
     #[test]
@@ -308,6 +316,22 @@ mod tests {
         let mut garbage = t.clone();
         garbage[4] = "{not json".into();
         assert_eq!(check(&garbage, &key).unwrap_err().line, 5);
+    }
+
+    #[test]
+    fn a_long_trail_is_streamed_and_a_break_deep_in_it_found() {
+        let key = keyring();
+        let mut c = Chain::start("n1");
+        let t: Vec<String> = (0..1000).map(|i| c.record(json!({ "i": i }))).collect();
+        assert_eq!(check(&t, &key).unwrap().records, 1000);
+        let mut swapped = t.clone();
+        swapped.swap(600, 601);
+        let e = check(&swapped, &key).unwrap_err();
+        assert_eq!((e.line, e.what.contains("reordered")), (601, true), "{e:?}");
+        let mut deleted = t.clone();
+        deleted.remove(700);
+        let e = check(&deleted, &key).unwrap_err();
+        assert_eq!((e.line, e.what.contains("deleted")), (701, true), "{e:?}");
     }
 
     #[test]
