@@ -38,16 +38,23 @@ pub(crate) struct Facts {
 }
 
 impl Facts {
+    /// What a request claimed matters only when it was not authenticated (`caller` known):
+    /// the `Authorization` header is read again only then.
     pub(crate) fn new(
         called: impl Into<Called>,
         request_id: &str,
         source_ip: Option<&str>,
         headers: &HeaderMap,
+        authenticated: bool,
     ) -> Self {
         let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-        let claimed = text("authorization")
-            .and_then(|h| trent_sigv4::Authorization::parse(h).ok())
-            .map(|a| (a.access_key_id.to_string(), a.region.to_string()));
+        let claimed = if authenticated {
+            None
+        } else {
+            text("authorization")
+                .and_then(|h| trent_sigv4::Authorization::parse(h).ok())
+                .map(|a| (a.access_key_id.to_string(), a.region.to_string()))
+        };
         Facts {
             called: called.into(),
             request_id: request_id.to_string(),

@@ -37,12 +37,12 @@ impl Dispatched {
 /// the key acted on in `keyId` ("CloudTrail log entries for this operation recorded on or
 /// after December 2022 include the key ARN of the affected KMS key in the
 /// responseElements.keyId value", AWS KMS developer guide, e.g. the CreateAlias entry).
-fn response_elements(op: Operation, output: Value, recorded: &Recorded) -> Value {
+fn response_elements(op: Operation, output: &impl Trail, recorded: &Recorded) -> Value {
     let spec = op.spec();
     if spec.read_only {
         return Value::Null;
     }
-    let mut m = match output {
+    let mut m = match output.trail() {
         Value::Object(m) => m,
         _ => serde_json::Map::new(),
     };
@@ -82,7 +82,7 @@ where
             }
         }
     };
-    let response_elements = response_elements(R::OPERATION, out.trail(), &recorded);
+    let response_elements = response_elements(R::OPERATION, &out, &recorded);
     let body = serde_json::to_vec(&out)
         .map_err(|e| Failure::Kms(KmsError::Internal(format!("encoding the response: {e}"))))
         .map(|json| if json == b"null" { Vec::new() } else { json });

@@ -175,7 +175,9 @@ async fn handle(
     let Exchange { caller, mut dispatched, late } = exchange;
     // Every request that names an operation has its record, whatever became of it.
     if let Some(op) = op {
-        let facts = audit::Facts::new(op, &request_id, source_ip.as_deref(), &headers);
+        let authenticated = caller.is_some();
+        let facts =
+            audit::Facts::new(op, &request_id, source_ip.as_deref(), &headers, authenticated);
         match late {
             None => {
                 let written = st.audit_call(&facts, caller.as_ref(), &dispatched, None);
