@@ -172,3 +172,40 @@ fn decode_encrypt_request(b: Bencher) {
             .unwrap()
     });
 }
+
+/// The audit record of one Encrypt: the CloudTrail record built from what the call saw, and
+/// its chained line (what `audit.log` gets, before the write).
+#[divan::bench]
+fn audit_record_of_encrypt(b: Bencher) {
+    use trent_core::audit::chain::Chain;
+    use trent_core::audit::{ApiCall, Outcome, Recorded};
+    let caller = trent_core::Caller {
+        account: "111122223333".into(),
+        region: "us-east-1".into(),
+        principal_arn: "arn:aws:iam::111122223333:root".into(),
+        access_key_id: "AKIAIOSFODNN7EXAMPLE".into(),
+        source_ip: Some("127.0.0.1".into()),
+    };
+    let recorded = Recorded { resources: vec![ARN.into()], key_material_ids: vec![MID.into()] };
+    let mut chain = Chain::start("node-bench");
+    b.bench_local(|| {
+        let call = ApiCall {
+            event_time_ms: 1_764_619_200_000,
+            event_source: "kms.amazonaws.com",
+            operation: "Encrypt",
+            read_only: true,
+            region: "us-east-1",
+            caller: Some(&caller),
+            presented_access_key_id: None,
+            source_ip: Some("127.0.0.1"),
+            user_agent: Some("aws-sdk-rust/1.0"),
+            request_id: "f3423043-63bc-11e4-bc2b-4198b6150d5c",
+            event_id: "91235988-eb87-476a-ac2c-0cdc244e6dca",
+            request_parameters: serde_json::json!({ "keyId": ARN, "encryptionAlgorithm": "SYMMETRIC_DEFAULT" }),
+            response_elements: serde_json::Value::Null,
+            recorded: &recorded,
+            outcome: Outcome::Succeeded,
+        };
+        chain.record(black_box(call.to_event()))
+    });
+}

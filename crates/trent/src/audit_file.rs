@@ -283,6 +283,8 @@ impl Writer {
 
 impl AuditSink for FileAudit {
     fn record(&self, event: serde_json::Value) -> Result<(), AuditError> {
+        // Serialized before the lock: under it only the link, the digest and the write.
+        let text = event.to_string();
         let mut w = self.writer()?;
         if w.bytes >= self.options.max_bytes {
             w.rotate(self.key.as_ref())?;
@@ -290,7 +292,7 @@ impl AuditSink for FileAudit {
                 w.prune(keep);
             }
         }
-        w.append(|c| c.record(event))?;
+        w.append(|c| c.record_text(&text))?;
         w.since_checkpoint += 1;
         if w.since_checkpoint >= self.options.checkpoint_every {
             w.checkpoint(self.key.as_ref())?;
