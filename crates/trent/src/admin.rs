@@ -5,21 +5,15 @@
 
 use crate::datadir;
 use clap::{Args, Subcommand};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use trent_core::{AdminRequest, Kms, KmsConfig, SystemClock, WrappingPoolConfig};
 use trent_crypto::Secret;
 
 #[derive(Args)]
 pub struct AdminArgs {
-    /// The data directory of the server.
-    #[arg(long, env = "TRENT_DATA_DIR", default_value = "./trent-data")]
-    data_dir: PathBuf,
-    /// The PostgreSQL database of the nodes, when they use one (see `trent serve`).
-    #[arg(long, env = "TRENT_DATABASE_URL")]
-    database_url: Option<String>,
     #[command(flatten)]
-    root_key: crate::root_key::RootKeyArgs,
+    place: Place,
     #[command(subcommand)]
     command: AdminCommand,
 }
@@ -133,12 +127,10 @@ impl AdminCommand {
 
 /// Opens the store and its keyring here (no server holds the data directory).
 pub(crate) async fn open_store(
-    data_dir: &Path,
-    database_url: Option<&str>,
-    root_key: &crate::root_key::RootKeyArgs,
+    p: &Place,
 ) -> Result<(Arc<dyn trent_store::Store>, trent_crypto::Keyring), String> {
-    let (store, _) = crate::storage::open(data_dir, database_url, false).await?;
-    let root = crate::root_key::open(data_dir, root_key, false)?;
+    let (store, _) = crate::storage::open(&p.data_dir, p.database_url.as_deref(), false).await?;
+    let root = crate::root_key::open(&p.data_dir, &p.root_key, false)?;
     let keyring = trent_core::Bootstrap::new(store.as_ref())
         .open_keyring(root.as_ref())
         .await
@@ -148,7 +140,7 @@ pub(crate) async fn open_store(
 
 /// Opens the store and the keyring itself (no server holds the data directory).
 async fn open(p: &Place) -> Result<Kms, String> {
-    let (store, keyring) = open_store(&p.data_dir, p.database_url.as_deref(), &p.root_key).await?;
+    let (store, keyring) = open_store(p).await?;
     let config = KmsConfig {
         wrapping_pool: WrappingPoolConfig { size_per_spec: 0, tokens_per_key_pair: 1 },
         ..KmsConfig::default()
@@ -156,11 +148,17 @@ async fn open(p: &Place) -> Result<Kms, String> {
     Ok(Kms::new(store, keyring, Arc::new(SystemClock), config))
 }
 
-/// Where the data is.
-struct Place {
-    data_dir: PathBuf,
-    database_url: Option<String>,
-    root_key: crate::root_key::RootKeyArgs,
+/// Where the data is: the flags `trent admin` and `trent audit verify` share.
+#[derive(Args)]
+pub(crate) struct Place {
+    /// The data directory of the server.
+    #[arg(long, env = "TRENT_DATA_DIR", default_value = "./trent-data")]
+    pub data_dir: PathBuf,
+    /// The PostgreSQL database of the nodes, when they use one (see `trent serve`).
+    #[arg(long, env = "TRENT_DATABASE_URL")]
+    pub database_url: Option<String>,
+    #[command(flatten)]
+    pub root_key: crate::root_key::RootKeyArgs,
 }
 
 async fn run_here(p: &Place, req: AdminRequest) -> Result<serde_json::Value, String> {
@@ -203,7 +201,7 @@ pub fn run(a: AdminArgs) -> Result<(), String> {
 }
 
 async fn admin(a: AdminArgs) -> Result<(), String> {
-    let place = Place { data_dir: a.data_dir, database_url: a.database_url, root_key: a.root_key };
+    let place = a.place;
     let (req, save_to) = a.command.into_request()?;
     let out = execute(&place, req).await?;
     if let Some((path, profile)) = save_to {

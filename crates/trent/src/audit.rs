@@ -21,14 +21,8 @@ enum AuditCommand {
 
 #[derive(Args)]
 struct VerifyArgs {
-    /// The data directory of the server.
-    #[arg(long, env = "TRENT_DATA_DIR", default_value = "./trent-data")]
-    data_dir: PathBuf,
-    /// The PostgreSQL database of the nodes, when they use one (see `trent serve`).
-    #[arg(long, env = "TRENT_DATABASE_URL")]
-    database_url: Option<String>,
     #[command(flatten)]
-    root_key: crate::root_key::RootKeyArgs,
+    place: crate::admin::Place,
     /// Trail files, oldest first (default: the data directory's `audit-*.log` and
     /// `audit.log`), e.g. copies shipped elsewhere.
     files: Vec<PathBuf>,
@@ -60,11 +54,11 @@ pub fn run(a: AuditArgs) -> Result<(), String> {
 async fn report(a: &VerifyArgs) -> Result<serde_json::Value, String> {
     let files = &a.files;
     // With SQLite the data directory has one holder: a running server verifies its own trail.
-    let _lock = if a.database_url.is_none() {
-        match crate::lock::acquire(&a.data_dir, "trent audit verify") {
+    let _lock = if a.place.database_url.is_none() {
+        match crate::lock::acquire(&a.place.data_dir, "trent audit verify") {
             Ok(lock) => Some(lock),
             Err(crate::lock::LockError::Held(holder)) if files.is_empty() => {
-                return crate::admin_socket::send_verify_audit(&a.data_dir)
+                return crate::admin_socket::send_verify_audit(&a.place.data_dir)
                     .map_err(|e| format!("{e} (the data directory is held by {holder})"));
             }
             Err(crate::lock::LockError::Held(holder)) => {
@@ -77,10 +71,9 @@ async fn report(a: &VerifyArgs) -> Result<serde_json::Value, String> {
     } else {
         None
     };
-    let (_, keyring) =
-        crate::admin::open_store(&a.data_dir, a.database_url.as_deref(), &a.root_key).await?;
+    let (_, keyring) = crate::admin::open_store(&a.place).await?;
     if files.is_empty() {
-        audit_verify::verify_dir(&a.data_dir, &keyring)
+        audit_verify::verify_dir(&a.place.data_dir, &keyring)
     } else {
         audit_verify::verify_files(files, &keyring)
     }

@@ -5,6 +5,12 @@ use crate::common::*;
 use aws_sdk_kms::primitives::Blob;
 use aws_sdk_kms::types::{DataKeySpec, IncludeKeyMaterial, KeyMaterialState};
 
+/// The ciphertext of "x" under `key_id`.
+async fn ciphertext_of(c: &aws_sdk_kms::Client, key_id: &str) -> Blob {
+    let out = c.encrypt().key_id(key_id).plaintext(Blob::new(b"x".to_vec())).send().await;
+    out.unwrap().ciphertext_blob.unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_key_identifier_encrypts_and_the_context_must_match() {
     let t = start().await;
@@ -55,15 +61,7 @@ async fn a_key_id_naming_another_key_is_incorrect() {
     let m = c.create_key().send().await.unwrap().key_metadata.unwrap();
     // A KeyId that names another key.
     let other = c.create_key().send().await.unwrap().key_metadata.unwrap();
-    let blob = c
-        .encrypt()
-        .key_id(m.key_id())
-        .plaintext(Blob::new(b"x".to_vec()))
-        .send()
-        .await
-        .unwrap()
-        .ciphertext_blob
-        .unwrap();
+    let blob = ciphertext_of(&c, m.key_id()).await;
     let e = err(c.decrypt().key_id(other.key_id()).ciphertext_blob(blob).send().await.unwrap_err());
     assert_eq!(
         e,
@@ -80,15 +78,7 @@ async fn a_tampered_or_foreign_ciphertext_is_one_opaque_error() {
     let t = start().await;
     let c = t.client();
     let m = c.create_key().send().await.unwrap().key_metadata.unwrap();
-    let blob = c
-        .encrypt()
-        .key_id(m.key_id())
-        .plaintext(Blob::new(b"x".to_vec()))
-        .send()
-        .await
-        .unwrap()
-        .ciphertext_blob
-        .unwrap();
+    let blob = ciphertext_of(&c, m.key_id()).await;
     // Tampering anywhere is the same opaque error.
     let mut bad = blob.into_inner();
     let n = bad.len();
