@@ -1,7 +1,7 @@
 //! Background duties, a type of their own: persisting what time did (deleting keys whose
-//! deletion date has passed, deleting expired imported material) and rotating keys whose
-//! automatic rotation is due. Reads never wait for them: they serve keys as they are now
-//! (`lifecycle`).
+//! deletion date has passed, deleting expired imported material), rotating keys whose
+//! automatic rotation is due, and warning of material about to expire (`notices.rs`). Reads
+//! never wait for them: they serve keys as they are now (`lifecycle`).
 
 use crate::ops::rotation::NOT_DUE;
 use crate::{Kms, Result};
@@ -11,7 +11,7 @@ use trent_types::{ErrorCode, RotationType};
 
 /// The background duties of one [`Kms`].
 pub struct Background<'k> {
-    kms: &'k Kms,
+    pub(crate) kms: &'k Kms,
 }
 
 impl Kms {
@@ -33,6 +33,9 @@ impl Kms {
             }
             if let Err(e) = b.rotate_due_keys().await {
                 tracing::warn!(error = %e, "rotation pass failed");
+            }
+            if let Err(e) = b.warn_expiring_materials().await {
+                tracing::warn!(error = %e, "expiry warning pass failed");
             }
         }
     }

@@ -7,6 +7,7 @@
 use std::collections::hash_map::RandomState;
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hash};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::RwLock;
 use std::time::{Duration, Instant};
 
@@ -26,6 +27,16 @@ pub(crate) struct BoundedCache<K, V> {
     per_shard: usize,
     ttl: Option<Duration>,
     hasher: RandomState,
+    /// Lookups answered from the cache, and not (for the metrics' hit ratio).
+    hits: AtomicU64,
+    misses: AtomicU64,
+}
+
+/// How often a cache answered a lookup.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CacheCounts {
+    pub hits: u64,
+    pub misses: u64,
 }
 
 impl<K: Hash + Eq + Clone, V: Clone> BoundedCache<K, V> {
@@ -37,6 +48,8 @@ impl<K: Hash + Eq + Clone, V: Clone> BoundedCache<K, V> {
             per_shard,
             ttl,
             hasher: RandomState::new(),
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
         }
     }
 
@@ -54,7 +67,17 @@ impl<K: Hash + Eq + Clone, V: Clone> BoundedCache<K, V> {
 
     pub(crate) fn get(&self, key: &K) -> Option<V> {
         let map = self.shard(key).read().ok()?;
-        map.get(key).filter(|s| self.fresh(s)).map(|s| s.value.clone())
+        let found = map.get(key).filter(|s| self.fresh(s)).map(|s| s.value.clone());
+        let counter = if found.is_some() { &self.hits } else { &self.misses };
+        counter.fetch_add(1, Ordering::Relaxed);
+        found
+    }
+
+    pub(crate) fn counts(&self) -> CacheCounts {
+        CacheCounts {
+            hits: self.hits.load(Ordering::Relaxed),
+            misses: self.misses.load(Ordering::Relaxed),
+        }
     }
 
     /// Inserts `value` unless `keep(existing, &value)` says a live existing entry wins;

@@ -59,6 +59,11 @@ impl HeavyWork {
         }
     }
 
+    /// Clients' jobs admitted and not finished (running or waiting), for the metrics.
+    pub(crate) fn in_flight(&self) -> usize {
+        self.admitted.load(Ordering::Relaxed)
+    }
+
     /// Runs `f` on a blocking thread within the bounds, for a client's request.
     pub(crate) async fn run<T, F>(&self, f: F) -> Result<T>
     where

@@ -51,6 +51,10 @@ impl KeyCache {
         }
     }
 
+    pub(crate) fn counts(&self) -> crate::cache::CacheCounts {
+        self.entries.counts()
+    }
+
     /// The lock every write of `key`, and every load of it into the cache, holds.
     pub(crate) async fn lock(&self, key: &KeyRef) -> tokio::sync::MutexGuard<'_, ()> {
         self.locks[(self.hasher.hash_one(key) as usize) % STRIPES].lock().await

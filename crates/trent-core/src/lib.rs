@@ -18,8 +18,10 @@ mod keyspec;
 mod lifecycle;
 mod materials;
 mod metadata;
+pub mod notices;
 mod ops;
 mod state;
+mod stats;
 mod wrapping_pool;
 mod writes;
 
@@ -31,6 +33,7 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::KmsError;
 pub use gate::{parse_key_identifier, Authorized, Call, Conditions, KeyIdentifier, Target};
 pub use heavy::HeavyWorkConfig;
+pub use stats::{KeyCensus, Stats};
 pub use trent_store::{in_partition_of, partition_of};
 pub use wrapping_pool::WrappingPoolConfig;
 
@@ -67,6 +70,8 @@ pub struct KmsConfig {
     /// How long a cached key may be used before it is read again: `None` when this server is
     /// the only writer of its store, a short time when several nodes share it.
     pub key_cache_ttl: Option<std::time::Duration>,
+    /// How long before imported material expires a warning notice is sent (`notices`).
+    pub expiry_warnings: Vec<std::time::Duration>,
 }
 
 impl Default for KmsConfig {
@@ -78,6 +83,9 @@ impl Default for KmsConfig {
             heavy_work: HeavyWorkConfig::default(),
             key_cache_size: 100_000,
             key_cache_ttl: None,
+            expiry_warnings: [30, 7]
+                .map(|days| std::time::Duration::from_secs(days * 86_400))
+                .to_vec(),
         }
     }
 }
@@ -96,6 +104,10 @@ pub struct Kms {
     audit: Arc<dyn audit::AuditSink>,
     keys: key_cache::KeyCache,
     signing_keys: authn::SigningKeyCache,
+    /// Audit records that could not be written (`stats`).
+    audit_failures: std::sync::atomic::AtomicU64,
+    notifier: Arc<dyn notices::Notifier>,
+    sent_notices: notices::Sent,
 }
 
 impl Kms {
@@ -120,7 +132,16 @@ impl Kms {
             audit: Arc::new(audit::LogAudit),
             keys,
             signing_keys: authn::signing_key_cache(),
+            audit_failures: std::sync::atomic::AtomicU64::new(0),
+            notifier: Arc::new(notices::NoNotifier),
+            sent_notices: notices::Sent::default(),
         }
+    }
+
+    /// Hands expiry notices to `notifier` as well as to the audit trail.
+    pub fn with_notifier(mut self, notifier: Arc<dyn notices::Notifier>) -> Self {
+        self.notifier = notifier;
+        self
     }
 
     /// Sends audit events to `sink` instead of the log.
@@ -147,7 +168,16 @@ impl Kms {
         &self,
         event: serde_json::Value,
     ) -> std::result::Result<(), audit::AuditError> {
-        self.audit.record(event)
+        self.write_audit(event)
+    }
+
+    /// Every audit record goes through here, so that every failure is counted.
+    fn write_audit(&self, event: serde_json::Value) -> std::result::Result<(), audit::AuditError> {
+        let written = self.audit.record(event);
+        if written.is_err() {
+            self.audit_failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        written
     }
 
     /// Runs CPU-heavy work (RSA, signatures) on a blocking thread within the bounds of

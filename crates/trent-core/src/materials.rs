@@ -26,6 +26,10 @@ impl MaterialCache {
         self.0.insert((key.clone(), id.to_string()), m);
     }
 
+    pub(crate) fn counts(&self) -> crate::cache::CacheCounts {
+        self.0.counts()
+    }
+
     pub(crate) fn evict_key(&self, key: &KeyRef) {
         self.0.retain(|(k, _)| k != key);
     }

@@ -89,6 +89,12 @@ impl WrappingPool {
         None
     }
 
+    /// The key pairs ready per pooled spec, for the metrics.
+    pub(crate) fn depth(&self) -> Vec<(WrappingSpec, usize)> {
+        let Ok(queues) = self.inner.queues.lock() else { return Vec::new() };
+        WrappingSpec::ALL.into_iter().map(|s| (s, queues.get(&s).map_or(0, |q| q.len()))).collect()
+    }
+
     /// A key pair for one import token: from the pool, or freshly generated on a blocking
     /// thread when the pool is empty.
     pub(crate) async fn take(&self, spec: WrappingSpec) -> crate::Result<Arc<WrappingKeyPair>> {

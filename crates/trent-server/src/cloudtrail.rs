@@ -302,6 +302,7 @@ pub(crate) async fn lookup_events(
     headers: &HeaderMap,
     body: axum::body::Body,
 ) -> Response {
+    let arrived = std::time::Instant::now();
     let Some(trail) = st.trail.clone() else {
         let (code, _) = to_wire(&Failure::UnknownOperation);
         return respond(StatusCode::BAD_REQUEST, json!({ "__type": code.name() }), request_id);
@@ -332,6 +333,8 @@ pub(crate) async fn lookup_events(
         }
         (_, answer) => answer,
     };
+    let code = answer.as_ref().err().map_or("", |(_, code, _)| *code);
+    st.metrics.observe(called.name, code, arrived.elapsed());
     match answer {
         Ok(v) => respond(StatusCode::OK, v, request_id),
         Err((status, code, message)) => {

@@ -10,6 +10,7 @@ pub mod error;
 mod error_bodies;
 mod listener;
 mod log_budget;
+pub mod metrics;
 pub mod tls;
 
 pub use listener::Limits;
@@ -48,12 +49,14 @@ pub struct AppState {
     audit_failing: std::sync::atomic::AtomicBool,
     /// The audit trail, for CloudTrail's LookupEvents.
     trail: Option<Arc<dyn trent_core::audit::lookup::TrailReader>>,
+    pub metrics: metrics::Metrics,
 }
 
 impl AppState {
     pub fn new(kms: Arc<Kms>, mode: AuthMode, default_account: String) -> Self {
         AppState {
             auth: auth::Authenticator::new(kms.clone(), mode, default_account),
+            metrics: metrics::Metrics::new(kms.clone()),
             kms,
             limits: Limits::default(),
             tls: None,
@@ -121,6 +124,27 @@ pub fn router(state: Arc<AppState>) -> Router {
     Router::new().route("/health", get(|| async { "ok" })).fallback(handle).with_state(state)
 }
 
+/// Serves `GET /metrics` (and `/health`) on a listener of its own, with a few connections
+/// and the same TLS as the API, until `shutdown`.
+pub async fn serve_metrics(
+    listener: tokio::net::TcpListener,
+    state: Arc<AppState>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let limits = Limits { max_connections: 16, ..state.limits };
+    let tls = state.tls.clone();
+    let router = Router::new()
+        .route("/metrics", get(scrape))
+        .route("/health", get(|| async { "ok" }))
+        .with_state(state);
+    listener::serve_router(listener, router, limits, tls, shutdown).await
+}
+
+async fn scrape(State(st): State<Arc<AppState>>) -> Response {
+    let body = st.metrics.render().await;
+    ([("content-type", metrics::CONTENT_TYPE)], body).into_response()
+}
+
 /// Serves until `shutdown` completes, then drains the requests in flight (`listener.rs`).
 pub async fn serve(
     listener: tokio::net::TcpListener,
@@ -153,6 +177,7 @@ async fn handle(
     headers: HeaderMap,
     body: axum::body::Body,
 ) -> Response {
+    let arrived = std::time::Instant::now();
     let request_id = trent_crypto::new_key_id().unwrap_or_default();
     let source_ip = peer.map(|p| p.0 .0.ip().to_string());
     let target = headers.get("x-amz-target").and_then(|v| v.to_str().ok());
@@ -160,9 +185,7 @@ async fn handle(
         return cloudtrail::lookup_events(&st, &request_id, source_ip, method, uri, &headers, body)
             .await;
     }
-    let op = headers
-        .get("x-amz-target")
-        .and_then(|v| v.to_str().ok())
+    let op = target
         .and_then(|t| t.strip_prefix("TrentService."))
         .and_then(trent_types::Operation::from_name);
     // A panic (in authentication, or in the domain's task) must not drop the connection
@@ -192,6 +215,12 @@ async fn handle(
         }
     }
     let result = dispatched.body;
+    let code = result.as_ref().err().map_or("", |f| error::to_wire(f).0.name());
+    st.metrics.observe(
+        op.map_or(metrics::UNKNOWN_OPERATION, |o| o.name()),
+        code,
+        arrived.elapsed(),
+    );
     if let Err(f) = &result {
         st.log_refusal(&request_id, op.map(|o| o.name()), &headers, source_ip.as_deref(), f);
     } else if let Some(op) = op {

@@ -167,9 +167,18 @@ pub async fn serve(
     state: Arc<AppState>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let limits = state.limits;
-    let tls = state.tls.clone();
-    let router = crate::router(state);
+    let (limits, tls) = (state.limits, state.tls.clone());
+    serve_router(listener, crate::router(state), limits, tls, shutdown).await
+}
+
+/// Serves `router` on `listener` within `limits` (and over `tls`), until `shutdown`.
+pub(crate) async fn serve_router(
+    listener: tokio::net::TcpListener,
+    router: axum::Router,
+    limits: Limits,
+    tls: Option<Arc<crate::tls::Tls>>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let registry = Arc::new(Registry {
         started: Instant::now(),
         max: limits.max_connections.max(1),

@@ -104,6 +104,20 @@ pub trait Store: Send + Sync + 'static {
 
     async fn get_materials(&self, key: &KeyRef) -> Result<Vec<MaterialRecord>>;
 
+    /// The number of keys per account, Region and stored state (what time did to a key since
+    /// the last background pass is not in it: `lifecycle` computes that on read).
+    async fn count_keys_by_state(&self) -> Result<Vec<KeyCount>>;
+
+    /// Every imported material that is present and has a `ValidTo`, in no particular order.
+    async fn expiring_materials(&self) -> Result<Vec<ExpiringMaterial>>;
+
+    /// Records that `notice` is being sent at `now_ms`; `false` when it was already (by this
+    /// node or another), so that each notice goes out once.
+    async fn claim_notice(&self, notice: &Notice, now_ms: i64) -> Result<bool>;
+
+    /// Forgets the notices of materials whose `ValidTo` is before `before_ms`.
+    async fn prune_notices(&self, before_ms: i64) -> Result<()>;
+
     async fn put_grant(&self, grant: &GrantRecord) -> Result<()>;
     /// The grants of a key, oldest first.
     async fn list_grants(&self, key: &KeyRef) -> Result<Vec<GrantRecord>>;

@@ -7,7 +7,7 @@ use trent_types::{
 };
 
 /// A key's identity: account, Region and key id.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct KeyRef {
     pub account: String,
     pub region: String,
@@ -177,4 +177,28 @@ impl AliasRecord {
             self.name
         )
     }
+}
+
+/// How many keys of one account and Region are in one (stored) state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyCount {
+    pub account: String,
+    pub region: String,
+    pub state: KeyState,
+    pub count: u64,
+}
+
+/// Imported material that is present and expires: what the expiry metric and notices watch.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ExpiringMaterial {
+    pub key: KeyRef,
+    pub material_id: String,
+    pub valid_to_ms: i64,
+}
+
+/// One expiry notice of one material, as sent: `kind` names the lead time or the expiry.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Notice {
+    pub material: ExpiringMaterial,
+    pub kind: String,
 }

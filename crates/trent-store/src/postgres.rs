@@ -584,6 +584,23 @@ impl Store for PostgresStore {
         self.key_refs("SELECT DISTINCT account, region, key_id FROM materials WHERE sealed IS NOT NULL AND valid_to_ms IS NOT NULL AND valid_to_ms <= $1", now_ms).await
     }
 
+    async fn count_keys_by_state(&self) -> Result<Vec<KeyCount>> {
+        rows(self.query(sql::COUNT_KEYS_BY_STATE, &[]).await?, sql::key_count_row)
+    }
+
+    async fn expiring_materials(&self) -> Result<Vec<ExpiringMaterial>> {
+        rows(self.query(sql::EXPIRING_MATERIALS, &[]).await?, sql::expiring_row)
+    }
+
+    async fn claim_notice(&self, notice: &Notice, now_ms: i64) -> Result<bool> {
+        let values = sql::notice_values(notice, now_ms);
+        Ok(self.execute(sql::CLAIM_NOTICE, &bind(&values)).await? == 1)
+    }
+
+    async fn prune_notices(&self, before_ms: i64) -> Result<()> {
+        self.execute(sql::PRUNE_NOTICES, &[&before_ms]).await.map(drop)
+    }
+
     async fn get_materials(&self, key: &KeyRef) -> Result<Vec<MaterialRecord>> {
         let statement = format!(
             "SELECT {MATERIAL_COLS} FROM materials WHERE account = $1 AND region = $2 AND key_id = $3 ORDER BY created_ms, material_id {BYTEWISE}"

@@ -236,9 +236,11 @@ pub(crate) fn alias_values(a: &AliasRecord) -> Vec<Value<'_>> {
 }
 
 /// What deleting a key deletes, in order, each with (account, region, key id) as $1..$3:
-/// its materials, the aliases that point to it, its grants, then the key.
-pub(crate) const DELETE_KEY_CASCADE: [&str; 4] = [
+/// its materials and their expiry notices, the aliases that point to it, its grants, then
+/// the key.
+pub(crate) const DELETE_KEY_CASCADE: [&str; 5] = [
     "DELETE FROM materials WHERE account = $1 AND region = $2 AND key_id = $3",
+    "DELETE FROM notices WHERE account = $1 AND region = $2 AND key_id = $3",
     "DELETE FROM aliases WHERE account = $1 AND region = $2 AND target_key_id = $3",
     "DELETE FROM grants WHERE account = $1 AND region = $2 AND key_id = $3",
     "DELETE FROM keys WHERE account = $1 AND region = $2 AND key_id = $3",
@@ -248,4 +250,47 @@ pub(crate) const DELETE_KEY_CASCADE: [&str; 4] = [
 /// named parameter; the engines bind them in order of first appearance, which is `1..n`).
 pub(crate) fn placeholders(n: usize) -> String {
     (1..=n).map(|i| format!("${i}")).collect::<Vec<_>>().join(",")
+}
+
+/// Keys per account, Region and stored state.
+pub(crate) const COUNT_KEYS_BY_STATE: &str =
+    "SELECT account, region, state, COUNT(*) FROM keys GROUP BY account, region, state";
+
+/// Present imported material with a `ValidTo` (the `materials_expiry` index).
+pub(crate) const EXPIRING_MATERIALS: &str = "SELECT account, region, key_id, material_id, valid_to_ms FROM materials WHERE valid_to_ms IS NOT NULL AND sealed IS NOT NULL";
+
+/// Inserts a notice unless it is there: one row changed means this caller sends it.
+pub(crate) const CLAIM_NOTICE: &str = "INSERT INTO notices (account, region, key_id, material_id, valid_to_ms, kind, sent_ms) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING";
+
+pub(crate) const PRUNE_NOTICES: &str = "DELETE FROM notices WHERE valid_to_ms < $1";
+
+pub(crate) fn key_count_row(r: &impl Cells) -> Result<KeyCount> {
+    Ok(KeyCount {
+        account: r.text(0)?,
+        region: r.text(1)?,
+        state: enum_of(r.text(2)?, KeyState::parse)?,
+        count: u64::try_from(r.int(3)?).unwrap_or(0),
+    })
+}
+
+pub(crate) fn expiring_row(r: &impl Cells) -> Result<ExpiringMaterial> {
+    Ok(ExpiringMaterial {
+        key: KeyRef { account: r.text(0)?, region: r.text(1)?, key_id: r.text(2)? },
+        material_id: r.text(3)?,
+        valid_to_ms: r.int(4)?,
+    })
+}
+
+/// The parameters of [`CLAIM_NOTICE`].
+pub(crate) fn notice_values(n: &Notice, now_ms: i64) -> Vec<Value<'_>> {
+    let m = &n.material;
+    vec![
+        text(&m.key.account),
+        text(&m.key.region),
+        text(&m.key.key_id),
+        text(&m.material_id),
+        Value::Int(m.valid_to_ms),
+        text(&n.kind),
+        Value::Int(now_ms),
+    ]
 }

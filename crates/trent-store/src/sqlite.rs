@@ -520,6 +520,40 @@ impl Store for SqliteStore {
         self.key_refs("SELECT DISTINCT account, region, key_id FROM materials WHERE sealed IS NOT NULL AND valid_to_ms IS NOT NULL AND valid_to_ms <= ?1", now_ms)
     }
 
+    async fn count_keys_by_state(&self) -> Result<Vec<KeyCount>> {
+        self.read(|c| {
+            let mut s = c.prepare_cached(sql::COUNT_KEYS_BY_STATE)?;
+            let rows = s.query_map([], mapped!(sql::key_count_row))?;
+            rows.collect()
+        })
+    }
+
+    async fn expiring_materials(&self) -> Result<Vec<ExpiringMaterial>> {
+        self.read(|c| {
+            let mut s = c.prepare_cached(sql::EXPIRING_MATERIALS)?;
+            let rows = s.query_map([], mapped!(sql::expiring_row))?;
+            rows.collect()
+        })
+    }
+
+    async fn claim_notice(&self, notice: &Notice, now_ms: i64) -> Result<bool> {
+        let notice = notice.clone();
+        self.write(move |tx| {
+            let values = sql::notice_values(&notice, now_ms);
+            let n = tx.execute(sql::CLAIM_NOTICE, params_from_iter(&values)).map_err(backend)?;
+            Ok(n == 1)
+        })
+        .await
+    }
+
+    async fn prune_notices(&self, before_ms: i64) -> Result<()> {
+        self.write(move |tx| {
+            tx.execute(sql::PRUNE_NOTICES, [before_ms]).map_err(backend)?;
+            Ok(())
+        })
+        .await
+    }
+
     async fn get_materials(&self, key: &KeyRef) -> Result<Vec<MaterialRecord>> {
         self.read(|c| {
             let mut s = c.prepare_cached(&format!(

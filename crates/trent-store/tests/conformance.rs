@@ -337,12 +337,65 @@ async fn collation(s: &dyn Store) {
     assert_eq!(seen, names, "ListAliases pages must follow bytewise order");
 }
 
+/// What the metrics and expiry notices read: counts by state, expiring material, claims.
+async fn monitoring(s: &dyn Store) {
+    let in_other = |id: &str| KeyRef { account: "210987654321".into(), ..key(id) };
+    let (x, y) = (in_other("x"), in_other("y"));
+    let mut rx = KeyRecord { key: x.clone(), ..record("x", 1) };
+    let ry = KeyRecord { key: y.clone(), state: KeyState::Disabled, ..record("y", 1) };
+    rx.origin = OriginType::External;
+    let mut expiring = MaterialRecord { key: x.clone(), ..material("x", 1, 1) };
+    expiring.valid_to_ms = Some(5_000);
+    let mut deleted = MaterialRecord { key: x.clone(), ..material("x", 2, 1) };
+    (deleted.sealed, deleted.valid_to_ms) = (None, Some(4_000));
+    s.create_key(&rx, &[expiring, deleted]).await.unwrap();
+    s.create_key(&ry, &[MaterialRecord { key: y.clone(), ..material("y", 1, 1) }]).await.unwrap();
+    let mut counts: Vec<_> = s
+        .count_keys_by_state()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|c| c.account == "210987654321")
+        .map(|c| (c.state, c.count))
+        .collect();
+    counts.sort_by_key(|(state, _)| state.as_str());
+    assert_eq!(counts, [(KeyState::Disabled, 1), (KeyState::Enabled, 1)]);
+    // Only present material with a ValidTo: not the deleted one, not y's.
+    let watched =
+        ExpiringMaterial { key: x.clone(), material_id: "x-m1".into(), valid_to_ms: 5_000 };
+    let found: Vec<_> = s
+        .expiring_materials()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|m| m.key.account == "210987654321")
+        .collect();
+    assert_eq!(found, std::slice::from_ref(&watched));
+    let notice = Notice { material: watched.clone(), kind: "30d".into() };
+    assert!(s.claim_notice(&notice, 10).await.unwrap(), "the first claim sends it");
+    assert!(!s.claim_notice(&notice, 11).await.unwrap(), "a second claim does not");
+    let reimported = ExpiringMaterial { valid_to_ms: 9_000, ..watched.clone() };
+    assert!(s
+        .claim_notice(&Notice { material: reimported, kind: "30d".into() }, 12)
+        .await
+        .unwrap());
+    s.prune_notices(5_001).await.unwrap();
+    assert!(s.claim_notice(&notice, 13).await.unwrap(), "pruned notices are forgotten");
+    // Deleting the key deletes its notices.
+    s.delete_key(&x).await.unwrap();
+    s.delete_key(&y).await.unwrap();
+    s.create_key(&rx, &[]).await.unwrap();
+    assert!(s.claim_notice(&notice, 14).await.unwrap());
+    s.delete_key(&x).await.unwrap();
+}
+
 async fn conformance(s: &dyn Store) {
     identities(s).await;
     keys(s).await;
     grants_and_aliases(s).await;
     pagination(s).await;
     collation(s).await;
+    monitoring(s).await;
 }
 
 #[tokio::test]

@@ -78,8 +78,10 @@ impl TrailReader for FileTrail {
                     return Ok(page);
                 }
                 let Some(record) = line.record else { continue };
+                // An expiry notice (EventBridge's shape, no eventTime) is in the trail but is
+                // not a CloudTrail event.
+                let Some(time) = record["eventTime"].as_str() else { continue };
                 // Newest first: once older than the start, so is everything after.
-                let time = record["eventTime"].as_str().unwrap_or("");
                 if q.start.as_deref().is_some_and(|s| time < s) {
                     return Ok(page);
                 }
@@ -112,5 +114,28 @@ mod tests {
         let mut expected = lines.clone();
         expected.reverse();
         assert_eq!(back, expected);
+    }
+
+    #[test]
+    fn an_expiry_notice_in_the_trail_does_not_end_a_lookup() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut chain = trent_core::audit::chain::Chain::start("n");
+        let call = serde_json::json!({
+            "eventTime": "2026-12-01T10:00:00Z", "eventName": "ImportKeyMaterial",
+            "recipientAccountId": "111122223333",
+        });
+        let notice = serde_json::json!({ "detail-type": "KMS Imported Key Material Expiration" });
+        let text = format!("{}\n{}\n", chain.record(call.clone()), chain.record(notice));
+        std::fs::write(dir.path().join("audit.log"), text).unwrap();
+        let q = LookupQuery {
+            account: "111122223333".into(),
+            attribute: None,
+            start: Some("2026-12-01T00:00:00Z".into()),
+            end: None,
+            max_results: 50,
+            before_sequence: None,
+        };
+        let page = FileTrail { dir: dir.path().to_path_buf() }.lookup(&q).unwrap();
+        assert_eq!(page.records, [call]);
     }
 }

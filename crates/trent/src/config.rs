@@ -120,13 +120,25 @@ pub struct ServeArgs {
     /// ...or this many seconds after the last one (records written since are fsynced).
     #[arg(long, env = "TRENT_AUDIT_CHECKPOINT_SECS")]
     pub audit_checkpoint_secs: Option<u64>,
+    /// Serve Prometheus metrics (`GET /metrics`) on this address, e.g. 127.0.0.1:9599
+    /// (default: not served). It shows account and key ids: keep it on a trusted network.
+    #[arg(long, env = "TRENT_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
+    /// Days before imported material expires when a warning notice is sent, comma-separated
+    /// (default: 30,7; `none` for no warnings).
+    #[arg(long, env = "TRENT_EXPIRY_WARNING_DAYS")]
+    pub expiry_warning_days: Option<String>,
+    /// POST each expiry notice (an EventBridge-shaped JSON event) to this http:// or https://
+    /// URL, with retries; notices are always written to the audit trail.
+    #[arg(long, env = "TRENT_NOTIFY_WEBHOOK")]
+    pub notify_webhook: Option<String>,
     /// TOML file with any of: data_dir, listen, account_id, auth, log, log_format, wrapping_pool_size,
     /// tokens_per_wrapping_key, key_cache_size, key_cache_ttl_ms, max_connections,
     /// header_timeout_secs, body_timeout_secs, request_timeout_secs, drain_secs, heavy_work_threads,
     /// heavy_work_queue, tls_cert, tls_key, tls_client_ca, tls_self_signed, allow_plaintext,
     /// database_url, pkcs11_module, pkcs11_token_label, pkcs11_key_label, node_id,
     /// audit_fail_open, audit_max_bytes, audit_max_age_hours, audit_keep_files, audit_checkpoint_records,
-    /// audit_checkpoint_secs.
+    /// audit_checkpoint_secs, metrics_listen, expiry_warning_days, notify_webhook.
     #[arg(long, env = "TRENT_CONFIG")]
     pub config: Option<PathBuf>,
 }
@@ -167,6 +179,31 @@ struct FileConfig {
     audit_keep_files: Option<usize>,
     audit_checkpoint_records: Option<u64>,
     audit_checkpoint_secs: Option<u64>,
+    metrics_listen: Option<SocketAddr>,
+    expiry_warning_days: Option<String>,
+    notify_webhook: Option<String>,
+}
+
+/// Metrics and expiry notices.
+#[derive(Clone)]
+pub struct MonitoringConfig {
+    pub metrics_listen: Option<SocketAddr>,
+    pub expiry_warnings: Vec<std::time::Duration>,
+    pub notify_webhook: Option<String>,
+}
+
+/// `30,7` → those days; `none` (or empty) → no warnings.
+fn warning_days(text: &str) -> Result<Vec<std::time::Duration>, String> {
+    let text = text.trim();
+    if text.is_empty() || text.eq_ignore_ascii_case("none") {
+        return Ok(Vec::new());
+    }
+    text.split(',')
+        .map(|d| match d.trim().parse::<u64>() {
+            Ok(days @ 1..=365) => Ok(std::time::Duration::from_secs(days * 86_400)),
+            _ => Err(format!("expiry warning days: '{d}' is not a number of days from 1 to 365")),
+        })
+        .collect()
 }
 
 /// The audit trail's settings; the node id is resolved at start-up (it may live in the data
@@ -201,6 +238,7 @@ pub struct ServeConfig {
     pub database_url: Option<String>,
     pub root_key: crate::root_key::RootKeyArgs,
     pub audit: AuditConfig,
+    pub monitoring: MonitoringConfig,
 }
 
 impl ServeConfig {
@@ -217,7 +255,23 @@ impl ServeConfig {
         if account_id.len() != 12 || !account_id.bytes().all(|b| b.is_ascii_digit()) {
             return Err(format!("account id must be 12 digits, not '{account_id}'"));
         }
+        let notify_webhook = a.notify_webhook.or(file.notify_webhook);
+        if let Some(url) = &notify_webhook {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(format!(
+                    "--notify-webhook must be an http:// or https:// URL, not '{url}'"
+                ));
+            }
+        }
+        let monitoring = MonitoringConfig {
+            metrics_listen: a.metrics_listen.or(file.metrics_listen),
+            expiry_warnings: warning_days(
+                a.expiry_warning_days.or(file.expiry_warning_days).as_deref().unwrap_or("30,7"),
+            )?,
+            notify_webhook,
+        };
         Ok(ServeConfig {
+            monitoring,
             data_dir: a.data_dir.or(file.data_dir).unwrap_or_else(|| PathBuf::from("./trent-data")),
             listen: a
                 .listen
@@ -348,4 +402,19 @@ pub enum TlsChoice {
     SelfSigned {
         client_ca: Option<PathBuf>,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn warning_days_are_days_or_none() {
+        let days = |d: u64| std::time::Duration::from_secs(d * 86_400);
+        assert_eq!(warning_days("30,7").unwrap(), [days(30), days(7)]);
+        assert_eq!(warning_days(" 14 ").unwrap(), [days(14)]);
+        assert!(warning_days("none").unwrap().is_empty());
+        assert!(warning_days("30,x").unwrap_err().contains("'x'"));
+        assert!(warning_days("0").is_err() && warning_days("400").is_err());
+    }
 }

@@ -15,6 +15,7 @@ mod logging;
 mod root_key;
 mod serve;
 mod storage;
+mod webhook;
 
 use clap::{Parser, Subcommand};
 

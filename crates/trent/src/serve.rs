@@ -60,6 +60,7 @@ async fn serve(cfg: ServeConfig) -> Result<(), String> {
     config.wrapping_pool.tokens_per_key_pair = cfg.tokens_per_wrapping_key;
     config.key_cache_size = cfg.key_cache_size;
     config.heavy_work = cfg.heavy_work.clone();
+    config.expiry_warnings = cfg.monitoring.expiry_warnings.clone();
     if changes.is_some() {
         config.key_cache_ttl = Some(Duration::from_millis(cfg.key_cache_ttl_ms));
         tracing::info!(
@@ -73,8 +74,22 @@ async fn serve(cfg: ServeConfig) -> Result<(), String> {
             "one wrapping key pair may back several import tokens (AWS issues a fresh one per call)"
         );
     }
-    let kms =
-        Arc::new(Kms::new(store, keyring, Arc::new(SystemClock), config).with_audit(audit.clone()));
+    let mut kms = Kms::new(store, keyring, Arc::new(SystemClock), config).with_audit(audit.clone());
+    let mut webhook_outcomes = None;
+    if let Some(url) = &cfg.monitoring.notify_webhook {
+        let (hook, outcomes) = crate::webhook::Webhook::start(url)?;
+        kms = kms.with_notifier(Arc::new(hook));
+        webhook_outcomes = Some(outcomes);
+        tracing::info!(
+            host = url
+                .parse::<hyper::Uri>()
+                .ok()
+                .and_then(|u| u.host().map(String::from))
+                .unwrap_or_default(),
+            "expiry notices go to a webhook"
+        );
+    }
+    let kms = Arc::new(kms);
     let creds = kms.admin().ensure_account(&cfg.account_id).await.map_err(|e| e.to_string())?;
     match datadir::write_credentials(&cfg.data_dir, &creds.access_key_id, &creds.secret_access_key)?
     {
@@ -169,7 +184,31 @@ async fn serve(cfg: ServeConfig) -> Result<(), String> {
         state = state.with_tls(tls.clone());
         tokio::spawn(reload_on_sighup(tls.clone()));
     }
+    if let Some(outcomes) = webhook_outcomes {
+        state.metrics.register(
+            "trent_notifications",
+            "Expiry notices sent to the webhook, by outcome (delivered, failed, dropped)",
+            outcomes,
+        );
+    }
     let state = Arc::new(state);
+    let metrics_server = match cfg.monitoring.metrics_listen {
+        Some(addr) => {
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(|e| format!("cannot listen on {addr} for the metrics: {e}"))?;
+            if !addr.ip().is_loopback() && tls.is_none() {
+                tracing::warn!(listen = %addr, "metrics on a network address in plain HTTP: they name accounts and keys");
+            }
+            tracing::info!(listen = %addr, "metrics at /metrics");
+            Some(tokio::spawn(trent_server::serve_metrics(
+                listener,
+                state.clone(),
+                std::future::pending(),
+            )))
+        }
+        None => None,
+    };
     tracing::info!(
         max_connections = cfg.limits.max_connections,
         header_timeout_s = cfg.limits.header_timeout.as_secs(),
@@ -183,6 +222,9 @@ async fn serve(cfg: ServeConfig) -> Result<(), String> {
         .map_err(|e| format!("server error: {e}"))?;
     background.abort();
     audit_ticker.abort();
+    if let Some(m) = metrics_server {
+        m.abort();
+    }
     // The last records are checkpointed and on disk before the process ends.
     if let Err(e) = audit.tick(true) {
         tracing::error!(error = %e, "the audit trail's last checkpoint failed");

@@ -10,16 +10,8 @@ use aws_sdk_kms::types::{
 };
 use trent_crypto::import::{wrap_material, WrapAlgorithm};
 
-const DAY: i64 = 86_400;
-
 fn alg_of(a: &AlgorithmSpec) -> WrapAlgorithm {
     WrapAlgorithm::from_aws_name(a.as_str()).unwrap()
-}
-
-fn in_days(d: i64) -> DateTime {
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()
-        as i64;
-    DateTime::from_secs(now + d * DAY)
 }
 
 struct Params {
@@ -61,17 +53,8 @@ async fn import(
     material: &[u8],
     valid_to: Option<DateTime>,
 ) -> aws_sdk_kms::operation::import_key_material::ImportKeyMaterialOutput {
-    let p = params(c, key, AlgorithmSpec::RsaesOaepSha256, WrappingKeySpec::Rsa2048).await;
-    let req = c
-        .import_key_material()
-        .key_id(key)
-        .import_token(p.token.clone())
-        .encrypted_key_material(wrapped(&p, material));
-    let req = match valid_to {
-        Some(t) => req.valid_to(t),
-        None => req.expiration_model(ExpirationModelType::KeyMaterialDoesNotExpire),
-    };
-    req.send().await.unwrap()
+    let (alg, spec) = (AlgorithmSpec::RsaesOaepSha256, WrappingKeySpec::Rsa2048);
+    import_with(c, key, alg, spec, material, valid_to).await.unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -18,6 +18,7 @@ mod limits;
 mod malformed;
 mod metadata;
 mod ml_kem;
+mod monitoring;
 mod races;
 mod signing;
 mod sigv4;

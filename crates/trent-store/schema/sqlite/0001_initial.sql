@@ -39,4 +39,10 @@ CREATE TABLE IF NOT EXISTS grants (
   operations TEXT NOT NULL, constraints TEXT, issuer TEXT NOT NULL, created_ms INTEGER NOT NULL,
   PRIMARY KEY (account, region, key_id, grant_id)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS grants_retiring ON grants (retiring) WHERE retiring IS NOT NULL;
+-- Expiry notices sent (monitoring.md): one row per material, ValidTo and lead time, so that
+-- each warning goes out once whichever node sends it, and again after a reimport.
+CREATE TABLE IF NOT EXISTS notices (
+  account TEXT NOT NULL, region TEXT NOT NULL, key_id TEXT NOT NULL, material_id TEXT NOT NULL,
+  valid_to_ms INTEGER NOT NULL, kind TEXT NOT NULL, sent_ms INTEGER NOT NULL,
+  PRIMARY KEY (account, region, key_id, material_id, valid_to_ms, kind)) WITHOUT ROWID;
 PRAGMA user_version = 1;

@@ -56,9 +56,22 @@ impl trent_core::audit::lookup::TrailReader for Captured {
     }
 }
 
+/// Expiry notices handed to a test server's notifier.
+#[derive(Default)]
+pub struct Notices(pub std::sync::Mutex<Vec<serde_json::Value>>);
+
+impl trent_core::notices::Notifier for Notices {
+    fn notify(&self, event: &serde_json::Value) {
+        self.0.lock().unwrap().push(event.clone());
+    }
+}
+
 pub struct TestServer {
     pub audit: Arc<Captured>,
+    pub notices: Arc<Notices>,
     pub addr: SocketAddr,
+    /// `GET /metrics` is served here.
+    pub metrics_addr: SocketAddr,
     pub kms: Arc<Kms>,
     pub clock: Arc<ManualClock>,
     pub creds: BootstrapCredentials,
@@ -91,17 +104,22 @@ pub async fn start_full(config: KmsConfig, limits: trent_server::Limits) -> Test
     let keyring = trent_core::Bootstrap::new(store.as_ref()).open_keyring(&root).await.unwrap();
     let clock = Arc::new(ManualClock::default());
     let audit = Arc::new(Captured::default());
-    let kms = Arc::new(Kms::new(store, keyring, clock.clone(), config).with_audit(audit.clone()));
+    let notices = Arc::new(Notices::default());
+    let kms = Kms::new(store, keyring, clock.clone(), config).with_audit(audit.clone());
+    let kms = Arc::new(kms.with_notifier(notices.clone()));
     let creds = kms.admin().ensure_account(ACCOUNT).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
+    let metrics = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let metrics_addr = metrics.local_addr().unwrap();
     let state = Arc::new(
         AppState::new(kms.clone(), AuthMode::SigV4, ACCOUNT.into())
             .with_limits(limits)
             .with_trail(audit.clone()),
     );
+    tokio::spawn(trent_server::serve_metrics(metrics, state.clone(), std::future::pending()));
     tokio::spawn(trent_server::serve(listener, state, std::future::pending()));
-    TestServer { audit, addr, kms, clock, creds, _dir: dir }
+    TestServer { audit, notices, addr, metrics_addr, kms, clock, creds, _dir: dir }
 }
 
 impl TestServer {
@@ -294,6 +312,28 @@ pub async fn import(
     spec: aws_sdk_kms::types::WrappingKeySpec,
     material: &[u8],
 ) -> Result<(), (String, String)> {
+    import_with(c, id, alg, spec, material, None).await.map(drop)
+}
+
+pub const DAY: i64 = 86_400;
+
+/// `d` days from now (the manual clock starts at the system's time).
+pub fn in_days(d: i64) -> aws_sdk_kms::primitives::DateTime {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()
+        as i64;
+    aws_sdk_kms::primitives::DateTime::from_secs(now + d * DAY)
+}
+
+/// As [`import`], with the material expiring at `valid_to` (`None`: it does not expire).
+pub async fn import_with(
+    c: &aws_sdk_kms::Client,
+    id: &str,
+    alg: aws_sdk_kms::types::AlgorithmSpec,
+    spec: aws_sdk_kms::types::WrappingKeySpec,
+    material: &[u8],
+    valid_to: Option<aws_sdk_kms::primitives::DateTime>,
+) -> Result<aws_sdk_kms::operation::import_key_material::ImportKeyMaterialOutput, (String, String)>
+{
     let p = c
         .get_parameters_for_import()
         .key_id(id)
@@ -308,15 +348,18 @@ pub async fn import(
         material,
     )
     .unwrap();
-    c.import_key_material()
+    let req = c
+        .import_key_material()
         .key_id(id)
         .import_token(p.import_token.unwrap())
-        .encrypted_key_material(aws_sdk_kms::primitives::Blob::new(wrapped))
-        .expiration_model(aws_sdk_kms::types::ExpirationModelType::KeyMaterialDoesNotExpire)
-        .send()
-        .await
-        .map(drop)
-        .map_err(err)
+        .encrypted_key_material(aws_sdk_kms::primitives::Blob::new(wrapped));
+    let req = match valid_to {
+        Some(t) => req.valid_to(t),
+        None => {
+            req.expiration_model(aws_sdk_kms::types::ExpirationModelType::KeyMaterialDoesNotExpire)
+        }
+    };
+    req.send().await.map_err(err)
 }
 
 /// A new EXTERNAL key of `spec` and `usage`, waiting for its material.

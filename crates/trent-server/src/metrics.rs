@@ -1,0 +1,247 @@
+//! Prometheus metrics in the text exposition format (0.0.4), served on `GET /metrics` of a
+//! listener of its own (`--metrics-listen`): calls per operation and error code with their
+//! latency, and what the domain reports (`trent_core::Stats`, `KeyCensus`) — among it the
+//! guide's `SecondsUntilKeyMaterialExpiration` as
+//! `trent_seconds_until_key_material_expiration{account,region,key_id}`, present exactly for
+//! keys whose imported material expires (docs/monitoring.md).
+
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
+use prometheus_client::metrics::counter::{ConstCounter, Counter};
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::metrics::MetricType;
+use prometheus_client::registry::{Metric, Registry};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use trent_core::{KeyCensus, Kms};
+use trent_types::Operation;
+
+/// The content type Prometheus expects of the text format.
+pub const CONTENT_TYPE: &str = prometheus_client::encoding::prometheus_text::CONTENT_TYPE;
+
+/// A census older than this is taken again at the next scrape: however often Prometheus
+/// (or anyone who can reach the metrics port) scrapes, the store is counted at most this
+/// often. The expiry gauge's seconds are computed at each scrape from the census's ValidTo.
+const CENSUS_MAX_AGE: Duration = Duration::from_secs(10);
+
+/// Latency buckets, 100 µs to 10 s: symmetric calls take well under a millisecond, RSA
+/// work milliseconds, a request timeout seconds.
+const BUCKETS: [f64; 16] = [
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+    5.0, 10.0,
+];
+
+/// An operation and how it ended: `error_code` is the AWS error (`__type`), empty on success.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CallLabels {
+    operation: &'static str,
+    error_code: &'static str,
+}
+
+/// The operation name of a request whose `X-Amz-Target` names no known operation: the
+/// target is the client's text, so it never becomes a label value.
+pub const UNKNOWN_OPERATION: &str = "UnknownOperation";
+
+fn histogram() -> Histogram {
+    Histogram::new(BUCKETS)
+}
+
+type Durations = Family<CallLabels, Histogram, fn() -> Histogram>;
+
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<CallLabels, Counter>,
+    durations: Durations,
+    census: Arc<Mutex<Arc<KeyCensus>>>,
+    /// When the census was last taken; held while it is taken, so scrapes take turns.
+    census_taken: tokio::sync::Mutex<Option<Instant>>,
+    kms: Arc<Kms>,
+}
+
+impl Metrics {
+    /// The registry with every operation's success series present from the start (so a
+    /// dashboard shows an operation nobody called as 0, and a test can enumerate them).
+    pub fn new(kms: Arc<Kms>) -> Self {
+        let mut registry = Registry::default();
+        let requests = Family::<CallLabels, Counter>::default();
+        let durations = Durations::new_with_constructor(histogram);
+        for op in Operation::ALL.iter().map(|o| o.name()).chain(["LookupEvents"]) {
+            let ok = CallLabels { operation: op, error_code: "" };
+            drop(requests.get_or_create(&ok));
+            drop(durations.get_or_create(&ok));
+        }
+        registry.register(
+            "trent_requests",
+            "API calls by operation and AWS error code (empty: success)",
+            requests.clone(),
+        );
+        registry.register(
+            "trent_request_duration_seconds",
+            "Time from the request's arrival to its answer, by operation and AWS error code",
+            durations.clone(),
+        );
+        let census = Arc::new(Mutex::new(Arc::new(KeyCensus::default())));
+        registry.register_collector(Box::new(DomainCollector {
+            kms: kms.clone(),
+            census: census.clone(),
+        }));
+        Metrics {
+            registry,
+            requests,
+            durations,
+            census,
+            census_taken: tokio::sync::Mutex::new(None),
+            kms,
+        }
+    }
+
+    /// Adds a metric of the binary's own (the webhook's counters, say).
+    pub fn register(&mut self, name: &str, help: &str, metric: impl Metric) {
+        self.registry.register(name, help, metric);
+    }
+
+    /// Counts one answered call.
+    pub(crate) fn observe(
+        &self,
+        operation: &'static str,
+        error_code: &'static str,
+        took: Duration,
+    ) {
+        let labels = CallLabels { operation, error_code };
+        self.requests.get_or_create(&labels).inc();
+        self.durations.get_or_create(&labels).observe(took.as_secs_f64());
+    }
+
+    /// The exposition, with a census at most `CENSUS_MAX_AGE` old.
+    pub async fn render(&self) -> String {
+        {
+            let mut taken = self.census_taken.lock().await;
+            if taken.is_none_or(|t| t.elapsed() >= CENSUS_MAX_AGE) {
+                match self.kms.background().census().await {
+                    Ok(c) => {
+                        if let Ok(mut slot) = self.census.lock() {
+                            *slot = Arc::new(c);
+                        }
+                        *taken = Some(Instant::now());
+                    }
+                    // The last census is served; the next scrape tries again.
+                    Err(e) => tracing::warn!(error = %e, "cannot count keys for the metrics"),
+                }
+            }
+        }
+        let mut out = String::with_capacity(64 << 10);
+        if let Err(e) =
+            prometheus_client::encoding::prometheus_text::encode(&mut out, &self.registry)
+        {
+            tracing::error!(error = %e, "cannot encode the metrics");
+        }
+        out
+    }
+}
+
+/// What the domain reports, read at each scrape.
+struct DomainCollector {
+    kms: Arc<Kms>,
+    census: Arc<Mutex<Arc<KeyCensus>>>,
+}
+
+impl std::fmt::Debug for DomainCollector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DomainCollector")
+    }
+}
+
+/// One metric family of labelled values.
+fn family<L: EncodeLabelSet, M: EncodeMetric>(
+    encoder: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    kind: MetricType,
+    series: impl IntoIterator<Item = (L, M)>,
+) -> Result<(), std::fmt::Error> {
+    let mut metric = encoder.encode_descriptor(name, help, None, kind)?;
+    for (labels, value) in series {
+        value.encode(metric.encode_family(&labels)?)?;
+    }
+    Ok(())
+}
+
+impl Collector for DomainCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let census = self.census.lock().map(|c| c.clone()).unwrap_or_default();
+        let now = self.kms.now_ms();
+        family(
+            &mut encoder,
+            "trent_seconds_until_key_material_expiration",
+            "Seconds until the imported key material of a KMS key expires (AWS/KMS SecondsUntilKeyMaterialExpiration); only keys whose material expires",
+            MetricType::Gauge,
+            census.expiring.iter().map(|(key, valid_to)| {
+                let labels = [
+                    ("account", key.account.as_str()),
+                    ("region", key.region.as_str()),
+                    ("key_id", key.key_id.as_str()),
+                ];
+                (labels, ConstGauge::new((valid_to - now).max(0) / 1000))
+            }),
+        )?;
+        family(
+            &mut encoder,
+            "trent_keys",
+            "KMS keys by account, Region and key state",
+            MetricType::Gauge,
+            census.by_state.iter().map(|c| {
+                let labels = [
+                    ("account", c.account.as_str()),
+                    ("region", c.region.as_str()),
+                    ("state", c.state.as_str()),
+                ];
+                (labels, ConstGauge::new(i64::try_from(c.count).unwrap_or(i64::MAX)))
+            }),
+        )?;
+        let stats = self.kms.stats();
+        family(
+            &mut encoder,
+            "trent_cache_lookups",
+            "Cache lookups by cache and result (hit or miss)",
+            MetricType::Counter,
+            stats.caches.iter().flat_map(|(cache, n)| {
+                [("hit", n.hits), ("miss", n.misses)].map(|(result, v)| {
+                    ([("cache", *cache), ("result", result)], ConstCounter::new(v))
+                })
+            }),
+        )?;
+        family(
+            &mut encoder,
+            "trent_wrapping_pool_key_pairs",
+            "Wrapping key pairs ready for GetParametersForImport, by WrappingKeySpec",
+            MetricType::Gauge,
+            stats.wrapping_pool.iter().map(|(spec, n)| {
+                ([("spec", *spec)], ConstGauge::new(i64::try_from(*n).unwrap_or(i64::MAX)))
+            }),
+        )?;
+        family(
+            &mut encoder,
+            "trent_heavy_work_in_flight",
+            "Clients' RSA and signature jobs running or queued",
+            MetricType::Gauge,
+            [(Vec::<(&str, &str)>::new(), ConstGauge::new(stats.heavy_in_flight as i64))],
+        )?;
+        family(
+            &mut encoder,
+            "trent_audit_write_failures",
+            "Audit records (of calls and of service events) that could not be written",
+            MetricType::Counter,
+            [(Vec::<(&str, &str)>::new(), ConstCounter::new(stats.audit_failures))],
+        )?;
+        family(
+            &mut encoder,
+            "trent_build_info",
+            "The running version",
+            MetricType::Gauge,
+            [([("version", env!("CARGO_PKG_VERSION"))], ConstGauge::new(1i64))],
+        )?;
+        Ok(())
+    }
+}
