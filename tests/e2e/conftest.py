@@ -98,6 +98,17 @@ class Server:
         return p
 
 
+def import_material(kms, key_id, material, **expiry):
+    """GetParametersForImport, RSAES_OAEP_SHA_256 wrapping with `cryptography`, ImportKeyMaterial."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+    from cryptography.hazmat.primitives.serialization import load_der_public_key
+    p = kms.get_parameters_for_import(KeyId=key_id, WrappingAlgorithm="RSAES_OAEP_SHA_256", WrappingKeySpec="RSA_2048")
+    pub = load_der_public_key(p["PublicKey"])
+    wrapped = pub.encrypt(material, padding.OAEP(mgf=padding.MGF1(hashes.SHA256()), algorithm=hashes.SHA256(), label=None))
+    return kms.import_key_material(KeyId=key_id, ImportToken=p["ImportToken"], EncryptedKeyMaterial=wrapped, **expiry)
+
+
 @pytest.fixture
 def server(tmp_path):
     s = Server(tmp_path / "data").start()

@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from conftest import ROOT, TRENT
+from conftest import ROOT, TRENT, import_material
 
 GUIDE = os.path.join(ROOT, "tests", "e2e", "byok_guide.sh")
 ALGORITHMS = ["RSAES_OAEP_SHA_1", "RSAES_OAEP_SHA_256", "RSA_AES_KEY_WRAP_SHA_1", "RSA_AES_KEY_WRAP_SHA_256"]
@@ -67,15 +67,6 @@ def test_trent_byok_wrap_and_import(server, tmp_path):
     again = json.loads(byok(server, "import", "--key-id", out["KeyId"], "--material", str(tmp_path / "material.bin"),
                             "--no-expiry", "--endpoint-url", server.endpoint, "--wrapping-key-spec", "RSA_2048"))
     assert again["KeyMaterialId"] == out["KeyMaterialId"]
-
-
-def import_material(kms, key_id, material, **expiry):
-    p = kms.get_parameters_for_import(KeyId=key_id, WrappingAlgorithm="RSAES_OAEP_SHA_256", WrappingKeySpec="RSA_2048")
-    from cryptography.hazmat.primitives.asymmetric import padding
-    from cryptography.hazmat.primitives.serialization import load_der_public_key
-    pub = load_der_public_key(p["PublicKey"])
-    wrapped = pub.encrypt(material, padding.OAEP(mgf=padding.MGF1(hashes.SHA256()), algorithm=hashes.SHA256(), label=None))
-    return kms.import_key_material(KeyId=key_id, ImportToken=p["ImportToken"], EncryptedKeyMaterial=wrapped, **expiry)
 
 
 def test_material_expires_at_valid_to_and_reimport_restores(server):
