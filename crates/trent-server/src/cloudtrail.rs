@@ -334,7 +334,7 @@ pub(crate) async fn lookup_events(
         (_, answer) => answer,
     };
     let code = answer.as_ref().err().map_or("", |(_, code, _)| *code);
-    st.metrics.observe(called.name, code, arrived.elapsed());
+    st.metrics.observe_named(crate::metrics::LOOKUP_EVENTS, code, arrived.elapsed());
     match answer {
         Ok(v) => respond(StatusCode::OK, v, request_id),
         Err((status, code, message)) => {

@@ -216,11 +216,7 @@ async fn handle(
     }
     let result = dispatched.body;
     let code = result.as_ref().err().map_or("", |f| error::to_wire(f).0.name());
-    st.metrics.observe(
-        op.map_or(metrics::UNKNOWN_OPERATION, |o| o.name()),
-        code,
-        arrived.elapsed(),
-    );
+    st.metrics.observe(op, code, arrived.elapsed());
     if let Err(f) = &result {
         st.log_refusal(&request_id, op.map(|o| o.name()), &headers, source_ip.as_deref(), f);
     } else if let Some(op) = op {

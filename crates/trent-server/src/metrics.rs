@@ -44,6 +44,9 @@ struct CallLabels {
 /// target is the client's text, so it never becomes a label value.
 pub const UNKNOWN_OPERATION: &str = "UnknownOperation";
 
+/// CloudTrail's operation, served on the same port.
+pub(crate) const LOOKUP_EVENTS: &str = "LookupEvents";
+
 fn histogram() -> Histogram {
     Histogram::new(BUCKETS)
 }
@@ -54,6 +57,9 @@ pub struct Metrics {
     registry: Registry,
     requests: Family<CallLabels, Counter>,
     durations: Durations,
+    /// Each operation's success series, by `Operation as usize`: the common case counts
+    /// without hashing labels or taking the family's lock.
+    succeeded: Vec<(Counter, Histogram)>,
     census: Arc<Mutex<Arc<KeyCensus>>>,
     /// When the census was last taken; held while it is taken, so scrapes take turns.
     census_taken: tokio::sync::Mutex<Option<Instant>>,
@@ -67,11 +73,14 @@ impl Metrics {
         let mut registry = Registry::default();
         let requests = Family::<CallLabels, Counter>::default();
         let durations = Durations::new_with_constructor(histogram);
-        for op in Operation::ALL.iter().map(|o| o.name()).chain(["LookupEvents"]) {
-            let ok = CallLabels { operation: op, error_code: "" };
-            drop(requests.get_or_create(&ok));
-            drop(durations.get_or_create(&ok));
+        let mut succeeded = Vec::with_capacity(Operation::ALL.len());
+        for (i, op) in Operation::ALL.iter().enumerate() {
+            debug_assert_eq!(*op as usize, i);
+            let ok = CallLabels { operation: op.name(), error_code: "" };
+            succeeded.push((requests.get_or_create_owned(&ok), durations.get_or_create_owned(&ok)));
         }
+        let lookup = CallLabels { operation: LOOKUP_EVENTS, error_code: "" };
+        drop((requests.get_or_create(&lookup), durations.get_or_create(&lookup)));
         registry.register(
             "trent_requests",
             "API calls by operation and AWS error code (empty: success)",
@@ -91,6 +100,7 @@ impl Metrics {
             registry,
             requests,
             durations,
+            succeeded,
             census,
             census_taken: tokio::sync::Mutex::new(None),
             kms,
@@ -102,8 +112,22 @@ impl Metrics {
         self.registry.register(name, help, metric);
     }
 
-    /// Counts one answered call.
-    pub(crate) fn observe(
+    /// Counts one answered KMS call (`None`: its target named no operation); `error_code`
+    /// is empty on success.
+    pub(crate) fn observe(&self, op: Option<Operation>, error_code: &'static str, took: Duration) {
+        match op.and_then(|o| self.succeeded.get(o as usize)).filter(|_| error_code.is_empty()) {
+            Some((count, time)) => {
+                count.inc();
+                time.observe(took.as_secs_f64());
+            }
+            None => {
+                self.observe_named(op.map_or(UNKNOWN_OPERATION, |o| o.name()), error_code, took)
+            }
+        }
+    }
+
+    /// Counts one answered call of an operation named `operation` (LookupEvents, say).
+    pub(crate) fn observe_named(
         &self,
         operation: &'static str,
         error_code: &'static str,
