@@ -2,12 +2,14 @@
 //! key materials, tags and policy, aliases, service metadata) and its implementations.
 //! SQLite is the embedded default; PostgreSQL serves several nodes.
 
+mod migrations;
 mod model;
 pub mod postgres;
 mod postgres_tls;
 mod sql;
 pub mod sqlite;
 
+pub use migrations::SCHEMA_VERSION;
 pub use model::*;
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;

@@ -20,9 +20,6 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::types::{to_sql_checked, IsNull, Type};
 use tokio_postgres::{NoTls, Row, Socket};
 
-/// The schema, kept as SQL next to the later migrations of this engine.
-const SCHEMA: &str = include_str!("../schema/postgres/0001_initial.sql");
-
 /// Serializes schema creation across nodes starting at once.
 const SCHEMA_LOCK: i64 = 0x7472_656e_7401;
 
@@ -95,8 +92,34 @@ impl PostgresStore {
         let store = PostgresStore { pool, config: pg, tls };
         let mut c = store.client().await?;
         let tx = c.transaction().await.map_err(backend)?;
+        // Under the lock, one node at a time: the others find the schema migrated.
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SCHEMA_LOCK]).await.map_err(backend)?;
-        tx.batch_execute(SCHEMA).await.map_err(backend)?;
+        tx.batch_execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_ms BIGINT NOT NULL)",
+        )
+        .await
+        .map_err(backend)?;
+        let row = tx
+            .query_one("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", &[])
+            .await
+            .map_err(backend)?;
+        let version: i32 = row.try_get(0).map_err(backend)?;
+        // A database of the first release has its tables but no row: migration 1 is
+        // idempotent (IF NOT EXISTS), so it runs again harmlessly and is recorded.
+        for m in crate::migrations::pending(u32::try_from(version).unwrap_or(0))? {
+            tx.batch_execute(m.postgres).await.map_err(|e| {
+                StoreError::Backend(format!("schema migration {} failed: {e}", m.version))
+            })?;
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as i64);
+            tx.execute(
+                "INSERT INTO schema_migrations (version, applied_ms) VALUES ($1, $2)",
+                &[&(m.version as i32), &now],
+            )
+            .await
+            .map_err(backend)?;
+        }
         tx.commit().await.map_err(backend)?;
         Ok(store)
     }

@@ -13,9 +13,6 @@ use rusqlite::{params, params_from_iter, Connection, OpenFlags, OptionalExtensio
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-/// The schema, kept as SQL next to the later migrations of this engine.
-const SCHEMA: &str = include_str!("../schema/sqlite/0001_initial.sql");
-
 const READERS: usize = 4;
 
 pub struct SqliteStore {
@@ -43,16 +40,54 @@ fn open(path: &Path, write: bool) -> Result<Connection> {
     Ok(c)
 }
 
+/// Brings the schema to this binary's version. A database that has data (version 1 or more)
+/// is first copied whole to `<path>.schema-<version>.bak` (`VACUUM INTO`: consistent, and
+/// compact), so that a migration that goes wrong — or a binary rolled back — can start
+/// again from it.
+fn migrate(w: &mut Connection, path: &Path) -> Result<()> {
+    let version: u32 = w.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(backend)?;
+    let todo = crate::migrations::pending(version)?;
+    if todo.is_empty() {
+        return Ok(());
+    }
+    if version > 0 {
+        let mut name = path.as_os_str().to_owned();
+        name.push(format!(".schema-{version}.bak"));
+        let backup = std::path::PathBuf::from(name);
+        let _ = std::fs::remove_file(&backup);
+        let target = backup.to_str().ok_or_else(|| backend("the backup path is not UTF-8"))?;
+        w.execute("VACUUM INTO ?1", [target]).map_err(|e| {
+            backend(format!(
+                "cannot back up the database to {} before migrating it: {e}",
+                backup.display()
+            ))
+        })?;
+        // Sealed material and secrets are in it: as private as the database.
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&backup, std::fs::Permissions::from_mode(0o600))
+            .map_err(|e| backend(format!("cannot restrict {}: {e}", backup.display())))?;
+        tracing::info!(from = version, to = crate::SCHEMA_VERSION, backup = %backup.display(), "migrating the database schema");
+    }
+    let tx =
+        w.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(backend)?;
+    for m in todo {
+        tx.execute_batch(m.sqlite)
+            .map_err(|e| backend(format!("schema migration {} failed: {e}", m.version)))?;
+    }
+    tx.pragma_update(None, "user_version", crate::SCHEMA_VERSION).map_err(backend)?;
+    tx.commit().map_err(backend)
+}
+
 impl SqliteStore {
-    /// Opens (creating if needed) the database at `path`.
+    /// Opens (creating if needed) the database at `path`, migrating its schema.
     pub fn open(path: &Path) -> Result<Self> {
-        let w = open(path, true)?;
+        let mut w = open(path, true)?;
         let mode: String =
             w.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0)).map_err(backend)?;
         if !mode.eq_ignore_ascii_case("wal") {
             return Err(StoreError::Backend(format!("cannot enable WAL (journal_mode={mode})")));
         }
-        w.execute_batch(SCHEMA).map_err(backend)?;
+        migrate(&mut w, path)?;
         Ok(SqliteStore {
             path: path.to_path_buf(),
             writer: Arc::new(Mutex::new(w)),

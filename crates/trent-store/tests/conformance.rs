@@ -405,6 +405,38 @@ async fn sqlite_conforms() {
     conformance(&store).await;
 }
 
+/// A database of the first release (migration 1 only, `user_version` 1) is backed up, then
+/// migrated, and keeps its rows; one newer than this binary is refused.
+#[tokio::test]
+async fn sqlite_migrates_an_older_database_and_refuses_a_newer_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    {
+        let c = rusqlite::Connection::open(&path).unwrap();
+        c.execute_batch(include_str!("../schema/sqlite/0001_initial.sql")).unwrap();
+        c.execute_batch("PRAGMA user_version = 1; INSERT INTO meta VALUES ('dek', x'6f6c64')")
+            .unwrap();
+    }
+    let store = SqliteStore::open(&path).unwrap();
+    assert_eq!(store.get_meta("dek").await.unwrap().as_deref(), Some(&b"old"[..]));
+    // Migration 2 is there: notices can be claimed.
+    let m = ExpiringMaterial { key: key("k"), material_id: "m".into(), valid_to_ms: 1 };
+    assert!(store.claim_notice(&Notice { material: m, kind: "30d".into() }, 0).await.unwrap());
+    drop(store);
+    let version = |p: &Path| -> u32 {
+        rusqlite::Connection::open(p)
+            .unwrap()
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap()
+    };
+    assert_eq!(version(&path), SCHEMA_VERSION);
+    let backup = dir.path().join("t.db.schema-1.bak");
+    assert_eq!(version(&backup), 1, "the backup is the database before the migration");
+    rusqlite::Connection::open(&path).unwrap().execute_batch("PRAGMA user_version = 99").unwrap();
+    let refused = SqliteStore::open(&path).err().unwrap().to_string();
+    assert!(refused.contains("schema version 99, newer than this trent knows"), "{refused}");
+}
+
 #[tokio::test]
 async fn postgres_conforms() {
     let pg = Postgres::start();
@@ -413,4 +445,10 @@ async fn postgres_conforms() {
     // A second node connecting to the same database finds the schema and the data.
     let again = PostgresStore::connect(&pg.url, 2).await.unwrap();
     assert_eq!(again.get_meta("dek").await.unwrap().as_deref(), Some(&b"first"[..]));
+    // A database migrated by a newer binary is refused.
+    let (client, conn) = tokio_postgres::connect(&pg.url, tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(conn);
+    client.execute("INSERT INTO schema_migrations VALUES (99, 0)", &[]).await.unwrap();
+    let refused = PostgresStore::connect(&pg.url, 1).await.err().unwrap().to_string();
+    assert!(refused.contains("schema version 99, newer than this trent knows"), "{refused}");
 }

@@ -1,5 +1,5 @@
--- Trent's PostgreSQL schema, version 1. Applied at every connect under an advisory lock;
--- every statement is idempotent. Later versions are numbered files beside this one.
+-- Trent's PostgreSQL schema, migration 1: the tables of the first release. Migrations run in
+-- order, once each, in one transaction (src/migrations.rs); never edit one that has shipped.
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value BYTEA NOT NULL);
 CREATE TABLE IF NOT EXISTS accounts (account_id TEXT PRIMARY KEY, created_ms BIGINT NOT NULL);
 CREATE TABLE IF NOT EXISTS access_keys (
@@ -39,9 +39,3 @@ CREATE TABLE IF NOT EXISTS grants (
   operations TEXT NOT NULL, constraints TEXT, issuer TEXT NOT NULL, created_ms BIGINT NOT NULL,
   PRIMARY KEY (account, region, key_id, grant_id));
 CREATE INDEX IF NOT EXISTS grants_retiring ON grants (retiring) WHERE retiring IS NOT NULL;
--- Expiry notices sent (monitoring.md): one row per material, ValidTo and lead time, so that
--- each warning goes out once whichever node sends it, and again after a reimport.
-CREATE TABLE IF NOT EXISTS notices (
-  account TEXT NOT NULL, region TEXT NOT NULL, key_id TEXT NOT NULL, material_id TEXT NOT NULL,
-  valid_to_ms BIGINT NOT NULL, kind TEXT NOT NULL, sent_ms BIGINT NOT NULL,
-  PRIMARY KEY (account, region, key_id, material_id, valid_to_ms, kind));
