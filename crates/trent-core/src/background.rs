@@ -24,24 +24,28 @@ impl Kms {
         let mut tick = tokio::time::interval(every);
         loop {
             tick.tick().await;
-            let b = self.background();
-            if let Err(e) = b.reap_deleted_keys().await {
-                tracing::warn!(error = %e, "key deletion pass failed");
-            }
-            if let Err(e) = b.expire_due_materials().await {
-                tracing::warn!(error = %e, "expiry pass failed");
-            }
-            if let Err(e) = b.rotate_due_keys().await {
-                tracing::warn!(error = %e, "rotation pass failed");
-            }
-            if let Err(e) = b.warn_expiring_materials().await {
-                tracing::warn!(error = %e, "expiry warning pass failed");
-            }
+            self.background().run_once().await;
         }
     }
 }
 
 impl Background<'_> {
+    /// Every duty once, each logged if it fails (the next pass tries again).
+    pub async fn run_once(&self) {
+        if let Err(e) = self.reap_deleted_keys().await {
+            tracing::warn!(error = %e, "key deletion pass failed");
+        }
+        if let Err(e) = self.expire_due_materials().await {
+            tracing::warn!(error = %e, "expiry pass failed");
+        }
+        if let Err(e) = self.rotate_due_keys().await {
+            tracing::warn!(error = %e, "rotation pass failed");
+        }
+        if let Err(e) = self.warn_expiring_materials().await {
+            tracing::warn!(error = %e, "expiry warning pass failed");
+        }
+    }
+
     /// Deletes, for good, every key whose deletion date has passed.
     pub async fn reap_deleted_keys(&self) -> Result<usize> {
         let due = self.kms.store.keys_due_for_deletion(self.kms.now_ms()).await?;

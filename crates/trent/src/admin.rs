@@ -78,6 +78,9 @@ enum AdminCommand {
         #[arg(long)]
         policy_name: String,
     },
+    /// The test clock of a server started with --dev-clock (rehearsals only).
+    #[command(subcommand)]
+    Clock(ClockCommand),
     /// Bulk-load symmetric encryption keys (as CreateKey makes them), 10,000 per transaction:
     /// for scale tests.
     CreateKeys {
@@ -88,6 +91,37 @@ enum AdminCommand {
         #[arg(long)]
         count: usize,
     },
+}
+
+#[derive(Subcommand)]
+enum ClockCommand {
+    /// Move the running server's clock forward, e.g. `25h`, `7d`, `1d12h`, `90m`, `30s`; what
+    /// the new time makes due (expiry, deletion, rotation) is done before this returns.
+    Advance { duration: String },
+}
+
+/// `1d12h30m15s` (any of the parts, in this order) as milliseconds.
+fn parse_duration(text: &str) -> Result<i64, String> {
+    let bad = || format!("'{text}' is not a duration like 25h, 7d, 1d12h, 90m or 30s");
+    let (mut total, mut digits, mut last_unit) = (0i64, String::new(), 0usize);
+    for c in text.trim().chars() {
+        if c.is_ascii_digit() {
+            digits.push(c);
+            continue;
+        }
+        let units = [('d', 86_400_000i64), ('h', 3_600_000), ('m', 60_000), ('s', 1000)];
+        let i = units.iter().position(|(u, _)| *u == c).ok_or_else(bad)?;
+        let n: i64 = digits.parse().map_err(|_| bad())?;
+        if i < last_unit {
+            return Err(bad());
+        }
+        total = n.checked_mul(units[i].1).and_then(|v| v.checked_add(total)).ok_or_else(bad)?;
+        (digits, last_unit) = (String::new(), i + 1);
+    }
+    if !digits.is_empty() || total == 0 {
+        return Err(bad());
+    }
+    Ok(total)
 }
 
 impl AdminCommand {
@@ -121,6 +155,7 @@ impl AdminCommand {
             C::CreateKeys { account_id, region, count } => {
                 (R::CreateKeys { account_id, region, count }, None)
             }
+            C::Clock(_) => return Err("the clock is the running server's".into()),
         })
     }
 }
@@ -202,6 +237,13 @@ pub fn run(a: AdminArgs) -> Result<(), String> {
 
 async fn admin(a: AdminArgs) -> Result<(), String> {
     let place = a.place;
+    if let AdminCommand::Clock(ClockCommand::Advance { duration }) = &a.command {
+        // The clock lives in the running server only: there is nothing to do without one.
+        let out =
+            crate::admin_socket::send_advance_clock(&place.data_dir, parse_duration(duration)?)?;
+        println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+        return Ok(());
+    }
     let (req, save_to) = a.command.into_request()?;
     let out = execute(&place, req).await?;
     if let Some((path, profile)) = save_to {
@@ -213,4 +255,20 @@ async fn admin(a: AdminArgs) -> Result<(), String> {
     }
     println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_duration;
+
+    #[test]
+    fn durations_are_days_hours_minutes_seconds() {
+        assert_eq!(parse_duration("25h"), Ok(25 * 3_600_000));
+        assert_eq!(parse_duration("1d12h"), Ok(36 * 3_600_000));
+        assert_eq!(parse_duration("90m"), Ok(90 * 60_000));
+        assert_eq!(parse_duration("1h30s"), Ok(3_630_000));
+        for bad in ["", "25", "h", "12h1d", "1x", "0s", "-1h", "99999999999999999d"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
 }

@@ -27,15 +27,24 @@ enum Reply {
 /// Verifies the server's audit trail (`trent audit verify` while the server runs).
 pub type VerifyAudit = Arc<dyn Fn() -> Result<serde_json::Value, String> + Send + Sync>;
 
-/// The one socket command that is not a domain admin command.
+/// The socket commands that are not domain admin commands.
 const VERIFY_AUDIT: &str = "VerifyAudit";
+const ADVANCE_CLOCK: &str = "AdvanceClock";
+
+/// What the socket serves besides the domain's admin commands.
+#[derive(Clone)]
+pub struct Extras {
+    pub verify: VerifyAudit,
+    /// The test clock of a server started with `--dev-clock`.
+    pub clock: Option<Arc<trent_core::ManualClock>>,
+}
 
 /// Listens on the admin socket until the task is dropped. The caller holds the data
 /// directory's lock, so a socket file left by a crashed server may be replaced.
 pub fn serve(
     dir: &Path,
     kms: Arc<Kms>,
-    verify: VerifyAudit,
+    extras: Extras,
 ) -> Result<tokio::task::JoinHandle<()>, String> {
     let path = dir.join(SOCKET_FILE);
     let _ = std::fs::remove_file(&path);
@@ -47,7 +56,7 @@ pub fn serve(
         loop {
             match listener.accept().await {
                 Ok((stream, _)) => {
-                    tokio::spawn(answer(stream, kms.clone(), verify.clone()));
+                    tokio::spawn(answer(stream, kms.clone(), extras.clone()));
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "admin socket accept failed");
@@ -58,21 +67,43 @@ pub fn serve(
     }))
 }
 
-async fn answer(stream: tokio::net::UnixStream, kms: Arc<Kms>, verify: VerifyAudit) {
+/// Moves the test clock forward and runs the background duties once, so that what the new
+/// time makes due (expiry, deletion, rotation, warnings) is done when the command returns.
+async fn advance_clock(kms: &Kms, clock: Option<&trent_core::ManualClock>, ms: i64) -> Reply {
+    let Some(clock) = clock else {
+        return Reply::Error(
+            "the clock can be moved only on a server started with --dev-clock".into(),
+        );
+    };
+    if ms <= 0 {
+        return Reply::Error("the clock only moves forward".into());
+    }
+    clock.advance_ms(ms);
+    tracing::warn!(advanced_ms = ms, now = %trent_core::audit::event_time(kms.now_ms()), "!!! test clock moved forward !!!");
+    kms.background().run_once().await;
+    Reply::Ok(serde_json::json!({ "Now": trent_core::audit::event_time(kms.now_ms()) }))
+}
+
+async fn answer(stream: tokio::net::UnixStream, kms: Arc<Kms>, extras: Extras) {
     let (read, mut write) = stream.into_split();
     let mut line = String::new();
     let mut reader = tokio::io::BufReader::new(read.take(MAX_REQUEST));
     let read = tokio::time::timeout(READ_TIMEOUT, reader.read_line(&mut line)).await;
-    let is_verify = serde_json::from_str::<serde_json::Value>(&line)
-        .is_ok_and(|v| v.get("Command").and_then(|c| c.as_str()) == Some(VERIFY_AUDIT));
+    let parsed = serde_json::from_str::<serde_json::Value>(&line).unwrap_or_default();
+    let command = parsed.get("Command").and_then(|c| c.as_str());
     let reply = match read {
-        Ok(Ok(_)) if is_verify => {
+        Ok(Ok(_)) if command == Some(VERIFY_AUDIT) => {
             // Reads every file of the trail: off the async workers.
+            let verify = extras.verify.clone();
             match tokio::task::spawn_blocking(move || verify()).await {
                 Ok(Ok(v)) => Reply::Ok(v),
                 Ok(Err(e)) => Reply::Error(e),
                 Err(_) => Reply::Error("the verification failed".into()),
             }
+        }
+        Ok(Ok(_)) if command == Some(ADVANCE_CLOCK) => {
+            let ms = parsed.get("Milliseconds").and_then(|m| m.as_i64()).unwrap_or(0);
+            advance_clock(&kms, extras.clock.as_deref(), ms).await
         }
         Ok(Ok(_)) => match serde_json::from_str::<AdminRequest>(&line) {
             Ok(req) => {
@@ -109,6 +140,11 @@ fn command_name(req: &AdminRequest) -> String {
 /// Asks the server running on `dir` to verify its audit trail.
 pub fn send_verify_audit(dir: &Path) -> Result<serde_json::Value, String> {
     send(dir, &serde_json::json!({ "Command": VERIFY_AUDIT }))
+}
+
+/// Asks the server running on `dir` to move its test clock forward by `ms`.
+pub fn send_advance_clock(dir: &Path, ms: i64) -> Result<serde_json::Value, String> {
+    send(dir, &serde_json::json!({ "Command": ADVANCE_CLOCK, "Milliseconds": ms }))
 }
 
 /// Sends `req` to the server running on `dir`; its answer, or why there is none.

@@ -120,6 +120,11 @@ pub struct ServeArgs {
     /// ...or this many seconds after the last one (records written since are fsynced).
     #[arg(long, env = "TRENT_AUDIT_CHECKPOINT_SECS")]
     pub audit_checkpoint_secs: Option<u64>,
+    /// UNSAFE, for rehearsals only: a test clock that `trent admin clock advance 25h` moves
+    /// forward, so that import tokens, imported material, deletion windows and rotations
+    /// expire in seconds. Never on a server that holds real keys.
+    #[arg(long, env = "TRENT_DEV_CLOCK")]
+    pub dev_clock: bool,
     /// Serve Prometheus metrics (`GET /metrics`) on this address, e.g. 127.0.0.1:9599
     /// (default: not served). It shows account and key ids: keep it on a trusted network.
     #[arg(long, env = "TRENT_METRICS_LISTEN")]
@@ -138,7 +143,7 @@ pub struct ServeArgs {
     /// heavy_work_queue, tls_cert, tls_key, tls_client_ca, tls_self_signed, allow_plaintext,
     /// database_url, pkcs11_module, pkcs11_token_label, pkcs11_key_label, node_id,
     /// audit_fail_open, audit_max_bytes, audit_max_age_hours, audit_keep_files, audit_checkpoint_records,
-    /// audit_checkpoint_secs, metrics_listen, expiry_warning_days, notify_webhook.
+    /// audit_checkpoint_secs, dev_clock, metrics_listen, expiry_warning_days, notify_webhook.
     #[arg(long, env = "TRENT_CONFIG")]
     pub config: Option<PathBuf>,
 }
@@ -179,6 +184,7 @@ struct FileConfig {
     audit_keep_files: Option<usize>,
     audit_checkpoint_records: Option<u64>,
     audit_checkpoint_secs: Option<u64>,
+    dev_clock: Option<bool>,
     metrics_listen: Option<SocketAddr>,
     expiry_warning_days: Option<String>,
     notify_webhook: Option<String>,
@@ -239,6 +245,7 @@ pub struct ServeConfig {
     pub root_key: crate::root_key::RootKeyArgs,
     pub audit: AuditConfig,
     pub monitoring: MonitoringConfig,
+    pub dev_clock: bool,
 }
 
 impl ServeConfig {
@@ -272,6 +279,7 @@ impl ServeConfig {
         };
         Ok(ServeConfig {
             monitoring,
+            dev_clock: a.dev_clock || file.dev_clock.unwrap_or(false),
             data_dir: a.data_dir.or(file.data_dir).unwrap_or_else(|| PathBuf::from("./trent-data")),
             listen: a
                 .listen

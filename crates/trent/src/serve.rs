@@ -74,7 +74,16 @@ async fn serve(cfg: ServeConfig) -> Result<(), String> {
             "one wrapping key pair may back several import tokens (AWS issues a fresh one per call)"
         );
     }
-    let mut kms = Kms::new(store, keyring, Arc::new(SystemClock), config).with_audit(audit.clone());
+    let dev_clock = cfg.dev_clock.then(|| {
+        tracing::warn!("!!! --dev-clock: `trent admin clock advance` moves this server's time; expiries can be forced !!!");
+        tracing::warn!("!!! use it only to rehearse, never on a server that holds real keys !!!");
+        Arc::new(trent_core::ManualClock::default())
+    });
+    let clock: Arc<dyn trent_core::Clock> = match &dev_clock {
+        Some(c) => c.clone(),
+        None => Arc::new(SystemClock),
+    };
+    let mut kms = Kms::new(store, keyring, clock, config).with_audit(audit.clone());
     let mut webhook_outcomes = None;
     if let Some(url) = &cfg.monitoring.notify_webhook {
         let (hook, outcomes) = crate::webhook::Webhook::start(url)?;
@@ -152,7 +161,10 @@ async fn serve(cfg: ServeConfig) -> Result<(), String> {
     let admin_socket = match lock {
         Some(_) => match crate::admin_socket::serve(&cfg.data_dir, kms.clone(), {
             let (dir, key) = (cfg.data_dir.clone(), audit_key.clone());
-            Arc::new(move || crate::audit_verify::verify_dir(&dir, key.as_ref()))
+            crate::admin_socket::Extras {
+                verify: Arc::new(move || crate::audit_verify::verify_dir(&dir, key.as_ref())),
+                clock: dev_clock.clone(),
+            }
         }) {
             Ok(t) => Some(t),
             Err(e) => {
