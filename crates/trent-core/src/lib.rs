@@ -25,7 +25,10 @@ mod stats;
 mod wrapping_pool;
 mod writes;
 
-pub use admin::{Admin, AdminRequest, BootstrapCredentials, ACCOUNT_ROOT_USER};
+pub use admin::{
+    Admin, AdminRequest, BootstrapCredentials, Seed, SeedAccessKey, SeedKey, SeedMaterial,
+    SeedReport, SeedUser, ACCOUNT_ROOT_USER,
+};
 pub use authn::{Authentication, SigningIdentity};
 pub use background::Background;
 pub use bootstrap::Bootstrap;

@@ -120,6 +120,10 @@ pub struct ServeArgs {
     /// ...or this many seconds after the last one (records written since are fsynced).
     #[arg(long, env = "TRENT_AUDIT_CHECKPOINT_SECS")]
     pub audit_checkpoint_secs: Option<u64>,
+    /// Seed file (TOML): accounts, users, access keys, keys, aliases and imported material
+    /// made to exist at every start (docs/configuration.md, "Seeding").
+    #[arg(long, env = "TRENT_INIT")]
+    pub init: Option<PathBuf>,
     /// UNSAFE, for rehearsals only: a test clock that `trent admin clock advance 25h` moves
     /// forward, so that import tokens, imported material, deletion windows and rotations
     /// expire in seconds. Never on a server that holds real keys.
@@ -143,7 +147,7 @@ pub struct ServeArgs {
     /// heavy_work_queue, tls_cert, tls_key, tls_client_ca, tls_self_signed, allow_plaintext,
     /// database_url, pkcs11_module, pkcs11_token_label, pkcs11_key_label, node_id,
     /// audit_fail_open, audit_max_bytes, audit_max_age_hours, audit_keep_files, audit_checkpoint_records,
-    /// audit_checkpoint_secs, dev_clock, metrics_listen, expiry_warning_days, notify_webhook.
+    /// audit_checkpoint_secs, init, dev_clock, metrics_listen, expiry_warning_days, notify_webhook.
     #[arg(long, env = "TRENT_CONFIG")]
     pub config: Option<PathBuf>,
 }
@@ -184,6 +188,7 @@ struct FileConfig {
     audit_keep_files: Option<usize>,
     audit_checkpoint_records: Option<u64>,
     audit_checkpoint_secs: Option<u64>,
+    init: Option<PathBuf>,
     dev_clock: Option<bool>,
     metrics_listen: Option<SocketAddr>,
     expiry_warning_days: Option<String>,
@@ -246,6 +251,7 @@ pub struct ServeConfig {
     pub audit: AuditConfig,
     pub monitoring: MonitoringConfig,
     pub dev_clock: bool,
+    pub init: Option<PathBuf>,
 }
 
 impl ServeConfig {
@@ -280,6 +286,7 @@ impl ServeConfig {
         Ok(ServeConfig {
             monitoring,
             dev_clock: a.dev_clock || file.dev_clock.unwrap_or(false),
+            init: a.init.or(file.init),
             data_dir: a.data_dir.or(file.data_dir).unwrap_or_else(|| PathBuf::from("./trent-data")),
             listen: a
                 .listen

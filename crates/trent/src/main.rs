@@ -13,6 +13,7 @@ mod datadir;
 mod lock;
 mod logging;
 mod root_key;
+mod seed_file;
 mod serve;
 mod storage;
 mod webhook;

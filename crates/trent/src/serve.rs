@@ -109,6 +109,18 @@ async fn serve(cfg: ServeConfig) -> Result<(), String> {
             tracing::info!(account = %cfg.account_id, access_key_id = %creds.access_key_id, "account root credentials are in the credentials file")
         }
     }
+    if let Some(path) = &cfg.init {
+        let seed = crate::seed_file::load(path, &cfg.account_id, kms.now_ms())?;
+        let report = kms
+            .admin()
+            .seed(&seed)
+            .await
+            .map_err(|e| format!("{}: {}", path.display(), e.message()))?;
+        tracing::info!(file = %path.display(), made = report.made.len(), unchanged = report.kept, "seeded");
+        for what in &report.made {
+            tracing::info!(made = %what, "seed");
+        }
+    }
     let mode = match cfg.auth {
         AuthArg::Sigv4 => AuthMode::SigV4,
         AuthArg::AcceptAny => {

@@ -183,6 +183,34 @@ impl Admin<'_> {
 }
 
 impl Admin<'_> {
+    /// Stores an access key with its secret sealed under the keyring.
+    pub(super) async fn put_access_key(
+        &self,
+        account_id: &str,
+        principal_arn: &str,
+        access_key_id: &str,
+        secret: &Secret,
+    ) -> Result<()> {
+        let sealed =
+            self.kms.keyring.seal_secret(&secret_context(access_key_id), secret.as_bytes())?;
+        self.kms
+            .store
+            .put_access_key(&AccessKeyRecord {
+                access_key_id: access_key_id.to_string(),
+                account_id: account_id.to_string(),
+                principal_arn: principal_arn.to_string(),
+                sealed_secret: sealed,
+                created_ms: self.kms.now_ms(),
+            })
+            .await?;
+        Ok(())
+    }
+
+    /// The secret of a stored access key.
+    pub(super) fn open_access_key_secret(&self, k: &AccessKeyRecord) -> Result<Secret> {
+        Ok(self.kms.keyring.open_secret(&secret_context(&k.access_key_id), &k.sealed_secret)?)
+    }
+
     /// Makes sure `account_id` exists with root credentials; returns them.
     pub async fn ensure_account(&self, account_id: &str) -> Result<BootstrapCredentials> {
         let now = self.kms.now_ms();
@@ -195,10 +223,7 @@ impl Admin<'_> {
         let principal_arn = format!("arn:aws:iam::{account_id}:{ACCOUNT_ROOT_USER}");
         let existing = self.kms.store.list_access_keys(account_id).await?;
         if let Some(k) = existing.iter().find(|k| k.principal_arn == principal_arn) {
-            let secret = self
-                .kms
-                .keyring
-                .open_secret(&secret_context(&k.access_key_id), &k.sealed_secret)?;
+            let secret = self.open_access_key_secret(k)?;
             return Ok(BootstrapCredentials {
                 access_key_id: k.access_key_id.clone(),
                 secret_access_key: secret,
@@ -216,18 +241,7 @@ impl Admin<'_> {
     ) -> Result<BootstrapCredentials> {
         let access_key_id = format!("AKIA{}", random_text(BASE32, 16)?);
         let secret = Secret::new(random_text(SECRET_CHARS, 40)?.into_bytes());
-        let sealed =
-            self.kms.keyring.seal_secret(&secret_context(&access_key_id), secret.as_bytes())?;
-        self.kms
-            .store
-            .put_access_key(&AccessKeyRecord {
-                access_key_id: access_key_id.clone(),
-                account_id: account_id.to_string(),
-                principal_arn: principal_arn.to_string(),
-                sealed_secret: sealed,
-                created_ms: self.kms.now_ms(),
-            })
-            .await?;
+        self.put_access_key(account_id, principal_arn, &access_key_id, &secret).await?;
         Ok(BootstrapCredentials {
             access_key_id,
             secret_access_key: secret,

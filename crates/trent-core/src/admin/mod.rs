@@ -1,12 +1,14 @@
 //! Administration outside the KMS API — accounts, users, access keys, identity policies, bulk
-//! key loading — as `trent admin` performs it, directly on a store or through a running
+//! key loading, declarative seeding — as `trent admin` performs it, directly on a store or through a running
 //! server's admin socket. Admin calls take no API caller: whoever may reach the data
 //! directory (or the socket in it) is the operator.
 
 mod bulk;
 mod identities;
+mod seed;
 
 pub use identities::{BootstrapCredentials, ACCOUNT_ROOT_USER};
+pub use seed::{Seed, SeedAccessKey, SeedKey, SeedMaterial, SeedReport, SeedUser};
 
 use crate::{Kms, Result};
 use serde::{Deserialize, Serialize};

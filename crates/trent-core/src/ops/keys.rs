@@ -5,7 +5,7 @@ use crate::authz::ConditionKey as K;
 use crate::gate::{AccountTarget, KeyTarget};
 use crate::state::{check, Family};
 use crate::writes::Changes;
-use crate::{Authorized, Call, Conditions, Kms, KmsError, Result};
+use crate::{Authorized, Call, Caller, Conditions, Kms, KmsError, Result};
 use std::collections::BTreeMap;
 use trent_store::{KeyRecord, KeyRef};
 use trent_types::*;
@@ -128,79 +128,91 @@ impl Call for CreateKeyRequest {
         kms: &Kms,
         auth: Authorized<'_, AccountTarget>,
     ) -> Result<CreateKeyResponse> {
-        let caller = auth.caller();
-        let r = self;
-        if r.key_spec.is_some() && r.customer_master_key_spec.is_some() {
-            return Err(KmsError::validation(
-                "You cannot specify KeySpec and CustomerMasterKeySpec in the same request. CustomerMasterKeySpec is deprecated.",
-            ));
-        }
-        let spec = requested_spec(&r);
-        if spec != KeySpec::SymmetricDefault && r.key_usage.is_none() {
-            return Err(KmsError::validation(
-                "You must specify a KeyUsage value for all KMS keys except for symmetric encryption keys.",
-            ));
-        }
-        let usage = r.key_usage.unwrap_or(KeyUsageType::EncryptDecrypt);
-        if let Some(id) = &r.custom_key_store_id {
-            return Err(KmsError::new(
-                ErrorCode::CustomKeyStoreNotFoundException,
-                format!("Custom key store '{id}' does not exist."),
-            ));
-        }
-        let origin = r.origin.unwrap_or(OriginType::AwsKms);
-        match origin {
-            OriginType::AwsKms | OriginType::External => {}
-            OriginType::AwsCloudhsm | OriginType::ExternalKeyStore => {
-                return Err(KmsError::new(ErrorCode::UnsupportedOperationException, format!(
-                    "Origin {origin} requires a custom key store, which this server does not provide."
-                )))
-            }
-        }
-        crate::keyspec::check_create(spec, usage, origin, &caller.region)?;
-        if r.xks_key_id.is_some() {
-            return Err(KmsError::validation(
-                "XksKeyId is valid only for keys in an external key store.",
-            ));
-        }
-        let tags = crate::ops::tags::validate_new_tags(
-            r.tags.as_deref().unwrap_or(&[]),
-            &BTreeMap::new(),
-        )?;
-        let now = kms.now_ms();
-        let multi_region = r.multi_region.unwrap_or(false);
-        let key_id =
-            if multi_region { trent_crypto::new_mrk_id()? } else { trent_crypto::new_key_id()? };
-        let key = KeyRef { account: caller.account.clone(), region: caller.region.clone(), key_id };
-        let custom_policy = r.policy.is_some();
-        let policy = match r.policy {
-            Some(p) => crate::ops::policy::validate_policy(&p)?,
-            None => crate::ops::policy::default_policy(&key),
-        };
-        let mut rec = new_record(key.clone(), now, spec, usage, origin, policy);
-        if let Some(description) = r.description {
-            rec.description = description;
-        }
-        rec.multi_region = multi_region;
-        rec.tags = tags;
-        let mut materials = Vec::new();
-        if origin == OriginType::External {
-            rec.state = KeyState::PendingImport;
-        } else {
-            let m = kms.new_material(&key, spec, KeyMaterialState::Current, now).await?;
-            rec.current_material_id = Some(m.material_id.clone());
-            materials.push(m);
-        }
-        if custom_policy {
-            kms.check_lockout(caller, &rec, &rec.policy, r.bypass_policy_lockout_safety_check)
-                .await?;
-        }
-        kms.store.create_key(&rec, &materials).await?;
-        // The new key is the call's resource (AWS's CreateKey example lists it).
-        crate::audit::note_resource(&key.arn());
-        tracing::info!(key = %key.arn(), origin = %origin, "created key");
-        Ok(CreateKeyResponse { key_metadata: Some(kms.key_metadata(&rec, &materials)) })
+        create_key(kms, auth.caller(), self, None).await
     }
+}
+
+/// CreateKey for `caller`, with a new key id, or with `key_id` (a seed file's, checked by
+/// the caller to be a key id of the right kind).
+pub(crate) async fn create_key(
+    kms: &Kms,
+    caller: &Caller,
+    r: CreateKeyRequest,
+    key_id: Option<String>,
+) -> Result<CreateKeyResponse> {
+    if r.key_spec.is_some() && r.customer_master_key_spec.is_some() {
+        return Err(KmsError::validation(
+            "You cannot specify KeySpec and CustomerMasterKeySpec in the same request. CustomerMasterKeySpec is deprecated.",
+        ));
+    }
+    let spec = requested_spec(&r);
+    if spec != KeySpec::SymmetricDefault && r.key_usage.is_none() {
+        return Err(KmsError::validation(
+            "You must specify a KeyUsage value for all KMS keys except for symmetric encryption keys.",
+        ));
+    }
+    let usage = r.key_usage.unwrap_or(KeyUsageType::EncryptDecrypt);
+    if let Some(id) = &r.custom_key_store_id {
+        return Err(KmsError::new(
+            ErrorCode::CustomKeyStoreNotFoundException,
+            format!("Custom key store '{id}' does not exist."),
+        ));
+    }
+    let origin = r.origin.unwrap_or(OriginType::AwsKms);
+    match origin {
+        OriginType::AwsKms | OriginType::External => {}
+        OriginType::AwsCloudhsm | OriginType::ExternalKeyStore => {
+            return Err(KmsError::new(
+                ErrorCode::UnsupportedOperationException,
+                format!(
+                "Origin {origin} requires a custom key store, which this server does not provide."
+            ),
+            ))
+        }
+    }
+    crate::keyspec::check_create(spec, usage, origin, &caller.region)?;
+    if r.xks_key_id.is_some() {
+        return Err(KmsError::validation(
+            "XksKeyId is valid only for keys in an external key store.",
+        ));
+    }
+    let tags =
+        crate::ops::tags::validate_new_tags(r.tags.as_deref().unwrap_or(&[]), &BTreeMap::new())?;
+    let now = kms.now_ms();
+    let multi_region = r.multi_region.unwrap_or(false);
+    let key_id = match key_id {
+        Some(id) => id,
+        None if multi_region => trent_crypto::new_mrk_id()?,
+        None => trent_crypto::new_key_id()?,
+    };
+    let key = KeyRef { account: caller.account.clone(), region: caller.region.clone(), key_id };
+    let custom_policy = r.policy.is_some();
+    let policy = match r.policy {
+        Some(p) => crate::ops::policy::validate_policy(&p)?,
+        None => crate::ops::policy::default_policy(&key),
+    };
+    let mut rec = new_record(key.clone(), now, spec, usage, origin, policy);
+    if let Some(description) = r.description {
+        rec.description = description;
+    }
+    rec.multi_region = multi_region;
+    rec.tags = tags;
+    let mut materials = Vec::new();
+    if origin == OriginType::External {
+        rec.state = KeyState::PendingImport;
+    } else {
+        let m = kms.new_material(&key, spec, KeyMaterialState::Current, now).await?;
+        rec.current_material_id = Some(m.material_id.clone());
+        materials.push(m);
+    }
+    if custom_policy {
+        kms.check_lockout(caller, &rec, &rec.policy, r.bypass_policy_lockout_safety_check).await?;
+    }
+    kms.store.create_key(&rec, &materials).await?;
+    // The new key is the call's resource (AWS's CreateKey example lists it).
+    crate::audit::note_resource(&key.arn());
+    tracing::info!(key = %key.arn(), origin = %origin, "created key");
+    Ok(CreateKeyResponse { key_metadata: Some(kms.key_metadata(&rec, &materials)) })
 }
 
 impl Call for DescribeKeyRequest {

@@ -20,6 +20,7 @@ mod metadata;
 mod ml_kem;
 mod monitoring;
 mod races;
+mod seed;
 mod signing;
 mod sigv4;
 mod sm2;
