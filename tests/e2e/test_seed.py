@@ -3,11 +3,13 @@ an identity policy, an access key with a known id and secret, a key with a known
 and an EXTERNAL key with imported material from a file; a restart duplicates nothing, and a
 seed file that contradicts the data stops the start with a clear message."""
 import datetime
+import json
 import os
+import subprocess
 
 import pytest
 
-from conftest import Server
+from conftest import TRENT, Server
 
 KEY = "11111111-2222-3333-4444-555555555555"
 IMPORTED = "mrk-0123456789abcdef0123456789abcdef"
@@ -68,6 +70,12 @@ def test_a_seeded_server_has_its_keys_and_a_restart_duplicates_nothing(tmp_path)
         assert sorted(aliases) == ["alias/test", "alias/test-imported"]
         again = kms.describe_key(KeyId=IMPORTED)["KeyMetadata"]
         assert again["ValidTo"] == meta["ValidTo"], "the material was imported once, not again"
+        # The operator's view, through the running server's admin socket.
+        listed = json.loads(subprocess.run([TRENT, "admin", "--data-dir", server.data_dir, "list-keys",
+                                            "--account-id", "111122223333"], check=True, capture_output=True,
+                                           text=True).stdout)["Keys"]
+        assert {(k["KeyId"], k["Origin"], tuple(k["Aliases"])) for k in listed} == {
+            (KEY, "AWS_KMS", ("alias/test",)), (IMPORTED, "EXTERNAL", ("alias/test-imported",))}
     finally:
         assert server.stop() == 0
     seeded = [l for l in open(server.log_path).read().splitlines() if " seeded file=" in l]

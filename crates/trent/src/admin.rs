@@ -22,61 +22,87 @@ pub struct AdminArgs {
 enum AdminCommand {
     /// Create an account (and its root access key) unless it exists.
     CreateAccount {
+        /// The account id: 12 digits.
         #[arg(long)]
         account_id: String,
     },
     /// Create a user `arn:aws:iam::<account>:user/<name>`.
     CreateUser {
+        /// The account id (12 digits).
         #[arg(long)]
         account_id: String,
+        /// The user's name (the last part of its ARN).
         #[arg(long)]
         user_name: String,
     },
     /// List the users of an account.
     ListUsers {
+        /// The account id (12 digits).
         #[arg(long)]
         account_id: String,
     },
     /// Create an access key for a user (or the account root without --user-name).
     CreateAccessKey {
+        /// The account id (12 digits).
         #[arg(long)]
         account_id: String,
+        /// The user's name (the last part of its ARN).
         #[arg(long)]
         user_name: Option<String>,
         /// Also append it as a profile to this AWS shared-credentials file (mode 0600).
         #[arg(long)]
         credentials_file: Option<PathBuf>,
+        /// The profile to write the key under in --credentials-file.
         #[arg(long, default_value = "default", requires = "credentials_file")]
         profile: String,
     },
     /// List the access keys of an account (ids and principals, never secrets).
     ListAccessKeys {
+        /// The account id (12 digits).
         #[arg(long)]
         account_id: String,
     },
+    /// Delete an access key: requests signed with it are refused from the next one.
     DeleteAccessKey {
+        /// The access key id (AKIA…).
         #[arg(long)]
         access_key_id: String,
     },
     /// Attach (or replace) an inline identity policy of a user.
     PutUserPolicy {
+        /// The account id (12 digits).
         #[arg(long)]
         account_id: String,
+        /// The user's name (the last part of its ARN).
         #[arg(long)]
         user_name: String,
+        /// The policy's name.
         #[arg(long)]
         policy_name: String,
         /// The policy JSON, or `file://PATH`.
         #[arg(long)]
         policy_document: String,
     },
+    /// Delete an inline identity policy of a user.
     DeleteUserPolicy {
+        /// The account id (12 digits).
         #[arg(long)]
         account_id: String,
+        /// The user's name (the last part of its ARN).
         #[arg(long)]
         user_name: String,
+        /// The policy's name.
         #[arg(long)]
         policy_name: String,
+    },
+    /// List the keys of an account and Region, with their state, origin, spec and aliases.
+    ListKeys {
+        /// The account id (12 digits).
+        #[arg(long)]
+        account_id: String,
+        /// The Region of the keys.
+        #[arg(long, default_value = "us-east-1")]
+        region: String,
     },
     /// The test clock of a server started with --dev-clock (rehearsals only).
     #[command(subcommand)]
@@ -84,10 +110,13 @@ enum AdminCommand {
     /// Bulk-load symmetric encryption keys (as CreateKey makes them), 10,000 per transaction:
     /// for scale tests.
     CreateKeys {
+        /// The account id (12 digits).
         #[arg(long)]
         account_id: String,
+        /// The Region of the keys.
         #[arg(long, default_value = "us-east-1")]
         region: String,
+        /// How many keys.
         #[arg(long)]
         count: usize,
     },
@@ -155,6 +184,7 @@ impl AdminCommand {
             C::CreateKeys { account_id, region, count } => {
                 (R::CreateKeys { account_id, region, count }, None)
             }
+            C::ListKeys { account_id, region } => (R::ListKeys { account_id, region }, None),
             C::Clock(_) => return Err("the clock is the running server's".into()),
         })
     }

@@ -69,8 +69,11 @@ pub struct ImportArgs {
     /// The endpoint (e.g. http://127.0.0.1:4599); default: AWS's.
     #[arg(long, env = "AWS_ENDPOINT_URL_KMS")]
     endpoint_url: Option<String>,
+    /// The Region of the key (default: AWS_REGION, then the profile's region).
     #[arg(long)]
     region: Option<String>,
+    /// The profile of the AWS shared config and credentials files to sign with (default:
+    /// AWS_PROFILE, then `default`).
     #[arg(long)]
     profile: Option<String>,
 }
@@ -143,7 +146,11 @@ async fn import(a: ImportArgs) -> Result<(), String> {
             .build_https();
         loader = loader.http_client(http);
     }
-    let client = aws_sdk_kms::Client::new(&loader.load().await);
+    let config = loader.load().await;
+    if config.region().is_none() {
+        return Err("no region: pass --region or set AWS_REGION".into());
+    }
+    let client = aws_sdk_kms::Client::new(&config);
     let started = Instant::now();
     let key_id = match (&a.key_id, a.create) {
         (Some(k), _) => k.clone(),

@@ -17,37 +17,42 @@ pub enum AuthArg {
 
 #[derive(Args)]
 pub struct ServeArgs {
-    /// Data directory: database, root key, credentials file.
+    /// Data directory: database, root key, credentials file; relative to where the server
+    /// starts [default: ./trent-data]
     #[arg(long, env = "TRENT_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
-    /// Address to listen on.
-    #[arg(long, env = "TRENT_LISTEN")]
+    /// Address to listen on: 127.0.0.1:4599, localhost:4599, or a port alone (:4599, 4599)
+    /// for loopback [default: 127.0.0.1:4599]
+    #[arg(long, env = "TRENT_LISTEN", value_parser = parse_listen)]
     pub listen: Option<SocketAddr>,
-    /// The account created on first start.
+    /// The account created on first start [default: 111122223333]
     #[arg(long, env = "TRENT_ACCOUNT_ID")]
     pub account_id: Option<String>,
-    /// How requests are authenticated.
+    /// How requests are authenticated [default: sigv4]
     #[arg(long, env = "TRENT_AUTH", value_enum)]
     pub auth: Option<AuthArg>,
-    /// Log filter (tracing syntax), e.g. `info` or `trent=debug`.
+    /// Log filter (tracing syntax), e.g. `info` or `trent=debug` [default: info]
     #[arg(long, env = "TRENT_LOG")]
     pub log: Option<String>,
-    /// Log lines as `text` (colour only on a terminal) or `json`.
+    /// Log lines as `text` (colour only on a terminal) or `json` [default: text]
     #[arg(long, env = "TRENT_LOG_FORMAT", value_enum)]
     pub log_format: Option<crate::logging::LogFormat>,
-    /// RSA wrapping key pairs kept ready per wrapping key spec (0: generate on demand).
+    /// RSA wrapping key pairs kept ready per wrapping key spec (0: generate on demand)
+    /// [default: 4]
     #[arg(long, env = "TRENT_WRAPPING_POOL_SIZE")]
     pub wrapping_pool_size: Option<usize>,
     /// How many import tokens one wrapping key pair may back within 24 hours (1: a fresh
-    /// key pair for every GetParametersForImport, as AWS does).
+    /// key pair for every GetParametersForImport, as AWS does) [default: 1]
     #[arg(long, env = "TRENT_TOKENS_PER_WRAPPING_KEY")]
     pub tokens_per_wrapping_key: Option<u32>,
     /// Keys kept decoded in memory (record, materials, parsed policy) so that cryptographic
-    /// calls read nothing from the database; 0 reads every key from the database.
+    /// calls read nothing from the database; 0 reads every key from the database
+    /// [default: 100000]
     #[arg(long, env = "TRENT_KEY_CACHE_SIZE")]
     pub key_cache_size: Option<usize>,
     /// With PostgreSQL: how long (milliseconds) a node trusts a cached key whose change
-    /// notification it may have missed (other nodes' writes are also pushed at once).
+    /// notification it may have missed (other nodes' writes are also pushed at once)
+    /// [default: 1000]
     #[arg(long, env = "TRENT_KEY_CACHE_TTL_MS")]
     pub key_cache_ttl_ms: Option<u64>,
     /// Connections served at once; a new one beyond evicts the one idle the longest, or is
@@ -55,16 +60,16 @@ pub struct ServeArgs {
     #[arg(long, env = "TRENT_MAX_CONNECTIONS")]
     pub max_connections: Option<usize>,
     /// Seconds a connection has to send a request's headers once it is ready for one (this
-    /// also closes idle keep-alive connections).
+    /// also closes idle keep-alive connections) [default: 20]
     #[arg(long, env = "TRENT_HEADER_TIMEOUT_SECS")]
     pub header_timeout_secs: Option<u64>,
-    /// Seconds a request has to send its body once its headers have arrived.
+    /// Seconds a request has to send its body once its headers have arrived [default: 20]
     #[arg(long, env = "TRENT_BODY_TIMEOUT_SECS")]
     pub body_timeout_secs: Option<u64>,
-    /// Seconds a request may take to be handled once its body has arrived.
+    /// Seconds a request may take to be handled once its body has arrived [default: 60]
     #[arg(long, env = "TRENT_REQUEST_TIMEOUT_SECS")]
     pub request_timeout_secs: Option<u64>,
-    /// Seconds shutdown waits for requests in flight.
+    /// Seconds shutdown waits for requests in flight [default: 10]
     #[arg(long, env = "TRENT_DRAIN_SECS")]
     pub drain_secs: Option<u64>,
     /// Threads for RSA and signature work at once (default: half the CPUs).
@@ -105,19 +110,20 @@ pub struct ServeArgs {
     /// fails with KMSInternalException, and calls are refused until the trail works again).
     #[arg(long, env = "TRENT_AUDIT_FAIL_OPEN")]
     pub audit_fail_open: bool,
-    /// Rotate audit.log past this many bytes.
+    /// Rotate audit.log past this many bytes [default: 104857600]
     #[arg(long, env = "TRENT_AUDIT_MAX_BYTES")]
     pub audit_max_bytes: Option<u64>,
-    /// Rotate audit.log after this many hours.
+    /// Rotate audit.log after this many hours [default: 24]
     #[arg(long, env = "TRENT_AUDIT_MAX_AGE_HOURS")]
     pub audit_max_age_hours: Option<u64>,
     /// Rotated audit files kept; the oldest beyond are deleted (default: all are kept).
     #[arg(long, env = "TRENT_AUDIT_KEEP_FILES")]
     pub audit_keep_files: Option<usize>,
-    /// A signed checkpoint after this many audit records...
+    /// A signed checkpoint after this many audit records... [default: 1000]
     #[arg(long, env = "TRENT_AUDIT_CHECKPOINT_RECORDS")]
     pub audit_checkpoint_records: Option<u64>,
-    /// ...or this many seconds after the last one (records written since are fsynced).
+    /// ...or this many seconds after the last one (records written since are fsynced)
+    /// [default: 60]
     #[arg(long, env = "TRENT_AUDIT_CHECKPOINT_SECS")]
     pub audit_checkpoint_secs: Option<u64>,
     /// Seed file (TOML): accounts, users, access keys, keys, aliases and imported material
@@ -131,7 +137,7 @@ pub struct ServeArgs {
     pub dev_clock: bool,
     /// Serve Prometheus metrics (`GET /metrics`) on this address, e.g. 127.0.0.1:9599
     /// (default: not served). It shows account and key ids: keep it on a trusted network.
-    #[arg(long, env = "TRENT_METRICS_LISTEN")]
+    #[arg(long, env = "TRENT_METRICS_LISTEN", value_parser = parse_listen)]
     pub metrics_listen: Option<SocketAddr>,
     /// Days before imported material expires when a warning notice is sent, comma-separated
     /// (default: 30,7; `none` for no warnings).
@@ -156,7 +162,7 @@ pub struct ServeArgs {
 #[serde(deny_unknown_fields)]
 struct FileConfig {
     data_dir: Option<PathBuf>,
-    listen: Option<SocketAddr>,
+    listen: Option<String>,
     account_id: Option<String>,
     auth: Option<AuthArg>,
     log: Option<String>,
@@ -190,9 +196,22 @@ struct FileConfig {
     audit_checkpoint_secs: Option<u64>,
     init: Option<PathBuf>,
     dev_clock: Option<bool>,
-    metrics_listen: Option<SocketAddr>,
+    metrics_listen: Option<String>,
     expiry_warning_days: Option<String>,
     notify_webhook: Option<String>,
+}
+
+/// A listen address: `127.0.0.1:4599`, `[::1]:4599`, `localhost:4599`, or a port alone
+/// (`:4599`, `4599`), which listens on loopback.
+pub fn parse_listen(text: &str) -> Result<SocketAddr, String> {
+    let t = text.trim();
+    if let Ok(a) = t.parse::<SocketAddr>() {
+        return Ok(a);
+    }
+    let port = t.strip_prefix("localhost:").or_else(|| t.strip_prefix(':')).unwrap_or(t);
+    port.parse::<u16>().map(|p| SocketAddr::from(([127, 0, 0, 1], p))).map_err(|_| {
+        format!("'{text}' is not an address to listen on: use 127.0.0.1:4599, localhost:4599, :4599 or 4599")
+    })
 }
 
 /// Metrics and expiry notices.
@@ -277,7 +296,10 @@ impl ServeConfig {
             }
         }
         let monitoring = MonitoringConfig {
-            metrics_listen: a.metrics_listen.or(file.metrics_listen),
+            metrics_listen: match a.metrics_listen {
+                Some(l) => Some(l),
+                None => file.metrics_listen.as_deref().map(parse_listen).transpose()?,
+            },
             expiry_warnings: warning_days(
                 a.expiry_warning_days.or(file.expiry_warning_days).as_deref().unwrap_or("30,7"),
             )?,
@@ -288,10 +310,15 @@ impl ServeConfig {
             dev_clock: a.dev_clock || file.dev_clock.unwrap_or(false),
             init: a.init.or(file.init),
             data_dir: a.data_dir.or(file.data_dir).unwrap_or_else(|| PathBuf::from("./trent-data")),
-            listen: a
-                .listen
-                .or(file.listen)
-                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 4599))),
+            listen: match a.listen {
+                Some(l) => l,
+                None => file
+                    .listen
+                    .as_deref()
+                    .map(parse_listen)
+                    .transpose()?
+                    .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 4599))),
+            },
             account_id,
             auth: a.auth.or(file.auth).unwrap_or(AuthArg::Sigv4),
             log: a.log.or(file.log).unwrap_or_else(|| "info".into()),
@@ -422,6 +449,19 @@ pub enum TlsChoice {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_listen_address_may_be_a_port_or_localhost() {
+        let lo = |p: u16| SocketAddr::from(([127, 0, 0, 1], p));
+        for (text, addr) in [("4599", lo(4599)), (":4600", lo(4600)), ("localhost:4601", lo(4601))]
+        {
+            assert_eq!(parse_listen(text), Ok(addr), "{text}");
+        }
+        assert_eq!(parse_listen("0.0.0.0:80"), Ok(SocketAddr::from(([0, 0, 0, 0], 80))));
+        assert_eq!(parse_listen("[::1]:80").map(|a| a.ip().is_loopback()), Ok(true));
+        assert!(parse_listen("example.com:80").unwrap_err().contains("use 127.0.0.1:4599"));
+        assert!(parse_listen("70000").is_err());
+    }
 
     #[test]
     fn warning_days_are_days_or_none() {

@@ -19,6 +19,16 @@ pub fn ensure_dir(dir: &Path) -> Result<(), String> {
             .create(dir)
             .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     }
+    // Say so now, not later as "cannot create root.tmp".
+    let probe = dir.join(".trent-write-test");
+    OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&probe)
+        .map_err(|e| format!("the data directory {} is not writable: {e}", dir.display()))?;
+    let _ = fs::remove_file(&probe);
     Ok(())
 }
 

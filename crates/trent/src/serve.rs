@@ -19,6 +19,27 @@ pub fn run(cfg: ServeConfig) -> Result<(), String> {
 
 async fn serve(cfg: ServeConfig) -> Result<(), String> {
     let started = Instant::now();
+    let shutdown = shutdown_signal()?;
+    // The addresses first: a port in use, or plain HTTP where it is refused, must not leave
+    // a new data directory, root key and credentials behind.
+    if matches!(cfg.tls, TlsChoice::Plain) && !cfg.listen.ip().is_loopback() && !cfg.allow_plaintext
+    {
+        return Err(format!(
+            "{} is not a loopback address: serve it with TLS (--tls-cert/--tls-key, or --tls-self-signed), or pass --allow-plaintext",
+            cfg.listen
+        ));
+    }
+    let listener = tokio::net::TcpListener::bind(cfg.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", cfg.listen))?;
+    let metrics_listener = match cfg.monitoring.metrics_listen {
+        Some(addr) => Some(
+            tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(|e| format!("cannot listen on {addr} for the metrics: {e}"))?,
+        ),
+        None => None,
+    };
     datadir::ensure_dir(&cfg.data_dir)?;
     // One process per SQLite data directory, taken before anything is read or written.
     let lock = match cfg.database_url {
@@ -134,12 +155,6 @@ async fn serve(cfg: ServeConfig) -> Result<(), String> {
     let tls = match &cfg.tls {
         TlsChoice::Plain => {
             if !cfg.listen.ip().is_loopback() {
-                if !cfg.allow_plaintext {
-                    return Err(format!(
-                        "{} is not a loopback address: serve it with TLS (--tls-cert/--tls-key, or --tls-self-signed), or pass --allow-plaintext",
-                        cfg.listen
-                    ));
-                }
                 tracing::warn!(listen = %cfg.listen, "!!! plain HTTP on a network address: anyone on the path can read and replay requests !!!");
             }
             None
@@ -156,9 +171,6 @@ async fn serve(cfg: ServeConfig) -> Result<(), String> {
         Some(settings) => Some(Arc::new(trent_server::tls::Tls::load(settings)?)),
         None => None,
     };
-    let listener = tokio::net::TcpListener::bind(cfg.listen)
-        .await
-        .map_err(|e| format!("cannot listen on {}: {e}", cfg.listen))?;
     let background = tokio::spawn(kms.clone().run_background(Duration::from_secs(30)));
     let watcher = changes.map(|mut changes| {
         let kms = kms.clone();
@@ -216,11 +228,8 @@ async fn serve(cfg: ServeConfig) -> Result<(), String> {
         );
     }
     let state = Arc::new(state);
-    let metrics_server = match cfg.monitoring.metrics_listen {
-        Some(addr) => {
-            let listener = tokio::net::TcpListener::bind(addr)
-                .await
-                .map_err(|e| format!("cannot listen on {addr} for the metrics: {e}"))?;
+    let metrics_server = match (metrics_listener, cfg.monitoring.metrics_listen) {
+        (Some(listener), Some(addr)) => {
             if !addr.ip().is_loopback() && tls.is_none() {
                 tracing::warn!(listen = %addr, "metrics on a network address in plain HTTP: they name accounts and keys");
             }
@@ -231,7 +240,7 @@ async fn serve(cfg: ServeConfig) -> Result<(), String> {
                 std::future::pending(),
             )))
         }
-        None => None,
+        _ => None,
     };
     tracing::info!(
         max_connections = cfg.limits.max_connections,
@@ -241,7 +250,7 @@ async fn serve(cfg: ServeConfig) -> Result<(), String> {
         "connection limits"
     );
     tracing::info!(listen = %cfg.listen, tls = tls.is_some(), startup_ms = started.elapsed().as_millis() as u64, version = env!("CARGO_PKG_VERSION"), "trent is serving");
-    trent_server::serve(listener, state, shutdown_signal())
+    trent_server::serve(listener, state, shutdown)
         .await
         .map_err(|e| format!("server error: {e}"))?;
     background.abort();
@@ -282,21 +291,19 @@ async fn reload_on_sighup(tls: Arc<trent_server::tls::Tls>) {
     }
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+/// SIGINT or SIGTERM. The handlers are installed when this is called (at start-up), not
+/// when the future is first polled: a signal that arrives while the server starts, or before
+/// the accept loop first looks at it, still shuts the server down gracefully.
+fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>, String> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let cannot = |e: std::io::Error| format!("cannot handle signals: {e}");
+    let mut interrupt = signal(SignalKind::interrupt()).map_err(cannot)?;
+    let mut term = signal(SignalKind::terminate()).map_err(cannot)?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = term.recv() => {}
         }
-    };
-    tokio::select! {
-        _ = ctrl_c => {}
-        _ = term => {}
-    }
-    tracing::info!("shutting down: finishing requests in flight");
+        tracing::info!("shutting down: finishing requests in flight");
+    })
 }

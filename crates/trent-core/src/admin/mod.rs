@@ -5,6 +5,7 @@
 
 mod bulk;
 mod identities;
+mod listing;
 mod seed;
 
 pub use identities::{BootstrapCredentials, ACCOUNT_ROOT_USER};
@@ -66,6 +67,10 @@ pub enum AdminRequest {
         region: String,
         count: usize,
     },
+    ListKeys {
+        account_id: String,
+        region: String,
+    },
 }
 
 fn secret_text(c: &crate::BootstrapCredentials) -> String {
@@ -110,6 +115,7 @@ impl Admin<'_> {
                 self.delete_user_policy(&account_id, &user_name, &policy_name).await?;
                 json!({})
             }
+            A::ListKeys { account_id, region } => self.list_keys(&account_id, &region).await?,
             A::CreateKeys { account_id, region, count } => {
                 let started = std::time::Instant::now();
                 self.bulk_create_keys(&account_id, &region, count, |n| {
