@@ -120,6 +120,10 @@ pub trait Store: Send + Sync + 'static {
     /// Forgets the notices of materials whose `ValidTo` is before `before_ms`.
     async fn prune_notices(&self, before_ms: i64) -> Result<()>;
 
+    /// Writes a consistent copy of the whole store to the new file `to` while writes go on
+    /// (SQLite). PostgreSQL refuses: its backups are the database's own tools (pg_dump).
+    async fn backup_to(&self, to: &std::path::Path) -> Result<()>;
+
     async fn put_grant(&self, grant: &GrantRecord) -> Result<()>;
     /// The grants of a key, oldest first.
     async fn list_grants(&self, key: &KeyRef) -> Result<Vec<GrantRecord>>;

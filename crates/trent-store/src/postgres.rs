@@ -624,6 +624,12 @@ impl Store for PostgresStore {
         self.execute(sql::PRUNE_NOTICES, &[&before_ms]).await.map(drop)
     }
 
+    async fn backup_to(&self, _: &std::path::Path) -> Result<()> {
+        Err(StoreError::Backend(
+            "a PostgreSQL store is backed up with PostgreSQL's tools (pg_dump): see docs/operations.md, Backups".into(),
+        ))
+    }
+
     async fn get_materials(&self, key: &KeyRef) -> Result<Vec<MaterialRecord>> {
         let statement = format!(
             "SELECT {MATERIAL_COLS} FROM materials WHERE account = $1 AND region = $2 AND key_id = $3 ORDER BY created_ms, material_id {BYTEWISE}"

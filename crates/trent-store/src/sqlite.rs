@@ -589,6 +589,30 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn backup_to(&self, to: &Path) -> Result<()> {
+        // A connection of its own: VACUUM INTO reads one snapshot (WAL), so the writer and
+        // the readers go on while it copies.
+        let (from, to) = (self.path.clone(), to.to_path_buf());
+        tokio::task::spawn_blocking(move || {
+            if to.exists() {
+                return Err(backend(format!(
+                    "{} exists: a backup is never written over a file",
+                    to.display()
+                )));
+            }
+            let target = to.to_str().ok_or_else(|| backend("the backup path is not UTF-8"))?;
+            let c = open(&from, false)?;
+            c.execute("VACUUM INTO ?1", [target])
+                .map_err(|e| backend(format!("cannot back up to {}: {e}", to.display())))?;
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&to, std::fs::Permissions::from_mode(0o600))
+                .map_err(backend)?;
+            std::fs::File::open(&to).and_then(|f| f.sync_all()).map_err(backend)
+        })
+        .await
+        .map_err(backend)?
+    }
+
     async fn get_materials(&self, key: &KeyRef) -> Result<Vec<MaterialRecord>> {
         self.read(|c| {
             let mut s = c.prepare_cached(&format!(

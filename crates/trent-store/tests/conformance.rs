@@ -403,6 +403,16 @@ async fn sqlite_conforms() {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(&dir.path().join("t.db")).unwrap();
     conformance(&store).await;
+    // An online backup is a whole store; it is never written over a file.
+    let backup = dir.path().join("backup.db");
+    store.backup_to(&backup).await.unwrap();
+    let copy = SqliteStore::open(&backup).unwrap();
+    assert_eq!(copy.get_meta("dek").await.unwrap(), store.get_meta("dek").await.unwrap());
+    assert_eq!(
+        copy.count_keys_by_state().await.unwrap(),
+        store.count_keys_by_state().await.unwrap()
+    );
+    assert!(store.backup_to(&backup).await.unwrap_err().to_string().contains("never written over"));
 }
 
 /// A database of the first release (migration 1 only, `user_version` 1) is backed up, then
@@ -449,6 +459,12 @@ async fn postgres_conforms() {
     let (client, conn) = tokio_postgres::connect(&pg.url, tokio_postgres::NoTls).await.unwrap();
     tokio::spawn(conn);
     client.execute("INSERT INTO schema_migrations VALUES (99, 0)", &[]).await.unwrap();
+    assert!(store
+        .backup_to(Path::new("/tmp/x"))
+        .await
+        .unwrap_err()
+        .to_string()
+        .contains("pg_dump"));
     let refused = PostgresStore::connect(&pg.url, 1).await.err().unwrap().to_string();
     assert!(refused.contains("schema version 99, newer than this trent knows"), "{refused}");
 }

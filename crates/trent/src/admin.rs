@@ -104,6 +104,21 @@ enum AdminCommand {
         #[arg(long, default_value = "us-east-1")]
         region: String,
     },
+    /// Copy the database, consistently, while the server runs (SQLite; PostgreSQL: pg_dump).
+    /// The root key is not in it: back it up separately (docs/operations.md, Backups).
+    Backup {
+        /// The new file to write (never written over).
+        #[arg(long)]
+        to: PathBuf,
+    },
+    /// Put a backup back as the data directory's database (the server must be stopped; the
+    /// database it replaces is kept beside it). The backup must open with this directory's
+    /// root key.
+    Restore {
+        /// The backup file.
+        #[arg(long)]
+        from: PathBuf,
+    },
     /// The test clock of a server started with --dev-clock (rehearsals only).
     #[command(subcommand)]
     Clock(ClockCommand),
@@ -185,6 +200,13 @@ impl AdminCommand {
                 (R::CreateKeys { account_id, region, count }, None)
             }
             C::ListKeys { account_id, region } => (R::ListKeys { account_id, region }, None),
+            C::Backup { to } => {
+                // The server may run elsewhere than here: it gets an absolute path.
+                let to = std::path::absolute(&to).map_err(|e| format!("{}: {e}", to.display()))?;
+                let to = to.to_str().ok_or("the backup path is not UTF-8")?.to_string();
+                (R::Backup { to }, None)
+            }
+            C::Restore { .. } => return Err("a restore is this command's own".into()),
             C::Clock(_) => return Err("the clock is the running server's".into()),
         })
     }
@@ -267,6 +289,19 @@ pub fn run(a: AdminArgs) -> Result<(), String> {
 
 async fn admin(a: AdminArgs) -> Result<(), String> {
     let place = a.place;
+    if let AdminCommand::Restore { from } = &a.command {
+        let lock = match crate::lock::acquire(&place.data_dir, "trent admin restore") {
+            Ok(lock) => lock,
+            Err(crate::lock::LockError::Held(holder)) => {
+                return Err(format!("stop the server first: {holder} has the database open"))
+            }
+            Err(crate::lock::LockError::Io(e)) => return Err(e),
+        };
+        let out = crate::backup::restore(&place, from).await;
+        drop(lock);
+        println!("{}", serde_json::to_string_pretty(&out?).unwrap_or_default());
+        return Ok(());
+    }
     if let AdminCommand::Clock(ClockCommand::Advance { duration }) = &a.command {
         // The clock lives in the running server only: there is nothing to do without one.
         let out =

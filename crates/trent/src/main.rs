@@ -6,6 +6,7 @@ mod audit;
 mod audit_file;
 mod audit_lookup;
 mod audit_verify;
+mod backup;
 mod bench;
 mod byok;
 mod config;

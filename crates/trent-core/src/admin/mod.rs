@@ -71,6 +71,10 @@ pub enum AdminRequest {
         account_id: String,
         region: String,
     },
+    /// An online backup of the store to a new file (an absolute path).
+    Backup {
+        to: String,
+    },
 }
 
 fn secret_text(c: &crate::BootstrapCredentials) -> String {
@@ -116,6 +120,12 @@ impl Admin<'_> {
                 json!({})
             }
             A::ListKeys { account_id, region } => self.list_keys(&account_id, &region).await?,
+            A::Backup { to } => {
+                let started = std::time::Instant::now();
+                self.kms.store.backup_to(std::path::Path::new(&to)).await?;
+                tracing::info!(to = %to, "backed up the store");
+                json!({ "Backup": to, "Seconds": (started.elapsed().as_secs_f64() * 100.0).round() / 100.0 })
+            }
             A::CreateKeys { account_id, region, count } => {
                 let started = std::time::Instant::now();
                 self.bulk_create_keys(&account_id, &region, count, |n| {

@@ -1,0 +1,70 @@
+//! `trent admin restore`: puts an online backup (`trent admin backup`) back as the data
+//! directory's database, once it is known to be whole and to open with this directory's root
+//! key. The database it replaces is kept beside it, never deleted.
+
+use crate::admin::Place;
+use crate::datadir::DATABASE_FILE;
+use std::path::Path;
+
+/// Restores `from` into `p.data_dir`, which no server may hold (the caller holds its lock).
+pub async fn restore(p: &Place, from: &Path) -> Result<serde_json::Value, String> {
+    if p.database_url.is_some() {
+        return Err("a PostgreSQL database is restored with PostgreSQL's tools (pg_restore): see docs/operations.md, Backups".into());
+    }
+    let db = p.data_dir.join(DATABASE_FILE);
+    let staged = p.data_dir.join(format!("{DATABASE_FILE}.restoring"));
+    for stale in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{stale}", staged.display()));
+    }
+    std::fs::copy(from, &staged).map_err(|e| {
+        format!("cannot copy {} into {}: {e}", from.display(), p.data_dir.display())
+    })?;
+    // Opened as the server will open it: migrated if older, refused if newer or not a
+    // database; then the keyring must open with this directory's root key.
+    let checked = async {
+        let store = trent_store::SqliteStore::open(&staged)
+            .map_err(|e| format!("{}: {e}", from.display()))?;
+        let root = crate::root_key::open(&p.data_dir, &p.root_key, false)?;
+        let bootstrap = trent_core::Bootstrap::new(&store);
+        if !bootstrap.keyring_exists().await.map_err(|e| e.to_string())? {
+            return Err(format!("{} is not a Trent database (it has no keyring)", from.display()));
+        }
+        bootstrap.open_keyring(root.as_ref()).await.map_err(|e| {
+            format!("{} does not open with this data directory's root key: {e}", from.display())
+        })?;
+        Ok::<_, String>(())
+    };
+    if let Err(e) = checked.await {
+        let _ = std::fs::remove_file(&staged);
+        return Err(e);
+    }
+    let kept = if db.exists() {
+        let stamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let kept = p.data_dir.join(format!("{DATABASE_FILE}.before-restore-{stamp}"));
+        for suffix in ["", "-wal", "-shm"] {
+            let from = format!("{}{suffix}", db.display());
+            if Path::new(&from).exists() {
+                std::fs::rename(&from, format!("{}{suffix}", kept.display()))
+                    .map_err(|e| format!("cannot set {from} aside: {e}"))?;
+            }
+        }
+        Some(kept)
+    } else {
+        None
+    };
+    for suffix in ["", "-wal", "-shm"] {
+        let from = format!("{}{suffix}", staged.display());
+        if Path::new(&from).exists() {
+            std::fs::rename(&from, format!("{}{suffix}", db.display()))
+                .map_err(|e| format!("cannot put the restored database in place: {e}"))?;
+        }
+    }
+    let dir = std::fs::File::open(&p.data_dir).and_then(|d| d.sync_all());
+    dir.map_err(|e| format!("cannot sync {}: {e}", p.data_dir.display()))?;
+    Ok(serde_json::json!({
+        "Restored": from.display().to_string(),
+        "SetAside": kept.map(|k| k.display().to_string()),
+    }))
+}
