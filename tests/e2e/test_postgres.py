@@ -164,19 +164,32 @@ def test_a_change_on_one_node_is_pushed_to_the_others(tmp_path, request, db):
     try:
         ka, kb = a.client(), b.client()
         key_id = ka.create_key()["KeyMetadata"]["KeyId"]
-        ka.encrypt(KeyId=key_id, Plaintext=b"x")  # now cached on a for a minute
-        kb.describe_key(KeyId=key_id)
-        kb.disable_key(KeyId=key_id)
-        deadline = time.time() + 5
-        while True:
-            try:
-                ka.encrypt(KeyId=key_id, Plaintext=b"x")
-            except botocore.exceptions.ClientError as e:
-                assert e.response["Error"]["Code"] == "DisabledException"
-                break
-            assert time.time() < deadline, "node a still encrypts with a key node b disabled"
-            time.sleep(0.05)
-        assert ka.describe_key(KeyId=key_id)["KeyMetadata"]["KeyState"] == "Disabled"
+        seen = []
+        for _ in range(10):
+            ka.encrypt(KeyId=key_id, Plaintext=b"x")  # now cached on a for a minute
+            kb.disable_key(KeyId=key_id)
+            acknowledged = time.monotonic()
+            while True:
+                try:
+                    ka.encrypt(KeyId=key_id, Plaintext=b"x")
+                except botocore.exceptions.ClientError as e:
+                    assert e.response["Error"]["Code"] == "DisabledException"
+                    break
+                assert time.monotonic() - acknowledged < 5, "node a still encrypts with a key node b disabled"
+                time.sleep(0.002)
+            seen.append((time.monotonic() - acknowledged) * 1000)
+            assert ka.describe_key(KeyId=key_id)["KeyMetadata"]["KeyState"] == "Disabled"
+            kb.enable_key(KeyId=key_id)
+            while True:  # the enable reaches a the same way
+                try:
+                    ka.encrypt(KeyId=key_id, Plaintext=b"x")
+                    break
+                except botocore.exceptions.ClientError:
+                    time.sleep(0.002)
+        # docs/operations.md reports these figures; the bound only proves the push (the cache
+        # alone would take a minute).
+        print(f"DisableKey on b seen by a after (ms): {sorted(round(t, 1) for t in seen)}")
+        assert max(seen) < 1000, seen
     finally:
         a.stop()
         b.stop()

@@ -18,9 +18,13 @@ pub struct BenchArgs {
     /// The endpoint, e.g. http://127.0.0.1:4599 (loopback addresses only).
     #[arg(long, default_value = "http://127.0.0.1:4599")]
     endpoint: String,
-    /// Shared-credentials file (profile default); AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY win.
-    #[arg(long, default_value = "./trent-data/credentials")]
+    /// AWS shared-credentials file; AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY win over it.
+    #[arg(long, env = "AWS_SHARED_CREDENTIALS_FILE", default_value = "./trent-data/credentials")]
     credentials: PathBuf,
+    /// The profile of the credentials file.
+    #[arg(long, env = "AWS_PROFILE", default_value = "default")]
+    profile: String,
+    /// The Region to sign for.
     #[arg(long, default_value = "us-east-1")]
     region: String,
     /// encrypt, decrypt, generate-data-key, generate-data-key-without-plaintext,
@@ -61,18 +65,33 @@ fn load_credentials(a: &BenchArgs) -> Result<Credentials, String> {
     }
     let text = std::fs::read_to_string(&a.credentials)
         .map_err(|e| format!("cannot read {}: {e}", a.credentials.display()))?;
-    let get = |k: &str| {
-        text.lines()
-            .filter_map(|l| l.split_once('='))
-            .find(|(n, _)| n.trim() == k)
-            .map(|(_, v)| v.trim().to_string())
-            .ok_or_else(|| format!("{k} missing in {}", a.credentials.display()))
-    };
-    Ok(Credentials {
-        access_key_id: get("aws_access_key_id")?,
-        secret_access_key: get("aws_secret_access_key")?,
-        region: a.region.clone(),
-    })
+    let (access_key_id, secret_access_key) = profile_keys(&text, &a.profile).map_err(|k| {
+        format!("{k} missing in profile {} of {}", a.profile, a.credentials.display())
+    })?;
+    Ok(Credentials { access_key_id, secret_access_key, region: a.region.clone() })
+}
+
+/// The access key id and secret of `profile` (`[name]` sections, as the AWS shared-credentials
+/// format has them); the name of the first missing one otherwise.
+fn profile_keys(text: &str, profile: &str) -> Result<(String, String), &'static str> {
+    let mut section = "";
+    let mut found = (None, None);
+    for line in text.lines().map(str::trim) {
+        if let Some(name) = line.strip_prefix('[').and_then(|r| r.strip_suffix(']')) {
+            section = name.trim();
+        } else if let (true, Some((k, v))) = (section == profile, line.split_once('=')) {
+            match k.trim() {
+                "aws_access_key_id" => found.0 = Some(v.trim().to_string()),
+                "aws_secret_access_key" => found.1 = Some(v.trim().to_string()),
+                _ => {}
+            }
+        }
+    }
+    match found {
+        (Some(id), Some(secret)) => Ok((id, secret)),
+        (None, _) => Err("aws_access_key_id"),
+        (_, None) => Err("aws_secret_access_key"),
+    }
 }
 
 async fn resolve(endpoint: &str) -> Result<SocketAddr, String> {
@@ -228,4 +247,15 @@ async fn bench(a: BenchArgs) -> Result<(), String> {
         return Err(format!("{} requests failed", report.errors));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_profile_is_read_from_its_section() {
+        let text = "[default]\naws_access_key_id = A\naws_secret_access_key = a\n\n[ci]\naws_access_key_id=B\naws_secret_access_key=b\n";
+        assert_eq!(super::profile_keys(text, "ci"), Ok(("B".into(), "b".into())));
+        assert_eq!(super::profile_keys(text, "default"), Ok(("A".into(), "a".into())));
+        assert_eq!(super::profile_keys(text, "other"), Err("aws_access_key_id"));
+    }
 }
