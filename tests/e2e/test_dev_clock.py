@@ -37,8 +37,19 @@ def test_the_clock_makes_a_token_and_material_expire(make_server):
     import_material(kms, key, os.urandom(32), ValidTo=now + datetime.timedelta(days=2),
                     ExpirationModel="KEY_MATERIAL_EXPIRES")
     assert kms.describe_key(KeyId=key)["KeyMetadata"]["KeyState"] == "Enabled"
+    # A deletion window of 7 days, and an automatic rotation due in 90.
+    doomed = kms.create_key()["KeyMetadata"]["KeyId"]
+    kms.schedule_key_deletion(KeyId=doomed, PendingWindowInDays=7)
+    rotating = kms.create_key()["KeyMetadata"]["KeyId"]
+    kms.enable_key_rotation(KeyId=rotating, RotationPeriodInDays=90)
     advance(server, "2d1h")
     assert kms.describe_key(KeyId=key)["KeyMetadata"]["KeyState"] == "PendingImport"
+    advance(server, "90d")
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        kms.describe_key(KeyId=doomed)
+    assert e.value.response["Error"]["Code"] == "NotFoundException"
+    rotations = kms.list_key_rotations(KeyId=rotating)["Rotations"]
+    assert [r["RotationType"] for r in rotations] == ["AUTOMATIC"]
     # The advance ran the background pass: the expiry is persisted and in the audit trail.
     assert server.stop() == 0
     trail = [json.loads(l) for l in open(os.path.join(server.data_dir, "audit.log")) if l.strip()]

@@ -19,6 +19,9 @@ CI_KEY = ("AKIATESTSEEDCI000001", "test-only-secret-in-the-seed-file-000000")
 def seed_file(tmp_path, spec="SYMMETRIC_DEFAULT"):
     (tmp_path / "material.bin").write_bytes(bytes(range(32)))
     (tmp_path / "seed.toml").write_text(f'''
+[[accounts]]
+id = "444455556666"
+
 [[users]]
 name = "ci"
 policies = {{ all = '{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"kms:*","Resource":"*"}}]}}' }}
@@ -70,6 +73,10 @@ def test_a_seeded_server_has_its_keys_and_a_restart_duplicates_nothing(tmp_path)
         assert sorted(aliases) == ["alias/test", "alias/test-imported"]
         again = kms.describe_key(KeyId=IMPORTED)["KeyMetadata"]
         assert again["ValidTo"] == meta["ValidTo"], "the material was imported once, not again"
+        accounts = json.loads(subprocess.run([TRENT, "admin", "--data-dir", server.data_dir, "list-access-keys",
+                                              "--account-id", "444455556666"], check=True, capture_output=True,
+                                             text=True).stdout)["AccessKeys"]
+        assert [k["Arn"] for k in accounts] == ["arn:aws:iam::444455556666:root"], "the seeded account has its root"
         # The operator's view, through the running server's admin socket.
         listed = json.loads(subprocess.run([TRENT, "admin", "--data-dir", server.data_dir, "list-keys",
                                             "--account-id", "111122223333"], check=True, capture_output=True,

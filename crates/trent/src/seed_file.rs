@@ -13,11 +13,19 @@ use trent_types::{KeySpec, KeyUsageType, OriginType};
 #[serde(deny_unknown_fields)]
 struct File {
     #[serde(default)]
+    accounts: Vec<Account>,
+    #[serde(default)]
     users: Vec<User>,
     #[serde(default)]
     access_keys: Vec<AccessKey>,
     #[serde(default)]
     keys: Vec<Key>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Account {
+    id: String,
 }
 
 #[derive(Deserialize)]
@@ -142,6 +150,7 @@ pub fn load(path: &Path, account: &str, now_ms: i64) -> Result<Seed, String> {
     let base = path.parent().unwrap_or(Path::new("."));
     let in_file = |e: String| format!("{}: {e}", path.display());
     Ok(Seed {
+        accounts: file.accounts.into_iter().map(|a| a.id).collect(),
         users: file
             .users
             .into_iter()

@@ -15,6 +15,8 @@ use trent_types::*;
 /// What a seed file asks for, its files read and its defaults applied (by the binary).
 #[derive(Debug, Default)]
 pub struct Seed {
+    /// Accounts made (with root credentials) if missing.
+    pub accounts: Vec<String>,
     pub users: Vec<SeedUser>,
     pub access_keys: Vec<SeedAccessKey>,
     pub keys: Vec<SeedKey>,
@@ -111,6 +113,14 @@ impl Admin<'_> {
     /// Makes the seed true; an error names the first thing that exists otherwise.
     pub async fn seed(&self, seed: &Seed) -> Result<SeedReport> {
         let mut report = SeedReport::default();
+        for account in &seed.accounts {
+            if self.kms.store.get_account(account).await?.is_some() {
+                report.kept += 1;
+            } else {
+                self.create_account(account).await?;
+                report.made.push(format!("account {account}"));
+            }
+        }
         for u in &seed.users {
             self.seed_user(u, &mut report).await?;
         }
