@@ -75,8 +75,11 @@ pub(crate) fn check_create(
         return Err(partition_enum_error(spec.as_str(), "keySpec", KeySpec::NAMES, region));
     }
     if !allowed_usages(spec).contains(&usage) {
+        // AWS was recorded without the final period for KEY_AGREEMENT (another check, it
+        // seems), with it for the other usages.
+        let end = if usage == KeyUsageType::KeyAgreement { "" } else { "." };
         return Err(KmsError::validation(format!(
-            "KeyUsage {usage} is not compatible with KeySpec {spec}."
+            "KeyUsage {usage} is not compatible with KeySpec {spec}{end}"
         )));
     }
     let supported = spec == KeySpec::SymmetricDefault

@@ -227,10 +227,9 @@ impl Call for DeriveSharedSecretRequest {
         let peer = self.public_key;
         let secret =
             asymmetric::ecdh(rec.key_spec, &u.material, peer.as_bytes()).map_err(|e| match e {
-                AsymError::Failed | AsymError::BadKey => KmsError::validation(format!(
-                    "The public key is not a valid {} SubjectPublicKeyInfo.",
-                    rec.key_spec
-                )),
+                // AWS answers a PublicKey that is no SubjectPublicKeyInfo (of the key's
+                // curve) with a ValidationException and no message (recorded).
+                AsymError::Failed | AsymError::BadKey => KmsError::validation(String::new()),
                 other => asym_error(other, "ECDH"),
             })?;
         Ok(DeriveSharedSecretResponse {

@@ -21,7 +21,8 @@ pub(crate) fn validate_new_tags(
     let mut out = existing.clone();
     for t in new {
         let k = t.tag_key.clone();
-        if k.starts_with("aws:") {
+        // Case-insensitive, as AWS checks it (recorded: `AWS:team` is refused too).
+        if k.as_bytes().get(..4).is_some_and(|p| p.eq_ignore_ascii_case(b"aws:")) {
             return Err(KmsError::new(
                 ErrorCode::TagException,
                 "Tags beginning with aws: are reserved".into(),

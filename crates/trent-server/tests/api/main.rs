@@ -12,6 +12,7 @@ mod authz;
 mod authz_matrix;
 mod conditions;
 mod crypto;
+mod deviations;
 mod import;
 mod keys;
 mod limits;
