@@ -52,8 +52,8 @@ pub(crate) fn partition_enum_error(
     names: &[&str],
     region: &str,
 ) -> KmsError {
-    let names: Vec<&str> = names.iter().copied().filter(|n| available_in(n, region)).collect();
-    enum_error(value, member, &names)
+    let allowed: Vec<&str> = names.iter().copied().filter(|n| available_in(n, region)).collect();
+    enum_error(value, member, &trent_types::enum_order::aws_order(&allowed, names))
 }
 
 /// AWS's wording for a value outside the enum of `member`.

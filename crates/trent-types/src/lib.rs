@@ -4,6 +4,7 @@
 
 pub mod absent;
 pub mod blob;
+pub mod enum_order;
 #[rustfmt::skip]
 pub mod generated;
 pub mod operations;

@@ -165,7 +165,10 @@ impl Errors {
             self.push(
                 Some(v),
                 path,
-                &format!("Member must satisfy enum value set: [{}]", names.join(", ")),
+                &format!(
+                    "Member must satisfy enum value set: [{}]",
+                    crate::enum_order::aws_order(names, names).join(", ")
+                ),
             );
         }
         parsed

@@ -66,3 +66,20 @@ async fn a_peer_key_that_is_no_subject_public_key_info_gets_an_empty_message() {
         .unwrap_err();
     assert_eq!(err(e), ("ValidationException".into(), String::new()));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn enum_values_are_listed_in_the_order_aws_lists_them() {
+    let t = start().await;
+    let body = br#"{"KeyId":"alias/x","Message":"aGk=","MacAlgorithm":"HMAC_SHA_1"}"#;
+    let (status, v) = t.raw("GenerateMac", body).await;
+    assert_eq!(status, 400);
+    let expected = "1 validation error detected: Value 'HMAC_SHA_1' at 'macAlgorithm' failed to satisfy constraint: Member must satisfy enum value set: [HMAC_SHA_384, HMAC_SHA_256, HMAC_SHA_224, HMAC_SHA_512]";
+    assert_eq!(
+        (v["__type"].as_str(), v["message"].as_str()),
+        (Some("ValidationException"), Some(expected))
+    );
+    let (_, v) = t.raw("CreateKey", br#"{"KeySpec":"RSA_1024","KeyUsage":"SIGN_VERIFY"}"#).await;
+    let message = v["message"].as_str().unwrap_or_else(|| panic!("{v}"));
+    let listed = message.split_once('[').unwrap().1;
+    assert!(listed.starts_with("RSA_2048, ECC_NIST_P384, ECC_NIST_P256, ECC_NIST_P521, HMAC_384, RSA_3072, ECC_SECG_P256K1, RSA_4096, SYMMETRIC_DEFAULT, HMAC_256, HMAC_224, HMAC_512"), "{message}");
+}
