@@ -29,8 +29,12 @@ class TlsServer:
             [TRENT, "serve", "--data-dir", str(self.data), "--listen", f"127.0.0.1:{self.port}",
              "--wrapping-pool-size", "0", *extra], stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.time() + 20
+        # The port is bound before the data directory is made (so a taken port leaves nothing
+        # behind): ready once the credentials are written and the port answers.
         while True:
             try:
+                if not (self.data / "credentials").exists():
+                    raise OSError("not yet")
                 socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
                 break
             except OSError:
