@@ -135,24 +135,11 @@ async fn an_audit_write_failure_is_counted() {
 
 /// The notices handed to the notifier, and those written to the audit trail, of one type.
 fn notices(t: &TestServer, detail_type: &str) -> Vec<serde_json::Value> {
-    let sent: Vec<_> = t
-        .notices
-        .0
-        .lock()
-        .unwrap()
-        .iter()
-        .filter(|e| e["detail-type"] == detail_type)
-        .cloned()
-        .collect();
-    let audited: Vec<_> = t
-        .audit
-        .0
-        .lock()
-        .unwrap()
-        .iter()
-        .filter(|e| e["detail-type"] == detail_type)
-        .cloned()
-        .collect();
+    let of_type = |events: &[serde_json::Value]| -> Vec<serde_json::Value> {
+        events.iter().filter(|e| e["detail-type"] == detail_type).cloned().collect()
+    };
+    let sent = of_type(&t.notices.0.lock().unwrap());
+    let audited = of_type(&t.audit.0.lock().unwrap());
     assert_eq!(sent, audited, "every notice is in the audit trail too");
     sent
 }
