@@ -55,9 +55,12 @@ impl KeyCache {
         self.entries.counts()
     }
 
-    /// The lock every write of `key`, and every load of it into the cache, holds.
+    /// The lock every write of `key`, and every load of it into the cache, holds. The
+    /// Region is not part of the stripe: the keys of one multi-Region set share one lock, so
+    /// that a write of the whole set (`writes::modify_related`) takes one lock, in no order.
     pub(crate) async fn lock(&self, key: &KeyRef) -> tokio::sync::MutexGuard<'_, ()> {
-        self.locks[(self.hasher.hash_one(key) as usize) % STRIPES].lock().await
+        let stripe = self.hasher.hash_one((&key.account, &key.key_id)) as usize % STRIPES;
+        self.locks[stripe].lock().await
     }
 
     /// Caches what the store holds for a key, unless the cache already holds a newer version.

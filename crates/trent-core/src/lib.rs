@@ -22,6 +22,7 @@ pub mod notices;
 mod ops;
 mod state;
 mod stats;
+mod usage;
 mod wrapping_pool;
 mod writes;
 
@@ -75,6 +76,8 @@ pub struct KmsConfig {
     pub key_cache_ttl: Option<std::time::Duration>,
     /// How long before imported material expires a warning notice is sent (`notices`).
     pub expiry_warnings: Vec<std::time::Duration>,
+    /// How long a new replica shows `Creating`, and the keys changing primary `Updating`.
+    pub multi_region_sync_ms: i64,
 }
 
 impl Default for KmsConfig {
@@ -89,6 +92,7 @@ impl Default for KmsConfig {
             expiry_warnings: [30, 7]
                 .map(|days| std::time::Duration::from_secs(days * 86_400))
                 .to_vec(),
+            multi_region_sync_ms: ops::multi_region::DEFAULT_SYNC_MS,
         }
     }
 }
@@ -111,6 +115,7 @@ pub struct Kms {
     audit_failures: std::sync::atomic::AtomicU64,
     notifier: Arc<dyn notices::Notifier>,
     sent_notices: notices::Sent,
+    usage: usage::UsageNotes,
 }
 
 impl Kms {
@@ -138,6 +143,7 @@ impl Kms {
             audit_failures: std::sync::atomic::AtomicU64::new(0),
             notifier: Arc::new(notices::NoNotifier),
             sent_notices: notices::Sent::default(),
+            usage: usage::UsageNotes::default(),
         }
     }
 

@@ -1,6 +1,7 @@
 //! What time alone does to a key: imported material passes its `ValidTo`, a key passes its
-//! deletion date. Computed from the record and the clock, so reads serve the key as it is now
-//! without writing; writes of the key (and the background pass) persist it.
+//! deletion date, a transient state (`Creating`, `Updating`) ends. Computed from the record
+//! and the clock, so reads serve the key as it is now without writing; writes of the key (and
+//! the background pass) persist it.
 //!
 //! ("Setting an expiration time" in the AWS KMS developer guide: when imported material
 //! expires, KMS deletes it and the key becomes unusable, state `PendingImport`; CloudTrail
@@ -8,11 +9,17 @@
 
 use crate::writes::Changes;
 use trent_store::{KeyRecord, MaterialRecord};
-use trent_types::{ImportState, KeyMaterialState, KeyState};
+use trent_types::{ImportState, KeyState};
 
 /// Whether the key's scheduled deletion is due: it is gone, whether purged yet or not.
 pub(crate) fn is_past_deletion(rec: &KeyRecord, now_ms: i64) -> bool {
     rec.state == KeyState::PendingDeletion && rec.deletion_date_ms.is_some_and(|d| d <= now_ms)
+}
+
+/// The transient state a key shows at `now_ms` (`Creating` for a new replica, `Updating`
+/// while its set changes primary), if its time has not passed.
+pub(crate) fn transient_state(rec: &KeyRecord, now_ms: i64) -> Option<KeyState> {
+    rec.transient.filter(|t| now_ms < t.until_ms).map(|t| t.state)
 }
 
 fn has_expired(m: &MaterialRecord, now_ms: i64) -> bool {
@@ -39,7 +46,7 @@ pub(crate) fn expire(rec: &mut KeyRecord, mats: &[MaterialRecord], now_ms: i64) 
     let mut lost_associated = false;
     for m in mats.iter().filter(|m| has_expired(m, now_ms)) {
         out.expired.push(m.material_id.clone());
-        if m.state == KeyMaterialState::PendingRotation {
+        if m.is_pending_rotation() {
             out.changes.remove.push(m.material_id.clone());
         } else {
             let mut m = m.clone();
@@ -85,13 +92,18 @@ pub(crate) fn as_of(
     mats: &[MaterialRecord],
     now_ms: i64,
 ) -> Option<(KeyRecord, Vec<MaterialRecord>)> {
+    let shown = transient_state(rec, now_ms);
     if !expiry_due(mats, now_ms) {
-        return None;
+        let shown = shown?;
+        return Some((KeyRecord { state: shown, ..rec.clone() }, mats.to_vec()));
     }
     let mut rec = rec.clone();
     let e = expire(&mut rec, mats, now_ms);
     let mut mats = mats.to_vec();
     apply(&mut mats, &e.changes);
+    if let Some(shown) = shown {
+        rec.state = shown;
+    }
     Some((rec, mats))
 }
 
@@ -99,6 +111,7 @@ pub(crate) fn as_of(
 mod tests {
     use super::*;
     use trent_store::KeyRef;
+    use trent_types::KeyMaterialState;
     use trent_types::{KeySpec, KeyUsageType, OriginType};
 
     fn key(state: KeyState) -> KeyRecord {

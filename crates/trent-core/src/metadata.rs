@@ -15,10 +15,8 @@ impl Kms {
         // For imported material: the expiration model of the current material, and ValidTo
         // = the earliest expiry among the materials permanently associated with the key.
         // Both disappear while the material is deleted (recorded against AWS).
-        let present: Vec<&MaterialRecord> = materials
-            .iter()
-            .filter(|m| m.sealed.is_some() && m.state != KeyMaterialState::PendingRotation)
-            .collect();
+        let present: Vec<&MaterialRecord> =
+            materials.iter().filter(|m| m.sealed.is_some() && !m.is_pending_rotation()).collect();
         let (expiration_model, valid_to) =
             if imported && k.state != KeyState::PendingImport && !present.is_empty() {
                 let current =
@@ -51,6 +49,12 @@ impl Kms {
             } else {
                 None
             },
+            // A primary waiting for its replicas' deletion shows its waiting period instead.
+            pending_deletion_window_in_days: if k.state == KeyState::PendingReplicaDeletion {
+                k.pending_window_days
+            } else {
+                None
+            },
             valid_to,
             origin: Some(k.origin),
             expiration_model,
@@ -63,8 +67,14 @@ impl Kms {
             key_agreement_algorithms: algorithms.key_agreement,
             encapsulation_algorithms: algorithms.encapsulation,
             multi_region: Some(k.multi_region),
+            // Without the replicas (a new primary has none): DescribeKey and ReplicateKey
+            // fill in the whole set (`ops::multi_region`).
             multi_region_configuration: k.multi_region.then(|| MultiRegionConfiguration {
-                multi_region_key_type: Some(MultiRegionKeyType::Primary),
+                multi_region_key_type: Some(if k.is_replica() {
+                    MultiRegionKeyType::Replica
+                } else {
+                    MultiRegionKeyType::Primary
+                }),
                 primary_key: Some(MultiRegionKey {
                     arn: Some(arn.clone()),
                     region: Some(k.key.region.clone()),

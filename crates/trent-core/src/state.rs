@@ -19,6 +19,10 @@ pub(crate) enum Family {
     /// EnableKeyRotation, DisableKeyRotation.
     RotationConfig,
     RotateOnDemand,
+    /// ReplicateKey (on the primary).
+    Replicate,
+    /// UpdatePrimaryRegion (on the primary and on the replica that becomes primary).
+    UpdatePrimary,
 }
 
 pub(crate) fn disabled(arn: &str) -> KmsError {
@@ -60,7 +64,8 @@ pub(crate) fn check(family: Family, key: &KeyRecord) -> Result<(), KmsError> {
     let arn = key.key.arn();
     let s = key.state;
     match family {
-        Family::Crypto => match s {
+        // UpdatePrimaryRegion may run while the keys are still updating from the last one.
+        Family::Crypto | Family::UpdatePrimary => match s {
             Enabled | Updating => Ok(()),
             Disabled => Err(disabled(&arn)),
             PendingDeletion | PendingReplicaDeletion => Err(pending_deletion_like(&arn, s)),
@@ -103,7 +108,7 @@ pub(crate) fn check(family: Family, key: &KeyRecord) -> Result<(), KmsError> {
                 _ => Err(other_state(&arn, s)),
             }
         }
-        Family::RotateOnDemand => match s {
+        Family::RotateOnDemand | Family::Replicate => match s {
             Enabled => Ok(()),
             Disabled => Err(disabled(&arn)),
             PendingDeletion | PendingReplicaDeletion => Err(pending_deletion_like(&arn, s)),
@@ -166,6 +171,14 @@ mod tests {
         (
             Family::RotateOnDemand,
             [CREATING, OK, DISABLED, DELETING, IMPORTING, REPLICA, UNAVAILABLE, UPDATING],
+        ),
+        (
+            Family::Replicate,
+            [CREATING, OK, DISABLED, DELETING, IMPORTING, REPLICA, UNAVAILABLE, UPDATING],
+        ),
+        (
+            Family::UpdatePrimary,
+            [CREATING, OK, DISABLED, DELETING, IMPORTING, REPLICA, UNAVAILABLE, OK],
         ),
     ];
 

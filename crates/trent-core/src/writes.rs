@@ -7,7 +7,8 @@
 use crate::lifecycle;
 use crate::{Kms, KmsError, Result};
 use std::time::Duration;
-use trent_store::{KeyRecord, KeyRef, MaterialRecord, StoreError};
+use trent_store::{KeyRecord, KeyRef, KeyUpdate, MaterialRecord, StoreError};
+use trent_types::KeyState;
 
 /// Attempts against other nodes' writes before the caller is asked to slow down.
 const ATTEMPTS: u32 = 12;
@@ -38,6 +39,69 @@ fn jitter(attempt: u32) -> Duration {
     Duration::from_micros((500u64 << attempt.min(6)) + u64::from(b[0]) * 20)
 }
 
+/// One key being written: as stored, and as the write leaves it. The draft starts as the key
+/// is now (expired material deleted; a transient state shown) and, when finished, keeps the
+/// transient state only if the write did not change the state itself.
+pub(crate) struct Draft {
+    stored: KeyRecord,
+    pub rec: KeyRecord,
+    pub mats: Vec<MaterialRecord>,
+    due: lifecycle::Expiry,
+    own: Changes,
+    /// The state stored under the transient one that is shown, if one is.
+    settled: Option<KeyState>,
+}
+
+impl Draft {
+    fn new(stored: KeyRecord, mut mats: Vec<MaterialRecord>, now: i64) -> Draft {
+        let mut rec = stored.clone();
+        let due = lifecycle::expire(&mut rec, &mats, now);
+        lifecycle::apply(&mut mats, &due.changes);
+        let settled = lifecycle::transient_state(&rec, now).map(|shown| {
+            let settled = rec.state;
+            rec.state = shown;
+            settled
+        });
+        Draft { stored, rec, mats, due, own: Changes::none(), settled }
+    }
+
+    /// Records changes to the materials (applied to `mats` at once).
+    pub(crate) fn change(&mut self, changes: Changes) {
+        lifecycle::apply(&mut self.mats, &changes);
+        self.own = lifecycle::merge(std::mem::take(&mut self.own), changes);
+    }
+
+    /// The row and material changes to write, or `None` if nothing changed; the draft as it
+    /// will be stored.
+    fn finish(mut self) -> (Option<KeyUpdate>, Written) {
+        if let Some(settled) = self.settled {
+            match self.rec.transient {
+                Some(t) if t.state == self.rec.state => self.rec.state = settled,
+                // The write moved the key out of its transient state (ScheduleKeyDeletion of
+                // a key still being created): the new state stands.
+                _ => self.rec.transient = None,
+            }
+        }
+        let unchanged = self.own.upsert.is_empty()
+            && self.own.remove.is_empty()
+            && self.due.expired.is_empty()
+            && self.rec == self.stored;
+        let update = (!unchanged).then(|| {
+            self.rec.version += 1;
+            let changes = lifecycle::merge(std::mem::take(&mut self.due.changes), self.own);
+            KeyUpdate { key: self.rec.clone(), upsert: changes.upsert, remove: changes.remove }
+        });
+        (update, Written { rec: self.rec, mats: self.mats, expired: self.due.expired })
+    }
+}
+
+/// A key as a write left it.
+struct Written {
+    rec: KeyRecord,
+    mats: Vec<MaterialRecord>,
+    expired: Vec<String>,
+}
+
 impl Kms {
     /// Reads a key and its materials, applies what time has done to them (expired material),
     /// lets `f` change them, and writes the result back atomically, holding the key's lock
@@ -52,7 +116,7 @@ impl Kms {
     {
         let _guard = self.keys.lock(key).await;
         for attempt in 0..ATTEMPTS {
-            let Some((mut rec, mut mats)) = self.read_key(key).await? else {
+            let Some((rec, mats)) = self.read_key(key).await? else {
                 self.uncache_key(key);
                 return Err(crate::gate::key_not_found(key));
             };
@@ -61,36 +125,94 @@ impl Kms {
                 self.purge_locked(key).await?;
                 return Err(crate::gate::key_not_found(key));
             }
-            let stored = rec.clone();
-            let due = lifecycle::expire(&mut rec, &mats, now);
-            lifecycle::apply(&mut mats, &due.changes);
-            let own = f(&mut rec, &mats)?;
-            if own.upsert.is_empty()
-                && own.remove.is_empty()
-                && due.expired.is_empty()
-                && rec == stored
-            {
-                return Ok((rec, mats));
-            }
-            lifecycle::apply(&mut mats, &own);
-            let changes = lifecycle::merge(due.changes, own);
-            rec.version += 1;
-            match self.store.update_key(&rec, &changes.upsert, &changes.remove).await {
-                Ok(()) => {
-                    self.cache_key(rec.clone(), mats.clone());
-                    if !due.expired.is_empty() {
-                        self.evict_materials(key);
-                        self.record_expiry(&rec, &due.expired, now);
-                    }
-                    return Ok((rec, mats));
-                }
+            let mut draft = Draft::new(rec, mats, now);
+            let own = f(&mut draft.rec, &draft.mats)?;
+            draft.change(own);
+            match self.commit(vec![draft], now).await? {
+                Some(mut done) => return Ok(done.remove(0)),
                 // Another node wrote the key since we read it: read again.
-                Err(StoreError::Conflict) => tokio::time::sleep(jitter(attempt)).await,
-                Err(e) => return Err(e.into()),
+                None => tokio::time::sleep(jitter(attempt)).await,
             }
         }
         tracing::warn!(key = %key.arn(), "key still contended after {ATTEMPTS} attempts");
         Err(KmsError::throttling())
+    }
+
+    /// `modify_key` for every key of a multi-Region set (the keys with this id in every
+    /// Region of the account, past-deletion ones left out), written in one transaction under
+    /// the set's one lock. `f` sees the drafts ordered by Region.
+    pub(crate) async fn modify_related<F>(
+        &self,
+        account: &str,
+        key_id: &str,
+        mut f: F,
+    ) -> Result<Vec<(KeyRecord, Vec<MaterialRecord>)>>
+    where
+        F: FnMut(&mut [Draft], i64) -> Result<()> + Send,
+    {
+        let probe =
+            KeyRef { account: account.into(), region: String::new(), key_id: key_id.into() };
+        let _guard = self.keys.lock(&probe).await;
+        self.modify_related_locked(account, key_id, &mut f).await
+    }
+
+    /// `modify_related` for a caller that holds the set's lock already.
+    pub(crate) async fn modify_related_locked(
+        &self,
+        account: &str,
+        key_id: &str,
+        f: &mut (dyn FnMut(&mut [Draft], i64) -> Result<()> + Send),
+    ) -> Result<Vec<(KeyRecord, Vec<MaterialRecord>)>> {
+        for attempt in 0..ATTEMPTS {
+            let now = self.now_ms();
+            let mut drafts = Vec::new();
+            for rec in self.store.related_keys(account, key_id).await? {
+                if lifecycle::is_past_deletion(&rec, now) {
+                    continue;
+                }
+                let mats = self.store.get_materials(&rec.key).await?;
+                drafts.push(Draft::new(rec, mats, now));
+            }
+            f(&mut drafts, now)?;
+            if let Some(done) = self.commit(drafts, now).await? {
+                return Ok(done);
+            }
+            tokio::time::sleep(jitter(attempt)).await;
+        }
+        tracing::warn!(
+            account,
+            key_id,
+            "multi-Region key still contended after {ATTEMPTS} attempts"
+        );
+        Err(KmsError::throttling())
+    }
+
+    /// Writes the drafts that changed in one transaction and caches them; `None` when another
+    /// node wrote one of them since it was read. The caller holds their lock.
+    async fn commit(
+        &self,
+        drafts: Vec<Draft>,
+        now: i64,
+    ) -> Result<Option<Vec<(KeyRecord, Vec<MaterialRecord>)>>> {
+        let (updates, written): (Vec<_>, Vec<_>) = drafts.into_iter().map(Draft::finish).unzip();
+        let updates: Vec<KeyUpdate> = updates.into_iter().flatten().collect();
+        if !updates.is_empty() {
+            match self.store.update_keys(updates).await {
+                Ok(()) => {}
+                Err(StoreError::Conflict) => return Ok(None),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let mut out = Vec::with_capacity(written.len());
+        for w in written {
+            self.cache_key(w.rec.clone(), w.mats.clone());
+            if !w.expired.is_empty() {
+                self.evict_materials(&w.rec.key);
+                self.record_expiry(&w.rec, &w.expired, now);
+            }
+            out.push((w.rec, w.mats));
+        }
+        Ok(Some(out))
     }
 
     /// Logs and audits the deletion of expired material (CloudTrail's DeleteExpiredKeyMaterial).
@@ -134,11 +256,33 @@ impl Kms {
         }
     }
 
+    /// The caller holds the key's lock, which is its multi-Region set's lock too.
     async fn purge_locked(&self, key: &KeyRef) -> Result<()> {
         self.store.delete_key(key).await?;
         self.uncache_key(key);
         self.evict_materials(key);
         tracing::info!(key = %key.arn(), "deleted key whose deletion date passed");
+        if key.key_id.starts_with("mrk-") {
+            self.after_replica_deletion(key).await?;
+        }
         Ok(())
+    }
+
+    /// When the last replica of a primary waiting in `PendingReplicaDeletion` is gone, the
+    /// primary's own waiting period starts: `PendingDeletion`, deletion date = now + period.
+    async fn after_replica_deletion(&self, key: &KeyRef) -> Result<()> {
+        self.modify_related_locked(&key.account, &key.key_id, &mut |drafts, now| {
+            if drafts.len() != 1 || drafts[0].rec.state != KeyState::PendingReplicaDeletion {
+                return Ok(());
+            }
+            let d = &mut drafts[0];
+            let days = d.rec.pending_window_days.take().unwrap_or(30);
+            d.rec.state = KeyState::PendingDeletion;
+            d.rec.deletion_date_ms = Some(now + days * 86_400_000);
+            tracing::info!(key = %d.rec.key.arn(), days, "last replica deleted; the primary's deletion is scheduled");
+            Ok(())
+        })
+        .await
+        .map(drop)
     }
 }

@@ -126,8 +126,22 @@ impl AppState {
             },
         };
         let event_id = trent_crypto::new_key_id().unwrap_or_default();
+        let event_time_ms = self.kms.now_ms();
+        // GetKeyLastUsage names this record's event id: a successful cryptographic call is
+        // noted for its keys here, where the id is made.
+        if let (Some(_), Outcome::Succeeded) = (caller, &done.outcome) {
+            if let Some(op) = Operation::from_name(facts.called.name) {
+                self.kms.note_key_usage(
+                    op,
+                    &done.recorded.resources,
+                    event_time_ms,
+                    &event_id,
+                    &facts.request_id,
+                );
+            }
+        }
         let call = ApiCall {
-            event_time_ms: self.kms.now_ms(),
+            event_time_ms,
             event_source: facts.called.source,
             operation: facts.called.name,
             read_only: facts.called.read_only,

@@ -92,7 +92,20 @@ pub trait Store: Send + Sync + 'static {
         key: &KeyRecord,
         materials: &[MaterialRecord],
         remove: &[String],
-    ) -> Result<()>;
+    ) -> Result<()> {
+        let update =
+            KeyUpdate { key: key.clone(), upsert: materials.to_vec(), remove: remove.to_vec() };
+        self.update_keys(vec![update]).await
+    }
+    /// `update_key` of several keys (the keys of one multi-Region set) in one transaction:
+    /// all of them or, on any conflict, none.
+    async fn update_keys(&self, updates: Vec<KeyUpdate>) -> Result<()>;
+    /// The keys with this id in every Region of the account, ordered by Region: a
+    /// multi-Region key's primary and replicas.
+    async fn related_keys(&self, account: &str, key_id: &str) -> Result<Vec<KeyRecord>>;
+    /// Records the last usage of keys, each kept only if later than the stored one.
+    async fn put_last_usage(&self, usages: Vec<KeyLastUsageRecord>) -> Result<()>;
+    async fn get_last_usage(&self, key: &KeyRef) -> Result<Option<KeyLastUsageRecord>>;
     /// Removes the key, its materials and its aliases for good.
     async fn delete_key(&self, key: &KeyRef) -> Result<()>;
     /// Keys in `PendingDeletion` whose deletion date is at or before `now_ms`.

@@ -24,6 +24,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../schema/sqlite/0002_notices.sql"),
         postgres: include_str!("../schema/postgres/0002_notices.sql"),
     },
+    Migration {
+        version: 3,
+        sqlite: include_str!("../schema/sqlite/0003_multi_region.sql"),
+        postgres: include_str!("../schema/postgres/0003_multi_region.sql"),
+    },
 ];
 
 /// The schema version this binary writes.

@@ -95,6 +95,52 @@ pub struct KeyRecord {
     pub rotation_period_days: Option<i64>,
     pub next_rotation_ms: Option<i64>,
     pub current_material_id: Option<String>,
+    /// Multi-Region keys: the Region of the primary key of the set (this key's own Region
+    /// when it is the primary). `None` for single-Region keys.
+    pub primary_region: Option<String>,
+    /// A transient state shown until a time (`Creating` after ReplicateKey, `Updating` after
+    /// UpdatePrimaryRegion); `state` is the state the key settles in.
+    pub transient: Option<Transient>,
+    /// `PendingReplicaDeletion`: the waiting period to schedule once the last replica is gone.
+    pub pending_window_days: Option<i64>,
+}
+
+impl KeyRecord {
+    /// Whether this is the primary key of a multi-Region set.
+    pub fn is_primary(&self) -> bool {
+        self.primary_region.as_deref() == Some(self.key.region.as_str())
+    }
+
+    /// Whether this is a replica key of a multi-Region set.
+    pub fn is_replica(&self) -> bool {
+        self.primary_region.as_ref().is_some_and(|p| *p != self.key.region)
+    }
+}
+
+/// A state a key shows until `until_ms`, whatever it is stored as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Transient {
+    pub state: KeyState,
+    pub until_ms: i64,
+}
+
+/// One key's row and material changes in a write of several keys ([`crate::Store::update_keys`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeyUpdate {
+    /// The new row; written if the stored version is still `key.version - 1`.
+    pub key: KeyRecord,
+    pub upsert: Vec<MaterialRecord>,
+    pub remove: Vec<String>,
+}
+
+/// The last successful cryptographic operation with a key (GetKeyLastUsage).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyLastUsageRecord {
+    pub key: KeyRef,
+    pub operation: String,
+    pub used_ms: i64,
+    pub event_id: String,
+    pub request_id: String,
 }
 
 /// One key material of a key.
@@ -116,6 +162,17 @@ pub struct MaterialRecord {
 }
 
 impl MaterialRecord {
+    /// Whether the material waits for an on-demand rotation (`PENDING_ROTATION`, or
+    /// `PENDING_MULTI_REGION_IMPORT_AND_ROTATION` while replicas lack it): not yet
+    /// permanently associated with the key.
+    pub fn is_pending_rotation(&self) -> bool {
+        matches!(
+            self.state,
+            KeyMaterialState::PendingRotation
+                | KeyMaterialState::PendingMultiRegionImportAndRotation
+        )
+    }
+
     /// A new material of `key`, created at `now_ms`, with no import metadata yet.
     pub fn new(
         key: KeyRef,

@@ -537,49 +537,60 @@ impl Store for PostgresStore {
         rows(self.query(&statement, &[&account, &region, &after, &limit]).await?, sql::key_row)
     }
 
-    async fn update_key(
-        &self,
-        k: &KeyRecord,
-        materials: &[MaterialRecord],
-        remove: &[String],
-    ) -> Result<()> {
+    async fn update_keys(&self, updates: Vec<KeyUpdate>) -> Result<()> {
         let mut c = self.client().await?;
         let tx = c.transaction().await.map_err(backend)?;
-        let tags = sql::tags_json(k)?;
-        let previous = k.version - 1;
-        let n = tx
-            .execute(
-                "UPDATE keys SET version = $4, description = $5, state = $6, deletion_date_ms = $7, policy = $8,
-                 tags = $9, rotation_enabled = $10, rotation_period_days = $11, next_rotation_ms = $12,
-                 current_material_id = $13
-                 WHERE account = $1 AND region = $2 AND key_id = $3 AND version = $14",
-                &[
-                    &k.key.account, &k.key.region, &k.key.key_id, &k.version, &k.description,
-                    &k.state.as_str(), &k.deletion_date_ms, &k.policy, &tags, &k.rotation_enabled,
-                    &k.rotation_period_days, &k.next_rotation_ms, &k.current_material_id, &previous,
-                ],
-            )
-            .await
-            .map_err(backend)?;
-        if n != 1 {
-            return Err(StoreError::Conflict);
+        for u in &updates {
+            let k = &u.key;
+            let values = sql::update_key_values(k)?;
+            let n = tx.execute(sql::UPDATE_KEY, &bind(&values)).await.map_err(backend)?;
+            if n != 1 {
+                return Err(StoreError::Conflict);
+            }
+            for m in &u.upsert {
+                upsert_material(&tx, m).await?;
+            }
+            for id in &u.remove {
+                tx.execute(
+                    sql::DELETE_MATERIAL,
+                    &[&k.key.account, &k.key.region, &k.key.key_id, id],
+                )
+                .await
+                .map_err(backend)?;
+            }
+            // Delivered to the other nodes when (and only if) the transaction commits.
+            tx.execute("SELECT pg_notify($1, $2)", &[&KEYS_CHANNEL, &notify_key(&k.key)])
+                .await
+                .map_err(backend)?;
         }
-        for m in materials {
-            upsert_material(&tx, m).await?;
-        }
-        for id in remove {
-            tx.execute(
-                "DELETE FROM materials WHERE account = $1 AND region = $2 AND key_id = $3 AND material_id = $4",
-                &[&k.key.account, &k.key.region, &k.key.key_id, id],
-            )
-            .await
-            .map_err(backend)?;
-        }
-        // Delivered to the other nodes when (and only if) the transaction commits.
-        tx.execute("SELECT pg_notify($1, $2)", &[&KEYS_CHANNEL, &notify_key(&k.key)])
-            .await
-            .map_err(backend)?;
         tx.commit().await.map_err(backend)
+    }
+
+    async fn related_keys(&self, account: &str, key_id: &str) -> Result<Vec<KeyRecord>> {
+        let statement = format!("SELECT {KEY_COLS} FROM keys {}", sql::RELATED_KEYS);
+        rows(self.query(&statement, &[&account, &key_id]).await?, sql::key_row)
+    }
+
+    async fn put_last_usage(&self, usages: Vec<KeyLastUsageRecord>) -> Result<()> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(backend)?;
+        for u in &usages {
+            let values = sql::last_usage_values(u);
+            tx.execute(sql::UPSERT_LAST_USAGE, &bind(&values)).await.map_err(backend)?;
+        }
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn get_last_usage(&self, key: &KeyRef) -> Result<Option<KeyLastUsageRecord>> {
+        let statement = format!(
+            "SELECT {} FROM key_last_usage WHERE account = $1 AND region = $2 AND key_id = $3",
+            sql::LAST_USAGE_COLS
+        );
+        self.query_opt(&statement, &[&key.account, &key.region, &key.key_id])
+            .await?
+            .as_ref()
+            .map(sql::last_usage_row)
+            .transpose()
     }
 
     async fn delete_key(&self, key: &KeyRef) -> Result<()> {

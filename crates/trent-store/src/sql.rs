@@ -63,7 +63,7 @@ fn key_ref(r: &(impl Cells + ?Sized)) -> Result<KeyRef> {
     Ok(KeyRef { account: r.text(0)?, region: r.text(1)?, key_id: r.text(2)? })
 }
 
-pub(crate) const KEY_COLS: &str = "account, region, key_id, version, created_ms, description, key_usage, key_spec, origin, state, deletion_date_ms, policy, multi_region, tags, rotation_enabled, rotation_period_days, next_rotation_ms, current_material_id";
+pub(crate) const KEY_COLS: &str = "account, region, key_id, version, created_ms, description, key_usage, key_spec, origin, state, deletion_date_ms, policy, multi_region, tags, rotation_enabled, rotation_period_days, next_rotation_ms, current_material_id, primary_region, transient_state, transient_until_ms, pending_window_days";
 
 pub(crate) fn key_row(r: &(impl Cells + ?Sized)) -> Result<KeyRecord> {
     Ok(KeyRecord {
@@ -83,6 +83,12 @@ pub(crate) fn key_row(r: &(impl Cells + ?Sized)) -> Result<KeyRecord> {
         rotation_period_days: r.opt_int(15)?,
         next_rotation_ms: r.opt_int(16)?,
         current_material_id: r.opt_text(17)?,
+        primary_region: r.opt_text(18)?,
+        transient: match (opt_enum_of(r.opt_text(19)?, KeyState::parse)?, r.opt_int(20)?) {
+            (Some(state), Some(until_ms)) => Some(Transient { state, until_ms }),
+            _ => None,
+        },
+        pending_window_days: r.opt_int(21)?,
     })
 }
 
@@ -112,7 +118,75 @@ pub(crate) fn key_values(k: &KeyRecord) -> Result<Vec<Value<'_>>> {
         Value::OptInt(k.rotation_period_days),
         Value::OptInt(k.next_rotation_ms),
         Value::OptText(k.current_material_id.as_deref()),
+        Value::OptText(k.primary_region.as_deref()),
+        Value::OptText(k.transient.map(|t| t.state.as_str())),
+        Value::OptInt(k.transient.map(|t| t.until_ms)),
+        Value::OptInt(k.pending_window_days),
     ])
+}
+
+/// Replaces a key's row if its version is still the one before; the parameters are
+/// [`update_key_values`], numbered in order of first appearance (SQLite numbers `$n`
+/// parameters so).
+pub(crate) const UPDATE_KEY: &str = "UPDATE keys SET version = $1, description = $2, state = $3, deletion_date_ms = $4, policy = $5, tags = $6, rotation_enabled = $7, rotation_period_days = $8, next_rotation_ms = $9, current_material_id = $10, primary_region = $11, transient_state = $12, transient_until_ms = $13, pending_window_days = $14 WHERE account = $15 AND region = $16 AND key_id = $17 AND version = $18";
+
+/// The parameters of [`UPDATE_KEY`], in order.
+pub(crate) fn update_key_values(k: &KeyRecord) -> Result<Vec<Value<'_>>> {
+    Ok(vec![
+        Value::Int(k.version),
+        text(&k.description),
+        text(k.state.as_str()),
+        Value::OptInt(k.deletion_date_ms),
+        text(&k.policy),
+        Value::Text(Cow::Owned(tags_json(k)?)),
+        Value::Flag(k.rotation_enabled),
+        Value::OptInt(k.rotation_period_days),
+        Value::OptInt(k.next_rotation_ms),
+        Value::OptText(k.current_material_id.as_deref()),
+        Value::OptText(k.primary_region.as_deref()),
+        Value::OptText(k.transient.map(|t| t.state.as_str())),
+        Value::OptInt(k.transient.map(|t| t.until_ms)),
+        Value::OptInt(k.pending_window_days),
+        text(&k.key.account),
+        text(&k.key.region),
+        text(&k.key.key_id),
+        Value::Int(k.version - 1),
+    ])
+}
+
+pub(crate) const DELETE_MATERIAL: &str =
+    "DELETE FROM materials WHERE account = $1 AND region = $2 AND key_id = $3 AND material_id = $4";
+
+/// The multi-Region keys of one id in every Region (the `keys_by_id` index).
+pub(crate) const RELATED_KEYS: &str = "WHERE account = $1 AND key_id = $2 ORDER BY region";
+
+pub(crate) const LAST_USAGE_COLS: &str =
+    "account, region, key_id, operation, used_ms, event_id, request_id";
+
+/// Keeps the later of the stored and the new usage.
+pub(crate) const UPSERT_LAST_USAGE: &str = "INSERT INTO key_last_usage (account, region, key_id, operation, used_ms, event_id, request_id) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (account, region, key_id) DO UPDATE SET operation = excluded.operation, used_ms = excluded.used_ms, event_id = excluded.event_id, request_id = excluded.request_id WHERE excluded.used_ms >= key_last_usage.used_ms";
+
+pub(crate) fn last_usage_row(r: &(impl Cells + ?Sized)) -> Result<KeyLastUsageRecord> {
+    Ok(KeyLastUsageRecord {
+        key: key_ref(r)?,
+        operation: r.text(3)?,
+        used_ms: r.int(4)?,
+        event_id: r.text(5)?,
+        request_id: r.text(6)?,
+    })
+}
+
+/// The parameters of [`UPSERT_LAST_USAGE`].
+pub(crate) fn last_usage_values(u: &KeyLastUsageRecord) -> Vec<Value<'_>> {
+    vec![
+        text(&u.key.account),
+        text(&u.key.region),
+        text(&u.key.key_id),
+        text(&u.operation),
+        Value::Int(u.used_ms),
+        text(&u.event_id),
+        text(&u.request_id),
+    ]
 }
 
 pub(crate) const MATERIAL_COLS: &str = "account, region, key_id, material_id, sealed, state, created_ms, rotation_date_ms, rotation_type, import_state, expiration_model, valid_to_ms, description";
@@ -236,10 +310,11 @@ pub(crate) fn alias_values(a: &AliasRecord) -> Vec<Value<'_>> {
 }
 
 /// What deleting a key deletes, in order, each with (account, region, key id) as $1..$3:
-/// its materials and their expiry notices, the aliases that point to it, its grants, then
+/// its materials, their expiry notices and its last usage, the aliases that point to it, its grants, then
 /// the key.
-pub(crate) const DELETE_KEY_CASCADE: [&str; 5] = [
+pub(crate) const DELETE_KEY_CASCADE: [&str; 6] = [
     "DELETE FROM materials WHERE account = $1 AND region = $2 AND key_id = $3",
+    "DELETE FROM key_last_usage WHERE account = $1 AND region = $2 AND key_id = $3",
     "DELETE FROM notices WHERE account = $1 AND region = $2 AND key_id = $3",
     "DELETE FROM aliases WHERE account = $1 AND region = $2 AND target_key_id = $3",
     "DELETE FROM grants WHERE account = $1 AND region = $2 AND key_id = $3",

@@ -492,43 +492,65 @@ impl Store for SqliteStore {
         })
     }
 
-    async fn update_key(
-        &self,
-        k: &KeyRecord,
-        materials: &[MaterialRecord],
-        remove: &[String],
-    ) -> Result<()> {
-        let (k, materials, remove) = (k.clone(), materials.to_vec(), remove.to_vec());
+    async fn update_keys(&self, updates: Vec<KeyUpdate>) -> Result<()> {
         self.write(move |tx| {
-            let n = tx
-                .execute(
-                    "UPDATE keys SET version = ?4, description = ?5, state = ?6, deletion_date_ms = ?7, policy = ?8,
-                     tags = ?9, rotation_enabled = ?10, rotation_period_days = ?11, next_rotation_ms = ?12,
-                     current_material_id = ?13
-                     WHERE account = ?1 AND region = ?2 AND key_id = ?3 AND version = ?4 - 1",
-                    params![
-                        k.key.account, k.key.region, k.key.key_id, k.version, k.description, k.state.as_str(),
-                        k.deletion_date_ms, k.policy, sql::tags_json(&k)?, k.rotation_enabled, k.rotation_period_days,
-                        k.next_rotation_ms, k.current_material_id,
-                    ],
-                )
-                .map_err(backend)?;
-            if n != 1 {
-                return Err(StoreError::Conflict);
-            }
-            for m in &materials {
-                upsert_material(tx, m)?;
-            }
-            for id in &remove {
-                tx.execute(
-                    "DELETE FROM materials WHERE account = ?1 AND region = ?2 AND key_id = ?3 AND material_id = ?4",
-                    params![k.key.account, k.key.region, k.key.key_id, id],
-                )
-                .map_err(backend)?;
+            for u in &updates {
+                let k = &u.key;
+                let values = sql::update_key_values(k)?;
+                let n = tx
+                    .prepare_cached(sql::UPDATE_KEY)
+                    .and_then(|mut s| s.execute(params_from_iter(&values)))
+                    .map_err(backend)?;
+                if n != 1 {
+                    return Err(StoreError::Conflict);
+                }
+                for m in &u.upsert {
+                    upsert_material(tx, m)?;
+                }
+                for id in &u.remove {
+                    tx.execute(
+                        sql::DELETE_MATERIAL,
+                        params![k.key.account, k.key.region, k.key.key_id, id],
+                    )
+                    .map_err(backend)?;
+                }
             }
             Ok(())
         })
         .await
+    }
+
+    async fn related_keys(&self, account: &str, key_id: &str) -> Result<Vec<KeyRecord>> {
+        self.read(|c| {
+            let mut s =
+                c.prepare_cached(&format!("SELECT {KEY_COLS} FROM keys {}", sql::RELATED_KEYS))?;
+            let rows = s.query_map(params![account, key_id], mapped!(sql::key_row))?;
+            rows.collect()
+        })
+    }
+
+    async fn put_last_usage(&self, usages: Vec<KeyLastUsageRecord>) -> Result<()> {
+        self.write(move |tx| {
+            for u in &usages {
+                let values = sql::last_usage_values(u);
+                tx.prepare_cached(sql::UPSERT_LAST_USAGE)
+                    .and_then(|mut s| s.execute(params_from_iter(&values)))
+                    .map_err(backend)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn get_last_usage(&self, key: &KeyRef) -> Result<Option<KeyLastUsageRecord>> {
+        self.read(|c| {
+            c.prepare_cached(&format!(
+                "SELECT {} FROM key_last_usage WHERE account = ?1 AND region = ?2 AND key_id = ?3",
+                sql::LAST_USAGE_COLS
+            ))?
+            .query_row(params![key.account, key.region, key.key_id], mapped!(sql::last_usage_row))
+            .optional()
+        })
     }
 
     async fn delete_key(&self, key: &KeyRef) -> Result<()> {

@@ -59,6 +59,9 @@ fn record(id: &str, now: i64) -> KeyRecord {
         rotation_period_days: None,
         next_rotation_ms: None,
         current_material_id: Some(format!("{id}-m1")),
+        primary_region: None,
+        transient: None,
+        pending_window_days: None,
     }
 }
 
@@ -389,8 +392,64 @@ async fn monitoring(s: &dyn Store) {
     s.delete_key(&x).await.unwrap();
 }
 
+/// A multi-Region set: the same id in several Regions, found together, written together (all
+/// or none), and the last usage of a key kept as the latest of those recorded.
+async fn multi_region(s: &dyn Store) {
+    let in_region = |region: &str| {
+        let mut k = record("mrk-1", 5);
+        k.key.region = region.into();
+        k.multi_region = true;
+        k.primary_region = Some("us-east-1".into());
+        k
+    };
+    let primary = in_region("us-east-1");
+    let mut replica = in_region("eu-west-1");
+    replica.transient = Some(Transient { state: KeyState::Creating, until_ms: 99 });
+    s.create_key(&primary, &[]).await.unwrap();
+    s.create_key(&replica, &[]).await.unwrap();
+    let related = s.related_keys("111122223333", "mrk-1").await.unwrap();
+    assert_eq!(related, [replica.clone(), primary.clone()]);
+    assert!(related[1].is_primary() && related[0].is_replica());
+    assert!(s.related_keys("444455556666", "mrk-1").await.unwrap().is_empty());
+    // Both or neither: the second update's version is stale.
+    let (mut p2, mut r2) = (primary.clone(), replica.clone());
+    p2.version = 2;
+    p2.primary_region = Some("eu-west-1".into());
+    p2.transient = Some(Transient { state: KeyState::Updating, until_ms: 7 });
+    p2.pending_window_days = Some(9);
+    r2.primary_region = Some("eu-west-1".into());
+    let update = |k: &KeyRecord| KeyUpdate { key: k.clone(), upsert: vec![], remove: vec![] };
+    assert!(matches!(
+        s.update_keys(vec![update(&p2), update(&r2)]).await,
+        Err(StoreError::Conflict)
+    ));
+    assert_eq!(s.get_key(&primary.key).await.unwrap(), Some(primary.clone()));
+    r2.version = 2;
+    r2.transient = None;
+    s.update_keys(vec![update(&p2), update(&r2)]).await.unwrap();
+    assert_eq!(s.related_keys("111122223333", "mrk-1").await.unwrap(), [r2, p2]);
+
+    let usage = |ms: i64, op: &str| KeyLastUsageRecord {
+        key: primary.key.clone(),
+        operation: op.into(),
+        used_ms: ms,
+        event_id: format!("e{ms}"),
+        request_id: format!("r{ms}"),
+    };
+    assert_eq!(s.get_last_usage(&primary.key).await.unwrap(), None);
+    s.put_last_usage(vec![usage(20, "Encrypt")]).await.unwrap();
+    s.put_last_usage(vec![usage(10, "Decrypt")]).await.unwrap();
+    assert_eq!(s.get_last_usage(&primary.key).await.unwrap(), Some(usage(20, "Encrypt")));
+    s.put_last_usage(vec![usage(30, "Sign")]).await.unwrap();
+    assert_eq!(s.get_last_usage(&primary.key).await.unwrap(), Some(usage(30, "Sign")));
+    s.delete_key(&primary.key).await.unwrap();
+    s.delete_key(&replica.key).await.unwrap();
+    assert_eq!(s.get_last_usage(&primary.key).await.unwrap(), None);
+}
+
 async fn conformance(s: &dyn Store) {
     identities(s).await;
+    multi_region(s).await;
     keys(s).await;
     grants_and_aliases(s).await;
     pagination(s).await;

@@ -34,6 +34,11 @@ pub enum Resources {
     AliasAndKey,
     /// RetireGrant: the grant (its retiring principal or grantee), else the grant's key.
     Grant,
+    /// ReplicateKey: the primary key (key policy) and `kms:CreateKey` (identity policies) in
+    /// the replica Region.
+    PrimaryAndReplicaRegion,
+    /// UpdatePrimaryRegion: the primary key and its replica in the new primary Region.
+    PrimaryAndReplica,
 }
 
 /// One row of the table.
@@ -86,6 +91,12 @@ impl Resources {
             Resources::AliasAndKey => "the alias (identity policies) and its key",
             Resources::Grant => {
                 "the grant (retiring principal, grantee with RetireGrant, key account root), else `kms:RetireGrant` on its key"
+            }
+            Resources::PrimaryAndReplicaRegion => {
+                "the primary key (`KeyId`), and `kms:CreateKey` (identity policies) in `ReplicaRegion`"
+            }
+            Resources::PrimaryAndReplica => {
+                "the primary key (`KeyId`) and its replica in `PrimaryRegion`"
             }
         }
     }
@@ -183,8 +194,8 @@ impl Operation {
             O::RetireGrant => row("RetireGrant", R::Grant, Y, Some(G::RetireGrant), N),
             O::RevokeGrant => row("RevokeGrant", R::Key, Y, None, N),
             // Multi-Region keys.
-            O::ReplicateKey => row("ReplicateKey", R::Key, N, None, N),
-            O::UpdatePrimaryRegion => row("UpdatePrimaryRegion", R::Key, N, None, N),
+            O::ReplicateKey => row("ReplicateKey", R::PrimaryAndReplicaRegion, N, None, N),
+            O::UpdatePrimaryRegion => row("UpdatePrimaryRegion", R::PrimaryAndReplica, N, None, N),
             // Custom key stores (IAM policy, no key).
             O::ConnectCustomKeyStore => row("ConnectCustomKeyStore", R::Account, N, None, N),
             O::CreateCustomKeyStore => row("CreateCustomKeyStore", R::Account, N, None, N),

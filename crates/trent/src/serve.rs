@@ -172,6 +172,7 @@ async fn serve(cfg: ServeConfig) -> Result<(), String> {
         None => None,
     };
     let background = tokio::spawn(kms.clone().run_background(Duration::from_secs(30)));
+    let usage_flush = tokio::spawn(kms.clone().run_usage_flush(Duration::from_secs(5)));
     let watcher = changes.map(|mut changes| {
         let kms = kms.clone();
         tokio::spawn(async move {
@@ -198,7 +199,7 @@ async fn serve(cfg: ServeConfig) -> Result<(), String> {
         },
         None => None,
     };
-    let mut state = AppState::new(kms, mode, cfg.account_id.clone())
+    let mut state = AppState::new(kms.clone(), mode, cfg.account_id.clone())
         .with_limits(cfg.limits)
         .with_audit_fail_open(cfg.audit.fail_open)
         .with_trail(Arc::new(crate::audit_lookup::FileTrail { dir: cfg.data_dir.clone() }));
@@ -255,6 +256,10 @@ async fn serve(cfg: ServeConfig) -> Result<(), String> {
         .map_err(|e| format!("server error: {e}"))?;
     background.abort();
     audit_ticker.abort();
+    usage_flush.abort();
+    if let Err(e) = kms.flush_key_usage().await {
+        tracing::error!(error = %e, "the last key usage was not written");
+    }
     if let Some(m) = metrics_server {
         m.abort();
     }

@@ -36,6 +36,8 @@ pub enum ConditionKey {
     ValidTo,
     ScheduleKeyDeletionPendingWindowInDays,
     RotationPeriodInDays,
+    ReplicaRegion,
+    PrimaryRegion,
     RequestTag(String),
     TagKeys,
     PolicyName,
@@ -81,6 +83,8 @@ impl ConditionKey {
                 "kms:ScheduleKeyDeletionPendingWindowInDays"
             }
             K::RotationPeriodInDays => "kms:RotationPeriodInDays",
+            K::ReplicaRegion => "kms:ReplicaRegion",
+            K::PrimaryRegion => "kms:PrimaryRegion",
             K::RequestTag(k) => return Cow::Owned(format!("aws:RequestTag/{k}")),
             K::TagKeys => "aws:TagKeys",
             K::PolicyName => "kms:PolicyName",

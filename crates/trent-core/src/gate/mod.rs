@@ -7,11 +7,13 @@
 
 mod conditions;
 mod decide;
+mod replication;
 mod resolve;
 mod targets;
 
 pub use conditions::{ChildGrant, Conditions};
 pub(crate) use decide::access_denied;
+pub use replication::{PrimaryChange, Replication};
 pub(crate) use resolve::{alias_not_found, key_not_found};
 pub use resolve::{parse_key_identifier, KeyIdentifier};
 pub use targets::{

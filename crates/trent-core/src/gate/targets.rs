@@ -9,14 +9,14 @@ use trent_crypto::BlobHeader;
 use trent_store::{AliasRecord, GrantRecord, KeyRecord, KeyRef};
 use trent_types::*;
 
-fn conditions_of<R: Call>(req: &R) -> Conditions {
+pub(super) fn conditions_of<R: Call>(req: &R) -> Conditions {
     let mut c = Conditions::default();
     req.conditions(&mut c);
     c
 }
 
 /// The check of the operation's own action, as the table declares it.
-fn check<'a>(spec: &'a OperationSpec, conditions: &'a Conditions) -> Check<'a> {
+pub(super) fn check<'a>(spec: &'a OperationSpec, conditions: &'a Conditions) -> Check<'a> {
     Check {
         action: spec.action,
         grant: spec.grant,

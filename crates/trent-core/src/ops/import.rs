@@ -116,7 +116,7 @@ fn incorrect_material(msg: &str) -> KmsError {
 
 /// The materials permanently associated with the key (everything not pending rotation).
 fn associated(mats: &[MaterialRecord]) -> impl Iterator<Item = &MaterialRecord> {
-    mats.iter().filter(|m| m.state != KeyMaterialState::PendingRotation)
+    mats.iter().filter(|m| !m.is_pending_rotation())
 }
 
 impl Call for GetParametersForImportRequest {
@@ -293,7 +293,7 @@ impl Kms {
         drop(material);
 
         let (k, _) = self
-            .modify_key(&rec.key, |k, mats| {
+            .modify_shared(&rec.key, |k, mats| {
                 check_importable(k)?;
                 let existing = mats.iter().find(|m| m.material_id == material_id);
                 let import_type = r.import_type.unwrap_or(if mats.is_empty() {
@@ -314,10 +314,14 @@ impl Kms {
                         return Err(incorrect_material("This key material is already associated with the KMS key."))
                     }
                     (ImportType::NewKeyMaterial, None) => {
+                        // A replica takes only what its primary has (imported there first).
+                        if k.is_replica() {
+                            return Err(incorrect_material("New key material must be imported into the multi-Region primary key first; a replica key takes the same key material as EXISTING_KEY_MATERIAL."));
+                        }
                         if !mats.is_empty() && k.key_spec != KeySpec::SymmetricDefault {
                             return Err(incorrect_material("Only symmetric encryption KMS keys can have more than one key material."));
                         }
-                        if let Some(p) = mats.iter().find(|m| m.state == KeyMaterialState::PendingRotation) {
+                        if let Some(p) = mats.iter().find(|m| m.is_pending_rotation()) {
                             return Err(KmsError::new(ErrorCode::KMSInvalidStateException, format!(
                                 "New key material (id: {material_id}) cannot be imported into KMS key {arn}, because another key material (id: {}) is pending rotation.",
                                 p.material_id
@@ -340,7 +344,7 @@ impl Kms {
                 }
                 // The key becomes usable once every permanently associated material is back.
                 let complete = associated(mats).all(|m| m.material_id == record.material_id || m.sealed.is_some());
-                if k.state == KeyState::PendingImport && complete && record.state != KeyMaterialState::PendingRotation {
+                if k.state == KeyState::PendingImport && complete && !record.is_pending_rotation() {
                     k.state = KeyState::Enabled;
                 }
                 Ok(vec![record].into())
@@ -399,7 +403,7 @@ impl Kms {
         }
         let mut deleted = String::new();
         let (k, _) = self
-            .modify_key(&rec.key, |k, mats| {
+            .modify_shared(&rec.key, |k, mats| {
                 match k.state {
                     KeyState::Creating | KeyState::Updating => {
                         return Err(KmsError::new(
@@ -429,7 +433,7 @@ impl Kms {
                     return Ok(Changes::none());
                 };
                 deleted = target.material_id.clone();
-                if target.state == KeyMaterialState::PendingRotation {
+                if target.is_pending_rotation() {
                     // Not permanently associated: it goes away entirely.
                     return Ok(Changes {
                         upsert: vec![],

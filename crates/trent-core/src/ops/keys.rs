@@ -62,6 +62,9 @@ pub(crate) fn new_record(
         rotation_period_days: None,
         next_rotation_ms: None,
         current_material_id: None,
+        primary_region: None,
+        transient: None,
+        pending_window_days: None,
     }
 }
 
@@ -196,6 +199,7 @@ pub(crate) async fn create_key(
         rec.description = description;
     }
     rec.multi_region = multi_region;
+    rec.primary_region = multi_region.then(|| key.region.clone());
     rec.tags = tags;
     let mut materials = Vec::new();
     if origin == OriginType::External {
@@ -227,7 +231,11 @@ impl Call for DescribeKeyRequest {
     ) -> Result<DescribeKeyResponse> {
         let rec = auth.target().key();
         let mats = kms.materials_of(&rec.key).await?;
-        Ok(DescribeKeyResponse { key_metadata: Some(kms.key_metadata(rec, &mats)) })
+        let mut metadata = kms.key_metadata(rec, &mats);
+        if rec.multi_region {
+            metadata.multi_region_configuration = Some(kms.multi_region_configuration(rec).await?);
+        }
+        Ok(DescribeKeyResponse { key_metadata: Some(metadata) })
     }
 }
 
@@ -325,18 +333,47 @@ impl Call for ScheduleKeyDeletionRequest {
             )));
         }
         let when = kms.now_ms() + days * DAY_MS;
-        let (k, _) = kms
-            .modify_key(&auth.target().key().key, |k, _| {
+        let key = &auth.target().key().key;
+        let k = if auth.target().key().multi_region {
+            // A primary with replicas waits for them: PendingReplicaDeletion, and its own
+            // waiting period starts when the last replica is gone (key-state.html).
+            let set = kms
+                .modify_related(&key.account, &key.key_id, |drafts, _| {
+                    let replicas = drafts.iter().filter(|d| d.rec.key != *key).count();
+                    let d = drafts
+                        .iter_mut()
+                        .find(|d| d.rec.key == *key)
+                        .ok_or_else(|| crate::gate::key_not_found(key))?;
+                    check(Family::ScheduleDeletion, &d.rec)?;
+                    if d.rec.is_primary() && replicas > 0 {
+                        d.rec.state = KeyState::PendingReplicaDeletion;
+                        d.rec.pending_window_days = Some(days);
+                    } else {
+                        d.rec.state = KeyState::PendingDeletion;
+                        d.rec.deletion_date_ms = Some(when);
+                    }
+                    Ok(())
+                })
+                .await?;
+            set.into_iter()
+                .map(|(k, _)| k)
+                .find(|k| k.key == *key)
+                .ok_or_else(|| crate::gate::key_not_found(key))?
+        } else {
+            kms.modify_key(key, |k, _| {
                 check(Family::ScheduleDeletion, k)?;
                 k.state = KeyState::PendingDeletion;
                 k.deletion_date_ms = Some(when);
                 Ok(Changes::none())
             })
-            .await?;
+            .await?
+            .0
+        };
+        let waiting = k.state == KeyState::PendingReplicaDeletion;
         Ok(ScheduleKeyDeletionResponse {
             key_id: Some(k.key.arn()),
-            deletion_date: Some(Timestamp(when)),
-            key_state: Some(KeyState::PendingDeletion),
+            deletion_date: (!waiting).then_some(Timestamp(when)),
+            key_state: Some(k.state),
             pending_window_in_days: Some(days),
         })
     }
@@ -357,11 +394,11 @@ impl Call for CancelKeyDeletionRequest {
                 check(Family::CancelDeletion, k)?;
                 // A key with material returns Disabled; an EXTERNAL key without material
                 // returns to PendingImport (docs/byok.md, "The rules").
-                let has_material = mats
-                    .iter()
-                    .any(|m| m.sealed.is_some() && m.state != KeyMaterialState::PendingRotation);
+                let has_material =
+                    mats.iter().any(|m| m.sealed.is_some() && !m.is_pending_rotation());
                 k.state = if has_material { KeyState::Disabled } else { KeyState::PendingImport };
                 k.deletion_date_ms = None;
+                k.pending_window_days = None;
                 Ok(Changes::none())
             })
             .await?;

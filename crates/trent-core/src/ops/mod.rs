@@ -11,6 +11,7 @@ pub(crate) mod import;
 pub(crate) mod kem;
 pub(crate) mod keys;
 pub(crate) mod mac;
+pub(crate) mod multi_region;
 pub(crate) mod policy;
 pub(crate) mod rotation;
 pub(crate) mod tags;

@@ -5,6 +5,7 @@
 use crate::authz::ConditionKey as K;
 use crate::gate::KeyTarget;
 use crate::ops::keys::page_after;
+use crate::ops::multi_region::require_not_replica;
 use crate::state::{check, Family};
 use crate::writes::Changes;
 use crate::{Authorized, Call, Conditions, Kms, KmsError, Result};
@@ -36,9 +37,10 @@ impl Call for EnableKeyRotationRequest {
     async fn handle(self, kms: &Kms, auth: Authorized<'_, KeyTarget<false>>) -> Result<()> {
         let rec = auth.target().key();
         require_symmetric(rec)?;
+        require_not_replica(rec)?;
         let days = self.rotation_period_in_days.unwrap_or(365);
         let now = kms.now_ms();
-        kms.modify_key(&rec.key, |k, _| {
+        kms.modify_shared(&rec.key, |k, _| {
             check(Family::RotationConfig, k)?;
             k.rotation_enabled = true;
             k.rotation_period_days = Some(days);
@@ -58,7 +60,8 @@ impl Call for DisableKeyRotationRequest {
     async fn handle(self, kms: &Kms, auth: Authorized<'_, KeyTarget<false>>) -> Result<()> {
         let rec = auth.target().key();
         require_symmetric(rec)?;
-        kms.modify_key(&rec.key, |k, _| {
+        require_not_replica(rec)?;
+        kms.modify_shared(&rec.key, |k, _| {
             check(Family::RotationConfig, k)?;
             k.rotation_enabled = false;
             k.next_rotation_ms = None;
@@ -103,8 +106,15 @@ impl Kms {
         let now = self.now_ms();
         let limit = self.config.max_on_demand_rotations;
         let (rec, _) = self
-            .modify_key(key, |k, mats| {
+            .modify_shared(key, |k, mats| {
                 let arn = k.key.arn();
+                // A set's material rotates on its primary, and reaches the replicas with it.
+                if k.is_replica() {
+                    if rotation_type == RotationType::Automatic {
+                        return Err(KmsError::new(ErrorCode::KMSInvalidStateException, NOT_DUE.into()));
+                    }
+                    require_not_replica(k)?;
+                }
                 // Re-checked on the fresh record: with several nodes, another may have
                 // rotated this key since it was listed as due.
                 if rotation_type == RotationType::Automatic

@@ -1,8 +1,7 @@
-//! Operations of the API that Trent does not implement yet: custom key stores, multi-Region
-//! replication and key-usage tracking. They are authorized like every other operation (so a
+//! Operations of the API that Trent does not implement: custom key stores. They are authorized like every other operation (so a
 //! caller learns nothing it may not know) and then answer UnsupportedOperationException.
 
-use crate::gate::{AccountTarget, KeyTarget};
+use crate::gate::AccountTarget;
 use crate::{Authorized, Call, Kms, KmsError, Result};
 use trent_types::*;
 
@@ -30,7 +29,4 @@ unsupported! {
     DescribeCustomKeyStoresRequest => DescribeCustomKeyStores, AccountTarget, DescribeCustomKeyStoresResponse;
     DisconnectCustomKeyStoreRequest => DisconnectCustomKeyStore, AccountTarget, DisconnectCustomKeyStoreResponse;
     UpdateCustomKeyStoreRequest => UpdateCustomKeyStore, AccountTarget, UpdateCustomKeyStoreResponse;
-    GetKeyLastUsageRequest => GetKeyLastUsage, KeyTarget<false>, GetKeyLastUsageResponse;
-    ReplicateKeyRequest => ReplicateKey, KeyTarget<false>, ReplicateKeyResponse;
-    UpdatePrimaryRegionRequest => UpdatePrimaryRegion, KeyTarget<false>, ();
 }

@@ -20,6 +20,7 @@ mod malformed;
 mod metadata;
 mod ml_kem;
 mod monitoring;
+mod multi_region;
 mod races;
 mod seed;
 mod signing;
