@@ -226,3 +226,38 @@ def test_tls_to_postgresql_is_verified(tmp_path, tls_database):
         p = subprocess.run([TRENT, "serve", "--data-dir", str(tmp_path / "refused"), "--listen", "127.0.0.1:0",
                             "--database-url", url], capture_output=True, text=True, timeout=30)
         assert p.returncode != 0 and message in p.stderr, (url, p.stderr)
+
+
+def test_a_multi_region_set_spans_nodes_and_regions(tmp_path, database):
+    """Regions are namespaces of one store: a replica made on one node serves on the other,
+    and imported material goes into each key of the set wherever it is called."""
+    a = node(tmp_path, "a", database).start()
+    b = node(tmp_path, "b", database, root_from=tmp_path / "a").start()
+    try:
+        us, eu_on_b = a.client(), b.client(region="eu-west-1")
+        key = us.create_key(Origin="EXTERNAL", MultiRegion=True)["KeyMetadata"]["KeyId"]
+        material = os.urandom(32)
+        oaep = padding.OAEP(mgf=padding.MGF1(hashes.SHA256()), algorithm=hashes.SHA256(), label=None)
+
+        def put(kms):
+            p = kms.get_parameters_for_import(KeyId=key, WrappingAlgorithm="RSAES_OAEP_SHA_256",
+                                              WrappingKeySpec="RSA_2048")
+            wrapped = serialization.load_der_public_key(p["PublicKey"]).encrypt(material, oaep)
+            kms.import_key_material(KeyId=key, ImportToken=p["ImportToken"], EncryptedKeyMaterial=wrapped,
+                                    ExpirationModel="KEY_MATERIAL_DOES_NOT_EXPIRE")
+
+        put(us)
+        assert us.replicate_key(KeyId=key, ReplicaRegion="eu-west-1")["ReplicaKeyMetadata"]["KeyState"] == "Creating"
+        deadline = time.time() + 20
+        while eu_on_b.describe_key(KeyId=key)["KeyMetadata"]["KeyState"] != "PendingImport":
+            assert time.time() < deadline
+            time.sleep(0.2)
+        put(eu_on_b)
+        blob = us.encrypt(KeyId=key, Plaintext=b"node a, us-east-1")["CiphertextBlob"]
+        assert eu_on_b.decrypt(CiphertextBlob=blob)["Plaintext"] == b"node a, us-east-1"
+        regions = [r["Region"] for r in
+                   b.client().describe_key(KeyId=key)["KeyMetadata"]["MultiRegionConfiguration"]["ReplicaKeys"]]
+        assert regions == ["eu-west-1"]
+    finally:
+        a.stop()
+        b.stop()

@@ -73,3 +73,35 @@ pub(crate) fn delete_expired_key_material(
         "eventCategory": "Management"
     })
 }
+
+/// The record of the replica's creation in its own Region: "The CloudTrail log of a
+/// ReplicateKey operation records a ReplicateKey operation in the primary key's Region and a
+/// CreateKey operation in the replica key's Region" (ReplicateKey API). The shape of the
+/// second record is not published; Trent writes it as a service event naming both keys.
+pub(crate) fn replica_created(
+    replica: &trent_store::KeyRef,
+    primary_arn: &str,
+    now_ms: i64,
+) -> Value {
+    let (account, arn) = (&replica.account, replica.arn());
+    json!({
+        "eventVersion": "1.08",
+        "userIdentity": { "accountId": account, "invokedBy": "kms.amazonaws.com" },
+        "eventTime": event_time(now_ms),
+        "eventSource": "kms.amazonaws.com",
+        "eventName": "CreateKey",
+        "awsRegion": replica.region,
+        "sourceIPAddress": "kms.amazonaws.com",
+        "userAgent": "kms.amazonaws.com",
+        "requestParameters": null,
+        "responseElements": null,
+        "eventID": trent_crypto::new_key_id().unwrap_or_default(),
+        "readOnly": false,
+        "resources": [{ "accountId": account, "type": "AWS::KMS::Key", "ARN": arn }],
+        "eventType": "AwsServiceEvent",
+        "managementEvent": true,
+        "recipientAccountId": account,
+        "serviceEventDetails": { "keyId": replica.key_id, "primaryKeyArn": primary_arn, "replicaKeyArn": arn },
+        "eventCategory": "Management"
+    })
+}

@@ -136,6 +136,10 @@ impl Call for ReplicateKeyRequest {
         kms.cache_key(rec.clone(), materials.clone());
         drop(_guard);
         crate::audit::note_resource(&key.arn());
+        if let Err(e) = kms.write_audit(crate::audit::replica_created(&key, &arn, now)) {
+            // The replica exists: a record that cannot be written is an error to see.
+            tracing::error!(replica = %key.arn(), error = %e, "replica creation not in the audit trail");
+        }
         tracing::info!(primary = %arn, replica = %key.arn(), "replicated multi-Region key");
         let shown = KeyRecord { state: KeyState::Creating, ..rec.clone() };
         let mut metadata = kms.key_metadata(&shown, &materials);

@@ -75,6 +75,17 @@ async fn replicas_are_created_then_enabled_and_decrypt_each_others_ciphertexts()
     assert_eq!(config.multi_region_key_type(), Some(&MultiRegionKeyType::Replica));
     assert_eq!(config.primary_key().unwrap().region(), Some("us-east-1"));
     assert_eq!(replica.description(), Some("replica in eu-west-1"));
+    // CloudTrail: ReplicateKey in the primary's Region, CreateKey in the replica's.
+    let records = t.audit.0.lock().unwrap().clone();
+    let names: Vec<(&str, &str)> = records
+        .iter()
+        .filter_map(|r| Some((r["eventName"].as_str()?, r["awsRegion"].as_str()?)))
+        .filter(|(n, _)| *n == "ReplicateKey" || *n == "CreateKey")
+        .collect();
+    assert_eq!(
+        names,
+        [("CreateKey", "us-east-1"), ("CreateKey", EU), ("ReplicateKey", "us-east-1")]
+    );
 
     // While it is being created it cannot be used (key-state.html: "is creating.").
     let eu = in_region(&t, EU);
