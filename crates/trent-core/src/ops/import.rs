@@ -456,7 +456,9 @@ impl Kms {
 
     /// Persists the deletion of imported material whose `ValidTo` has passed: every write of
     /// a key does (`modify_key`), so this is a write that changes nothing else.
+    /// A multi-Region key's expiry is its own, but expired staged material of a primary
+    /// leaves its replicas with it (`modify_shared`).
     pub(crate) async fn expire_material(&self, key: &KeyRef) -> Result<()> {
-        self.modify_key(key, |_, _| Ok(Changes::none())).await.map(drop)
+        self.modify_shared(key, |_, _| Ok(Changes::none())).await.map(drop)
     }
 }

@@ -134,6 +134,11 @@ impl Call for ReplicateKeyRequest {
             Err(e) => return Err(e.into()),
         }
         kms.cache_key(rec.clone(), materials.clone());
+        // Material the primary stages for rotation now waits for this replica too.
+        kms.modify_related_locked(&key.account, &key.key_id, &mut |drafts, _| {
+            kms.sync_replicas(drafts)
+        })
+        .await?;
         drop(_guard);
         crate::audit::note_resource(&key.arn());
         if let Err(e) = kms.write_audit(crate::audit::replica_created(&key, &arn, now)) {

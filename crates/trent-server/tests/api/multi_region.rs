@@ -288,8 +288,20 @@ async fn new_imported_material_rotates_once_every_replica_has_it() {
         pending_state(c.clone(), id.clone(), new_id.clone()).await,
         Some(KeyMaterialState::PendingRotation)
     );
+    // A replica added now has to receive the staged material too before the rotation.
+    replicate(&t, &id, AP).await;
+    assert_eq!(
+        pending_state(c.clone(), id.clone(), new_id.clone()).await,
+        Some(KeyMaterialState::PendingMultiRegionImportAndRotation)
+    );
+    settle(&t);
+    let ap = in_region(&t, AP);
+    import_in(&t, &ap, &id, &first, None).await.unwrap();
+    let e = c.rotate_key_on_demand().key_id(&id).send().await.unwrap_err();
+    assert_eq!(err(e).0, "KMSInvalidStateException");
+    import_in(&t, &ap, &id, &second, None).await.unwrap();
     c.rotate_key_on_demand().key_id(&id).send().await.unwrap();
-    for client in [&c, &eu] {
+    for client in [&c, &eu, &ap] {
         let m = client.describe_key().key_id(&id).send().await.unwrap().key_metadata.unwrap();
         assert_eq!(m.current_key_material_id(), Some(new_id.as_str()));
     }
