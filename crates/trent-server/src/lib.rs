@@ -5,6 +5,7 @@
 mod audit;
 mod auth;
 mod cloudtrail;
+mod console;
 mod dispatch;
 pub mod error;
 mod error_bodies;
@@ -177,6 +178,9 @@ async fn handle(
     headers: HeaderMap,
     body: axum::body::Body,
 ) -> Response {
+    if let Some(page) = console::serve(&method, &uri, &headers) {
+        return page;
+    }
     let arrived = std::time::Instant::now();
     let request_id = trent_crypto::new_key_id().unwrap_or_default();
     let source_ip = peer.map(|p| p.0 .0.ip().to_string());
