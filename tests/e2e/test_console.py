@@ -9,8 +9,10 @@ import datetime
 import json
 import os
 import shutil
+import socket
 import subprocess
 import time
+import urllib.request
 
 import botocore.exceptions
 import pytest
@@ -20,7 +22,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from conftest import ROOT
+from conftest import ROOT, TRENT, free_port
 
 SHOTS = os.path.join(ROOT, "docs", "console")
 
@@ -35,6 +37,8 @@ def downloads(tmp_path):
 @pytest.fixture
 def browser(downloads):
     options = webdriver.ChromeOptions()
+    # A throwaway profile: the development CA of the TLS test is not worth installing.
+    options.add_argument("--ignore-certificate-errors")
     options.add_experimental_option("prefs", {"download.default_directory": str(downloads),
                                               "download.prompt_for_download": False})
     options.binary_location = shutil.which("chromium")
@@ -150,6 +154,14 @@ def test_the_import_ceremony_in_the_console(server, browser, tmp_path):
         blob = kms.encrypt(KeyId=key, Plaintext=b"from boto3")["CiphertextBlob"]
         assert kms.decrypt(CiphertextBlob=blob)["Plaintext"] == b"from boto3"
     shot(browser, "key.png", tmp_path)
+    # The key's audit trail (LookupEvents, signed for CloudTrail in the page) has the import.
+    # (A reload would sign out: the secret lives in the page's memory only. A new fragment
+    # renders the page again.)
+    browser.get(server.endpoint + "/console/#/keys")
+    visible(browser, "#keys-table")
+    browser.get(server.endpoint + f"/console/#/key/{key_kwp}")
+    events = visible(browser, "#audit").text
+    assert "ImportKeyMaterial" in events and "GetParametersForImport" in events and "Encrypt" in events
 
     # The guide's openssl path: download the wrapping key, wrap outside, upload the result.
     downloads = tmp_path / "downloads"
@@ -207,7 +219,6 @@ def test_the_import_ceremony_in_the_console(server, browser, tmp_path):
 
 
 def test_the_console_is_served_with_a_strict_policy(server):
-    import urllib.request
     with urllib.request.urlopen(server.endpoint + "/console/") as r:
         headers = r.headers
         page = r.read().decode()
@@ -215,3 +226,47 @@ def test_the_console_is_served_with_a_strict_policy(server):
     assert "connect-src 'self'" in headers["Content-Security-Policy"]
     assert headers["X-Frame-Options"] == "DENY"
     assert '<script type="module" src="app.js"></script>' in page
+
+
+def test_over_tls_and_not_in_an_insecure_context(browser, tmp_path):
+    """WebCrypto needs a secure context: HTTPS works (the development certificate, whose CA
+    this throwaway browser is told to ignore), plain HTTP on a network address is refused by
+    the browser and the page says why."""
+    from test_tls import TlsServer
+    tls = TlsServer(tmp_path, "--tls-self-signed", name="tls")
+    try:
+        akid, secret = tls.creds()
+        browser.get(tls.endpoint + "/console/")
+        sign_in(browser, akid, secret)
+        visible(browser, "#keys-table")
+    finally:
+        tls.stop()
+    # A network address in plain HTTP (this host's own, not loopback).
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.connect(("192.0.2.1", 9))  # no packet is sent: this only picks the route
+            address = probe.getsockname()[0]
+    except OSError:
+        address = None
+    if address and address.startswith("127."):
+        address = None
+    if address is None:
+        pytest.skip("this host has no network address")
+    port = free_port()
+    with open(tmp_path / "plain.log", "ab") as log:
+        proc = subprocess.Popen([TRENT, "serve", "--data-dir", str(tmp_path / "plain"), "--listen", f"{address}:{port}",
+                                 "--wrapping-pool-size", "0", "--allow-plaintext"], stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.time() + 20
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://{address}:{port}/health", timeout=1):
+                    break
+            except OSError:
+                assert proc.poll() is None and time.time() < deadline
+                time.sleep(0.05)
+        browser.get(f"http://{address}:{port}/console/")
+        assert "not a secure context" in visible(browser, ".warning").text
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
