@@ -13,6 +13,7 @@ pub mod clock;
 mod error;
 mod gate;
 mod heavy;
+mod identity_cache;
 mod key_cache;
 mod keyspec;
 mod lifecycle;
@@ -110,6 +111,7 @@ pub struct Kms {
     heavy: Arc<heavy::HeavyWork>,
     audit: Arc<dyn audit::AuditSink>,
     keys: key_cache::KeyCache,
+    identities: identity_cache::IdentityCache,
     signing_keys: authn::SigningKeyCache,
     /// Audit records that could not be written (`stats`).
     audit_failures: std::sync::atomic::AtomicU64,
@@ -129,6 +131,7 @@ impl Kms {
         let wrapping_pool =
             wrapping_pool::WrappingPool::new(config.wrapping_pool.clone(), heavy.clone());
         let keys = key_cache::KeyCache::new(config.key_cache_size, config.key_cache_ttl);
+        let identities = identity_cache::IdentityCache::new(10_000, config.key_cache_ttl);
         Kms {
             store,
             keyring,
@@ -139,6 +142,7 @@ impl Kms {
             heavy,
             audit: Arc::new(audit::LogAudit),
             keys,
+            identities,
             signing_keys: authn::signing_key_cache(),
             audit_failures: std::sync::atomic::AtomicU64::new(0),
             notifier: Arc::new(notices::NoNotifier),

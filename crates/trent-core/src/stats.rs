@@ -48,6 +48,7 @@ impl Kms {
                 ("keys", self.keys.counts()),
                 ("materials", self.materials.counts()),
                 ("signing_keys", self.signing_keys.counts()),
+                ("identity_policies", self.identities.counts()),
             ],
             wrapping_pool: self
                 .wrapping_pool

@@ -162,7 +162,9 @@ impl Admin<'_> {
                 "Identity policies cannot have a Principal element.".into(),
             ));
         }
-        Ok(self.kms.store.put_identity_policy(&arn, policy_name, document).await?)
+        self.kms.store.put_identity_policy(&arn, policy_name, document).await?;
+        self.kms.forget_identity_policies(&arn);
+        Ok(())
     }
 
     pub async fn delete_user_policy(
@@ -172,7 +174,9 @@ impl Admin<'_> {
         policy_name: &str,
     ) -> Result<()> {
         let arn = self.user(account_id, user).await?.arn();
-        match self.kms.store.delete_identity_policy(&arn, policy_name).await {
+        let deleted = self.kms.store.delete_identity_policy(&arn, policy_name).await;
+        self.kms.forget_identity_policies(&arn);
+        match deleted {
             Err(StoreError::NotFound) => Err(KmsError::new(
                 ErrorCode::NotFoundException,
                 format!("The user policy with name {policy_name} cannot be found."),

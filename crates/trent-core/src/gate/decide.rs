@@ -66,22 +66,6 @@ fn identity_mentions(docs: &[PolicyDocument], key: &str) -> bool {
 
 impl Kms {
     /// The caller's identity policies; the account root needs none.
-    async fn identity_policies(&self, caller: &Caller) -> Result<Vec<PolicyDocument>> {
-        if caller.principal_arn.ends_with(":root") {
-            return Ok(Vec::new());
-        }
-        let mut out = Vec::new();
-        for (name, text) in self.store.list_identity_policies(&caller.principal_arn).await? {
-            match PolicyDocument::parse(&text) {
-                Ok(d) => out.push(d),
-                Err(e) => {
-                    tracing::warn!(principal = %caller.principal_arn, policy = %name, error = %e.0, "ignoring a malformed identity policy")
-                }
-            }
-        }
-        Ok(out)
-    }
-
     /// The request context; condition keys are filled only when a policy has conditions
     /// (most requests meet policies without any, and this is the hot path).
     fn context(

@@ -542,3 +542,29 @@ async fn create_key_with_tags_also_needs_tag_resource() {
         .unwrap();
     maker.create_key().tags(tag).send().await.unwrap();
 }
+
+/// Identity policies are cached (a user's call reads no store), and a change of them is in
+/// force from the next call: the cache never serves a policy older than the one acknowledged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_identity_policy_change_is_in_force_at_the_next_call() {
+    let t = start().await;
+    let key = t.client().create_key().send().await.unwrap().key_metadata.unwrap().key_id;
+    let allow = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:Encrypt","Resource":"*"}]}"#;
+    let deny = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"kms:Encrypt","Resource":"*"}]}"#;
+    let c = user(&t, ACCOUNT, "cached", Some(allow)).await;
+    let encrypt =
+        || c.encrypt().key_id(&key).plaintext(aws_sdk_kms::primitives::Blob::new("x")).send();
+    for _ in 0..3 {
+        encrypt().await.unwrap();
+    }
+    let admin = t.kms.admin();
+    admin.put_user_policy(ACCOUNT, "cached", "inline", deny).await.unwrap();
+    assert_eq!(err(encrypt().await.unwrap_err()).0, "AccessDeniedException");
+    admin.put_user_policy(ACCOUNT, "cached", "inline", allow).await.unwrap();
+    encrypt().await.unwrap();
+    admin.delete_user_policy(ACCOUNT, "cached", "inline").await.unwrap();
+    assert_eq!(err(encrypt().await.unwrap_err()).0, "AccessDeniedException");
+    let stats = t.kms.stats();
+    let (_, counts) = stats.caches.iter().find(|(name, _)| *name == "identity_policies").unwrap();
+    assert!(counts.hits >= 2, "the repeated calls were served from the cache: {counts:?}");
+}
