@@ -45,10 +45,6 @@ impl Call for ReplicateKeyRequest {
         c.set(K::ReplicaRegion, &self.replica_region);
     }
 
-    fn also_requires(&self) -> &'static [&'static str] {
-        &[]
-    }
-
     async fn handle(
         self,
         kms: &Kms,
@@ -85,7 +81,7 @@ impl Call for ReplicateKeyRequest {
         let there = crate::Caller { region: region.to_string(), ..caller.clone() };
 
         // Under the set's lock: the primary's materials as stored now.
-        let _guard = kms.keys.lock(&key).await;
+        let guard = kms.keys.lock(&key).await;
         let (fresh, mats) = kms
             .read_key(&primary.key)
             .await?
@@ -139,7 +135,7 @@ impl Call for ReplicateKeyRequest {
             kms.sync_replicas(drafts)
         })
         .await?;
-        drop(_guard);
+        drop(guard);
         crate::audit::note_resource(&key.arn());
         if let Err(e) = kms.write_audit(crate::audit::replica_created(&key, &arn, now)) {
             // The replica exists: a record that cannot be written is an error to see.

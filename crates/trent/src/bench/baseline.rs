@@ -11,6 +11,21 @@ use std::net::SocketAddr;
 pub struct BaselineArgs {
     #[arg(long, default_value = "127.0.0.1:4698")]
     listen: SocketAddr,
+    /// Pad the answer to this many bytes (the size of the Trent response it stands for), so
+    /// that the ceiling writes what Trent writes.
+    #[arg(long)]
+    answer_bytes: Option<usize>,
+}
+
+/// `ANSWER`, its `CiphertextBlob` padded so that the whole is `size` bytes (or as small as
+/// it gets).
+fn answer(size: Option<usize>) -> String {
+    let Some(size) = size else { return ANSWER.to_string() };
+    let pad = size.saturating_sub(ANSWER.len());
+    ANSWER.replace(
+        r#""CiphertextBlob":"AAAA""#,
+        &format!(r#""CiphertextBlob":"AAAA{}""#, "A".repeat(pad)),
+    )
 }
 
 /// Enough for every workload's setup (CreateKey, Encrypt) to find what it reads.
@@ -25,14 +40,27 @@ pub fn run(a: BaselineArgs) -> Result<(), String> {
         .build()
         .map_err(|e| e.to_string())?
         .block_on(async move {
+            let body = axum::body::Bytes::from(answer(a.answer_bytes));
             let app = Router::new().route(
                 "/",
-                post(|_body: axum::body::Bytes| async {
-                    ([("content-type", "application/x-amz-json-1.1")], ANSWER)
+                post(move |_body: axum::body::Bytes| async move {
+                    ([("content-type", "application/x-amz-json-1.1")], body)
                 }),
             );
             let listener =
                 tokio::net::TcpListener::bind(a.listen).await.map_err(|e| e.to_string())?;
             axum::serve(listener, app).await.map_err(|e| e.to_string())
         })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_answer_is_padded_to_the_size_asked_and_stays_json() {
+        let a = super::answer(Some(1500));
+        assert_eq!(a.len(), 1500);
+        assert!(serde_json::from_str::<serde_json::Value>(&a).is_ok());
+        assert_eq!(super::answer(None), super::ANSWER);
+        assert_eq!(super::answer(Some(3)), super::ANSWER);
+    }
 }

@@ -1,0 +1,202 @@
+"""The HTTP ceiling, measured with an independent load generator (issue 17): wrk, one thread,
+replaying one presigned request (Trent still verifies its SigV4 signature every time; the
+signature stays valid for the 15 minutes of clock skew SigV4 allows), against
+`trent bench-baseline` answering every POST with a body as large as Trent's answer to that
+request (the same binary, runtime and allocator, no KMS work) and against `trent serve`.
+Used by scripts/bench; `scripts/bench --ceiling-only` runs it alone and rewrites only its
+section of docs/performance.md.
+"""
+import base64
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.request
+
+ACCOUNT = "111122223333"
+BEGIN, END = "<!-- ceiling: begin -->", "<!-- ceiling: end -->"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_up(url, proc, timeout=30):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        assert proc.poll() is None, f"{proc.args} exited"
+        try:
+            urllib.request.urlopen(url, timeout=1)
+            return
+        except urllib.error.HTTPError:
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"{url} did not come up")
+
+
+def presign(endpoint, akid, secret, operation, payload):
+    """One signed KMS request: its body and headers (botocore's SigV4, as the SDK signs)."""
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+    body = json.dumps(payload)
+    req = AWSRequest(method="POST", url=endpoint + "/", data=body,
+                     headers={"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": f"TrentService.{operation}"})
+    SigV4Auth(Credentials(akid, secret), "kms", "us-east-1").add_auth(req)
+    return body, {k: v for k, v in req.headers.items() if k.lower() != "host"}
+
+
+def send(endpoint, body, headers):
+    req = urllib.request.Request(endpoint + "/", data=body.encode(), headers=headers, method="POST")
+    with urllib.request.urlopen(req, timeout=10) as r:
+        return r.read()
+
+
+def lua(path, body, headers):
+    level = "=" * 8
+    lines = ['wrk.method = "POST"', f"wrk.body = [{level}[{body}]{level}]"]
+    lines += [f'wrk.headers["{k}"] = "{v}"' for k, v in headers.items()]
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+def parse_ms(text):
+    value, unit = re.match(r"([\d.]+)(us|ms|s)", text).groups()
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def wrk(url, script, connections, duration):
+    out = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency", "-s", script, url],
+                         capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    pct = {p: parse_ms(v) for p, v in re.findall(r"^\s+(50|90|99)%\s+(\S+)", out, re.M)}
+    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    return {"rps": rps, "p50_ms": pct.get("50"), "p90_ms": pct.get("90"), "p99_ms": pct.get("99"),
+            "non2xx": int(non2xx.group(1)) if non2xx else 0, "connections": connections}
+
+
+def rss_mb(pid):
+    return int(open(f"/proc/{pid}/status").read().split("VmRSS:")[1].split()[0]) / 1024
+
+
+def run(trent, duration=8, connections=32, sweep=(8, 16, 32, 64)):
+    """Rows (name, workload, result) and facts (idle RSS, response size)."""
+    import boto3
+    from botocore.config import Config
+    data = tempfile.mkdtemp(prefix="trent-ceiling-")
+    procs = []
+    try:
+        port = free_port()
+        endpoint = f"http://127.0.0.1:{port}"
+        d = os.path.join(data, "d")
+        srv = subprocess.Popen([trent, "serve", "--data-dir", d, "--listen", f"127.0.0.1:{port}", "--log", "warn",
+                                "--wrapping-pool-size", "0"])
+        procs.append(srv)
+        wait_up(endpoint + "/health", srv)
+        creds = dict(l.strip().split(" = ") for l in open(os.path.join(d, "credentials")) if " = " in l)
+        root = (creds["aws_access_key_id"], creds["aws_secret_access_key"])
+        time.sleep(1)
+        idle = rss_mb(srv.pid)
+        kms = boto3.client("kms", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id=root[0],
+                           aws_secret_access_key=root[1], config=Config(retries={"max_attempts": 1}))
+        key = kms.create_key()["KeyMetadata"]["KeyId"]
+        # The normal production caller: an IAM user allowed by an identity policy, with a grant.
+        admin = [trent, "admin", "--data-dir", d]
+        subprocess.run(admin + ["create-user", "--account-id", ACCOUNT, "--user-name", "app"], check=True,
+                       capture_output=True)
+        policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Resource": "*",
+                  "Action": ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"]}]}
+        subprocess.run(admin + ["put-user-policy", "--account-id", ACCOUNT, "--user-name", "app", "--policy-name",
+                                "app", "--policy-document", json.dumps(policy)], check=True, capture_output=True)
+        made = subprocess.run(admin + ["create-access-key", "--account-id", ACCOUNT, "--user-name", "app"],
+                              check=True, capture_output=True, text=True).stdout
+        made = json.loads(made)
+        made = made.get("AccessKey", made)
+        user = (made["AccessKeyId"], made["SecretAccessKey"])
+        kms.create_grant(KeyId=key, GranteePrincipal=f"arn:aws:iam::{ACCOUNT}:user/app",
+                         Operations=["Encrypt", "Decrypt", "GenerateDataKey"])
+        plaintext = base64.b64encode(os.urandom(1024)).decode()
+        ciphertext = base64.b64encode(kms.encrypt(KeyId=key, Plaintext=os.urandom(1024))["CiphertextBlob"]).decode()
+        requests = {
+            "encrypt": presign(endpoint, *root, "Encrypt", {"KeyId": key, "Plaintext": plaintext}),
+            "encrypt-iam-user": presign(endpoint, *user, "Encrypt", {"KeyId": key, "Plaintext": plaintext}),
+            "decrypt": presign(endpoint, *root, "Decrypt", {"CiphertextBlob": ciphertext}),
+            "generate-data-key": presign(endpoint, *root, "GenerateDataKey", {"KeyId": key, "KeySpec": "AES_256"}),
+        }
+        scripts = {}
+        sizes = {}
+        for name, (body, headers) in requests.items():
+            sizes[name] = len(send(endpoint, body, headers))  # checks it is answered 200
+            scripts[name] = os.path.join(data, f"{name}.lua")
+            lua(scripts[name], body, headers)
+        bport = free_port()
+        base = subprocess.Popen([trent, "bench-baseline", "--listen", f"127.0.0.1:{bport}", "--answer-bytes",
+                                 str(sizes["encrypt"])])
+        procs.append(base)
+        wait_up(f"http://127.0.0.1:{bport}/", base)
+        rows = [("baseline", "POST, answer as large as Encrypt's",
+                 wrk(f"http://127.0.0.1:{bport}/", scripts["encrypt"], connections, duration))]
+        for name in requests:
+            rows.append(("trent", name, wrk(endpoint + "/", scripts[name], connections, duration)))
+        for c in sweep:
+            if c != connections:
+                rows.append(("trent", f"encrypt c={c}", wrk(endpoint + "/", scripts["encrypt"], c, duration)))
+        loaded = rss_mb(srv.pid)
+        return rows, {"idle_rss_mb": idle, "loaded_rss_mb": loaded, "encrypt_answer_bytes": sizes["encrypt"],
+                      "duration": duration, "connections": connections}
+    finally:
+        for p in procs:
+            p.send_signal(signal.SIGTERM)
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        shutil.rmtree(data, ignore_errors=True)
+
+
+def markdown(rows, info):
+    base = next(r for s, _, r in rows if s == "baseline")["rps"]
+    c = info["connections"]
+    out = [
+        BEGIN,
+        "## The HTTP ceiling, measured with wrk",
+        "",
+        "Method: `wrk -t1 -c<N> --latency` (Debian's wrk, one thread: a light load generator, so its own cost",
+        "does not hide the server's) replays one presigned request — Trent verifies its SigV4 signature on every",
+        "call — for " + f"{info['duration']} s. The ceiling is `trent bench-baseline`, the same binary, runtime and allocator",
+        f"answering every POST with a body as large as Trent's Encrypt answer ({info['encrypt_answer_bytes']} bytes) and doing",
+        "no KMS work. Encrypt and the IAM user's Encrypt take 1 KiB of plaintext; the IAM user is allowed by an",
+        "identity policy and holds a grant (the account root is allowed by the key policy alone).",
+        "",
+        "| Server | Workload | connections | req/s | share of the ceiling | p50 ms | p90 ms | p99 ms |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for s, w, r in rows:
+        share = "" if s == "baseline" else f"{100 * r['rps'] / base:.0f}%"
+        bad = f" ({r['non2xx']} not 2xx)" if r.get("non2xx") else ""
+        out.append(f"| {s} | {w}{bad} | {r['connections']} | {r['rps']:.0f} | {share} | {r['p50_ms']:.3f} | "
+                   f"{r['p90_ms']:.3f} | {r['p99_ms']:.3f} |")
+    encrypt = [r for s, w, r in rows if s == "trent" and w.startswith("encrypt") and "iam" not in w]
+    best = max(encrypt, key=lambda r: r["rps"])
+    out += ["", f"- Best Encrypt throughput at {best['connections']} connections: {best['rps']:.0f} req/s, "
+            f"p99 {best['p99_ms']:.3f} ms.",
+            f"- RSS: {info['idle_rss_mb']:.1f} MB idle, {info['loaded_rss_mb']:.1f} MB after these runs.", END]
+    return out
+
+
+def replace_section(text, lines):
+    """`text` with its ceiling section replaced by `lines` (or inserted after the title)."""
+    section = "\n".join(lines)
+    if BEGIN in text and END in text:
+        head, rest = text.split(BEGIN, 1)
+        return head + section + rest.split(END, 1)[1]
+    title, _, rest = text.partition("\n")
+    return title + "\n\n" + section + "\n" + rest
