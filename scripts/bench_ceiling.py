@@ -83,6 +83,63 @@ def wrk(url, script, connections, duration):
             "non2xx": int(non2xx.group(1)) if non2xx else 0, "connections": connections}
 
 
+# Frames of the Encrypt path, as perf names them, and what they stand for (a frame's share
+# includes what it calls).
+FRAMES = [
+    ("trent_server::listener::serve_io", "everything a connection does (hyper, the handler, the writes)"),
+    ("trent_server::audit::<impl trent_server::AppState>::audit_record", "the audit record: built, serialized, chained, written"),
+    ("<trent::audit_file::FileAudit as trent_core::audit::AuditSink>::record", "  of which the file: serialize, chain digest, write(2)"),
+    ("trent_server::dispatch::", "the operation: decode, authorize, encrypt, encode"),
+    ("trent_core::ops::crypto::<impl trent_core::Kms>::encrypt_any::{{closure}}", "  of which AES-256-GCM and the ciphertext blob"),
+    ("trent_sigv4::verify_signature", "SigV4 verification"),
+    ("<hyper::proto::h1::role::Server as hyper::proto::h1::Http1Transaction>::parse", "HTTP/1.1 request parsing"),
+    ("__x64_sys_sendto", "kernel: sending answers"),
+    ("__x64_sys_recvfrom", "kernel: receiving requests"),
+]
+
+
+def cpu_seconds(pid):
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def profile(pid, url, script, connections, seconds=5):
+    """perf's share of each frame of FRAMES in the server's CPU during an Encrypt load, and
+    the microseconds per request it makes; `None` where perf is missing or not allowed."""
+    if shutil.which("perf") is None:
+        return None
+    data = os.path.join(tempfile.mkdtemp(prefix="trent-perf-"), "perf.data")
+    # The CPU a request costs, measured without perf (perf's unwinding would add to it).
+    cpu0 = cpu_seconds(pid)
+    plain = wrk(url, script, connections, seconds)
+    cpu = cpu_seconds(pid) - cpu0
+    rps = plain["rps"]
+    load = subprocess.Popen(["wrk", "-t1", f"-c{connections}", f"-d{seconds + 4}s", "-s", script, url],
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        time.sleep(1)
+        rec = subprocess.run(["perf", "record", "-F", "299", "--call-graph", "dwarf,8192", "-p", str(pid), "-o", data,
+                              "--", "sleep", str(seconds)], capture_output=True, text=True)
+        load.communicate()
+        if rec.returncode != 0:
+            return None
+        report = subprocess.run(["perf", "report", "-i", data, "--children", "--sort", "symbol", "--stdio", "-g", "none"],
+                                capture_output=True, text=True).stdout
+    finally:
+        shutil.rmtree(os.path.dirname(data), ignore_errors=True)
+    shares = {}
+    for line in report.splitlines():
+        m = re.match(r"\s+([\d.]+)%\s+[\d.]+%\s+\[[.k]\]\s+(.*?)\s*$", line)
+        if not m:
+            continue
+        for frame, _ in FRAMES:
+            if m.group(2).startswith(frame) and frame not in shares:
+                shares[frame] = float(m.group(1))
+    us_per_request = cpu / (rps * seconds) * 1e6
+    return {"us_per_request": us_per_request, "rps": rps, "cpu_s": cpu, "seconds": seconds,
+            "frames": [(what, shares.get(frame, 0.0)) for frame, what in FRAMES]}
+
+
 def rss_mb(pid):
     return int(open(f"/proc/{pid}/status").read().split("VmRSS:")[1].split()[0]) / 1024
 
@@ -142,6 +199,9 @@ def run(trent, duration=8, connections=32, sweep=(8, 16, 32, 64)):
                                  str(sizes["encrypt"])])
         procs.append(base)
         wait_up(f"http://127.0.0.1:{bport}/", base)
+        # Warm both up (connections, caches, the allocator's pools) before anything is measured.
+        wrk(f"http://127.0.0.1:{bport}/", scripts["encrypt"], connections, 2)
+        wrk(endpoint + "/", scripts["encrypt"], connections, 2)
         rows = [("baseline", "POST, answer as large as Encrypt's",
                  wrk(f"http://127.0.0.1:{bport}/", scripts["encrypt"], connections, duration))]
         for name in requests:
@@ -150,8 +210,10 @@ def run(trent, duration=8, connections=32, sweep=(8, 16, 32, 64)):
             if c != connections:
                 rows.append(("trent", f"encrypt c={c}", wrk(endpoint + "/", scripts["encrypt"], c, duration)))
         loaded = rss_mb(srv.pid)
-        return rows, {"idle_rss_mb": idle, "loaded_rss_mb": loaded, "encrypt_answer_bytes": sizes["encrypt"],
-                      "duration": duration, "connections": connections}
+        facts = {"idle_rss_mb": idle, "loaded_rss_mb": loaded, "encrypt_answer_bytes": sizes["encrypt"],
+                 "duration": duration, "connections": connections}
+        facts["profile"] = profile(srv.pid, endpoint + "/", scripts["encrypt"], connections)
+        return rows, facts
     finally:
         for p in procs:
             p.send_signal(signal.SIGTERM)
@@ -171,7 +233,7 @@ def markdown(rows, info):
         "",
         "Method: `wrk -t1 -c<N> --latency` (Debian's wrk, one thread: a light load generator, so its own cost",
         "does not hide the server's) replays one presigned request — Trent verifies its SigV4 signature on every",
-        "call — for " + f"{info['duration']} s. The ceiling is `trent bench-baseline`, the same binary, runtime and allocator",
+        "call — for " + f"{info['duration']} s each, after 2 s of warm-up. The ceiling is `trent bench-baseline`, the same binary, runtime and allocator",
         f"answering every POST with a body as large as Trent's Encrypt answer ({info['encrypt_answer_bytes']} bytes) and doing",
         "no KMS work. Encrypt and the IAM user's Encrypt take 1 KiB of plaintext; the IAM user is allowed by an",
         "identity policy and holds a grant (the account root is allowed by the key policy alone).",
@@ -188,7 +250,18 @@ def markdown(rows, info):
     best = max(encrypt, key=lambda r: r["rps"])
     out += ["", f"- Best Encrypt throughput at {best['connections']} connections: {best['rps']:.0f} req/s, "
             f"p99 {best['p99_ms']:.3f} ms.",
-            f"- RSS: {info['idle_rss_mb']:.1f} MB idle, {info['loaded_rss_mb']:.1f} MB after these runs.", END]
+            f"- RSS: {info['idle_rss_mb']:.1f} MB idle, {info['loaded_rss_mb']:.1f} MB after these runs."]
+    p = info.get("profile")
+    if p:
+        out += ["", "### Where an Encrypt's time goes", "",
+                f"Encrypt as above for {p['seconds']} s: {p['rps']:.0f} req/s for {p['cpu_s']:.2f} CPU-seconds of the server, "
+                f"{p['us_per_request']:.1f} µs of CPU per request; then `perf record -F 299 --call-graph dwarf` of the "
+                f"server for {p['seconds']} s more under the same load gives each frame's share. A frame's share includes "
+                "what it calls; the rest is tokio's scheduling, the kernel's wake-ups and the allocator.", "",
+                "| Frame | share of the server's CPU | µs per request |", "|---|---:|---:|"]
+        for what, share in p["frames"]:
+            out.append(f"| {what} | {share:.1f}% | {share / 100 * p['us_per_request']:.1f} |")
+    out.append(END)
     return out
 
 

@@ -284,7 +284,10 @@ impl Writer {
 impl AuditSink for FileAudit {
     fn record(&self, event: serde_json::Value) -> Result<(), AuditError> {
         // Serialized before the lock: under it only the link, the digest and the write.
-        let text = event.to_string();
+        // (`serde_json::to_string`, not `Value`'s Display: the same compact text, written
+        // straight into a buffer instead of through `fmt` — 5% of an Encrypt's CPU by perf.)
+        let text = serde_json::to_string(&event)
+            .map_err(|e| AuditError(format!("the record does not serialize: {e}")))?;
         let mut w = self.writer()?;
         if w.bytes >= self.options.max_bytes {
             w.rotate(self.key.as_ref())?;
