@@ -65,27 +65,40 @@ impl Draft {
         Draft { stored, rec, mats, due, own: Changes::none(), settled }
     }
 
+    /// Puts back the stored state under a transient one that is shown, unless the write
+    /// changed the state itself (ScheduleKeyDeletion of a key still being created: the new
+    /// state stands, the transient one ends). Idempotent.
+    fn settle(&mut self) {
+        if let Some(settled) = self.settled.take() {
+            match self.rec.transient {
+                Some(t) if t.state == self.rec.state => self.rec.state = settled,
+                _ => self.rec.transient = None,
+            }
+        }
+    }
+
+    /// Whether the write changes this key (its row, its materials, or expired material); of
+    /// a settled draft.
+    fn changed(&self) -> bool {
+        !(self.own.upsert.is_empty()
+            && self.own.remove.is_empty()
+            && self.due.expired.is_empty()
+            && self.rec == self.stored)
+    }
+
     /// Records changes to the materials (applied to `mats` at once).
     pub(crate) fn change(&mut self, changes: Changes) {
         lifecycle::apply(&mut self.mats, &changes);
         self.own = lifecycle::merge(std::mem::take(&mut self.own), changes);
     }
 
-    /// The row and material changes to write, or `None` if nothing changed; the draft as it
-    /// will be stored.
-    fn finish(mut self) -> (Option<KeyUpdate>, Written) {
-        if let Some(settled) = self.settled {
-            match self.rec.transient {
-                Some(t) if t.state == self.rec.state => self.rec.state = settled,
-                // The write moved the key out of its transient state (ScheduleKeyDeletion of
-                // a key still being created): the new state stands.
-                _ => self.rec.transient = None,
-            }
-        }
-        let unchanged = self.own.upsert.is_empty()
-            && self.own.remove.is_empty()
-            && self.due.expired.is_empty()
-            && self.rec == self.stored;
+    /// The row and material changes to write, or `None` if nothing changed (with `touch`, an
+    /// unchanged key is written too: its version moves, so that a write of a whole set fails
+    /// if another node changed any key of it since it was read); the draft as it will be
+    /// stored.
+    fn finish(mut self, touch: bool) -> (Option<KeyUpdate>, Written) {
+        self.settle();
+        let unchanged = !touch && !self.changed();
         let update = (!unchanged).then(|| {
             self.rec.version += 1;
             let changes = lifecycle::merge(std::mem::take(&mut self.due.changes), self.own);
@@ -128,7 +141,7 @@ impl Kms {
             let mut draft = Draft::new(rec, mats, now);
             let own = f(&mut draft.rec, &draft.mats)?;
             draft.change(own);
-            match self.commit(vec![draft], now).await? {
+            match self.commit(vec![draft], now, false).await? {
                 Some(mut done) => return Ok(done.remove(0)),
                 // Another node wrote the key since we read it: read again.
                 None => tokio::time::sleep(jitter(attempt)).await,
@@ -174,7 +187,9 @@ impl Kms {
                 drafts.push(Draft::new(rec, mats, now));
             }
             f(&mut drafts, now)?;
-            if let Some(done) = self.commit(drafts, now).await? {
+            // What `f` made of one key may rest on what it read of another: if anything is
+            // written, every key of the set is, each with its version checked.
+            if let Some(done) = self.commit(drafts, now, true).await? {
                 return Ok(done);
             }
             tokio::time::sleep(jitter(attempt)).await;
@@ -187,14 +202,20 @@ impl Kms {
         Err(KmsError::throttling())
     }
 
-    /// Writes the drafts that changed in one transaction and caches them; `None` when another
-    /// node wrote one of them since it was read. The caller holds their lock.
+    /// Writes the drafts that changed (with `touch_all`, every draft once any changed) in one
+    /// transaction and caches them; `None` when another node wrote one of them since it was
+    /// read. The caller holds their lock.
     async fn commit(
         &self,
         drafts: Vec<Draft>,
         now: i64,
+        touch_all: bool,
     ) -> Result<Option<Vec<(KeyRecord, Vec<MaterialRecord>)>>> {
-        let (updates, written): (Vec<_>, Vec<_>) = drafts.into_iter().map(Draft::finish).unzip();
+        let mut drafts = drafts;
+        drafts.iter_mut().for_each(Draft::settle);
+        let touch = touch_all && drafts.iter().any(Draft::changed);
+        let (updates, written): (Vec<_>, Vec<_>) =
+            drafts.into_iter().map(|d| d.finish(touch)).unzip();
         let updates: Vec<KeyUpdate> = updates.into_iter().flatten().collect();
         if !updates.is_empty() {
             match self.store.update_keys(updates).await {

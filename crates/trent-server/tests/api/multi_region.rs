@@ -230,7 +230,21 @@ async fn new_imported_material_rotates_once_every_replica_has_it() {
     replicate(&t, &id, EU).await;
     settle(&t);
     let eu = in_region(&t, EU);
+    // A write of the set checks every key's version: the primary's row moves too, so that a
+    // node that changed it meanwhile makes this write retry instead of syncing stale state.
+    let primary_ref = trent_store::KeyRef {
+        account: ACCOUNT.into(),
+        region: "us-east-1".into(),
+        key_id: id.clone(),
+    };
+    let version = |t: &TestServer| {
+        let store = t.kms.store().clone();
+        let key = primary_ref.clone();
+        async move { store.get_key(&key).await.unwrap().unwrap().version }
+    };
+    let before = version(&t).await;
     import_in(&t, &eu, &id, &first, None).await.unwrap();
+    assert!(version(&t).await > before);
 
     // New material into the primary: pending on the whole set until the replica has it.
     let second = material();
