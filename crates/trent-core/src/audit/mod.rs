@@ -43,6 +43,39 @@ pub fn event_time(ms: i64) -> String {
     format!("{}-{}-{}T{}:{}:{}Z", &d[0..4], &d[4..6], &d[6..8], &d[9..11], &d[11..13], &d[13..15])
 }
 
+/// A service event (CloudTrail's `AwsServiceEvent`) on one key: what the service did by
+/// itself, `invoked_by` naming who, with its `serviceEventDetails`.
+fn service_event(
+    key_arn: &str,
+    account: &str,
+    region: &str,
+    name: &str,
+    invoked_by: &str,
+    details: Value,
+    now_ms: i64,
+) -> Value {
+    json!({
+        "eventVersion": "1.08",
+        "userIdentity": { "accountId": account, "invokedBy": invoked_by },
+        "eventTime": event_time(now_ms),
+        "eventSource": "kms.amazonaws.com",
+        "eventName": name,
+        "awsRegion": region,
+        "sourceIPAddress": invoked_by,
+        "userAgent": invoked_by,
+        "requestParameters": null,
+        "responseElements": null,
+        "eventID": trent_crypto::new_key_id().unwrap_or_default(),
+        "readOnly": false,
+        "resources": [{ "accountId": account, "type": "AWS::KMS::Key", "ARN": key_arn }],
+        "eventType": "AwsServiceEvent",
+        "managementEvent": true,
+        "recipientAccountId": account,
+        "serviceEventDetails": details,
+        "eventCategory": "Management"
+    })
+}
+
 /// The service event AWS records when imported key material expires.
 pub(crate) fn delete_expired_key_material(
     account: &str,
@@ -52,26 +85,8 @@ pub(crate) fn delete_expired_key_material(
     material_id: &str,
     now_ms: i64,
 ) -> Value {
-    json!({
-        "eventVersion": "1.08",
-        "userIdentity": { "accountId": account, "invokedBy": "AWS Internal" },
-        "eventTime": event_time(now_ms),
-        "eventSource": "kms.amazonaws.com",
-        "eventName": "DeleteExpiredKeyMaterial",
-        "awsRegion": region,
-        "sourceIPAddress": "AWS Internal",
-        "userAgent": "AWS Internal",
-        "requestParameters": null,
-        "responseElements": null,
-        "eventID": trent_crypto::new_key_id().unwrap_or_default(),
-        "readOnly": false,
-        "resources": [{ "accountId": account, "type": "AWS::KMS::Key", "ARN": arn }],
-        "eventType": "AwsServiceEvent",
-        "managementEvent": true,
-        "recipientAccountId": account,
-        "serviceEventDetails": { "keyId": key_id, "keyMaterialId": material_id },
-        "eventCategory": "Management"
-    })
+    let details = json!({ "keyId": key_id, "keyMaterialId": material_id });
+    service_event(arn, account, region, "DeleteExpiredKeyMaterial", "AWS Internal", details, now_ms)
 }
 
 /// The record of the replica's creation in its own Region: "The CloudTrail log of a
@@ -83,25 +98,9 @@ pub(crate) fn replica_created(
     primary_arn: &str,
     now_ms: i64,
 ) -> Value {
-    let (account, arn) = (&replica.account, replica.arn());
-    json!({
-        "eventVersion": "1.08",
-        "userIdentity": { "accountId": account, "invokedBy": "kms.amazonaws.com" },
-        "eventTime": event_time(now_ms),
-        "eventSource": "kms.amazonaws.com",
-        "eventName": "CreateKey",
-        "awsRegion": replica.region,
-        "sourceIPAddress": "kms.amazonaws.com",
-        "userAgent": "kms.amazonaws.com",
-        "requestParameters": null,
-        "responseElements": null,
-        "eventID": trent_crypto::new_key_id().unwrap_or_default(),
-        "readOnly": false,
-        "resources": [{ "accountId": account, "type": "AWS::KMS::Key", "ARN": arn }],
-        "eventType": "AwsServiceEvent",
-        "managementEvent": true,
-        "recipientAccountId": account,
-        "serviceEventDetails": { "keyId": replica.key_id, "primaryKeyArn": primary_arn, "replicaKeyArn": arn },
-        "eventCategory": "Management"
-    })
+    let arn = replica.arn();
+    let details =
+        json!({ "keyId": replica.key_id, "primaryKeyArn": primary_arn, "replicaKeyArn": arn });
+    let (account, region) = (&replica.account, &replica.region);
+    service_event(&arn, account, region, "CreateKey", "kms.amazonaws.com", details, now_ms)
 }

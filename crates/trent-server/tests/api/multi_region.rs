@@ -39,6 +39,12 @@ async fn replicate(t: &TestServer, id: &str, region: &str) -> aws_sdk_kms::types
         .unwrap()
 }
 
+/// A multi-Region primary with imported material to come.
+async fn external_primary(c: &aws_sdk_kms::Client) -> String {
+    let out = c.create_key().origin(OriginType::External).multi_region(true).send().await;
+    out.unwrap().key_metadata.unwrap().key_id
+}
+
 fn material() -> Vec<u8> {
     trent_crypto::random_secret(32).unwrap().as_bytes().to_vec()
 }
@@ -158,16 +164,7 @@ async fn replicas_are_created_then_enabled_and_decrypt_each_others_ciphertexts()
 async fn the_guides_multi_region_import_procedure_with_independent_expiry() {
     let t = start().await;
     let c = t.client();
-    let id = c
-        .create_key()
-        .origin(OriginType::External)
-        .multi_region(true)
-        .send()
-        .await
-        .unwrap()
-        .key_metadata
-        .unwrap()
-        .key_id;
+    let id = external_primary(&c).await;
     // A primary waiting for its material cannot be replicated yet.
     let e = c.replicate_key().key_id(&id).replica_region(EU).send().await.unwrap_err();
     assert_eq!(err(e).0, "KMSInvalidStateException");
@@ -215,16 +212,7 @@ async fn the_guides_multi_region_import_procedure_with_independent_expiry() {
 async fn new_imported_material_rotates_once_every_replica_has_it() {
     let t = start().await;
     let c = t.client();
-    let id = c
-        .create_key()
-        .origin(OriginType::External)
-        .multi_region(true)
-        .send()
-        .await
-        .unwrap()
-        .key_metadata
-        .unwrap()
-        .key_id;
+    let id = external_primary(&c).await;
     let first = material();
     import_in(&t, &c, &id, &first, None).await.unwrap();
     replicate(&t, &id, EU).await;
