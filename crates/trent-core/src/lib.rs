@@ -114,7 +114,7 @@ pub struct Kms {
     identities: identity_cache::IdentityCache,
     signing_keys: authn::SigningKeyCache,
     /// Audit records that could not be written (`stats`).
-    audit_failures: std::sync::atomic::AtomicU64,
+    audit_failures: Arc<std::sync::atomic::AtomicU64>,
     notifier: Arc<dyn notices::Notifier>,
     sent_notices: notices::Sent,
     usage: usage::UsageNotes,
@@ -144,7 +144,7 @@ impl Kms {
             keys,
             identities,
             signing_keys: authn::signing_key_cache(),
-            audit_failures: std::sync::atomic::AtomicU64::new(0),
+            audit_failures: Arc::new(std::sync::atomic::AtomicU64::new(0)),
             notifier: Arc::new(notices::NoNotifier),
             sent_notices: notices::Sent::default(),
             usage: usage::UsageNotes::default(),
@@ -176,21 +176,44 @@ impl Kms {
         self.clock.now_ms()
     }
 
-    /// Writes an audit record (of an API call, made by the HTTP layer) to this service's sink.
-    pub fn record_audit(
-        &self,
-        event: serde_json::Value,
-    ) -> std::result::Result<(), audit::AuditError> {
-        self.write_audit(event)
-    }
-
-    /// Every audit record goes through here, so that every failure is counted.
-    fn write_audit(&self, event: serde_json::Value) -> std::result::Result<(), audit::AuditError> {
-        let written = self.audit.record(event);
+    /// Writes an audit record (of an API call, made by the HTTP layer: the text of one JSON
+    /// object) to this service's sink; `Ok` once it is in the trail.
+    pub async fn record_audit(&self, event: String) -> std::result::Result<(), audit::AuditError> {
+        let written = self.audit.record(event).written().await;
         if written.is_err() {
             self.audit_failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
         written
+    }
+
+    /// Writes the record of a service event (what the server did by itself: it has happened,
+    /// so a record that cannot be written is counted and logged, never a reason to undo it).
+    fn write_audit(&self, event: serde_json::Value, what: &'static str) {
+        let failed = move |e: &audit::AuditError, failures: &std::sync::atomic::AtomicU64| {
+            failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            tracing::error!(error = %e, event = what, "a service event is not in the audit trail");
+        };
+        match self.audit.record(event.to_string()) {
+            audit::AuditWrite::Done(Ok(())) => {}
+            audit::AuditWrite::Done(Err(e)) => failed(&e, &self.audit_failures),
+            audit::AuditWrite::Queued(rx) => match tokio::runtime::Handle::try_current() {
+                // Nobody waits for a service event's record: it is checked on the side.
+                Ok(rt) => {
+                    let failures = self.audit_failures.clone();
+                    rt.spawn(async move {
+                        if let Err(e) = audit::AuditWrite::Queued(rx).written().await {
+                            failed(&e, &failures);
+                        }
+                    });
+                }
+                Err(_) => {
+                    let stopped = || audit::AuditError("the audit writer stopped".into());
+                    if let Err(e) = rx.blocking_recv().unwrap_or_else(|_| Err(stopped())) {
+                        failed(&e, &self.audit_failures);
+                    }
+                }
+            },
+        }
     }
 
     /// Runs CPU-heavy work (RSA, signatures) on a blocking thread within the bounds of

@@ -248,11 +248,8 @@ impl Kms {
                 id,
                 now,
             );
-            // The expiry has happened (it is the clock's, not a request's): a record that
-            // cannot be written is an error to see, not a reason to undo it.
-            if let Err(e) = self.write_audit(event) {
-                tracing::error!(key = %k.key.arn(), material = %id, error = %e, "expired key material not in the audit trail");
-            }
+            // The expiry has happened (it is the clock's, not a request's).
+            self.write_audit(event, "DeleteExpiredKeyMaterial");
         }
         // AWS's EventBridge event names the key only, once per expiry.
         if !expired.is_empty() {

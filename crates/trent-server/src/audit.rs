@@ -7,7 +7,7 @@ use crate::dispatch::Dispatched;
 use crate::error::to_wire;
 use crate::AppState;
 use axum::http::HeaderMap;
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::sync::atomic::Ordering;
 use trent_core::audit::{ApiCall, AuditError, Outcome, Recorded};
 use trent_core::Caller;
@@ -79,20 +79,21 @@ fn claimed_region(facts: &Facts) -> &str {
 
 /// What a call did, as its record shows it.
 pub(crate) struct Done<'a> {
-    pub request_parameters: Value,
-    pub response_elements: Value,
+    pub request_parameters: &'a Value,
+    pub response_elements: &'a Value,
     pub recorded: &'a Recorded,
     pub outcome: Outcome<'a>,
 }
 
 impl AppState {
-    /// Writes the record of one KMS call. `note` is added to `additionalEventData`.
-    pub(crate) fn audit_call(
+    /// Writes the record of one KMS call; `client_answered` when the client was answered
+    /// otherwise (`additionalEventData`).
+    pub(crate) async fn audit_call(
         &self,
         facts: &Facts,
         caller: Option<&Caller>,
         d: &Dispatched,
-        note: Option<(&str, Value)>,
+        client_answered: Option<&str>,
     ) -> Result<(), AuditError> {
         let failure = d.body.as_ref().err().map(to_wire);
         let outcome = match &failure {
@@ -100,21 +101,21 @@ impl AppState {
             Some((code, message)) => Outcome::Failed { code: code.name(), message },
         };
         let done = Done {
-            request_parameters: d.request_parameters.clone(),
-            response_elements: d.response_elements.clone(),
+            request_parameters: &d.request_parameters,
+            response_elements: &d.response_elements,
             recorded: &d.recorded,
             outcome,
         };
-        self.audit_record(facts, caller, done, note)
+        self.audit_record(facts, caller, done, client_answered).await
     }
 
     /// Writes the record of one call, KMS or CloudTrail.
-    pub(crate) fn audit_record(
+    pub(crate) async fn audit_record(
         &self,
         facts: &Facts,
         caller: Option<&Caller>,
         done: Done<'_>,
-        note: Option<(&str, Value)>,
+        client_answered: Option<&str>,
     ) -> Result<(), AuditError> {
         // Anyone can make the server refuse an authentication: those records are budgeted,
         // and the next one written says how many were left out.
@@ -159,23 +160,10 @@ impl AppState {
             response_elements: done.response_elements,
             recorded: done.recorded,
             outcome: done.outcome,
+            unauthenticated_calls_not_recorded: left_out,
+            client_answered,
         };
-        let mut event = call.to_event();
-        let mut extra = serde_json::Map::new();
-        if left_out > 0 {
-            extra.insert("unauthenticatedCallsNotRecorded".into(), json!(left_out));
-        }
-        if let Some((k, v)) = note {
-            extra.insert(k.into(), v);
-        }
-        if !extra.is_empty() {
-            let slot = &mut event["additionalEventData"];
-            match slot {
-                Value::Object(m) => m.extend(extra),
-                _ => *slot = Value::Object(extra),
-            }
-        }
-        let written = self.kms.record_audit(event);
+        let written = self.kms.record_audit(call.to_json()).await;
         let failing = written.is_err();
         if self.audit_failing.swap(failing, Ordering::Relaxed) != failing {
             match &written {
@@ -199,9 +187,9 @@ impl AppState {
         let st = self.clone();
         tokio::spawn(async move {
             let d = task.await.unwrap_or_else(|_| Dispatched::refused(crate::internal("panic")));
-            let note = ("clientAnswered", json!("KMSInternalException after the request timeout"));
+            let note = "KMSInternalException after the request timeout";
             // The client has its answer already; a failure here is logged by audit_call.
-            let _ = st.audit_call(&facts, caller.as_ref(), &d, Some(note));
+            let _ = st.audit_call(&facts, caller.as_ref(), &d, Some(note)).await;
         });
     }
 }

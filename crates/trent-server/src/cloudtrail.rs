@@ -318,12 +318,12 @@ pub(crate) async fn lookup_events(
         Err((_, code, message)) => Outcome::Failed { code, message },
     };
     let done = Done {
-        request_parameters: served.request_parameters.clone(),
-        response_elements: Value::Null,
+        request_parameters: &served.request_parameters,
+        response_elements: &Value::Null,
         recorded: &recorded,
         outcome,
     };
-    let written = st.audit_record(&facts, served.caller.as_ref(), done, None);
+    let written = st.audit_record(&facts, served.caller.as_ref(), done, None).await;
     let answer = match (written, served.answer) {
         (Err(e), _) if !st.audit_fail_open => {
             tracing::error!(error = %e, "LookupEvents refused: its audit record was not written");

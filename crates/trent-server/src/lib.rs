@@ -207,7 +207,7 @@ async fn handle(
             audit::Facts::new(op, &request_id, source_ip.as_deref(), &headers, authenticated);
         match late {
             None => {
-                let written = st.audit_call(&facts, caller.as_ref(), &dispatched, None);
+                let written = st.audit_call(&facts, caller.as_ref(), &dispatched, None).await;
                 if let Err(e) = written {
                     if !st.audit_fail_open {
                         // Fail closed: no answer but an error for a call the trail lacks.

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use trent_core::audit::chain::{Chain, CheckpointKey};
-use trent_core::audit::{AuditError, AuditSink};
+use trent_core::audit::{AuditError, AuditSink, AuditWrite};
 
 pub const LIVE_FILE: &str = "audit.log";
 
@@ -44,12 +44,32 @@ struct Writer {
     last_checkpoint: Instant,
     /// Lines written since the last fsync (done by `tick`, off the request path).
     unsynced: bool,
+    /// Files rotated since the last tick, to be fsynced by it: a rotation on the request
+    /// path must not wait for 100 MB to reach the disk (it held every call for tens of ms).
+    rotated: Vec<File>,
+    /// A rotation left more files than `keep_files`: `tick` deletes the oldest.
+    prune_due: bool,
 }
 
 pub struct FileAudit {
+    /// Taken by the one call writing (and by `tick`), never waited for by the others.
     writer: Mutex<Writer>,
+    /// Records handed in while a write is under way: whoever writes takes them all into its
+    /// next write(2). Held only to push or take, so that no request thread blocks on a
+    /// thread preempted in the middle of a write (on two cores that made the p99 of an
+    /// Encrypt 30 ms, where without the trail it is 2 ms).
+    queue: Mutex<Queue>,
     key: Arc<dyn CheckpointKey>,
     options: AuditOptions,
+}
+
+type Reply = tokio::sync::oneshot::Sender<Result<(), AuditError>>;
+
+#[derive(Default)]
+struct Queue {
+    /// A call is writing: a record handed in now waits in `pending` for it.
+    writing: bool,
+    pending: Vec<(String, Reply)>,
 }
 
 fn io(what: &str, path: &Path, e: std::io::Error) -> String {
@@ -168,8 +188,10 @@ impl FileAudit {
             since_checkpoint: 0,
             last_checkpoint: Instant::now(),
             unsynced: false,
+            rotated: Vec::new(),
+            prune_due: false,
         };
-        Ok(FileAudit { writer: Mutex::new(writer), key, options })
+        Ok(FileAudit { writer: Mutex::new(writer), queue: Mutex::default(), key, options })
     }
 
     fn writer(&self) -> Result<std::sync::MutexGuard<'_, Writer>, AuditError> {
@@ -187,19 +209,24 @@ impl FileAudit {
         }
         if !closing && w.opened.elapsed() >= self.options.max_age && w.bytes > 0 {
             w.rotate(self.key.as_ref())?;
-            if let Some(keep) = self.options.keep_files {
-                w.prune(keep);
-            }
         }
-        if !w.unsynced {
-            return Ok(());
-        }
-        // The fsync runs on a second handle of the file without the lock, so that records
-        // go on being written meanwhile.
-        let handle = w.file.try_clone().map_err(|e| AuditError(e.to_string()))?;
+        // The fsyncs and deletions run without the lock (on a second handle of the live
+        // file), so that records go on being written meanwhile.
+        let live = match w.unsynced {
+            true => Some(w.file.try_clone().map_err(|e| AuditError(e.to_string()))?),
+            false => None,
+        };
         w.unsynced = false;
+        let rotated = std::mem::take(&mut w.rotated);
+        let prune_in = std::mem::take(&mut w.prune_due).then(|| w.dir.clone());
         drop(w);
-        handle.sync_data().map_err(|e| AuditError(e.to_string()))
+        for file in rotated.iter().chain(&live) {
+            file.sync_data().map_err(|e| AuditError(e.to_string()))?;
+        }
+        if let (Some(dir), Some(keep)) = (prune_in, self.options.keep_files) {
+            prune(&dir, keep);
+        }
+        Ok(())
     }
 }
 
@@ -217,23 +244,49 @@ impl Writer {
         let before = self.chain.clone();
         let mut line = make(&mut self.chain);
         line.push('\n');
-        if let Err(e) = self.file.write_all(line.as_bytes()) {
-            self.chain = before;
-            // A partial line would break the chain for every later one: cut it off.
+        self.write(&line).inspect_err(|_| self.chain = before)
+    }
+
+    /// Writes whole lines in one write(2); on failure cuts off what part of them was written
+    /// (a partial line would break the chain for every later one).
+    fn write(&mut self, lines: &str) -> Result<(), AuditError> {
+        if let Err(e) = self.file.write_all(lines.as_bytes()) {
             let _ = self.file.set_len(self.bytes);
             return Err(AuditError(e.to_string()));
         }
-        self.bytes += line.len() as u64;
+        self.bytes += lines.len() as u64;
         self.unsynced = true;
         Ok(())
     }
 
-    fn sync(&mut self) -> Result<(), AuditError> {
-        if self.unsynced {
-            self.file.sync_data().map_err(|e| AuditError(e.to_string()))?;
-            self.unsynced = false;
+    /// Appends records (each one JSON object's text), with the checkpoints they make due,
+    /// in one write; all or none of them.
+    fn append_records(
+        &mut self,
+        records: &[String],
+        key: &dyn CheckpointKey,
+        options: &AuditOptions,
+    ) -> Result<(), AuditError> {
+        if self.bytes >= options.max_bytes {
+            self.rotate(key)?;
         }
-        Ok(())
+        let before = (self.chain.clone(), self.since_checkpoint, self.last_checkpoint);
+        let size: usize = records.iter().map(|r| r.len() + 160).sum();
+        let mut lines = String::with_capacity(size);
+        for record in records {
+            lines.push_str(&self.chain.record_text(record));
+            lines.push('\n');
+            self.since_checkpoint += 1;
+            if self.since_checkpoint >= options.checkpoint_every {
+                lines.push_str(&self.chain.checkpoint(key, &now_text()));
+                lines.push('\n');
+                self.since_checkpoint = 0;
+                self.last_checkpoint = Instant::now();
+            }
+        }
+        self.write(&lines).inspect_err(|_| {
+            (self.chain, self.since_checkpoint, self.last_checkpoint) = before;
+        })
     }
 
     /// A checkpoint line; it reaches the disk at the next tick (within seconds), so that the
@@ -247,14 +300,18 @@ impl Writer {
     }
 
     /// Closes the live file with a checkpoint, renames it after its first sequence and
-    /// starts a new one whose first line is a checkpoint linking to it.
+    /// starts a new one whose first line is a checkpoint linking to it. The closed file is
+    /// fsynced by the next tick, as the live one is.
     fn rotate(&mut self, key: &dyn CheckpointKey) -> Result<(), AuditError> {
         self.checkpoint(key)?;
-        self.sync()?;
         let live = self.dir.join(LIVE_FILE);
         let rotated = self.dir.join(format!("audit-{:012}.log", self.first_sequence));
         std::fs::rename(&live, &rotated).map_err(|e| AuditError(e.to_string()))?;
-        self.file = open_append(&live).map_err(AuditError)?;
+        let closed = std::mem::replace(&mut self.file, open_append(&live).map_err(AuditError)?);
+        if std::mem::take(&mut self.unsynced) {
+            self.rotated.push(closed);
+        }
+        self.prune_due = true;
         self.first_sequence = self.chain.next_sequence();
         self.bytes = 0;
         self.opened = Instant::now();
@@ -262,45 +319,88 @@ impl Writer {
         tracing::info!(file = %rotated.display(), "audit trail rotated");
         Ok(())
     }
+}
 
-    /// Deletes the oldest rotated files beyond `keep`.
-    fn prune(&self, keep: usize) {
-        let live = self.dir.join(LIVE_FILE);
-        let rotated: Vec<PathBuf> =
-            trail_files(&self.dir).into_iter().filter(|p| *p != live).collect();
-        for old in rotated.iter().take(rotated.len().saturating_sub(keep)) {
-            match std::fs::remove_file(old) {
-                Ok(()) => {
-                    tracing::info!(file = %old.display(), "old audit file removed (--audit-keep-files)")
-                }
-                Err(e) => {
-                    tracing::warn!(file = %old.display(), error = %e, "cannot remove an old audit file")
-                }
+/// Deletes the oldest rotated files in `dir` beyond `keep`.
+fn prune(dir: &Path, keep: usize) {
+    let live = dir.join(LIVE_FILE);
+    let rotated: Vec<PathBuf> = trail_files(dir).into_iter().filter(|p| *p != live).collect();
+    for old in rotated.iter().take(rotated.len().saturating_sub(keep)) {
+        match std::fs::remove_file(old) {
+            Ok(()) => {
+                tracing::info!(file = %old.display(), "old audit file removed (--audit-keep-files)")
+            }
+            Err(e) => {
+                tracing::warn!(file = %old.display(), error = %e, "cannot remove an old audit file")
             }
         }
     }
 }
 
+impl FileAudit {
+    fn queue(&self) -> std::sync::MutexGuard<'_, Queue> {
+        // A panic while the queue was held left it whole (a push or a take).
+        self.queue.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn append(&self, records: &[String]) -> Result<(), AuditError> {
+        self.writer()?.append_records(records, self.key.as_ref(), &self.options)
+    }
+}
+
 impl AuditSink for FileAudit {
-    fn record(&self, event: serde_json::Value) -> Result<(), AuditError> {
-        // Serialized before the lock: under it only the link, the digest and the write.
-        // (`serde_json::to_string`, not `Value`'s Display: the same compact text, written
-        // straight into a buffer instead of through `fmt` — 5% of an Encrypt's CPU by perf.)
-        let text = serde_json::to_string(&event)
-            .map_err(|e| AuditError(format!("the record does not serialize: {e}")))?;
-        let mut w = self.writer()?;
-        if w.bytes >= self.options.max_bytes {
-            w.rotate(self.key.as_ref())?;
-            if let Some(keep) = self.options.keep_files {
-                w.prune(keep);
+    /// Group commit: the call that finds no write under way writes its record, then every
+    /// record handed in meanwhile, a batch per write(2), until none is left; the others
+    /// await their batch's result. Each is answered only once its line is in the file.
+    fn record(&self, event: String) -> AuditWrite {
+        {
+            let mut q = self.queue();
+            if q.writing {
+                let (tx, rx) = tokio::sync::oneshot::channel();
+                q.pending.push((event, tx));
+                return AuditWrite::Queued(rx);
+            }
+            q.writing = true;
+        }
+        let mut role = Writing { audit: self, ended: false };
+        let mine = self.append(std::slice::from_ref(&event));
+        loop {
+            let batch = {
+                let mut q = self.queue();
+                if q.pending.is_empty() {
+                    q.writing = false;
+                    break;
+                }
+                std::mem::take(&mut q.pending)
+            };
+            let (records, replies): (Vec<String>, Vec<Reply>) = batch.into_iter().unzip();
+            let written = self.append(&records);
+            for reply in replies {
+                // A caller that stopped waiting has nobody to tell.
+                let _ = reply.send(written.clone());
             }
         }
-        w.append(|c| c.record_text(&text))?;
-        w.since_checkpoint += 1;
-        if w.since_checkpoint >= self.options.checkpoint_every {
-            w.checkpoint(self.key.as_ref())?;
+        role.ended = true;
+        AuditWrite::Done(mine)
+    }
+}
+
+/// The writer's role, handed back if the writer unwinds: else `writing` would stay set and
+/// every later record wait for ever.
+struct Writing<'a> {
+    audit: &'a FileAudit,
+    ended: bool,
+}
+
+impl Drop for Writing<'_> {
+    fn drop(&mut self) {
+        if !self.ended {
+            let mut q = self.audit.queue();
+            q.writing = false;
+            for (_, reply) in q.pending.drain(..) {
+                let _ = reply.send(Err(AuditError("the audit writer failed".into())));
+            }
         }
-        Ok(())
     }
 }
 
@@ -328,7 +428,11 @@ mod tests {
 
     fn write(a: &FileAudit, n: usize) {
         for i in 0..n {
-            a.record(json!({ "eventName": format!("Op{i}"), "pad": "x".repeat(100) })).unwrap();
+            let event = json!({ "eventName": format!("Op{i}"), "pad": "x".repeat(100) });
+            match a.record(event.to_string()) {
+                AuditWrite::Done(written) => written.unwrap(),
+                AuditWrite::Queued(_) => panic!("nothing else writes"),
+            }
         }
     }
 
@@ -365,10 +469,47 @@ mod tests {
         )
         .unwrap();
         write(&a, 20);
+        a.tick(false).unwrap();
         assert_eq!(trail_files(dir.path()).len(), 2, "one rotated file kept, and the live one");
         let r = verify_dir(dir.path(), k.as_ref()).unwrap();
         assert!(r["broken"].is_null(), "{r}");
         assert!(r["nodes"][0]["startsAt"].as_u64().unwrap() > 1, "{r}");
+    }
+
+    #[test]
+    fn records_handed_in_during_a_write_go_into_the_next_one_and_chain_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let k = key();
+        let a = FileAudit::open(dir.path(), k.clone(), options(1 << 20)).unwrap();
+        let queued = std::sync::atomic::AtomicUsize::new(0);
+        std::thread::scope(|s| {
+            for t in 0..4 {
+                let (a, queued) = (&a, &queued);
+                s.spawn(move || {
+                    for i in 0..250 {
+                        let event = json!({ "eventName": format!("T{t}-{i}") }).to_string();
+                        let written = match a.record(event) {
+                            AuditWrite::Done(written) => written,
+                            AuditWrite::Queued(rx) => {
+                                queued.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                                rx.blocking_recv().unwrap()
+                            }
+                        };
+                        written.unwrap();
+                    }
+                });
+            }
+        });
+        a.tick(true).unwrap();
+        let r = verify_dir(dir.path(), k.as_ref()).unwrap();
+        assert!(r["broken"].is_null(), "{r}");
+        assert_eq!(r["nodes"][0]["records"], 1000);
+        // Each thread's records are in the file in the order it wrote them.
+        let text = std::fs::read_to_string(dir.path().join(LIVE_FILE)).unwrap();
+        let at = |name: &str| text.find(&format!("\"{name}\"")).unwrap();
+        assert!((0..4)
+            .all(|t| (1..250).all(|i| at(&format!("T{t}-{}", i - 1)) < at(&format!("T{t}-{i}")))));
+        eprintln!("{} of 1000 records queued behind another's write", queued.into_inner());
     }
 
     #[test]

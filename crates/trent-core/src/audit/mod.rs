@@ -22,17 +22,37 @@ use serde_json::{json, Value};
 pub struct AuditError(pub String);
 
 pub trait AuditSink: Send + Sync {
-    /// Appends one record; `Ok` once it is in the trail.
-    fn record(&self, event: Value) -> Result<(), AuditError>;
+    /// Appends one record, the text of one JSON object; done once it is in the trail.
+    fn record(&self, event: String) -> AuditWrite;
+}
+
+/// A record handed to a sink: written already, or queued behind a write under way (a sink
+/// that writes many callers' records at once, so that no caller waits for another's
+/// write(2) on a thread of its own).
+pub enum AuditWrite {
+    Done(Result<(), AuditError>),
+    Queued(tokio::sync::oneshot::Receiver<Result<(), AuditError>>),
+}
+
+impl AuditWrite {
+    /// `Ok` once the record is in the trail.
+    pub async fn written(self) -> Result<(), AuditError> {
+        match self {
+            AuditWrite::Done(r) => r,
+            AuditWrite::Queued(rx) => {
+                rx.await.unwrap_or_else(|_| Err(AuditError("the audit writer stopped".into())))
+            }
+        }
+    }
 }
 
 /// Writes each event to the log under the `audit` target.
 pub struct LogAudit;
 
 impl AuditSink for LogAudit {
-    fn record(&self, event: Value) -> Result<(), AuditError> {
+    fn record(&self, event: String) -> AuditWrite {
         tracing::info!(target: "audit", event = %event);
-        Ok(())
+        AuditWrite::Done(Ok(()))
     }
 }
 

@@ -137,10 +137,8 @@ impl Call for ReplicateKeyRequest {
         .await?;
         drop(guard);
         crate::audit::note_resource(&key.arn());
-        if let Err(e) = kms.write_audit(crate::audit::replica_created(&key, &arn, now)) {
-            // The replica exists: a record that cannot be written is an error to see.
-            tracing::error!(replica = %key.arn(), error = %e, "replica creation not in the audit trail");
-        }
+        // The replica exists: a record that cannot be written is an error to see.
+        kms.write_audit(crate::audit::replica_created(&key, &arn, now), "CreateKey (replica)");
         tracing::info!(primary = %arn, replica = %key.arn(), "replicated multi-Region key");
         let shown = KeyRecord { state: KeyState::Creating, ..rec.clone() };
         let mut metadata = kms.key_metadata(&shown, &materials);

@@ -22,12 +22,14 @@ pub struct Captured(
 );
 
 impl trent_core::audit::AuditSink for Captured {
-    fn record(&self, event: serde_json::Value) -> Result<(), trent_core::audit::AuditError> {
+    fn record(&self, event: String) -> trent_core::audit::AuditWrite {
         if self.1.load(std::sync::atomic::Ordering::SeqCst) {
-            return Err(trent_core::audit::AuditError("No space left on device".into()));
+            let full = trent_core::audit::AuditError("No space left on device".into());
+            return trent_core::audit::AuditWrite::Done(Err(full));
         }
+        let event = serde_json::from_str(&event).expect("a record is one JSON object");
         self.0.lock().unwrap().push(event);
-        Ok(())
+        trent_core::audit::AuditWrite::Done(Ok(()))
     }
 }
 
