@@ -2,7 +2,8 @@
 //! one shard's read lock; a full shard evicts the oldest of a few sampled entries — never the
 //! whole map — and entries may expire after a time-to-live. Whether an entry may replace
 //! another is the caller's decision (`insert_unless`), so a cache of versioned records can
-//! refuse to go back in time.
+//! refuse to go back in time. `Generational` wraps one for values loaded from the store that
+//! writes invalidate (identity policies, grants).
 
 use std::collections::hash_map::RandomState;
 use std::collections::HashMap;
@@ -126,9 +127,64 @@ impl<K: Hash + Eq + Clone, V: Clone> BoundedCache<K, V> {
     }
 }
 
+/// A cache of what the store holds, never older than a write this node acknowledged: a
+/// write bumps the generation and then drops the entry (after the store has it), and a load
+/// that read the store before a write's bump is not kept. With several nodes, another node's
+/// write is seen once the entry expires (the key cache's time-to-live).
+pub(crate) struct Generational<K, V> {
+    entries: BoundedCache<K, V>,
+    generation: AtomicU64,
+}
+
+/// The generation a load began at: its value is kept only if no write began since.
+pub(crate) struct LoadStart(u64);
+
+impl<K: Hash + Eq + Clone, V: Clone> Generational<K, V> {
+    pub(crate) fn new(capacity: usize, ttl: Option<Duration>) -> Self {
+        Generational { entries: BoundedCache::new(capacity, ttl), generation: AtomicU64::new(0) }
+    }
+
+    pub(crate) fn counts(&self) -> CacheCounts {
+        self.entries.counts()
+    }
+
+    /// The cached value, or where a load of it begins (before it reads the store).
+    pub(crate) fn get(&self, key: &K) -> Result<V, LoadStart> {
+        self.entries.get(key).ok_or_else(|| LoadStart(self.generation.load(Ordering::SeqCst)))
+    }
+
+    /// Keeps what a load read, unless a write began after the load did.
+    pub(crate) fn loaded(&self, start: LoadStart, key: K, value: V) {
+        if self.generation.load(Ordering::SeqCst) == start.0 {
+            self.entries.insert(key, value);
+        }
+    }
+
+    /// After `key`'s value changed in the store.
+    pub(crate) fn forget(&self, key: &K) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        self.entries.remove(key);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_load_that_a_write_overtook_is_not_kept() {
+        let c = Generational::new(10, None);
+        let Err(start) = c.get(&1) else { panic!("empty") };
+        // A write lands (and is acknowledged) while the load is reading the old value.
+        c.forget(&1);
+        c.loaded(start, 1, "old");
+        assert!(c.get(&1).is_err());
+        let Err(start) = c.get(&1) else { panic!("empty") };
+        c.loaded(start, 1, "new");
+        assert_eq!(c.get(&1).ok(), Some("new"));
+        c.forget(&1);
+        assert!(c.get(&1).is_err());
+    }
 
     #[test]
     fn stays_bounded_without_dropping_everything() {

@@ -6,6 +6,7 @@ mod admin;
 pub mod audit;
 mod authn;
 pub mod authz;
+mod authz_cache;
 mod background;
 mod bootstrap;
 mod cache;
@@ -13,7 +14,6 @@ pub mod clock;
 mod error;
 mod gate;
 mod heavy;
-mod identity_cache;
 mod key_cache;
 mod keyspec;
 mod lifecycle;
@@ -111,7 +111,7 @@ pub struct Kms {
     heavy: Arc<heavy::HeavyWork>,
     audit: Arc<dyn audit::AuditSink>,
     keys: key_cache::KeyCache,
-    identities: identity_cache::IdentityCache,
+    authz_cache: authz_cache::AuthzCache,
     signing_keys: authn::SigningKeyCache,
     /// Audit records that could not be written (`stats`).
     audit_failures: Arc<std::sync::atomic::AtomicU64>,
@@ -131,7 +131,7 @@ impl Kms {
         let wrapping_pool =
             wrapping_pool::WrappingPool::new(config.wrapping_pool.clone(), heavy.clone());
         let keys = key_cache::KeyCache::new(config.key_cache_size, config.key_cache_ttl);
-        let identities = identity_cache::IdentityCache::new(10_000, config.key_cache_ttl);
+        let authz_cache = authz_cache::AuthzCache::new(10_000, config.key_cache_ttl);
         Kms {
             store,
             keyring,
@@ -142,7 +142,7 @@ impl Kms {
             heavy,
             audit: Arc::new(audit::LogAudit),
             keys,
-            identities,
+            authz_cache,
             signing_keys: authn::signing_key_cache(),
             audit_failures: Arc::new(std::sync::atomic::AtomicU64::new(0)),
             notifier: Arc::new(notices::NoNotifier),

@@ -48,7 +48,8 @@ impl Kms {
                 ("keys", self.keys.counts()),
                 ("materials", self.materials.counts()),
                 ("signing_keys", self.signing_keys.counts()),
-                ("identity_policies", self.identities.counts()),
+                ("identity_policies", self.authz_cache.identities.counts()),
+                ("grants", self.authz_cache.grants.counts()),
             ],
             wrapping_pool: self
                 .wrapping_pool

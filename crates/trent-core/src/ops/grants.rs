@@ -151,7 +151,7 @@ impl Kms {
         op: GrantOperation,
         conditions: &Conditions,
     ) -> Result<bool> {
-        let grants = self.store.list_grants(&rec.key).await?;
+        let grants = self.grants_of(&rec.key).await?;
         Ok(grants
             .iter()
             .any(|g| g.grantee == caller.principal_arn && grant_covers(g, op, conditions)))
@@ -249,7 +249,7 @@ impl Call for CreateGrantRequest {
             issuer: auth.caller().principal_arn.clone(),
             created_ms: kms.now_ms(),
         };
-        kms.store.put_grant(&g).await?;
+        kms.put_grant(&g).await?;
         Ok(CreateGrantResponse { grant_token: Some(g.token), grant_id: Some(g.grant_id) })
     }
 }
@@ -313,7 +313,7 @@ impl Call for RetireGrantRequest {
         if self.dry_run == Some(true) {
             return Err(KmsError::dry_run());
         }
-        match kms.store.delete_grant(&grant.key, &grant.grant_id).await {
+        match kms.delete_grant(&grant.key, &grant.grant_id).await {
             Err(StoreError::NotFound) => Err(KmsError::new(
                 ErrorCode::NotFoundException,
                 format!("Grant ID {} not found", grant.grant_id),
@@ -338,7 +338,7 @@ impl Call for RevokeGrantRequest {
             return Err(KmsError::dry_run());
         }
         let id = self.grant_id;
-        match kms.store.delete_grant(&rec.key, &id).await {
+        match kms.delete_grant(&rec.key, &id).await {
             Err(StoreError::NotFound) => {
                 Err(KmsError::new(ErrorCode::NotFoundException, format!("Grant ID {id} not found")))
             }

@@ -277,7 +277,7 @@ async fn put_key_policy_validates_and_prevents_lockout() {
 /// A key, two ciphertexts under it (contexts dept=eng and dept=ops) and a user with no policy
 /// who is to be the grantee.
 struct Grants {
-    _t: TestServer,
+    t: TestServer,
     admin: aws_sdk_kms::Client,
     key_id: String,
     grantee_arn: String,
@@ -308,7 +308,7 @@ async fn grants() -> Grants {
         grantee,
         eng,
         ops,
-        _t: t,
+        t,
     }
 }
 
@@ -392,6 +392,26 @@ async fn a_grant_allows_its_operations_under_its_constraints_and_nothing_else() 
         .await
         .unwrap_err();
     assert_eq!(err(e).0, DENIED, "an operation the grant does not list");
+}
+
+/// Grants are cached per key: a change is in force at the next call all the same.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_grant_change_is_in_force_at_the_next_call() {
+    let g = grants().await;
+    let grant = g.eng_grant().await;
+    for _ in 0..3 {
+        assert_eq!(g.decrypt(&g.eng, "eng").await, Ok(b"eng".to_vec()));
+    }
+    g.admin.retire_grant().grant_token(grant.grant_token().unwrap()).send().await.unwrap();
+    assert_eq!(g.decrypt(&g.eng, "eng").await, Err(DENIED.into()), "retired");
+    let grant = g.eng_grant().await;
+    assert_eq!(g.decrypt(&g.eng, "eng").await, Ok(b"eng".to_vec()), "granted again");
+    let revoke = g.admin.revoke_grant().key_id(&g.key_id).grant_id(grant.grant_id().unwrap());
+    revoke.send().await.unwrap();
+    assert_eq!(g.decrypt(&g.eng, "eng").await, Err(DENIED.into()), "revoked");
+    let stats = g.t.kms.stats();
+    let (_, counts) = stats.caches.iter().find(|(name, _)| *name == "grants").unwrap();
+    assert!(counts.hits >= 2, "the repeated calls were served from the cache: {counts:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
