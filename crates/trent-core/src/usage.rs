@@ -16,32 +16,82 @@ use trent_types::*;
 const TRACKING_START: &str = "key_usage_tracking_start_ms";
 
 /// Usage noted since the last flush, the latest per key.
+/// The last use of each key noted since the last flush, by key ARN: a key used again has its
+/// note overwritten in place, so the steady state allocates nothing per call.
 #[derive(Default)]
-pub(crate) struct UsageNotes(Mutex<HashMap<KeyRef, KeyLastUsageRecord>>);
+pub(crate) struct UsageNotes(Mutex<HashMap<String, Noted>>);
+
+struct Noted {
+    operation: KeyLastUsageTrackingOperation,
+    used_ms: i64,
+    event_id: String,
+    request_id: String,
+}
 
 impl UsageNotes {
-    fn note(&self, u: KeyLastUsageRecord) {
+    fn note(
+        &self,
+        arn: &str,
+        operation: KeyLastUsageTrackingOperation,
+        used_ms: i64,
+        event_id: &str,
+        request_id: &str,
+    ) {
         let mut pending = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        match pending.get(&u.key) {
-            Some(old) if old.used_ms > u.used_ms => {}
-            _ => {
-                pending.insert(u.key.clone(), u);
+        match pending.get_mut(arn) {
+            Some(old) if old.used_ms > used_ms => {}
+            Some(old) => {
+                old.operation = operation;
+                old.used_ms = used_ms;
+                old.event_id.clear();
+                old.event_id.push_str(event_id);
+                old.request_id.clear();
+                old.request_id.push_str(request_id);
+            }
+            None => {
+                let noted = Noted {
+                    operation,
+                    used_ms,
+                    event_id: event_id.to_string(),
+                    request_id: request_id.to_string(),
+                };
+                pending.insert(arn.to_string(), noted);
             }
         }
     }
 
     fn get(&self, key: &KeyRef) -> Option<KeyLastUsageRecord> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).get(key).cloned()
+        let pending = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        pending.get(&key.arn()).map(|n| record(key.clone(), n))
     }
 
     fn take(&self) -> Vec<KeyLastUsageRecord> {
         let mut pending = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        pending.drain().map(|(_, u)| u).collect()
+        let noted: Vec<(String, Noted)> = pending.drain().collect();
+        drop(pending);
+        noted.into_iter().filter_map(|(arn, n)| Some(record(key_of_arn(&arn)?, &n))).collect()
+    }
+
+    /// Puts back what a failed flush took, unless a newer use was noted meanwhile.
+    fn restore(&self, batch: Vec<KeyLastUsageRecord>) {
+        for u in batch {
+            if let Some(op) = KeyLastUsageTrackingOperation::parse(&u.operation) {
+                self.note(&u.key.arn(), op, u.used_ms, &u.event_id, &u.request_id);
+            }
+        }
     }
 }
 
-/// The key of a key ARN (`arn:<partition>:kms:<region>:<account>:key/<id>`); `None` for an
-/// alias ARN.
+fn record(key: KeyRef, n: &Noted) -> KeyLastUsageRecord {
+    KeyLastUsageRecord {
+        key,
+        operation: n.operation.as_str().to_string(),
+        used_ms: n.used_ms,
+        event_id: n.event_id.clone(),
+        request_id: n.request_id.clone(),
+    }
+}
+
 fn key_of_arn(arn: &str) -> Option<KeyRef> {
     let mut parts = arn.splitn(6, ':');
     let (_, _, _, region, account, resource) =
@@ -62,18 +112,14 @@ impl Kms {
         request_id: &str,
     ) {
         let Some(op) = KeyLastUsageTrackingOperation::parse(operation.name()) else { return };
-        for key in resources.iter().filter_map(|arn| key_of_arn(arn)) {
-            self.usage.note(KeyLastUsageRecord {
-                key,
-                operation: op.as_str().to_string(),
-                used_ms,
-                event_id: event_id.to_string(),
-                request_id: request_id.to_string(),
-            });
+        // Key ARNs only (an alias named in the call is not a key).
+        let is_key =
+            |arn: &&String| arn.splitn(6, ':').nth(5).is_some_and(|r| r.starts_with("key/"));
+        for arn in resources.iter().filter(is_key) {
+            self.usage.note(arn, op, used_ms, event_id, request_id);
         }
     }
 
-    /// Writes the usage noted since the last flush (put back if the store fails).
     pub async fn flush_key_usage(&self) -> Result<()> {
         let batch = self.usage.take();
         self.tracking_start().await?;
@@ -81,9 +127,7 @@ impl Kms {
             return Ok(());
         }
         if let Err(e) = self.store.put_last_usage(batch.clone()).await {
-            for u in batch {
-                self.usage.note(u);
-            }
+            self.usage.restore(batch);
             return Err(e.into());
         }
         Ok(())
@@ -167,6 +211,8 @@ mod tests {
     fn the_latest_note_of_a_key_wins_whatever_the_order() {
         let notes = UsageNotes::default();
         let key = KeyRef { account: "1".into(), region: "r".into(), key_id: "k".into() };
+        let arn = key.arn();
+        let op = KeyLastUsageTrackingOperation::Encrypt;
         let u = |ms: i64| KeyLastUsageRecord {
             key: key.clone(),
             operation: "Encrypt".into(),
@@ -174,11 +220,17 @@ mod tests {
             event_id: format!("e{ms}"),
             request_id: "r".into(),
         };
-        notes.note(u(5));
-        notes.note(u(3));
+        notes.note(&arn, op, 5, "e5", "r");
+        notes.note(&arn, op, 3, "e3", "r");
         assert_eq!(notes.get(&key), Some(u(5)));
-        notes.note(u(9));
+        notes.note(&arn, op, 9, "e9", "r");
         assert_eq!(notes.take(), [u(9)]);
         assert_eq!(notes.get(&key), None);
+        // A failed flush puts its notes back, under a newer one noted meanwhile.
+        notes.note(&arn, op, 12, "e12", "r");
+        notes.restore(vec![u(9)]);
+        assert_eq!(notes.take(), [u(12)]);
+        notes.restore(vec![u(9)]);
+        assert_eq!(notes.get(&key), Some(u(9)));
     }
 }

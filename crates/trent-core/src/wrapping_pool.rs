@@ -36,9 +36,17 @@ struct Entry {
     created_ms: i64,
 }
 
+/// The refill waits for this long without a take before it generates: a ceremony's
+/// ImportKeyMaterial (an RSA private-key operation) follows its GetParametersForImport within
+/// milliseconds, and a burst of ceremonies would otherwise share the cores with RSA key
+/// generation (it doubled a ceremony's time on two cores).
+const QUIET_BEFORE_REFILL: std::time::Duration = std::time::Duration::from_secs(1);
+
 struct Inner {
     cfg: WrappingPoolConfig,
     queues: Mutex<HashMap<WrappingSpec, VecDeque<Entry>>>,
+    /// When a key pair was last asked for.
+    last_take: Mutex<Option<std::time::Instant>>,
     wake: tokio::sync::Notify,
     stop: AtomicBool,
 }
@@ -59,6 +67,7 @@ impl WrappingPool {
         let inner = Arc::new(Inner {
             cfg,
             queues: Mutex::new(HashMap::new()),
+            last_take: Mutex::new(None),
             wake: tokio::sync::Notify::new(),
             stop: AtomicBool::new(false),
         });
@@ -99,6 +108,9 @@ impl WrappingPool {
     /// thread when the pool is empty.
     pub(crate) async fn take(&self, spec: WrappingSpec) -> crate::Result<Arc<WrappingKeyPair>> {
         let found = self.try_take(spec);
+        if let Ok(mut last) = self.inner.last_take.lock() {
+            *last = Some(std::time::Instant::now());
+        }
         self.inner.wake.notify_one();
         if let Some(p) = found {
             return Ok(p);
@@ -129,6 +141,13 @@ async fn refill(inner: Arc<Inner>, heavy: Arc<HeavyWork>) {
             inner.wake.notified().await;
             continue;
         };
+        let last_take = inner.last_take.lock().ok().and_then(|t| *t);
+        if let Some(quiet) = last_take.map(|t| t + QUIET_BEFORE_REFILL) {
+            if quiet > std::time::Instant::now() {
+                tokio::time::sleep_until(quiet.into()).await;
+                continue;
+            }
+        }
         match heavy.run_in_background(move || Ok(WrappingKeyPair::generate(wanted)?)).await {
             Ok(pair) => {
                 let entry = Entry {

@@ -58,9 +58,31 @@ impl AuditSink for LogAudit {
 
 /// ISO-8601 `Z` time of epoch milliseconds, as CloudTrail's `eventTime`.
 pub fn event_time(ms: i64) -> String {
-    // X-Amz-Date has the same fields: YYYYMMDDTHHMMSSZ.
-    let d = trent_sigv4::format_amz_date(ms.div_euclid(1000));
-    format!("{}-{}-{}T{}:{}:{}Z", &d[0..4], &d[4..6], &d[6..8], &d[9..11], &d[11..13], &d[13..15])
+    // Every record has one: the text of the current second is made once per thread.
+    thread_local! {
+        static LAST: std::cell::RefCell<(i64, String)> =
+            const { std::cell::RefCell::new((i64::MIN, String::new())) };
+    }
+    let secs = ms.div_euclid(1000);
+    LAST.with(|last| {
+        let mut last = last.borrow_mut();
+        if last.0 != secs {
+            // X-Amz-Date has the same fields: YYYYMMDDTHHMMSSZ.
+            let d = trent_sigv4::format_amz_date(secs);
+            let (date, time) = (&d[0..8], &d[9..15]);
+            let text = format!(
+                "{}-{}-{}T{}:{}:{}Z",
+                &date[0..4],
+                &date[4..6],
+                &date[6..8],
+                &time[0..2],
+                &time[2..4],
+                &time[4..6]
+            );
+            *last = (secs, text);
+        }
+        last.1.clone()
+    })
 }
 
 /// A service event (CloudTrail's `AwsServiceEvent`) on one key: what the service did by
@@ -123,4 +145,18 @@ pub(crate) fn replica_created(
         json!({ "keyId": replica.key_id, "primaryKeyArn": primary_arn, "replicaKeyArn": arn });
     let (account, region) = (&replica.account, &replica.region);
     service_event(&arn, account, region, "CreateKey", "kms.amazonaws.com", details, now_ms)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn event_time_follows_the_clock_second_by_second() {
+        let at = super::event_time;
+        assert_eq!(at(0), "1970-01-01T00:00:00Z");
+        assert_eq!(at(999), "1970-01-01T00:00:00Z");
+        assert_eq!(at(1_000), "1970-01-01T00:00:01Z");
+        assert_eq!(at(1_747_806_465_000), "2025-05-21T05:47:45Z");
+        assert_eq!(at(-1), "1969-12-31T23:59:59Z");
+        assert_eq!(at(0), "1970-01-01T00:00:00Z");
+    }
 }
