@@ -17,7 +17,9 @@ use std::sync::Arc;
 use trent_store::{KeyRecord, KeyRef, MaterialRecord};
 
 pub(crate) struct CachedKey {
-    pub rec: KeyRecord,
+    /// Shared with the calls that use it: a call holds the record, never a copy of it (a
+    /// copy of its strings, policy text included, was a tenth of an Encrypt's allocations).
+    pub rec: Arc<KeyRecord>,
     pub mats: Vec<MaterialRecord>,
     /// `None` when the stored policy does not parse (authorization reports it).
     pub policy: Option<Arc<PolicyDocument>>,
@@ -66,7 +68,7 @@ impl KeyCache {
     /// Caches what the store holds for a key, unless the cache already holds a newer version.
     fn put(&self, rec: KeyRecord, mats: Vec<MaterialRecord>) -> Arc<CachedKey> {
         let policy = PolicyDocument::parse(&rec.policy).ok().map(Arc::new);
-        let entry = Arc::new(CachedKey { rec, mats, policy });
+        let entry = Arc::new(CachedKey { rec: Arc::new(rec), mats, policy });
         self.entries.insert_unless(entry.rec.key.clone(), entry, |old, new| {
             old.rec.version > new.rec.version
         })
@@ -81,7 +83,9 @@ impl Kms {
         let Some(c) = self.stored_key(key).await? else { return Ok(None) };
         Ok(Some(match crate::lifecycle::as_of(&c.rec, &c.mats, self.now_ms()) {
             None => c,
-            Some((rec, mats)) => Arc::new(CachedKey { rec, mats, policy: c.policy.clone() }),
+            Some((rec, mats)) => {
+                Arc::new(CachedKey { rec: Arc::new(rec), mats, policy: c.policy.clone() })
+            }
         }))
     }
 

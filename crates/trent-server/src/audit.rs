@@ -181,7 +181,7 @@ impl AppState {
     pub(crate) fn audit_late(
         self: &std::sync::Arc<Self>,
         facts: Facts,
-        caller: Option<Caller>,
+        caller: Option<std::sync::Arc<Caller>>,
         task: tokio::task::JoinHandle<Dispatched>,
     ) {
         let st = self.clone();
@@ -189,7 +189,7 @@ impl AppState {
             let d = task.await.unwrap_or_else(|_| Dispatched::refused(crate::internal("panic")));
             let note = "KMSInternalException after the request timeout";
             // The client has its answer already; a failure here is logged by audit_call.
-            let _ = st.audit_call(&facts, caller.as_ref(), &d, Some(note)).await;
+            let _ = st.audit_call(&facts, caller.as_deref(), &d, Some(note)).await;
         });
     }
 }

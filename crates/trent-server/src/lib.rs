@@ -157,7 +157,8 @@ pub async fn serve(
 
 /// A request as the audit record needs it, whatever became of it.
 struct Exchange {
-    caller: Option<trent_core::Caller>,
+    /// Shared with the task that runs the call (no copy of its strings per request).
+    caller: Option<Arc<trent_core::Caller>>,
     dispatched: dispatch::Dispatched,
     /// A call still running when the client was answered (the request timeout): its record
     /// is written when it ends, with what it really did.
@@ -165,7 +166,7 @@ struct Exchange {
 }
 
 impl Exchange {
-    fn refused(caller: Option<trent_core::Caller>, f: Failure) -> Self {
+    fn refused(caller: Option<Arc<trent_core::Caller>>, f: Failure) -> Self {
         Exchange { caller, dispatched: dispatch::Dispatched::refused(f), late: None }
     }
 }
@@ -207,7 +208,7 @@ async fn handle(
             audit::Facts::new(op, &request_id, source_ip.as_deref(), &headers, authenticated);
         match late {
             None => {
-                let written = st.audit_call(&facts, caller.as_ref(), &dispatched, None).await;
+                let written = st.audit_call(&facts, caller.as_deref(), &dispatched, None).await;
                 if let Err(e) = written {
                     if !st.audit_fail_open {
                         // Fail closed: no answer but an error for a call the trail lacks.
@@ -267,7 +268,7 @@ async fn exchange(
     }
     let caller =
         match st.auth.authenticate("kms", source_ip.clone(), &method, &uri, headers, &body).await {
-            Ok(caller) => caller,
+            Ok(caller) => Arc::new(caller),
             Err(f) => return Exchange::refused(None, f),
         };
     let Some(op) = op else { return Exchange::refused(Some(caller), Failure::UnknownOperation) };
@@ -280,7 +281,7 @@ async fn exchange(
     // timeout cannot cancel: a write cut between the store's commit (a blocking thread
     // that goes on) and the key cache's update would leave the cache older than the store.
     let kms = st.kms.clone();
-    let task_caller = caller.clone();
+    let task_caller = Arc::clone(&caller);
     let mut handled =
         tokio::spawn(async move { dispatch::dispatch(&kms, &task_caller, op, &body).await });
     let (dispatched, late) =

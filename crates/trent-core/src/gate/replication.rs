@@ -8,6 +8,7 @@ use super::targets::{check, conditions_of};
 use super::{Call, Conditions, Target};
 use crate::authz::ConditionKey as K;
 use crate::{Caller, Kms, Result};
+use std::sync::Arc;
 use trent_store::{KeyRecord, KeyRef};
 use trent_types::*;
 
@@ -52,7 +53,7 @@ impl Target<ReplicateKeyRequest> for Replication {
         if !tags.is_empty() {
             kms.authorize_identity(&there, "TagResource", "*", &create).await?;
         }
-        Ok(Replication { primary })
+        Ok(Replication { primary: Arc::unwrap_or_clone(primary) })
     }
 }
 
@@ -83,12 +84,13 @@ impl Target<UpdatePrimaryRegionRequest> for PrimaryChange {
         let primary =
             kms.resolve_key(caller, &req.key_id, Accept::KeyOnly, check(&spec, &c)).await?;
         if req.primary_region == primary.key.region {
-            return Ok(PrimaryChange { primary, replica: None });
+            return Ok(PrimaryChange { primary: Arc::unwrap_or_clone(primary), replica: None });
         }
         let other = KeyRef { region: req.primary_region.clone(), ..primary.key.clone() };
         let replica = kms.load_key(&other).await?;
         let there = in_region(caller, &req.primary_region);
         kms.authorize_key(&there, &replica, &check(&spec, &c)).await?;
+        let (primary, replica) = (Arc::unwrap_or_clone(primary), Arc::unwrap_or_clone(replica));
         Ok(PrimaryChange { primary, replica: Some(replica) })
     }
 }

@@ -4,6 +4,7 @@
 
 use super::decide::Check;
 use crate::{Caller, Kms, KmsError, Result};
+use std::sync::Arc;
 use trent_store::{partition_of, KeyRecord, KeyRef};
 use trent_types::ErrorCode;
 
@@ -145,8 +146,8 @@ impl Kms {
     /// Loads a key as it is now (`lifecycle`), without writing: a key whose deletion date has
     /// passed is gone, and imported material whose `ValidTo` has passed is deleted, even
     /// before the background pass (or the key's next write) persists it.
-    pub(super) async fn load_key(&self, key: &KeyRef) -> Result<KeyRecord> {
-        let rec = self.cached_key(key).await?.ok_or_else(|| key_not_found(key))?.rec.clone();
+    pub(super) async fn load_key(&self, key: &KeyRef) -> Result<Arc<KeyRecord>> {
+        let rec = Arc::clone(&self.cached_key(key).await?.ok_or_else(|| key_not_found(key))?.rec);
         if crate::lifecycle::is_past_deletion(&rec, self.now_ms()) {
             return Err(key_not_found(key));
         }
@@ -161,7 +162,7 @@ impl Kms {
         id: &str,
         accept: Accept,
         check: Check<'_>,
-    ) -> Result<KeyRecord> {
+    ) -> Result<Arc<KeyRecord>> {
         let alias = (id.starts_with("alias/") || id.contains(":alias/"))
             .then(|| id.rsplit_once(':').map(|(_, n)| n).unwrap_or(id));
         let key = self.key_ref(caller, id, accept).await?;

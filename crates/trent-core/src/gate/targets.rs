@@ -5,6 +5,7 @@ use super::decide::Check;
 use super::resolve::{alias_arn, alias_not_found, key_not_found, Accept};
 use super::{Call, Conditions, Target};
 use crate::{Caller, Kms, KmsError, Result};
+use std::sync::Arc;
 use trent_crypto::BlobHeader;
 use trent_store::{AliasRecord, GrantRecord, KeyRecord, KeyRef};
 use trent_types::*;
@@ -64,7 +65,7 @@ trent_types::for_each_keyed_request!(names_key);
 
 /// The key named by `KeyId`; with `ALIASES` also by alias name or alias ARN.
 pub struct KeyTarget<const ALIASES: bool> {
-    rec: KeyRecord,
+    rec: Arc<KeyRecord>,
 }
 
 impl<const ALIASES: bool> KeyTarget<ALIASES> {
@@ -73,7 +74,7 @@ impl<const ALIASES: bool> KeyTarget<ALIASES> {
     }
 
     pub fn into_key(self) -> KeyRecord {
-        self.rec
+        Arc::unwrap_or_clone(self.rec)
     }
 }
 
@@ -102,7 +103,7 @@ pub trait NamesCiphertext {
 /// The key a ciphertext belongs to: for a symmetric blob the key its header names (with the
 /// decoded header); for RSA ciphertexts the key `KeyId` names.
 pub struct CiphertextKey {
-    rec: KeyRecord,
+    rec: Arc<KeyRecord>,
     header: Option<(BlobHeader, usize)>,
 }
 
@@ -188,7 +189,7 @@ impl<R: Call + NamesCiphertext> Target<R> for CiphertextKey {
 /// (kms:ReEncryptTo), each with its own encryption context and algorithm as condition keys.
 pub struct ReEncryptKeys {
     source: CiphertextKey,
-    destination: KeyRecord,
+    destination: Arc<KeyRecord>,
 }
 
 impl ReEncryptKeys {
@@ -279,7 +280,7 @@ async fn existing_alias(
     let current = kms.load_key(&key).await?;
     let c = Conditions::default();
     kms.authorize_key(caller, &current, &check(spec, &c)).await?;
-    Ok((alias, current))
+    Ok((alias, Arc::unwrap_or_clone(current)))
 }
 
 /// CreateAlias: the new alias (IAM policy) and the key it will point to (key policy).
@@ -308,7 +309,7 @@ impl Target<CreateAliasRequest> for NewAlias {
         let c = Conditions::default();
         let id = req.target_key_id.as_str();
         let key = kms.resolve_key(caller, id, Accept::KeyOnly, check(&spec, &c)).await?;
-        Ok(NewAlias { name, key })
+        Ok(NewAlias { name, key: Arc::unwrap_or_clone(key) })
     }
 }
 
@@ -344,7 +345,7 @@ impl Target<UpdateAliasRequest> for AliasChange {
         let c = Conditions::default();
         let id = req.target_key_id.as_str();
         let new = kms.resolve_key(caller, id, Accept::KeyOnly, check(&spec, &c)).await?;
-        Ok(AliasChange { alias, current, new })
+        Ok(AliasChange { alias, current, new: Arc::unwrap_or_clone(new) })
     }
 }
 
@@ -399,7 +400,7 @@ impl Target<ListAliasesRequest> for AliasListing {
                 if key.account != caller.account {
                     return Err(key_not_found(&key));
                 }
-                Some(kms.load_key(&key).await?.key)
+                Some(kms.load_key(&key).await?.key.clone())
             }
             None => None,
         };
