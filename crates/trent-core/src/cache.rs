@@ -92,14 +92,32 @@ impl<K: Hash + Eq + Clone, V: Clone> BoundedCache<K, V> {
             if self.fresh(s) && keep(&s.value, &value) {
                 return s.value.clone();
             }
-        } else if map.len() >= self.per_shard {
+        }
+        self.put_locked(&mut map, key, value.clone());
+        value
+    }
+
+    /// Inserts `value` if `admit()`, asked under the lock that `remove` takes: a remove that
+    /// follows whatever made `admit` true cannot fall between the check and the insert.
+    pub(crate) fn insert_if(&self, key: K, value: V, admit: impl FnOnce() -> bool) {
+        if !self.enabled() {
+            return;
+        }
+        let Ok(mut map) = self.shard(&key).write() else { return };
+        if admit() {
+            self.put_locked(&mut map, key, value);
+        }
+    }
+
+    /// Inserts into a locked shard, evicting a sampled old entry when it is full.
+    fn put_locked(&self, map: &mut HashMap<K, Slot<V>>, key: K, value: V) {
+        if !map.contains_key(&key) && map.len() >= self.per_shard {
             let victim = map.iter().take(SAMPLE).min_by_key(|(_, s)| s.at).map(|(k, _)| k.clone());
             if let Some(v) = victim {
                 map.remove(&v);
             }
         }
-        map.insert(key, Slot { at: Instant::now(), value: value.clone() });
-        value
+        map.insert(key, Slot { at: Instant::now(), value });
     }
 
     pub(crate) fn insert(&self, key: K, value: V) {
@@ -153,11 +171,11 @@ impl<K: Hash + Eq + Clone, V: Clone> Generational<K, V> {
         self.entries.get(key).ok_or_else(|| LoadStart(self.generation.load(Ordering::SeqCst)))
     }
 
-    /// Keeps what a load read, unless a write began after the load did.
+    /// Keeps what a load read, unless a write began after the load did. The generation is
+    /// read under the entry's lock: a write that bumps it after the check removes the entry
+    /// after the insert, before it is acknowledged.
     pub(crate) fn loaded(&self, start: LoadStart, key: K, value: V) {
-        if self.generation.load(Ordering::SeqCst) == start.0 {
-            self.entries.insert(key, value);
-        }
+        self.entries.insert_if(key, value, || self.generation.load(Ordering::SeqCst) == start.0);
     }
 
     /// After `key`'s value changed in the store.
@@ -207,6 +225,15 @@ mod tests {
         assert_eq!(c.get(&"k"), Some(5));
         assert_eq!(c.insert_unless("k", 6, |old, new| old > new), 6);
         assert_eq!(c.get(&"k"), Some(6));
+    }
+
+    #[test]
+    fn insert_if_inserts_only_what_it_admits() {
+        let c = BoundedCache::new(10, None);
+        c.insert_if("k", 1, || false);
+        assert_eq!(c.get(&"k"), None);
+        c.insert_if("k", 2, || true);
+        assert_eq!(c.get(&"k"), Some(2));
     }
 
     #[test]

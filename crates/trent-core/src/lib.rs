@@ -193,26 +193,22 @@ impl Kms {
             failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             tracing::error!(error = %e, event = what, "a service event is not in the audit trail");
         };
-        match self.audit.record(event.to_string()) {
-            audit::AuditWrite::Done(Ok(())) => {}
-            audit::AuditWrite::Done(Err(e)) => failed(&e, &self.audit_failures),
-            audit::AuditWrite::Queued(rx) => match tokio::runtime::Handle::try_current() {
-                // Nobody waits for a service event's record: it is checked on the side.
-                Ok(rt) => {
-                    let failures = self.audit_failures.clone();
-                    rt.spawn(async move {
-                        if let Err(e) = audit::AuditWrite::Queued(rx).written().await {
-                            failed(&e, &failures);
-                        }
-                    });
-                }
-                Err(_) => {
-                    let stopped = || audit::AuditError("the audit writer stopped".into());
-                    if let Err(e) = rx.blocking_recv().unwrap_or_else(|_| Err(stopped())) {
-                        failed(&e, &self.audit_failures);
+        let write = self.audit.record(event.to_string());
+        match (&write, tokio::runtime::Handle::try_current()) {
+            // Nobody waits for a service event's queued record: it is checked on the side.
+            (audit::AuditWrite::Queued(_), Ok(rt)) => {
+                let failures = self.audit_failures.clone();
+                rt.spawn(async move {
+                    if let Err(e) = write.written().await {
+                        failed(&e, &failures);
                     }
+                });
+            }
+            _ => {
+                if let Err(e) = write.written_blocking() {
+                    failed(&e, &self.audit_failures);
                 }
-            },
+            }
         }
     }
 

@@ -34,14 +34,24 @@ pub enum AuditWrite {
     Queued(tokio::sync::oneshot::Receiver<Result<(), AuditError>>),
 }
 
+fn writer_stopped() -> AuditError {
+    AuditError("the audit writer stopped".into())
+}
+
 impl AuditWrite {
     /// `Ok` once the record is in the trail.
     pub async fn written(self) -> Result<(), AuditError> {
         match self {
             AuditWrite::Done(r) => r,
-            AuditWrite::Queued(rx) => {
-                rx.await.unwrap_or_else(|_| Err(AuditError("the audit writer stopped".into())))
-            }
+            AuditWrite::Queued(rx) => rx.await.unwrap_or_else(|_| Err(writer_stopped())),
+        }
+    }
+
+    /// The same, waited for on a thread outside any runtime.
+    pub fn written_blocking(self) -> Result<(), AuditError> {
+        match self {
+            AuditWrite::Done(r) => r,
+            AuditWrite::Queued(rx) => rx.blocking_recv().unwrap_or_else(|_| Err(writer_stopped())),
         }
     }
 }
