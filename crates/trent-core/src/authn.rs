@@ -19,8 +19,10 @@ pub struct SigningIdentity {
 
 /// Signing keys cached per (access key id, date, Region, service): the service is part of
 /// the derivation (`kms`, `cloudtrail`).
-pub(crate) type SigningKeyCache =
-    crate::cache::BoundedCache<(String, String, String, String), Arc<SigningIdentity>>;
+/// Keyed by `<access key id>/<date>/<region>/<service>`, the credential's scope: none of
+/// its parts can hold a `/` (the `Credential` is split on it), and one string is one
+/// allocation per lookup where a tuple of four was four.
+pub(crate) type SigningKeyCache = crate::cache::BoundedCache<String, Arc<SigningIdentity>>;
 
 /// How many signing keys are cached, and for how long one is trusted before the store is
 /// asked again: a key deleted on another node stops working within this time.
@@ -54,8 +56,8 @@ impl Authentication<'_> {
         service: &str,
     ) -> Result<Option<Arc<SigningIdentity>>> {
         let cache = &self.kms.signing_keys;
-        let ck =
-            (access_key_id.to_string(), date.to_string(), region.to_string(), service.to_string());
+        let parts = [access_key_id, "/", date, "/", region, "/", service];
+        let ck = parts.concat();
         if let Some(k) = cache.get(&ck) {
             return Ok(Some(k));
         }
@@ -76,6 +78,6 @@ impl Authentication<'_> {
 
     /// Forgets the cached signing keys of an access key (deleted by this server's admin).
     pub(crate) fn forget_access_key(&self, access_key_id: &str) {
-        self.kms.signing_keys.retain(|(id, _, _, _)| id != access_key_id);
+        self.kms.signing_keys.retain(|scope| scope.split('/').next() != Some(access_key_id));
     }
 }

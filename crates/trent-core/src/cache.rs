@@ -58,7 +58,9 @@ impl<K: Hash + Eq + Clone, V: Clone> BoundedCache<K, V> {
         self.per_shard > 0
     }
 
-    fn shard(&self, key: &K) -> &Shard<K, V> {
+    /// The shard of `key`, or of any borrowed form of it (which hashes alike, by `Borrow`'s
+    /// contract), so that a lookup need not build an owned key.
+    fn shard<Q: Hash + ?Sized>(&self, key: &Q) -> &Shard<K, V> {
         &self.shards[(self.hasher.hash_one(key) as usize) % SHARDS]
     }
 
@@ -66,7 +68,11 @@ impl<K: Hash + Eq + Clone, V: Clone> BoundedCache<K, V> {
         self.ttl.is_none_or(|ttl| slot.at.elapsed() < ttl)
     }
 
-    pub(crate) fn get(&self, key: &K) -> Option<V> {
+    pub(crate) fn get<Q>(&self, key: &Q) -> Option<V>
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
         let map = self.shard(key).read().ok()?;
         let found = map.get(key).filter(|s| self.fresh(s)).map(|s| s.value.clone());
         let counter = if found.is_some() { &self.hits } else { &self.misses };

@@ -11,7 +11,26 @@ use trent_types::KeyMaterialState;
 /// Opened materials by key and material id. A material id is derived from the material
 /// itself, so an entry can never hold other bytes than its id names; and it is used only for
 /// a material the (fresh) key record says is present, so a deleted material is not served.
-pub(crate) struct MaterialCache(BoundedCache<(KeyRef, String), Arc<Secret>>);
+pub(crate) struct MaterialCache(BoundedCache<String, Arc<Secret>>);
+
+/// The cache's key of a key's material: `<account>/<region>/<key id>/` and the material id,
+/// one string (one allocation per lookup, where a `KeyRef` and an id were four). No part
+/// holds a `/`: account ids are digits, Regions and key ids are validated names, material
+/// ids hex.
+fn slot(key: &KeyRef, id: &str) -> String {
+    let mut s = key_prefix(key);
+    s.push_str(id);
+    s
+}
+
+fn key_prefix(key: &KeyRef) -> String {
+    let parts = [key.account.as_str(), "/", &key.region, "/", &key.key_id, "/"];
+    let mut s = String::with_capacity(parts.iter().map(|p| p.len()).sum::<usize>() + 64);
+    for p in parts {
+        s.push_str(p);
+    }
+    s
+}
 
 impl MaterialCache {
     pub(crate) fn new(capacity: usize) -> Self {
@@ -19,11 +38,11 @@ impl MaterialCache {
     }
 
     fn get(&self, key: &KeyRef, id: &str) -> Option<Arc<Secret>> {
-        self.0.get(&(key.clone(), id.to_string()))
+        self.0.get(&slot(key, id))
     }
 
     fn put(&self, key: &KeyRef, id: &str, m: Arc<Secret>) {
-        self.0.insert((key.clone(), id.to_string()), m);
+        self.0.insert(slot(key, id), m);
     }
 
     pub(crate) fn counts(&self) -> crate::cache::CacheCounts {
@@ -31,7 +50,8 @@ impl MaterialCache {
     }
 
     pub(crate) fn evict_key(&self, key: &KeyRef) {
-        self.0.retain(|(k, _)| k != key);
+        let prefix = key_prefix(key);
+        self.0.retain(|slot| !slot.starts_with(&prefix));
     }
 }
 

@@ -61,37 +61,38 @@ fn other_state(arn: &str, state: KeyState) -> KmsError {
 /// Checks that `key` may take part in an operation of `family`.
 pub(crate) fn check(family: Family, key: &KeyRecord) -> Result<(), KmsError> {
     use KeyState::*;
-    let arn = key.key.arn();
+    // Made only for an error: a call that passes (nearly all) needs no ARN.
+    let arn = || key.key.arn();
     let s = key.state;
     match family {
         // UpdatePrimaryRegion may run while the keys are still updating from the last one.
         Family::Crypto | Family::UpdatePrimary => match s {
             Enabled | Updating => Ok(()),
-            Disabled => Err(disabled(&arn)),
-            PendingDeletion | PendingReplicaDeletion => Err(pending_deletion_like(&arn, s)),
-            PendingImport => Err(pending_import(&arn)),
-            Unavailable | Creating => Err(other_state(&arn, s)),
+            Disabled => Err(disabled(&arn())),
+            PendingDeletion | PendingReplicaDeletion => Err(pending_deletion_like(&arn(), s)),
+            PendingImport => Err(pending_import(&arn())),
+            Unavailable | Creating => Err(other_state(&arn(), s)),
         },
         Family::Metadata => match s {
-            PendingDeletion | PendingReplicaDeletion => Err(pending_deletion_like(&arn, s)),
+            PendingDeletion | PendingReplicaDeletion => Err(pending_deletion_like(&arn(), s)),
             _ => Ok(()),
         },
         Family::EnableDisable => match s {
             Enabled | Disabled | Unavailable => Ok(()),
-            PendingDeletion | PendingReplicaDeletion => Err(pending_deletion_like(&arn, s)),
-            PendingImport => Err(pending_import(&arn)),
-            Creating | Updating => Err(other_state(&arn, s)),
+            PendingDeletion | PendingReplicaDeletion => Err(pending_deletion_like(&arn(), s)),
+            PendingImport => Err(pending_import(&arn())),
+            Creating | Updating => Err(other_state(&arn(), s)),
         },
         Family::ScheduleDeletion => match s {
-            PendingDeletion | PendingReplicaDeletion => Err(pending_deletion_like(&arn, s)),
-            Updating => Err(other_state(&arn, s)),
+            PendingDeletion | PendingReplicaDeletion => Err(pending_deletion_like(&arn(), s)),
+            Updating => Err(other_state(&arn(), s)),
             _ => Ok(()),
         },
         Family::CancelDeletion => match s {
             PendingDeletion | PendingReplicaDeletion => Ok(()),
             _ => Err(KmsError::new(
                 ErrorCode::KMSInvalidStateException,
-                format!("{arn} is not pending deletion."),
+                format!("{} is not pending deletion.", arn()),
             )),
         },
         Family::RotationConfig => {
@@ -99,21 +100,21 @@ pub(crate) fn check(family: Family, key: &KeyRecord) -> Result<(), KmsError> {
             // check comes before the state (recorded against AWS; key-state.html lists
             // rotation for AWS_KMS keys only).
             if key.origin != OriginType::AwsKms {
-                return Err(origin_not_valid(&arn, key.origin));
+                return Err(origin_not_valid(&arn(), key.origin));
             }
             match s {
                 Enabled | Updating => Ok(()),
-                Disabled => Err(disabled(&arn)),
-                PendingDeletion | PendingReplicaDeletion => Err(pending_deletion_like(&arn, s)),
-                _ => Err(other_state(&arn, s)),
+                Disabled => Err(disabled(&arn())),
+                PendingDeletion | PendingReplicaDeletion => Err(pending_deletion_like(&arn(), s)),
+                _ => Err(other_state(&arn(), s)),
             }
         }
         Family::RotateOnDemand | Family::Replicate => match s {
             Enabled => Ok(()),
-            Disabled => Err(disabled(&arn)),
-            PendingDeletion | PendingReplicaDeletion => Err(pending_deletion_like(&arn, s)),
-            PendingImport => Err(pending_import(&arn)),
-            _ => Err(other_state(&arn, s)),
+            Disabled => Err(disabled(&arn())),
+            PendingDeletion | PendingReplicaDeletion => Err(pending_deletion_like(&arn(), s)),
+            PendingImport => Err(pending_import(&arn())),
+            _ => Err(other_state(&arn(), s)),
         },
     }
 }

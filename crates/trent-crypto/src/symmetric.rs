@@ -32,13 +32,15 @@ pub fn encrypt(
     plaintext: &[u8],
     context: &BTreeMap<String, String>,
 ) -> Result<Vec<u8>, CryptoError> {
-    let mut salt = [0u8; SALT_LEN];
-    random_bytes(&mut salt)?;
+    // Salt and nonce from one draw: each draw of aws-lc's generator reseeds from RDRAND.
+    let mut fresh = [0u8; SALT_LEN + NONCE_LEN];
+    random_bytes(&mut fresh)?;
+    let (salt, nonce) = fresh.split_at(SALT_LEN);
+    let salt: [u8; SALT_LEN] = salt.try_into().map_err(|_| CryptoError::Library)?;
+    let nonce: [u8; NONCE_LEN] = nonce.try_into().map_err(|_| CryptoError::Library)?;
     let header = BlobHeader { key, material_id: material_id.to_string(), salt };
     let mut out = header.encode()?;
     let header_len = out.len();
-    let mut nonce = [0u8; NONCE_LEN];
-    random_bytes(&mut nonce)?;
     out.reserve(NONCE_LEN + plaintext.len() + TAG_LEN);
     out.extend_from_slice(&nonce);
     out.extend_from_slice(plaintext);

@@ -186,6 +186,17 @@ fn decode_encrypt_request(b: Bencher) {
     });
 }
 
+/// The body of an Encrypt's answer for 1 KiB of plaintext (a 1.2 KB ciphertext blob).
+#[divan::bench]
+fn encode_encrypt_response(b: Bencher) {
+    let out = trent_types::EncryptResponse {
+        ciphertext_blob: Some(trent_types::Blob::new(vec![0x5a; 1200])),
+        key_id: Some(ARN.into()),
+        encryption_algorithm: Some(trent_types::EncryptionAlgorithmSpec::SymmetricDefault),
+    };
+    b.bench(|| trent_types::encode(black_box(&out)).unwrap());
+}
+
 /// The audit record of one Encrypt: the CloudTrail record built from what the call saw, and
 /// its chained line (what `audit.log` gets, before the write).
 #[divan::bench]

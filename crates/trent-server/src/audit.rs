@@ -31,6 +31,8 @@ impl From<Operation> for Called {
 pub(crate) struct Facts {
     called: Called,
     request_id: String,
+    /// The record's `eventID`, made with the request id (one draw of the generator).
+    event_id: String,
     source_ip: Option<String>,
     user_agent: Option<String>,
     /// The access key id and Region of the `Authorization` header, as sent.
@@ -42,7 +44,7 @@ impl Facts {
     /// the `Authorization` header is read again only then.
     pub(crate) fn new(
         called: impl Into<Called>,
-        request_id: &str,
+        (request_id, event_id): (&str, String),
         source_ip: Option<&str>,
         headers: &HeaderMap,
         authenticated: bool,
@@ -58,6 +60,7 @@ impl Facts {
         Facts {
             called: called.into(),
             request_id: request_id.to_string(),
+            event_id,
             source_ip: source_ip.map(String::from),
             user_agent: text("user-agent").map(String::from),
             claimed,
@@ -126,7 +129,7 @@ impl AppState {
                 None => return Ok(()),
             },
         };
-        let event_id = trent_crypto::new_key_id().unwrap_or_default();
+        let event_id = &facts.event_id;
         let event_time_ms = self.kms.now_ms();
         // GetKeyLastUsage names this record's event id: a successful cryptographic call is
         // noted for its keys here, where the id is made.
@@ -136,7 +139,7 @@ impl AppState {
                     op,
                     &done.recorded.resources,
                     event_time_ms,
-                    &event_id,
+                    event_id,
                     &facts.request_id,
                 );
             }
@@ -155,7 +158,7 @@ impl AppState {
             source_ip: facts.source_ip.as_deref(),
             user_agent: facts.user_agent.as_deref(),
             request_id: &facts.request_id,
-            event_id: &event_id,
+            event_id,
             request_parameters: done.request_parameters,
             response_elements: done.response_elements,
             recorded: done.recorded,

@@ -311,7 +311,9 @@ pub(crate) async fn lookup_events(
         Called { name: "LookupEvents", source: "cloudtrail.amazonaws.com", read_only: true };
     let ip = source_ip.clone();
     let served = serve(st, trail, source_ip, method, uri, headers, body).await;
-    let facts = Facts::new(called, request_id, ip.as_deref(), headers, served.caller.is_some());
+    let event_id = trent_crypto::new_key_id().unwrap_or_default();
+    let facts =
+        Facts::new(called, (request_id, event_id), ip.as_deref(), headers, served.caller.is_some());
     let recorded = trent_core::audit::Recorded::default();
     let outcome = match &served.answer {
         Ok(_) => Outcome::Succeeded,

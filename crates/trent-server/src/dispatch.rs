@@ -83,9 +83,8 @@ where
         }
     };
     let response_elements = response_elements(R::OPERATION, &out, &recorded);
-    let body = serde_json::to_vec(&out)
-        .map_err(|e| Failure::Kms(KmsError::Internal(format!("encoding the response: {e}"))))
-        .map(|json| if json == b"null" { Vec::new() } else { json });
+    let body = trent_types::encode(&out)
+        .map_err(|e| Failure::Kms(KmsError::Internal(format!("encoding the response: {e}"))));
     Dispatched { body, request_parameters, response_elements, recorded }
 }
 

@@ -183,7 +183,7 @@ async fn handle(
         return page;
     }
     let arrived = std::time::Instant::now();
-    let request_id = trent_crypto::new_key_id().unwrap_or_default();
+    let (request_id, event_id) = trent_crypto::new_id_pair().unwrap_or_default();
     let source_ip = peer.map(|p| p.0 .0.ip().to_string());
     let target = headers.get("x-amz-target").and_then(|v| v.to_str().ok());
     if target == Some(cloudtrail::TARGET) {
@@ -204,8 +204,8 @@ async fn handle(
     // Every request that names an operation has its record, whatever became of it.
     if let Some(op) = op {
         let authenticated = caller.is_some();
-        let facts =
-            audit::Facts::new(op, &request_id, source_ip.as_deref(), &headers, authenticated);
+        let ids = (request_id.as_str(), event_id);
+        let facts = audit::Facts::new(op, ids, source_ip.as_deref(), &headers, authenticated);
         match late {
             None => {
                 let written = st.audit_call(&facts, caller.as_deref(), &dispatched, None).await;

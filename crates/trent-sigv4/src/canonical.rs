@@ -49,18 +49,29 @@ pub fn canonical_request(input: &CanonicalInput<'_>, signed_headers: &str) -> Op
     out.push('\n');
     out.push_str(signed_headers);
     out.push('\n');
-    out.push_str(&hex_sha256(input.body));
+    push_hex_sha256(input.body, &mut out);
     Some(out)
 }
 
-pub(crate) fn hex_sha256(data: &[u8]) -> String {
-    hex::encode(digest::digest(&digest::SHA256, data).as_ref())
+/// The lowercase hex SHA-256 of `data`, appended to `out` (into place: `hex::encode` goes
+/// char by char, and every request hashes its body and its canonical request).
+pub(crate) fn push_hex_sha256(data: &[u8], out: &mut String) {
+    let mut hex = [0u8; 64];
+    // The buffer is exactly twice the digest's length, and hex digits are ASCII.
+    let _ = hex::encode_to_slice(digest::digest(&digest::SHA256, data).as_ref(), &mut hex);
+    out.push_str(std::str::from_utf8(&hex).unwrap_or_default());
 }
 
 /// Trims the value and folds runs of spaces into one, as SigV4 requires.
 fn push_trimmed(v: &str, out: &mut String) {
+    let v = v.trim();
+    // Nearly every value has nothing to fold.
+    if !v.contains('\t') && !v.contains("  ") {
+        out.push_str(v);
+        return;
+    }
     let mut prev_space = false;
-    for c in v.trim().chars() {
+    for c in v.chars() {
         if c == ' ' || c == '\t' {
             if !prev_space {
                 out.push(' ');

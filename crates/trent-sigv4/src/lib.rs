@@ -11,7 +11,7 @@ mod time;
 pub use canonical::{canonical_request, CanonicalInput};
 pub use time::{format_amz_date, parse_amz_date};
 
-use aws_lc_rs::{digest, hmac};
+use aws_lc_rs::hmac;
 use subtle::ConstantTimeEq;
 
 /// The only algorithm SigV4 defines for AWS services.
@@ -152,8 +152,12 @@ fn zeroize_vec(v: &mut Vec<u8>) {
 
 /// `AWS4-HMAC-SHA256\n<amz-date>\n<scope>\n<hex sha256 of canonical request>`.
 pub fn string_to_sign(amz_date: &str, scope: &str, canonical_request: &str) -> String {
-    let hash = digest::digest(&digest::SHA256, canonical_request.as_bytes());
-    format!("{ALGORITHM}\n{amz_date}\n{scope}\n{}", hex::encode(hash.as_ref()))
+    let mut out = String::with_capacity(ALGORITHM.len() + amz_date.len() + scope.len() + 67);
+    for part in [ALGORITHM, "\n", amz_date, "\n", scope, "\n"] {
+        out.push_str(part);
+    }
+    canonical::push_hex_sha256(canonical_request.as_bytes(), &mut out);
+    out
 }
 
 /// Checks what can be checked before the secret is known: the scope's service, and the
@@ -245,10 +249,13 @@ pub fn check_signed_headers(
         ));
     }
     for (n, _) in headers {
-        let lower = n.to_ascii_lowercase();
-        if lower.starts_with("x-amz-") && !signed.contains(&lower.as_str()) {
+        let amz = n.get(..6).is_some_and(|p| p.eq_ignore_ascii_case("x-amz-"));
+        // The lowercase name must be signed, compared without a lowercased copy per header.
+        let lowercase = |s: &&str| !s.bytes().any(|b| b.is_ascii_uppercase());
+        if amz && !signed.iter().any(|s| s.eq_ignore_ascii_case(n) && lowercase(s)) {
             return Err(SigV4Error::Invalid(format!(
-                "'{lower}' must be a 'SignedHeader' in the AWS Authorization."
+                "'{}' must be a 'SignedHeader' in the AWS Authorization.",
+                n.to_ascii_lowercase()
             )));
         }
     }
@@ -266,7 +273,10 @@ pub fn verify_signature(
     check_signed_headers(auth, input.headers)?;
     let creq = canonical_request(input, auth.signed_headers)
         .ok_or_else(|| SigV4Error::Invalid(MISMATCH.to_string()))?;
-    let scope = format!("{}/{}/{}/aws4_request", auth.date, auth.region, auth.service);
+    let mut scope = String::with_capacity(64);
+    for part in [auth.date, "/", auth.region, "/", auth.service, "/aws4_request"] {
+        scope.push_str(part);
+    }
     let expected = key.sign(&string_to_sign(amz_date, &scope, &creq));
     let mut given = [0u8; 32];
     // Lower-case hex only, as SigV4 defines the signature and AWS checks it.

@@ -235,3 +235,16 @@ fn query_escapes_are_decoded_on_bytes() {
     assert!(canonical("a=%+5").contains("\na=%25%205\n"));
     assert!(canonical("a=%41%2f").contains("\na=A%2F\n"));
 }
+
+#[test]
+fn header_values_are_trimmed_and_their_runs_of_spaces_folded() {
+    let canonical = |value: &'static [u8]| {
+        let headers: Vec<(&str, &[u8])> = vec![("host", b"localhost"), ("x-amz-target", value)];
+        let input =
+            CanonicalInput { method: "POST", path: "/", query: "", headers: &headers, body: b"" };
+        canonical_request(&input, "host;x-amz-target").unwrap()
+    };
+    assert!(canonical(b"  a b ").contains("\nx-amz-target:a b\n"));
+    assert!(canonical(b" a   b\t c ").contains("\nx-amz-target:a b c\n"));
+    assert!(canonical(b"a\tb").contains("\nx-amz-target:a b\n"));
+}

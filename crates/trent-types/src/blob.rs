@@ -2,6 +2,7 @@
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
+use serde::ser::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use zeroize::Zeroize;
 
@@ -45,7 +46,18 @@ impl std::fmt::Debug for Blob {
 
 impl Serialize for Blob {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&STANDARD.encode(&self.0))
+        // Base64 never needs escaping in JSON: handed over as a raw JSON string, it skips
+        // serde_json's escape check of every byte (3% of an Encrypt's CPU, by perf).
+        let mut text = String::with_capacity(self.0.len().div_ceil(3) * 4 + 2);
+        text.push('"');
+        STANDARD.encode_string(&self.0, &mut text);
+        text.push('"');
+        let raw = serde_json::value::RawValue::from_string(text).map_err(S::Error::custom)?;
+        let done = raw.serialize(s);
+        // The text is as secret as the bytes (a data key's plaintext): wiped, as they are.
+        let mut text: Box<str> = raw.into();
+        text.zeroize();
+        done
     }
 }
 

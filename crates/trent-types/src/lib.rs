@@ -54,6 +54,19 @@ where
     }
 }
 
+/// Encodes an operation's output as its response body: empty for an output without members
+/// (AWS answers those with an empty body). The buffer starts large enough for the common
+/// answers (an Encrypt of 1 KiB is 1.7 KB), which serde_json's 128 bytes would regrow and
+/// copy four times.
+pub fn encode<T: serde::Serialize>(output: &T) -> Result<Vec<u8>, serde_json::Error> {
+    let mut body = Vec::with_capacity(2048);
+    serde_json::to_writer(&mut body, output)?;
+    if body == b"null" {
+        body.clear();
+    }
+    Ok(body)
+}
+
 fn serialization_message(e: &serde_json::Error) -> String {
     use serde_json::error::Category;
     match e.classify() {

@@ -274,7 +274,7 @@ impl Writer {
         let size: usize = records.iter().map(|r| r.len() + 160).sum();
         let mut lines = String::with_capacity(size);
         for record in records {
-            lines.push_str(&self.chain.record_text(record));
+            self.chain.push_record_text(record, &mut lines);
             lines.push('\n');
             self.since_checkpoint += 1;
             if self.since_checkpoint >= options.checkpoint_every {

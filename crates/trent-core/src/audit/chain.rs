@@ -47,7 +47,18 @@ pub struct Line {
 
 /// The digest a line is linked by: SHA-256 of its bytes (without the newline), in hex.
 pub fn digest(line: &str) -> String {
-    hex::encode(trent_crypto::sha256(line.as_bytes()))
+    let mut text = String::with_capacity(64);
+    push_digest(line, &mut text);
+    text
+}
+
+/// `digest(line)` appended to `out`: hex into place (`hex::encode` goes char by char).
+fn push_digest(line: &str, out: &mut String) {
+    let mut hex = [0u8; 64];
+    // The buffer is exactly twice the digest's length, so encoding cannot fail, and hex
+    // digits are ASCII.
+    let _ = hex::encode_to_slice(trent_crypto::sha256(line.as_bytes()), &mut hex);
+    out.push_str(std::str::from_utf8(&hex).unwrap_or_default());
 }
 
 /// What the first line of a node's trail links to.
@@ -63,6 +74,8 @@ fn checkpoint_message(node: &str, sequence: u64, previous: &str, time: &str) -> 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Chain {
     node: String,
+    /// `node` as a JSON string, made once (every line begins with it).
+    node_json: String,
     next_sequence: u64,
     previous: String,
 }
@@ -70,7 +83,12 @@ pub struct Chain {
 impl Chain {
     /// A new trail.
     pub fn start(node: &str) -> Self {
-        Chain { node: node.to_string(), next_sequence: 1, previous: genesis(node) }
+        Chain {
+            node: node.to_string(),
+            node_json: Value::from(node).to_string(),
+            next_sequence: 1,
+            previous: genesis(node),
+        }
     }
 
     /// Goes on after `last`, the last complete line of the trail; `None` if it is not a line
@@ -79,6 +97,7 @@ impl Chain {
         let line: Line = serde_json::from_str(last).ok()?;
         (line.node == node).then(|| Chain {
             node: node.to_string(),
+            node_json: Value::from(node).to_string(),
             next_sequence: line.sequence + 1,
             previous: digest(last),
         })
@@ -112,15 +131,27 @@ impl Chain {
     /// the writer serializes it before taking its lock, so that only this and the digest
     /// run under it. The same bytes as `record` gives.
     pub fn record_text(&mut self, record: &str) -> String {
-        // Field order and spelling as `Line` serializes them.
-        let node = serde_json::Value::from(self.node.as_str());
-        let text = format!(
-            "{{\"node\":{node},\"sequence\":{},\"previousDigest\":\"{}\",\"record\":{record}}}",
-            self.next_sequence, self.previous
-        );
-        self.next_sequence += 1;
-        self.previous = digest(&text);
+        let mut text = String::with_capacity(record.len() + 160);
+        self.push_record_text(record, &mut text);
         text
+    }
+
+    /// `record_text`, appended to `out` (the writer's batch) without a copy of its own.
+    pub fn push_record_text(&mut self, record: &str, out: &mut String) {
+        use std::fmt::Write as _;
+        let start = out.len();
+        // Field order and spelling as `Line` serializes them.
+        out.push_str("{\"node\":");
+        out.push_str(&self.node_json);
+        // Writing to a String cannot fail.
+        let _ = write!(out, ",\"sequence\":{},\"previousDigest\":\"", self.next_sequence);
+        out.push_str(&self.previous);
+        out.push_str("\",\"record\":");
+        out.push_str(record);
+        out.push('}');
+        self.next_sequence += 1;
+        self.previous.clear();
+        push_digest(&out[start..], &mut self.previous);
     }
 
     /// A checkpoint line at `time` (ISO 8601).
@@ -358,6 +389,12 @@ mod tests {
         assert_eq!(line, b.append(Some(r), None));
         let parsed: Line = serde_json::from_str(&line).unwrap();
         assert_eq!((parsed.node.as_str(), parsed.sequence), ("n\"1", 1));
+        // Appended to a batch, a line is the same, and only it is digested.
+        let r = json!({ "eventName": "Decrypt" });
+        let mut batch = String::from("an earlier line\n");
+        a.push_record_text(&r.to_string(), &mut batch);
+        assert_eq!(&batch["an earlier line\n".len()..], b.append(Some(r), None));
+        assert_eq!(a, b);
     }
 
     #[test]

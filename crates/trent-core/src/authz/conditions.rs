@@ -5,17 +5,46 @@ use std::net::IpAddr;
 
 /// `*` matches any run of characters, `?` any one character.
 pub fn wildcard(pattern: &str, text: &str, ignore_case: bool) -> bool {
-    let (p, t): (Vec<char>, Vec<char>) = if ignore_case {
-        (pattern.to_lowercase().chars().collect(), text.to_lowercase().chars().collect())
-    } else {
-        (pattern.chars().collect(), text.chars().collect())
-    };
+    // Every call evaluates a few (`kms:*`, `*`, a principal ARN): the common shapes and
+    // ASCII are matched without copying either string.
+    if pattern == "*" {
+        return true;
+    }
+    let ascii = pattern.is_ascii() && text.is_ascii();
+    if !pattern.contains(['*', '?']) {
+        return match (ignore_case, ascii) {
+            (false, _) => pattern == text,
+            (true, true) => pattern.eq_ignore_ascii_case(text),
+            (true, false) => pattern.to_lowercase() == text.to_lowercase(),
+        };
+    }
+    match (ignore_case, ascii) {
+        (false, true) => glob(pattern.as_bytes(), text.as_bytes(), b'*', b'?'),
+        (true, true) => {
+            let lower = |s: &str| s.bytes().map(|b| b.to_ascii_lowercase()).collect::<Vec<u8>>();
+            glob(&lower(pattern), &lower(text), b'*', b'?')
+        }
+        (false, false) => {
+            glob(&pattern.chars().collect::<Vec<_>>(), &text.chars().collect::<Vec<_>>(), '*', '?')
+        }
+        (true, false) => glob(
+            &pattern.to_lowercase().chars().collect::<Vec<_>>(),
+            &text.to_lowercase().chars().collect::<Vec<_>>(),
+            '*',
+            '?',
+        ),
+    }
+}
+
+/// The wildcard match of `t` by `p` (bytes of ASCII text, or chars), `any` and `one` being
+/// `*` and `?`: linear backtracking to the last star.
+fn glob<T: PartialEq + Copy>(p: &[T], t: &[T], any: T, one: T) -> bool {
     let (mut pi, mut ti, mut star, mut mark) = (0usize, 0usize, None::<usize>, 0usize);
     while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+        if pi < p.len() && (p[pi] == one || p[pi] == t[ti]) {
             pi += 1;
             ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
+        } else if pi < p.len() && p[pi] == any {
             star = Some(pi);
             mark = ti;
             pi += 1;
@@ -27,7 +56,7 @@ pub fn wildcard(pattern: &str, text: &str, ignore_case: bool) -> bool {
             return false;
         }
     }
-    while pi < p.len() && p[pi] == '*' {
+    while pi < p.len() && p[pi] == any {
         pi += 1;
     }
     pi == p.len()
@@ -215,6 +244,16 @@ mod tests {
         assert!(wildcard("KMS:ENCRYPT", "kms:Encrypt", true));
         assert!(wildcard("*", "", false));
         assert!(wildcard("a*b*c", "aXXbYYc", false) && !wildcard("a*b*c", "aXXbYY", false));
+        // Without wildcards, with case, and beyond ASCII (each takes its own path).
+        assert!(wildcard("kms:Encrypt", "kms:Encrypt", false));
+        assert!(!wildcard("kms:encrypt", "kms:Encrypt", false));
+        assert!(
+            wildcard("KMS:E?CRYPT", "kms:Encrypt", true)
+                && !wildcard("KMS:E?CRYPT", "kms:Encrypt", false)
+        );
+        assert!(wildcard("café", "CAFÉ", true) && !wildcard("café", "CAFÉ", false));
+        assert!(wildcard("ca?é*", "CAFÉ au lait", true) && wildcard("ça*", "ça va", false));
+        assert!(!wildcard("?", "", false) && wildcard("??", "éé", false));
     }
 
     #[test]

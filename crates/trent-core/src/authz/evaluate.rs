@@ -51,13 +51,20 @@ fn principal_match(p: &Principals, ctx: &RequestContext) -> PrincipalMatch {
         Principals::Aws(a) => a,
     };
     let partition = ctx.principal_arn.split(':').nth(1).unwrap_or("aws");
-    let root = format!("arn:{partition}:iam::{}:root", ctx.principal_account);
+    // `arn:<partition>:iam::<account>:root`, compared in pieces (every call checks it).
+    let names_root = |v: &str| {
+        v.strip_prefix("arn:")
+            .and_then(|r| r.strip_prefix(partition))
+            .and_then(|r| r.strip_prefix(":iam::"))
+            .and_then(|r| r.strip_prefix(ctx.principal_account.as_str()))
+            == Some(":root")
+    };
     let mut best = PrincipalMatch::None;
     for v in aws {
         if v == "*" || *v == ctx.principal_arn {
             return PrincipalMatch::Direct;
         }
-        if *v == root || *v == ctx.principal_account {
+        if names_root(v) || *v == ctx.principal_account {
             best = if ctx.is_root() { PrincipalMatch::Direct } else { PrincipalMatch::Account };
         }
     }

@@ -79,7 +79,7 @@ impl Kms {
         let mut ctx = RequestContext {
             principal_arn: caller.principal_arn.clone(),
             principal_account: caller.account.clone(),
-            action: format!("kms:{action}"),
+            action: ["kms:", action].concat(),
             resource: resource.to_string(),
             values: Default::default(),
         };
@@ -115,7 +115,7 @@ impl Kms {
         if rec.key.account != caller.account && !check.cross_account {
             return Err(access_denied(caller, check.action, &arn, Verdict::NoResourcePolicyAllows));
         }
-        let verdict = self.key_verdict(caller, rec, &rec.policy, check).await?;
+        let verdict = self.key_verdict(caller, rec, &arn, &rec.policy, check).await?;
         match verdict {
             Verdict::Allow => Ok(()),
             // An explicit deny beats grants; otherwise a grant may allow what policies do not.
@@ -153,17 +153,18 @@ impl Kms {
             conditions: &conditions,
             alias: None,
         };
-        Ok(self.key_verdict(caller, rec, policy, &check).await? == Verdict::Allow)
+        let arn = rec.key.arn();
+        Ok(self.key_verdict(caller, rec, &arn, policy, &check).await? == Verdict::Allow)
     }
 
     async fn key_verdict(
         &self,
         caller: &Caller,
         rec: &KeyRecord,
+        arn: &str,
         policy_text: &str,
         check: &Check<'_>,
     ) -> Result<Verdict> {
-        let arn = rec.key.arn();
         let policy = match self.cached_policy(rec).filter(|_| policy_text == rec.policy) {
             Some(p) => p,
             None => Arc::new(PolicyDocument::parse(policy_text).map_err(|e| {
@@ -173,7 +174,7 @@ impl Kms {
         let identity = self.identity_policies(caller).await?;
         let with_values =
             policy.has_conditions() || identity.iter().any(PolicyDocument::has_conditions);
-        let mut ctx = self.context(caller, check.action, &arn, check.conditions, with_values);
+        let mut ctx = self.context(caller, check.action, arn, check.conditions, with_values);
         if with_values {
             let mut set = |k: K, v: String| ctx.set(&k.name(), v);
             set(K::KeyOrigin, rec.origin.as_str().into());
