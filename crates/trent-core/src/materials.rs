@@ -18,18 +18,12 @@ pub(crate) struct MaterialCache(BoundedCache<String, Arc<Secret>>);
 /// holds a `/`: account ids are digits, Regions and key ids are validated names, material
 /// ids hex.
 fn slot(key: &KeyRef, id: &str) -> String {
-    let mut s = key_prefix(key);
-    s.push_str(id);
-    s
+    [key.account.as_str(), "/", &key.region, "/", &key.key_id, "/", id].concat()
 }
 
+/// What every slot of `key` begins with.
 fn key_prefix(key: &KeyRef) -> String {
-    let parts = [key.account.as_str(), "/", &key.region, "/", &key.key_id, "/"];
-    let mut s = String::with_capacity(parts.iter().map(|p| p.len()).sum::<usize>() + 64);
-    for p in parts {
-        s.push_str(p);
-    }
-    s
+    slot(key, "")
 }
 
 impl MaterialCache {

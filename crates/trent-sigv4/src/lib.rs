@@ -273,10 +273,7 @@ pub fn verify_signature(
     check_signed_headers(auth, input.headers)?;
     let creq = canonical_request(input, auth.signed_headers)
         .ok_or_else(|| SigV4Error::Invalid(MISMATCH.to_string()))?;
-    let mut scope = String::with_capacity(64);
-    for part in [auth.date, "/", auth.region, "/", auth.service, "/aws4_request"] {
-        scope.push_str(part);
-    }
+    let scope = [auth.date, "/", auth.region, "/", auth.service, "/aws4_request"].concat();
     let expected = key.sign(&string_to_sign(amz_date, &scope, &creq));
     let mut given = [0u8; 32];
     // Lower-case hex only, as SigV4 defines the signature and AWS checks it.

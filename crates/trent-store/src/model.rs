@@ -19,23 +19,10 @@ impl KeyRef {
         partition_of(&self.region)
     }
     pub fn arn(&self) -> String {
-        // Pieces pushed into one allocation: a call makes this several times, and `format!`
-        // costs four times as much.
-        let parts = [
-            "arn:",
-            self.partition(),
-            ":kms:",
-            &self.region,
-            ":",
-            &self.account,
-            ":key/",
-            &self.key_id,
-        ];
-        let mut arn = String::with_capacity(parts.iter().map(|p| p.len()).sum());
-        for p in parts {
-            arn.push_str(p);
-        }
-        arn
+        // Joined into one allocation: a call makes this several times, and `format!` costs
+        // four times as much.
+        ["arn:", self.partition(), ":kms:", &self.region, ":", &self.account, ":key/", &self.key_id]
+            .concat()
     }
 }
 
