@@ -133,17 +133,23 @@ pub fn ensure_self_signed(dir: &Path) -> Result<TlsSettings, String> {
     leaf.distinguished_name.push(rcgen::DnType::CommonName, "localhost");
     leaf.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
     let leaf_cert = leaf.signed_by(&key, &issuer).map_err(err)?;
+    // Each file is written aside and renamed into place: a crash halfway leaves no truncated
+    // certificate that the existence check above would take for a finished one.
     let write = |path: &Path, text: &str, mode: u32| -> Result<(), String> {
         use std::io::Write;
+        let mut tmp = path.as_os_str().to_owned();
+        tmp.push(".tmp");
+        let tmp = std::path::PathBuf::from(tmp);
         let mut f = std::fs::OpenOptions::new()
             .write(true)
             .create(true)
             .truncate(true)
             .mode(mode)
-            .open(path)
-            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            .open(&tmp)
+            .map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
         f.write_all(text.as_bytes())
             .and_then(|_| f.sync_all())
+            .and_then(|_| std::fs::rename(&tmp, path))
             .map_err(|e| format!("cannot write {}: {e}", path.display()))
     };
     // The CA's key is not kept: nothing can be issued with it after this.

@@ -70,11 +70,8 @@ async fn serve(cfg: ServeConfig) -> Result<(), String> {
         max_age: cfg.audit.max_age,
         keep_files: cfg.audit.keep_files,
     };
-    let audit = Arc::new(crate::audit_file::FileAudit::open(
-        &cfg.data_dir,
-        audit_key.clone(),
-        audit_options,
-    )?);
+    let audit =
+        crate::audit_file::FileAudit::open(&cfg.data_dir, audit_key.clone(), audit_options)?;
     tracing::info!(node = %node, fail_open = cfg.audit.fail_open, "audit trail ready");
     let mut config = KmsConfig::default();
     config.wrapping_pool.size_per_spec = cfg.wrapping_pool_size;
@@ -120,6 +117,27 @@ async fn serve(cfg: ServeConfig) -> Result<(), String> {
         );
     }
     let kms = Arc::new(kms);
+    // The certificates before the credentials: a written credentials file is how scripts (and
+    // the e2e tests) know the data directory is complete, `tls/ca.pem` included.
+    let tls = match &cfg.tls {
+        TlsChoice::Plain => {
+            if !cfg.listen.ip().is_loopback() {
+                tracing::warn!(listen = %cfg.listen, "!!! plain HTTP on a network address: anyone on the path can read and replay requests !!!");
+            }
+            None
+        }
+        TlsChoice::Files(settings) => Some(settings.clone()),
+        TlsChoice::SelfSigned { client_ca } => {
+            let mut settings = trent_server::tls::ensure_self_signed(&cfg.data_dir)?;
+            settings.client_ca = client_ca.clone();
+            tracing::info!(ca = %cfg.data_dir.join("tls/ca.pem").display(), "development TLS: clients trust it with AWS_CA_BUNDLE");
+            Some(settings)
+        }
+    };
+    let tls = match tls {
+        Some(settings) => Some(Arc::new(trent_server::tls::Tls::load(settings)?)),
+        None => None,
+    };
     let creds = kms.admin().ensure_account(&cfg.account_id).await.map_err(|e| e.to_string())?;
     match datadir::write_credentials(&cfg.data_dir, &creds.access_key_id, &creds.secret_access_key)?
     {
@@ -151,25 +169,6 @@ async fn serve(cfg: ServeConfig) -> Result<(), String> {
             );
             AuthMode::AcceptAny
         }
-    };
-    let tls = match &cfg.tls {
-        TlsChoice::Plain => {
-            if !cfg.listen.ip().is_loopback() {
-                tracing::warn!(listen = %cfg.listen, "!!! plain HTTP on a network address: anyone on the path can read and replay requests !!!");
-            }
-            None
-        }
-        TlsChoice::Files(settings) => Some(settings.clone()),
-        TlsChoice::SelfSigned { client_ca } => {
-            let mut settings = trent_server::tls::ensure_self_signed(&cfg.data_dir)?;
-            settings.client_ca = client_ca.clone();
-            tracing::info!(ca = %cfg.data_dir.join("tls/ca.pem").display(), "development TLS: clients trust it with AWS_CA_BUNDLE");
-            Some(settings)
-        }
-    };
-    let tls = match tls {
-        Some(settings) => Some(Arc::new(trent_server::tls::Tls::load(settings)?)),
-        None => None,
     };
     let background = tokio::spawn(kms.clone().run_background(Duration::from_secs(30)));
     let usage_flush = tokio::spawn(kms.clone().run_usage_flush(Duration::from_secs(5)));
