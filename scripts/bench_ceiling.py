@@ -209,6 +209,30 @@ def stores(trent, connections, duration):
         shutil.rmtree(data, ignore_errors=True)
 
 
+def steal_jiffies():
+    """(steal, total) clock ticks of all CPUs from /proc/stat: the share the hypervisor gave to
+    other guests while this VM wanted to run. On a shared VM that share moves every figure."""
+    fields = [int(x) for x in open("/proc/stat").readline().split()[1:]]
+    return fields[7] if len(fields) > 7 else 0, sum(fields[:8])
+
+
+def steal_share(since):
+    """The steal share (percent) of the CPUs' time since `since` (a `steal_jiffies()`)."""
+    steal, total = steal_jiffies()
+    return 100 * (steal - since[0]) / max(1, total - since[1])
+
+
+def rsa4096_sign_ms():
+    """OpenSSL's own RSA-4096 private-key operation on one core, in ms (`openssl speed`): a
+    yardstick of this machine's speed at the time of the run, to compare runs by (the import's
+    unwrap is the same operation); `None` without openssl."""
+    if shutil.which("openssl") is None:
+        return None
+    out = subprocess.run(["openssl", "speed", "-seconds", "2", "rsa4096"], capture_output=True, text=True).stdout
+    m = re.search(r"^rsa 4096 bits\s+([\d.]+)s", out, re.M)
+    return float(m.group(1)) * 1000 if m else None
+
+
 def rss_mb(pid):
     return int(open(f"/proc/{pid}/status").read().split("VmRSS:")[1].split()[0]) / 1024
 
@@ -219,6 +243,8 @@ def run(trent, duration=8, connections=32, sweep=(8, 16, 32, 64)):
     from botocore.config import Config
     data = tempfile.mkdtemp(prefix="trent-ceiling-")
     procs = []
+    since = steal_jiffies()
+    yardstick = rsa4096_sign_ms()
     try:
         port = free_port()
         endpoint = f"http://127.0.0.1:{port}"
@@ -281,6 +307,8 @@ def run(trent, duration=8, connections=32, sweep=(8, 16, 32, 64)):
         loaded = rss_mb(srv.pid)
         facts = {"idle_rss_mb": idle, "loaded_rss_mb": loaded, "encrypt_answer_bytes": sizes["encrypt"],
                  "duration": duration, "connections": connections}
+        facts["steal_percent"] = steal_share(since)
+        facts["rsa4096_sign_ms"] = yardstick
         facts["profile"] = profile(srv.pid, endpoint + "/", scripts["encrypt"], connections)
         srv.send_signal(signal.SIGTERM)
         base.send_signal(signal.SIGTERM)
@@ -337,7 +365,13 @@ def markdown(rows, info):
             f"p99 {best['p99_ms']:.3f} ms.",
             f"- RSS: {info['idle_rss_mb']:.1f} MB idle, {info['loaded_rss_mb']:.1f} MB after these runs.",
             "- On this shared 2-core VM the same run varies by up to a third from one minute to the next (compare "
-            "the 32-connection Encrypt row with the profile's rate below): read the shares, not single figures."]
+            "the 32-connection Encrypt row with the profile's rate below): read the shares, not single figures.",
+            f"- Steal during these runs: {info['steal_percent']:.0f}% of the two vCPUs' time went to other guests "
+            "(/proc/stat). Where it is more than a few percent every figure above is slower than the code is, and "
+            "the server, which wants both cores, loses more to it than the wrk-bound baseline."]
+    if info.get("rsa4096_sign_ms"):
+        out.append(f"- This machine's speed at the time: `openssl speed rsa4096` signs in {info['rsa4096_sign_ms']:.2f} ms "
+                   "(one core). The host's speed moves between sessions with no steal (the same code's micro-benchmarks by up to 1.8x); compare runs by it.")
     st = info.get("stores")
     if st:
         out += ["", "### A node on PostgreSQL", "",
