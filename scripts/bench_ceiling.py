@@ -14,6 +14,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.request
@@ -233,27 +234,21 @@ def rsa4096_sign_ms():
     return float(m.group(1)) * 1000 if m else None
 
 
-def warm_page_cache(gib=4):
-    """Writes `gib` GiB to a scratch file in the temporary directory (where every run's data
-    directory and audit trail go) and deletes it; returns the rate in MB/s. A new VM's memory
-    is given to it by the host on first touch: until a page has been used once, every page
-    the page cache takes costs a fault in the host, and an audit trail that appends 30 MB/s
-    pays it on every write(2) (measured here: 164-228 MB/s for the first write of a
-    file, 1.6-1.8 GB/s once its pages have been used and freed; perf put the server's
-    write(2) at 10% of its CPU on a new VM). A server that has run for a while reuses freed
-    pages, so the runs are measured after this warm-up."""
-    path = os.path.join(tempfile.gettempdir(), "trent-bench-warm")
-    chunk = b"\0" * (1 << 20)
+def warm_memory(spare_gib=2):
+    """Touches all but `spare_gib` GiB of the memory the kernel has available, once, in a
+    child process that then exits; returns (GiB touched, seconds). A new VM's memory is given
+    to it by the host on first touch, so until a page has been used once every page the page
+    cache takes costs a fault in the host, and an audit trail appending 30 MB/s pays it in
+    its write(2) and fsync. Measured here on a new VM: a new 1 GiB file written and fsynced
+    took 3.8 s of system time, 0.9 s after 20 GiB had been touched once (that touching took
+    96 s: about 210 MB/s); and perf put the trail's write(2) at 10-12% of the server's CPU and
+    the fsync threads at 10-20%. A server that has run for a while has used its memory, so
+    the runs are measured after this warm-up (seconds on a VM whose memory is already used)."""
+    avail = next(int(l.split()[1]) for l in open("/proc/meminfo") if l.startswith("MemAvailable:")) * 1024
+    gib = max(0, avail // (1 << 30) - spare_gib)
     start = time.time()
-    try:
-        with open(path, "wb") as f:
-            for _ in range(gib << 10):
-                f.write(chunk)
-            f.flush()
-            os.fsync(f.fileno())
-    finally:
-        os.unlink(path)
-    return (gib << 30) / 1e6 / (time.time() - start)
+    subprocess.run([sys.executable, "-c", f"chunks = [b'\\1' * (1 << 30) for _ in range({gib})]"], check=True)
+    return gib, time.time() - start
 
 
 def rss_mb(pid):
@@ -266,7 +261,7 @@ def run(trent, duration=8, connections=32, sweep=(8, 16, 32, 64)):
     from botocore.config import Config
     data = tempfile.mkdtemp(prefix="trent-ceiling-")
     procs = []
-    warm_mb_s = warm_page_cache()
+    warmed = warm_memory()
     since = steal_jiffies()
     yardstick = rsa4096_sign_ms()
     try:
@@ -333,7 +328,7 @@ def run(trent, duration=8, connections=32, sweep=(8, 16, 32, 64)):
                  "duration": duration, "connections": connections}
         facts["steal_percent"] = steal_share(since)
         facts["rsa4096_sign_ms"] = yardstick
-        facts["warm_mb_s"] = warm_mb_s
+        facts["warmed"] = warmed
         facts["profile"] = profile(srv.pid, endpoint + "/", scripts["encrypt"], connections)
         srv.send_signal(signal.SIGTERM)
         base.send_signal(signal.SIGTERM)
@@ -397,10 +392,11 @@ def markdown(rows, info):
     if info.get("rsa4096_sign_ms"):
         out.append(f"- This machine's speed at the time: `openssl speed rsa4096` signs in {info['rsa4096_sign_ms']:.2f} ms "
                    "(one core). The host's speed moves between sessions with no steal (the same code's micro-benchmarks by up to 1.8x); compare runs by it.")
-    if info.get("warm_mb_s"):
-        out.append(f"- Before the runs, 4 GiB were written to a scratch file and deleted ({info['warm_mb_s']:.0f} MB/s), so "
-                   "that the page cache's pages have been touched once: on a new VM the host allocates a page on its first "
-                   "use, which made the audit trail's write(2) cost 10% of the server's CPU (`warm_page_cache`).")
+    if info.get("warmed"):
+        gib, secs = info["warmed"]
+        out.append(f"- Before the runs, {gib} GiB of memory were touched once and freed ({secs:.0f} s; `warm_memory`): on a new "
+                   "VM the host allocates a page on its first use, which made the audit trail's write(2) and fsync cost "
+                   "a fifth to a third of the server's CPU; a server that has run for a while has used its memory.")
     st = info.get("stores")
     if st:
         out += ["", "### A node on PostgreSQL", "",
@@ -464,14 +460,14 @@ def floor_lines(table, rows):
     parts = ", ".join(f"{n} {medians[n]:.2f}" for n in FLOOR)
     e = next(r for s, w, r in rows if s == "trent" and w == "encrypt")
     rest = e["us_per_request"] - b["us_per_request"] - floor
-    verdict = (f"more than the target leaves, so it cannot be met on this machine while each call does this work"
+    verdict = ("more than the target leaves: it cannot be met on this machine while each call does this work"
                if floor >= budget else f"which leaves {budget - floor:.1f} µs for everything else a call does")
     return ["", "### What the 70% target leaves for the KMS work", "",
             f"At 70% of the ceiling the server has about {budget:.1f} µs per call beyond what the baseline spends "
             f"(the ceiling section's figures of this run). The work an Encrypt of 1 KiB must do, measured alone by "
-            f"the micro-benchmarks below (medians, µs: {parts}), adds up to {floor:.1f} µs, {verdict}: the hand-off "
-            "from hyper to the domain, authorization, the key and policy caches, the audit trail's write(2) and the "
-            f"task that runs the call. In the Encrypt row above those cost {rest:.1f} µs."]
+            f"the micro-benchmarks above (medians, µs: {parts}), adds up to {floor:.1f} µs, {verdict}. On top of it "
+            "come the hand-off from hyper to the domain, authorization, the key and policy caches, the audit trail's "
+            f"write(2) and the task that runs the call: {rest:.1f} µs in the 32-connection Encrypt row."]
 
 
 def replace_section(text, lines):
