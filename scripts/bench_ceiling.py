@@ -241,9 +241,8 @@ def warm_memory(spare_gib=2):
     cache takes costs a fault in the host, and an audit trail appending 30 MB/s pays it in
     its write(2) and fsync. Measured here on a new VM: a new 1 GiB file written and fsynced
     took 3.8 s of system time, 0.9 s after 20 GiB had been touched once (that touching took
-    96 s: about 210 MB/s); and perf put the trail's write(2) at 10-12% of the server's CPU and
-    the fsync threads at 10-20%. A server that has run for a while has used its memory, so
-    the runs are measured after this warm-up (seconds on a VM whose memory is already used)."""
+    96 s: about 210 MB/s). A server that has run for a while has used its memory, so the runs
+    are measured after this warm-up (seconds on a VM whose memory is already used)."""
     avail = next(int(l.split()[1]) for l in open("/proc/meminfo") if l.startswith("MemAvailable:")) * 1024
     gib = max(0, avail // (1 << 30) - spare_gib)
     start = time.time()
@@ -395,8 +394,9 @@ def markdown(rows, info):
     if info.get("warmed"):
         gib, secs = info["warmed"]
         out.append(f"- Before the runs, {gib} GiB of memory were touched once and freed ({secs:.0f} s; `warm_memory`): on a new "
-                   "VM the host allocates a page on its first use, which made the audit trail's write(2) and fsync cost "
-                   "a fifth to a third of the server's CPU; a server that has run for a while has used its memory.")
+                   "VM the host allocates a page on its first use (a new 1 GiB file written and fsynced took 3.8 s of "
+                   "system time before that, 0.9 s after). The audit trail's write(2) and fsync still cost what the "
+                   "host's disk path costs at the time: see their shares in the profile below.")
     st = info.get("stores")
     if st:
         out += ["", "### A node on PostgreSQL", "",
