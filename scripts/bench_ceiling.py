@@ -343,6 +343,12 @@ def run(trent, duration=8, connections=32, sweep=(8, 16, 32, 64)):
         shutil.rmtree(data, ignore_errors=True)
 
 
+def budget_at_70(baseline):
+    """The server's µs of CPU per call at 70% of the ceiling: wrk needs 70% of the cores it
+    used against the baseline, and the server has the rest for that many calls a second."""
+    return (2 - 0.7 * (2 - baseline["cores"])) / (0.7 * baseline["rps"]) * 1e6
+
+
 def markdown(rows, info):
     base = next(r for s, _, r in rows if s == "baseline")["rps"]
     c = info["connections"]
@@ -372,9 +378,7 @@ def markdown(rows, info):
     best = max(encrypt, key=lambda r: r["rps"])
     b = next(r for s, _, r in rows if s == "baseline")
     e = next(r for s, w, r in rows if s == "trent" and w == "encrypt")
-    # At 70% of the ceiling wrk needs 70% of the cores it used against the baseline; the
-    # server has the rest for that many calls a second.
-    budget_us = (2 - 0.7 * (2 - b["cores"])) / (0.7 * b["rps"]) * 1e6
+    budget_us = budget_at_70(b)
     out += ["", f"- The baseline used {b['cores']:.2f} cores at {b['rps']:.0f} req/s: the ceiling is wrk's own thread, "
             "which takes the rest of the two cores. Trent's Encrypt costs its server "
             f"{e['us_per_request']:.1f} µs of CPU against the baseline's {b['us_per_request']:.1f} µs: the KMS work is "
@@ -455,7 +459,7 @@ def floor_lines(table, rows):
     if any(n not in medians for n in FLOOR):
         return []
     b = next(r for s, _, r in rows if s == "baseline")
-    budget = (2 - 0.7 * (2 - b["cores"])) / (0.7 * b["rps"]) * 1e6 - b["us_per_request"]
+    budget = budget_at_70(b) - b["us_per_request"]
     floor = sum(medians[n] for n in FLOOR)
     parts = ", ".join(f"{n} {medians[n]:.2f}" for n in FLOOR)
     e = next(r for s, w, r in rows if s == "trent" and w == "encrypt")
