@@ -84,6 +84,18 @@ class Server:
             config=Config(retries={"max_attempts": 1}),
         )
 
+    def admin(self, *args):
+        """`trent admin` against this server's data directory; its JSON answer."""
+        import json
+        p = subprocess.run([TRENT, "admin", "--data-dir", self.data_dir, *args], capture_output=True, text=True)
+        assert p.returncode == 0, p.stderr
+        return json.loads(p.stdout)
+
+    def account_client(self, account, partition, region):
+        """A boto3 client of a new account in `partition` (its root), signing for `region`."""
+        root = self.admin("create-account", "--account-id", account, "--partition", partition)["Root"]
+        return self.client(access_key=root["AccessKeyId"], secret=root["SecretAccessKey"], region=region)
+
     def aws(self, *args, check=True):
         """Runs the real aws cli with the credentials file Trent wrote."""
         env = dict(os.environ, AWS_SHARED_CREDENTIALS_FILE=self.credentials_file,

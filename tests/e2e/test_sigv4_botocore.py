@@ -43,11 +43,39 @@ def test_botocore_signed_requests_verify(server):
 def test_botocore_signature_with_wrong_secret_or_old_clock(server, monkeypatch):
     status, out = send(server, "ListKeys", b"{}", secret="wrong")
     assert (status, out["__type"]) == (400, "InvalidSignatureException")
-    old = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None) - datetime.timedelta(minutes=20)
-    monkeypatch.setattr(botocore.auth, "get_current_datetime", lambda: old)
-    status, out = send(server, "ListKeys", b"{}")
-    assert (status, out["__type"]) == (400, "InvalidSignatureException")
-    assert out["message"].startswith("Signature expired: ")
+
+
+def amz(t):
+    return t.strftime("%Y%m%dT%H%M%SZ")
+
+
+def test_clock_skew_is_five_minutes_each_way_with_aws_messages(server, monkeypatch):
+    """AWS refuses a request signed more than five minutes before or after its clock."""
+    utcnow = lambda: datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+    for minutes in (-2, 2):
+        monkeypatch.setattr(botocore.auth, "get_current_datetime",
+                            lambda m=minutes: utcnow() + datetime.timedelta(minutes=m))
+        status, out = send(server, "Encrypt", b'{"KeyId":"alias/none","Plaintext":"AA=="}')
+        assert out.get("__type") == "NotFoundException", (minutes, out)
+    for minutes, word in ((-10, "expired"), (10, "not yet current")):
+        signed = utcnow() + datetime.timedelta(minutes=minutes)
+        monkeypatch.setattr(botocore.auth, "get_current_datetime", lambda s=signed: s)
+        status, out = send(server, "ListKeys", b"{}")
+        after = utcnow()
+        assert (status, out["__type"]) == (400, "InvalidSignatureException")
+        msg = out["message"]
+        if minutes < 0:
+            prefix = f"Signature expired: {amz(signed)} is now earlier than "
+            assert msg.startswith(prefix) and msg.endswith(" - 5 min.)"), msg
+        else:
+            prefix = f"Signature not yet current: {amz(signed)} is still later than "
+            assert msg.startswith(prefix) and msg.endswith(" + 5 min.)"), msg
+        # "<edge> (<now> ± 5 min.)": now is the server's clock when it answered.
+        edge, now = msg[len(prefix):].split(" (")
+        now = datetime.datetime.strptime(now.split(" ")[0], "%Y%m%dT%H%M%SZ")
+        assert abs((now - after).total_seconds()) < 5
+        shift = datetime.timedelta(minutes=-5 if minutes < 0 else 5)
+        assert edge == amz(now + shift)
 
 
 def test_version_and_help():

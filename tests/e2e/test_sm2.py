@@ -18,7 +18,8 @@ def openssl(*args, data=None):
 
 @pytest.fixture
 def kms(server):
-    return server.client(region="cn-north-1")
+    # An account of the China partition: credentials sign only for their partition's Regions.
+    return server.account_client("666677778888", "aws-cn", "cn-north-1")
 
 
 @pytest.fixture

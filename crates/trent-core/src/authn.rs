@@ -12,7 +12,7 @@ pub(crate) fn secret_context(access_key_id: &str) -> String {
 /// Who an access key authenticates, and its derived signing key.
 pub struct SigningIdentity {
     pub account: String,
-    /// The principal, in the partition of the Region the request was signed for.
+    /// The principal, as stored: its partition is the Region's.
     pub principal_arn: String,
     pub key: trent_sigv4::SigningKey,
 }
@@ -64,12 +64,18 @@ impl Authentication<'_> {
         let Some(k) = self.kms.store.get_access_key(access_key_id).await? else {
             return Ok(None);
         };
+        // An account lives in one partition, as in AWS: its credentials are unknown in the
+        // Regions of every other (so a caller cannot step out of its identity policies, which
+        // are stored under its own ARN, by signing for another partition's Region).
+        if trent_store::partition_of_arn(&k.principal_arn) != Some(crate::partition_of(region)) {
+            return Ok(None);
+        }
         let secret =
             self.kms.keyring.open_secret(&secret_context(&k.access_key_id), &k.sealed_secret)?;
         let Ok(secret) = std::str::from_utf8(secret.as_bytes()) else { return Ok(None) };
         let identity = Arc::new(SigningIdentity {
             account: k.account_id,
-            principal_arn: crate::in_partition_of(&k.principal_arn, region),
+            principal_arn: k.principal_arn,
             key: trent_sigv4::SigningKey::derive(secret, date, region, service),
         });
         cache.insert(ck, identity.clone());

@@ -73,8 +73,12 @@ impl Kms {
         Ok(grants)
     }
 
-    /// Stores a new grant. Every grant write goes through here or `delete_grant`.
+    /// Stores a new grant, within the key's grant quota. Every grant write goes through here
+    /// or `delete_grant`.
     pub(crate) async fn put_grant(&self, grant: &GrantRecord) -> Result<()> {
+        let held = self.grants_of(&grant.key).await?.len() as u64;
+        let quota = crate::quotas::ResourceQuota::GrantsPerKey;
+        self.config.resource_quotas.check(quota, held + 1)?;
         let written = self.store.put_grant(grant).await;
         self.authz_cache.grants.forget(&grant.key);
         Ok(written?)

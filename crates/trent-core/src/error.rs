@@ -61,6 +61,11 @@ impl KmsError {
         )
     }
 
+    /// CloudTrail's throttling of LookupEvents (its own wording; the code is the same).
+    pub fn throttling_lookup_events() -> Self {
+        KmsError::new(ErrorCode::ThrottlingException, "Rate exceeded".into())
+    }
+
     /// The AWS error code, `KMSInternalException` for faults of ours.
     pub fn code(&self) -> ErrorCode {
         match self {

@@ -21,6 +21,7 @@ mod materials;
 mod metadata;
 pub mod notices;
 mod ops;
+pub mod quotas;
 mod state;
 mod stats;
 mod usage;
@@ -28,8 +29,8 @@ mod wrapping_pool;
 mod writes;
 
 pub use admin::{
-    Admin, AdminRequest, BootstrapCredentials, Seed, SeedAccessKey, SeedKey, SeedMaterial,
-    SeedReport, SeedUser, ACCOUNT_ROOT_USER,
+    Admin, AdminRequest, BootstrapCredentials, Seed, SeedAccessKey, SeedAccount, SeedKey,
+    SeedMaterial, SeedReport, SeedUser, ACCOUNT_ROOT_USER,
 };
 pub use authn::{Authentication, SigningIdentity};
 pub use background::Background;
@@ -39,7 +40,7 @@ pub use error::KmsError;
 pub use gate::{parse_key_identifier, Authorized, Call, Conditions, KeyIdentifier, Target};
 pub use heavy::HeavyWorkConfig;
 pub use stats::{KeyCensus, Stats};
-pub use trent_store::{in_partition_of, partition_of};
+pub use trent_store::{partition_named, partition_of, PARTITIONS};
 pub use wrapping_pool::WrappingPoolConfig;
 
 use std::sync::Arc;
@@ -58,6 +59,8 @@ pub struct Caller {
     pub access_key_id: String,
     /// The client's address, for `aws:SourceIp`.
     pub source_ip: Option<String>,
+    /// Whether the request came over TLS, for `aws:SecureTransport`.
+    pub secure_transport: bool,
 }
 
 /// Settings of the domain that operators may change.
@@ -79,6 +82,10 @@ pub struct KmsConfig {
     pub expiry_warnings: Vec<std::time::Duration>,
     /// How long a new replica shows `Creating`, and the keys changing primary `Updating`.
     pub multi_region_sync_ms: i64,
+    /// Which request quotas are in force (`quotas`).
+    pub quotas: quotas::Profile,
+    /// The resource quotas (keys per Region, aliases and grants per key, …).
+    pub resource_quotas: quotas::ResourceQuotas,
 }
 
 impl Default for KmsConfig {
@@ -94,6 +101,8 @@ impl Default for KmsConfig {
                 .map(|days| std::time::Duration::from_secs(days * 86_400))
                 .to_vec(),
             multi_region_sync_ms: ops::multi_region::DEFAULT_SYNC_MS,
+            quotas: quotas::Profile::default(),
+            resource_quotas: quotas::ResourceQuotas::default(),
         }
     }
 }
@@ -118,6 +127,7 @@ pub struct Kms {
     notifier: Arc<dyn notices::Notifier>,
     sent_notices: notices::Sent,
     usage: usage::UsageNotes,
+    quotas: quotas::Quotas,
 }
 
 impl Kms {
@@ -132,6 +142,7 @@ impl Kms {
             wrapping_pool::WrappingPool::new(config.wrapping_pool.clone(), heavy.clone());
         let keys = key_cache::KeyCache::new(config.key_cache_size, config.key_cache_ttl);
         let authz_cache = authz_cache::AuthzCache::new(10_000, config.key_cache_ttl);
+        let quotas = quotas::Quotas::new(config.quotas);
         Kms {
             store,
             keyring,
@@ -148,6 +159,7 @@ impl Kms {
             notifier: Arc::new(notices::NoNotifier),
             sent_notices: notices::Sent::default(),
             usage: usage::UsageNotes::default(),
+            quotas,
         }
     }
 

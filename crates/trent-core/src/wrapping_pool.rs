@@ -6,7 +6,9 @@
 //!
 //! Policy: by default every key pair backs exactly one import token (a fresh key pair per
 //! call, as AWS does). `tokens_per_key_pair > 1` lets one pair back that many tokens within
-//! its first 24 hours — faster bursts at the cost of sharing a wrapping key between imports.
+//! its first 24 hours — faster bursts at the cost of sharing a wrapping key between imports —
+//! but never between accounts: a pair's first token binds it to that account, and its other
+//! tokens go only to that account's calls (one tenant's wrapping key is never another's).
 
 use crate::heavy::HeavyWork;
 use std::collections::{HashMap, VecDeque};
@@ -44,7 +46,10 @@ const QUIET_BEFORE_REFILL: std::time::Duration = std::time::Duration::from_secs(
 
 struct Inner {
     cfg: WrappingPoolConfig,
+    /// Fresh pairs, not yet used by any account.
     queues: Mutex<HashMap<WrappingSpec, VecDeque<Entry>>>,
+    /// Pairs with tokens left, each bound to the account that took its first token.
+    bound: Mutex<HashMap<(String, WrappingSpec), Entry>>,
     /// When a key pair was last asked for.
     last_take: Mutex<Option<std::time::Instant>>,
     wake: tokio::sync::Notify,
@@ -67,6 +72,7 @@ impl WrappingPool {
         let inner = Arc::new(Inner {
             cfg,
             queues: Mutex::new(HashMap::new()),
+            bound: Mutex::new(HashMap::new()),
             last_take: Mutex::new(None),
             wake: tokio::sync::Notify::new(),
             stop: AtomicBool::new(false),
@@ -79,19 +85,30 @@ impl WrappingPool {
         WrappingPool { inner, heavy }
     }
 
-    fn try_take(&self, spec: WrappingSpec) -> Option<Arc<WrappingKeyPair>> {
+    fn try_take(&self, account: &str, spec: WrappingSpec) -> Option<Arc<WrappingKeyPair>> {
+        let now = now_ms();
+        let fresh = |e: &Entry| now - e.created_ms < PAIR_LIFETIME_MS;
+        let mut bound = self.inner.bound.lock().ok()?;
+        let slot = (account.to_string(), spec);
+        if let Some(e) = bound.get_mut(&slot).filter(|e| fresh(e)) {
+            e.uses_left -= 1;
+            let pair = e.pair.clone();
+            if e.uses_left == 0 {
+                bound.remove(&slot);
+            }
+            return Some(pair);
+        }
+        bound.retain(|_, e| fresh(e));
         let mut queues = self.inner.queues.lock().ok()?;
         let q = queues.entry(spec).or_default();
-        let now = now_ms();
-        while let Some(front) = q.front_mut() {
-            if now - front.created_ms >= PAIR_LIFETIME_MS {
-                q.pop_front();
+        while let Some(mut e) = q.pop_front() {
+            if !fresh(&e) {
                 continue;
             }
-            front.uses_left -= 1;
-            let pair = front.pair.clone();
-            if front.uses_left == 0 {
-                q.pop_front();
+            e.uses_left -= 1;
+            let pair = e.pair.clone();
+            if e.uses_left > 0 {
+                bound.insert(slot, e);
             }
             return Some(pair);
         }
@@ -104,10 +121,15 @@ impl WrappingPool {
         WrappingSpec::ALL.into_iter().map(|s| (s, queues.get(&s).map_or(0, |q| q.len()))).collect()
     }
 
-    /// A key pair for one import token: from the pool, or freshly generated on a blocking
-    /// thread when the pool is empty.
-    pub(crate) async fn take(&self, spec: WrappingSpec) -> crate::Result<Arc<WrappingKeyPair>> {
-        let found = self.try_take(spec);
+    /// A key pair for one import token of `account`: from the pool (a pair another account
+    /// used is never handed out), or freshly generated on a blocking thread when the pool is
+    /// empty.
+    pub(crate) async fn take(
+        &self,
+        account: &str,
+        spec: WrappingSpec,
+    ) -> crate::Result<Arc<WrappingKeyPair>> {
+        let found = self.try_take(account, spec);
         if let Ok(mut last) = self.inner.last_take.lock() {
             *last = Some(std::time::Instant::now());
         }
@@ -191,8 +213,8 @@ mod tests {
             heavy(),
         );
         wait_until_full(&pool, WrappingSpec::Rsa2048, 2).await;
-        let a = pool.take(WrappingSpec::Rsa2048).await.unwrap();
-        let b = pool.take(WrappingSpec::Rsa2048).await.unwrap();
+        let a = pool.take("111122223333", WrappingSpec::Rsa2048).await.unwrap();
+        let b = pool.take("111122223333", WrappingSpec::Rsa2048).await.unwrap();
         assert_ne!(a.public_spki, b.public_spki, "each token gets a fresh key pair");
         wait_until_full(&pool, WrappingSpec::Rsa2048, 2).await;
     }
@@ -204,15 +226,33 @@ mod tests {
             heavy(),
         );
         wait_until_full(&pool, WrappingSpec::Rsa2048, 1).await;
-        let first = pool.take(WrappingSpec::Rsa2048).await.unwrap();
+        let first = pool.take("111122223333", WrappingSpec::Rsa2048).await.unwrap();
         for _ in 0..2 {
             assert_eq!(
-                pool.take(WrappingSpec::Rsa2048).await.unwrap().public_spki,
+                pool.take("111122223333", WrappingSpec::Rsa2048).await.unwrap().public_spki,
                 first.public_spki
             );
         }
-        let fourth = pool.take(WrappingSpec::Rsa2048).await.unwrap();
+        let fourth = pool.take("111122223333", WrappingSpec::Rsa2048).await.unwrap();
         assert_ne!(fourth.public_spki, first.public_spki);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_shared_key_pair_never_serves_two_accounts() {
+        let pool = WrappingPool::new(
+            WrappingPoolConfig { size_per_spec: 2, tokens_per_key_pair: 5 },
+            heavy(),
+        );
+        wait_until_full(&pool, WrappingSpec::Rsa2048, 2).await;
+        let a = pool.take("111111111111", WrappingSpec::Rsa2048).await.unwrap();
+        let b = pool.take("222222222222", WrappingSpec::Rsa2048).await.unwrap();
+        assert_ne!(a.public_spki, b.public_spki, "another account got a used wrapping key");
+        for _ in 0..4 {
+            let again = pool.take("111111111111", WrappingSpec::Rsa2048).await.unwrap();
+            assert_eq!(again.public_spki, a.public_spki);
+            let other = pool.take("222222222222", WrappingSpec::Rsa2048).await.unwrap();
+            assert_ne!(other.public_spki, a.public_spki);
+        }
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -221,7 +261,7 @@ mod tests {
             WrappingPoolConfig { size_per_spec: 0, tokens_per_key_pair: 1 },
             heavy(),
         );
-        let p = pool.take(WrappingSpec::Rsa3072).await.unwrap();
+        let p = pool.take("111122223333", WrappingSpec::Rsa3072).await.unwrap();
         assert_eq!(p.spec, WrappingSpec::Rsa3072);
     }
 }

@@ -215,6 +215,7 @@ fn audit_record_of_encrypt(b: Bencher) {
         principal_arn: "arn:aws:iam::111122223333:root".into(),
         access_key_id: "AKIAIOSFODNN7EXAMPLE".into(),
         source_ip: Some("127.0.0.1".into()),
+        secure_transport: false,
     };
     let recorded = Recorded { resources: vec![ARN.into()], key_material_ids: vec![MID.into()] };
     let mut chain = Chain::start("node-bench");

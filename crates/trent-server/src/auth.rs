@@ -24,11 +24,13 @@ pub struct Authenticator {
     kms: Arc<Kms>,
     mode: AuthMode,
     default_account: String,
+    /// Whether every connection is TLS (`aws:SecureTransport`).
+    pub(crate) secure_transport: bool,
 }
 
 impl Authenticator {
     pub fn new(kms: Arc<Kms>, mode: AuthMode, default_account: String) -> Self {
-        Authenticator { kms, mode, default_account }
+        Authenticator { kms, mode, default_account, secure_transport: false }
     }
 
     /// Authenticates a request signed for `service` (`kms`, or `cloudtrail` for LookupEvents).
@@ -64,6 +66,7 @@ impl Authenticator {
                 region,
                 access_key_id: akid,
                 source_ip,
+                secure_transport: self.secure_transport,
             });
         }
         let header = header.ok_or(Failure::Auth(SigV4Error::Missing))??;
@@ -98,6 +101,7 @@ impl Authenticator {
             principal_arn: known.principal_arn.clone(),
             access_key_id: auth.access_key_id.to_string(),
             source_ip,
+            secure_transport: self.secure_transport,
         })
     }
 }

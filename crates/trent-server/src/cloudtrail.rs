@@ -22,6 +22,8 @@ pub(crate) const TARGET: &str =
 
 /// The largest LookupEvents body (one attribute, times, a token).
 const MAX_BODY: usize = 16 * 1024;
+/// How long a LookupEvents waits for a scan of the trail to start before it is throttled.
+const SCAN_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
 /// CloudTrail's page: 1 to 50 events, 50 by default.
 const MAX_RESULTS: usize = 50;
 
@@ -219,20 +221,25 @@ fn failed(caller: Option<trent_core::Caller>, f: Failure) -> Served {
     Served { caller, request_parameters: Value::Null, answer: Err((status, code.name(), message)) }
 }
 
+/// What the HTTP layer hands over of a LookupEvents request.
+pub(crate) struct Incoming {
+    pub method: Method,
+    pub uri: Uri,
+    pub body: axum::body::Body,
+    pub watch: Option<crate::listener::BodyWatch>,
+}
+
 async fn serve(
     st: &AppState,
     trail: std::sync::Arc<dyn trent_core::audit::lookup::TrailReader>,
     source_ip: Option<String>,
-    method: Method,
-    uri: Uri,
     headers: &HeaderMap,
-    body: axum::body::Body,
+    request: Incoming,
 ) -> Served {
-    let limited = axum::body::to_bytes(body, MAX_BODY);
-    let body = match tokio::time::timeout(st.limits.body_timeout, limited).await {
-        Err(_) => return failed(None, Failure::RequestTimeout),
-        Ok(Err(_)) => return failed(None, Failure::TooLarge),
-        Ok(Ok(b)) => b,
+    let Incoming { method, uri, body, watch } = request;
+    let body = match crate::read_body(&st.limits, body, MAX_BODY, watch.as_ref()).await {
+        Err(f) => return failed(None, f),
+        Ok(b) => b,
     };
     if method != Method::POST || uri.path() != "/" {
         return failed(None, Failure::UnknownOperation);
@@ -279,8 +286,21 @@ async fn serve(
             answer: Ok(json!({ "Events": [] })),
         };
     }
-    // Reading files: off the async workers.
-    let page = match tokio::task::spawn_blocking(move || trail.lookup(&q)).await {
+    // Reading files: off the async workers, and only so many scans at once; a scan that
+    // cannot start within a second is throttled rather than queued behind the others.
+    let scans = st.trail_scans.clone().acquire_owned();
+    let permit = match tokio::time::timeout(SCAN_WAIT, scans).await {
+        Ok(Ok(p)) => p,
+        _ => {
+            let f = Failure::Kms(trent_core::KmsError::throttling_lookup_events());
+            return failed(Some(caller), f);
+        }
+    };
+    let scan = move || {
+        let _permit = permit;
+        trail.lookup(&q)
+    };
+    let page = match tokio::task::spawn_blocking(scan).await {
         Ok(Ok(page)) => page,
         Ok(Err(e)) => return failed(Some(caller), Failure::Kms(trent_core::KmsError::Internal(e))),
         Err(_) => {
@@ -297,10 +317,8 @@ pub(crate) async fn lookup_events(
     st: &AppState,
     request_id: &str,
     source_ip: Option<String>,
-    method: Method,
-    uri: Uri,
     headers: &HeaderMap,
-    body: axum::body::Body,
+    request: Incoming,
 ) -> Response {
     let arrived = std::time::Instant::now();
     let Some(trail) = st.trail.clone() else {
@@ -310,7 +328,7 @@ pub(crate) async fn lookup_events(
     let called =
         Called { name: "LookupEvents", source: "cloudtrail.amazonaws.com", read_only: true };
     let ip = source_ip.clone();
-    let served = serve(st, trail, source_ip, method, uri, headers, body).await;
+    let served = serve(st, trail, source_ip, headers, request).await;
     let event_id = trent_crypto::new_key_id().unwrap_or_default();
     let facts =
         Facts::new(called, (request_id, event_id), ip.as_deref(), headers, served.caller.is_some());

@@ -9,6 +9,7 @@ mod console;
 mod dispatch;
 pub mod error;
 mod error_bodies;
+mod host_guard;
 mod listener;
 mod log_budget;
 pub mod metrics;
@@ -17,6 +18,7 @@ pub mod tls;
 pub use listener::Limits;
 
 pub use auth::AuthMode;
+pub use host_guard::HostGuard;
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -50,7 +52,15 @@ pub struct AppState {
     audit_failing: std::sync::atomic::AtomicBool,
     /// The audit trail, for CloudTrail's LookupEvents.
     trail: Option<Arc<dyn trent_core::audit::lookup::TrailReader>>,
+    /// Scans of the trail running at once (half the CPUs, at least one): a scan reads files
+    /// on a blocking thread, and the other half of the machine stays for the API.
+    trail_scans: Arc<tokio::sync::Semaphore>,
     pub metrics: metrics::Metrics,
+    /// The hosts requests may name (accept-any: every caller is the root, so a rebound name
+    /// must not reach it; `host_guard.rs`); `None`: any.
+    host_guard: Option<HostGuard>,
+    /// The hosts the metrics listener answers (always guarded: it has no authentication).
+    metrics_hosts: HostGuard,
 }
 
 impl AppState {
@@ -66,6 +76,11 @@ impl AppState {
             audit_fail_open: false,
             audit_failing: std::sync::atomic::AtomicBool::new(false),
             trail: None,
+            host_guard: (mode == AuthMode::AcceptAny).then(HostGuard::default),
+            metrics_hosts: HostGuard::default(),
+            trail_scans: Arc::new(tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1)),
+            )),
         }
     }
 
@@ -82,6 +97,16 @@ impl AppState {
         self
     }
 
+    /// Names requests may give in `Host` besides loopback names and IP literals, where the
+    /// host is checked (accept-any, metrics).
+    pub fn with_allowed_hosts(mut self, names: &[String]) -> Self {
+        if self.host_guard.is_some() {
+            self.host_guard = Some(HostGuard::new(names));
+        }
+        self.metrics_hosts = HostGuard::new(names);
+        self
+    }
+
     pub fn with_limits(mut self, limits: Limits) -> Self {
         self.limits = limits;
         self
@@ -89,6 +114,7 @@ impl AppState {
 
     pub fn with_tls(mut self, tls: Arc<tls::Tls>) -> Self {
         self.tls = Some(tls);
+        self.auth.secure_transport = true;
         self
     }
 
@@ -137,8 +163,21 @@ pub async fn serve_metrics(
     let router = Router::new()
         .route("/metrics", get(scrape))
         .route("/health", get(|| async { "ok" }))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), metrics_host))
         .with_state(state);
     listener::serve_router(listener, router, limits, tls, shutdown).await
+}
+
+async fn metrics_host(
+    State(st): State<Arc<AppState>>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if st.metrics_hosts.allows(req.headers()) {
+        next.run(req).await
+    } else {
+        HostGuard::refusal(req.headers())
+    }
 }
 
 async fn scrape(State(st): State<Arc<AppState>>) -> Response {
@@ -174,32 +213,38 @@ impl Exchange {
 async fn handle(
     State(st): State<Arc<AppState>>,
     peer: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
+    watch: Option<axum::Extension<listener::BodyWatch>>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
     body: axum::body::Body,
 ) -> Response {
+    if st.host_guard.as_ref().is_some_and(|g| !g.allows(&headers)) {
+        return HostGuard::refusal(&headers);
+    }
     if let Some(page) = console::serve(&method, &uri, &headers) {
         return page;
     }
     let arrived = std::time::Instant::now();
     let (request_id, event_id) = trent_crypto::new_id_pair().unwrap_or_default();
     let source_ip = peer.map(|p| p.0 .0.ip().to_string());
+    let watch = watch.map(|w| w.0);
     let target = headers.get("x-amz-target").and_then(|v| v.to_str().ok());
     if target == Some(cloudtrail::TARGET) {
-        return cloudtrail::lookup_events(&st, &request_id, source_ip, method, uri, &headers, body)
-            .await;
+        let request = cloudtrail::Incoming { method, uri, body, watch };
+        return cloudtrail::lookup_events(&st, &request_id, source_ip, &headers, request).await;
     }
     let op = target
         .and_then(|t| t.strip_prefix("TrentService."))
         .and_then(trent_types::Operation::from_name);
     // A panic (in authentication, or in the domain's task) must not drop the connection
     // without an answer: it becomes KMSInternalException (the panic hook logs where).
-    let exchange =
-        std::panic::AssertUnwindSafe(exchange(&st, &source_ip, op, method, uri, &headers, body))
-            .catch_unwind()
-            .await
-            .unwrap_or_else(|_| Exchange::refused(None, internal("panic")));
+    let exchange = std::panic::AssertUnwindSafe(exchange(
+        &st, &source_ip, op, method, uri, &headers, body, watch,
+    ))
+    .catch_unwind()
+    .await
+    .unwrap_or_else(|_| Exchange::refused(None, internal("panic")));
     let Exchange { caller, mut dispatched, late } = exchange;
     // Every request that names an operation has its record, whatever became of it.
     if let Some(op) = op {
@@ -243,7 +288,49 @@ fn internal(cause: &str) -> Failure {
     Failure::Kms(trent_core::KmsError::Internal(cause.into()))
 }
 
+/// Reads a request's body, at most `limit` bytes: the client has `body_timeout` to send it,
+/// and a full connection table may cut it sooner when it is the slowest (`listener.rs`).
+/// Every API surface reads its bodies here.
+pub(crate) async fn read_body(
+    limits: &Limits,
+    body: axum::body::Body,
+    limit: usize,
+    watch: Option<&listener::BodyWatch>,
+) -> Result<Bytes, Failure> {
+    use futures_util::StreamExt as _;
+    let _reading = watch.map(|w| w.reading());
+    let read = async {
+        let mut stream = body.into_data_stream();
+        let mut buf = Vec::new();
+        while let Some(chunk) = stream.next().await {
+            // A body that breaks off is refused as one too large is (as before).
+            let chunk = chunk.map_err(|_| Failure::TooLarge)?;
+            if buf.len() + chunk.len() > limit {
+                return Err(Failure::TooLarge);
+            }
+            if let Some(w) = watch {
+                w.add(chunk.len());
+            }
+            buf.extend_from_slice(&chunk);
+        }
+        Ok(Bytes::from(buf))
+    };
+    let cut = async {
+        match watch {
+            Some(w) => w.cut().await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        read = tokio::time::timeout(limits.body_timeout, read) => {
+            read.unwrap_or(Err(Failure::RequestTimeout))
+        }
+        () = cut => Err(Failure::RequestTimeout),
+    }
+}
+
 /// Reads, authenticates and runs one request.
+#[allow(clippy::too_many_arguments)]
 async fn exchange(
     st: &AppState,
     source_ip: &Option<String>,
@@ -252,16 +339,13 @@ async fn exchange(
     uri: Uri,
     headers: &HeaderMap,
     body: axum::body::Body,
+    watch: Option<listener::BodyWatch>,
 ) -> Exchange {
-    // The client has `body_timeout` to send the body (a trickled body is cut off).
     // Each operation's own body limit (from the model); an unknown one gets the least.
     let limit = op.map(|o| o.max_body()).unwrap_or(UNKNOWN_OPERATION_BODY);
-    let body = match tokio::time::timeout(st.limits.body_timeout, axum::body::to_bytes(body, limit))
-        .await
-    {
-        Err(_) => return Exchange::refused(None, Failure::RequestTimeout),
-        Ok(Err(_)) => return Exchange::refused(None, Failure::TooLarge),
-        Ok(Ok(body)) => body,
+    let body = match read_body(&st.limits, body, limit, watch.as_ref()).await {
+        Err(f) => return Exchange::refused(None, f),
+        Ok(body) => body,
     };
     if method != Method::POST || uri.path() != "/" {
         return Exchange::refused(None, Failure::UnknownOperation);

@@ -4,7 +4,10 @@
 //! request head must arrive within `header_timeout` of the connection being ready for it (which
 //! also closes idle keep-alive connections and header-trickling ones), the body within
 //! `body_timeout` (enforced by the handler), and on shutdown requests in flight are drained up
-//! to `drain` before the process exits.
+//! to `drain` before the process exits. A connection part-way through a body is busy, but a
+//! full table still makes room: past its first second a body that arrives slower than all the
+//! others is cut (the handler answers RequestTimeoutException and the connection closes), so
+//! a thousand trickled bodies cannot keep a new client out for the body timeout.
 
 use crate::AppState;
 use axum::extract::ConnectInfo;
@@ -50,6 +53,49 @@ struct Conn {
     /// When a request last ended (ms since the registry started).
     last_ms: AtomicU64,
     close: Notify,
+    /// When the body being read began (ms since the registry started, plus one); 0: none.
+    body_since_ms: AtomicU64,
+    /// Bytes of that body read so far.
+    body_bytes: AtomicU64,
+    /// Tells the handler reading the body to stop (the connection is evicted).
+    cut: Notify,
+}
+
+/// A body read must have lasted this long before it may be cut to make room.
+const BODY_GRACE_MS: u64 = 1000;
+
+/// The handle a request's handler reads its body through (`crate::read_body`), so that the
+/// registry sees the body's progress and can cut the slowest.
+#[derive(Clone)]
+pub(crate) struct BodyWatch {
+    conn: Arc<Conn>,
+    registry: Arc<Registry>,
+}
+
+/// Marks a body as being read while it lives.
+pub(crate) struct Reading<'a>(&'a BodyWatch);
+
+impl Drop for Reading<'_> {
+    fn drop(&mut self) {
+        self.0.conn.body_since_ms.store(0, Ordering::Release);
+    }
+}
+
+impl BodyWatch {
+    pub(crate) fn reading(&self) -> Reading<'_> {
+        self.conn.body_bytes.store(0, Ordering::Relaxed);
+        self.conn.body_since_ms.store(self.registry.now_ms() + 1, Ordering::Release);
+        Reading(self)
+    }
+
+    pub(crate) fn add(&self, n: usize) {
+        self.conn.body_bytes.fetch_add(n as u64, Ordering::Relaxed);
+    }
+
+    /// Completes when the registry cuts this body.
+    pub(crate) async fn cut(&self) {
+        self.conn.cut.notified().await
+    }
 }
 
 struct Registry {
@@ -73,13 +119,21 @@ impl Registry {
     fn admit(&self) -> Option<(u64, Arc<Conn>)> {
         let mut open = self.open.lock().ok()?;
         if open.len() >= self.max {
-            let victim = open
+            let idle = open
                 .iter()
                 .filter(|(_, c)| c.active.load(Ordering::Acquire) == 0)
                 .min_by_key(|(_, c)| c.last_ms.load(Ordering::Relaxed))
-                .map(|(id, _)| *id)?;
-            if let Some(c) = open.remove(&victim) {
-                c.close.notify_one();
+                .map(|(id, _)| *id);
+            match idle.or_else(|| self.slowest_body(&open)) {
+                Some(victim) => {
+                    if let Some(c) = open.remove(&victim) {
+                        // A body being read is cut (its handler answers, and the connection
+                        // closes after that answer); an idle connection just closes.
+                        c.cut.notify_one();
+                        c.close.notify_one();
+                    }
+                }
+                None => return None,
             }
         }
         let id = self.next.fetch_add(1, Ordering::Relaxed);
@@ -87,10 +141,31 @@ impl Registry {
             active: AtomicUsize::new(0),
             last_ms: AtomicU64::new(self.now_ms()),
             close: Notify::new(),
+            body_since_ms: AtomicU64::new(0),
+            body_bytes: AtomicU64::new(0),
+            cut: Notify::new(),
         });
         open.insert(id, conn.clone());
         self.running.fetch_add(1, Ordering::AcqRel);
         Some((id, conn))
+    }
+
+    /// The connection whose body, read for longer than the grace, arrives the slowest
+    /// (bytes per second since it began).
+    fn slowest_body(&self, open: &HashMap<u64, Arc<Conn>>) -> Option<u64> {
+        let now = self.now_ms();
+        open.iter()
+            .filter_map(|(id, c)| {
+                let since = c.body_since_ms.load(Ordering::Acquire);
+                let took = now.checked_sub(since.checked_sub(1)?)?;
+                (since != 0 && took >= BODY_GRACE_MS).then(|| {
+                    // bytes per second, compared as bytes * 1000 / ms without division.
+                    let rate = c.body_bytes.load(Ordering::Relaxed) as u128 * 1000 / took as u128;
+                    (*id, rate)
+                })
+            })
+            .min_by_key(|(_, rate)| *rate)
+            .map(|(id, _)| id)
     }
 
     fn finished(&self, id: u64) {
@@ -136,6 +211,7 @@ async fn serve_io<I>(
     let (c, r) = (conn.clone(), registry.clone());
     let service = hyper::service::service_fn(move |mut req| {
         req.extensions_mut().insert(ConnectInfo(peer));
+        req.extensions_mut().insert(BodyWatch { conn: c.clone(), registry: r.clone() });
         c.active.fetch_add(1, Ordering::AcqRel);
         let active = Active(c.clone(), r.clone());
         let fut = hyper::service::Service::call(&tower, req);

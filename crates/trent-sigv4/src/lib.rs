@@ -16,8 +16,10 @@ use subtle::ConstantTimeEq;
 
 /// The only algorithm SigV4 defines for AWS services.
 pub const ALGORITHM: &str = "AWS4-HMAC-SHA256";
-/// AWS accepts requests whose `X-Amz-Date` is within 15 minutes of its clock.
-pub const MAX_SKEW_SECS: i64 = 15 * 60;
+/// AWS KMS accepts requests whose `X-Amz-Date` is within five minutes of its clock, either
+/// way, and words the refusal with the window in minutes ("Signature expired: … (<now> - 5
+/// min.)"; the SigV4 guide, "Elements of an AWS API request signature": "within five minutes").
+pub const MAX_SKEW_SECS: i64 = 5 * 60;
 
 /// Why a request's signature was refused. Each maps to one AWS error type; the messages are
 /// AWS's own.
@@ -199,16 +201,18 @@ pub fn check_scope_and_time(
     }
     if when < now - MAX_SKEW_SECS {
         return Err(SigV4Error::Invalid(format!(
-            "Signature expired: {amz_date} is now earlier than {} ({} - 15 min.)",
+            "Signature expired: {amz_date} is now earlier than {} ({} - {} min.)",
             format_amz_date(now - MAX_SKEW_SECS),
-            format_amz_date(now)
+            format_amz_date(now),
+            MAX_SKEW_SECS / 60
         )));
     }
     if when > now + MAX_SKEW_SECS {
         return Err(SigV4Error::Invalid(format!(
-            "Signature not yet current: {amz_date} is still later than {} ({} + 15 min.)",
+            "Signature not yet current: {amz_date} is still later than {} ({} + {} min.)",
             format_amz_date(now + MAX_SKEW_SECS),
-            format_amz_date(now)
+            format_amz_date(now),
+            MAX_SKEW_SECS / 60
         )));
     }
     Ok(when)

@@ -85,18 +85,35 @@ fn refuses_a_changed_body_header_or_secret() {
 }
 
 #[test]
-fn enforces_fifteen_minutes_of_skew() {
+fn enforces_five_minutes_of_skew_each_way_with_aws_messages() {
     let h = aws_signed(T, SECRET, BODY);
-    let late = verify(&h, BODY, SECRET, T + 16 * 60).unwrap_err();
-    assert!(
-        matches!(&late, SigV4Error::Invalid(m) if m.starts_with("Signature expired: ")),
-        "{late:?}"
+    let amz = header(&h, "x-amz-date").to_string();
+    // Inside the window either way: accepted.
+    for skew in [-4 * 60 - 59, -2 * 60, 0, 2 * 60, 4 * 60 + 59] {
+        verify(&h, BODY, SECRET, T + skew).unwrap_or_else(|e| panic!("{skew}: {e:?}"));
+    }
+    // Signed ten minutes ago: AWS's wording, with the window's edge and now.
+    let now = T + 10 * 60;
+    let late = verify(&h, BODY, SECRET, now).unwrap_err();
+    let expected = format!(
+        "Signature expired: {amz} is now earlier than {} ({} - 5 min.)",
+        format_amz_date(now - 300),
+        format_amz_date(now)
     );
-    let early = verify(&h, BODY, SECRET, T - 16 * 60).unwrap_err();
-    assert!(
-        matches!(&early, SigV4Error::Invalid(m) if m.starts_with("Signature not yet current: ")),
-        "{early:?}"
+    assert!(matches!(&late, SigV4Error::Invalid(m) if *m == expected), "{late:?}");
+    // Signed for ten minutes from now.
+    let now = T - 10 * 60;
+    let early = verify(&h, BODY, SECRET, now).unwrap_err();
+    let expected = format!(
+        "Signature not yet current: {amz} is still later than {} ({} + 5 min.)",
+        format_amz_date(now + 300),
+        format_amz_date(now)
     );
+    assert!(matches!(&early, SigV4Error::Invalid(m) if *m == expected), "{early:?}");
+    // Just past the edge, each way.
+    for skew in [5 * 60 + 1, -5 * 60 - 1] {
+        assert!(verify(&h, BODY, SECRET, T + skew).is_err(), "{skew}");
+    }
 }
 
 #[test]

@@ -84,6 +84,10 @@ pub trait Store: Send + Sync + 'static {
         after: Option<&str>,
         limit: usize,
     ) -> Result<Vec<KeyRecord>>;
+    /// Whether the key was deleted once (its id is never made again by seeding).
+    async fn key_was_deleted(&self, key: &KeyRef) -> Result<bool>;
+    /// How many keys one account has in one Region (every state, pending deletion included).
+    async fn count_keys(&self, account: &str, region: &str) -> Result<u64>;
     /// Replaces the key's row if its version is still `key.version - 1`, upserts `materials`
     /// and removes the materials with the ids in `remove`, in one transaction; `Conflict` if
     /// the version moved.

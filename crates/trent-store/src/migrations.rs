@@ -29,6 +29,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../schema/sqlite/0003_multi_region.sql"),
         postgres: include_str!("../schema/postgres/0003_multi_region.sql"),
     },
+    Migration {
+        version: 4,
+        sqlite: include_str!("../schema/sqlite/0004_partitions.sql"),
+        postgres: include_str!("../schema/postgres/0004_partitions.sql"),
+    },
 ];
 
 /// The schema version this binary writes.

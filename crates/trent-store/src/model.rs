@@ -26,30 +26,54 @@ impl KeyRef {
     }
 }
 
+/// The ARN partitions and the prefixes of their Regions' names (AWS's partition list,
+/// `partitions.json` of the SDKs: `^cn\-\w+\-\d+$`, `^us\-gov\-\w+\-\d+$`, …). `aws` takes
+/// every other Region the SigV4 Region check admits. Accounts, principals, keys and the
+/// authorization tests are all drawn from this one list.
+pub const PARTITIONS: &[(&str, &str)] = &[
+    ("aws", ""),
+    ("aws-cn", "cn-"),
+    ("aws-us-gov", "us-gov-"),
+    ("aws-iso", "us-iso-"),
+    ("aws-iso-b", "us-isob-"),
+    ("aws-iso-e", "eu-isoe-"),
+    ("aws-iso-f", "us-isof-"),
+    ("aws-eusc", "eusc-"),
+];
+
 /// The ARN partition a Region belongs to.
-/// `arn` (an IAM ARN stored in the `aws` partition) as seen from a request in `region`: a
-/// caller signing for cn-north-1 is `arn:aws-cn:iam::…`, matching its keys' default policies.
-pub fn in_partition_of(arn: &str, region: &str) -> String {
-    match arn.strip_prefix("arn:aws:") {
-        Some(rest) => format!("arn:{}:{rest}", partition_of(region)),
-        None => arn.to_string(),
-    }
+pub fn partition_of(region: &str) -> &'static str {
+    PARTITIONS
+        .iter()
+        .skip(1)
+        .find(|(_, prefix)| region.starts_with(prefix))
+        .map_or(PARTITIONS[0].0, |(name, _)| name)
 }
 
-pub fn partition_of(region: &str) -> &'static str {
-    if region.starts_with("cn-") {
-        "aws-cn"
-    } else if region.starts_with("us-gov-") {
-        "aws-us-gov"
-    } else {
-        "aws"
-    }
+/// A partition by name, if it is one.
+pub fn partition_named(name: &str) -> Option<&'static str> {
+    PARTITIONS.iter().map(|(n, _)| *n).find(|n| *n == name)
+}
+
+/// The partition an ARN names (`arn:<partition>:…`).
+pub fn partition_of_arn(arn: &str) -> Option<&str> {
+    arn.strip_prefix("arn:")?.split(':').next()
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct AccountRecord {
     pub account_id: String,
     pub created_ms: i64,
+    /// The ARN partition the account lives in (`PARTITIONS`); its credentials sign only for
+    /// that partition's Regions.
+    pub partition: String,
+}
+
+impl AccountRecord {
+    /// The account root's ARN.
+    pub fn root_arn(&self) -> String {
+        ["arn:", &self.partition, ":iam::", &self.account_id, ":root"].concat()
+    }
 }
 
 /// An access key. The secret is sealed under the keyring (SigV4 needs the secret itself,
@@ -58,23 +82,26 @@ pub struct AccountRecord {
 pub struct AccessKeyRecord {
     pub access_key_id: String,
     pub account_id: String,
-    /// The principal the key authenticates, e.g. `arn:aws:iam::111122223333:root`.
+    /// The principal the key authenticates, e.g. `arn:aws:iam::111122223333:root`; its
+    /// partition is the only one the key signs for.
     pub principal_arn: String,
     pub sealed_secret: Vec<u8>,
     pub created_ms: i64,
 }
 
-/// An IAM-style user: a principal `arn:aws:iam::<account>:user/<name>`.
+/// An IAM-style user: a principal `arn:<partition>:iam::<account>:user/<name>`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UserRecord {
     pub account_id: String,
     pub name: String,
     pub created_ms: i64,
+    /// Its account's partition.
+    pub partition: String,
 }
 
 impl UserRecord {
     pub fn arn(&self) -> String {
-        format!("arn:aws:iam::{}:user/{}", self.account_id, self.name)
+        format!("arn:{}:iam::{}:user/{}", self.partition, self.account_id, self.name)
     }
 }
 

@@ -362,22 +362,16 @@ impl Store for PostgresStore {
     }
 
     async fn put_account(&self, a: &AccountRecord) -> Result<()> {
-        self.execute(
-            "INSERT INTO accounts (account_id, created_ms) VALUES ($1, $2) ON CONFLICT (account_id) DO NOTHING",
-            &[&a.account_id, &a.created_ms],
-        )
-        .await
-        .map(drop)
+        self.execute(sql::PUT_ACCOUNT, &[&a.account_id, &a.created_ms, &a.partition])
+            .await
+            .map(drop)
     }
 
     async fn get_account(&self, account_id: &str) -> Result<Option<AccountRecord>> {
-        let r = self
-            .query_opt(
-                "SELECT account_id, created_ms FROM accounts WHERE account_id = $1",
-                &[&account_id],
-            )
-            .await?;
-        r.map(|r| Ok(AccountRecord { account_id: col(&r, 0)?, created_ms: col(&r, 1)? }))
+        self.query_opt(sql::GET_ACCOUNT, &[&account_id])
+            .await?
+            .as_ref()
+            .map(sql::account_row)
             .transpose()
     }
 
@@ -409,8 +403,8 @@ impl Store for PostgresStore {
 
     async fn put_user(&self, u: &UserRecord) -> Result<()> {
         self.execute(
-            &format!("INSERT INTO users ({USER_COLS}) VALUES ($1, $2, $3)"),
-            &[&u.account_id, &u.name, &u.created_ms],
+            &format!("INSERT INTO users ({USER_COLS}) VALUES ($1, $2, $3, $4)"),
+            &[&u.account_id, &u.name, &u.created_ms, &u.partition],
         )
         .await
         .map(drop)
@@ -616,6 +610,19 @@ impl Store for PostgresStore {
 
     async fn keys_with_expired_material(&self, now_ms: i64) -> Result<Vec<KeyRef>> {
         self.key_refs("SELECT DISTINCT account, region, key_id FROM materials WHERE sealed IS NOT NULL AND valid_to_ms IS NOT NULL AND valid_to_ms <= $1", now_ms).await
+    }
+
+    async fn key_was_deleted(&self, key: &KeyRef) -> Result<bool> {
+        let p: [&(dyn ToSql + Sync); 3] = [&key.account, &key.region, &key.key_id];
+        let rows = self.query(sql::KEY_WAS_DELETED, &p).await?;
+        let n: i64 = rows.first().map(|r| r.try_get(0)).transpose().map_err(backend)?.unwrap_or(0);
+        Ok(n > 0)
+    }
+
+    async fn count_keys(&self, account: &str, region: &str) -> Result<u64> {
+        let rows = self.query(sql::COUNT_KEYS, &[&account, &region]).await?;
+        let n: i64 = rows.first().map(|r| r.try_get(0)).transpose().map_err(backend)?.unwrap_or(0);
+        Ok(n as u64)
     }
 
     async fn count_keys_by_state(&self) -> Result<Vec<KeyCount>> {

@@ -278,10 +278,24 @@ pub(crate) fn access_key_row(r: &(impl Cells + ?Sized)) -> Result<AccessKeyRecor
     })
 }
 
-pub(crate) const USER_COLS: &str = "account_id, name, created_ms";
+pub(crate) const USER_COLS: &str = "account_id, name, created_ms, arn_partition";
 
 pub(crate) fn user_row(r: &(impl Cells + ?Sized)) -> Result<UserRecord> {
-    Ok(UserRecord { account_id: r.text(0)?, name: r.text(1)?, created_ms: r.int(2)? })
+    Ok(UserRecord {
+        account_id: r.text(0)?,
+        name: r.text(1)?,
+        created_ms: r.int(2)?,
+        partition: r.text(3)?,
+    })
+}
+
+/// An account, unless it exists (its partition never changes).
+pub(crate) const PUT_ACCOUNT: &str = "INSERT INTO accounts (account_id, created_ms, arn_partition) VALUES ($1, $2, $3) ON CONFLICT (account_id) DO NOTHING";
+pub(crate) const GET_ACCOUNT: &str =
+    "SELECT account_id, created_ms, arn_partition FROM accounts WHERE account_id = $1";
+
+pub(crate) fn account_row(r: &(impl Cells + ?Sized)) -> Result<AccountRecord> {
+    Ok(AccountRecord { account_id: r.text(0)?, created_ms: r.int(1)?, partition: r.text(2)? })
 }
 
 pub(crate) const ALIAS_COLS: &str = "account, region, name, target_key_id, created_ms, updated_ms";
@@ -309,10 +323,11 @@ pub(crate) fn alias_values(a: &AliasRecord) -> Vec<Value<'_>> {
     ]
 }
 
-/// What deleting a key deletes, in order, each with (account, region, key id) as $1..$3:
-/// its materials, their expiry notices and its last usage, the aliases that point to it, its grants, then
-/// the key.
-pub(crate) const DELETE_KEY_CASCADE: [&str; 6] = [
+/// What deleting a key does, in order, each with (account, region, key id) as $1..$3: notes
+/// that the key was deleted (seeding never makes it again), deletes its materials, their
+/// expiry notices and its last usage, the aliases that point to it, its grants, then the key.
+pub(crate) const DELETE_KEY_CASCADE: [&str; 7] = [
+    "INSERT INTO deleted_keys (account, region, key_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
     "DELETE FROM materials WHERE account = $1 AND region = $2 AND key_id = $3",
     "DELETE FROM key_last_usage WHERE account = $1 AND region = $2 AND key_id = $3",
     "DELETE FROM notices WHERE account = $1 AND region = $2 AND key_id = $3",
@@ -326,6 +341,13 @@ pub(crate) const DELETE_KEY_CASCADE: [&str; 6] = [
 pub(crate) fn placeholders(n: usize) -> String {
     (1..=n).map(|i| format!("${i}")).collect::<Vec<_>>().join(",")
 }
+
+/// Whether a key was ever deleted.
+pub(crate) const KEY_WAS_DELETED: &str =
+    "SELECT COUNT(*) FROM deleted_keys WHERE account = $1 AND region = $2 AND key_id = $3";
+
+/// Keys of one account and Region (the resource quota of CreateKey and ReplicateKey).
+pub(crate) const COUNT_KEYS: &str = "SELECT COUNT(*) FROM keys WHERE account = $1 AND region = $2";
 
 /// Keys per account, Region and stored state.
 pub(crate) const COUNT_KEYS_BY_STATE: &str =

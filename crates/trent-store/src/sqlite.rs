@@ -277,11 +277,8 @@ impl Store for SqliteStore {
     async fn put_account(&self, a: &AccountRecord) -> Result<()> {
         let a = a.clone();
         self.write(move |tx| {
-            tx.execute(
-                "INSERT OR IGNORE INTO accounts (account_id, created_ms) VALUES (?1, ?2)",
-                params![a.account_id, a.created_ms],
-            )
-            .map_err(backend)?;
+            tx.execute(sql::PUT_ACCOUNT, params![a.account_id, a.created_ms, a.partition])
+                .map_err(backend)?;
             Ok(())
         })
         .await
@@ -289,12 +286,7 @@ impl Store for SqliteStore {
 
     async fn get_account(&self, account_id: &str) -> Result<Option<AccountRecord>> {
         self.read(|c| {
-            c.query_row(
-                "SELECT account_id, created_ms FROM accounts WHERE account_id = ?1",
-                [account_id],
-                |r| Ok(AccountRecord { account_id: r.get(0)?, created_ms: r.get(1)? }),
-            )
-            .optional()
+            c.query_row(sql::GET_ACCOUNT, [account_id], mapped!(sql::account_row)).optional()
         })
     }
 
@@ -355,8 +347,8 @@ impl Store for SqliteStore {
         let u = u.clone();
         self.write(move |tx| {
             tx.execute(
-                &format!("INSERT INTO users ({USER_COLS}) VALUES (?1, ?2, ?3)"),
-                params![u.account_id, u.name, u.created_ms],
+                &format!("INSERT INTO users ({USER_COLS}) VALUES (?1, ?2, ?3, ?4)"),
+                params![u.account_id, u.name, u.created_ms, u.partition],
             )
             .map_err(unique_or_backend)?;
             Ok(())
@@ -577,6 +569,21 @@ impl Store for SqliteStore {
         self.key_refs("SELECT DISTINCT account, region, key_id FROM materials WHERE sealed IS NOT NULL AND valid_to_ms IS NOT NULL AND valid_to_ms <= ?1", now_ms)
     }
 
+    async fn key_was_deleted(&self, key: &KeyRef) -> Result<bool> {
+        self.read(|c| {
+            let mut s = c.prepare_cached(sql::KEY_WAS_DELETED)?;
+            s.query_row(params![key.account, key.region, key.key_id], |r| r.get::<_, i64>(0))
+                .map(|n| n > 0)
+        })
+    }
+
+    async fn count_keys(&self, account: &str, region: &str) -> Result<u64> {
+        self.read(|c| {
+            let mut s = c.prepare_cached(sql::COUNT_KEYS)?;
+            s.query_row(params![account, region], |r| r.get::<_, i64>(0)).map(|n| n as u64)
+        })
+    }
+
     async fn count_keys_by_state(&self) -> Result<Vec<KeyCount>> {
         self.read(|c| {
             let mut s = c.prepare_cached(sql::COUNT_KEYS_BY_STATE)?;
@@ -616,19 +623,26 @@ impl Store for SqliteStore {
         // the readers go on while it copies.
         let (from, to) = (self.path.clone(), to.to_path_buf());
         tokio::task::spawn_blocking(move || {
-            if to.exists() {
-                return Err(backend(format!(
-                    "{} exists: a backup is never written over a file",
-                    to.display()
-                )));
+            // The file is made here, owner-only, and only if nothing is at the path: O_EXCL
+            // refuses an existing file and a symbolic link planted there (wherever it points).
+            // VACUUM INTO then fills the empty file.
+            use std::os::unix::fs::OpenOptionsExt;
+            let made =
+                std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&to);
+            if let Err(e) = made {
+                return Err(backend(if e.kind() == std::io::ErrorKind::AlreadyExists {
+                    format!("{} exists: a backup is never written over a file", to.display())
+                } else {
+                    format!("cannot create {}: {e}", to.display())
+                }));
             }
             let target = to.to_str().ok_or_else(|| backend("the backup path is not UTF-8"))?;
             let c = open(&from, false)?;
-            c.execute("VACUUM INTO ?1", [target])
-                .map_err(|e| backend(format!("cannot back up to {}: {e}", to.display())))?;
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(&to, std::fs::Permissions::from_mode(0o600))
-                .map_err(backend)?;
+            let copied = c.execute("VACUUM INTO ?1", [target]);
+            if let Err(e) = copied {
+                let _ = std::fs::remove_file(&to);
+                return Err(backend(format!("cannot back up to {}: {e}", to.display())));
+            }
             std::fs::File::open(&to).and_then(|f| f.sync_all()).map_err(backend)
         })
         .await

@@ -108,10 +108,19 @@ async fn identities(s: &dyn Store) {
     assert_eq!(s.get_meta("dek").await.unwrap(), None);
     assert_eq!(s.put_meta_if_absent("dek", b"first").await.unwrap(), b"first");
     assert_eq!(s.put_meta_if_absent("dek", b"second").await.unwrap(), b"first");
-    let acct = AccountRecord { account_id: "111122223333".into(), created_ms: 5 };
+    let acct =
+        AccountRecord { account_id: "111122223333".into(), created_ms: 5, partition: "aws".into() };
     s.put_account(&acct).await.unwrap();
-    s.put_account(&acct).await.unwrap();
+    // An account keeps the partition it was made in.
+    s.put_account(&AccountRecord { partition: "aws-cn".into(), ..acct.clone() }).await.unwrap();
     assert_eq!(s.get_account("111122223333").await.unwrap(), Some(acct));
+    let china = AccountRecord {
+        account_id: "666677778888".into(),
+        created_ms: 6,
+        partition: "aws-cn".into(),
+    };
+    s.put_account(&china).await.unwrap();
+    assert_eq!(s.get_account("666677778888").await.unwrap(), Some(china));
     assert_eq!(s.get_account("999999999999").await.unwrap(), None);
     for (id, t) in [("AKIAB", 2), ("AKIAA", 1)] {
         s.put_access_key(&AccessKeyRecord {
@@ -137,8 +146,12 @@ async fn identities(s: &dyn Store) {
     s.delete_access_key("AKIAB").await.unwrap();
     assert!(matches!(s.delete_access_key("AKIAB").await, Err(StoreError::NotFound)));
     assert_eq!(s.get_access_key("AKIAB").await.unwrap(), None);
-    let alice =
-        UserRecord { account_id: "111122223333".into(), name: "alice".into(), created_ms: 1 };
+    let alice = UserRecord {
+        account_id: "111122223333".into(),
+        name: "alice".into(),
+        created_ms: 1,
+        partition: "aws".into(),
+    };
     s.put_user(&alice).await.unwrap();
     assert!(matches!(s.put_user(&alice).await, Err(StoreError::AlreadyExists)));
     s.put_user(&UserRecord { name: "bob".into(), ..alice.clone() }).await.unwrap();
@@ -175,6 +188,8 @@ async fn keys(s: &dyn Store) {
     assert_eq!(ids(s.list_keys("111122223333", "us-east-1", None, 2).await.unwrap()), ["a", "b"]);
     assert_eq!(ids(s.list_keys("111122223333", "us-east-1", Some("b"), 10).await.unwrap()), ["c"]);
     assert!(s.list_keys("111122223333", "eu-west-1", None, 10).await.unwrap().is_empty());
+    assert_eq!(s.count_keys("111122223333", "us-east-1").await.unwrap(), 3);
+    assert_eq!(s.count_keys("111122223333", "eu-west-1").await.unwrap(), 0);
 
     // Optimistic updates: the version must move by one from the stored one.
     let mut a2 = a.clone();
@@ -250,9 +265,12 @@ async fn grants_and_aliases(s: &dyn Store) {
     let again = s.delete_alias("111122223333", "us-east-1", "alias/z", "b").await;
     assert!(matches!(again, Err(StoreError::NotFound)));
 
-    // Deleting a key takes its materials, aliases and grants with it.
+    // Deleting a key takes its materials, aliases and grants with it, and is remembered.
+    assert!(!s.key_was_deleted(&key("c")).await.unwrap());
     s.delete_key(&key("c")).await.unwrap();
     assert_eq!(s.get_key(&key("c")).await.unwrap(), None);
+    assert!(s.key_was_deleted(&key("c")).await.unwrap());
+    assert!(!s.key_was_deleted(&key("a")).await.unwrap());
     assert!(s.get_materials(&key("c")).await.unwrap().is_empty());
     assert!(s.list_grants(&key("c")).await.unwrap().is_empty());
     let left = s.list_aliases("111122223333", "us-east-1", Some("c"), None, 10).await.unwrap();

@@ -25,8 +25,12 @@ enum AdminCommand {
         /// The account id: 12 digits.
         #[arg(long)]
         account_id: String,
+        /// Its ARN partition: aws, aws-cn (China Regions, cn-*), aws-us-gov (us-gov-*), … Its
+        /// credentials sign only for that partition's Regions, as in AWS [default: aws]
+        #[arg(long)]
+        partition: Option<String>,
     },
-    /// Create a user `arn:aws:iam::<account>:user/<name>`.
+    /// Create a user `arn:<partition>:iam::<account>:user/<name>`.
     CreateUser {
         /// The account id (12 digits).
         #[arg(long)]
@@ -174,7 +178,9 @@ impl AdminCommand {
         use AdminCommand as C;
         use AdminRequest as R;
         Ok(match self {
-            C::CreateAccount { account_id } => (R::CreateAccount { account_id }, None),
+            C::CreateAccount { account_id, partition } => {
+                (R::CreateAccount { account_id, partition }, None)
+            }
             C::CreateUser { account_id, user_name } => {
                 (R::CreateUser { account_id, user_name }, None)
             }

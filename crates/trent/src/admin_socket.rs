@@ -5,7 +5,7 @@
 //! open the socket may read the database and the root key file anyway.
 
 use std::io::{BufRead, BufReader, Write};
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -48,10 +48,24 @@ pub fn serve(
 ) -> Result<tokio::task::JoinHandle<()>, String> {
     let path = dir.join(SOCKET_FILE);
     let _ = std::fs::remove_file(&path);
-    let listener = tokio::net::UnixListener::bind(&path)
-        .map_err(|e| format!("cannot listen on {}: {e}", path.display()))?;
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
-        .map_err(|e| format!("cannot restrict {}: {e}", path.display()))?;
+    // Bound inside a directory only the owner can enter, made owner-only there, then moved
+    // into place: at no moment can another user reach a socket with a looser mode (bind(2)
+    // makes it with the process's umask).
+    let private = dir.join(format!(".admin-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&private);
+    std::fs::DirBuilder::new()
+        .mode(0o700)
+        .create(&private)
+        .map_err(|e| format!("cannot create {}: {e}", private.display()))?;
+    let bound = private.join(SOCKET_FILE);
+    let listener = (|| {
+        let l = tokio::net::UnixListener::bind(&bound)?;
+        std::fs::set_permissions(&bound, std::fs::Permissions::from_mode(0o600))?;
+        std::fs::rename(&bound, &path)?;
+        Ok::<_, std::io::Error>(l)
+    })();
+    let _ = std::fs::remove_dir_all(&private);
+    let listener = listener.map_err(|e| format!("cannot listen on {}: {e}", path.display()))?;
     Ok(tokio::spawn(async move {
         loop {
             match listener.accept().await {

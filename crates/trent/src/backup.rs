@@ -16,7 +16,16 @@ pub async fn restore(p: &Place, from: &Path) -> Result<serde_json::Value, String
     for stale in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{stale}", staged.display()));
     }
-    std::fs::copy(from, &staged).map_err(|e| {
+    // Written owner-only whatever the backup's own mode (it holds the sealed keys).
+    let copied = (|| {
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut src = std::fs::File::open(from)?;
+        let mut dst =
+            std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&staged)?;
+        std::io::copy(&mut src, &mut dst)?;
+        dst.sync_all()
+    })();
+    copied.map_err(|e| {
         format!("cannot copy {} into {}: {e}", from.display(), p.data_dir.display())
     })?;
     // Opened as the server will open it: migrated if older, refused if newer or not a

@@ -147,13 +147,27 @@ pub struct ServeArgs {
     /// URL, with retries; notices are always written to the audit trail.
     #[arg(long, env = "TRENT_NOTIFY_WEBHOOK")]
     pub notify_webhook: Option<String>,
+    /// Request quotas per account and Region: `trent` (Trent's defaults: a node stays fair
+    /// between accounts and a developer is never throttled), `aws` (AWS's own default quotas,
+    /// to rehearse retry logic against throttling) or `off` [default: trent]
+    #[arg(long, env = "TRENT_QUOTAS", value_parser = parse_profile)]
+    pub quotas: Option<trent_core::quotas::Profile>,
+    /// A resource quota other than AWS's default, `NAME=N` (repeatable): keys-per-region,
+    /// aliases-per-key, grants-per-key, tags-per-key, key-policy-bytes.
+    #[arg(long = "resource-quota", env = "TRENT_RESOURCE_QUOTAS", value_delimiter = ',', value_parser = parse_resource_quota)]
+    pub resource_quotas: Vec<(trent_core::quotas::ResourceQuota, u64)>,
+    /// Host names (besides loopback names and addresses) that requests may name in `Host`
+    /// under `--auth accept-any` and on the metrics listener, comma-separated.
+    #[arg(long, env = "TRENT_ALLOWED_HOSTS", value_delimiter = ',')]
+    pub allowed_hosts: Vec<String>,
     /// TOML file with any of: data_dir, listen, account_id, auth, log, log_format, wrapping_pool_size,
     /// tokens_per_wrapping_key, key_cache_size, key_cache_ttl_ms, max_connections,
     /// header_timeout_secs, body_timeout_secs, request_timeout_secs, drain_secs, heavy_work_threads,
     /// heavy_work_queue, tls_cert, tls_key, tls_client_ca, tls_self_signed, allow_plaintext,
     /// database_url, pkcs11_module, pkcs11_token_label, pkcs11_key_label, node_id,
     /// audit_fail_open, audit_max_bytes, audit_max_age_hours, audit_keep_files, audit_checkpoint_records,
-    /// audit_checkpoint_secs, init, dev_clock, metrics_listen, expiry_warning_days, notify_webhook.
+    /// audit_checkpoint_secs, init, dev_clock, metrics_listen, expiry_warning_days, notify_webhook,
+    /// quotas, resource_quotas (a table of NAME = N), allowed_hosts.
     #[arg(long, env = "TRENT_CONFIG")]
     pub config: Option<PathBuf>,
 }
@@ -199,6 +213,70 @@ struct FileConfig {
     metrics_listen: Option<String>,
     expiry_warning_days: Option<String>,
     notify_webhook: Option<String>,
+    quotas: Option<String>,
+    resource_quotas: Option<std::collections::BTreeMap<String, u64>>,
+    allowed_hosts: Option<Vec<String>>,
+}
+
+fn parse_profile(text: &str) -> Result<trent_core::quotas::Profile, String> {
+    trent_core::quotas::Profile::parse(text)
+        .ok_or_else(|| format!("quotas: '{text}' is not one of trent, aws, off"))
+}
+
+fn resource_quota(name: &str) -> Result<trent_core::quotas::ResourceQuota, String> {
+    use trent_core::quotas::ResourceQuota;
+    ResourceQuota::parse(name).ok_or_else(|| {
+        let names: Vec<&str> = ResourceQuota::ALL.iter().map(|q| q.name()).collect();
+        format!("resource quota: '{name}' is not one of {}", names.join(", "))
+    })
+}
+
+fn parse_resource_quota(text: &str) -> Result<(trent_core::quotas::ResourceQuota, u64), String> {
+    let (name, n) =
+        text.split_once('=').ok_or_else(|| format!("resource quota: '{text}' is not NAME=N"))?;
+    let n =
+        n.trim().parse::<u64>().map_err(|_| format!("resource quota: '{n}' is not a number"))?;
+    Ok((resource_quota(name.trim())?, n))
+}
+
+/// A TOML file's parse error, by line and column: the line's text (which `toml` quotes, and a
+/// value serde names) may hold a secret — a database URL's password, a seed's secret access
+/// key — and this message goes to stderr and the journal. What the message quotes is left out,
+/// but for the name of an unknown setting (a bare key: it names a setting, never a value).
+pub fn toml_error(path: &std::path::Path, text: &str, e: &toml::de::Error) -> String {
+    let span = e.span().unwrap_or(0..0);
+    let at = span.start.min(text.len());
+    let before = text.get(..at).unwrap_or("");
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    let key = text.get(span).unwrap_or("");
+    let bare_key = !key.is_empty()
+        && key.len() <= 64
+        && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    let message = if bare_key && e.message().starts_with("unknown field") {
+        e.message().trim().to_string()
+    } else {
+        without_quoted(e.message())
+    };
+    format!("{}: line {line}, column {column}: {message}", path.display())
+}
+
+/// `text` with whatever it quotes (in `"`, `'` or backticks) replaced by an ellipsis.
+fn without_quoted(text: &str) -> String {
+    let mut out = String::new();
+    let mut quoted = None;
+    for c in text.chars() {
+        match (quoted, c) {
+            (None, '"' | '\'' | '`') => {
+                quoted = Some(c);
+                out.push('\u{2026}');
+            }
+            (Some(q), c) if c == q => quoted = None,
+            (Some(_), _) => {}
+            (None, c) => out.push(c),
+        }
+    }
+    out.trim().to_string()
 }
 
 /// A listen address: `127.0.0.1:4599`, `[::1]:4599`, `localhost:4599`, or a port alone
@@ -271,6 +349,10 @@ pub struct ServeConfig {
     pub monitoring: MonitoringConfig,
     pub dev_clock: bool,
     pub init: Option<PathBuf>,
+    pub quotas: trent_core::quotas::Profile,
+    pub resource_quotas: trent_core::quotas::ResourceQuotas,
+    /// Host names requests may name besides loopback (accept-any, metrics).
+    pub allowed_hosts: Vec<String>,
 }
 
 impl ServeConfig {
@@ -279,7 +361,7 @@ impl ServeConfig {
             Some(p) => {
                 let text = std::fs::read_to_string(p)
                     .map_err(|e| format!("cannot read {}: {e}", p.display()))?;
-                toml::from_str::<FileConfig>(&text).map_err(|e| format!("{}: {e}", p.display()))?
+                toml::from_str::<FileConfig>(&text).map_err(|e| toml_error(p, &text, &e))?
             }
             None => FileConfig::default(),
         };
@@ -305,22 +387,49 @@ impl ServeConfig {
             )?,
             notify_webhook,
         };
+        let quotas = match a.quotas {
+            Some(p) => p,
+            None => file.quotas.as_deref().map(parse_profile).transpose()?.unwrap_or_default(),
+        };
+        let mut resource_quotas = trent_core::quotas::ResourceQuotas::default();
+        for (name, n) in file.resource_quotas.unwrap_or_default() {
+            resource_quotas.set(resource_quota(&name)?, n);
+        }
+        for (q, n) in a.resource_quotas {
+            resource_quotas.set(q, n);
+        }
+        let allowed_hosts = if a.allowed_hosts.is_empty() {
+            file.allowed_hosts.unwrap_or_default()
+        } else {
+            a.allowed_hosts
+        };
+        let auth = a.auth.or(file.auth).unwrap_or(AuthArg::Sigv4);
+        let listen = match a.listen {
+            Some(l) => l,
+            None => file
+                .listen
+                .as_deref()
+                .map(parse_listen)
+                .transpose()?
+                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 4599))),
+        };
+        // accept-any makes every caller the account root: a loopback tool only.
+        if auth == AuthArg::AcceptAny && !listen.ip().is_loopback() {
+            return Err(format!(
+                "--auth accept-any makes every client the account root: it listens only on loopback (127.0.0.1, ::1), not on {listen}"
+            ));
+        }
         Ok(ServeConfig {
+            quotas,
+            resource_quotas,
+            allowed_hosts,
             monitoring,
             dev_clock: a.dev_clock || file.dev_clock.unwrap_or(false),
             init: a.init.or(file.init),
             data_dir: a.data_dir.or(file.data_dir).unwrap_or_else(|| PathBuf::from("./trent-data")),
-            listen: match a.listen {
-                Some(l) => l,
-                None => file
-                    .listen
-                    .as_deref()
-                    .map(parse_listen)
-                    .transpose()?
-                    .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 4599))),
-            },
+            listen,
             account_id,
-            auth: a.auth.or(file.auth).unwrap_or(AuthArg::Sigv4),
+            auth,
             log: a.log.or(file.log).unwrap_or_else(|| "info".into()),
             log_format: a.log_format.or(file.log_format).unwrap_or_default(),
             wrapping_pool_size: a.wrapping_pool_size.or(file.wrapping_pool_size).unwrap_or(4),
@@ -461,6 +570,27 @@ mod tests {
         assert_eq!(parse_listen("[::1]:80").map(|a| a.ip().is_loopback()), Ok(true));
         assert!(parse_listen("example.com:80").unwrap_err().contains("use 127.0.0.1:4599"));
         assert!(parse_listen("70000").is_err());
+    }
+
+    #[test]
+    fn a_parse_error_never_quotes_the_file() {
+        let path = std::path::Path::new("c.toml");
+        let secret = "s3cr3t-Pa55";
+        for text in [
+            format!("database_url = \"postgres://u:{secret}@h/db\nlisten = 1\n"),
+            format!("listen = \"127.0.0.1:1\"\nmax_connections = \"{secret}\"\n"),
+            format!("audit_fail_open = \"{secret}\"\n"),
+            format!("[x\ndatabase_url = '{secret}'\n"),
+        ] {
+            let e = toml::from_str::<FileConfig>(&text).err().expect("a parse error");
+            let m = toml_error(path, &text, &e);
+            assert!(!m.contains(secret), "{m}");
+            assert!(m.starts_with("c.toml: line "), "{m}");
+        }
+        let text = "listen = \"127.0.0.1:1\"\nno_such_setting = 1\n";
+        let e = toml::from_str::<FileConfig>(text).err().unwrap();
+        let m = toml_error(path, text, &e);
+        assert!(m.contains("line 2, column 1") && m.contains("no_such_setting"), "{m}");
     }
 
     #[test]

@@ -1,9 +1,13 @@
 //! The data directory: created on first start with the root key file and, once the account
-//! exists, the AWS shared-credentials file — both readable by the owner only (0600).
+//! exists, the AWS shared-credentials file — both readable by the owner only (0600). At every
+//! start the directory is made 0700 if it was looser and refused if another user owns it; a
+//! root key file others could read is refused (the key may have been read: as ssh refuses an
+//! unprotected private key), and the other secret files are made 0600 — each change said in
+//! the log.
 
 use std::fs::{self, OpenOptions};
 use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use trent_crypto::{LocalRootKey, Secret};
 
@@ -21,14 +25,68 @@ pub fn ensure_dir(dir: &Path) -> Result<(), String> {
     }
     // Say so now, not later as "cannot create root.tmp".
     let probe = dir.join(".trent-write-test");
-    OpenOptions::new()
+    let me = OpenOptions::new()
         .write(true)
         .create(true)
         .truncate(true)
         .mode(0o600)
         .open(&probe)
-        .map_err(|e| format!("the data directory {} is not writable: {e}", dir.display()))?;
+        .and_then(|f| f.metadata())
+        .map_err(|e| format!("the data directory {} is not writable: {e}", dir.display()))?
+        .uid();
     let _ = fs::remove_file(&probe);
+    secure(dir, me)
+}
+
+/// The files that hold secrets or evidence (besides `root.key`), by name in the directory.
+fn is_private(name: &str) -> bool {
+    name == CREDENTIALS_FILE
+        || name.starts_with(DATABASE_FILE)
+        || name.starts_with("audit")
+        || name.ends_with(".key")
+}
+
+/// What `ensure_dir` enforces of an existing directory (`me`: the server's user id).
+fn secure(dir: &Path, me: u32) -> Result<(), String> {
+    let meta = fs::metadata(dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
+    if meta.uid() != me {
+        return Err(format!(
+            "the data directory {} belongs to user {}, not to this server's user {me}: another user could replace its files",
+            dir.display(),
+            meta.uid()
+        ));
+    }
+    let mode = meta.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
+            .map_err(|e| format!("cannot make {} 0700: {e}", dir.display()))?;
+        tracing::warn!(path = %dir.display(), was = %format!("{mode:04o}"), "made the data directory 0700: other users could reach its files");
+    }
+    let root_key = dir.join(ROOT_KEY_FILE);
+    if let Ok(m) = fs::symlink_metadata(&root_key) {
+        let mode = m.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            return Err(format!(
+                "{} is readable by other users (mode {mode:04o}): the root key may have been read. If you are sure it was not, `chmod 600` it; else restore from a backup taken before, or rotate by re-creating the data directory",
+                root_key.display()
+            ));
+        }
+    }
+    for sub in [dir.to_path_buf(), dir.join("tls")] {
+        let Ok(entries) = fs::read_dir(&sub) else { continue };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let Some(name) = name.to_str() else { continue };
+            let Ok(m) = entry.metadata() else { continue };
+            let mode = m.permissions().mode() & 0o777;
+            if m.is_file() && is_private(name) && mode & 0o077 != 0 {
+                let path = entry.path();
+                fs::set_permissions(&path, fs::Permissions::from_mode(0o600))
+                    .map_err(|e| format!("cannot make {} 0600: {e}", path.display()))?;
+                tracing::warn!(path = %path.display(), was = %format!("{mode:04o}"), "made a file of the data directory 0600: other users could read it");
+            }
+        }
+    }
     Ok(())
 }
 
@@ -117,8 +175,12 @@ pub fn load_root_key(dir: &Path, create: bool) -> Result<(LocalRootKey, bool), S
         ));
     };
     let meta = fs::metadata(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    if meta.permissions().mode() & 0o077 != 0 {
-        tracing::warn!(path = %path.display(), "the root key file is readable by others; chmod 600 it");
+    let mode = meta.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        return Err(format!(
+            "{} is readable by other users (mode {mode:04o}): the root key may have been read; `chmod 600` it if you are sure it was not",
+            path.display()
+        ));
     }
     let bytes =
         Secret::new(fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?);

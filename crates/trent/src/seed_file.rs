@@ -5,7 +5,7 @@
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use trent_core::{Seed, SeedAccessKey, SeedKey, SeedMaterial, SeedUser};
+use trent_core::{Seed, SeedAccessKey, SeedAccount, SeedKey, SeedMaterial, SeedUser};
 use trent_crypto::Secret;
 use trent_types::{KeySpec, KeyUsageType, OriginType};
 
@@ -26,6 +26,8 @@ struct File {
 #[serde(deny_unknown_fields)]
 struct Account {
     id: String,
+    /// The ARN partition (aws, aws-cn, aws-us-gov, …; default aws).
+    partition: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -146,11 +148,16 @@ fn key(k: Key, base: &Path, account: &str, now_ms: i64) -> Result<SeedKey, Strin
 pub fn load(path: &Path, account: &str, now_ms: i64) -> Result<Seed, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let file: File = toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    let file: File =
+        toml::from_str(&text).map_err(|e| crate::config::toml_error(path, &text, &e))?;
     let base = path.parent().unwrap_or(Path::new("."));
     let in_file = |e: String| format!("{}: {e}", path.display());
     Ok(Seed {
-        accounts: file.accounts.into_iter().map(|a| a.id).collect(),
+        accounts: file
+            .accounts
+            .into_iter()
+            .map(|a| SeedAccount { id: a.id, partition: a.partition })
+            .collect(),
         users: file
             .users
             .into_iter()

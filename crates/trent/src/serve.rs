@@ -79,6 +79,8 @@ async fn serve(cfg: ServeConfig) -> Result<(), String> {
     config.key_cache_size = cfg.key_cache_size;
     config.heavy_work = cfg.heavy_work.clone();
     config.expiry_warnings = cfg.monitoring.expiry_warnings.clone();
+    config.quotas = cfg.quotas;
+    config.resource_quotas = cfg.resource_quotas.clone();
     if changes.is_some() {
         config.key_cache_ttl = Some(Duration::from_millis(cfg.key_cache_ttl_ms));
         tracing::info!(
@@ -199,6 +201,7 @@ async fn serve(cfg: ServeConfig) -> Result<(), String> {
         None => None,
     };
     let mut state = AppState::new(kms.clone(), mode, cfg.account_id.clone())
+        .with_allowed_hosts(&cfg.allowed_hosts)
         .with_limits(cfg.limits)
         .with_audit_fail_open(cfg.audit.fail_open)
         .with_trail(Arc::new(crate::audit_lookup::FileTrail { dir: cfg.data_dir.clone() }));

@@ -63,29 +63,65 @@ fn check_account(account_id: &str) -> Result<()> {
     }
 }
 
+/// The partition named, or AWS's wording of a bad value.
+fn check_partition(partition: &str) -> Result<&'static str> {
+    crate::partition_named(partition).ok_or_else(|| {
+        let names: Vec<&str> = crate::PARTITIONS.iter().map(|(n, _)| *n).collect();
+        KmsError::new(
+            ErrorCode::ValidationException,
+            format!("A partition is one of {}, not '{partition}'.", names.join(", ")),
+        )
+    })
+}
+
 impl Admin<'_> {
-    /// Creates an account (with root credentials) unless it exists; returns the root's key.
-    pub async fn create_account(&self, account_id: &str) -> Result<BootstrapCredentials> {
+    /// Creates an account in `partition` (default `aws`; with root credentials) unless it
+    /// exists; returns the root's key. An existing account keeps its partition: naming
+    /// another one is refused.
+    pub async fn create_account(
+        &self,
+        account_id: &str,
+        partition: Option<&str>,
+    ) -> Result<BootstrapCredentials> {
         check_account(account_id)?;
+        let partition = check_partition(partition.unwrap_or("aws"))?;
+        let account = self.account(account_id, partition).await?;
+        if account.partition != partition {
+            return Err(KmsError::new(
+                ErrorCode::AlreadyExistsException,
+                format!(
+                    "Account {account_id} exists in the partition {}, not {partition}.",
+                    account.partition
+                ),
+            ));
+        }
         self.ensure_account(account_id).await
+    }
+
+    /// The account, made in `partition` if it does not exist.
+    async fn account(&self, account_id: &str, partition: &str) -> Result<AccountRecord> {
+        if let Some(a) = self.kms.store.get_account(account_id).await? {
+            return Ok(a);
+        }
+        let a = AccountRecord {
+            account_id: account_id.to_string(),
+            created_ms: self.kms.now_ms(),
+            partition: partition.to_string(),
+        };
+        self.kms.store.put_account(&a).await?;
+        // Another node may have made it first: what the store holds is the account.
+        Ok(self.kms.store.get_account(account_id).await?.unwrap_or(a))
     }
 
     pub async fn create_user(&self, account_id: &str, name: &str) -> Result<UserRecord> {
         check_account(account_id)?;
         check_name("A user name", name, 64)?;
-        if self.kms.store.get_account(account_id).await?.is_none() {
-            self.kms
-                .store
-                .put_account(&AccountRecord {
-                    account_id: account_id.to_string(),
-                    created_ms: self.kms.now_ms(),
-                })
-                .await?;
-        }
+        let account = self.account(account_id, "aws").await?;
         let user = UserRecord {
             account_id: account_id.to_string(),
             name: name.to_string(),
             created_ms: self.kms.now_ms(),
+            partition: account.partition,
         };
         match self.kms.store.put_user(&user).await {
             Err(StoreError::AlreadyExists) => Err(KmsError::new(
@@ -100,7 +136,7 @@ impl Admin<'_> {
         Ok(self.kms.store.list_users(account_id).await?)
     }
 
-    async fn user(&self, account_id: &str, name: &str) -> Result<UserRecord> {
+    pub(super) async fn user(&self, account_id: &str, name: &str) -> Result<UserRecord> {
         self.kms.store.get_user(account_id, name).await?.ok_or_else(|| {
             KmsError::new(
                 ErrorCode::NotFoundException,
@@ -118,10 +154,7 @@ impl Admin<'_> {
         check_account(account_id)?;
         let arn = match user {
             Some(name) => self.user(account_id, name).await?.arn(),
-            None => {
-                self.ensure_account(account_id).await?;
-                format!("arn:aws:iam::{account_id}:root")
-            }
+            None => self.ensure_account(account_id).await?.principal_arn,
         };
         self.create_access_key(account_id, &arn).await
     }
@@ -215,16 +248,12 @@ impl Admin<'_> {
         Ok(self.kms.keyring.open_secret(&secret_context(&k.access_key_id), &k.sealed_secret)?)
     }
 
-    /// Makes sure `account_id` exists with root credentials; returns them.
+    /// Makes sure `account_id` exists (in the `aws` partition if it is new) with root
+    /// credentials; returns them.
     pub async fn ensure_account(&self, account_id: &str) -> Result<BootstrapCredentials> {
-        let now = self.kms.now_ms();
-        if self.kms.store.get_account(account_id).await?.is_none() {
-            self.kms
-                .store
-                .put_account(&AccountRecord { account_id: account_id.to_string(), created_ms: now })
-                .await?;
-        }
-        let principal_arn = format!("arn:aws:iam::{account_id}:{ACCOUNT_ROOT_USER}");
+        let account = self.account(account_id, "aws").await?;
+        let principal_arn = account.root_arn();
+        debug_assert!(principal_arn.ends_with(ACCOUNT_ROOT_USER));
         let existing = self.kms.store.list_access_keys(account_id).await?;
         if let Some(k) = existing.iter().find(|k| k.principal_arn == principal_arn) {
             let secret = self.open_access_key_secret(k)?;

@@ -9,7 +9,7 @@ mod listing;
 mod seed;
 
 pub use identities::{BootstrapCredentials, ACCOUNT_ROOT_USER};
-pub use seed::{Seed, SeedAccessKey, SeedKey, SeedMaterial, SeedReport, SeedUser};
+pub use seed::{Seed, SeedAccessKey, SeedAccount, SeedKey, SeedMaterial, SeedReport, SeedUser};
 
 use crate::{Kms, Result};
 use serde::{Deserialize, Serialize};
@@ -32,6 +32,9 @@ impl Kms {
 pub enum AdminRequest {
     CreateAccount {
         account_id: String,
+        /// The ARN partition (`aws` when absent).
+        #[serde(default)]
+        partition: Option<String>,
     },
     CreateUser {
         account_id: String,
@@ -86,8 +89,8 @@ impl Admin<'_> {
     pub async fn execute(&self, req: AdminRequest) -> Result<Value> {
         use AdminRequest as A;
         Ok(match req {
-            A::CreateAccount { account_id } => {
-                let c = self.create_account(&account_id).await?;
+            A::CreateAccount { account_id, partition } => {
+                let c = self.create_account(&account_id, partition.as_deref()).await?;
                 json!({ "AccountId": account_id, "Root": { "Arn": c.principal_arn, "AccessKeyId": c.access_key_id, "SecretAccessKey": secret_text(&c) } })
             }
             A::CreateUser { account_id, user_name } => {

@@ -4,6 +4,9 @@
 //! says is left alone, what is missing is made, and what exists otherwise is an error —
 //! never a silent change. Keys are made as CreateKey makes them; material goes through the
 //! real import path (GetParametersForImport, wrapping, ImportKeyMaterial) as the account root.
+//! Seeding never undoes a deletion: a key whose id was ever deleted is not made again, and
+//! material is imported only into a key seeding has just made (material deleted with
+//! DeleteImportedKeyMaterial, or expired, stays deleted); what is skipped is logged.
 
 use super::Admin;
 use crate::{Caller, KmsError, Result};
@@ -16,10 +19,17 @@ use trent_types::*;
 #[derive(Debug, Default)]
 pub struct Seed {
     /// Accounts made (with root credentials) if missing.
-    pub accounts: Vec<String>,
+    pub accounts: Vec<SeedAccount>,
     pub users: Vec<SeedUser>,
     pub access_keys: Vec<SeedAccessKey>,
     pub keys: Vec<SeedKey>,
+}
+
+#[derive(Debug)]
+pub struct SeedAccount {
+    pub id: String,
+    /// The ARN partition (`aws` when absent).
+    pub partition: Option<String>,
 }
 
 #[derive(Debug)]
@@ -78,13 +88,14 @@ fn conflict(what: String) -> KmsError {
     ))
 }
 
-fn root(account: &str, region: &str) -> Caller {
+fn root(account: &str, region: &str, principal_arn: String) -> Caller {
     Caller {
         account: account.to_string(),
         region: region.to_string(),
-        principal_arn: format!("arn:aws:iam::{account}:root"),
+        principal_arn,
         access_key_id: "seed".into(),
         source_ip: None,
+        secure_transport: false,
     }
 }
 
@@ -114,11 +125,14 @@ impl Admin<'_> {
     pub async fn seed(&self, seed: &Seed) -> Result<SeedReport> {
         let mut report = SeedReport::default();
         for account in &seed.accounts {
-            if self.kms.store.get_account(account).await?.is_some() {
+            let id = &account.id;
+            if self.kms.store.get_account(id).await?.is_some() {
+                // create_account refuses another partition than the one it has.
+                self.create_account(id, account.partition.as_deref()).await?;
                 report.kept += 1;
             } else {
-                self.create_account(account).await?;
-                report.made.push(format!("account {account}"));
+                self.create_account(id, account.partition.as_deref()).await?;
+                report.made.push(format!("account {id}"));
             }
         }
         for u in &seed.users {
@@ -140,7 +154,7 @@ impl Admin<'_> {
         } else {
             report.kept += 1;
         }
-        let arn = format!("arn:aws:iam::{}:user/{}", u.account, u.name);
+        let arn = self.user(&u.account, &u.name).await?.arn();
         let existing: BTreeMap<String, String> =
             self.kms.store.list_identity_policies(&arn).await?.into_iter().collect();
         for (name, document) in &u.policies {
@@ -163,11 +177,8 @@ impl Admin<'_> {
 
     async fn seed_access_key(&self, k: &SeedAccessKey, report: &mut SeedReport) -> Result<()> {
         let principal = match &k.user {
-            Some(name) => format!("arn:aws:iam::{}:user/{name}", k.account),
-            None => {
-                self.ensure_account(&k.account).await?;
-                format!("arn:aws:iam::{}:root", k.account)
-            }
+            Some(name) => self.user(&k.account, name).await?.arn(),
+            None => self.ensure_account(&k.account).await?.principal_arn,
         };
         match self.kms.store.get_access_key(&k.id).await? {
             Some(existing) => {
@@ -203,10 +214,22 @@ impl Admin<'_> {
         let multi_region = check_key_id(k)?;
         let key =
             KeyRef { account: k.account.clone(), region: k.region.clone(), key_id: k.id.clone() };
-        let caller = root(&k.account, &k.region);
-        self.ensure_account(&k.account).await?;
+        let root_arn = self.ensure_account(&k.account).await?.principal_arn;
+        if trent_store::partition_of_arn(&root_arn) != Some(key.partition()) {
+            return Err(conflict(format!(
+                "key {} is in a Region of another partition than its account's ({root_arn})",
+                key.arn()
+            )));
+        }
+        let caller = root(&k.account, &k.region, root_arn);
         let arn = key.arn();
+        let mut made = false;
         match self.kms.store.get_key(&key).await? {
+            None if self.kms.store.key_was_deleted(&key).await? => {
+                tracing::warn!(key = %arn, "seed: the key was deleted; seeding does not make it again");
+                report.kept += 1;
+                return Ok(());
+            }
             Some(rec) => {
                 let found = (rec.key_spec, rec.key_usage, rec.origin);
                 if found != (k.spec, k.usage, k.origin) {
@@ -219,7 +242,7 @@ impl Admin<'_> {
                     return Err(conflict(format!("key {arn} has another description")));
                 }
                 if let Some(policy) = &k.policy {
-                    let wanted = crate::ops::policy::validate_policy(policy)?;
+                    let wanted = crate::ops::policy::validate_policy(self.kms, policy)?;
                     if rec.policy != wanted {
                         return Err(conflict(format!("key {arn} has another key policy")));
                     }
@@ -245,9 +268,12 @@ impl Admin<'_> {
                 };
                 crate::ops::keys::create_key(self.kms, &caller, req, Some(k.id.clone())).await?;
                 if !k.enabled {
-                    self.kms.call(&caller, DisableKeyRequest { key_id: k.id.clone() }).await?;
+                    self.kms
+                        .call_as_operator(&caller, DisableKeyRequest { key_id: k.id.clone() })
+                        .await?;
                 }
                 report.made.push(format!("key {arn}"));
+                made = true;
             }
         }
         let rec = self
@@ -264,14 +290,17 @@ impl Admin<'_> {
             .collect();
         if !missing.is_empty() {
             self.kms
-                .call(&caller, TagResourceRequest { key_id: k.id.clone(), tags: missing })
+                .call_as_operator(
+                    &caller,
+                    TagResourceRequest { key_id: k.id.clone(), tags: missing },
+                )
                 .await?;
         }
         for alias in &k.aliases {
             self.seed_alias(&caller, &key, alias, report).await?;
         }
         if let Some(m) = &k.material {
-            self.seed_material(&caller, &rec, m, report).await?;
+            self.seed_material(&caller, &rec, m, made, report).await?;
         }
         Ok(())
     }
@@ -293,20 +322,22 @@ impl Admin<'_> {
                     alias_name: alias.to_string(),
                     target_key_id: key.key_id.clone(),
                 };
-                self.kms.call(caller, req).await?;
+                self.kms.call_as_operator(caller, req).await?;
                 report.made.push(alias.to_string());
             }
         }
         Ok(())
     }
 
-    /// Imports the seed's material unless the key has it; material other than the key's is
-    /// an error (AWS refuses it too).
+    /// Imports the seed's material into a key seeding has just made (`made`); a key that was
+    /// there already keeps what it has: the seed's material, or none if it was deleted or
+    /// expired (logged), while other material is an error (AWS refuses it too).
     async fn seed_material(
         &self,
         caller: &Caller,
         rec: &trent_store::KeyRecord,
         m: &SeedMaterial,
+        made: bool,
         report: &mut SeedReport,
     ) -> Result<()> {
         let arn = rec.key.arn();
@@ -315,7 +346,7 @@ impl Admin<'_> {
         }
         let id = self.kms.keyring.material_id(&rec.key.key_id, &m.bytes);
         let described = DescribeKeyRequest { key_id: rec.key.key_id.clone(), grant_tokens: None };
-        let meta = self.kms.call(caller, described).await?.key_metadata;
+        let meta = self.kms.call_as_operator(caller, described).await?.key_metadata;
         if meta.and_then(|m| m.key_state) != Some(KeyState::PendingImport) {
             if rec.current_material_id.as_deref() != Some(id.as_str()) {
                 return Err(conflict(format!(
@@ -325,9 +356,14 @@ impl Admin<'_> {
             report.kept += 1;
             return Ok(());
         }
+        if !made {
+            tracing::warn!(key = %arn, "seed: the key has no key material (deleted or expired); seeding imports only into keys it makes");
+            report.kept += 1;
+            return Ok(());
+        }
         let params = self
             .kms
-            .call(
+            .call_as_operator(
                 caller,
                 GetParametersForImportRequest {
                     key_id: rec.key.key_id.clone(),
@@ -354,7 +390,7 @@ impl Admin<'_> {
             }),
             ..Default::default()
         };
-        self.kms.call(caller, req).await?;
+        self.kms.call_as_operator(caller, req).await?;
         report.made.push(format!("key material of {arn}"));
         Ok(())
     }

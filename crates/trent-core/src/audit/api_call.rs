@@ -256,6 +256,7 @@ mod tests {
             principal_arn: arn.into(),
             access_key_id: "AKIAEXAMPLE".into(),
             source_ip: Some("192.0.2.0".into()),
+            secure_transport: false,
         }
     }
 

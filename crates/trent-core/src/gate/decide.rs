@@ -65,6 +65,28 @@ fn identity_mentions(docs: &[PolicyDocument], key: &str) -> bool {
 }
 
 impl Kms {
+    /// The global condition keys of every request, whatever its API: one function, so that no
+    /// surface evaluates a policy with a context that lacks them (a `Deny` on
+    /// `aws:CurrentTime` or `aws:SourceIp` must hold for LookupEvents as for Decrypt). A key
+    /// Trent cannot know (`aws:SourceVpc`, …) stays absent, which IAM's rules for a missing
+    /// key then decide ("Condition keys that are not present in the request context").
+    pub(crate) fn global_values(&self, caller: &Caller, ctx: &mut RequestContext) {
+        let now = self.now_ms();
+        let mut set = |k: K, v: String| ctx.set(&k.name(), v);
+        set(K::CallerAccount, caller.account.clone());
+        set(K::PrincipalArn, caller.principal_arn.clone());
+        set(K::PrincipalAccount, caller.account.clone());
+        set(K::CurrentTime, crate::audit::event_time(now));
+        set(K::EpochTime, (now / 1000).to_string());
+        set(K::SecureTransport, caller.secure_transport.to_string());
+        set(K::RequestedRegion, caller.region.clone());
+        let root = caller.principal_arn.ends_with(":root");
+        set(K::PrincipalType, if root { "Account" } else { "User" }.to_string());
+        if let Some(ip) = &caller.source_ip {
+            set(K::SourceIp, ip.clone());
+        }
+    }
+
     /// The caller's identity policies; the account root needs none.
     /// The request context; condition keys are filled only when a policy has conditions
     /// (most requests meet policies without any, and this is the hot path).
@@ -86,16 +108,7 @@ impl Kms {
         if !with_values {
             return ctx;
         }
-        let now = self.now_ms();
-        let mut set = |k: K, v: String| ctx.set(&k.name(), v);
-        set(K::CallerAccount, caller.account.clone());
-        set(K::PrincipalArn, caller.principal_arn.clone());
-        set(K::PrincipalAccount, caller.account.clone());
-        set(K::CurrentTime, crate::audit::event_time(now));
-        set(K::EpochTime, (now / 1000).to_string());
-        if let Some(ip) = &caller.source_ip {
-            set(K::SourceIp, ip.clone());
-        }
+        self.global_values(caller, &mut ctx);
         for (k, v) in &conditions.values {
             ctx.set_many(&k.name(), v.clone());
         }
@@ -234,21 +247,31 @@ impl Kms {
 }
 
 impl Kms {
-    /// Authorizes `cloudtrail:LookupEvents` (an IAM action on `*`: the account root may,
+    /// Authorizes and counts `cloudtrail:LookupEvents` (an IAM action on `*`: the account root may,
     /// users need an identity policy; "Identity-based policy examples for AWS CloudTrail").
     pub async fn authorize_lookup_events(&self, caller: &Caller) -> Result<()> {
         const ACTION: &str = "cloudtrail:LookupEvents";
         let identity = self.identity_policies(caller).await?;
-        let ctx = RequestContext {
+        let mut ctx = RequestContext {
             principal_arn: caller.principal_arn.clone(),
             principal_account: caller.account.clone(),
             action: ACTION.into(),
             resource: "*".into(),
             values: Default::default(),
         };
+        self.global_values(caller, &mut ctx);
         let who = format!("User: {} is not authorized to perform: {ACTION}", caller.principal_arn);
         match decide_identity_only(&identity, &ctx) {
-            Verdict::Allow => Ok(()),
+            // CloudTrail: "2 requests per second per account per Region" for LookupEvents;
+            // counted after authorization, as `Kms::call` counts the KMS operations.
+            Verdict::Allow => {
+                let quota = crate::quotas::Quota::LookupEvents;
+                if self.quotas.admit(&caller.account, &caller.region, quota) {
+                    Ok(())
+                } else {
+                    Err(KmsError::throttling_lookup_events())
+                }
+            }
             Verdict::ExplicitDenyInIdentityPolicy => Err(KmsError::new(
                 ErrorCode::AccessDeniedException,
                 format!("{who} with an explicit deny in an identity-based policy"),

@@ -64,6 +64,12 @@ pub trait Target<R>: Sized + Send {
 
     /// Finds the resources `req` names and authorizes the operation on each of them.
     fn resolve(kms: &Kms, caller: &Caller, req: &R) -> impl Future<Output = Result<Self>> + Send;
+
+    /// The spec of the key the call uses (the source key of ReEncrypt), which chooses the
+    /// shared quota of a cryptographic operation; `None` when the target is no key.
+    fn key_spec(&self) -> Option<trent_types::KeySpec> {
+        None
+    }
 }
 
 /// Proof that a call was authorized: the caller and the resources it may act on. Its fields
@@ -88,11 +94,55 @@ impl<'c, T> Authorized<'c, T> {
 }
 
 impl Kms {
-    /// Runs one API call: authorizes it as the operation table says, then hands it to its
-    /// handler.
+    /// Runs one API call: counts it against its request quota (the table's, `quotas`: here,
+    /// once for every operation), authorizes it as the operation table says, then hands it to
+    /// its handler. An operation with a quota of its own is counted before anything else is
+    /// done for it; one that shares the cryptographic quota of its kind of key is counted
+    /// once the key is known.
     pub async fn call<R: Call>(&self, caller: &Caller, req: R) -> Result<R::Output> {
+        self.run(caller, req, true).await
+    }
+
+    /// An operator's call (seeding at start-up): authorized as any call, but not counted
+    /// against the account's request quotas — the operator is not a tenant.
+    pub(crate) async fn call_as_operator<R: Call>(
+        &self,
+        caller: &Caller,
+        req: R,
+    ) -> Result<R::Output> {
+        self.run(caller, req, false).await
+    }
+
+    async fn run<R: Call>(&self, caller: &Caller, req: R, metered: bool) -> Result<R::Output> {
+        use crate::quotas::{quota_of, Counted};
+        let own = crate::quotas::counted(R::OPERATION) == Counted::Own;
+        if metered && own {
+            self.admit(caller, quota_of(R::OPERATION, None))?;
+        }
         let auth = self.authorize(caller, &req).await?;
+        if metered && !own {
+            self.admit(caller, quota_of(R::OPERATION, auth.target.key_spec()))?;
+        }
         req.handle(self, auth).await
+    }
+
+    /// Counts one call of `caller` against `quota`: ThrottlingException past it.
+    fn admit(&self, caller: &Caller, quota: crate::quotas::Quota) -> Result<()> {
+        if self.quotas.admit(&caller.account, &caller.region, quota) {
+            Ok(())
+        } else {
+            Err(crate::KmsError::throttling())
+        }
+    }
+
+    /// The request quotas in force.
+    pub fn quota_profile(&self) -> crate::quotas::Profile {
+        self.quotas.profile()
+    }
+
+    /// Puts other request quotas in force from the next call on.
+    pub fn set_quota_profile(&self, profile: crate::quotas::Profile) {
+        self.quotas.set_profile(profile);
     }
 
     /// Resolves and authorizes what `req` names. Handlers that must re-check after a lost

@@ -92,6 +92,10 @@ impl<R: Call + NamesKey, const ALIASES: bool> Target<R> for KeyTarget<ALIASES> {
         }
         Ok(KeyTarget { rec })
     }
+
+    fn key_spec(&self) -> Option<KeySpec> {
+        Some(self.rec.key_spec)
+    }
 }
 
 /// Requests that name their key by a ciphertext (and optionally a `KeyId`).
@@ -183,6 +187,10 @@ impl<R: Call + NamesCiphertext> Target<R> for CiphertextKey {
         let c = conditions_of(req);
         kms.resolve_ciphertext(caller, req.ciphertext(), req.key_id(), check(&spec, &c)).await
     }
+
+    fn key_spec(&self) -> Option<KeySpec> {
+        Some(self.rec.key_spec)
+    }
 }
 
 /// ReEncrypt: the source ciphertext's key (kms:ReEncryptFrom) and the destination key
@@ -246,6 +254,10 @@ impl Target<ReEncryptRequest> for ReEncryptKeys {
         let id = req.destination_key_id.as_str();
         let destination = kms.resolve_key(caller, id, Accept::KeyOrAlias, to_check).await?;
         Ok(ReEncryptKeys { source, destination })
+    }
+
+    fn key_spec(&self) -> Option<KeySpec> {
+        Some(self.source.rec.key_spec)
     }
 }
 

@@ -65,6 +65,7 @@ impl Call for CreateAliasRequest {
         let caller = auth.caller();
         let target = auth.target().key();
         check(Family::Metadata, target)?;
+        kms.check_alias_quota(&target.key).await?;
         let now = kms.now_ms();
         let rec = AliasRecord {
             account: caller.account.clone(),
@@ -97,6 +98,9 @@ impl Call for UpdateAliasRequest {
             // The source key may be pending deletion; the target may not (key-state note 10).
             check(Family::Metadata, change.new_key())?;
             same_kind(change.current(), change.new_key())?;
+            if change.current().key != change.new_key().key {
+                kms.check_alias_quota(&change.new_key().key).await?;
+            }
             let mut alias = change.alias().clone();
             alias.target_key_id = change.new_key().key.key_id.clone();
             alias.updated_ms = kms.now_ms();

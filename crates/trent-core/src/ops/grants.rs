@@ -79,7 +79,7 @@ fn entry(g: &GrantRecord) -> GrantListEntry {
         creation_date: Some(Timestamp(g.created_ms)),
         grantee_principal: Some(g.grantee.clone()),
         retiring_principal: g.retiring.clone(),
-        issuing_account: Some(format!("arn:aws:iam::{}:root", g.key.account)),
+        issuing_account: Some(format!("arn:{}:iam::{}:root", g.key.partition(), g.key.account)),
         operations: Some(g.operations.clone()),
         constraints: g.constraints.clone(),
         grantee_service_principal: None,

@@ -142,7 +142,7 @@ impl Call for GetParametersForImportRequest {
         )?;
         check_importable(rec)?;
         check_wrapping_fits(rec, alg, spec)?;
-        let pair = kms.wrapping_pool.take(spec).await?;
+        let pair = kms.wrapping_pool.take(&auth.caller().account, spec).await?;
         let expires_ms = kms.now_ms() + kms.config.import_token_validity_ms;
         let token = ImportToken {
             key_arn: rec.key.arn(),

@@ -179,8 +179,11 @@ pub(crate) async fn create_key(
             "XksKeyId is valid only for keys in an external key store.",
         ));
     }
-    let tags =
-        crate::ops::tags::validate_new_tags(r.tags.as_deref().unwrap_or(&[]), &BTreeMap::new())?;
+    let tags = crate::ops::tags::validate_new_tags(
+        kms,
+        r.tags.as_deref().unwrap_or(&[]),
+        &BTreeMap::new(),
+    )?;
     let now = kms.now_ms();
     let multi_region = r.multi_region.unwrap_or(false);
     let key_id = match key_id {
@@ -189,9 +192,10 @@ pub(crate) async fn create_key(
         None => trent_crypto::new_key_id()?,
     };
     let key = KeyRef { account: caller.account.clone(), region: caller.region.clone(), key_id };
+    kms.check_key_quota(&key.account, &key.region).await?;
     let custom_policy = r.policy.is_some();
     let policy = match r.policy {
-        Some(p) => crate::ops::policy::validate_policy(&p)?,
+        Some(p) => crate::ops::policy::validate_policy(kms, &p)?,
         None => crate::ops::policy::default_policy(&key),
     };
     let mut rec = new_record(key.clone(), now, spec, usage, origin, policy);

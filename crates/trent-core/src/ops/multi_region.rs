@@ -69,13 +69,15 @@ impl Call for ReplicateKeyRequest {
             )));
         }
         let key = KeyRef { region: region.to_string(), ..primary.key.clone() };
+        kms.check_key_quota(&key.account, &key.region).await?;
         let tags = crate::ops::tags::validate_new_tags(
+            kms,
             self.tags.as_deref().unwrap_or(&[]),
             &Default::default(),
         )?;
         let custom_policy = self.policy.is_some();
         let policy = match &self.policy {
-            Some(p) => crate::ops::policy::validate_policy(p)?,
+            Some(p) => crate::ops::policy::validate_policy(kms, p)?,
             None => crate::ops::policy::default_policy(&key),
         };
         let there = crate::Caller { region: region.to_string(), ..caller.clone() };

@@ -3,6 +3,7 @@
 
 use crate::authz::{ConditionKey as K, PolicyDocument};
 use crate::gate::KeyTarget;
+use crate::quotas::ResourceQuota;
 use crate::writes::Changes;
 use crate::{Authorized, Call, Caller, Conditions, Kms, KmsError, Result};
 use trent_store::{partition_of, KeyRecord, KeyRef};
@@ -19,8 +20,11 @@ pub(crate) fn default_policy(key: &KeyRef) -> String {
     )
 }
 
-/// Checks that a policy parses as an IAM policy; returns it unchanged.
-pub(crate) fn validate_policy(p: &str) -> Result<String> {
+/// Checks that a policy is within the key policy document quota (32 KB by default; the model
+/// admits 131,072 characters, and CreateKey's and PutKeyPolicy's API text says a longer
+/// policy gets `LimitExceededException`) and parses as an IAM policy; returns it unchanged.
+pub(crate) fn validate_policy(kms: &Kms, p: &str) -> Result<String> {
+    kms.config.resource_quotas.check(ResourceQuota::KeyPolicyBytes, p.len() as u64)?;
     PolicyDocument::parse(p)
         .map_err(|e| KmsError::new(ErrorCode::MalformedPolicyDocumentException, e.0))?;
     Ok(p.to_string())
@@ -100,7 +104,7 @@ impl Call for PutKeyPolicyRequest {
     async fn handle(self, kms: &Kms, auth: Authorized<'_, KeyTarget<false>>) -> Result<()> {
         let rec = auth.target().key();
         check_policy_name(self.policy_name.as_deref())?;
-        let policy = validate_policy(&self.policy)?;
+        let policy = validate_policy(kms, &self.policy)?;
         kms.check_lockout(auth.caller(), rec, &policy, self.bypass_policy_lockout_safety_check)
             .await?;
         kms.modify_key(&rec.key, |k, _| {

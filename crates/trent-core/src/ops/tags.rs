@@ -3,17 +3,17 @@
 use crate::authz::ConditionKey as K;
 use crate::gate::KeyTarget;
 use crate::ops::keys::page_limit;
+use crate::quotas::ResourceQuota;
 use crate::state::{check, Family};
 use crate::writes::Changes;
 use crate::{Authorized, Call, Conditions, Kms, KmsError, Result};
 use std::collections::{BTreeMap, HashSet};
 use trent_types::*;
 
-const MAX_TAGS: usize = 50;
-
 /// Applies `new` on top of `existing` with AWS's rules (the TagResource API reference;
 /// messages as recorded against AWS).
 pub(crate) fn validate_new_tags(
+    kms: &Kms,
     new: &[Tag],
     existing: &BTreeMap<String, String>,
 ) -> Result<BTreeMap<String, String>> {
@@ -33,9 +33,7 @@ pub(crate) fn validate_new_tags(
         }
         out.insert(k, t.tag_value.clone());
     }
-    if out.len() > MAX_TAGS {
-        return Err(KmsError::new(ErrorCode::TagException, "Too many tags".into()));
-    }
+    kms.config.resource_quotas.check(ResourceQuota::TagsPerKey, out.len() as u64)?;
     Ok(out)
 }
 
@@ -57,7 +55,7 @@ impl Call for TagResourceRequest {
         let tags = self.tags;
         kms.modify_key(&auth.target().key().key, |k, _| {
             check(Family::Metadata, k)?;
-            k.tags = validate_new_tags(&tags, &k.tags)?;
+            k.tags = validate_new_tags(kms, &tags, &k.tags)?;
             Ok(Changes::none())
         })
         .await?;

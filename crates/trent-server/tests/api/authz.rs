@@ -28,7 +28,7 @@ pub(crate) async fn user(
 }
 
 async fn root_of(t: &TestServer, account: &str) -> aws_sdk_kms::Client {
-    let k = t.kms.admin().create_account(account).await.unwrap();
+    let k = t.kms.admin().create_account(account, None).await.unwrap();
     t.client_in(
         "us-east-1",
         &k.access_key_id,

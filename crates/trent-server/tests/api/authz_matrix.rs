@@ -166,7 +166,7 @@ async fn user(t: &TestServer, account: &str, name: &str, policy: Option<&str>) -
 }
 
 async fn root_of(t: &TestServer, account: &str) -> Caller {
-    let k = t.kms.admin().create_account(account).await.unwrap();
+    let k = t.kms.admin().create_account(account, None).await.unwrap();
     Caller {
         akid: k.access_key_id,
         secret: String::from_utf8(k.secret_access_key.as_bytes().to_vec()).unwrap(),

@@ -152,3 +152,36 @@ async fn http_layer_refusals_have_json_bodies() {
         assert_eq!(body["__type"], kind, "{text}");
     }
 }
+
+/// A table full of bodies trickled a byte at a time still lets a new client in: past its first
+/// second the slowest body is cut (RequestTimeoutException, then the connection closes), and
+/// `/health` answers at once, long before the body timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_table_of_trickled_bodies_makes_room_by_cutting_the_slowest() {
+    let t = start_limited(Limits { body_timeout: Duration::from_secs(60), ..limits(20) }).await;
+    let head = b"POST / HTTP/1.1\r\nhost: x\r\ncontent-type: application/x-amz-json-1.1\r\nx-amz-target: TrentService.ListKeys\r\ncontent-length: 262144\r\n\r\n{";
+    let mut tricklers = Vec::new();
+    for _ in 0..20 {
+        let mut s = TcpStream::connect(t.addr).await.unwrap();
+        s.write_all(head).await.unwrap();
+        tricklers.push(s);
+    }
+    // Past the grace, with every connection busy reading a body.
+    tokio::time::sleep(Duration::from_millis(1300)).await;
+    for s in &mut tricklers {
+        let _ = s.write_all(b" ").await;
+    }
+    let started = Instant::now();
+    assert!(health(&t).await, "/health did not answer");
+    assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+    // One trickler was cut, with an answer in the API's shape.
+    let mut cut = None;
+    for s in &mut tricklers {
+        if let Some(out) = closed_within(s, Duration::from_millis(100)).await {
+            cut = Some(String::from_utf8_lossy(&out).to_string());
+            break;
+        }
+    }
+    let cut = cut.expect("no trickled body was cut");
+    assert!(cut.contains(r#""__type":"RequestTimeoutException""#), "{cut}");
+}

@@ -26,3 +26,4 @@ mod seed;
 mod signing;
 mod sigv4;
 mod sm2;
+mod trust;

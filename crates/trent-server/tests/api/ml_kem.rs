@@ -136,7 +136,7 @@ async fn usage_origin_and_region_rules() {
         .await
         .unwrap_err());
     assert_eq!(e.0, "UnsupportedOperationException");
-    let china = t.client_in("cn-north-1", &t.creds.access_key_id, &t.secret());
+    let china = t.china().await;
     let e = err(china
         .create_key()
         .key_spec(KeySpec::MlKem512)

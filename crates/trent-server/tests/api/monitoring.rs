@@ -10,7 +10,9 @@ use trent_types::Operation;
 /// The body of one scrape.
 async fn scrape(t: &TestServer) -> String {
     let mut s = tokio::net::TcpStream::connect(t.metrics_addr).await.unwrap();
-    s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").await.unwrap();
+    s.write_all(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
     let mut buf = Vec::new();
     s.read_to_end(&mut buf).await.unwrap();
     let text = String::from_utf8(buf).unwrap();
@@ -194,4 +196,33 @@ async fn expiry_sends_aws_event_and_a_reimport_is_warned_about_again() {
     import_for(&t, &id, &material, Some(5)).await;
     assert_eq!(warn().await, 1);
     assert_eq!(notices(&t, WARNING).len(), 2);
+}
+
+/// The metrics listener has no authentication, so a page that rebinds its own name to this
+/// address must not read it: a request naming another host than a loopback name or an IP
+/// address is refused in the API's error shape.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_answer_only_loopback_names_and_ip_addresses() {
+    let t = start().await;
+    for (host, ok) in [
+        ("localhost:9100", true),
+        ("127.0.0.1:9100", true),
+        ("[::1]:9100", true),
+        ("evil.example:9100", false),
+        ("localhost.evil.example", false),
+    ] {
+        let mut s = tokio::net::TcpStream::connect(t.metrics_addr).await.unwrap();
+        let req = format!("GET /metrics HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+        s.write_all(req.as_bytes()).await.unwrap();
+        let mut buf = Vec::new();
+        s.read_to_end(&mut buf).await.unwrap();
+        let text = String::from_utf8(buf).unwrap();
+        if ok {
+            assert!(text.starts_with("HTTP/1.1 200"), "{host}: {text}");
+        } else {
+            assert!(text.starts_with("HTTP/1.1 400"), "{host}: {text}");
+            assert!(text.contains(r#""__type":"AccessDeniedException""#), "{host}: {text}");
+            assert!(!text.contains("trent_requests"), "{host}");
+        }
+    }
 }

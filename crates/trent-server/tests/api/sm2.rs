@@ -10,10 +10,6 @@ use aws_sdk_kms::types::{
 use trent_crypto::asymmetric;
 use trent_crypto::Secret;
 
-fn china(t: &TestServer) -> aws_sdk_kms::Client {
-    t.client_in("cn-north-1", &t.creds.access_key_id, &t.secret())
-}
-
 async fn sm2_key(c: &aws_sdk_kms::Client, usage: KeyUsageType) -> aws_sdk_kms::types::KeyMetadata {
     c.create_key()
         .key_spec(KeySpec::Sm2)
@@ -28,7 +24,7 @@ async fn sm2_key(c: &aws_sdk_kms::Client, usage: KeyUsageType) -> aws_sdk_kms::t
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sm2dsa_signs_raw_messages_verifiable_outside_the_server() {
     let t = start().await;
-    let c = china(&t);
+    let c = t.china().await;
     let signing = sm2_key(&c, KeyUsageType::SignVerify).await;
     assert_eq!(signing.signing_algorithms(), [SigningAlgorithmSpec::Sm2Dsa]);
     assert!(signing.arn().unwrap().starts_with("arn:aws-cn:kms:cn-north-1:"));
@@ -84,7 +80,7 @@ async fn sm2dsa_signs_raw_messages_verifiable_outside_the_server() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sm2pke_encrypts_up_to_1024_bytes() {
     let t = start().await;
-    let c = china(&t);
+    let c = t.china().await;
     let enc = sm2_key(&c, KeyUsageType::EncryptDecrypt).await;
     assert_eq!(enc.encryption_algorithms(), [EncryptionAlgorithmSpec::Sm2Pke]);
     let ct = c
@@ -121,7 +117,7 @@ async fn sm2pke_encrypts_up_to_1024_bytes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sm2_ecdh_derives_one_secret_from_both_sides() {
     let t = start().await;
-    let c = china(&t);
+    let c = t.china().await;
     let a = sm2_key(&c, KeyUsageType::KeyAgreement).await;
     let b = sm2_key(&c, KeyUsageType::KeyAgreement).await;
     assert_eq!(a.key_agreement_algorithms(), [KeyAgreementAlgorithmSpec::Ecdh]);
@@ -152,7 +148,7 @@ async fn sm2_ecdh_derives_one_secret_from_both_sides() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn data_key_pairs_and_import() {
     let t = start().await;
-    let c = china(&t);
+    let c = t.china().await;
     let sym = c.create_key().send().await.unwrap().key_metadata.unwrap();
     let pair = c
         .generate_data_key_pair()

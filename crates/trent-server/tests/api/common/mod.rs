@@ -136,6 +136,19 @@ impl TestServer {
         aws_sdk_kms::Client::from_conf(conf)
     }
 
+    /// A new account in `partition` (its root's access key id and secret).
+    pub async fn account_in(&self, account: &str, partition: &str) -> (String, String) {
+        let k = self.kms.admin().create_account(account, Some(partition)).await.unwrap();
+        let secret = String::from_utf8(k.secret_access_key.as_bytes().to_vec()).unwrap();
+        (k.access_key_id, secret)
+    }
+
+    /// A client of a new account in the China partition, signing for cn-north-1.
+    pub async fn china(&self) -> aws_sdk_kms::Client {
+        let (akid, secret) = self.account_in("666677778888", "aws-cn").await;
+        self.client_in("cn-north-1", &akid, &secret)
+    }
+
     pub fn secret(&self) -> String {
         String::from_utf8(self.creds.secret_access_key.as_bytes().to_vec()).unwrap()
     }
