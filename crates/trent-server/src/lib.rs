@@ -298,6 +298,11 @@ pub(crate) async fn read_body(
     watch: Option<&listener::BodyWatch>,
 ) -> Result<Bytes, Failure> {
     use futures_util::StreamExt as _;
+    use hyper::body::Body as _;
+    // A declared length past the limit is refused before a byte of the body is read.
+    if body.size_hint().lower() > limit as u64 {
+        return Err(Failure::TooLarge);
+    }
     let _reading = watch.map(|w| w.reading());
     let read = async {
         let mut stream = body.into_data_stream();
