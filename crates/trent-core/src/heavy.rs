@@ -2,12 +2,15 @@
 //! signatures. At most `threads` jobs run at once, at most `queue` more wait, and none waits
 //! longer than `max_wait`; past that the caller gets ThrottlingException at once, as AWS
 //! answers past its quotas. So a flood of RSA requests slows only itself, never the cheap
-//! symmetric calls that share the machine. The server's own background RSA work (the
+//! symmetric calls that share the machine. No account may hold more than half of the places
+//! (threads and queue) at once: a flood from one account leaves the other half for the others
+//! (the account is the call's, set once by `Kms::call` for everything it runs). The server's own background RSA work (the
 //! wrapping-key refill, one job at a time) runs beside these threads, never in them.
 
 use crate::{KmsError, Result};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::Semaphore;
 
@@ -34,14 +37,28 @@ pub(crate) struct HeavyWork {
     permits: Arc<Semaphore>,
     /// Jobs admitted and not finished (running or waiting).
     admitted: AtomicUsize,
+    /// Jobs admitted per account (by `quotas::current_tenant`).
+    tenants: Mutex<HashMap<u64, usize>>,
 }
 
 /// Gives back an admission when the job ends, however it ends.
-struct Admission<'a>(&'a AtomicUsize);
+struct Admission<'a> {
+    heavy: &'a HeavyWork,
+    tenant: Option<u64>,
+}
 
 impl Drop for Admission<'_> {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::AcqRel);
+        self.heavy.admitted.fetch_sub(1, Ordering::AcqRel);
+        if let Some(t) = self.tenant {
+            let mut tenants = self.heavy.tenants.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(n) = tenants.get_mut(&t) {
+                *n -= 1;
+                if *n == 0 {
+                    tenants.remove(&t);
+                }
+            }
+        }
     }
 }
 
@@ -56,7 +73,33 @@ impl HeavyWork {
             cfg: HeavyWorkConfig { threads, ..cfg },
             permits: Arc::new(Semaphore::new(threads)),
             admitted: AtomicUsize::new(0),
+            tenants: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The places one account may hold at once: half of them, at least one.
+    fn per_tenant(&self) -> usize {
+        (self.cfg.threads + self.cfg.queue).div_ceil(2).max(1)
+    }
+
+    /// Admits a job of the current call's account, or refuses it (the pool, or the
+    /// account's half of it, is full).
+    fn admit(&self) -> Option<Admission<'_>> {
+        let tenant = crate::quotas::current_tenant();
+        if let Some(t) = tenant {
+            let mut tenants = self.tenants.lock().unwrap_or_else(|p| p.into_inner());
+            let n = tenants.entry(t).or_insert(0);
+            if *n >= self.per_tenant() {
+                return None;
+            }
+            *n += 1;
+        }
+        let admission = Admission { heavy: self, tenant };
+        if self.admitted.fetch_add(1, Ordering::AcqRel) >= self.cfg.threads + self.cfg.queue {
+            // Dropping the admission gives back both counts.
+            return None;
+        }
+        Some(admission)
     }
 
     /// Clients' jobs admitted and not finished (running or waiting), for the metrics.
@@ -70,11 +113,7 @@ impl HeavyWork {
         T: Send + 'static,
         F: FnOnce() -> Result<T> + Send + 'static,
     {
-        if self.admitted.fetch_add(1, Ordering::AcqRel) >= self.cfg.threads + self.cfg.queue {
-            self.admitted.fetch_sub(1, Ordering::AcqRel);
-            return Err(KmsError::throttling());
-        }
-        let _admission = Admission(&self.admitted);
+        let Some(_admission) = self.admit() else { return Err(KmsError::throttling()) };
         let permit = tokio::time::timeout(self.cfg.max_wait, self.permits.clone().acquire_owned())
             .await
             .map_err(|_| KmsError::throttling())?
@@ -180,5 +219,38 @@ mod tests {
         heavy.run(|| Ok(())).await.unwrap();
         assert!(started.elapsed() < Duration::from_millis(100), "{:?}", started.elapsed());
         refill.await.unwrap().unwrap();
+    }
+
+    /// One account's flood takes at most half the places: another account's job still runs.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn one_account_holds_at_most_half_of_the_pool() {
+        let heavy = Arc::new(HeavyWork::new(HeavyWorkConfig {
+            threads: 1,
+            queue: 3,
+            max_wait: Duration::from_secs(30),
+        }));
+        let quotas = Arc::new(crate::quotas::Quotas::new(crate::quotas::Profile::Off));
+        let mut jobs = Vec::new();
+        for _ in 0..10 {
+            let (h, q) = (heavy.clone(), quotas.clone());
+            jobs.push(tokio::spawn(async move {
+                q.as_tenant("111111111111", async {
+                    h.run(|| {
+                        std::thread::sleep(Duration::from_millis(200));
+                        Ok(())
+                    })
+                    .await
+                })
+                .await
+            }));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let other = quotas.as_tenant("222222222222", heavy.run(|| Ok(()))).await;
+        assert!(other.is_ok(), "another account was refused: {other:?}");
+        let mut done = 0;
+        for j in jobs {
+            done += j.await.unwrap().is_ok() as usize;
+        }
+        assert_eq!(done, 2, "the flooding account held more than half of the 4 places");
     }
 }

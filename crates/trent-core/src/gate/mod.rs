@@ -123,7 +123,7 @@ impl Kms {
         if metered && !own {
             self.admit(caller, quota_of(R::OPERATION, auth.target.key_spec()))?;
         }
-        req.handle(self, auth).await
+        self.quotas.as_tenant(&caller.account, req.handle(self, auth)).await
     }
 
     /// Counts one call of `caller` against `quota`: ThrottlingException past it.

@@ -20,6 +20,18 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use trent_types::Operation;
 
+tokio::task_local! {
+    /// The account of the call being run (a keyed hash of it), set by `Kms::call` around
+    /// everything the call does, so that shared work (the heavy pool) can be shared fairly
+    /// without each handler passing the account along.
+    static TENANT: u64;
+}
+
+/// The account of the call this task is running, if it runs one.
+pub(crate) fn current_tenant() -> Option<u64> {
+    TENANT.try_with(|t| *t).ok()
+}
+
 const SHARDS: usize = 16;
 /// Tenants (account and Region) held per shard before idle ones are dropped. The Region is
 /// the caller's choice (any well-formed name), so the map must not grow with it.
@@ -72,6 +84,11 @@ impl Quotas {
     /// Puts other numbers in force from the next call on (buckets keep their tokens).
     pub fn set_profile(&self, profile: Profile) {
         self.profile.store(profile.encode(), std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Runs `work` as a call of `account` (see [`current_tenant`]).
+    pub(crate) async fn as_tenant<F: std::future::Future>(&self, account: &str, work: F) -> F::Output {
+        TENANT.scope(self.hasher.hash_one(account), work).await
     }
 
     /// Counts one call of `account` in `region` against `quota`; `false`: throttle it.
