@@ -15,6 +15,8 @@ pub struct SigningIdentity {
     /// The principal, as stored: its partition is the Region's.
     pub principal_arn: String,
     pub key: trent_sigv4::SigningKey,
+    /// The account's request-quota buckets in this Region (so a call needs no lookup).
+    pub quota: crate::quotas::TenantHandle,
 }
 
 /// Signing keys cached per (access key id, date, Region, service): the service is part of
@@ -73,7 +75,10 @@ impl Authentication<'_> {
         let secret =
             self.kms.keyring.open_secret(&secret_context(&k.access_key_id), &k.sealed_secret)?;
         let Ok(secret) = std::str::from_utf8(secret.as_bytes()) else { return Ok(None) };
+        let quota =
+            crate::quotas::TenantHandle(Some(self.kms.quotas.tenant(&k.account_id, region)));
         let identity = Arc::new(SigningIdentity {
+            quota,
             account: k.account_id,
             principal_arn: k.principal_arn,
             key: trent_sigv4::SigningKey::derive(secret, date, region, service),

@@ -8,8 +8,8 @@
 //! wrapping-key refill, one job at a time) runs beside these threads, never in them.
 
 use crate::{KmsError, Result};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::Semaphore;
@@ -234,7 +234,8 @@ mod tests {
         for _ in 0..10 {
             let (h, q) = (heavy.clone(), quotas.clone());
             jobs.push(tokio::spawn(async move {
-                q.as_tenant("111111111111", async {
+                let flooder = q.tenant("111111111111", "us-east-1");
+                q.as_tenant(&flooder, async {
                     h.run(|| {
                         std::thread::sleep(Duration::from_millis(200));
                         Ok(())
@@ -245,7 +246,8 @@ mod tests {
             }));
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
-        let other = quotas.as_tenant("222222222222", heavy.run(|| Ok(()))).await;
+        let other = quotas.tenant("222222222222", "us-east-1");
+        let other = quotas.as_tenant(&other, heavy.run(|| Ok(()))).await;
         assert!(other.is_ok(), "another account was refused: {other:?}");
         let mut done = 0;
         for j in jobs {

@@ -61,6 +61,8 @@ pub struct Caller {
     pub source_ip: Option<String>,
     /// Whether the request came over TLS, for `aws:SecureTransport`.
     pub secure_transport: bool,
+    /// The caller's request-quota buckets, when authentication found them.
+    pub quota: quotas::TenantHandle,
 }
 
 /// Settings of the domain that operators may change.

@@ -198,6 +198,14 @@ mod tests {
         Arc::new(HeavyWork::new(crate::HeavyWorkConfig::default()))
     }
 
+    /// A pool of RSA_2048 pairs, filled: `size` pairs, each backing `tokens` tokens.
+    async fn full_pool(size: usize, tokens: u32) -> WrappingPool {
+        let cfg = WrappingPoolConfig { size_per_spec: size, tokens_per_key_pair: tokens };
+        let pool = WrappingPool::new(cfg, heavy());
+        wait_until_full(&pool, WrappingSpec::Rsa2048, size).await;
+        pool
+    }
+
     async fn wait_until_full(pool: &WrappingPool, spec: WrappingSpec, n: usize) {
         let deadline = Instant::now() + Duration::from_secs(60);
         while pool.inner.queues.lock().unwrap().get(&spec).map_or(0, |q| q.len()) < n {
@@ -208,11 +216,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn serves_from_the_pool_and_refills() {
-        let pool = WrappingPool::new(
-            WrappingPoolConfig { size_per_spec: 2, tokens_per_key_pair: 1 },
-            heavy(),
-        );
-        wait_until_full(&pool, WrappingSpec::Rsa2048, 2).await;
+        let pool = full_pool(2, 1).await;
         let a = pool.take("111122223333", WrappingSpec::Rsa2048).await.unwrap();
         let b = pool.take("111122223333", WrappingSpec::Rsa2048).await.unwrap();
         assert_ne!(a.public_spki, b.public_spki, "each token gets a fresh key pair");
@@ -221,11 +225,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_key_pair_may_back_a_bounded_number_of_tokens() {
-        let pool = WrappingPool::new(
-            WrappingPoolConfig { size_per_spec: 1, tokens_per_key_pair: 3 },
-            heavy(),
-        );
-        wait_until_full(&pool, WrappingSpec::Rsa2048, 1).await;
+        let pool = full_pool(1, 3).await;
         let first = pool.take("111122223333", WrappingSpec::Rsa2048).await.unwrap();
         for _ in 0..2 {
             assert_eq!(
@@ -239,11 +239,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_shared_key_pair_never_serves_two_accounts() {
-        let pool = WrappingPool::new(
-            WrappingPoolConfig { size_per_spec: 2, tokens_per_key_pair: 5 },
-            heavy(),
-        );
-        wait_until_full(&pool, WrappingSpec::Rsa2048, 2).await;
+        let pool = full_pool(2, 5).await;
         let a = pool.take("111111111111", WrappingSpec::Rsa2048).await.unwrap();
         let b = pool.take("222222222222", WrappingSpec::Rsa2048).await.unwrap();
         assert_ne!(a.public_spki, b.public_spki, "another account got a used wrapping key");

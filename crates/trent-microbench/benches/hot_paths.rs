@@ -216,6 +216,7 @@ fn audit_record_of_encrypt(b: Bencher) {
         access_key_id: "AKIAIOSFODNN7EXAMPLE".into(),
         source_ip: Some("127.0.0.1".into()),
         secure_transport: false,
+        quota: Default::default(),
     };
     let recorded = Recorded { resources: vec![ARN.into()], key_material_ids: vec![MID.into()] };
     let mut chain = Chain::start("node-bench");

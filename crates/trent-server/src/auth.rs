@@ -67,6 +67,7 @@ impl Authenticator {
                 access_key_id: akid,
                 source_ip,
                 secure_transport: self.secure_transport,
+                quota: Default::default(),
             });
         }
         let header = header.ok_or(Failure::Auth(SigV4Error::Missing))??;
@@ -102,6 +103,7 @@ impl Authenticator {
             access_key_id: auth.access_key_id.to_string(),
             source_ip,
             secure_transport: self.secure_transport,
+            quota: known.quota.clone(),
         })
     }
 }

@@ -306,19 +306,25 @@ pub(crate) async fn read_body(
     let _reading = watch.map(|w| w.reading());
     let read = async {
         let mut stream = body.into_data_stream();
-        let mut buf = Vec::new();
+        // A body of one chunk (the usual case) is kept as it came, without a copy.
+        let (mut first, mut joined, mut len) = (Bytes::new(), None::<Vec<u8>>, 0);
         while let Some(chunk) = stream.next().await {
             // A body that breaks off is refused as one too large is (as before).
             let chunk = chunk.map_err(|_| Failure::TooLarge)?;
-            if buf.len() + chunk.len() > limit {
+            len += chunk.len();
+            if len > limit {
                 return Err(Failure::TooLarge);
             }
             if let Some(w) = watch {
                 w.add(chunk.len());
             }
-            buf.extend_from_slice(&chunk);
+            if first.is_empty() && joined.is_none() {
+                first = chunk;
+            } else {
+                joined.get_or_insert_with(|| first.to_vec()).extend_from_slice(&chunk);
+            }
         }
-        Ok(Bytes::from(buf))
+        Ok(joined.map_or(first, Bytes::from))
     };
     let cut = async {
         match watch {

@@ -159,7 +159,7 @@ impl Registry {
                 let since = c.body_since_ms.load(Ordering::Acquire);
                 let took = now.checked_sub(since.checked_sub(1)?)?;
                 (since != 0 && took >= BODY_GRACE_MS).then(|| {
-                    // bytes per second, compared as bytes * 1000 / ms without division.
+                    // Bytes per second since the body began (bytes × 1000 / ms).
                     let rate = c.body_bytes.load(Ordering::Relaxed) as u128 * 1000 / took as u128;
                     (*id, rate)
                 })

@@ -96,6 +96,7 @@ fn root(account: &str, region: &str, principal_arn: String) -> Caller {
         access_key_id: "seed".into(),
         source_ip: None,
         secure_transport: false,
+        quota: Default::default(),
     }
 }
 

@@ -257,6 +257,7 @@ mod tests {
             access_key_id: "AKIAEXAMPLE".into(),
             source_ip: Some("192.0.2.0".into()),
             secure_transport: false,
+            quota: Default::default(),
         }
     }
 

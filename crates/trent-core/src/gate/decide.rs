@@ -265,12 +265,8 @@ impl Kms {
             // CloudTrail: "2 requests per second per account per Region" for LookupEvents;
             // counted after authorization, as `Kms::call` counts the KMS operations.
             Verdict::Allow => {
-                let quota = crate::quotas::Quota::LookupEvents;
-                if self.quotas.admit(&caller.account, &caller.region, quota) {
-                    Ok(())
-                } else {
-                    Err(KmsError::throttling_lookup_events())
-                }
+                let tenant = self.tenant_of(caller);
+                self.admit(&tenant, crate::quotas::Quota::LookupEvents)
             }
             Verdict::ExplicitDenyInIdentityPolicy => Err(KmsError::new(
                 ErrorCode::AccessDeniedException,

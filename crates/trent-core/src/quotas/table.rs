@@ -263,7 +263,16 @@ pub fn trent_rate(quota: Quota) -> f64 {
         Quota::Operation(op) => match op {
             O::GetParametersForImport | O::ImportKeyMaterial => 100.0,
             O::GenerateDataKeyPair | O::GenerateDataKeyPairWithoutPlaintext => 100.0,
+            // Read from the key cache, as cheap as a symmetric Encrypt.
+            O::DescribeKey
+            | O::GetPublicKey
+            | O::GetKeyPolicy
+            | O::GetKeyRotationStatus
+            | O::ListResourceTags
+            | O::ListKeyPolicies => 100_000.0,
+            // Listings read the store.
             op if op.spec().read_only => 10_000.0,
+            // Each change is a durable commit (SQLite: a few thousand a second per node).
             _ => 1_000.0,
         },
     }

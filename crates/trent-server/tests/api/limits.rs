@@ -159,7 +159,7 @@ async fn http_layer_refusals_have_json_bodies() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_table_of_trickled_bodies_makes_room_by_cutting_the_slowest() {
     let t = start_limited(Limits { body_timeout: Duration::from_secs(60), ..limits(20) }).await;
-    let head = b"POST / HTTP/1.1\r\nhost: x\r\ncontent-type: application/x-amz-json-1.1\r\nx-amz-target: TrentService.ListKeys\r\ncontent-length: 262144\r\n\r\n{";
+    let head = b"POST / HTTP/1.1\r\nhost: x\r\ncontent-type: application/x-amz-json-1.1\r\nx-amz-target: TrentService.PutKeyPolicy\r\ncontent-length: 262144\r\n\r\n{";
     let mut tricklers = Vec::new();
     for _ in 0..20 {
         let mut s = TcpStream::connect(t.addr).await.unwrap();

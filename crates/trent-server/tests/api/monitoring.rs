@@ -226,3 +226,20 @@ async fn metrics_answer_only_loopback_names_and_ip_addresses() {
         }
     }
 }
+
+/// Throttled calls are counted by operation with the code they were answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn throttled_calls_are_counted() {
+    let t = start().await;
+    t.kms.set_quota_profile(trent_core::quotas::Profile::Fixed(0.001));
+    for _ in 0..3 {
+        t.raw("ListKeys", b"{}").await;
+    }
+    let body = scrape(&t).await;
+    let series = "trent_requests_total{operation=\"ListKeys\",error_code=\"ThrottlingException\"}";
+    assert_eq!(value(&body, series), Some(2.0), "{body}");
+    assert_eq!(
+        value(&body, "trent_requests_total{operation=\"ListKeys\",error_code=\"\"}"),
+        Some(1.0)
+    );
+}

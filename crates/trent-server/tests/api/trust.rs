@@ -315,3 +315,23 @@ async fn global_condition_keys_reach_lookup_events_and_kms_alike() {
     admin.put_user_policy(ACCOUNT, "reader", "p", &policy).await.unwrap();
     assert_eq!(lookup(&t, &k.access_key_id, &secret).await.0, 200);
 }
+
+/// Only header signatures are accepted: a presigned query string (X-Amz-Signature in the
+/// URL, which AWS bounds by X-Amz-Expires) authenticates nothing here.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_presigned_query_string_is_not_a_signature() {
+    let t = start().await;
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
+    let date = trent_sigv4::format_amz_date(now.as_secs() as i64);
+    let query = format!(
+        "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential={}%2F{}%2Fus-east-1%2Fkms%2Faws4_request&X-Amz-Date={date}&X-Amz-Expires=86400&X-Amz-SignedHeaders=host&X-Amz-Signature={}",
+        t.creds.access_key_id,
+        &date[..8],
+        "0".repeat(64)
+    );
+    let req = format!(
+        "POST /?{query} HTTP/1.1\r\nhost: x\r\ncontent-type: application/x-amz-json-1.1\r\nx-amz-target: TrentService.ListKeys\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{{}}"
+    );
+    let (status, v) = http_exchange(t.addr, req.as_bytes()).await;
+    assert_eq!((status, error_type(&v)), (400, "MissingAuthenticationTokenException"), "{v}");
+}
