@@ -149,7 +149,8 @@ pub struct ServeArgs {
     pub notify_webhook: Option<String>,
     /// Request quotas per account and Region: `trent` (Trent's defaults: a node stays fair
     /// between accounts and a developer is never throttled), `aws` (AWS's own default quotas,
-    /// to rehearse retry logic against throttling) or `off` [default: trent]
+    /// to rehearse retry logic against throttling), a number (every quota at that many calls
+    /// a second: `1` shows a client's retries at work) or `off` [default: trent]
     #[arg(long, env = "TRENT_QUOTAS", value_parser = parse_profile)]
     pub quotas: Option<trent_core::quotas::Profile>,
     /// A resource quota other than AWS's default, `NAME=N` (repeatable): keys-per-region,
@@ -570,6 +571,21 @@ mod tests {
         assert_eq!(parse_listen("[::1]:80").map(|a| a.ip().is_loopback()), Ok(true));
         assert!(parse_listen("example.com:80").unwrap_err().contains("use 127.0.0.1:4599"));
         assert!(parse_listen("70000").is_err());
+    }
+
+    #[test]
+    fn quotas_are_a_profile_or_a_rate_and_resource_quotas_name_value() {
+        use trent_core::quotas::{Profile, ResourceQuota};
+        assert_eq!(parse_profile("aws"), Ok(Profile::Aws));
+        assert_eq!(parse_profile("0.5"), Ok(Profile::Fixed(0.5)));
+        assert!(parse_profile("0").is_err() && parse_profile("fast").is_err());
+        assert_eq!(
+            parse_resource_quota("grants-per-key = 10"),
+            Ok((ResourceQuota::GrantsPerKey, 10))
+        );
+        assert!(parse_resource_quota("grants=10").unwrap_err().contains("keys-per-region"));
+        assert!(parse_resource_quota("grants-per-key").is_err());
+        assert!(parse_resource_quota("tags-per-key=x").is_err());
     }
 
     #[test]

@@ -177,8 +177,8 @@ impl Quotas {
     /// The buckets of `account` in `region`, made on first use. Past
     /// [`REGIONS_PER_ACCOUNT`] Regions an account's further Regions share one set of buckets:
     /// a Region is any well-formed name the caller chooses, and a new name must not be a new
-    /// quota. When the map is full, the tenants idle for a minute go, else the oldest-hashed
-    /// one (its count restarts full): a newcomer is never refused for others' sake.
+    /// quota. When the map is full, the tenants idle for a minute go, else one of the shard's
+    /// (its count restarts full): a newcomer is never refused for others' sake.
     pub fn tenant(&self, account: &str, region: &str) -> Arc<Tenant> {
         // One keyed 64-bit hash names the tenant; the key is secret, so a caller cannot
         // choose two tenants that share a slot (and the strings are compared).
