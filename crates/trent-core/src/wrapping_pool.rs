@@ -206,6 +206,11 @@ mod tests {
         pool
     }
 
+    /// The public key of the pair `account`'s next RSA_2048 token gets.
+    async fn next_key(pool: &WrappingPool, account: &str) -> Vec<u8> {
+        pool.take(account, WrappingSpec::Rsa2048).await.unwrap().public_spki.clone()
+    }
+
     async fn wait_until_full(pool: &WrappingPool, spec: WrappingSpec, n: usize) {
         let deadline = Instant::now() + Duration::from_secs(60);
         while pool.inner.queues.lock().unwrap().get(&spec).map_or(0, |q| q.len()) < n {
@@ -217,37 +222,29 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn serves_from_the_pool_and_refills() {
         let pool = full_pool(2, 1).await;
-        let a = pool.take("111122223333", WrappingSpec::Rsa2048).await.unwrap();
-        let b = pool.take("111122223333", WrappingSpec::Rsa2048).await.unwrap();
-        assert_ne!(a.public_spki, b.public_spki, "each token gets a fresh key pair");
+        let a = next_key(&pool, "111122223333").await;
+        assert_ne!(a, next_key(&pool, "111122223333").await, "each token gets a fresh key pair");
         wait_until_full(&pool, WrappingSpec::Rsa2048, 2).await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_key_pair_may_back_a_bounded_number_of_tokens() {
         let pool = full_pool(1, 3).await;
-        let first = pool.take("111122223333", WrappingSpec::Rsa2048).await.unwrap();
+        let first = next_key(&pool, "111122223333").await;
         for _ in 0..2 {
-            assert_eq!(
-                pool.take("111122223333", WrappingSpec::Rsa2048).await.unwrap().public_spki,
-                first.public_spki
-            );
+            assert_eq!(next_key(&pool, "111122223333").await, first);
         }
-        let fourth = pool.take("111122223333", WrappingSpec::Rsa2048).await.unwrap();
-        assert_ne!(fourth.public_spki, first.public_spki);
+        assert_ne!(next_key(&pool, "111122223333").await, first);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_shared_key_pair_never_serves_two_accounts() {
         let pool = full_pool(2, 5).await;
-        let a = pool.take("111111111111", WrappingSpec::Rsa2048).await.unwrap();
-        let b = pool.take("222222222222", WrappingSpec::Rsa2048).await.unwrap();
-        assert_ne!(a.public_spki, b.public_spki, "another account got a used wrapping key");
+        let a = next_key(&pool, "111111111111").await;
+        assert_ne!(next_key(&pool, "222222222222").await, a, "another account got a used key");
         for _ in 0..4 {
-            let again = pool.take("111111111111", WrappingSpec::Rsa2048).await.unwrap();
-            assert_eq!(again.public_spki, a.public_spki);
-            let other = pool.take("222222222222", WrappingSpec::Rsa2048).await.unwrap();
-            assert_ne!(other.public_spki, a.public_spki);
+            assert_eq!(next_key(&pool, "111111111111").await, a);
+            assert_ne!(next_key(&pool, "222222222222").await, a);
         }
     }
 
