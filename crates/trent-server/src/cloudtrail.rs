@@ -323,7 +323,7 @@ pub(crate) async fn lookup_events(
     let arrived = std::time::Instant::now();
     let Some(trail) = st.trail.clone() else {
         let (code, _) = to_wire(&Failure::UnknownOperation);
-        return respond(StatusCode::BAD_REQUEST, json!({ "__type": code.name() }), request_id);
+        return crate::error::envelope(StatusCode::BAD_REQUEST, code.name(), "", Some(request_id));
     };
     let called =
         Called { name: "LookupEvents", source: "cloudtrail.amazonaws.com", read_only: true };
@@ -358,7 +358,7 @@ pub(crate) async fn lookup_events(
     match answer {
         Ok(v) => respond(StatusCode::OK, v, request_id),
         Err((status, code, message)) => {
-            respond(status, json!({ "__type": code, "message": message }), request_id)
+            crate::error::envelope(status, code, &message, Some(request_id))
         }
     }
 }

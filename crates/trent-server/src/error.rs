@@ -2,7 +2,7 @@
 //! error: `{"__type": ..., "message": ...}` with the status AWS uses. Internal causes are
 //! logged here and never sent.
 
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use trent_core::KmsError;
 use trent_sigv4::SigV4Error;
@@ -37,6 +37,33 @@ impl From<SigV4Error> for Failure {
     fn from(e: SigV4Error) -> Self {
         Failure::Auth(e)
     }
+}
+
+/// The body of every error Trent answers, on every surface: `{"__type": …, "message": …}`
+/// (no `message` when there is none to give, as AWS answers UnknownOperationException).
+pub(crate) fn envelope_body(code: &str, message: &str) -> String {
+    if message.is_empty() {
+        serde_json::json!({ "__type": code }).to_string()
+    } else {
+        serde_json::json!({ "__type": code, "message": message }).to_string()
+    }
+}
+
+/// An error answer: the envelope with its status, the JSON 1.1 content type and the request
+/// id when there is one.
+pub(crate) fn envelope(
+    status: StatusCode,
+    code: &str,
+    message: &str,
+    request_id: Option<&str>,
+) -> Response {
+    let mut resp = (status, envelope_body(code, message)).into_response();
+    let h = resp.headers_mut();
+    h.insert("content-type", HeaderValue::from_static("application/x-amz-json-1.1"));
+    if let Some(v) = request_id.and_then(|id| HeaderValue::from_str(id).ok()) {
+        h.insert("x-amzn-requestid", v);
+    }
+    resp
 }
 
 const INTERNAL_MESSAGE: &str = "We encountered an internal error. Please try again.";
@@ -89,12 +116,7 @@ impl Failure {
             tracing::error!(id = %request_id, %cause, "internal error");
         }
         let (code, message) = to_wire(&self);
-        let body = if message.is_empty() {
-            serde_json::json!({ "__type": code.name() })
-        } else {
-            serde_json::json!({ "__type": code.name(), "message": message })
-        };
         let status = StatusCode::from_u16(code.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
-        (status, body.to_string()).into_response()
+        envelope(status, code.name(), &message, Some(request_id))
     }
 }

@@ -62,7 +62,7 @@ fn rewrite(buf: &[u8]) -> Option<Vec<u8>> {
         408 => ("RequestTimeoutException", "The request did not arrive in time."),
         _ => ("SerializationException", "The HTTP request is malformed."),
     };
-    let body = serde_json::json!({ "__type": kind, "message": message }).to_string();
+    let body = crate::error::envelope_body(kind, message);
     Some(
         format!(
             "{status_line}\r\nconnection: close\r\ncontent-type: application/x-amz-json-1.1\r\ncontent-length: {}\r\ndate: {}\r\n\r\n{body}",

@@ -7,7 +7,7 @@
 //! lists (`--allowed-hosts`). Other requests get an AWS-shaped AccessDeniedException.
 
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 
 /// The hosts an operator allows besides loopback names and IP literals.
 #[derive(Debug, Clone, Default)]
@@ -45,13 +45,7 @@ impl HostGuard {
         let message = format!(
             "This server answers only requests to a loopback name or an IP address, or to a host listed with --allowed-hosts; not to '{host}'."
         );
-        let body = serde_json::json!({ "__type": "AccessDeniedException", "message": message });
-        let mut resp = (StatusCode::BAD_REQUEST, body.to_string()).into_response();
-        resp.headers_mut().insert(
-            "content-type",
-            axum::http::HeaderValue::from_static("application/x-amz-json-1.1"),
-        );
-        resp
+        crate::error::envelope(StatusCode::BAD_REQUEST, "AccessDeniedException", &message, None)
     }
 }
 
