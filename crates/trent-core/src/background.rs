@@ -3,7 +3,7 @@
 //! automatic rotation is due, and warning of material about to expire (`notices.rs`). Reads
 //! never wait for them: they serve keys as they are now (`lifecycle`).
 
-use crate::ops::rotation::NOT_DUE;
+use crate::lifecycle::NOT_DUE;
 use crate::{Kms, Result};
 use std::sync::Arc;
 use std::time::Duration;

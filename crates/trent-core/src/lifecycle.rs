@@ -7,9 +7,30 @@
 //! expires, KMS deletes it and the key becomes unusable, state `PendingImport`; CloudTrail
 //! records a `DeleteExpiredKeyMaterial` event when the deletion happens.)
 
-use crate::writes::Changes;
 use trent_store::{KeyRecord, MaterialRecord};
 use trent_types::{ImportState, KeyState};
+
+/// What an update does to a key's materials besides changing its row.
+#[derive(Debug, Default)]
+pub(crate) struct Changes {
+    pub upsert: Vec<MaterialRecord>,
+    pub remove: Vec<String>,
+}
+
+impl Changes {
+    pub(crate) fn none() -> Self {
+        Changes::default()
+    }
+}
+
+impl From<Vec<MaterialRecord>> for Changes {
+    fn from(upsert: Vec<MaterialRecord>) -> Self {
+        Changes { upsert, remove: Vec::new() }
+    }
+}
+
+/// Why an automatic rotation listed as due was skipped: the fresh record is no longer due.
+pub(crate) const NOT_DUE: &str = "automatic rotation is no longer due";
 
 /// Whether the key's scheduled deletion is due: it is gone, whether purged yet or not.
 pub(crate) fn is_past_deletion(rec: &KeyRecord, now_ms: i64) -> bool {

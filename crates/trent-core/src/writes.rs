@@ -5,6 +5,7 @@
 //! version conflict can only come from another node, and is retried with backoff.
 
 use crate::lifecycle;
+pub(crate) use crate::lifecycle::Changes;
 use crate::{Kms, KmsError, Result};
 use std::time::Duration;
 use trent_store::{KeyRecord, KeyRef, KeyUpdate, MaterialRecord, StoreError};
@@ -12,25 +13,6 @@ use trent_types::KeyState;
 
 /// Attempts against other nodes' writes before the caller is asked to slow down.
 const ATTEMPTS: u32 = 12;
-
-/// What an update does to a key's materials besides changing its row.
-#[derive(Debug, Default)]
-pub(crate) struct Changes {
-    pub upsert: Vec<MaterialRecord>,
-    pub remove: Vec<String>,
-}
-
-impl Changes {
-    pub(crate) fn none() -> Self {
-        Changes::default()
-    }
-}
-
-impl From<Vec<MaterialRecord>> for Changes {
-    fn from(upsert: Vec<MaterialRecord>) -> Self {
-        Changes { upsert, remove: Vec::new() }
-    }
-}
 
 /// A little randomness in the backoff, so that nodes that collided do not collide again.
 fn jitter(attempt: u32) -> Duration {

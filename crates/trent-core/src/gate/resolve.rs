@@ -172,6 +172,26 @@ impl Kms {
     }
 }
 
+/// The rules the model's pattern cannot express (CreateAlias API reference: an alias name may
+/// not begin with `alias/aws/`;
+/// <https://docs.aws.amazon.com/kms/latest/APIReference/API_CreateAlias.html>).
+pub(crate) fn check_alias_name(name: &str) -> Result<()> {
+    if !name.starts_with("alias/") {
+        return Err(KmsError::validation(
+            "Alias must start with the prefix \"alias/\". Please see https://docs.aws.amazon.com/kms/latest/developerguide/kms-alias.html",
+        ));
+    }
+    if name.starts_with("alias/aws/") {
+        return Err(KmsError::new(ErrorCode::NotAuthorizedException, String::new()));
+    }
+    if name.contains(':') || name.len() == "alias/".len() {
+        return Err(KmsError::validation(format!(
+            "{name} contains invalid characters for an alias"
+        )));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     //! `KeyId` in each form AWS accepts, and the near misses it refuses as "Invalid keyId".

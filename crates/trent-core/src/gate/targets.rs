@@ -265,7 +265,7 @@ impl Target<ReEncryptRequest> for ReEncryptKeys {
 /// so the caller's identity policies decide (AWS: "kms:CreateAlias for the alias. Provide
 /// this permission in an IAM policy").
 async fn authorize_alias(kms: &Kms, caller: &Caller, action: &str, name: &str) -> Result<String> {
-    crate::ops::aliases::check_alias_name(name)?;
+    super::resolve::check_alias_name(name)?;
     let arn = alias_arn(&caller.account, &caller.region, name);
     kms.authorize_identity(caller, action, &arn, &Conditions::default()).await?;
     Ok(arn)

@@ -3,31 +3,11 @@
 //! that the alias still points where it did when it was authorized.
 
 use crate::gate::{alias_not_found, AliasChange, AliasListing, AliasRemoval, NewAlias};
-use crate::ops::keys::page_limit;
+use crate::ops::paging::page_limit;
 use crate::state::{check, Family};
 use crate::{Authorized, Call, Kms, KmsError, Result};
 use trent_store::{AliasRecord, KeyRecord, KeyRef, StoreError};
 use trent_types::*;
-
-/// The rules the model's pattern cannot express (CreateAlias API reference: an alias name may
-/// not begin with `alias/aws/`;
-/// <https://docs.aws.amazon.com/kms/latest/APIReference/API_CreateAlias.html>).
-pub(crate) fn check_alias_name(name: &str) -> Result<()> {
-    if !name.starts_with("alias/") {
-        return Err(KmsError::validation(
-            "Alias must start with the prefix \"alias/\". Please see https://docs.aws.amazon.com/kms/latest/developerguide/kms-alias.html",
-        ));
-    }
-    if name.starts_with("alias/aws/") {
-        return Err(KmsError::new(ErrorCode::NotAuthorizedException, String::new()));
-    }
-    if name.contains(':') || name.len() == "alias/".len() {
-        return Err(KmsError::validation(format!(
-            "{name} contains invalid characters for an alias"
-        )));
-    }
-    Ok(())
-}
 
 /// How often an alias change is re-authorized when the alias moved under it.
 const ALIAS_RETRIES: usize = 8;

@@ -3,7 +3,7 @@
 
 use crate::authz::ConditionKey as K;
 use crate::gate::{ChildGrant, GrantTarget, KeyTarget, RetiringPrincipalTarget};
-use crate::ops::keys::page_after;
+use crate::ops::paging::page_after;
 use crate::state::{check, Family};
 use crate::{Authorized, Call, Caller, Conditions, Kms, KmsError, Result};
 use std::collections::BTreeMap;

@@ -12,6 +12,7 @@ pub(crate) mod kem;
 pub(crate) mod keys;
 pub(crate) mod mac;
 pub(crate) mod multi_region;
+pub(crate) mod paging;
 pub(crate) mod policy;
 pub(crate) mod rotation;
 pub(crate) mod tags;

@@ -4,8 +4,9 @@
 
 use crate::authz::ConditionKey as K;
 use crate::gate::KeyTarget;
-use crate::ops::keys::page_after;
+use crate::lifecycle::NOT_DUE;
 use crate::ops::multi_region::require_not_replica;
+use crate::ops::paging::page_after;
 use crate::state::{check, Family};
 use crate::writes::Changes;
 use crate::{Authorized, Call, Conditions, Kms, KmsError, Result};
@@ -21,9 +22,6 @@ fn require_symmetric(rec: &KeyRecord) -> Result<()> {
     }
     Ok(())
 }
-
-/// Why an automatic rotation listed as due was skipped: the fresh record is no longer due.
-pub(crate) const NOT_DUE: &str = "automatic rotation is no longer due";
 
 impl Call for EnableKeyRotationRequest {
     const OPERATION: Operation = Operation::EnableKeyRotation;

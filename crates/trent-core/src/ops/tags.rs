@@ -2,7 +2,7 @@
 
 use crate::authz::ConditionKey as K;
 use crate::gate::KeyTarget;
-use crate::ops::keys::page_limit;
+use crate::ops::paging::page_limit;
 use crate::quotas::ResourceQuota;
 use crate::state::{check, Family};
 use crate::writes::Changes;
