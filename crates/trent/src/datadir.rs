@@ -38,12 +38,15 @@ pub fn ensure_dir(dir: &Path) -> Result<(), String> {
     secure(dir, me)
 }
 
-/// The files that hold secrets or evidence (besides `root.key`), by name in the directory.
+/// The files that hold secrets or evidence, by name in the directory. Not `root.key`: one
+/// that others could read is refused where it is loaded (`load_root_key`), never quietly
+/// tightened.
 fn is_private(name: &str) -> bool {
-    name == CREDENTIALS_FILE
-        || name.starts_with(DATABASE_FILE)
-        || name.starts_with("audit")
-        || name.ends_with(".key")
+    name != ROOT_KEY_FILE
+        && (name == CREDENTIALS_FILE
+            || name.starts_with(DATABASE_FILE)
+            || name.starts_with("audit")
+            || name.ends_with(".key"))
 }
 
 /// What `ensure_dir` enforces of an existing directory (`me`: the server's user id).
@@ -61,16 +64,6 @@ fn secure(dir: &Path, me: u32) -> Result<(), String> {
         fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
             .map_err(|e| format!("cannot make {} 0700: {e}", dir.display()))?;
         tracing::warn!(path = %dir.display(), was = %format!("{mode:04o}"), "made the data directory 0700: other users could reach its files");
-    }
-    let root_key = dir.join(ROOT_KEY_FILE);
-    if let Ok(m) = fs::symlink_metadata(&root_key) {
-        let mode = m.permissions().mode() & 0o777;
-        if mode & 0o077 != 0 {
-            return Err(format!(
-                "{} is readable by other users (mode {mode:04o}): the root key may have been read. If you are sure it was not, `chmod 600` it; else restore from a backup taken before, or rotate by re-creating the data directory",
-                root_key.display()
-            ));
-        }
     }
     for sub in [dir.to_path_buf(), dir.join("tls")] {
         let Ok(entries) = fs::read_dir(&sub) else { continue };
@@ -178,7 +171,7 @@ pub fn load_root_key(dir: &Path, create: bool) -> Result<(LocalRootKey, bool), S
     let mode = meta.permissions().mode() & 0o777;
     if mode & 0o077 != 0 {
         return Err(format!(
-            "{} is readable by other users (mode {mode:04o}): the root key may have been read; `chmod 600` it if you are sure it was not",
+            "{} is readable by other users (mode {mode:04o}): the root key may have been read. If you are sure it was not, `chmod 600` it; else restore from a backup taken before, or rotate by re-creating the data directory",
             path.display()
         ));
     }
