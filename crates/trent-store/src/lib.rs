@@ -1,20 +1,27 @@
-//! Persistence in KMS terms: one [`Store`] trait (accounts, access keys, KMS keys with their
-//! key materials, tags and policy, aliases, service metadata) and its implementations.
-//! SQLite is the embedded default; PostgreSQL serves several nodes.
+//! Persistence in KMS terms: the store's traits, one per aggregate (service metadata,
+//! identities, keys with their materials, aliases, grants, notices, usage, backup), their one
+//! SQL implementation ([`SqlStore`]) and the two engines under it. SQLite is the embedded
+//! default; PostgreSQL serves several nodes.
 
+mod engine;
 mod migrations;
 mod model;
 pub mod postgres;
 mod postgres_tls;
-mod sql;
+mod rows;
 pub mod sqlite;
+mod statements;
+mod store;
+mod traits;
 
 pub use migrations::SCHEMA_VERSION;
 pub use model::*;
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
+pub use store::SqlStore;
+pub use traits::*;
 
-use async_trait::async_trait;
+use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -26,155 +33,113 @@ pub enum StoreError {
     Conflict,
     #[error("not found")]
     NotFound,
-    /// The database failed; the cause is for the log only.
-    #[error("storage failure: {0}")]
-    Backend(String),
+    /// The database failed; the cause is for the log only. Its `Display` is the whole chain
+    /// (what failed and every cause), so that a log line of this error says everything; it is
+    /// not also given as `source()`, which would make a chain printer say it twice.
+    #[error("{}", trent_types::error_chain(.0))]
+    Backend(Fault),
+}
+
+impl From<Fault> for StoreError {
+    fn from(f: Fault) -> Self {
+        StoreError::Backend(f)
+    }
+}
+
+/// Why the database failed: the engine's own error kept as the source, or what Trent found
+/// wrong with what the database holds or with how it is reached.
+#[derive(Debug, thiserror::Error)]
+pub enum Fault {
+    #[error("SQLite failed")]
+    Sqlite(#[source] rusqlite::Error),
+    #[error("PostgreSQL failed")]
+    Postgres(#[source] tokio_postgres::Error),
+    #[error("no PostgreSQL connection")]
+    Pool(#[from] deadpool_postgres::PoolError),
+    #[error("cannot build the PostgreSQL connection pool")]
+    PoolBuild(#[from] deadpool_postgres::BuildError),
+    #[error("{what} {}", path.display())]
+    File {
+        what: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{} exists: a backup is never written over a file", .0.display())]
+    BackupExists(PathBuf),
+    #[error("the path {} is not UTF-8", .0.display())]
+    NotUtf8(PathBuf),
+    #[error("a PostgreSQL store is backed up with PostgreSQL's tools (pg_dump): see docs/operations.md, Backups")]
+    BackupUnsupported,
+    #[error("cannot enable WAL (journal_mode={0})")]
+    NoWal(String),
+    #[error("schema migration {version} failed")]
+    Migration {
+        version: u32,
+        #[source]
+        source: Box<StoreError>,
+    },
+    #[error("the database has schema version {found}, newer than this trent knows ({knows}): run the trent that wrote it (or a newer one), or restore a backup made by this version")]
+    NewerSchema { found: u32, knows: u32 },
+    #[error("unknown value '{0}' in the database")]
+    UnknownValue(String),
+    #[error("bad JSON column")]
+    Json(#[from] serde_json::Error),
+    /// The PostgreSQL connection settings are wrong (the message says how to fix them).
+    #[error("{0}")]
+    Settings(String),
+    #[error("{what}")]
+    SettingsCause {
+        what: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    #[error("a database task failed")]
+    Task(#[from] tokio::task::JoinError),
+    #[error("a database lock was poisoned by a panic")]
+    Poisoned,
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
 
-/// Everything Trent keeps. Implementations must make each call atomic and durable before it
-/// returns.
-#[async_trait]
-pub trait Store: Send + Sync + 'static {
-    /// A value of the service's own metadata (e.g. the wrapped data-encryption key).
-    async fn get_meta(&self, name: &str) -> Result<Option<Vec<u8>>>;
-    /// Sets `name` unless it is set already; returns the value now stored.
-    async fn put_meta_if_absent(&self, name: &str, value: &[u8]) -> Result<Vec<u8>>;
-
-    async fn put_account(&self, account: &AccountRecord) -> Result<()>;
-    async fn get_account(&self, account_id: &str) -> Result<Option<AccountRecord>>;
-    async fn put_access_key(&self, key: &AccessKeyRecord) -> Result<()>;
-    async fn get_access_key(&self, access_key_id: &str) -> Result<Option<AccessKeyRecord>>;
-    async fn list_access_keys(&self, account_id: &str) -> Result<Vec<AccessKeyRecord>>;
-
-    async fn delete_access_key(&self, access_key_id: &str) -> Result<()>;
-
-    /// An IAM-style user; `AlreadyExists` if the name is taken in the account.
-    async fn put_user(&self, user: &UserRecord) -> Result<()>;
-    async fn get_user(&self, account_id: &str, name: &str) -> Result<Option<UserRecord>>;
-    async fn list_users(&self, account_id: &str) -> Result<Vec<UserRecord>>;
-    /// Sets (creates or replaces) an identity policy of a principal.
-    async fn put_identity_policy(
-        &self,
-        principal_arn: &str,
-        name: &str,
-        document: &str,
-    ) -> Result<()>;
-    async fn delete_identity_policy(&self, principal_arn: &str, name: &str) -> Result<()>;
-    /// The identity policies of a principal: (name, document).
-    async fn list_identity_policies(&self, principal_arn: &str) -> Result<Vec<(String, String)>>;
-
-    /// Creates a key with its first materials. `AlreadyExists` if the id is taken.
-    async fn create_key(&self, key: &KeyRecord, materials: &[MaterialRecord]) -> Result<()>;
-    /// Creates many keys in one transaction: all of them or, on any error, none. The bulk
-    /// path of `trent admin create-keys`.
-    async fn create_keys(&self, keys: Vec<(KeyRecord, Vec<MaterialRecord>)>) -> Result<()>;
-    async fn get_key(&self, key: &KeyRef) -> Result<Option<KeyRecord>>;
-    /// A key and its materials as one consistent snapshot.
-    async fn get_key_with_materials(
-        &self,
-        key: &KeyRef,
-    ) -> Result<Option<(KeyRecord, Vec<MaterialRecord>)>>;
-    /// Keys of one account and Region ordered by key id, after `after` if given.
-    async fn list_keys(
-        &self,
-        account: &str,
-        region: &str,
-        after: Option<&str>,
-        limit: usize,
-    ) -> Result<Vec<KeyRecord>>;
-    /// Whether the key was deleted once (its id is never made again by seeding).
-    async fn key_was_deleted(&self, key: &KeyRef) -> Result<bool>;
-    /// How many keys one account has in one Region (every state, pending deletion included).
-    async fn count_keys(&self, account: &str, region: &str) -> Result<u64>;
-    /// Replaces the key's row if its version is still `key.version - 1`, upserts `materials`
-    /// and removes the materials with the ids in `remove`, in one transaction; `Conflict` if
-    /// the version moved.
-    async fn update_key(
-        &self,
-        key: &KeyRecord,
-        materials: &[MaterialRecord],
-        remove: &[String],
-    ) -> Result<()> {
-        let update =
-            KeyUpdate { key: key.clone(), upsert: materials.to_vec(), remove: remove.to_vec() };
-        self.update_keys(vec![update]).await
+impl From<rusqlite::Error> for StoreError {
+    /// A taken primary key or unique value is `AlreadyExists`; anything else a fault.
+    fn from(e: rusqlite::Error) -> Self {
+        match &e {
+            rusqlite::Error::SqliteFailure(f, _)
+                if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+                    || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE =>
+            {
+                StoreError::AlreadyExists
+            }
+            _ => StoreError::Backend(Fault::Sqlite(e)),
+        }
     }
-    /// `update_key` of several keys (the keys of one multi-Region set) in one transaction:
-    /// all of them or, on any conflict, none.
-    async fn update_keys(&self, updates: Vec<KeyUpdate>) -> Result<()>;
-    /// The keys with this id in every Region of the account, ordered by Region: a
-    /// multi-Region key's primary and replicas.
-    async fn related_keys(&self, account: &str, key_id: &str) -> Result<Vec<KeyRecord>>;
-    /// Records the last usage of keys, each kept only if later than the stored one.
-    async fn put_last_usage(&self, usages: Vec<KeyLastUsageRecord>) -> Result<()>;
-    async fn get_last_usage(&self, key: &KeyRef) -> Result<Option<KeyLastUsageRecord>>;
-    /// Removes the key, its materials and its aliases for good.
-    async fn delete_key(&self, key: &KeyRef) -> Result<()>;
-    /// Keys in `PendingDeletion` whose deletion date is at or before `now_ms`.
-    async fn keys_due_for_deletion(&self, now_ms: i64) -> Result<Vec<KeyRef>>;
-
-    /// Keys with automatic rotation enabled whose next rotation is at or before `now_ms`.
-    async fn keys_due_for_rotation(&self, now_ms: i64) -> Result<Vec<KeyRef>>;
-
-    /// Keys with imported material still present whose `ValidTo` is at or before `now_ms`.
-    async fn keys_with_expired_material(&self, now_ms: i64) -> Result<Vec<KeyRef>>;
-
-    async fn get_materials(&self, key: &KeyRef) -> Result<Vec<MaterialRecord>>;
-
-    /// The number of keys per account, Region and stored state (what time did to a key since
-    /// the last background pass is not in it: `lifecycle` computes that on read).
-    async fn count_keys_by_state(&self) -> Result<Vec<KeyCount>>;
-
-    /// Every imported material that is present and has a `ValidTo`, in no particular order.
-    async fn expiring_materials(&self) -> Result<Vec<ExpiringMaterial>>;
-
-    /// Records that `notice` is being sent at `now_ms`; `false` when it was already (by this
-    /// node or another), so that each notice goes out once.
-    async fn claim_notice(&self, notice: &Notice, now_ms: i64) -> Result<bool>;
-
-    /// Forgets the notices of materials whose `ValidTo` is before `before_ms`.
-    async fn prune_notices(&self, before_ms: i64) -> Result<()>;
-
-    /// Writes a consistent copy of the whole store to the new file `to` while writes go on
-    /// (SQLite). PostgreSQL refuses: its backups are the database's own tools (pg_dump).
-    async fn backup_to(&self, to: &std::path::Path) -> Result<()>;
-
-    async fn put_grant(&self, grant: &GrantRecord) -> Result<()>;
-    /// The grants of a key, oldest first.
-    async fn list_grants(&self, key: &KeyRef) -> Result<Vec<GrantRecord>>;
-    async fn get_grant_by_token(&self, token: &str) -> Result<Option<GrantRecord>>;
-    /// Grants whose retiring principal is `principal`.
-    async fn list_grants_by_retiring(&self, principal: &str) -> Result<Vec<GrantRecord>>;
-    /// `NotFound` if there is no such grant on the key.
-    async fn delete_grant(&self, key: &KeyRef, grant_id: &str) -> Result<()>;
-
-    async fn create_alias(&self, alias: &AliasRecord) -> Result<()>;
-    async fn get_alias(
-        &self,
-        account: &str,
-        region: &str,
-        name: &str,
-    ) -> Result<Option<AliasRecord>>;
-    /// Points an existing alias at another key if it still points at `expected_target`:
-    /// `NotFound` if there is no such alias, `Conflict` if it points elsewhere now.
-    async fn update_alias(&self, alias: &AliasRecord, expected_target: &str) -> Result<()>;
-    /// Deletes an alias if it still points at `expected_target` (`NotFound`, `Conflict`).
-    async fn delete_alias(
-        &self,
-        account: &str,
-        region: &str,
-        name: &str,
-        expected_target: &str,
-    ) -> Result<()>;
-    /// Aliases ordered by name, after `after`, optionally only those of one key.
-    async fn list_aliases(
-        &self,
-        account: &str,
-        region: &str,
-        key_id: Option<&str>,
-        after: Option<&str>,
-        limit: usize,
-    ) -> Result<Vec<AliasRecord>>;
 }
+
+impl From<tokio_postgres::Error> for StoreError {
+    /// A unique violation is `AlreadyExists`; anything else a fault.
+    fn from(e: tokio_postgres::Error) -> Self {
+        if e.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION) {
+            StoreError::AlreadyExists
+        } else {
+            StoreError::Backend(Fault::Postgres(e))
+        }
+    }
+}
+
+macro_rules! fault_from {
+    ($($t:ty),*) => {$(
+        impl From<$t> for StoreError {
+            fn from(e: $t) -> Self {
+                StoreError::Backend(e.into())
+            }
+        }
+    )*};
+}
+fault_from!(
+    deadpool_postgres::PoolError,
+    deadpool_postgres::BuildError,
+    serde_json::Error,
+    tokio::task::JoinError
+);

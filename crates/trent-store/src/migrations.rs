@@ -4,7 +4,7 @@
 //! database newer than this binary is refused: an older binary cannot know what a newer
 //! schema means.
 
-use crate::{Result, StoreError};
+use crate::{Fault, Result};
 
 /// One migration: its number and its statements for each engine.
 pub(crate) struct Migration {
@@ -34,6 +34,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../schema/sqlite/0004_partitions.sql"),
         postgres: include_str!("../schema/postgres/0004_partitions.sql"),
     },
+    Migration {
+        version: 5,
+        sqlite: include_str!("../schema/sqlite/0005_one_sql.sql"),
+        postgres: include_str!("../schema/postgres/0005_one_sql.sql"),
+    },
 ];
 
 /// The schema version this binary writes.
@@ -42,9 +47,7 @@ pub const SCHEMA_VERSION: u32 = MIGRATIONS[MIGRATIONS.len() - 1].version;
 /// The migrations a database at `current` still needs, or why it cannot be opened.
 pub(crate) fn pending(current: u32) -> Result<&'static [Migration]> {
     if current > SCHEMA_VERSION {
-        return Err(StoreError::Backend(format!(
-            "the database has schema version {current}, newer than this trent knows ({SCHEMA_VERSION}): run the trent that wrote it (or a newer one), or restore a backup made by this version"
-        )));
+        return Err(Fault::NewerSchema { found: current, knows: SCHEMA_VERSION }.into());
     }
     Ok(&MIGRATIONS[current as usize..])
 }

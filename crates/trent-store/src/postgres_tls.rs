@@ -3,7 +3,7 @@
 //! `sslrootcert`). Plaintext is taken only to a loopback or Unix-socket server, or when the
 //! operator writes `sslmode=disable`; TLS always verifies the certificate chain and name.
 
-use crate::{Result, StoreError};
+use crate::{Fault, Result, StoreError};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::CertificateDer;
 use std::net::IpAddr;
@@ -22,9 +22,8 @@ pub(crate) enum PgTls {
 pub(crate) fn settings(url: &str) -> Result<(tokio_postgres::Config, PgTls)> {
     let (rest, mode, root) = take_tls_params(url);
     // The parser's own error can quote the string (with its password): say only what failed.
-    let mut config: tokio_postgres::Config = rest
-        .parse()
-        .map_err(|e: tokio_postgres::Error| config_error(&format!("bad connection string: {e}")))?;
+    let mut config: tokio_postgres::Config =
+        rest.parse().map_err(|e: tokio_postgres::Error| cause("bad connection string", e))?;
     let loopback = is_loopback(&config);
     let tls = match (mode.as_deref(), root) {
         (None, None) if loopback => PgTls::Plain,
@@ -63,7 +62,14 @@ pub(crate) fn settings(url: &str) -> Result<(tokio_postgres::Config, PgTls)> {
 }
 
 fn config_error(message: &str) -> StoreError {
-    StoreError::Backend(message.to_string())
+    Fault::Settings(message.to_string()).into()
+}
+
+fn cause(
+    what: impl Into<String>,
+    source: impl std::error::Error + Send + Sync + 'static,
+) -> StoreError {
+    Fault::SettingsCause { what: what.into(), source: Box::new(source) }.into()
 }
 
 /// Every host is this machine: a Unix socket, `localhost` or a loopback address (`hostaddr`,
@@ -84,12 +90,12 @@ fn is_loopback(config: &tokio_postgres::Config) -> bool {
 fn client_config(root: &str) -> Result<rustls::ClientConfig> {
     let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(root)
         .and_then(|it| it.collect::<std::result::Result<_, _>>())
-        .map_err(|e| config_error(&format!("cannot read sslrootcert {root}: {e}")))?;
+        .map_err(|e| cause(format!("cannot read sslrootcert {root}"), e))?;
     let mut roots = rustls::RootCertStore::empty();
     for cert in certs {
-        roots.add(cert).map_err(|e| {
-            config_error(&format!("sslrootcert {root} holds a bad certificate: {e}"))
-        })?;
+        roots
+            .add(cert)
+            .map_err(|e| cause(format!("sslrootcert {root} holds a bad certificate"), e))?;
     }
     if roots.is_empty() {
         return Err(config_error(&format!("sslrootcert {root} holds no certificate")));
@@ -97,7 +103,7 @@ fn client_config(root: &str) -> Result<rustls::ClientConfig> {
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     Ok(rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .map_err(|e| config_error(&e.to_string()))?
+        .map_err(|e| cause("no TLS protocol version to offer", e))?
         .with_root_certificates(roots)
         .with_no_client_auth())
 }
@@ -198,11 +204,30 @@ fn percent_decode(v: &str) -> String {
 mod tests {
     use super::*;
 
-    fn mode_of(url: &str) -> std::result::Result<&'static str, String> {
+    /// How `url` connects, or the error's text with its causes.
+    fn mode_of(url: &str) -> std::result::Result<&'static str, Refused> {
         match settings(url) {
             Ok((_, PgTls::Plain)) => Ok("plain"),
             Ok((_, PgTls::Verified(_))) => Ok("verified"),
-            Err(e) => Err(e.to_string()),
+            Err(e) => {
+                let mut text = e.to_string();
+                let mut cause = std::error::Error::source(&e);
+                while let Some(c) = cause {
+                    text = format!("{text}: {c}");
+                    cause = c.source();
+                }
+                Err(Refused(text))
+            }
+        }
+    }
+
+    #[derive(Debug, PartialEq)]
+    struct Refused(String);
+
+    impl std::ops::Deref for Refused {
+        type Target = str;
+        fn deref(&self) -> &str {
+            &self.0
         }
     }
 
@@ -230,7 +255,7 @@ mod tests {
         assert_eq!(mode_of("host=db.internal user=t sslmode=disable"), Ok("plain"));
         for weak in ["allow", "prefer", "require", "verify-ca"] {
             let e = mode_of(&format!("host=db sslmode={weak}")).unwrap_err();
-            assert!(e.contains("does not verify the server's name"), "{e}");
+            assert!(e.contains("does not verify the server's name"), "{e:?}");
         }
         assert!(mode_of("host=db sslmode=verify-full").unwrap_err().contains("needs sslrootcert"));
         assert!(mode_of("host=db sslrootcert=/x").unwrap_err().contains("only with"));
@@ -242,6 +267,6 @@ mod tests {
     #[test]
     fn a_bad_connection_string_is_not_echoed() {
         let e = mode_of("postgres://u:hunter2@db/x?nonsense=1").unwrap_err();
-        assert!(!e.contains("hunter2"), "{e}");
+        assert!(!e.contains("hunter2"), "{e:?}");
     }
 }

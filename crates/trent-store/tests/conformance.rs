@@ -532,6 +532,31 @@ async fn postgres_conforms() {
     // A second node connecting to the same database finds the schema and the data.
     let again = PostgresStore::connect(&pg.url, 2).await.unwrap();
     assert_eq!(again.get_meta("dek").await.unwrap().as_deref(), Some(&b"first"[..]));
+    // A change and a deletion of a key on one node reach the other's listener (the schema's
+    // trigger notifies when the transaction commits).
+    let mut changes = again.watch_keys();
+    let mut k = record("watched", 1);
+    store.create_key(&k, &[]).await.unwrap();
+    let notified = async {
+        loop {
+            // Until the listener is in place, changes go unheard: change again until heard.
+            k.version += 1;
+            store.update_key(&k, &[], &[]).await.unwrap();
+            let heard = tokio::time::timeout(std::time::Duration::from_millis(200), changes.recv());
+            if let Ok(Some(key)) = heard.await {
+                return key;
+            }
+        }
+    };
+    let heard = tokio::time::timeout(std::time::Duration::from_secs(20), notified).await.unwrap();
+    assert_eq!(heard, key("watched"));
+    // The notifications of the last updates still on their way are drained first, so that
+    // the one heard next is the deletion's.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    while changes.try_recv().is_ok() {}
+    store.delete_key(&key("watched")).await.unwrap();
+    let deleted = tokio::time::timeout(std::time::Duration::from_secs(10), changes.recv());
+    assert_eq!(deleted.await.unwrap(), Some(key("watched")));
     // A database migrated by a newer binary is refused.
     let (client, conn) = tokio_postgres::connect(&pg.url, tokio_postgres::NoTls).await.unwrap();
     tokio::spawn(conn);

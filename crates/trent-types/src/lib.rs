@@ -84,3 +84,21 @@ fn serialization_message(e: &serde_json::Error) -> String {
         }
     }
 }
+
+/// An error and its causes, `: `-joined: what a log line or a top-level error's `Display`
+/// shows of a fault whose causes are kept as typed sources. A cause whose text the previous
+/// one already ends with is not said again (some libraries put their cause in their own
+/// message too).
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let more = c.to_string();
+        if !text.ends_with(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        cause = c.source();
+    }
+    text
+}

@@ -1,0 +1,318 @@
+//! Every SQL statement of the store, written once for both engines. Placeholders are
+//! PostgreSQL's `$n`, which SQLite reads as named parameters numbered in order of first
+//! appearance — so each statement numbers them in that order (a test checks it) — and only
+//! SQL both engines accept is used (`ON CONFLICT`, `CAST`, bare boolean columns). Text keys
+//! are compared and ordered bytewise by their columns' collation (`COLLATE "C"` in the
+//! PostgreSQL schema, SQLite's default BINARY), so that a page boundary means the same in the
+//! comparison as in the ordering whatever the cluster's locale.
+//!
+//! Each table's columns are listed once, in a macro that the statements and the row mapping
+//! (`rows.rs`, which reads and binds in the same order) share.
+
+macro_rules! key_cols {
+    () => {
+        "account, region, key_id, version, created_ms, description, key_usage, key_spec, origin, state, deletion_date_ms, policy, multi_region, tags, rotation_enabled, rotation_period_days, next_rotation_ms, current_material_id, primary_region, transient_state, transient_until_ms, pending_window_days"
+    };
+}
+macro_rules! material_cols {
+    () => {
+        "account, region, key_id, material_id, sealed, state, created_ms, rotation_date_ms, rotation_type, import_state, expiration_model, valid_to_ms, description"
+    };
+}
+macro_rules! grant_cols {
+    () => {
+        "account, region, key_id, grant_id, token, name, grantee, retiring, operations, constraints, issuer, created_ms"
+    };
+}
+macro_rules! alias_cols {
+    () => {
+        "account, region, name, target_key_id, created_ms, updated_ms"
+    };
+}
+macro_rules! access_key_cols {
+    () => {
+        "access_key_id, account_id, principal_arn, sealed_secret, created_ms"
+    };
+}
+macro_rules! user_cols {
+    () => {
+        "account_id, name, created_ms, arn_partition"
+    };
+}
+macro_rules! account_cols {
+    () => {
+        "account_id, created_ms, arn_partition"
+    };
+}
+macro_rules! last_usage_cols {
+    () => {
+        "account, region, key_id, operation, used_ms, event_id, request_id"
+    };
+}
+macro_rules! notice_cols {
+    () => {
+        "account, region, key_id, material_id, valid_to_ms, kind, sent_ms"
+    };
+}
+/// One key's rows: the condition on (account, region, key id) as `$1..$3`.
+macro_rules! of_key {
+    () => {
+        "account = $1 AND region = $2 AND key_id = $3"
+    };
+}
+
+// Service metadata.
+pub(crate) const GET_META: &str = "SELECT value FROM meta WHERE name = $1";
+pub(crate) const PUT_META_IF_ABSENT: &str =
+    "INSERT INTO meta (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING";
+
+// Identities.
+/// An account, unless it exists (its partition never changes).
+pub(crate) const PUT_ACCOUNT: &str = concat!(
+    "INSERT INTO accounts (",
+    account_cols!(),
+    ") VALUES ($1, $2, $3) ON CONFLICT (account_id) DO NOTHING"
+);
+pub(crate) const GET_ACCOUNT: &str =
+    concat!("SELECT ", account_cols!(), " FROM accounts WHERE account_id = $1");
+pub(crate) const INSERT_ACCESS_KEY: &str =
+    concat!("INSERT INTO access_keys (", access_key_cols!(), ") VALUES ($1, $2, $3, $4, $5)");
+pub(crate) const GET_ACCESS_KEY: &str =
+    concat!("SELECT ", access_key_cols!(), " FROM access_keys WHERE access_key_id = $1");
+pub(crate) const LIST_ACCESS_KEYS: &str = concat!(
+    "SELECT ",
+    access_key_cols!(),
+    " FROM access_keys WHERE account_id = $1 ORDER BY created_ms, access_key_id"
+);
+pub(crate) const DELETE_ACCESS_KEY: &str = "DELETE FROM access_keys WHERE access_key_id = $1";
+pub(crate) const INSERT_USER: &str =
+    concat!("INSERT INTO users (", user_cols!(), ") VALUES ($1, $2, $3, $4)");
+pub(crate) const GET_USER: &str =
+    concat!("SELECT ", user_cols!(), " FROM users WHERE account_id = $1 AND name = $2");
+pub(crate) const LIST_USERS: &str =
+    concat!("SELECT ", user_cols!(), " FROM users WHERE account_id = $1 ORDER BY name");
+pub(crate) const PUT_IDENTITY_POLICY: &str = "INSERT INTO identity_policies (principal_arn, name, document) VALUES ($1, $2, $3) ON CONFLICT (principal_arn, name) DO UPDATE SET document = excluded.document";
+pub(crate) const DELETE_IDENTITY_POLICY: &str =
+    "DELETE FROM identity_policies WHERE principal_arn = $1 AND name = $2";
+pub(crate) const LIST_IDENTITY_POLICIES: &str =
+    "SELECT name, document FROM identity_policies WHERE principal_arn = $1 ORDER BY name";
+
+// Keys.
+pub(crate) const INSERT_KEY: &str = concat!(
+    "INSERT INTO keys (",
+    key_cols!(),
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)"
+);
+pub(crate) const GET_KEY: &str = concat!("SELECT ", key_cols!(), " FROM keys WHERE ", of_key!());
+pub(crate) const LIST_KEYS: &str = concat!(
+    "SELECT ",
+    key_cols!(),
+    " FROM keys WHERE account = $1 AND region = $2 AND key_id > $3 ORDER BY key_id LIMIT $4"
+);
+/// Replaces a key's row if its version is still the one before (`rows::update_key_values`).
+pub(crate) const UPDATE_KEY: &str = "UPDATE keys SET version = $1, description = $2, state = $3, deletion_date_ms = $4, policy = $5, tags = $6, rotation_enabled = $7, rotation_period_days = $8, next_rotation_ms = $9, current_material_id = $10, primary_region = $11, transient_state = $12, transient_until_ms = $13, pending_window_days = $14 WHERE account = $15 AND region = $16 AND key_id = $17 AND version = $18";
+/// The multi-Region keys of one id in every Region (the `keys_by_id` index).
+pub(crate) const RELATED_KEYS: &str = concat!(
+    "SELECT ",
+    key_cols!(),
+    " FROM keys WHERE account = $1 AND key_id = $2 ORDER BY region"
+);
+pub(crate) const KEYS_DUE_FOR_DELETION: &str = "SELECT account, region, key_id FROM keys WHERE deletion_date_ms IS NOT NULL AND deletion_date_ms <= $1 AND state = 'PendingDeletion'";
+/// The `keys_rotation` partial index has the same condition (`rotation_enabled`).
+pub(crate) const KEYS_DUE_FOR_ROTATION: &str = "SELECT account, region, key_id FROM keys WHERE rotation_enabled AND next_rotation_ms IS NOT NULL AND next_rotation_ms <= $1";
+/// Whether a key was ever deleted.
+pub(crate) const KEY_WAS_DELETED: &str =
+    concat!("SELECT COUNT(*) FROM deleted_keys WHERE ", of_key!());
+/// Keys of one account and Region (the resource quota of CreateKey and ReplicateKey).
+pub(crate) const COUNT_KEYS: &str = "SELECT COUNT(*) FROM keys WHERE account = $1 AND region = $2";
+/// Keys per account, Region and stored state.
+pub(crate) const COUNT_KEYS_BY_STATE: &str =
+    "SELECT account, region, state, COUNT(*) FROM keys GROUP BY account, region, state";
+/// What deleting a key does, in order: notes that the key was deleted (seeding never makes
+/// it again), deletes its materials, their expiry notices and its last usage, the aliases
+/// that point to it, its grants, then the key.
+pub(crate) const DELETE_KEY_CASCADE: [&str; 7] = [
+    "INSERT INTO deleted_keys (account, region, key_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+    concat!("DELETE FROM materials WHERE ", of_key!()),
+    concat!("DELETE FROM key_last_usage WHERE ", of_key!()),
+    concat!("DELETE FROM notices WHERE ", of_key!()),
+    "DELETE FROM aliases WHERE account = $1 AND region = $2 AND target_key_id = $3",
+    concat!("DELETE FROM grants WHERE ", of_key!()),
+    concat!("DELETE FROM keys WHERE ", of_key!()),
+];
+
+// Key materials.
+pub(crate) const UPSERT_MATERIAL: &str = concat!(
+    "INSERT INTO materials (",
+    material_cols!(),
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT (account, region, key_id, material_id) DO UPDATE SET sealed = excluded.sealed, state = excluded.state, created_ms = excluded.created_ms, rotation_date_ms = excluded.rotation_date_ms, rotation_type = excluded.rotation_type, import_state = excluded.import_state, expiration_model = excluded.expiration_model, valid_to_ms = excluded.valid_to_ms, description = excluded.description"
+);
+pub(crate) const GET_MATERIALS: &str = concat!(
+    "SELECT ",
+    material_cols!(),
+    " FROM materials WHERE ",
+    of_key!(),
+    " ORDER BY created_ms, material_id"
+);
+pub(crate) const DELETE_MATERIAL: &str =
+    concat!("DELETE FROM materials WHERE ", of_key!(), " AND material_id = $4");
+pub(crate) const KEYS_WITH_EXPIRED_MATERIAL: &str = "SELECT DISTINCT account, region, key_id FROM materials WHERE sealed IS NOT NULL AND valid_to_ms IS NOT NULL AND valid_to_ms <= $1";
+/// Present imported material with a `ValidTo` (the `materials_expiry` index).
+pub(crate) const EXPIRING_MATERIALS: &str = "SELECT account, region, key_id, material_id, valid_to_ms FROM materials WHERE valid_to_ms IS NOT NULL AND sealed IS NOT NULL";
+
+// Last usage.
+/// Keeps the later of the stored and the new usage.
+pub(crate) const UPSERT_LAST_USAGE: &str = concat!(
+    "INSERT INTO key_last_usage (",
+    last_usage_cols!(),
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (account, region, key_id) DO UPDATE SET operation = excluded.operation, used_ms = excluded.used_ms, event_id = excluded.event_id, request_id = excluded.request_id WHERE excluded.used_ms >= key_last_usage.used_ms"
+);
+pub(crate) const GET_LAST_USAGE: &str =
+    concat!("SELECT ", last_usage_cols!(), " FROM key_last_usage WHERE ", of_key!());
+
+// Notices.
+/// Inserts a notice unless it is there: one row changed means this caller sends it.
+pub(crate) const CLAIM_NOTICE: &str = concat!(
+    "INSERT INTO notices (",
+    notice_cols!(),
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING"
+);
+pub(crate) const PRUNE_NOTICES: &str = "DELETE FROM notices WHERE valid_to_ms < $1";
+
+// Grants.
+pub(crate) const INSERT_GRANT: &str = concat!(
+    "INSERT INTO grants (",
+    grant_cols!(),
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+);
+pub(crate) const LIST_GRANTS: &str = concat!(
+    "SELECT ",
+    grant_cols!(),
+    " FROM grants WHERE ",
+    of_key!(),
+    " ORDER BY created_ms, grant_id"
+);
+pub(crate) const GET_GRANT_BY_TOKEN: &str =
+    concat!("SELECT ", grant_cols!(), " FROM grants WHERE token = $1");
+pub(crate) const LIST_GRANTS_BY_RETIRING: &str = concat!(
+    "SELECT ",
+    grant_cols!(),
+    " FROM grants WHERE retiring = $1 ORDER BY created_ms, grant_id"
+);
+pub(crate) const DELETE_GRANT: &str =
+    concat!("DELETE FROM grants WHERE ", of_key!(), " AND grant_id = $4");
+
+// Aliases.
+pub(crate) const INSERT_ALIAS: &str =
+    concat!("INSERT INTO aliases (", alias_cols!(), ") VALUES ($1, $2, $3, $4, $5, $6)");
+pub(crate) const GET_ALIAS: &str = concat!(
+    "SELECT ",
+    alias_cols!(),
+    " FROM aliases WHERE account = $1 AND region = $2 AND name = $3"
+);
+/// Points an alias at another key if it still points at the expected one (`$6`).
+pub(crate) const UPDATE_ALIAS: &str = "UPDATE aliases SET target_key_id = $1, updated_ms = $2 WHERE account = $3 AND region = $4 AND name = $5 AND target_key_id = $6";
+pub(crate) const DELETE_ALIAS: &str =
+    "DELETE FROM aliases WHERE account = $1 AND region = $2 AND name = $3 AND target_key_id = $4";
+pub(crate) const LIST_ALIASES: &str = concat!(
+    "SELECT ",
+    alias_cols!(),
+    " FROM aliases WHERE account = $1 AND region = $2 AND (CAST($3 AS TEXT) IS NULL OR target_key_id = $3) AND name > $4 ORDER BY name LIMIT $5"
+);
+
+/// Every statement, for the tests.
+#[cfg(test)]
+pub(crate) const ALL: &[&str] = &[
+    GET_META,
+    PUT_META_IF_ABSENT,
+    PUT_ACCOUNT,
+    GET_ACCOUNT,
+    INSERT_ACCESS_KEY,
+    GET_ACCESS_KEY,
+    LIST_ACCESS_KEYS,
+    DELETE_ACCESS_KEY,
+    INSERT_USER,
+    GET_USER,
+    LIST_USERS,
+    PUT_IDENTITY_POLICY,
+    DELETE_IDENTITY_POLICY,
+    LIST_IDENTITY_POLICIES,
+    INSERT_KEY,
+    GET_KEY,
+    LIST_KEYS,
+    UPDATE_KEY,
+    RELATED_KEYS,
+    KEYS_DUE_FOR_DELETION,
+    KEYS_DUE_FOR_ROTATION,
+    KEY_WAS_DELETED,
+    COUNT_KEYS,
+    COUNT_KEYS_BY_STATE,
+    DELETE_KEY_CASCADE[0],
+    DELETE_KEY_CASCADE[1],
+    DELETE_KEY_CASCADE[2],
+    DELETE_KEY_CASCADE[3],
+    DELETE_KEY_CASCADE[4],
+    DELETE_KEY_CASCADE[5],
+    DELETE_KEY_CASCADE[6],
+    UPSERT_MATERIAL,
+    GET_MATERIALS,
+    DELETE_MATERIAL,
+    KEYS_WITH_EXPIRED_MATERIAL,
+    EXPIRING_MATERIALS,
+    UPSERT_LAST_USAGE,
+    GET_LAST_USAGE,
+    CLAIM_NOTICE,
+    PRUNE_NOTICES,
+    INSERT_GRANT,
+    LIST_GRANTS,
+    GET_GRANT_BY_TOKEN,
+    LIST_GRANTS_BY_RETIRING,
+    DELETE_GRANT,
+    INSERT_ALIAS,
+    GET_ALIAS,
+    UPDATE_ALIAS,
+    DELETE_ALIAS,
+    LIST_ALIASES,
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The numbers of a statement's `$n` placeholders, in order of appearance.
+    fn placeholders(sql: &str) -> Vec<usize> {
+        let mut out = Vec::new();
+        let mut rest = sql;
+        while let Some(i) = rest.find('$') {
+            rest = &rest[i + 1..];
+            let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+            out.push(digits.parse().unwrap_or(0));
+        }
+        out
+    }
+
+    /// SQLite numbers `$n` by first appearance and binds in that order: a statement whose
+    /// placeholders first appear as 1, 2, 3, … binds the same in both engines.
+    #[test]
+    fn placeholders_first_appear_in_order() {
+        for sql in ALL {
+            let mut seen = 0;
+            for n in placeholders(sql) {
+                assert!(n >= 1 && n <= seen + 1, "placeholder ${n} out of order in {sql}");
+                seen = seen.max(n);
+            }
+        }
+    }
+
+    /// Every statement is listed in `ALL` once (so the test above covers them).
+    #[test]
+    fn all_is_complete() {
+        let source = include_str!("statements.rs");
+        let declared = source
+            .lines()
+            .filter(|l| l.starts_with("pub(crate) const ") && !l.contains("ALL:"))
+            .count();
+        // DELETE_KEY_CASCADE is one declaration of seven statements.
+        assert_eq!(declared + 6, ALL.len());
+    }
+}
