@@ -34,9 +34,8 @@ impl<'s> Bootstrap<'s> {
             }
         };
         let dek = root.unwrap(&wrapped).map_err(|_| {
-            KmsError::Internal(
-                "the root key cannot unwrap the stored data-encryption key (wrong root key file?)"
-                    .into(),
+            KmsError::broken(
+                "the root key cannot unwrap the stored data-encryption key (wrong root key file?)",
             )
         })?;
         Ok(Keyring::new(&dek)?)

@@ -12,10 +12,49 @@ pub enum KmsError {
     /// An error of the API, answered as AWS answers it.
     #[error("{}: {message}", code.name())]
     Aws { code: ErrorCode, message: String },
-    /// A fault of ours. The cause is logged; the client sees only a generic message.
-    #[error("internal error: {0}")]
-    Internal(String),
+    /// A fault of ours. The cause is logged; the client sees only a generic message. Its
+    /// `Display` is the fault's whole chain, so that a log line says everything (and it is
+    /// not also `source()`, which a chain printer would then say twice).
+    #[error("internal error: {}", trent_types::error_chain(.0))]
+    Internal(Fault),
 }
+
+impl From<Fault> for KmsError {
+    fn from(f: Fault) -> Self {
+        KmsError::Internal(f)
+    }
+}
+
+/// A fault of ours: what failed, its cause kept as the source. Logged (with [`chain`]),
+/// never sent.
+#[derive(Debug, thiserror::Error)]
+pub enum Fault {
+    #[error("the store failed")]
+    Store(#[from] StoreError),
+    #[error("cryptography failed")]
+    Crypto(#[from] CryptoError),
+    #[error("a blocking task failed")]
+    Task(#[from] tokio::task::JoinError),
+    #[error("the response cannot be encoded")]
+    Encode(#[from] serde_json::Error),
+    #[error("the key policy of {arn} does not parse")]
+    KeyPolicy {
+        arn: String,
+        #[source]
+        source: crate::authz::Malformed,
+    },
+    #[error("the sealed material of {0} does not open")]
+    SealedMaterial(String),
+    #[error("the audit trail cannot be read")]
+    TrailRead(#[source] crate::audit::LookupError),
+    #[error("the audit record was not written")]
+    Audit(#[from] crate::audit::AuditError),
+    /// Something that cannot happen did: what, in words.
+    #[error("{0}")]
+    Broken(&'static str),
+}
+
+pub use trent_types::error_chain as chain;
 
 impl KmsError {
     pub fn new(code: ErrorCode, message: String) -> Self {
@@ -85,12 +124,19 @@ impl KmsError {
 
 impl From<StoreError> for KmsError {
     fn from(e: StoreError) -> Self {
-        KmsError::Internal(format!("store: {e}"))
+        KmsError::Internal(Fault::Store(e))
     }
 }
 
 impl From<CryptoError> for KmsError {
     fn from(e: CryptoError) -> Self {
-        KmsError::Internal(format!("crypto: {e}"))
+        KmsError::Internal(Fault::Crypto(e))
+    }
+}
+
+impl KmsError {
+    /// A broken invariant, named.
+    pub fn broken(what: &'static str) -> Self {
+        KmsError::Internal(Fault::Broken(what))
     }
 }

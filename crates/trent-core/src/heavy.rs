@@ -63,7 +63,7 @@ impl Drop for Admission<'_> {
 }
 
 fn join_error(e: tokio::task::JoinError) -> KmsError {
-    KmsError::Internal(format!("blocking task: {e}"))
+    KmsError::Internal(e.into())
 }
 
 impl HeavyWork {

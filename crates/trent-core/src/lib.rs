@@ -36,7 +36,7 @@ pub use authn::{Authentication, SigningIdentity};
 pub use background::Background;
 pub use bootstrap::Bootstrap;
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use error::KmsError;
+pub use error::{chain, Fault, KmsError};
 pub use gate::{parse_key_identifier, Authorized, Call, Conditions, KeyIdentifier, Target};
 pub use heavy::HeavyWorkConfig;
 pub use stats::{KeyCensus, Stats};

@@ -95,12 +95,12 @@ impl Kms {
         if let Some(s) = self.materials.get(&m.key, &m.material_id) {
             return Ok(s);
         }
-        let sealed =
-            m.sealed.as_deref().ok_or_else(|| KmsError::Internal("material not present".into()))?;
-        let opened =
-            Arc::new(self.keyring.open_material(&m.key.arn(), &m.material_id, sealed).map_err(
-                |_| KmsError::Internal(format!("sealed material of {} does not open", m.key.arn())),
-            )?);
+        let sealed = m.sealed.as_deref().ok_or_else(|| KmsError::broken("material not present"))?;
+        let opened = Arc::new(
+            self.keyring
+                .open_material(&m.key.arn(), &m.material_id, sealed)
+                .map_err(|_| KmsError::Internal(crate::Fault::SealedMaterial(m.key.arn())))?,
+        );
         self.materials.put(&m.key, &m.material_id, opened.clone());
         Ok(opened)
     }

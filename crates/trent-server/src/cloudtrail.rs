@@ -215,7 +215,7 @@ struct Served {
 fn failed(caller: Option<trent_core::Caller>, f: Failure) -> Served {
     let (code, message) = to_wire(&f);
     if let Failure::Kms(trent_core::KmsError::Internal(cause)) = &f {
-        tracing::error!(%cause, "LookupEvents failed");
+        tracing::error!(cause = %trent_core::chain(cause), "LookupEvents failed");
     }
     let status = StatusCode::from_u16(code.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
     Served { caller, request_parameters: Value::Null, answer: Err((status, code.name(), message)) }
@@ -251,9 +251,7 @@ async fn serve(
         Err(f) => return failed(None, f),
     };
     if !st.audit_fail_open && st.audit_failing.load(std::sync::atomic::Ordering::Relaxed) {
-        let f = Failure::Kms(trent_core::KmsError::Internal(
-            "the audit trail cannot be written".into(),
-        ));
+        let f = Failure::Kms(trent_core::KmsError::broken("the audit trail cannot be written"));
         return failed(Some(caller), f);
     }
     if let Err(e) = st.kms.authorize_lookup_events(&caller).await {
@@ -302,10 +300,15 @@ async fn serve(
     };
     let page = match tokio::task::spawn_blocking(scan).await {
         Ok(Ok(page)) => page,
-        Ok(Err(e)) => return failed(Some(caller), Failure::Kms(trent_core::KmsError::Internal(e))),
-        Err(_) => {
-            let f = Failure::Kms(trent_core::KmsError::Internal("panic".into()));
+        Ok(Err(e)) => {
+            let f = Failure::Kms(trent_core::KmsError::Internal(trent_core::Fault::TrailRead(e)));
             return failed(Some(caller), f);
+        }
+        Err(e) => {
+            return failed(
+                Some(caller),
+                Failure::Kms(trent_core::KmsError::from(trent_core::Fault::Task(e))),
+            )
         }
     };
     Served { caller: Some(caller), request_parameters, answer: Ok(answer(&page, &fingerprint)) }
@@ -347,8 +350,7 @@ pub(crate) async fn lookup_events(
     let answer = match (written, served.answer) {
         (Err(e), _) if !st.audit_fail_open => {
             tracing::error!(error = %e, "LookupEvents refused: its audit record was not written");
-            let (code, message) =
-                to_wire(&Failure::Kms(trent_core::KmsError::Internal(e.to_string())));
+            let (code, message) = to_wire(&Failure::Kms(trent_core::Fault::Audit(e).into()));
             Err((StatusCode::INTERNAL_SERVER_ERROR, code.name(), message))
         }
         (_, answer) => answer,

@@ -83,8 +83,7 @@ where
         }
     };
     let response_elements = response_elements(R::OPERATION, &out, &recorded);
-    let body = trent_types::encode(&out)
-        .map_err(|e| Failure::Kms(KmsError::Internal(format!("encoding the response: {e}"))));
+    let body = trent_types::encode(&out).map_err(|e| Failure::Kms(KmsError::Internal(e.into())));
     Dispatched { body, request_parameters, response_elements, recorded }
 }
 

@@ -103,7 +103,9 @@ impl Failure {
     /// What the log says: the wire text, or for internal failures the cause.
     pub fn log_text(&self) -> String {
         match self {
-            Failure::Kms(KmsError::Internal(cause)) => format!("KMSInternalException: {cause}"),
+            Failure::Kms(KmsError::Internal(cause)) => {
+                format!("KMSInternalException: {}", trent_core::chain(cause))
+            }
             other => {
                 let (code, msg) = to_wire(other);
                 format!("{}: {msg}", code.name())
@@ -113,7 +115,7 @@ impl Failure {
 
     pub fn into_response(self, request_id: &str) -> Response {
         if let Failure::Kms(KmsError::Internal(cause)) = &self {
-            tracing::error!(id = %request_id, %cause, "internal error");
+            tracing::error!(id = %request_id, cause = %trent_core::chain(cause), "internal error");
         }
         let (code, message) = to_wire(&self);
         let status = StatusCode::from_u16(code.http_status()).unwrap_or(StatusCode::BAD_REQUEST);

@@ -257,7 +257,7 @@ async fn handle(
                 if let Err(e) = written {
                     if !st.audit_fail_open {
                         // Fail closed: no answer but an error for a call the trail lacks.
-                        dispatched.body = Err(internal(&e.to_string()));
+                        dispatched.body = Err(Failure::Kms(trent_core::Fault::Audit(e).into()));
                     }
                 }
             }
@@ -284,8 +284,8 @@ async fn handle(
     resp
 }
 
-fn internal(cause: &str) -> Failure {
-    Failure::Kms(trent_core::KmsError::Internal(cause.into()))
+fn internal(cause: &'static str) -> Failure {
+    Failure::Kms(trent_core::KmsError::broken(cause))
 }
 
 /// Reads a request's body, at most `limit` bytes: the client has `body_timeout` to send it,

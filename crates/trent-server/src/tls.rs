@@ -11,6 +11,45 @@ use rustls::sign::CertifiedKey;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
+/// Why TLS cannot be set up: what and where, with the cause as the source.
+#[derive(Debug, thiserror::Error)]
+pub enum TlsError {
+    #[error("cannot {what} {}", path.display())]
+    File {
+        what: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{} is not PEM", .path.display())]
+    Pem {
+        path: PathBuf,
+        #[source]
+        source: rustls::pki_types::pem::Error,
+    },
+    #[error("{} holds no certificate", .0.display())]
+    NoCertificate(PathBuf),
+    #[error("{}: {what}", path.display())]
+    Rustls {
+        what: &'static str,
+        path: PathBuf,
+        #[source]
+        source: rustls::Error,
+    },
+    #[error("client CA {}", .path.display())]
+    ClientCa {
+        path: PathBuf,
+        #[source]
+        source: rustls::server::VerifierBuilderError,
+    },
+    #[error("cannot make the development certificates")]
+    Generate(#[from] rcgen::Error),
+}
+
+fn pem(path: &Path) -> impl FnOnce(rustls::pki_types::pem::Error) -> TlsError + '_ {
+    move |source| TlsError::Pem { path: path.to_path_buf(), source }
+}
+
 /// Where the certificate, its key and (for mutual TLS) the clients' CA are.
 #[derive(Debug, Clone)]
 pub struct TlsSettings {
@@ -39,40 +78,46 @@ fn provider() -> Arc<rustls::crypto::CryptoProvider> {
     Arc::new(rustls::crypto::aws_lc_rs::default_provider())
 }
 
-fn certified_key(s: &TlsSettings) -> Result<CertifiedKey, String> {
+fn certified_key(s: &TlsSettings) -> Result<CertifiedKey, TlsError> {
     let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&s.cert)
-        .map_err(|e| format!("cannot read {}: {e}", s.cert.display()))?
+        .map_err(pem(&s.cert))?
         .collect::<Result<_, _>>()
-        .map_err(|e| format!("{} is not a PEM certificate chain: {e}", s.cert.display()))?;
+        .map_err(pem(&s.cert))?;
     if certs.is_empty() {
-        return Err(format!("{} holds no certificate", s.cert.display()));
+        return Err(TlsError::NoCertificate(s.cert.clone()));
     }
-    let key = PrivateKeyDer::from_pem_file(&s.key)
-        .map_err(|e| format!("cannot read the private key {}: {e}", s.key.display()))?;
-    CertifiedKey::from_der(certs, key, &provider()).map_err(|e| {
-        format!("{} and {} do not make a key pair: {e}", s.cert.display(), s.key.display())
+    let key = PrivateKeyDer::from_pem_file(&s.key).map_err(pem(&s.key))?;
+    CertifiedKey::from_der(certs, key, &provider()).map_err(|source| TlsError::Rustls {
+        what: "the certificate and this key do not make a key pair",
+        path: s.key.clone(),
+        source,
     })
 }
 
 impl Tls {
-    pub fn load(settings: TlsSettings) -> Result<Self, String> {
+    pub fn load(settings: TlsSettings) -> Result<Self, TlsError> {
         let current = Arc::new(Current(RwLock::new(Arc::new(certified_key(&settings)?))));
         let builder = rustls::ServerConfig::builder_with_provider(provider())
             .with_safe_default_protocol_versions()
-            .map_err(|e| e.to_string())?;
+            .map_err(|source| TlsError::Rustls {
+                what: "no protocol version",
+                path: settings.cert.clone(),
+                source,
+            })?;
         let builder = match &settings.client_ca {
             Some(ca) => {
                 let mut roots = rustls::RootCertStore::empty();
-                for c in CertificateDer::pem_file_iter(ca)
-                    .map_err(|e| format!("cannot read {}: {e}", ca.display()))?
-                {
-                    let c = c.map_err(|e| format!("{}: {e}", ca.display()))?;
-                    roots.add(c).map_err(|e| format!("{}: {e}", ca.display()))?;
+                for c in CertificateDer::pem_file_iter(ca).map_err(pem(ca))? {
+                    roots.add(c.map_err(pem(ca))?).map_err(|source| TlsError::Rustls {
+                        what: "a bad CA certificate",
+                        path: ca.clone(),
+                        source,
+                    })?;
                 }
                 let verifier =
                     WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider())
                         .build()
-                        .map_err(|e| format!("client CA {}: {e}", ca.display()))?;
+                        .map_err(|source| TlsError::ClientCa { path: ca.clone(), source })?;
                 builder.with_client_cert_verifier(verifier)
             }
             None => builder.with_no_client_auth(),
@@ -83,7 +128,7 @@ impl Tls {
     }
 
     /// Reads the certificate and key again; on any error the one in use stays.
-    pub fn reload(&self) -> Result<(), String> {
+    pub fn reload(&self) -> Result<(), TlsError> {
         let fresh = Arc::new(certified_key(&self.settings)?);
         if let Ok(mut c) = self.current.0.write() {
             *c = fresh;
@@ -102,7 +147,7 @@ impl Tls {
 
 /// The development certificates under `dir/tls`: `ca.pem` (give it to clients), `server.pem`
 /// and `server.key` (mode 0600). Made once; kept across restarts.
-pub fn ensure_self_signed(dir: &Path) -> Result<TlsSettings, String> {
+pub fn ensure_self_signed(dir: &Path) -> Result<TlsSettings, TlsError> {
     use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
     let tls = dir.join("tls");
     let settings =
@@ -114,28 +159,26 @@ pub fn ensure_self_signed(dir: &Path) -> Result<TlsSettings, String> {
         .recursive(true)
         .mode(0o700)
         .create(&tls)
-        .map_err(|e| format!("cannot create {}: {e}", tls.display()))?;
-    let err = |e: rcgen::Error| format!("cannot make the development certificates: {e}");
-    let ca_key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).map_err(err)?;
-    let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).map_err(err)?;
+        .map_err(|source| TlsError::File { what: "create", path: tls.clone(), source })?;
+    let ca_key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)?;
+    let mut ca = rcgen::CertificateParams::new(Vec::<String>::new())?;
     ca.distinguished_name.push(rcgen::DnType::CommonName, "Trent development CA");
     ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Constrained(0));
     ca.key_usages = vec![rcgen::KeyUsagePurpose::KeyCertSign, rcgen::KeyUsagePurpose::CrlSign];
-    let ca_cert = ca.self_signed(&ca_key).map_err(err)?;
+    let ca_cert = ca.self_signed(&ca_key)?;
     let issuer = rcgen::Issuer::new(ca, ca_key);
-    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).map_err(err)?;
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)?;
     let mut leaf = rcgen::CertificateParams::new(vec![
         "localhost".to_string(),
         "127.0.0.1".to_string(),
         "::1".to_string(),
-    ])
-    .map_err(err)?;
+    ])?;
     leaf.distinguished_name.push(rcgen::DnType::CommonName, "localhost");
     leaf.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
-    let leaf_cert = leaf.signed_by(&key, &issuer).map_err(err)?;
+    let leaf_cert = leaf.signed_by(&key, &issuer)?;
     // Each file is written aside and renamed into place: a crash halfway leaves no truncated
     // certificate that the existence check above would take for a finished one.
-    let write = |path: &Path, text: &str, mode: u32| -> Result<(), String> {
+    let write = |path: &Path, text: &str, mode: u32| -> Result<(), TlsError> {
         use std::io::Write;
         let mut tmp = path.as_os_str().to_owned();
         tmp.push(".tmp");
@@ -146,11 +189,11 @@ pub fn ensure_self_signed(dir: &Path) -> Result<TlsSettings, String> {
             .truncate(true)
             .mode(mode)
             .open(&tmp)
-            .map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
+            .map_err(|source| TlsError::File { what: "write", path: tmp.clone(), source })?;
         f.write_all(text.as_bytes())
             .and_then(|_| f.sync_all())
             .and_then(|_| std::fs::rename(&tmp, path))
-            .map_err(|e| format!("cannot write {}: {e}", path.display()))
+            .map_err(|source| TlsError::File { what: "write", path: path.to_path_buf(), source })
     };
     // The CA's key is not kept: nothing can be issued with it after this.
     write(&settings.key, &key.serialize_pem(), 0o600)?;

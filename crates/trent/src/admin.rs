@@ -3,6 +3,8 @@
 //! directory or the shared PostgreSQL database (other nodes refuse a deleted access key
 //! within five seconds).
 
+use anyhow::Context as _;
+
 use crate::datadir;
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
@@ -149,8 +151,8 @@ enum ClockCommand {
 }
 
 /// `1d12h30m15s` (any of the parts, in this order) as milliseconds.
-fn parse_duration(text: &str) -> Result<i64, String> {
-    let bad = || format!("'{text}' is not a duration like 25h, 7d, 1d12h, 90m or 30s");
+fn parse_duration(text: &str) -> anyhow::Result<i64> {
+    let bad = || anyhow::anyhow!("'{text}' is not a duration like 25h, 7d, 1d12h, 90m or 30s");
     let (mut total, mut digits, mut last_unit) = (0i64, String::new(), 0usize);
     for c in text.trim().chars() {
         if c.is_ascii_digit() {
@@ -174,7 +176,7 @@ fn parse_duration(text: &str) -> Result<i64, String> {
 
 impl AdminCommand {
     /// The command as the domain takes it, and where to store a new access key, if asked.
-    fn into_request(self) -> Result<(AdminRequest, Option<(PathBuf, String)>), String> {
+    fn into_request(self) -> anyhow::Result<(AdminRequest, Option<(PathBuf, String)>)> {
         use AdminCommand as C;
         use AdminRequest as R;
         Ok(match self {
@@ -193,8 +195,9 @@ impl AdminCommand {
             C::DeleteAccessKey { access_key_id } => (R::DeleteAccessKey { access_key_id }, None),
             C::PutUserPolicy { account_id, user_name, policy_name, policy_document } => {
                 let policy_document = match policy_document.strip_prefix("file://") {
-                    Some(p) => std::fs::read_to_string(p)
-                        .map_err(|err| format!("cannot read {p}: {err}"))?,
+                    Some(p) => {
+                        std::fs::read_to_string(p).with_context(|| format!("cannot read {p}"))?
+                    }
                     None => policy_document,
                 };
                 (R::PutUserPolicy { account_id, user_name, policy_name, policy_document }, None)
@@ -208,12 +211,12 @@ impl AdminCommand {
             C::ListKeys { account_id, region } => (R::ListKeys { account_id, region }, None),
             C::Backup { to } => {
                 // The server may run elsewhere than here: it gets an absolute path.
-                let to = std::path::absolute(&to).map_err(|e| format!("{}: {e}", to.display()))?;
-                let to = to.to_str().ok_or("the backup path is not UTF-8")?.to_string();
+                let to = std::path::absolute(&to).with_context(|| format!("{}", to.display()))?;
+                let to = to.to_str().context("the backup path is not UTF-8")?.to_string();
                 (R::Backup { to }, None)
             }
-            C::Restore { .. } => return Err("a restore is this command's own".into()),
-            C::Clock(_) => return Err("the clock is the running server's".into()),
+            C::Restore { .. } => return Err(anyhow::anyhow!("a restore is this command's own")),
+            C::Clock(_) => return Err(anyhow::anyhow!("the clock is the running server's")),
         })
     }
 }
@@ -221,18 +224,15 @@ impl AdminCommand {
 /// Opens the store and its keyring here (no server holds the data directory).
 pub(crate) async fn open_store(
     p: &Place,
-) -> Result<(Arc<dyn trent_store::Store>, trent_crypto::Keyring), String> {
+) -> anyhow::Result<(Arc<dyn trent_store::Store>, trent_crypto::Keyring)> {
     let (store, _) = crate::storage::open(&p.data_dir, p.database_url.as_deref(), false).await?;
     let root = crate::root_key::open(&p.data_dir, &p.root_key, false)?;
-    let keyring = trent_core::Bootstrap::new(store.as_ref())
-        .open_keyring(root.as_ref())
-        .await
-        .map_err(|e| e.to_string())?;
+    let keyring = trent_core::Bootstrap::new(store.as_ref()).open_keyring(root.as_ref()).await?;
     Ok((store, keyring))
 }
 
 /// Opens the store and the keyring itself (no server holds the data directory).
-async fn open(p: &Place) -> Result<Kms, String> {
+async fn open(p: &Place) -> anyhow::Result<Kms> {
     let (store, keyring) = open_store(p).await?;
     let config = KmsConfig {
         wrapping_pool: WrappingPoolConfig { size_per_spec: 0, tokens_per_key_pair: 1 },
@@ -254,20 +254,20 @@ pub(crate) struct Place {
     pub root_key: crate::root_key::RootKeyArgs,
 }
 
-async fn run_here(p: &Place, req: AdminRequest) -> Result<serde_json::Value, String> {
+async fn run_here(p: &Place, req: AdminRequest) -> anyhow::Result<serde_json::Value> {
     let kms = open(p).await?;
-    kms.admin().execute(req).await.map_err(|e| e.to_string())
+    Ok(kms.admin().execute(req).await?)
 }
 
 /// With PostgreSQL every node and `trent admin` write the database directly. With SQLite the
 /// data directory has one writer: this command when no server runs (it holds the lock while
 /// it works), otherwise the running server, through its admin socket.
-async fn execute(p: &Place, req: AdminRequest) -> Result<serde_json::Value, String> {
+async fn execute(p: &Place, req: AdminRequest) -> anyhow::Result<serde_json::Value> {
     if p.database_url.is_some() {
         return run_here(p, req).await;
     }
     if !p.data_dir.join(datadir::DATABASE_FILE).exists() {
-        return Err(format!(
+        return Err(anyhow::anyhow!(
             "{} has no Trent database: run `trent serve --data-dir {}` once first",
             p.data_dir.display(),
             p.data_dir.display()
@@ -280,26 +280,24 @@ async fn execute(p: &Place, req: AdminRequest) -> Result<serde_json::Value, Stri
             out
         }
         Err(crate::lock::LockError::Held(holder)) => crate::admin_socket::send(&p.data_dir, &req)
-            .map_err(|e| format!("{e} (the data directory is held by {holder})")),
+            .with_context(|| format!("the data directory is held by {holder}")),
         Err(crate::lock::LockError::Io(e)) => Err(e),
     }
 }
 
-pub fn run(a: AdminArgs) -> Result<(), String> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| e.to_string())?
-        .block_on(admin(a))
+pub fn run(a: AdminArgs) -> anyhow::Result<()> {
+    tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(admin(a))
 }
 
-async fn admin(a: AdminArgs) -> Result<(), String> {
+async fn admin(a: AdminArgs) -> anyhow::Result<()> {
     let place = a.place;
     if let AdminCommand::Restore { from } = &a.command {
         let lock = match crate::lock::acquire(&place.data_dir, "trent admin restore") {
             Ok(lock) => lock,
             Err(crate::lock::LockError::Held(holder)) => {
-                return Err(format!("stop the server first: {holder} has the database open"))
+                return Err(anyhow::anyhow!(
+                    "stop the server first: {holder} has the database open"
+                ))
             }
             Err(crate::lock::LockError::Io(e)) => return Err(e),
         };
@@ -334,10 +332,10 @@ mod tests {
 
     #[test]
     fn durations_are_days_hours_minutes_seconds() {
-        assert_eq!(parse_duration("25h"), Ok(25 * 3_600_000));
-        assert_eq!(parse_duration("1d12h"), Ok(36 * 3_600_000));
-        assert_eq!(parse_duration("90m"), Ok(90 * 60_000));
-        assert_eq!(parse_duration("1h30s"), Ok(3_630_000));
+        assert_eq!(parse_duration("25h").ok(), Some(25 * 3_600_000));
+        assert_eq!(parse_duration("1d12h").ok(), Some(36 * 3_600_000));
+        assert_eq!(parse_duration("90m").ok(), Some(90 * 60_000));
+        assert_eq!(parse_duration("1h30s").ok(), Some(3_630_000));
         for bad in ["", "25", "h", "12h1d", "1x", "0s", "-1h", "99999999999999999d"] {
             assert!(parse_duration(bad).is_err(), "{bad}");
         }

@@ -4,6 +4,8 @@
 //! sees their effect at once (a deleted access key is refused on the next request). Who may
 //! open the socket may read the database and the root key file anyway.
 
+use anyhow::Context as _;
+
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::Path;
@@ -25,7 +27,7 @@ enum Reply {
 }
 
 /// Verifies the server's audit trail (`trent audit verify` while the server runs).
-pub type VerifyAudit = Arc<dyn Fn() -> Result<serde_json::Value, String> + Send + Sync>;
+pub type VerifyAudit = Arc<dyn Fn() -> anyhow::Result<serde_json::Value> + Send + Sync>;
 
 /// The socket commands that are not domain admin commands.
 const VERIFY_AUDIT: &str = "VerifyAudit";
@@ -41,11 +43,13 @@ pub struct Extras {
 
 /// Listens on the admin socket until the task is dropped. The caller holds the data
 /// directory's lock, so a socket file left by a crashed server may be replaced.
+/// Binds the socket; the returned future answers on it (the caller runs it as one of the
+/// server's tasks).
 pub fn serve(
     dir: &Path,
     kms: Arc<Kms>,
     extras: Extras,
-) -> Result<tokio::task::JoinHandle<()>, String> {
+) -> anyhow::Result<impl std::future::Future<Output = ()> + Send + 'static> {
     let path = dir.join(SOCKET_FILE);
     let _ = std::fs::remove_file(&path);
     // Bound inside a directory only the owner can enter, made owner-only there, then moved
@@ -56,7 +60,7 @@ pub fn serve(
     std::fs::DirBuilder::new()
         .mode(0o700)
         .create(&private)
-        .map_err(|e| format!("cannot create {}: {e}", private.display()))?;
+        .with_context(|| format!("cannot create {}", private.display()))?;
     let bound = private.join(SOCKET_FILE);
     let listener = (|| {
         let l = tokio::net::UnixListener::bind(&bound)?;
@@ -65,8 +69,8 @@ pub fn serve(
         Ok::<_, std::io::Error>(l)
     })();
     let _ = std::fs::remove_dir_all(&private);
-    let listener = listener.map_err(|e| format!("cannot listen on {}: {e}", path.display()))?;
-    Ok(tokio::spawn(async move {
+    let listener = listener.with_context(|| format!("cannot listen on {}", path.display()))?;
+    Ok(async move {
         loop {
             match listener.accept().await {
                 Ok((stream, _)) => {
@@ -78,7 +82,7 @@ pub fn serve(
                 }
             }
         }
-    }))
+    })
 }
 
 /// Moves the test clock forward and runs the background duties once, so that what the new
@@ -111,7 +115,7 @@ async fn answer(stream: tokio::net::UnixStream, kms: Arc<Kms>, extras: Extras) {
             let verify = extras.verify.clone();
             match tokio::task::spawn_blocking(move || verify()).await {
                 Ok(Ok(v)) => Reply::Ok(v),
-                Ok(Err(e)) => Reply::Error(e),
+                Ok(Err(e)) => Reply::Error(format!("{e:#}")),
                 Err(_) => Reply::Error("the verification failed".into()),
             }
         }
@@ -152,30 +156,28 @@ fn command_name(req: &AdminRequest) -> String {
 }
 
 /// Asks the server running on `dir` to verify its audit trail.
-pub fn send_verify_audit(dir: &Path) -> Result<serde_json::Value, String> {
+pub fn send_verify_audit(dir: &Path) -> anyhow::Result<serde_json::Value> {
     send(dir, &serde_json::json!({ "Command": VERIFY_AUDIT }))
 }
 
 /// Asks the server running on `dir` to move its test clock forward by `ms`.
-pub fn send_advance_clock(dir: &Path, ms: i64) -> Result<serde_json::Value, String> {
+pub fn send_advance_clock(dir: &Path, ms: i64) -> anyhow::Result<serde_json::Value> {
     send(dir, &serde_json::json!({ "Command": ADVANCE_CLOCK, "Milliseconds": ms }))
 }
 
 /// Sends `req` to the server running on `dir`; its answer, or why there is none.
-pub fn send(dir: &Path, req: &impl serde::Serialize) -> Result<serde_json::Value, String> {
+pub fn send(dir: &Path, req: &impl serde::Serialize) -> anyhow::Result<serde_json::Value> {
     let path = dir.join(SOCKET_FILE);
     let mut stream = std::os::unix::net::UnixStream::connect(&path)
-        .map_err(|e| format!("cannot reach the server's admin socket {}: {e}", path.display()))?;
-    let mut text = serde_json::to_string(req).map_err(|e| e.to_string())?;
+        .with_context(|| format!("cannot reach the server's admin socket {}", path.display()))?;
+    let mut text = serde_json::to_string(req)?;
     text.push('\n');
-    stream.write_all(text.as_bytes()).map_err(|e| format!("cannot send the command: {e}"))?;
+    stream.write_all(text.as_bytes()).context("cannot send the command")?;
     let mut line = String::new();
-    BufReader::new(stream)
-        .read_line(&mut line)
-        .map_err(|e| format!("no answer from the server: {e}"))?;
+    BufReader::new(stream).read_line(&mut line).context("no answer from the server")?;
     match serde_json::from_str::<Reply>(&line) {
         Ok(Reply::Ok(v)) => Ok(v),
-        Ok(Reply::Error(e)) => Err(e),
-        Err(_) => Err("the server's answer is not understood".into()),
+        Ok(Reply::Error(e)) => Err(anyhow::anyhow!(e)),
+        Err(_) => Err(anyhow::anyhow!("the server's answer is not understood")),
     }
 }

@@ -3,6 +3,8 @@
 //! its own trail (admin socket); otherwise this command opens the keyring itself, which
 //! needs the root key (or its HSM). Exit status 1 when the trail is broken.
 
+use anyhow::Context as _;
+
 use crate::audit_verify;
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
@@ -31,13 +33,10 @@ struct VerifyArgs {
     json: bool,
 }
 
-pub fn run(a: AuditArgs) -> Result<(), String> {
+pub fn run(a: AuditArgs) -> anyhow::Result<()> {
     let AuditCommand::Verify(v) = a.command;
-    let report = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| e.to_string())?
-        .block_on(report(&v))?;
+    let report =
+        tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(report(&v))?;
     let intact = if v.json {
         println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
         report["broken"].is_null()
@@ -47,11 +46,11 @@ pub fn run(a: AuditArgs) -> Result<(), String> {
     if intact {
         Ok(())
     } else {
-        Err("the audit trail is broken".into())
+        Err(anyhow::anyhow!("the audit trail is broken"))
     }
 }
 
-async fn report(a: &VerifyArgs) -> Result<serde_json::Value, String> {
+async fn report(a: &VerifyArgs) -> anyhow::Result<serde_json::Value> {
     let files = &a.files;
     // With SQLite the data directory has one holder: a running server verifies its own trail.
     let _lock = if a.place.database_url.is_none() {
@@ -59,10 +58,10 @@ async fn report(a: &VerifyArgs) -> Result<serde_json::Value, String> {
             Ok(lock) => Some(lock),
             Err(crate::lock::LockError::Held(holder)) if files.is_empty() => {
                 return crate::admin_socket::send_verify_audit(&a.place.data_dir)
-                    .map_err(|e| format!("{e} (the data directory is held by {holder})"));
+                    .with_context(|| format!("the data directory is held by {holder}"));
             }
             Err(crate::lock::LockError::Held(holder)) => {
-                return Err(format!(
+                return Err(anyhow::anyhow!(
                     "the data directory is held by {holder}: verify its own trail without file arguments, or stop it"
                 ))
             }

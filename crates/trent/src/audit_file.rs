@@ -78,11 +78,11 @@ struct Queue {
     writes: u64,
 }
 
-fn io(what: &str, path: &Path, e: std::io::Error) -> String {
-    format!("cannot {what} {}: {e}", path.display())
+fn io(what: &str, path: &Path, e: std::io::Error) -> anyhow::Error {
+    anyhow::Error::new(e).context(format!("cannot {what} {}", path.display()))
 }
 
-fn open_append(path: &Path) -> Result<File, String> {
+fn open_append(path: &Path) -> anyhow::Result<File> {
     OpenOptions::new()
         .create(true)
         .append(true)
@@ -144,7 +144,7 @@ impl FileAudit {
         dir: &Path,
         key: Arc<dyn CheckpointKey>,
         options: AuditOptions,
-    ) -> Result<Arc<Self>, String> {
+    ) -> anyhow::Result<Arc<Self>> {
         let path = dir.join(LIVE_FILE);
         let mut file = open_append(&path)?;
         let (last, complete) = last_line(&mut file).map_err(|e| io("read", &path, e))?;
@@ -323,7 +323,10 @@ impl Writer {
         let live = self.dir.join(LIVE_FILE);
         let rotated = self.dir.join(format!("audit-{:012}.log", self.first_sequence));
         std::fs::rename(&live, &rotated).map_err(|e| AuditError(e.to_string()))?;
-        let closed = std::mem::replace(&mut self.file, open_append(&live).map_err(AuditError)?);
+        let closed = std::mem::replace(
+            &mut self.file,
+            open_append(&live).map_err(|e| AuditError(format!("{e:#}")))?,
+        );
         if std::mem::take(&mut self.unsynced) {
             self.rotated.push(closed);
         }

@@ -8,7 +8,7 @@ use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::PathBuf;
 use trent_core::audit::chain::Line;
-use trent_core::audit::lookup::{matches, LookupPage, LookupQuery, TrailReader};
+use trent_core::audit::lookup::{matches, LookupError, LookupPage, LookupQuery, TrailReader};
 
 const SCAN_BUDGET: usize = 32 << 20;
 const CHUNK: u64 = 64 << 10;
@@ -61,12 +61,14 @@ pub struct FileTrail {
 }
 
 impl TrailReader for FileTrail {
-    fn lookup(&self, q: &LookupQuery) -> Result<LookupPage, String> {
+    fn lookup(&self, q: &LookupQuery) -> Result<LookupPage, LookupError> {
         let mut page = LookupPage::default();
         let mut scanned = 0usize;
         for path in trail_files(&self.dir).into_iter().rev() {
-            let lines = Backwards::open(&path)
-                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            let lines = Backwards::open(&path).map_err(|e| {
+                let e = anyhow::Error::new(e).context(format!("cannot read {}", path.display()));
+                LookupError(e.into())
+            })?;
             for text in lines {
                 scanned += text.len() + 1;
                 let Ok(line) = serde_json::from_slice::<Line>(&text) else { continue };

@@ -3,6 +3,8 @@
 //! checkpoint key comes from the keyring (so the root key, or the HSM holding it, is needed).
 //! When a server holds the data directory, it verifies its own trail (admin socket).
 
+use anyhow::Context as _;
+
 use crate::audit_file::trail_files;
 use serde_json::{json, Value};
 use std::cell::RefCell;
@@ -18,9 +20,9 @@ use trent_core::audit::chain::{self, CheckpointKey, Line, Numbered};
 /// ends the lines and is kept in `error`.
 fn file_lines(
     path: &Path,
-    error: Rc<RefCell<Option<String>>>,
-) -> Result<impl Iterator<Item = Numbered>, String> {
-    let file = File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    error: Rc<RefCell<Option<anyhow::Error>>>,
+) -> anyhow::Result<impl Iterator<Item = Numbered>> {
+    let file = File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
     let name: Arc<str> = path.display().to_string().into();
     let mut reader = BufReader::new(file);
     let mut number = 0;
@@ -36,7 +38,8 @@ fn file_lines(
                 Some(Numbered { file: name.clone(), line: number, text })
             }
             Err(e) => {
-                *error.borrow_mut() = Some(format!("cannot read {name}: {e}"));
+                *error.borrow_mut() =
+                    Some(anyhow::Error::new(e).context(format!("cannot read {name}")));
                 None
             }
         }
@@ -52,7 +55,7 @@ fn node_of(path: &Path) -> Option<String> {
 
 /// Verifies `files` (oldest first), each node's files as one chain, streamed; the report as
 /// JSON: every node's counts, and the first break, if any.
-pub fn verify_files(files: &[PathBuf], key: &dyn CheckpointKey) -> Result<Value, String> {
+pub fn verify_files(files: &[PathBuf], key: &dyn CheckpointKey) -> anyhow::Result<Value> {
     let mut nodes: Vec<(String, Vec<&PathBuf>)> = Vec::new();
     for f in files {
         // An empty file (a live file just rotated) has nothing to verify.
@@ -97,10 +100,10 @@ pub fn verify_files(files: &[PathBuf], key: &dyn CheckpointKey) -> Result<Value,
 }
 
 /// The trail of a data directory.
-pub fn verify_dir(dir: &Path, key: &dyn CheckpointKey) -> Result<Value, String> {
+pub fn verify_dir(dir: &Path, key: &dyn CheckpointKey) -> anyhow::Result<Value> {
     let files = trail_files(dir);
     if files.is_empty() {
-        return Err(format!("{} has no audit trail", dir.display()));
+        return Err(anyhow::anyhow!("{} has no audit trail", dir.display()));
     }
     verify_files(&files, key)
 }

@@ -2,14 +2,16 @@
 //! directory's database, once it is known to be whole and to open with this directory's root
 //! key. The database it replaces is kept beside it, never deleted.
 
+use anyhow::Context as _;
+
 use crate::admin::Place;
 use crate::datadir::DATABASE_FILE;
 use std::path::Path;
 
 /// Restores `from` into `p.data_dir`, which no server may hold (the caller holds its lock).
-pub async fn restore(p: &Place, from: &Path) -> Result<serde_json::Value, String> {
+pub async fn restore(p: &Place, from: &Path) -> anyhow::Result<serde_json::Value> {
     if p.database_url.is_some() {
-        return Err("a PostgreSQL database is restored with PostgreSQL's tools (pg_restore): see docs/operations.md, Backups".into());
+        return Err(anyhow::anyhow!("a PostgreSQL database is restored with PostgreSQL's tools (pg_restore): see docs/operations.md, Backups"));
     }
     let db = p.data_dir.join(DATABASE_FILE);
     let staged = p.data_dir.join(format!("{DATABASE_FILE}.restoring"));
@@ -26,22 +28,28 @@ pub async fn restore(p: &Place, from: &Path) -> Result<serde_json::Value, String
         dst.sync_all()
     })();
     copied.map_err(|e| {
-        format!("cannot copy {} into {}: {e}", from.display(), p.data_dir.display())
+        anyhow::anyhow!("cannot copy {} into {}: {e}", from.display(), p.data_dir.display())
     })?;
     // Opened as the server will open it: migrated if older, refused if newer or not a
     // database; then the keyring must open with this directory's root key.
     let checked = async {
         let store = trent_store::SqliteStore::open(&staged)
-            .map_err(|e| format!("{}: {e}", from.display()))?;
+            .with_context(|| format!("{}", from.display()))?;
         let root = crate::root_key::open(&p.data_dir, &p.root_key, false)?;
         let bootstrap = trent_core::Bootstrap::new(&store);
-        if !bootstrap.keyring_exists().await.map_err(|e| e.to_string())? {
-            return Err(format!("{} is not a Trent database (it has no keyring)", from.display()));
+        if !bootstrap.keyring_exists().await? {
+            return Err(anyhow::anyhow!(
+                "{} is not a Trent database (it has no keyring)",
+                from.display()
+            ));
         }
         bootstrap.open_keyring(root.as_ref()).await.map_err(|e| {
-            format!("{} does not open with this data directory's root key: {e}", from.display())
+            anyhow::anyhow!(
+                "{} does not open with this data directory's root key: {e}",
+                from.display()
+            )
         })?;
-        Ok::<_, String>(())
+        Ok::<_, anyhow::Error>(())
     };
     if let Err(e) = checked.await {
         let _ = std::fs::remove_file(&staged);
@@ -56,7 +64,7 @@ pub async fn restore(p: &Place, from: &Path) -> Result<serde_json::Value, String
             let from = format!("{}{suffix}", db.display());
             if Path::new(&from).exists() {
                 std::fs::rename(&from, format!("{}{suffix}", kept.display()))
-                    .map_err(|e| format!("cannot set {from} aside: {e}"))?;
+                    .with_context(|| format!("cannot set {from} aside"))?;
             }
         }
         Some(kept)
@@ -67,11 +75,11 @@ pub async fn restore(p: &Place, from: &Path) -> Result<serde_json::Value, String
         let from = format!("{}{suffix}", staged.display());
         if Path::new(&from).exists() {
             std::fs::rename(&from, format!("{}{suffix}", db.display()))
-                .map_err(|e| format!("cannot put the restored database in place: {e}"))?;
+                .context("cannot put the restored database in place")?;
         }
     }
     let dir = std::fs::File::open(&p.data_dir).and_then(|d| d.sync_all());
-    dir.map_err(|e| format!("cannot sync {}: {e}", p.data_dir.display()))?;
+    dir.with_context(|| format!("cannot sync {}", p.data_dir.display()))?;
     Ok(serde_json::json!({
         "Restored": from.display().to_string(),
         "SetAside": kept.map(|k| k.display().to_string()),

@@ -2,6 +2,8 @@
 //! guide does with openssl; `import` runs the whole ceremony (GetParametersForImport, wrap,
 //! ImportKeyMaterial) against any AWS-KMS endpoint with the standard AWS credential chain.
 
+use anyhow::Context as _;
+
 use aws_sdk_kms::primitives::{Blob, DateTime, DateTimeFormat};
 use aws_sdk_kms::types::{
     AlgorithmSpec, ExpirationModelType, ImportType, OriginType, WrappingKeySpec,
@@ -78,44 +80,41 @@ pub struct ImportArgs {
     profile: Option<String>,
 }
 
-fn algorithm(s: &str) -> Result<WrapAlgorithm, String> {
+fn algorithm(s: &str) -> anyhow::Result<WrapAlgorithm> {
     WrapAlgorithm::from_aws_name(s).ok_or_else(|| {
-        format!("unknown algorithm {s}: use RSAES_OAEP_SHA_1, RSAES_OAEP_SHA_256, RSA_AES_KEY_WRAP_SHA_1 or RSA_AES_KEY_WRAP_SHA_256")
+        anyhow::anyhow!("unknown algorithm {s}: use RSAES_OAEP_SHA_1, RSAES_OAEP_SHA_256, RSA_AES_KEY_WRAP_SHA_1 or RSA_AES_KEY_WRAP_SHA_256")
     })
 }
 
-fn read(p: &PathBuf) -> Result<Vec<u8>, String> {
-    std::fs::read(p).map_err(|e| format!("cannot read {}: {e}", p.display()))
+fn read(p: &PathBuf) -> anyhow::Result<Vec<u8>> {
+    std::fs::read(p).with_context(|| format!("cannot read {}", p.display()))
 }
 
-pub fn run(cmd: Byok) -> Result<(), String> {
+pub fn run(cmd: Byok) -> anyhow::Result<()> {
     match cmd {
         Byok::Wrap(a) => {
             let out = wrap_material(algorithm(&a.algorithm)?, &read(&a.public_key)?, &read(&a.material)?)
-                .map_err(|_| "the public key is not an RSA SubjectPublicKeyInfo, or the material is too long for this algorithm (RSA private keys need RSA_AES_KEY_WRAP_*)".to_string())?;
-            std::fs::write(&a.out, out)
-                .map_err(|e| format!("cannot write {}: {e}", a.out.display()))
+                .map_err(|_| anyhow::anyhow!("the public key is not an RSA SubjectPublicKeyInfo, or the material is too long for this algorithm (RSA private keys need RSA_AES_KEY_WRAP_*)"))?;
+            std::fs::write(&a.out, out).with_context(|| format!("cannot write {}", a.out.display()))
         }
-        Byok::Import(a) => tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| e.to_string())?
-            .block_on(import(a)),
+        Byok::Import(a) => {
+            tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(import(a))
+        }
     }
 }
 
-fn sdk_error<E>(step: &str, e: aws_sdk_kms::error::SdkError<E>) -> String
+fn sdk_error<E>(step: &str, e: aws_sdk_kms::error::SdkError<E>) -> anyhow::Error
 where
     E: std::error::Error + aws_sdk_kms::error::ProvideErrorMetadata + Send + Sync + 'static,
 {
     use aws_sdk_kms::error::ProvideErrorMetadata;
     match (e.code(), e.message()) {
-        (Some(c), m) => format!("{step}: {c}: {}", m.unwrap_or("")),
-        _ => format!("{step}: {}", aws_sdk_kms::error::DisplayErrorContext(&e)),
+        (Some(c), m) => anyhow::anyhow!("{step}: {c}: {}", m.unwrap_or("")),
+        _ => anyhow::anyhow!("{step}: {}", aws_sdk_kms::error::DisplayErrorContext(&e)),
     }
 }
 
-async fn import(a: ImportArgs) -> Result<(), String> {
+async fn import(a: ImportArgs) -> anyhow::Result<()> {
     let alg = algorithm(&a.algorithm)?;
     let spec = WrappingKeySpec::from(a.wrapping_key_spec.as_str());
     let material = trent_crypto::Secret::new(read(&a.material)?);
@@ -133,13 +132,13 @@ async fn import(a: ImportArgs) -> Result<(), String> {
     // `trent serve --tls-self-signed` makes).
     if let Some(bundle) = std::env::var_os("AWS_CA_BUNDLE") {
         let pem = std::fs::read(&bundle).map_err(|e| {
-            format!("AWS_CA_BUNDLE {}: {e}", std::path::Path::new(&bundle).display())
+            anyhow::anyhow!("AWS_CA_BUNDLE {}: {e}", std::path::Path::new(&bundle).display())
         })?;
         use aws_smithy_http_client::tls;
         let context = tls::TlsContext::builder()
             .with_trust_store(tls::TrustStore::default().with_pem_certificate(pem))
             .build()
-            .map_err(|e| format!("AWS_CA_BUNDLE: {e}"))?;
+            .context("AWS_CA_BUNDLE")?;
         let http = aws_smithy_http_client::Builder::new()
             .tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::AwsLc))
             .tls_context(context)
@@ -148,7 +147,7 @@ async fn import(a: ImportArgs) -> Result<(), String> {
     }
     let config = loader.load().await;
     if config.region().is_none() {
-        return Err("no region: pass --region or set AWS_REGION".into());
+        return Err(anyhow::anyhow!("no region: pass --region or set AWS_REGION"));
     }
     let client = aws_sdk_kms::Client::new(&config);
     let started = Instant::now();
@@ -174,11 +173,11 @@ async fn import(a: ImportArgs) -> Result<(), String> {
         .await
         .map_err(|e| sdk_error("GetParametersForImport", e))?;
     let get_params_ms = t0.elapsed().as_secs_f64() * 1e3;
-    let public = params.public_key.ok_or("GetParametersForImport returned no public key")?;
-    let token = params.import_token.ok_or("GetParametersForImport returned no import token")?;
+    let public = params.public_key.context("GetParametersForImport returned no public key")?;
+    let token = params.import_token.context("GetParametersForImport returned no import token")?;
     let t1 = Instant::now();
     let wrapped = wrap_material(alg, public.as_ref(), material.as_bytes())
-        .map_err(|_| "cannot wrap the material with this public key".to_string())?;
+        .map_err(|_| anyhow::anyhow!("cannot wrap the material with this public key"))?;
     let wrap_ms = t1.elapsed().as_secs_f64() * 1e3;
     let mut req = client
         .import_key_material()
@@ -188,22 +187,19 @@ async fn import(a: ImportArgs) -> Result<(), String> {
     if a.no_expiry {
         req = req.expiration_model(ExpirationModelType::KeyMaterialDoesNotExpire);
     } else {
-        let valid_to =
-            match (&a.valid_to, a.valid_for_days) {
-                (Some(t), _) => DateTime::from_str(t, DateTimeFormat::DateTime)
-                    .map_err(|e| format!("--valid-to: {e}"))?,
-                (None, Some(d)) => DateTime::from_secs(
-                    std::time::SystemTime::now()
-                        .duration_since(std::time::UNIX_EPOCH)
-                        .map_err(|e| e.to_string())?
-                        .as_secs() as i64
-                        + i64::from(d) * 86_400,
-                ),
-                (None, None) => return Err(
-                    "say when the material expires: --valid-to, --valid-for-days or --no-expiry"
-                        .into(),
-                ),
-            };
+        let valid_to = match (&a.valid_to, a.valid_for_days) {
+            (Some(t), _) => {
+                DateTime::from_str(t, DateTimeFormat::DateTime).context("--valid-to")?
+            }
+            (None, Some(d)) => DateTime::from_secs(
+                std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs()
+                    as i64
+                    + i64::from(d) * 86_400,
+            ),
+            (None, None) => anyhow::bail!(
+                "say when the material expires: --valid-to, --valid-for-days or --no-expiry"
+            ),
+        };
         req = req.expiration_model(ExpirationModelType::KeyMaterialExpires).valid_to(valid_to);
     }
     if let Some(t) = &a.import_type {

@@ -1,6 +1,8 @@
 //! Configuration of `trent serve`: command-line flags, then `TRENT_*` environment variables,
 //! then a TOML file (`--config`), then defaults. See docs/configuration.md.
 
+use anyhow::Context as _;
+
 use clap::{Args, ValueEnum};
 use serde::Deserialize;
 use std::net::SocketAddr;
@@ -219,24 +221,26 @@ struct FileConfig {
     allowed_hosts: Option<Vec<String>>,
 }
 
-fn parse_profile(text: &str) -> Result<trent_core::quotas::Profile, String> {
+fn parse_profile(text: &str) -> anyhow::Result<trent_core::quotas::Profile> {
     trent_core::quotas::Profile::parse(text)
-        .ok_or_else(|| format!("quotas: '{text}' is not one of trent, aws, off"))
+        .with_context(|| format!("quotas: '{text}' is not one of trent, aws, off"))
 }
 
-fn resource_quota(name: &str) -> Result<trent_core::quotas::ResourceQuota, String> {
+fn resource_quota(name: &str) -> anyhow::Result<trent_core::quotas::ResourceQuota> {
     use trent_core::quotas::ResourceQuota;
     ResourceQuota::parse(name).ok_or_else(|| {
         let names: Vec<&str> = ResourceQuota::ALL.iter().map(|q| q.name()).collect();
-        format!("resource quota: '{name}' is not one of {}", names.join(", "))
+        anyhow::anyhow!("resource quota: '{name}' is not one of {}", names.join(", "))
     })
 }
 
-fn parse_resource_quota(text: &str) -> Result<(trent_core::quotas::ResourceQuota, u64), String> {
+fn parse_resource_quota(text: &str) -> anyhow::Result<(trent_core::quotas::ResourceQuota, u64)> {
     let (name, n) =
-        text.split_once('=').ok_or_else(|| format!("resource quota: '{text}' is not NAME=N"))?;
-    let n =
-        n.trim().parse::<u64>().map_err(|_| format!("resource quota: '{n}' is not a number"))?;
+        text.split_once('=').with_context(|| format!("resource quota: '{text}' is not NAME=N"))?;
+    let n = n
+        .trim()
+        .parse::<u64>()
+        .map_err(|_| anyhow::anyhow!("resource quota: '{n}' is not a number"))?;
     Ok((resource_quota(name.trim())?, n))
 }
 
@@ -244,7 +248,8 @@ fn parse_resource_quota(text: &str) -> Result<(trent_core::quotas::ResourceQuota
 /// value serde names) may hold a secret — a database URL's password, a seed's secret access
 /// key — and this message goes to stderr and the journal. What the message quotes is left out,
 /// but for the name of an unknown setting (a bare key: it names a setting, never a value).
-pub fn toml_error(path: &std::path::Path, text: &str, e: &toml::de::Error) -> String {
+/// (An error of its own, not `e` as a source: toml's message quotes the file's text.)
+pub fn toml_error(path: &std::path::Path, text: &str, e: &toml::de::Error) -> anyhow::Error {
     let span = e.span().unwrap_or(0..0);
     let at = span.start.min(text.len());
     let before = text.get(..at).unwrap_or("");
@@ -259,7 +264,7 @@ pub fn toml_error(path: &std::path::Path, text: &str, e: &toml::de::Error) -> St
     } else {
         without_quoted(e.message())
     };
-    format!("{}: line {line}, column {column}: {message}", path.display())
+    anyhow::anyhow!("{}: line {line}, column {column}: {message}", path.display())
 }
 
 /// `text` with whatever it quotes (in `"`, `'` or backticks) replaced by an ellipsis.
@@ -282,14 +287,14 @@ fn without_quoted(text: &str) -> String {
 
 /// A listen address: `127.0.0.1:4599`, `[::1]:4599`, `localhost:4599`, or a port alone
 /// (`:4599`, `4599`), which listens on loopback.
-pub fn parse_listen(text: &str) -> Result<SocketAddr, String> {
+pub fn parse_listen(text: &str) -> anyhow::Result<SocketAddr> {
     let t = text.trim();
     if let Ok(a) = t.parse::<SocketAddr>() {
         return Ok(a);
     }
     let port = t.strip_prefix("localhost:").or_else(|| t.strip_prefix(':')).unwrap_or(t);
     port.parse::<u16>().map(|p| SocketAddr::from(([127, 0, 0, 1], p))).map_err(|_| {
-        format!("'{text}' is not an address to listen on: use 127.0.0.1:4599, localhost:4599, :4599 or 4599")
+        anyhow::anyhow!("'{text}' is not an address to listen on: use 127.0.0.1:4599, localhost:4599, :4599 or 4599")
     })
 }
 
@@ -302,7 +307,7 @@ pub struct MonitoringConfig {
 }
 
 /// `30,7` → those days; `none` (or empty) → no warnings.
-fn warning_days(text: &str) -> Result<Vec<std::time::Duration>, String> {
+fn warning_days(text: &str) -> anyhow::Result<Vec<std::time::Duration>> {
     let text = text.trim();
     if text.is_empty() || text.eq_ignore_ascii_case("none") {
         return Ok(Vec::new());
@@ -310,7 +315,9 @@ fn warning_days(text: &str) -> Result<Vec<std::time::Duration>, String> {
     text.split(',')
         .map(|d| match d.trim().parse::<u64>() {
             Ok(days @ 1..=365) => Ok(std::time::Duration::from_secs(days * 86_400)),
-            _ => Err(format!("expiry warning days: '{d}' is not a number of days from 1 to 365")),
+            _ => Err(anyhow::anyhow!(
+                "expiry warning days: '{d}' is not a number of days from 1 to 365"
+            )),
         })
         .collect()
 }
@@ -357,23 +364,23 @@ pub struct ServeConfig {
 }
 
 impl ServeConfig {
-    pub fn resolve(a: ServeArgs) -> Result<Self, String> {
+    pub fn resolve(a: ServeArgs) -> anyhow::Result<Self> {
         let file = match &a.config {
             Some(p) => {
                 let text = std::fs::read_to_string(p)
-                    .map_err(|e| format!("cannot read {}: {e}", p.display()))?;
+                    .with_context(|| format!("cannot read {}", p.display()))?;
                 toml::from_str::<FileConfig>(&text).map_err(|e| toml_error(p, &text, &e))?
             }
             None => FileConfig::default(),
         };
         let account_id = a.account_id.or(file.account_id).unwrap_or_else(|| "111122223333".into());
         if account_id.len() != 12 || !account_id.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(format!("account id must be 12 digits, not '{account_id}'"));
+            return Err(anyhow::anyhow!("account id must be 12 digits, not '{account_id}'"));
         }
         let notify_webhook = a.notify_webhook.or(file.notify_webhook);
         if let Some(url) = &notify_webhook {
             if !(url.starts_with("http://") || url.starts_with("https://")) {
-                return Err(format!(
+                return Err(anyhow::anyhow!(
                     "--notify-webhook must be an http:// or https:// URL, not '{url}'"
                 ));
             }
@@ -416,7 +423,7 @@ impl ServeConfig {
         };
         // accept-any makes every caller the account root: a loopback tool only.
         if auth == AuthArg::AcceptAny && !listen.ip().is_loopback() {
-            return Err(format!(
+            return Err(anyhow::anyhow!(
                 "--auth accept-any makes every client the account root: it listens only on loopback (127.0.0.1, ::1), not on {listen}"
             ));
         }
@@ -485,7 +492,9 @@ impl ServeConfig {
                 let self_signed = a.tls_self_signed || file.tls_self_signed.unwrap_or(false);
                 match (cert, key, self_signed) {
                     (Some(_), _, true) => {
-                        return Err("--tls-self-signed and --tls-cert exclude each other".into())
+                        return Err(anyhow::anyhow!(
+                            "--tls-self-signed and --tls-cert exclude each other"
+                        ))
                     }
                     (Some(cert), Some(key), false) => {
                         TlsChoice::Files(trent_server::tls::TlsSettings { cert, key, client_ca })
@@ -493,9 +502,11 @@ impl ServeConfig {
                     (None, None, true) => TlsChoice::SelfSigned { client_ca },
                     (None, None, false) if client_ca.is_none() => TlsChoice::Plain,
                     (None, None, false) => {
-                        return Err("--tls-client-ca needs --tls-cert or --tls-self-signed".into())
+                        return Err(anyhow::anyhow!(
+                            "--tls-client-ca needs --tls-cert or --tls-self-signed"
+                        ))
                     }
-                    _ => return Err("--tls-cert and --tls-key go together".into()),
+                    _ => return Err(anyhow::anyhow!("--tls-cert and --tls-key go together")),
                 }
             },
             allow_plaintext: a.allow_plaintext || file.allow_plaintext.unwrap_or(false),
@@ -565,25 +576,31 @@ mod tests {
         let lo = |p: u16| SocketAddr::from(([127, 0, 0, 1], p));
         for (text, addr) in [("4599", lo(4599)), (":4600", lo(4600)), ("localhost:4601", lo(4601))]
         {
-            assert_eq!(parse_listen(text), Ok(addr), "{text}");
+            assert_eq!(parse_listen(text).ok(), Some(addr), "{text}");
         }
-        assert_eq!(parse_listen("0.0.0.0:80"), Ok(SocketAddr::from(([0, 0, 0, 0], 80))));
-        assert_eq!(parse_listen("[::1]:80").map(|a| a.ip().is_loopback()), Ok(true));
-        assert!(parse_listen("example.com:80").unwrap_err().contains("use 127.0.0.1:4599"));
+        assert_eq!(parse_listen("0.0.0.0:80").ok(), Some(SocketAddr::from(([0, 0, 0, 0], 80))));
+        assert_eq!(parse_listen("[::1]:80").ok().map(|a| a.ip().is_loopback()), Some(true));
+        assert!(parse_listen("example.com:80")
+            .unwrap_err()
+            .to_string()
+            .contains("use 127.0.0.1:4599"));
         assert!(parse_listen("70000").is_err());
     }
 
     #[test]
     fn quotas_are_a_profile_or_a_rate_and_resource_quotas_name_value() {
         use trent_core::quotas::{Profile, ResourceQuota};
-        assert_eq!(parse_profile("aws"), Ok(Profile::Aws));
-        assert_eq!(parse_profile("0.5"), Ok(Profile::Fixed(0.5)));
+        assert_eq!(parse_profile("aws").ok(), Some(Profile::Aws));
+        assert_eq!(parse_profile("0.5").ok(), Some(Profile::Fixed(0.5)));
         assert!(parse_profile("0").is_err() && parse_profile("fast").is_err());
         assert_eq!(
-            parse_resource_quota("grants-per-key = 10"),
-            Ok((ResourceQuota::GrantsPerKey, 10))
+            parse_resource_quota("grants-per-key = 10").ok(),
+            Some((ResourceQuota::GrantsPerKey, 10))
         );
-        assert!(parse_resource_quota("grants=10").unwrap_err().contains("keys-per-region"));
+        assert!(parse_resource_quota("grants=10")
+            .unwrap_err()
+            .to_string()
+            .contains("keys-per-region"));
         assert!(parse_resource_quota("grants-per-key").is_err());
         assert!(parse_resource_quota("tags-per-key=x").is_err());
     }
@@ -599,13 +616,13 @@ mod tests {
             format!("[x\ndatabase_url = '{secret}'\n"),
         ] {
             let e = toml::from_str::<FileConfig>(&text).err().expect("a parse error");
-            let m = toml_error(path, &text, &e);
+            let m = toml_error(path, &text, &e).to_string();
             assert!(!m.contains(secret), "{m}");
             assert!(m.starts_with("c.toml: line "), "{m}");
         }
         let text = "listen = \"127.0.0.1:1\"\nno_such_setting = 1\n";
         let e = toml::from_str::<FileConfig>(text).err().unwrap();
-        let m = toml_error(path, text, &e);
+        let m = toml_error(path, text, &e).to_string();
         assert!(m.contains("line 2, column 1") && m.contains("no_such_setting"), "{m}");
     }
 
@@ -615,7 +632,7 @@ mod tests {
         assert_eq!(warning_days("30,7").unwrap(), [days(30), days(7)]);
         assert_eq!(warning_days(" 14 ").unwrap(), [days(14)]);
         assert!(warning_days("none").unwrap().is_empty());
-        assert!(warning_days("30,x").unwrap_err().contains("'x'"));
+        assert!(warning_days("30,x").unwrap_err().to_string().contains("'x'"));
         assert!(warning_days("0").is_err() && warning_days("400").is_err());
     }
 }

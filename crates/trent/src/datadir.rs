@@ -5,6 +5,8 @@
 //! unprotected private key), and the other secret files are made 0600 — each change said in
 //! the log.
 
+use anyhow::Context as _;
+
 use std::fs::{self, OpenOptions};
 use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
@@ -15,13 +17,13 @@ pub const ROOT_KEY_FILE: &str = "root.key";
 pub const DATABASE_FILE: &str = "trent.db";
 pub const CREDENTIALS_FILE: &str = "credentials";
 
-pub fn ensure_dir(dir: &Path) -> Result<(), String> {
+pub fn ensure_dir(dir: &Path) -> anyhow::Result<()> {
     if !dir.exists() {
         fs::DirBuilder::new()
             .recursive(true)
             .mode(0o700)
             .create(dir)
-            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+            .with_context(|| format!("cannot create {}", dir.display()))?;
     }
     // Say so now, not later as "cannot create root.tmp".
     let probe = dir.join(".trent-write-test");
@@ -32,7 +34,7 @@ pub fn ensure_dir(dir: &Path) -> Result<(), String> {
         .mode(0o600)
         .open(&probe)
         .and_then(|f| f.metadata())
-        .map_err(|e| format!("the data directory {} is not writable: {e}", dir.display()))?
+        .with_context(|| format!("the data directory {} is not writable", dir.display()))?
         .uid();
     let _ = fs::remove_file(&probe);
     secure(dir, me)
@@ -50,10 +52,10 @@ fn is_private(name: &str) -> bool {
 }
 
 /// What `ensure_dir` enforces of an existing directory (`me`: the server's user id).
-fn secure(dir: &Path, me: u32) -> Result<(), String> {
-    let meta = fs::metadata(dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
+fn secure(dir: &Path, me: u32) -> anyhow::Result<()> {
+    let meta = fs::metadata(dir).with_context(|| format!("cannot read {}", dir.display()))?;
     if meta.uid() != me {
-        return Err(format!(
+        return Err(anyhow::anyhow!(
             "the data directory {} belongs to user {}, not to this server's user {me}: another user could replace its files",
             dir.display(),
             meta.uid()
@@ -62,7 +64,7 @@ fn secure(dir: &Path, me: u32) -> Result<(), String> {
     let mode = meta.permissions().mode() & 0o777;
     if mode & 0o077 != 0 {
         fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
-            .map_err(|e| format!("cannot make {} 0700: {e}", dir.display()))?;
+            .with_context(|| format!("cannot make {} 0700", dir.display()))?;
         tracing::warn!(path = %dir.display(), was = %format!("{mode:04o}"), "made the data directory 0700: other users could reach its files");
     }
     for sub in [dir.to_path_buf(), dir.join("tls")] {
@@ -75,7 +77,7 @@ fn secure(dir: &Path, me: u32) -> Result<(), String> {
             if m.is_file() && is_private(name) && mode & 0o077 != 0 {
                 let path = entry.path();
                 fs::set_permissions(&path, fs::Permissions::from_mode(0o600))
-                    .map_err(|e| format!("cannot make {} 0600: {e}", path.display()))?;
+                    .with_context(|| format!("cannot make {} 0600", path.display()))?;
                 tracing::warn!(path = %path.display(), was = %format!("{mode:04o}"), "made a file of the data directory 0600: other users could read it");
             }
         }
@@ -84,7 +86,7 @@ fn secure(dir: &Path, me: u32) -> Result<(), String> {
 }
 
 /// Writes `bytes` to a new file with mode 0600, durably (fsync of file and directory).
-fn write_private(path: &Path, bytes: &[u8]) -> Result<(), String> {
+fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     let tmp = path.with_extension("tmp");
     let _ = fs::remove_file(&tmp);
     let mut f = OpenOptions::new()
@@ -92,11 +94,11 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<(), String> {
         .create_new(true)
         .mode(0o600)
         .open(&tmp)
-        .map_err(|e| format!("cannot create {}: {e}", tmp.display()))?;
+        .with_context(|| format!("cannot create {}", tmp.display()))?;
     f.write_all(bytes)
         .and_then(|_| f.sync_all())
-        .map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
-    fs::rename(&tmp, path).map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+        .with_context(|| format!("cannot write {}", tmp.display()))?;
+    fs::rename(&tmp, path).with_context(|| format!("cannot create {}", path.display()))?;
     if let Some(parent) = path.parent() {
         if let Ok(d) = fs::File::open(parent) {
             let _ = d.sync_all();
@@ -107,14 +109,14 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<(), String> {
 
 /// Creates an empty file with mode 0600 unless it exists. SQLite gives its -wal and -shm
 /// files the database file's permissions, so the whole database stays private.
-pub fn ensure_private_file(path: &Path) -> Result<(), String> {
+pub fn ensure_private_file(path: &Path) -> anyhow::Result<()> {
     if !path.exists() {
         OpenOptions::new()
             .write(true)
             .create_new(true)
             .mode(0o600)
             .open(path)
-            .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+            .with_context(|| format!("cannot create {}", path.display()))?;
     }
     Ok(())
 }
@@ -123,7 +125,7 @@ pub const NODE_ID_FILE: &str = "node-id";
 
 /// This node's name in the audit trail: `configured`, else the one kept in `DATA_DIR/node-id`
 /// (made once: `node-` and 12 random hex digits).
-pub fn node_id(dir: &Path, configured: Option<&str>) -> Result<String, String> {
+pub fn node_id(dir: &Path, configured: Option<&str>) -> anyhow::Result<String> {
     let valid = |s: &str| {
         !s.is_empty()
             && s.len() <= 64
@@ -133,7 +135,7 @@ pub fn node_id(dir: &Path, configured: Option<&str>) -> Result<String, String> {
         return if valid(id) {
             Ok(id.to_string())
         } else {
-            Err(format!("a node id is 1 to 64 characters of [A-Za-z0-9-_.], not '{id}'"))
+            Err(anyhow::anyhow!("a node id is 1 to 64 characters of [A-Za-z0-9-_.], not '{id}'"))
         };
     }
     let path = dir.join(NODE_ID_FILE);
@@ -142,43 +144,43 @@ pub fn node_id(dir: &Path, configured: Option<&str>) -> Result<String, String> {
         if valid(id) {
             return Ok(id.to_string());
         }
-        return Err(format!("{} does not hold a node id", path.display()));
+        return Err(anyhow::anyhow!("{} does not hold a node id", path.display()));
     }
     let mut b = [0u8; 6];
-    trent_crypto::random_bytes(&mut b).map_err(|e| e.to_string())?;
+    trent_crypto::random_bytes(&mut b)?;
     let id = format!("node-{}", hex::encode(b));
     fs::write(&path, format!("{id}\n"))
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        .with_context(|| format!("cannot write {}", path.display()))?;
     Ok(id)
 }
 
 /// Loads the root key file; with `create`, makes it (32 random bytes) if it is missing.
-pub fn load_root_key(dir: &Path, create: bool) -> Result<(LocalRootKey, bool), String> {
+pub fn load_root_key(dir: &Path, create: bool) -> anyhow::Result<(LocalRootKey, bool)> {
     let path = dir.join(ROOT_KEY_FILE);
     let created = if path.exists() {
         false
     } else if create {
-        let key = trent_crypto::random_secret(LocalRootKey::LEN).map_err(|e| e.to_string())?;
+        let key = trent_crypto::random_secret(LocalRootKey::LEN)?;
         write_private(&path, key.as_bytes())?;
         true
     } else {
-        return Err(format!(
+        return Err(anyhow::anyhow!(
             "{} is missing, but the database holds keys wrapped by a root key: restore it from your backup, or give the PKCS#11 settings if the root key is in an HSM (Trent never makes a new root key for an existing database, whose keys could then never be opened)",
             path.display()
         ));
     };
-    let meta = fs::metadata(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let meta = fs::metadata(&path).with_context(|| format!("cannot read {}", path.display()))?;
     let mode = meta.permissions().mode() & 0o777;
     if mode & 0o077 != 0 {
-        return Err(format!(
+        return Err(anyhow::anyhow!(
             "{} is readable by other users (mode {mode:04o}): the root key may have been read. If you are sure it was not, `chmod 600` it; else restore from a backup taken before, or rotate by re-creating the data directory",
             path.display()
         ));
     }
     let bytes =
-        Secret::new(fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?);
+        Secret::new(fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?);
     let key = LocalRootKey::new(&bytes)
-        .map_err(|_| format!("{} is not a 32-byte root key", path.display()))?;
+        .map_err(|_| anyhow::anyhow!("{} is not a 32-byte root key", path.display()))?;
     Ok((key, created))
 }
 
@@ -187,13 +189,13 @@ pub fn write_credentials(
     dir: &Path,
     access_key_id: &str,
     secret: &Secret,
-) -> Result<Option<PathBuf>, String> {
+) -> anyhow::Result<Option<PathBuf>> {
     let path = dir.join(CREDENTIALS_FILE);
     if path.exists() {
         return Ok(None);
     }
-    let secret =
-        std::str::from_utf8(secret.as_bytes()).map_err(|_| "secret is not text".to_string())?;
+    let secret = std::str::from_utf8(secret.as_bytes())
+        .map_err(|_| anyhow::anyhow!("secret is not text"))?;
     let text = format!(
         "[default]\naws_access_key_id = {access_key_id}\naws_secret_access_key = {secret}\n"
     );
@@ -207,19 +209,19 @@ pub fn append_profile(
     profile: &str,
     access_key_id: &str,
     secret: &Secret,
-) -> Result<(), String> {
-    let secret =
-        std::str::from_utf8(secret.as_bytes()).map_err(|_| "secret is not text".to_string())?;
+) -> anyhow::Result<()> {
+    let secret = std::str::from_utf8(secret.as_bytes())
+        .map_err(|_| anyhow::anyhow!("secret is not text"))?;
     let mut f = OpenOptions::new()
         .create(true)
         .append(true)
         .mode(0o600)
         .open(path)
-        .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+        .with_context(|| format!("cannot open {}", path.display()))?;
     let text = format!(
         "\n[{profile}]\naws_access_key_id = {access_key_id}\naws_secret_access_key = {secret}\n"
     );
     f.write_all(text.as_bytes())
         .and_then(|_| f.sync_all())
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))
+        .with_context(|| format!("cannot write {}", path.display()))
 }

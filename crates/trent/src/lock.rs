@@ -19,7 +19,7 @@ pub struct DirLock {
 pub enum LockError {
     /// Another process holds it; its own description of itself (e.g. `trent serve, pid 42`).
     Held(String),
-    Io(String),
+    Io(anyhow::Error),
 }
 
 /// Takes the data directory's lock for `what` (e.g. `trent serve`).
@@ -32,7 +32,9 @@ pub fn acquire(dir: &Path, what: &str) -> Result<DirLock, LockError> {
         .truncate(false)
         .mode(0o600)
         .open(&path)
-        .map_err(|e| LockError::Io(format!("cannot open {}: {e}", path.display())))?;
+        .map_err(|e| {
+            LockError::Io(anyhow::Error::new(e).context(format!("cannot open {}", path.display())))
+        })?;
     match file.try_lock() {
         Ok(()) => {}
         Err(std::fs::TryLockError::WouldBlock) => {
@@ -46,14 +48,18 @@ pub fn acquire(dir: &Path, what: &str) -> Result<DirLock, LockError> {
             }));
         }
         Err(std::fs::TryLockError::Error(e)) => {
-            return Err(LockError::Io(format!("cannot lock {}: {e}", path.display())))
+            return Err(LockError::Io(
+                anyhow::Error::new(e).context(format!("cannot lock {}", path.display())),
+            ))
         }
     }
     let me = format!("{what}, pid {}\n", std::process::id());
     file.set_len(0)
         .and_then(|_| file.rewind())
         .and_then(|_| file.write_all(me.as_bytes()))
-        .map_err(|e| LockError::Io(format!("cannot write {}: {e}", path.display())))?;
+        .map_err(|e| {
+            LockError::Io(anyhow::Error::new(e).context(format!("cannot write {}", path.display())))
+        })?;
     Ok(DirLock { _file: file })
 }
 

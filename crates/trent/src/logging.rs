@@ -3,6 +3,8 @@
 //! id in a refusal, say); every control character of every field is escaped, so no request can
 //! forge a line, end one early or send escape sequences to an operator's terminal.
 
+use anyhow::Context as _;
+
 use clap::ValueEnum;
 use serde::Deserialize;
 use std::borrow::Cow;
@@ -88,15 +90,14 @@ fn log_panics() {
 }
 
 /// Installs the global subscriber and the panic hook.
-pub fn init(filter: &str, format: LogFormat) -> Result<(), String> {
+pub fn init(filter: &str, format: LogFormat) -> anyhow::Result<()> {
     log_panics();
     if matches!(filter, "json" | "text") {
-        return Err(format!(
+        return Err(anyhow::anyhow!(
             "--log takes a filter such as `info`; for the format use --log-format {filter}"
         ));
     }
-    let filter = tracing_subscriber::EnvFilter::try_new(filter)
-        .map_err(|e| format!("bad log filter: {e}"))?;
+    let filter = tracing_subscriber::EnvFilter::try_new(filter).context("bad log filter")?;
     match format {
         LogFormat::Text => {
             let fields = tracing_subscriber::fmt::format::debug_fn(|w, field, value| {

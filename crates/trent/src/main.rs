@@ -68,7 +68,7 @@ fn main() -> std::process::ExitCode {
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("trent: {e}");
+            eprintln!("trent: {e:#}");
             std::process::ExitCode::FAILURE
         }
     }

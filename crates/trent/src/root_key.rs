@@ -2,6 +2,8 @@
 //! (the default), or an AES key inside a PKCS#11 token (an HSM) when a module is configured.
 //! The PIN comes only from the environment (`TRENT_PKCS11_PIN`): flags show in process lists.
 
+use anyhow::Context as _;
+
 use crate::datadir;
 use clap::Args;
 use std::path::{Path, PathBuf};
@@ -36,19 +38,22 @@ impl RootKeyArgs {
         }
     }
 
-    fn pkcs11(&self) -> Result<Option<Pkcs11Config>, String> {
+    fn pkcs11(&self) -> anyhow::Result<Option<Pkcs11Config>> {
         let Some(module) = &self.pkcs11_module else {
             if self.pkcs11_token_label.is_some() || self.pkcs11_key_label.is_some() {
-                return Err("the PKCS#11 token and key labels need --pkcs11-module".into());
+                return Err(anyhow::anyhow!(
+                    "the PKCS#11 token and key labels need --pkcs11-module"
+                ));
             }
             return Ok(None);
         };
         let token_label = self
             .pkcs11_token_label
             .clone()
-            .ok_or("--pkcs11-module needs --pkcs11-token-label (TRENT_PKCS11_TOKEN_LABEL)")?;
-        let pin = std::env::var(PIN_ENV)
-            .map_err(|_| format!("--pkcs11-module needs the token's user PIN in {PIN_ENV}"))?;
+            .context("--pkcs11-module needs --pkcs11-token-label (TRENT_PKCS11_TOKEN_LABEL)")?;
+        let pin = std::env::var(PIN_ENV).map_err(|_| {
+            anyhow::anyhow!("--pkcs11-module needs the token's user PIN in {PIN_ENV}")
+        })?;
         Ok(Some(Pkcs11Config {
             module: module.clone(),
             token_label,
@@ -60,10 +65,10 @@ impl RootKeyArgs {
 
 /// Opens the configured root key; `create` makes a missing one (the file, or the key in the
 /// token) — only ever for a store that has no wrapped data-encryption key yet.
-pub fn open(dir: &Path, args: &RootKeyArgs, create: bool) -> Result<Box<dyn RootKey>, String> {
+pub fn open(dir: &Path, args: &RootKeyArgs, create: bool) -> anyhow::Result<Box<dyn RootKey>> {
     match args.pkcs11()? {
         Some(cfg) => {
-            let key = Pkcs11RootKey::open(&cfg, create).map_err(|e| e.to_string())?;
+            let key = Pkcs11RootKey::open(&cfg, create)?;
             if dir.join(datadir::ROOT_KEY_FILE).exists() {
                 tracing::warn!(
                     "the root key is in the HSM; {} in the data directory is not used",

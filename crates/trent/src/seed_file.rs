@@ -2,6 +2,8 @@
 //! its defaults applied and its files (policies, key material) read relative to it, into the
 //! domain's [`trent_core::Seed`].
 
+use anyhow::Context as _;
+
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -77,44 +79,48 @@ fn enumerated<T>(
     text: Option<&str>,
     default: T,
     parse: fn(&str) -> Option<T>,
-) -> Result<T, String> {
+) -> anyhow::Result<T> {
     match text {
         None => Ok(default),
-        Some(t) => parse(t).ok_or_else(|| format!("{what} '{t}' is not one AWS knows")),
+        Some(t) => parse(t).with_context(|| format!("{what} '{t}' is not one AWS knows")),
     }
 }
 
-fn read(base: &Path, p: &Path) -> Result<Vec<u8>, String> {
+fn read(base: &Path, p: &Path) -> anyhow::Result<Vec<u8>> {
     let path = base.join(p);
-    std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+    std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))
 }
 
-fn valid_to_ms(k: &Key, now_ms: i64) -> Result<Option<i64>, String> {
+fn valid_to_ms(k: &Key, now_ms: i64) -> anyhow::Result<Option<i64>> {
     use aws_sdk_kms::primitives::{DateTime, DateTimeFormat};
     match (&k.valid_to, k.valid_for_days) {
-        (Some(_), Some(_)) => Err(format!("key {}: valid_to or valid_for_days, not both", k.id)),
+        (Some(_), Some(_)) => {
+            Err(anyhow::anyhow!("key {}: valid_to or valid_for_days, not both", k.id))
+        }
         (Some(t), None) => DateTime::from_str(t, DateTimeFormat::DateTime)
             .map(|d| Some(d.secs() * 1000))
-            .map_err(|e| format!("key {}: valid_to '{t}': {e}", k.id)),
+            .with_context(|| format!("key {}: valid_to '{t}'", k.id)),
         (None, Some(days)) => Ok(Some(now_ms + i64::from(days) * 86_400_000)),
         (None, None) => Ok(None),
     }
 }
 
-fn key(k: Key, base: &Path, account: &str, now_ms: i64) -> Result<SeedKey, String> {
+fn key(k: Key, base: &Path, account: &str, now_ms: i64) -> anyhow::Result<SeedKey> {
     let spec = enumerated("spec", k.spec.as_deref(), KeySpec::SymmetricDefault, KeySpec::parse)?;
     let usage =
         enumerated("usage", k.usage.as_deref(), KeyUsageType::EncryptDecrypt, KeyUsageType::parse)?;
     if spec != KeySpec::SymmetricDefault && k.usage.is_none() {
-        return Err(format!("key {}: a {spec} key needs a usage", k.id));
+        return Err(anyhow::anyhow!("key {}: a {spec} key needs a usage", k.id));
     }
     let origin = enumerated("origin", k.origin.as_deref(), OriginType::AwsKms, OriginType::parse)?;
     let policy = match (k.policy.clone(), &k.policy_file) {
-        (Some(_), Some(_)) => return Err(format!("key {}: policy or policy_file, not both", k.id)),
+        (Some(_), Some(_)) => {
+            return Err(anyhow::anyhow!("key {}: policy or policy_file, not both", k.id))
+        }
         (Some(p), None) => Some(p),
         (None, Some(f)) => Some(
             String::from_utf8(read(base, f)?)
-                .map_err(|_| format!("{} is not UTF-8", f.display()))?,
+                .map_err(|_| anyhow::anyhow!("{} is not UTF-8", f.display()))?,
         ),
         (None, None) => None,
     };
@@ -124,7 +130,7 @@ fn key(k: Key, base: &Path, account: &str, now_ms: i64) -> Result<SeedKey, Strin
             valid_to_ms: valid_to_ms(&k, now_ms)?,
         }),
         None if k.valid_to.is_some() || k.valid_for_days.is_some() => {
-            return Err(format!("key {}: an expiry needs material_file", k.id))
+            return Err(anyhow::anyhow!("key {}: an expiry needs material_file", k.id))
         }
         None => None,
     };
@@ -145,13 +151,13 @@ fn key(k: Key, base: &Path, account: &str, now_ms: i64) -> Result<SeedKey, Strin
 }
 
 /// Reads `path`; `account` is the server's default account, `now_ms` its clock.
-pub fn load(path: &Path, account: &str, now_ms: i64) -> Result<Seed, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+pub fn load(path: &Path, account: &str, now_ms: i64) -> anyhow::Result<Seed> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     let file: File =
         toml::from_str(&text).map_err(|e| crate::config::toml_error(path, &text, &e))?;
     let base = path.parent().unwrap_or(Path::new("."));
-    let in_file = |e: String| format!("{}: {e}", path.display());
+    let in_file = |e: anyhow::Error| e.context(path.display().to_string());
     Ok(Seed {
         accounts: file
             .accounts

@@ -1,51 +1,129 @@
-//! `trent serve`: opens the data directory, the store and the keyring, makes sure the
-//! default account has credentials, and serves until SIGINT or SIGTERM.
+//! `trent serve`, in stages: bind the addresses, open the data directory (lock, store, root
+//! key, keyring, audit trail), build the domain, provision the account, start the duties,
+//! serve until SIGINT or SIGTERM, then drain. Every task it starts is on one tracker and
+//! stops with one token; `serve` returns only when all of them have ended.
 
+use anyhow::Context as _;
+
+use crate::audit_file::FileAudit;
 use crate::config::{AuthArg, ServeConfig, TlsChoice};
 use crate::datadir;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use trent_core::{Kms, KmsConfig, SystemClock};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use trent_core::{Kms, KmsConfig, ManualClock, SystemClock};
 use trent_server::{AppState, AuthMode};
 
-pub fn run(cfg: ServeConfig) -> Result<(), String> {
+pub fn run(cfg: ServeConfig) -> anyhow::Result<()> {
     crate::logging::init(&cfg.log, cfg.log_format)?;
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(|e| format!("cannot start the runtime: {e}"))?
+        .context("cannot start the runtime")?
         .block_on(serve(cfg))
 }
 
-async fn serve(cfg: ServeConfig) -> Result<(), String> {
+async fn serve(cfg: ServeConfig) -> anyhow::Result<()> {
     let started = Instant::now();
     let shutdown = shutdown_signal()?;
     // The addresses first: a port in use, or plain HTTP where it is refused, must not leave
     // a new data directory, root key and credentials behind.
+    let (listener, metrics_listener) = bind(&cfg).await?;
+    let (opened, keyring, changes) = open(&cfg).await?;
+    let domain = build_domain(&cfg, &opened, keyring)?;
+    // The certificates before the credentials: a written credentials file is how scripts (and
+    // the e2e tests) know the data directory is complete, `tls/ca.pem` included.
+    let tls = load_tls(&cfg)?;
+    provision(&cfg, &domain.kms).await?;
+    let tasks = Tasks::default();
+    start_duties(&tasks, &cfg, &opened, &domain, changes);
+    let state = app_state(&cfg, &domain, tls.as_ref(), &tasks);
+    if let (Some(listener), Some(addr)) = (metrics_listener, cfg.monitoring.metrics_listen) {
+        start_metrics(&tasks, listener, addr, state.clone(), tls.is_some());
+    }
+    tracing::info!(
+        max_connections = cfg.limits.max_connections,
+        header_timeout_s = cfg.limits.header_timeout.as_secs(),
+        body_timeout_s = cfg.limits.body_timeout.as_secs(),
+        request_timeout_s = cfg.limits.request_timeout.as_secs(),
+        "connection limits"
+    );
+    tracing::info!(listen = %cfg.listen, tls = tls.is_some(), startup_ms = started.elapsed().as_millis() as u64, version = env!("CARGO_PKG_VERSION"), "trent is serving");
+    let served = trent_server::serve(listener, state, shutdown).await.context("server error");
+    drain(tasks, &cfg, &opened, &domain.kms).await;
+    drop(opened.lock);
+    tracing::info!("stopped");
+    served
+}
+
+/// The server's tasks: spawned on one tracker, stopped by one token, waited for by `drain`.
+#[derive(Default)]
+struct Tasks {
+    tracker: TaskTracker,
+    stop: CancellationToken,
+}
+
+impl Tasks {
+    /// Runs `work` until it ends or the server stops.
+    fn spawn(&self, work: impl Future<Output = ()> + Send + 'static) {
+        let stop = self.stop.clone();
+        self.tracker.spawn(async move {
+            tokio::select! {
+                _ = stop.cancelled() => {}
+                _ = work => {}
+            }
+        });
+    }
+}
+
+/// The API's listener and the metrics' (if asked for).
+async fn bind(cfg: &ServeConfig) -> anyhow::Result<(TcpListener, Option<TcpListener>)> {
     if matches!(cfg.tls, TlsChoice::Plain) && !cfg.listen.ip().is_loopback() && !cfg.allow_plaintext
     {
-        return Err(format!(
+        anyhow::bail!(
             "{} is not a loopback address: serve it with TLS (--tls-cert/--tls-key, or --tls-self-signed), or pass --allow-plaintext",
             cfg.listen
-        ));
+        );
     }
-    let listener = tokio::net::TcpListener::bind(cfg.listen)
+    let listener = TcpListener::bind(cfg.listen)
         .await
-        .map_err(|e| format!("cannot listen on {}: {e}", cfg.listen))?;
-    let metrics_listener = match cfg.monitoring.metrics_listen {
+        .with_context(|| format!("cannot listen on {}", cfg.listen))?;
+    let metrics = match cfg.monitoring.metrics_listen {
         Some(addr) => Some(
-            tokio::net::TcpListener::bind(addr)
+            TcpListener::bind(addr)
                 .await
-                .map_err(|e| format!("cannot listen on {addr} for the metrics: {e}"))?,
+                .with_context(|| format!("cannot listen on {addr} for the metrics"))?,
         ),
         None => None,
     };
+    Ok((listener, metrics))
+}
+
+/// What the data directory holds, opened (the keyring and the other nodes' key changes are
+/// handed on by value: to the domain, to the duty that follows them).
+struct Opened {
+    /// One process per SQLite data directory (none with PostgreSQL).
+    lock: Option<crate::lock::DirLock>,
+    store: Arc<dyn trent_store::Store>,
+    /// The audit trail signs its checkpoints with a key of its own keyring (the same DEK).
+    audit_key: Arc<trent_crypto::Keyring>,
+    audit: Arc<FileAudit>,
+}
+
+type KeyChanges = Option<crate::storage::KeyChanges>;
+
+async fn open(cfg: &ServeConfig) -> anyhow::Result<(Opened, trent_crypto::Keyring, KeyChanges)> {
     datadir::ensure_dir(&cfg.data_dir)?;
-    // One process per SQLite data directory, taken before anything is read or written.
+    // Taken before anything is read or written.
     let lock = match cfg.database_url {
         Some(_) => None,
         None => Some(crate::lock::acquire(&cfg.data_dir, "trent serve").map_err(|e| match e {
-            crate::lock::LockError::Held(holder) => crate::lock::in_use(&cfg.data_dir, &holder),
+            crate::lock::LockError::Held(holder) => {
+                anyhow::anyhow!(crate::lock::in_use(&cfg.data_dir, &holder))
+            }
             crate::lock::LockError::Io(e) => e,
         })?),
     };
@@ -54,15 +132,13 @@ async fn serve(cfg: ServeConfig) -> Result<(), String> {
     // A root key is made only for a store that has none: a lost root key is an error to fix
     // from a backup, never a reason to start afresh over keys nobody could open again.
     let bootstrap = trent_core::Bootstrap::new(store.as_ref());
-    let first_start = !bootstrap.keyring_exists().await.map_err(|e| e.to_string())?;
+    let first_start = !bootstrap.keyring_exists().await?;
     let root = crate::root_key::open(&cfg.data_dir, &cfg.root_key, first_start)?;
     tracing::info!(root_key = %root.describe(), "root key ready");
-    let keyring = bootstrap.open_keyring(root.as_ref()).await.map_err(|e| e.to_string())?;
-    // The audit trail signs its checkpoints with a key of its own keyring (the same DEK).
-    let audit_key =
-        Arc::new(bootstrap.open_keyring(root.as_ref()).await.map_err(|e| e.to_string())?);
+    let keyring = bootstrap.open_keyring(root.as_ref()).await?;
+    let audit_key = Arc::new(bootstrap.open_keyring(root.as_ref()).await?);
     let node = datadir::node_id(&cfg.data_dir, cfg.audit.node_id.as_deref())?;
-    let audit_options = crate::audit_file::AuditOptions {
+    let options = crate::audit_file::AuditOptions {
         node: node.clone(),
         checkpoint_every: cfg.audit.checkpoint_every,
         checkpoint_interval: cfg.audit.checkpoint_interval,
@@ -70,9 +146,23 @@ async fn serve(cfg: ServeConfig) -> Result<(), String> {
         max_age: cfg.audit.max_age,
         keep_files: cfg.audit.keep_files,
     };
-    let audit =
-        crate::audit_file::FileAudit::open(&cfg.data_dir, audit_key.clone(), audit_options)?;
+    let audit = FileAudit::open(&cfg.data_dir, audit_key.clone(), options)?;
     tracing::info!(node = %node, fail_open = cfg.audit.fail_open, "audit trail ready");
+    Ok((Opened { lock, store, audit_key, audit }, keyring, changes))
+}
+
+/// The domain and what serving it needs besides.
+struct Domain {
+    kms: Arc<Kms>,
+    dev_clock: Option<Arc<ManualClock>>,
+    webhook_outcomes: Option<crate::webhook::Outcomes>,
+}
+
+fn build_domain(
+    cfg: &ServeConfig,
+    opened: &Opened,
+    keyring: trent_crypto::Keyring,
+) -> anyhow::Result<Domain> {
     let mut config = KmsConfig::default();
     config.wrapping_pool.size_per_spec = cfg.wrapping_pool_size;
     config.wrapping_pool.tokens_per_key_pair = cfg.tokens_per_wrapping_key;
@@ -81,7 +171,7 @@ async fn serve(cfg: ServeConfig) -> Result<(), String> {
     config.expiry_warnings = cfg.monitoring.expiry_warnings.clone();
     config.quotas = cfg.quotas;
     config.resource_quotas = cfg.resource_quotas.clone();
-    if changes.is_some() {
+    if cfg.database_url.is_some() {
         config.key_cache_ttl = Some(Duration::from_millis(cfg.key_cache_ttl_ms));
         tracing::info!(
             ttl_ms = cfg.key_cache_ttl_ms,
@@ -97,57 +187,54 @@ async fn serve(cfg: ServeConfig) -> Result<(), String> {
     let dev_clock = cfg.dev_clock.then(|| {
         tracing::warn!("!!! --dev-clock: `trent admin clock advance` moves this server's time; expiries can be forced !!!");
         tracing::warn!("!!! use it only to rehearse, never on a server that holds real keys !!!");
-        Arc::new(trent_core::ManualClock::default())
+        Arc::new(ManualClock::default())
     });
     let clock: Arc<dyn trent_core::Clock> = match &dev_clock {
         Some(c) => c.clone(),
         None => Arc::new(SystemClock),
     };
-    let mut kms = Kms::new(store, keyring, clock, config).with_audit(audit.clone());
+    let mut kms =
+        Kms::new(opened.store.clone(), keyring, clock, config).with_audit(opened.audit.clone());
     let mut webhook_outcomes = None;
     if let Some(url) = &cfg.monitoring.notify_webhook {
         let (hook, outcomes) = crate::webhook::Webhook::start(url)?;
         kms = kms.with_notifier(Arc::new(hook));
         webhook_outcomes = Some(outcomes);
-        tracing::info!(
-            host = url
-                .parse::<hyper::Uri>()
-                .ok()
-                .and_then(|u| u.host().map(String::from))
-                .unwrap_or_default(),
-            "expiry notices go to a webhook"
-        );
+        let host = url.parse::<hyper::Uri>().ok().and_then(|u| u.host().map(String::from));
+        tracing::info!(host = host.unwrap_or_default(), "expiry notices go to a webhook");
     }
-    let kms = Arc::new(kms);
-    // The certificates before the credentials: a written credentials file is how scripts (and
-    // the e2e tests) know the data directory is complete, `tls/ca.pem` included.
-    let tls = match &cfg.tls {
+    Ok(Domain { kms: Arc::new(kms), dev_clock, webhook_outcomes })
+}
+
+fn load_tls(cfg: &ServeConfig) -> anyhow::Result<Option<Arc<trent_server::tls::Tls>>> {
+    let settings = match &cfg.tls {
         TlsChoice::Plain => {
             if !cfg.listen.ip().is_loopback() {
                 tracing::warn!(listen = %cfg.listen, "!!! plain HTTP on a network address: anyone on the path can read and replay requests !!!");
             }
-            None
+            return Ok(None);
         }
-        TlsChoice::Files(settings) => Some(settings.clone()),
+        TlsChoice::Files(settings) => settings.clone(),
         TlsChoice::SelfSigned { client_ca } => {
             let mut settings = trent_server::tls::ensure_self_signed(&cfg.data_dir)?;
             settings.client_ca = client_ca.clone();
             tracing::info!(ca = %cfg.data_dir.join("tls/ca.pem").display(), "development TLS: clients trust it with AWS_CA_BUNDLE");
-            Some(settings)
+            settings
         }
     };
-    let tls = match tls {
-        Some(settings) => Some(Arc::new(trent_server::tls::Tls::load(settings)?)),
-        None => None,
-    };
-    let creds = kms.admin().ensure_account(&cfg.account_id).await.map_err(|e| e.to_string())?;
-    match datadir::write_credentials(&cfg.data_dir, &creds.access_key_id, &creds.secret_access_key)?
-    {
+    Ok(Some(Arc::new(trent_server::tls::Tls::load(settings)?)))
+}
+
+/// The default account's credentials (written once to the data directory) and the seed file.
+async fn provision(cfg: &ServeConfig, kms: &Kms) -> anyhow::Result<()> {
+    let creds = kms.admin().ensure_account(&cfg.account_id).await?;
+    let (account, id) = (&cfg.account_id, &creds.access_key_id);
+    match datadir::write_credentials(&cfg.data_dir, id, &creds.secret_access_key)? {
         Some(p) => {
-            tracing::info!(account = %cfg.account_id, access_key_id = %creds.access_key_id, file = %p.display(), "wrote credentials for the account root")
+            tracing::info!(%account, access_key_id = %id, file = %p.display(), "wrote credentials for the account root")
         }
         None => {
-            tracing::info!(account = %cfg.account_id, access_key_id = %creds.access_key_id, "account root credentials are in the credentials file")
+            tracing::info!(%account, access_key_id = %id, "account root credentials are in the credentials file")
         }
     }
     if let Some(path) = &cfg.init {
@@ -156,13 +243,17 @@ async fn serve(cfg: ServeConfig) -> Result<(), String> {
             .admin()
             .seed(&seed)
             .await
-            .map_err(|e| format!("{}: {}", path.display(), e.message()))?;
+            .map_err(|e| anyhow::anyhow!("{}: {}", path.display(), e.message()))?;
         tracing::info!(file = %path.display(), made = report.made.len(), unchanged = report.kept, "seeded");
         for what in &report.made {
             tracing::info!(made = %what, "seed");
         }
     }
-    let mode = match cfg.auth {
+    Ok(())
+}
+
+fn auth_mode(cfg: &ServeConfig) -> AuthMode {
+    match cfg.auth {
         AuthArg::Sigv4 => AuthMode::SigV4,
         AuthArg::AcceptAny => {
             tracing::warn!("!!! --auth accept-any: signatures are NOT checked; any access key acts as account {} !!!", cfg.account_id);
@@ -171,114 +262,120 @@ async fn serve(cfg: ServeConfig) -> Result<(), String> {
             );
             AuthMode::AcceptAny
         }
-    };
-    let background = tokio::spawn(kms.clone().run_background(Duration::from_secs(30)));
-    let usage_flush = tokio::spawn(kms.clone().run_usage_flush(Duration::from_secs(5)));
-    let watcher = changes.map(|mut changes| {
+    }
+}
+
+/// The duties that run beside the API: the background pass, the key-usage flush, the other
+/// nodes' key changes, the audit checkpoints and the admin socket.
+fn start_duties(
+    tasks: &Tasks,
+    cfg: &ServeConfig,
+    opened: &Opened,
+    domain: &Domain,
+    changes: KeyChanges,
+) {
+    let kms = &domain.kms;
+    tasks.spawn(kms.clone().run_background(Duration::from_secs(30)));
+    tasks.spawn(kms.clone().run_usage_flush(Duration::from_secs(5)));
+    if let Some(mut changes) = changes {
         let kms = kms.clone();
-        tokio::spawn(async move {
+        tasks.spawn(async move {
             while let Some(key) = changes.recv().await {
                 kms.forget_key(&key).await;
             }
-        })
+        });
+    }
+    let audit = opened.audit.clone();
+    tasks.spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(5));
+        loop {
+            every.tick().await;
+            let audit = audit.clone();
+            let ticked = tokio::task::spawn_blocking(move || audit.tick(false)).await;
+            if let Ok(Err(e)) = ticked {
+                tracing::error!(error = %e, "audit checkpoint failed");
+            }
+        }
     });
     // Without the socket (a path too long for a Unix socket, say) the server still serves;
     // `trent admin` then says it cannot reach it.
-    let admin_socket = match lock {
-        Some(_) => match crate::admin_socket::serve(&cfg.data_dir, kms.clone(), {
-            let (dir, key) = (cfg.data_dir.clone(), audit_key.clone());
-            crate::admin_socket::Extras {
-                verify: Arc::new(move || crate::audit_verify::verify_dir(&dir, key.as_ref())),
-                clock: dev_clock.clone(),
-            }
-        }) {
-            Ok(t) => Some(t),
+    if opened.lock.is_some() {
+        let (dir, key) = (cfg.data_dir.clone(), opened.audit_key.clone());
+        let extras = crate::admin_socket::Extras {
+            verify: Arc::new(move || crate::audit_verify::verify_dir(&dir, key.as_ref())),
+            clock: domain.dev_clock.clone(),
+        };
+        match crate::admin_socket::serve(&cfg.data_dir, kms.clone(), extras) {
+            Ok(accept) => tasks.spawn(accept),
             Err(e) => {
-                tracing::warn!(error = %e, "no admin socket: trent admin cannot reach this server");
-                None
+                tracing::warn!(error = %e, "no admin socket: trent admin cannot reach this server")
             }
-        },
-        None => None,
-    };
-    let mut state = AppState::new(kms.clone(), mode, cfg.account_id.clone())
+        }
+    }
+}
+
+/// What the API's requests are served with.
+fn app_state(
+    cfg: &ServeConfig,
+    domain: &Domain,
+    tls: Option<&Arc<trent_server::tls::Tls>>,
+    tasks: &Tasks,
+) -> Arc<AppState> {
+    let mut state = AppState::new(domain.kms.clone(), auth_mode(cfg), cfg.account_id.clone())
         .with_allowed_hosts(&cfg.allowed_hosts)
         .with_limits(cfg.limits)
         .with_audit_fail_open(cfg.audit.fail_open)
         .with_trail(Arc::new(crate::audit_lookup::FileTrail { dir: cfg.data_dir.clone() }));
-    let audit_ticker = tokio::spawn({
-        let audit = audit.clone();
-        async move {
-            let mut every = tokio::time::interval(Duration::from_secs(5));
-            loop {
-                every.tick().await;
-                let audit = audit.clone();
-                let ticked = tokio::task::spawn_blocking(move || audit.tick(false)).await;
-                if let Ok(Err(e)) = ticked {
-                    tracing::error!(error = %e, "audit checkpoint failed");
-                }
-            }
-        }
-    });
-    if let Some(tls) = &tls {
+    if let Some(tls) = tls {
         state = state.with_tls(tls.clone());
-        tokio::spawn(reload_on_sighup(tls.clone()));
+        tasks.spawn(reload_on_sighup(tls.clone()));
     }
-    if let Some(outcomes) = webhook_outcomes {
+    if let Some(outcomes) = domain.webhook_outcomes.clone() {
         state.metrics.register(
             "trent_notifications",
             "Expiry notices sent to the webhook, by outcome (delivered, failed, dropped)",
             outcomes,
         );
     }
-    let state = Arc::new(state);
-    let metrics_server = match (metrics_listener, cfg.monitoring.metrics_listen) {
-        (Some(listener), Some(addr)) => {
-            if !addr.ip().is_loopback() && tls.is_none() {
-                tracing::warn!(listen = %addr, "metrics on a network address in plain HTTP: they name accounts and keys");
-            }
-            tracing::info!(listen = %addr, "metrics at /metrics");
-            Some(tokio::spawn(trent_server::serve_metrics(
-                listener,
-                state.clone(),
-                std::future::pending(),
-            )))
+    Arc::new(state)
+}
+
+/// The metrics listener, until the server stops (its connections drain as the API's do).
+fn start_metrics(
+    tasks: &Tasks,
+    listener: TcpListener,
+    addr: std::net::SocketAddr,
+    state: Arc<AppState>,
+    tls: bool,
+) {
+    if !addr.ip().is_loopback() && !tls {
+        tracing::warn!(listen = %addr, "metrics on a network address in plain HTTP: they name accounts and keys");
+    }
+    tracing::info!(listen = %addr, "metrics at /metrics");
+    let metrics =
+        trent_server::serve_metrics(listener, state, tasks.stop.clone().cancelled_owned());
+    tasks.tracker.spawn(async move {
+        if let Err(e) = metrics.await {
+            tracing::error!(error = %e, "the metrics listener failed");
         }
-        _ => None,
-    };
-    tracing::info!(
-        max_connections = cfg.limits.max_connections,
-        header_timeout_s = cfg.limits.header_timeout.as_secs(),
-        body_timeout_s = cfg.limits.body_timeout.as_secs(),
-        request_timeout_s = cfg.limits.request_timeout.as_secs(),
-        "connection limits"
-    );
-    tracing::info!(listen = %cfg.listen, tls = tls.is_some(), startup_ms = started.elapsed().as_millis() as u64, version = env!("CARGO_PKG_VERSION"), "trent is serving");
-    trent_server::serve(listener, state, shutdown)
-        .await
-        .map_err(|e| format!("server error: {e}"))?;
-    background.abort();
-    audit_ticker.abort();
-    usage_flush.abort();
+    });
+}
+
+/// After the last request: stops every task and waits for them, then writes what is still in
+/// memory (key usage, the trail's last checkpoint) before the process ends.
+async fn drain(tasks: Tasks, cfg: &ServeConfig, opened: &Opened, kms: &Kms) {
+    tasks.tracker.close();
+    tasks.stop.cancel();
+    tasks.tracker.wait().await;
     if let Err(e) = kms.flush_key_usage().await {
         tracing::error!(error = %e, "the last key usage was not written");
     }
-    if let Some(m) = metrics_server {
-        m.abort();
-    }
-    // The last records are checkpointed and on disk before the process ends.
-    if let Err(e) = audit.tick(true) {
+    if let Err(e) = opened.audit.tick(true) {
         tracing::error!(error = %e, "the audit trail's last checkpoint failed");
     }
-    if let Some(w) = watcher {
-        w.abort();
-    }
-    if let Some(t) = admin_socket {
-        t.abort();
+    if opened.lock.is_some() {
         let _ = std::fs::remove_file(cfg.data_dir.join(crate::admin_socket::SOCKET_FILE));
     }
-    drop(lock);
-    tracing::info!("stopped");
-    Ok(())
 }
 
 /// Reads the TLS certificate and key again at every SIGHUP; new connections get the new ones.
@@ -292,7 +389,8 @@ async fn reload_on_sighup(tls: Arc<trent_server::tls::Tls>) {
                 tracing::info!(cert = %tls.settings().cert.display(), "reloaded the TLS certificate")
             }
             Err(e) => {
-                tracing::error!(error = %e, "kept the TLS certificate in use: the new one does not load")
+                let error = trent_types::error_chain(&e);
+                tracing::error!(%error, "kept the TLS certificate in use: the new one does not load")
             }
         }
     }
@@ -301,11 +399,10 @@ async fn reload_on_sighup(tls: Arc<trent_server::tls::Tls>) {
 /// SIGINT or SIGTERM. The handlers are installed when this is called (at start-up), not
 /// when the future is first polled: a signal that arrives while the server starts, or before
 /// the accept loop first looks at it, still shuts the server down gracefully.
-fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>, String> {
+fn shutdown_signal() -> anyhow::Result<impl Future<Output = ()>> {
     use tokio::signal::unix::{signal, SignalKind};
-    let cannot = |e: std::io::Error| format!("cannot handle signals: {e}");
-    let mut interrupt = signal(SignalKind::interrupt()).map_err(cannot)?;
-    let mut term = signal(SignalKind::terminate()).map_err(cannot)?;
+    let mut interrupt = signal(SignalKind::interrupt()).context("cannot handle signals")?;
+    let mut term = signal(SignalKind::terminate()).context("cannot handle signals")?;
     Ok(async move {
         tokio::select! {
             _ = interrupt.recv() => {}

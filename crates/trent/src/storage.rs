@@ -1,6 +1,8 @@
 //! Which store holds the data: the embedded SQLite database in the data directory, or a
 //! PostgreSQL database shared by several nodes.
 
+use anyhow::Context as _;
+
 use crate::datadir;
 use std::path::Path;
 use std::sync::Arc;
@@ -18,24 +20,24 @@ pub async fn open(
     dir: &Path,
     database_url: Option<&str>,
     serving: bool,
-) -> Result<(Arc<dyn Store>, Option<KeyChanges>), String> {
+) -> anyhow::Result<(Arc<dyn Store>, Option<KeyChanges>)> {
     if let Some(url) = database_url {
         let store = PostgresStore::connect(url, POSTGRES_POOL)
             .await
-            .map_err(|e| format!("cannot open the PostgreSQL database: {e}"))?;
+            .context("cannot open the PostgreSQL database")?;
         tracing::info!(tls = %store.tls_mode(), "connected to PostgreSQL");
         let changes = serving.then(|| store.watch_keys());
         return Ok((Arc::new(store), changes));
     }
     let db = dir.join(datadir::DATABASE_FILE);
     if !serving && !db.exists() {
-        return Err(format!(
+        return Err(anyhow::anyhow!(
             "{} has no Trent database: run `trent serve --data-dir {}` once first",
             dir.display(),
             dir.display()
         ));
     }
     datadir::ensure_private_file(&db)?;
-    let store = SqliteStore::open(&db).map_err(|e| format!("cannot open {}: {e}", db.display()))?;
+    let store = SqliteStore::open(&db).with_context(|| format!("cannot open {}", db.display()))?;
     Ok((Arc::new(store), None))
 }

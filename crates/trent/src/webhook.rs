@@ -2,6 +2,8 @@
 //! its caller (a full queue drops the notice, counted), one sender task, and retries with
 //! exponential backoff. The audit trail holds every notice whatever becomes of its delivery.
 
+use anyhow::Context as _;
+
 use http_body_util::Full;
 use hyper::body::Bytes;
 use prometheus_client::metrics::counter::Counter;
@@ -30,12 +32,12 @@ fn count(outcomes: &Outcomes, outcome: &'static str) {
 
 impl Webhook {
     /// Starts the sender task for `url` on the current runtime.
-    pub fn start(url: &str) -> Result<(Self, Outcomes), String> {
+    pub fn start(url: &str) -> anyhow::Result<(Self, Outcomes)> {
         let uri: hyper::Uri =
-            url.parse().map_err(|e| format!("--notify-webhook '{url}' is not a URL: {e}"))?;
+            url.parse().with_context(|| format!("--notify-webhook '{url}' is not a URL"))?;
         let https = hyper_rustls::HttpsConnectorBuilder::new()
             .with_native_roots()
-            .map_err(|e| format!("cannot load the system's CA certificates: {e}"))?
+            .context("cannot load the system's CA certificates")?
             .https_or_http()
             .enable_http1()
             .build();

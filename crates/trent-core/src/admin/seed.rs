@@ -373,8 +373,8 @@ impl Admin<'_> {
                 },
             )
             .await?;
-        let public = params.public_key.ok_or_else(|| KmsError::Internal("no public key".into()))?;
-        let token = params.import_token.ok_or_else(|| KmsError::Internal("no token".into()))?;
+        let public = params.public_key.ok_or_else(|| KmsError::broken("no public key"))?;
+        let token = params.import_token.ok_or_else(|| KmsError::broken("no token"))?;
         let wrapped = trent_crypto::import::wrap_material(
             trent_crypto::import::WrapAlgorithm::RsaAesSha256,
             public.as_bytes(),

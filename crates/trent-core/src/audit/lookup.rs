@@ -68,8 +68,13 @@ pub struct LookupPage {
 
 /// Reads the trail for `LookupEvents` (the binary's files; a test's memory).
 pub trait TrailReader: Send + Sync {
-    fn lookup(&self, q: &LookupQuery) -> Result<LookupPage, String>;
+    fn lookup(&self, q: &LookupQuery) -> Result<LookupPage, LookupError>;
 }
+
+/// Why the trail could not be read (the reader's own error as the source).
+#[derive(Debug, thiserror::Error)]
+#[error("the audit trail cannot be read")]
+pub struct LookupError(#[source] pub Box<dyn std::error::Error + Send + Sync>);
 
 /// The user name CloudTrail shows for a record: an IAM user's name, `root` for an account root.
 fn username(record: &Value) -> Option<&str> {

@@ -11,6 +11,7 @@ pub mod lookup;
 mod recorded;
 
 pub use api_call::{ApiCall, Outcome};
+pub use lookup::LookupError;
 pub(crate) use recorded::{note_material, note_resource};
 pub use recorded::{recorded, Recorded};
 

@@ -40,7 +40,8 @@ pub struct PolicyDocument {
 }
 
 /// Why a document is not a policy (`MalformedPolicyDocumentException`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
 pub struct Malformed(pub String);
 
 fn strings(v: &Value, what: &str) -> Result<Vec<String>, Malformed> {

@@ -180,8 +180,8 @@ impl Kms {
     ) -> Result<Verdict> {
         let policy = match self.cached_policy(rec).filter(|_| policy_text == rec.policy) {
             Some(p) => p,
-            None => Arc::new(PolicyDocument::parse(policy_text).map_err(|e| {
-                KmsError::Internal(format!("key policy of {arn} does not parse: {}", e.0))
+            None => Arc::new(PolicyDocument::parse(policy_text).map_err(|source| {
+                KmsError::Internal(crate::Fault::KeyPolicy { arn: arn.to_string(), source })
             })?),
         };
         let identity = self.identity_policies(caller).await?;

@@ -213,7 +213,7 @@ impl Kms {
             .blocking(move || {
                 let private = asymmetric::generate(key_spec)?;
                 let public = asymmetric::public_key(key_spec, &private)
-                    .map_err(|_| KmsError::Internal("generated key does not parse".into()))?;
+                    .map_err(|_| KmsError::broken("generated key does not parse"))?;
                 Ok((private, public))
             })
             .await?;

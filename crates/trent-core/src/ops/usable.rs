@@ -45,7 +45,7 @@ pub(crate) fn asym_error(e: AsymError, alg: impl std::fmt::Display) -> KmsError 
             ErrorCode::UnsupportedOperationException,
             format!("{what} is not supported by this server yet."),
         ),
-        AsymError::BadKey => KmsError::Internal("stored key material does not parse".into()),
+        AsymError::BadKey => KmsError::broken("stored key material does not parse"),
         AsymError::Failed => KmsError::invalid_ciphertext(),
     }
 }

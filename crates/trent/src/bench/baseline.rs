@@ -31,26 +31,21 @@ fn answer(size: Option<usize>) -> String {
 /// Enough for every workload's setup (CreateKey, Encrypt) to find what it reads.
 const ANSWER: &str = r#"{"KeyMetadata":{"KeyId":"00000000-0000-0000-0000-000000000000"},"CiphertextBlob":"AAAA","KeyId":"baseline"}"#;
 
-pub fn run(a: BaselineArgs) -> Result<(), String> {
+pub fn run(a: BaselineArgs) -> anyhow::Result<()> {
     if !a.listen.ip().is_loopback() {
-        return Err("the baseline server listens on loopback only".into());
+        return Err(anyhow::anyhow!("the baseline server listens on loopback only"));
     }
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| e.to_string())?
-        .block_on(async move {
-            let body = axum::body::Bytes::from(answer(a.answer_bytes));
-            let app = Router::new().route(
-                "/",
-                post(move |_body: axum::body::Bytes| async move {
-                    ([("content-type", "application/x-amz-json-1.1")], body)
-                }),
-            );
-            let listener =
-                tokio::net::TcpListener::bind(a.listen).await.map_err(|e| e.to_string())?;
-            axum::serve(listener, app).await.map_err(|e| e.to_string())
-        })
+    tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(async move {
+        let body = axum::body::Bytes::from(answer(a.answer_bytes));
+        let app = Router::new().route(
+            "/",
+            post(move |_body: axum::body::Bytes| async move {
+                ([("content-type", "application/x-amz-json-1.1")], body)
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind(a.listen).await?;
+        Ok(axum::serve(listener, app).await?)
+    })
 }
 
 #[cfg(test)]

@@ -1,6 +1,8 @@
 //! A minimal KMS client for load generation: one HTTP/1.1 keep-alive connection, every
 //! request signed with SigV4 exactly as an SDK signs it.
 
+use anyhow::Context as _;
+
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use hyper::client::conn::http1::SendRequest;
@@ -24,14 +26,14 @@ pub struct Client {
 }
 
 impl Client {
-    pub async fn connect(addr: SocketAddr, creds: Credentials) -> Result<Self, String> {
+    pub async fn connect(addr: SocketAddr, creds: Credentials) -> anyhow::Result<Self> {
         let stream = tokio::net::TcpStream::connect(addr)
             .await
-            .map_err(|e| format!("connect {addr}: {e}"))?;
+            .with_context(|| format!("connect {addr}"))?;
         let _ = stream.set_nodelay(true);
         let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
             .await
-            .map_err(|e| format!("handshake: {e}"))?;
+            .context("handshake")?;
         tokio::spawn(async move {
             let _ = conn.await;
         });
@@ -39,10 +41,8 @@ impl Client {
     }
 
     /// Sends `TrentService.<target>` with `body`; returns the status and the body.
-    pub async fn call(&mut self, target: &str, body: Vec<u8>) -> Result<(u16, Bytes), String> {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_err(|e| e.to_string())?;
+    pub async fn call(&mut self, target: &str, body: Vec<u8>) -> anyhow::Result<(u16, Bytes)> {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?;
         let amz_date = format_amz_date(now.as_secs() as i64);
         let day = &amz_date[..8];
         if self.key.as_ref().is_none_or(|(d, _)| d != day) {
@@ -50,7 +50,7 @@ impl Client {
                 SigningKey::derive(&self.creds.secret_access_key, day, &self.creds.region, "kms");
             self.key = Some((day.to_string(), k));
         }
-        let key = &self.key.as_ref().ok_or("no signing key")?.1;
+        let key = &self.key.as_ref().context("no signing key")?.1;
         let target = format!("TrentService.{target}");
         let headers: [(&str, &[u8]); 4] = [
             ("content-type", b"application/x-amz-json-1.1"),
@@ -75,16 +75,15 @@ impl Client {
             .header("x-amz-date", &amz_date)
             .header("x-amz-target", &target)
             .header("authorization", auth)
-            .body(Full::new(Bytes::from(body)))
-            .map_err(|e| e.to_string())?;
+            .body(Full::new(Bytes::from(body)))?;
         // Servers that close the connection after each answer (moto's, for one) get a new one.
         if self.sender.is_closed() || self.sender.ready().await.is_err() {
             let fresh = Client::connect(self.addr, self.creds.clone()).await?;
             self.sender = fresh.sender;
         }
-        let resp = self.sender.send_request(req).await.map_err(|e| format!("request: {e}"))?;
+        let resp = self.sender.send_request(req).await.context("request")?;
         let status = resp.status().as_u16();
-        let body = resp.into_body().collect().await.map_err(|e| format!("body: {e}"))?.to_bytes();
+        let body = resp.into_body().collect().await.context("body")?.to_bytes();
         Ok((status, body))
     }
 
@@ -93,14 +92,17 @@ impl Client {
         &mut self,
         target: &str,
         body: serde_json::Value,
-    ) -> Result<serde_json::Value, String> {
+    ) -> anyhow::Result<serde_json::Value> {
         let (status, out) = self.call(target, body.to_string().into_bytes()).await?;
         if status != 200 {
-            return Err(format!("{target}: HTTP {status}: {}", String::from_utf8_lossy(&out)));
+            return Err(anyhow::anyhow!(
+                "{target}: HTTP {status}: {}",
+                String::from_utf8_lossy(&out)
+            ));
         }
         if out.is_empty() {
             return Ok(serde_json::Value::Null);
         }
-        serde_json::from_slice(&out).map_err(|e| format!("{target}: {e}"))
+        serde_json::from_slice(&out).with_context(|| target.to_string())
     }
 }

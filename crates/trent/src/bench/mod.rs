@@ -2,6 +2,8 @@
 //! connections, a fixed duration or request count, SigV4 on every request; reports req/s
 //! and latency percentiles per workload.
 
+use anyhow::Context as _;
+
 pub mod baseline;
 mod client;
 mod workloads;
@@ -53,7 +55,7 @@ pub struct BenchArgs {
     json: bool,
 }
 
-fn load_credentials(a: &BenchArgs) -> Result<Credentials, String> {
+fn load_credentials(a: &BenchArgs) -> anyhow::Result<Credentials> {
     if let (Ok(id), Ok(secret)) =
         (std::env::var("AWS_ACCESS_KEY_ID"), std::env::var("AWS_SECRET_ACCESS_KEY"))
     {
@@ -64,9 +66,9 @@ fn load_credentials(a: &BenchArgs) -> Result<Credentials, String> {
         });
     }
     let text = std::fs::read_to_string(&a.credentials)
-        .map_err(|e| format!("cannot read {}: {e}", a.credentials.display()))?;
+        .with_context(|| format!("cannot read {}", a.credentials.display()))?;
     let (access_key_id, secret_access_key) = profile_keys(&text, &a.profile).map_err(|k| {
-        format!("{k} missing in profile {} of {}", a.profile, a.credentials.display())
+        anyhow::anyhow!("{k} missing in profile {} of {}", a.profile, a.credentials.display())
     })?;
     Ok(Credentials { access_key_id, secret_access_key, region: a.region.clone() })
 }
@@ -94,29 +96,25 @@ fn profile_keys(text: &str, profile: &str) -> Result<(String, String), &'static 
     }
 }
 
-async fn resolve(endpoint: &str) -> Result<SocketAddr, String> {
+async fn resolve(endpoint: &str) -> anyhow::Result<SocketAddr> {
     let hostport =
-        endpoint.strip_prefix("http://").ok_or("only http:// endpoints")?.trim_end_matches('/');
+        endpoint.strip_prefix("http://").context("only http:// endpoints")?.trim_end_matches('/');
     let addr = tokio::net::lookup_host(hostport)
         .await
-        .map_err(|e| format!("{hostport}: {e}"))?
+        .with_context(|| hostport.to_string())?
         .next()
-        .ok_or_else(|| format!("{hostport}: no address"))?;
+        .with_context(|| format!("{hostport}: no address"))?;
     // A load generator must never point at anything but this machine.
     if !addr.ip().is_loopback() {
-        return Err(format!(
+        return Err(anyhow::anyhow!(
             "{addr} is not a loopback address; trent bench only drives local servers"
         ));
     }
     Ok(addr)
 }
 
-pub fn run(a: BenchArgs) -> Result<(), String> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| e.to_string())?
-        .block_on(bench(a))
+pub fn run(a: BenchArgs) -> anyhow::Result<()> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(bench(a))
 }
 
 pub struct Report {
@@ -139,7 +137,7 @@ impl Report {
     }
 }
 
-async fn bench(a: BenchArgs) -> Result<(), String> {
+async fn bench(a: BenchArgs) -> anyhow::Result<()> {
     let addr = resolve(&a.endpoint).await?;
     let creds = load_credentials(&a)?;
     let workload = Workload::parse(&a.workload, &a.wrapping_key_spec)?;
@@ -179,7 +177,7 @@ async fn bench(a: BenchArgs) -> Result<(), String> {
                     }
                     // Back off as the SDKs' retry strategies do: a random delay up to 0.5 s,
                     // doubling with each throttle in a row (up to 8 s).
-                    Err(e) if e.contains("ThrottlingException") => {
+                    Err(e) if format!("{e:#}").contains("ThrottlingException") => {
                         throttled += 1;
                         let mut b = [0u8; 2];
                         let _ = trent_crypto::random_bytes(&mut b);
@@ -191,13 +189,13 @@ async fn bench(a: BenchArgs) -> Result<(), String> {
                     Err(e) => {
                         errors += 1;
                         if errors == 1 {
-                            eprintln!("trent bench: {e}");
+                            eprintln!("trent bench: {e:#}");
                         }
                     }
                 }
                 i += 1;
             }
-            Ok::<_, String>((lat, errors, throttled))
+            Ok::<_, anyhow::Error>((lat, errors, throttled))
         }));
     }
     let mut report = Report {
@@ -209,7 +207,7 @@ async fn bench(a: BenchArgs) -> Result<(), String> {
         latencies_us: Vec::new(),
     };
     for t in tasks {
-        let (lat, errors, throttled) = t.await.map_err(|e| e.to_string())??;
+        let (lat, errors, throttled) = t.await??;
         report.requests += lat.len();
         report.errors += errors;
         report.throttled += throttled;
@@ -244,7 +242,7 @@ async fn bench(a: BenchArgs) -> Result<(), String> {
         );
     }
     if report.errors > 0 {
-        return Err(format!("{} requests failed", report.errors));
+        return Err(anyhow::anyhow!("{} requests failed", report.errors));
     }
     Ok(())
 }

@@ -1,6 +1,8 @@
 //! The workloads of `trent bench`: what each request sends, and the keys and data each
 //! needs prepared before the clock starts.
 
+use anyhow::Context as _;
+
 use super::client::Client;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
@@ -38,7 +40,7 @@ pub struct Prepared {
 }
 
 impl Workload {
-    pub fn parse(name: &str, spec: &str) -> Result<Self, String> {
+    pub fn parse(name: &str, spec: &str) -> anyhow::Result<Self> {
         let spec = spec.to_string();
         Ok(match name {
             "encrypt" => Workload::Encrypt,
@@ -51,7 +53,7 @@ impl Workload {
             "get-parameters-for-import" => Workload::GetParametersForImport(spec),
             "import-key-material" => Workload::ImportKeyMaterial(spec),
             "ceremony" => Workload::Ceremony(spec),
-            other => return Err(format!("unknown workload {other}")),
+            other => return Err(anyhow::anyhow!("unknown workload {other}")),
         })
     }
 
@@ -69,7 +71,7 @@ impl Workload {
         c: &mut Client,
         requests: usize,
         existing_keys: usize,
-    ) -> Result<Arc<Prepared>, String> {
+    ) -> anyhow::Result<Arc<Prepared>> {
         let mut p = Prepared::default();
         if existing_keys > 0 && !self.is_import() {
             p.key_ids = list_keys(c, existing_keys).await?;
@@ -79,7 +81,7 @@ impl Workload {
             c.ok("CreateKey", json!({ "Origin": origin, "Description": "trent bench" })).await?;
         p.key_id = created["KeyMetadata"]["KeyId"].as_str().unwrap_or_default().to_string();
         let mut plain = vec![0u8; 1024];
-        trent_crypto::random_bytes(&mut plain).map_err(|e| e.to_string())?;
+        trent_crypto::random_bytes(&mut plain)?;
         p.plaintext = B64.encode(&plain);
         if !self.is_import() {
             let out =
@@ -88,15 +90,15 @@ impl Workload {
         }
         if let Workload::ImportKeyMaterial(spec) | Workload::Ceremony(spec) = self {
             p.material = vec![0u8; 32];
-            trent_crypto::random_bytes(&mut p.material).map_err(|e| e.to_string())?;
+            trent_crypto::random_bytes(&mut p.material)?;
             // Bind the key to the material once; the measured imports are reimports.
             let (token, wrapped) = fetch_and_wrap(c, &p.key_id, spec, &p.material).await?;
             import(c, &p.key_id, &token, &wrapped).await?;
             if let Workload::ImportKeyMaterial(_) = self {
                 if requests == 0 {
-                    return Err(
-                        "the import-key-material workload needs --requests (one token each)".into(),
-                    );
+                    return Err(anyhow::anyhow!(
+                        "the import-key-material workload needs --requests (one token each)"
+                    ));
                 }
                 let mut tokens = Vec::with_capacity(requests);
                 for _ in 0..requests {
@@ -114,7 +116,7 @@ impl Workload {
         p: &Prepared,
         worker: usize,
         i: usize,
-    ) -> Result<(), String> {
+    ) -> anyhow::Result<()> {
         let key = p.key(worker, i);
         match self {
             Workload::Mixed => {
@@ -141,7 +143,7 @@ impl Workload {
                 .await
                 .map(drop),
             Workload::ImportKeyMaterial(_) => {
-                let (token, wrapped) = p.tokens.lock().map_err(|e| e.to_string())?.pop().ok_or("out of import tokens")?;
+                let (token, wrapped) = p.tokens.lock().map_err(|_| anyhow::anyhow!("the token list is poisoned"))?.pop().context("out of import tokens")?;
                 import(c, &p.key_id, &token, &wrapped).await
             }
             Workload::Ceremony(spec) => {
@@ -164,7 +166,7 @@ impl Prepared {
 }
 
 /// The first `n` keys of the account (ListKeys pages of 1,000).
-async fn list_keys(c: &mut Client, n: usize) -> Result<Vec<String>, String> {
+async fn list_keys(c: &mut Client, n: usize) -> anyhow::Result<Vec<String>> {
     let mut ids = Vec::with_capacity(n);
     let mut marker: Option<String> = None;
     while ids.len() < n {
@@ -184,7 +186,10 @@ async fn list_keys(c: &mut Client, n: usize) -> Result<Vec<String>, String> {
         }
     }
     if ids.len() < n {
-        return Err(format!("--existing-keys {n}: the account has only {} keys", ids.len()));
+        return Err(anyhow::anyhow!(
+            "--existing-keys {n}: the account has only {} keys",
+            ids.len()
+        ));
     }
     Ok(ids)
 }
@@ -194,7 +199,7 @@ async fn fetch_and_wrap(
     key_id: &str,
     spec: &str,
     material: &[u8],
-) -> Result<(String, String), String> {
+) -> anyhow::Result<(String, String)> {
     let out = c
         .ok(
             "GetParametersForImport",
@@ -202,13 +207,13 @@ async fn fetch_and_wrap(
         )
         .await?;
     let field =
-        |v: &Value, k: &str| v[k].as_str().map(String::from).ok_or_else(|| format!("no {k}"));
-    let public = B64.decode(field(&out, "PublicKey")?).map_err(|e| e.to_string())?;
-    let wrapped = wrap_material(IMPORT_ALGORITHM, &public, material).map_err(|e| e.to_string())?;
+        |v: &Value, k: &str| v[k].as_str().map(String::from).with_context(|| format!("no {k}"));
+    let public = B64.decode(field(&out, "PublicKey")?)?;
+    let wrapped = wrap_material(IMPORT_ALGORITHM, &public, material)?;
     Ok((field(&out, "ImportToken")?, B64.encode(wrapped)))
 }
 
-async fn import(c: &mut Client, key_id: &str, token: &str, wrapped: &str) -> Result<(), String> {
+async fn import(c: &mut Client, key_id: &str, token: &str, wrapped: &str) -> anyhow::Result<()> {
     c.ok(
         "ImportKeyMaterial",
         json!({

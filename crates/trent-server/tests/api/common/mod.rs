@@ -38,7 +38,7 @@ impl trent_core::audit::lookup::TrailReader for Captured {
     fn lookup(
         &self,
         q: &trent_core::audit::lookup::LookupQuery,
-    ) -> Result<trent_core::audit::lookup::LookupPage, String> {
+    ) -> Result<trent_core::audit::lookup::LookupPage, trent_core::audit::LookupError> {
         let all = self.0.lock().unwrap().clone();
         let mut page = trent_core::audit::lookup::LookupPage::default();
         for (i, r) in all.iter().enumerate().rev() {
