@@ -472,6 +472,23 @@ w("        }")
 w("    };")
 w("}")
 w("")
+def output_of(op):
+    return ops[op]["output"]["shape"] if "output" in ops[op] else "()"
+
+
+w("/// The request of one operation: which operation it is and what it answers. Written here,")
+w("/// from the model, so that no handler names its operation or its response again.")
+w("pub trait Request {")
+w("    const OPERATION: Operation;")
+w("    type Response;")
+w("}")
+for n in names:
+    if input_of(n):
+        w(f"impl Request for {input_of(n)} {{")
+        w(f"    const OPERATION: Operation = Operation::{n};")
+        w(f"    type Response = {output_of(n)};")
+        w("}")
+w("")
 keyed = [n for n in names if input_of(n) and "KeyId" in shapes[input_of(n)].get("required", [])]
 w("/// Calls `$m! { RequestType, ... }` with the request of every operation whose input requires")
 w("/// `KeyId`: the key the operation acts on.")

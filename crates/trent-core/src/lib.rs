@@ -19,6 +19,7 @@ mod keyspec;
 mod lifecycle;
 mod materials;
 mod metadata;
+mod new_key;
 pub mod notices;
 mod ops;
 pub mod quotas;

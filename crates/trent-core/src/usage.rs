@@ -162,9 +162,7 @@ impl Kms {
 }
 
 impl crate::Call for GetKeyLastUsageRequest {
-    const OPERATION: Operation = Operation::GetKeyLastUsage;
     type Target = crate::gate::KeyTarget<false>;
-    type Output = GetKeyLastUsageResponse;
 
     async fn handle(
         self,

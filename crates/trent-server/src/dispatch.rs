@@ -98,7 +98,7 @@ macro_rules! dispatch_table {
             match op {
                 $(Operation::$op => {
                     // The request type must be the operation's own.
-                    const { assert!(matches!(<$req as Call>::OPERATION, Operation::$op)) };
+                    const { assert!(matches!(<$req as trent_types::Request>::OPERATION, Operation::$op)) };
                     // Boxed: unboxed, this future would be as large as the largest operation's
                     // state, and the task that runs it is copied whole when it is spawned,
                     // polled and read (8% of an Encrypt's CPU in memcpy, by perf).

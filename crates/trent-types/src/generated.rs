@@ -8023,6 +8023,237 @@ macro_rules! for_each_operation {
     };
 }
 
+/// The request of one operation: which operation it is and what it answers. Written here,
+/// from the model, so that no handler names its operation or its response again.
+pub trait Request {
+    const OPERATION: Operation;
+    type Response;
+}
+impl Request for CancelKeyDeletionRequest {
+    const OPERATION: Operation = Operation::CancelKeyDeletion;
+    type Response = CancelKeyDeletionResponse;
+}
+impl Request for ConnectCustomKeyStoreRequest {
+    const OPERATION: Operation = Operation::ConnectCustomKeyStore;
+    type Response = ConnectCustomKeyStoreResponse;
+}
+impl Request for CreateAliasRequest {
+    const OPERATION: Operation = Operation::CreateAlias;
+    type Response = ();
+}
+impl Request for CreateCustomKeyStoreRequest {
+    const OPERATION: Operation = Operation::CreateCustomKeyStore;
+    type Response = CreateCustomKeyStoreResponse;
+}
+impl Request for CreateGrantRequest {
+    const OPERATION: Operation = Operation::CreateGrant;
+    type Response = CreateGrantResponse;
+}
+impl Request for CreateKeyRequest {
+    const OPERATION: Operation = Operation::CreateKey;
+    type Response = CreateKeyResponse;
+}
+impl Request for DecapsulateRequest {
+    const OPERATION: Operation = Operation::Decapsulate;
+    type Response = DecapsulateResponse;
+}
+impl Request for DecryptRequest {
+    const OPERATION: Operation = Operation::Decrypt;
+    type Response = DecryptResponse;
+}
+impl Request for DeleteAliasRequest {
+    const OPERATION: Operation = Operation::DeleteAlias;
+    type Response = ();
+}
+impl Request for DeleteCustomKeyStoreRequest {
+    const OPERATION: Operation = Operation::DeleteCustomKeyStore;
+    type Response = DeleteCustomKeyStoreResponse;
+}
+impl Request for DeleteImportedKeyMaterialRequest {
+    const OPERATION: Operation = Operation::DeleteImportedKeyMaterial;
+    type Response = DeleteImportedKeyMaterialResponse;
+}
+impl Request for DeriveSharedSecretRequest {
+    const OPERATION: Operation = Operation::DeriveSharedSecret;
+    type Response = DeriveSharedSecretResponse;
+}
+impl Request for DescribeCustomKeyStoresRequest {
+    const OPERATION: Operation = Operation::DescribeCustomKeyStores;
+    type Response = DescribeCustomKeyStoresResponse;
+}
+impl Request for DescribeKeyRequest {
+    const OPERATION: Operation = Operation::DescribeKey;
+    type Response = DescribeKeyResponse;
+}
+impl Request for DisableKeyRequest {
+    const OPERATION: Operation = Operation::DisableKey;
+    type Response = ();
+}
+impl Request for DisableKeyRotationRequest {
+    const OPERATION: Operation = Operation::DisableKeyRotation;
+    type Response = ();
+}
+impl Request for DisconnectCustomKeyStoreRequest {
+    const OPERATION: Operation = Operation::DisconnectCustomKeyStore;
+    type Response = DisconnectCustomKeyStoreResponse;
+}
+impl Request for EnableKeyRequest {
+    const OPERATION: Operation = Operation::EnableKey;
+    type Response = ();
+}
+impl Request for EnableKeyRotationRequest {
+    const OPERATION: Operation = Operation::EnableKeyRotation;
+    type Response = ();
+}
+impl Request for EncapsulateRequest {
+    const OPERATION: Operation = Operation::Encapsulate;
+    type Response = EncapsulateResponse;
+}
+impl Request for EncryptRequest {
+    const OPERATION: Operation = Operation::Encrypt;
+    type Response = EncryptResponse;
+}
+impl Request for GenerateDataKeyRequest {
+    const OPERATION: Operation = Operation::GenerateDataKey;
+    type Response = GenerateDataKeyResponse;
+}
+impl Request for GenerateDataKeyPairRequest {
+    const OPERATION: Operation = Operation::GenerateDataKeyPair;
+    type Response = GenerateDataKeyPairResponse;
+}
+impl Request for GenerateDataKeyPairWithoutPlaintextRequest {
+    const OPERATION: Operation = Operation::GenerateDataKeyPairWithoutPlaintext;
+    type Response = GenerateDataKeyPairWithoutPlaintextResponse;
+}
+impl Request for GenerateDataKeyWithoutPlaintextRequest {
+    const OPERATION: Operation = Operation::GenerateDataKeyWithoutPlaintext;
+    type Response = GenerateDataKeyWithoutPlaintextResponse;
+}
+impl Request for GenerateMacRequest {
+    const OPERATION: Operation = Operation::GenerateMac;
+    type Response = GenerateMacResponse;
+}
+impl Request for GenerateRandomRequest {
+    const OPERATION: Operation = Operation::GenerateRandom;
+    type Response = GenerateRandomResponse;
+}
+impl Request for GetKeyLastUsageRequest {
+    const OPERATION: Operation = Operation::GetKeyLastUsage;
+    type Response = GetKeyLastUsageResponse;
+}
+impl Request for GetKeyPolicyRequest {
+    const OPERATION: Operation = Operation::GetKeyPolicy;
+    type Response = GetKeyPolicyResponse;
+}
+impl Request for GetKeyRotationStatusRequest {
+    const OPERATION: Operation = Operation::GetKeyRotationStatus;
+    type Response = GetKeyRotationStatusResponse;
+}
+impl Request for GetParametersForImportRequest {
+    const OPERATION: Operation = Operation::GetParametersForImport;
+    type Response = GetParametersForImportResponse;
+}
+impl Request for GetPublicKeyRequest {
+    const OPERATION: Operation = Operation::GetPublicKey;
+    type Response = GetPublicKeyResponse;
+}
+impl Request for ImportKeyMaterialRequest {
+    const OPERATION: Operation = Operation::ImportKeyMaterial;
+    type Response = ImportKeyMaterialResponse;
+}
+impl Request for ListAliasesRequest {
+    const OPERATION: Operation = Operation::ListAliases;
+    type Response = ListAliasesResponse;
+}
+impl Request for ListGrantsRequest {
+    const OPERATION: Operation = Operation::ListGrants;
+    type Response = ListGrantsResponse;
+}
+impl Request for ListKeyPoliciesRequest {
+    const OPERATION: Operation = Operation::ListKeyPolicies;
+    type Response = ListKeyPoliciesResponse;
+}
+impl Request for ListKeyRotationsRequest {
+    const OPERATION: Operation = Operation::ListKeyRotations;
+    type Response = ListKeyRotationsResponse;
+}
+impl Request for ListKeysRequest {
+    const OPERATION: Operation = Operation::ListKeys;
+    type Response = ListKeysResponse;
+}
+impl Request for ListResourceTagsRequest {
+    const OPERATION: Operation = Operation::ListResourceTags;
+    type Response = ListResourceTagsResponse;
+}
+impl Request for ListRetirableGrantsRequest {
+    const OPERATION: Operation = Operation::ListRetirableGrants;
+    type Response = ListGrantsResponse;
+}
+impl Request for PutKeyPolicyRequest {
+    const OPERATION: Operation = Operation::PutKeyPolicy;
+    type Response = ();
+}
+impl Request for ReEncryptRequest {
+    const OPERATION: Operation = Operation::ReEncrypt;
+    type Response = ReEncryptResponse;
+}
+impl Request for ReplicateKeyRequest {
+    const OPERATION: Operation = Operation::ReplicateKey;
+    type Response = ReplicateKeyResponse;
+}
+impl Request for RetireGrantRequest {
+    const OPERATION: Operation = Operation::RetireGrant;
+    type Response = ();
+}
+impl Request for RevokeGrantRequest {
+    const OPERATION: Operation = Operation::RevokeGrant;
+    type Response = ();
+}
+impl Request for RotateKeyOnDemandRequest {
+    const OPERATION: Operation = Operation::RotateKeyOnDemand;
+    type Response = RotateKeyOnDemandResponse;
+}
+impl Request for ScheduleKeyDeletionRequest {
+    const OPERATION: Operation = Operation::ScheduleKeyDeletion;
+    type Response = ScheduleKeyDeletionResponse;
+}
+impl Request for SignRequest {
+    const OPERATION: Operation = Operation::Sign;
+    type Response = SignResponse;
+}
+impl Request for TagResourceRequest {
+    const OPERATION: Operation = Operation::TagResource;
+    type Response = ();
+}
+impl Request for UntagResourceRequest {
+    const OPERATION: Operation = Operation::UntagResource;
+    type Response = ();
+}
+impl Request for UpdateAliasRequest {
+    const OPERATION: Operation = Operation::UpdateAlias;
+    type Response = ();
+}
+impl Request for UpdateCustomKeyStoreRequest {
+    const OPERATION: Operation = Operation::UpdateCustomKeyStore;
+    type Response = UpdateCustomKeyStoreResponse;
+}
+impl Request for UpdateKeyDescriptionRequest {
+    const OPERATION: Operation = Operation::UpdateKeyDescription;
+    type Response = ();
+}
+impl Request for UpdatePrimaryRegionRequest {
+    const OPERATION: Operation = Operation::UpdatePrimaryRegion;
+    type Response = ();
+}
+impl Request for VerifyRequest {
+    const OPERATION: Operation = Operation::Verify;
+    type Response = VerifyResponse;
+}
+impl Request for VerifyMacRequest {
+    const OPERATION: Operation = Operation::VerifyMac;
+    type Response = VerifyMacResponse;
+}
+
 /// Calls `$m! { RequestType, ... }` with the request of every operation whose input requires
 /// `KeyId`: the key the operation acts on.
 #[macro_export]

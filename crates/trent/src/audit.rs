@@ -24,7 +24,7 @@ enum AuditCommand {
 #[derive(Args)]
 struct VerifyArgs {
     #[command(flatten)]
-    place: crate::admin::Place,
+    place: crate::place::Place,
     /// Trail files, oldest first (default: the data directory's `audit-*.log` and
     /// `audit.log`), e.g. copies shipped elsewhere.
     files: Vec<PathBuf>,
@@ -70,7 +70,7 @@ async fn report(a: &VerifyArgs) -> anyhow::Result<serde_json::Value> {
     } else {
         None
     };
-    let (_, keyring) = crate::admin::open_store(&a.place).await?;
+    let (_, keyring) = crate::place::open_store(&a.place).await?;
     if files.is_empty() {
         audit_verify::verify_dir(&a.place.data_dir, &keyring)
     } else {

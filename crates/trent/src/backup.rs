@@ -4,8 +4,8 @@
 
 use anyhow::Context as _;
 
-use crate::admin::Place;
 use crate::datadir::DATABASE_FILE;
+use crate::place::Place;
 use std::path::Path;
 
 /// Restores `from` into `p.data_dir`, which no server may hold (the caller holds its lock).

@@ -13,6 +13,7 @@ mod config;
 mod datadir;
 mod lock;
 mod logging;
+mod place;
 mod root_key;
 mod seed_file;
 mod serve;

@@ -34,8 +34,8 @@ impl Admin<'_> {
                 };
                 let material =
                     self.kms.new_symmetric_material(&key, KeyMaterialState::Current, now)?;
-                let policy = crate::ops::policy::default_policy(&key);
-                let mut rec = crate::ops::keys::new_record(
+                let policy = crate::new_key::default_policy(&key);
+                let mut rec = crate::new_key::new_record(
                     key,
                     now,
                     KeySpec::SymmetricDefault,

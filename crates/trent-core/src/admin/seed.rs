@@ -243,7 +243,7 @@ impl Admin<'_> {
                     return Err(conflict(format!("key {arn} has another description")));
                 }
                 if let Some(policy) = &k.policy {
-                    let wanted = crate::ops::policy::validate_policy(self.kms, policy)?;
+                    let wanted = crate::new_key::validate_policy(self.kms, policy)?;
                     if rec.policy != wanted {
                         return Err(conflict(format!("key {arn} has another key policy")));
                     }
@@ -267,7 +267,7 @@ impl Admin<'_> {
                     multi_region: Some(multi_region),
                     ..Default::default()
                 };
-                crate::ops::keys::create_key(self.kms, &caller, req, Some(k.id.clone())).await?;
+                crate::new_key::create_key(self.kms, &caller, req, Some(k.id.clone())).await?;
                 if !k.enabled {
                     self.kms
                         .call_as_operator(&caller, DisableKeyRequest { key_id: k.id.clone() })

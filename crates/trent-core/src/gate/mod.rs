@@ -25,16 +25,17 @@ use crate::{Caller, Kms, Result};
 use std::future::Future;
 use std::sync::Arc;
 use trent_types::trail::Trail;
-use trent_types::{Operation, Resources};
+use trent_types::{Request, Resources};
 
 /// One operation of the API, implemented by its request type.
 /// Request and output have a CloudTrail view (`Trail`, generated), so that every call's
 /// audit record can show them.
-pub trait Call: Trail + Sized + Send + Sync + 'static {
-    const OPERATION: Operation;
+/// Its operation and response type come from the model (`trent_types::Request`, generated).
+pub trait Call:
+    Request<Response: serde::Serialize + Trail + Send> + Trail + Sized + Send + Sync + 'static
+{
     /// What the call is authorized on; its `RESOURCES` must be the table's.
     type Target: Target<Self>;
-    type Output: serde::Serialize + Trail + Send;
 
     /// CloudTrail's `requestParameters` for this request: its generated view, unless AWS
     /// shows more (CreateKey shows the defaults it applied).
@@ -56,7 +57,7 @@ pub trait Call: Trail + Sized + Send + Sync + 'static {
         self,
         kms: &Kms,
         auth: Authorized<'_, Self::Target>,
-    ) -> impl Future<Output = Result<Self::Output>> + Send;
+    ) -> impl Future<Output = Result<Self::Response>> + Send;
 }
 
 /// A shape of resources an operation is authorized on, resolved from a request of type `R`.
@@ -100,7 +101,7 @@ impl Kms {
     /// its handler. An operation with a quota of its own is counted before anything else is
     /// done for it; one that shares the cryptographic quota of its kind of key is counted
     /// once the key is known.
-    pub async fn call<R: Call>(&self, caller: &Caller, req: R) -> Result<R::Output> {
+    pub async fn call<R: Call>(&self, caller: &Caller, req: R) -> Result<R::Response> {
         self.run(caller, req, true).await
     }
 
@@ -110,11 +111,11 @@ impl Kms {
         &self,
         caller: &Caller,
         req: R,
-    ) -> Result<R::Output> {
+    ) -> Result<R::Response> {
         self.run(caller, req, false).await
     }
 
-    async fn run<R: Call>(&self, caller: &Caller, req: R, metered: bool) -> Result<R::Output> {
+    async fn run<R: Call>(&self, caller: &Caller, req: R, metered: bool) -> Result<R::Response> {
         use crate::quotas::{quota_of, Counted};
         let tenant = self.tenant_of(caller);
         let own = crate::quotas::counted(R::OPERATION) == Counted::Own;

@@ -5,7 +5,7 @@
 
 use super::resolve::Accept;
 use super::targets::{check, conditions_of};
-use super::{Call, Conditions, Target};
+use super::{Conditions, Target};
 use crate::authz::ConditionKey as K;
 use crate::{Caller, Kms, Result};
 use std::sync::Arc;

@@ -37,9 +37,7 @@ fn same_kind(current: &KeyRecord, new: &KeyRecord) -> Result<()> {
 }
 
 impl Call for CreateAliasRequest {
-    const OPERATION: Operation = Operation::CreateAlias;
     type Target = NewAlias;
-    type Output = ();
 
     async fn handle(self, kms: &Kms, auth: Authorized<'_, NewAlias>) -> Result<()> {
         let caller = auth.caller();
@@ -67,9 +65,7 @@ impl Call for CreateAliasRequest {
 }
 
 impl Call for UpdateAliasRequest {
-    const OPERATION: Operation = Operation::UpdateAlias;
     type Target = AliasChange;
-    type Output = ();
 
     async fn handle(self, kms: &Kms, auth: Authorized<'_, AliasChange>) -> Result<()> {
         let caller = auth.caller();
@@ -103,9 +99,7 @@ impl Call for UpdateAliasRequest {
 }
 
 impl Call for DeleteAliasRequest {
-    const OPERATION: Operation = Operation::DeleteAlias;
     type Target = AliasRemoval;
-    type Output = ();
 
     async fn handle(self, kms: &Kms, auth: Authorized<'_, AliasRemoval>) -> Result<()> {
         let caller = auth.caller();
@@ -132,9 +126,7 @@ impl Call for DeleteAliasRequest {
 }
 
 impl Call for ListAliasesRequest {
-    const OPERATION: Operation = Operation::ListAliases;
     type Target = AliasListing;
-    type Output = ListAliasesResponse;
 
     async fn handle(
         self,

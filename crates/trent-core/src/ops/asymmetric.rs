@@ -18,9 +18,7 @@ fn message_of(message_type: MessageType, message: &[u8]) -> Message<'_> {
 }
 
 impl Call for GetPublicKeyRequest {
-    const OPERATION: Operation = Operation::GetPublicKey;
     type Target = KeyTarget<true>;
-    type Output = GetPublicKeyResponse;
 
     async fn handle(
         self,
@@ -120,9 +118,7 @@ fn signing_conditions(c: &mut Conditions, alg: SigningAlgorithmSpec, mt: Option<
 }
 
 impl Call for SignRequest {
-    const OPERATION: Operation = Operation::Sign;
     type Target = KeyTarget<true>;
-    type Output = SignResponse;
 
     fn conditions(&self, c: &mut Conditions) {
         signing_conditions(c, self.signing_algorithm, self.message_type);
@@ -137,7 +133,7 @@ impl Call for SignRequest {
         let (alg, message_type, u) = kms
             .signing_key(
                 rec,
-                "Sign",
+                Self::OPERATION.name(),
                 self.signing_algorithm,
                 self.message_type,
                 &self.message,
@@ -162,9 +158,7 @@ impl Call for SignRequest {
 }
 
 impl Call for VerifyRequest {
-    const OPERATION: Operation = Operation::Verify;
     type Target = KeyTarget<true>;
-    type Output = VerifyResponse;
 
     fn conditions(&self, c: &mut Conditions) {
         signing_conditions(c, self.signing_algorithm, self.message_type);
@@ -179,7 +173,7 @@ impl Call for VerifyRequest {
         let (alg, message_type, u) = kms
             .signing_key(
                 rec,
-                "Verify",
+                Self::OPERATION.name(),
                 self.signing_algorithm,
                 self.message_type,
                 &self.message,
@@ -206,9 +200,7 @@ impl Call for VerifyRequest {
 }
 
 impl Call for DeriveSharedSecretRequest {
-    const OPERATION: Operation = Operation::DeriveSharedSecret;
     type Target = KeyTarget<true>;
-    type Output = DeriveSharedSecretResponse;
 
     fn conditions(&self, c: &mut Conditions) {
         c.set(K::KeyAgreementAlgorithm, self.key_agreement_algorithm);
@@ -222,7 +214,7 @@ impl Call for DeriveSharedSecretRequest {
         crate::ops::data_keys::refuse_recipient(&self.recipient)?;
         let rec = auth.target().key();
         let u = kms
-            .usable_for(rec, KeyUsageType::KeyAgreement, "DeriveSharedSecret", self.dry_run)
+            .usable_for(rec, KeyUsageType::KeyAgreement, Self::OPERATION.name(), self.dry_run)
             .await?;
         let peer = self.public_key;
         let secret =

@@ -163,9 +163,7 @@ impl Kms {
 }
 
 impl Call for EncryptRequest {
-    const OPERATION: Operation = Operation::Encrypt;
     type Target = KeyTarget<true>;
-    type Output = EncryptResponse;
 
     fn conditions(&self, c: &mut Conditions) {
         crypto_conditions(c, &self.encryption_context, self.encryption_algorithm);
@@ -183,7 +181,7 @@ impl Call for EncryptRequest {
                 self.plaintext.as_bytes(),
                 absent::context(&self.encryption_context),
                 self.encryption_algorithm,
-                "Encrypt",
+                Self::OPERATION.name(),
                 self.dry_run,
             )
             .await?;
@@ -205,9 +203,7 @@ impl NamesCiphertext for DecryptRequest {
 }
 
 impl Call for DecryptRequest {
-    const OPERATION: Operation = Operation::Decrypt;
     type Target = CiphertextKey;
-    type Output = DecryptResponse;
 
     fn conditions(&self, c: &mut Conditions) {
         crypto_conditions(c, &self.encryption_context, self.encryption_algorithm);
@@ -226,7 +222,7 @@ impl Call for DecryptRequest {
                 self.ciphertext(),
                 absent::context(&self.encryption_context),
                 self.encryption_algorithm,
-                "Decrypt",
+                Self::OPERATION.name(),
                 self.dry_run,
             )
             .await?;
@@ -241,9 +237,7 @@ impl Call for DecryptRequest {
 }
 
 impl Call for ReEncryptRequest {
-    const OPERATION: Operation = Operation::ReEncrypt;
     type Target = ReEncryptKeys;
-    type Output = ReEncryptResponse;
 
     async fn handle(
         self,

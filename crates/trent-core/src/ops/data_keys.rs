@@ -74,9 +74,7 @@ impl Kms {
 }
 
 impl Call for GenerateDataKeyRequest {
-    const OPERATION: Operation = Operation::GenerateDataKey;
     type Target = KeyTarget<true>;
-    type Output = GenerateDataKeyResponse;
 
     fn conditions(&self, c: &mut Conditions) {
         c.encryption_context(self.encryption_context.as_ref());
@@ -91,7 +89,7 @@ impl Call for GenerateDataKeyRequest {
         let (data_key, s) = kms
             .new_data_key(
                 auth.target().key(),
-                "GenerateDataKey",
+                Self::OPERATION.name(),
                 self.key_spec,
                 self.number_of_bytes,
                 self.encryption_context,
@@ -109,9 +107,7 @@ impl Call for GenerateDataKeyRequest {
 }
 
 impl Call for GenerateDataKeyWithoutPlaintextRequest {
-    const OPERATION: Operation = Operation::GenerateDataKeyWithoutPlaintext;
     type Target = KeyTarget<true>;
-    type Output = GenerateDataKeyWithoutPlaintextResponse;
 
     fn conditions(&self, c: &mut Conditions) {
         c.encryption_context(self.encryption_context.as_ref());
@@ -125,7 +121,7 @@ impl Call for GenerateDataKeyWithoutPlaintextRequest {
         let (_, s) = kms
             .new_data_key(
                 auth.target().key(),
-                "GenerateDataKeyWithoutPlaintext",
+                Self::OPERATION.name(),
                 self.key_spec,
                 self.number_of_bytes,
                 self.encryption_context,
@@ -141,9 +137,7 @@ impl Call for GenerateDataKeyWithoutPlaintextRequest {
 }
 
 impl Call for GenerateRandomRequest {
-    const OPERATION: Operation = Operation::GenerateRandom;
     type Target = AccountTarget;
-    type Output = GenerateRandomResponse;
 
     async fn handle(
         self,
@@ -236,9 +230,7 @@ fn key_pair_conditions(
 }
 
 impl Call for GenerateDataKeyPairRequest {
-    const OPERATION: Operation = Operation::GenerateDataKeyPair;
     type Target = KeyTarget<true>;
-    type Output = GenerateDataKeyPairResponse;
 
     fn conditions(&self, c: &mut Conditions) {
         key_pair_conditions(c, self.key_pair_spec, &self.encryption_context);
@@ -251,7 +243,7 @@ impl Call for GenerateDataKeyPairRequest {
     ) -> Result<GenerateDataKeyPairResponse> {
         crate::ops::data_keys::refuse_recipient(&self.recipient)?;
         let req = KeyPairRequest {
-            action: "GenerateDataKeyPair",
+            action: Self::OPERATION.name(),
             spec: self.key_pair_spec,
             context: self.encryption_context,
             dry_run: self.dry_run,
@@ -271,9 +263,7 @@ impl Call for GenerateDataKeyPairRequest {
 }
 
 impl Call for GenerateDataKeyPairWithoutPlaintextRequest {
-    const OPERATION: Operation = Operation::GenerateDataKeyPairWithoutPlaintext;
     type Target = KeyTarget<true>;
-    type Output = GenerateDataKeyPairWithoutPlaintextResponse;
 
     fn conditions(&self, c: &mut Conditions) {
         key_pair_conditions(c, self.key_pair_spec, &self.encryption_context);
@@ -285,7 +275,7 @@ impl Call for GenerateDataKeyPairWithoutPlaintextRequest {
         auth: Authorized<'_, KeyTarget<true>>,
     ) -> Result<GenerateDataKeyPairWithoutPlaintextResponse> {
         let req = KeyPairRequest {
-            action: "GenerateDataKeyPairWithoutPlaintext",
+            action: Self::OPERATION.name(),
             spec: self.key_pair_spec,
             context: self.encryption_context,
             dry_run: self.dry_run,

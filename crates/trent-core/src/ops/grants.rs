@@ -164,9 +164,7 @@ fn not_for_aws_resource(c: &mut Conditions) {
 }
 
 impl Call for CreateGrantRequest {
-    const OPERATION: Operation = Operation::CreateGrant;
     type Target = KeyTarget<false>;
-    type Output = CreateGrantResponse;
 
     fn conditions(&self, c: &mut Conditions) {
         let ops = self.operations.clone();
@@ -255,9 +253,7 @@ impl Call for CreateGrantRequest {
 }
 
 impl Call for ListGrantsRequest {
-    const OPERATION: Operation = Operation::ListGrants;
     type Target = KeyTarget<false>;
-    type Output = ListGrantsResponse;
 
     fn conditions(&self, c: &mut Conditions) {
         not_for_aws_resource(c);
@@ -282,9 +278,7 @@ impl Call for ListGrantsRequest {
 }
 
 impl Call for ListRetirableGrantsRequest {
-    const OPERATION: Operation = Operation::ListRetirableGrants;
     type Target = RetiringPrincipalTarget;
-    type Output = ListGrantsResponse;
 
     async fn handle(
         self,
@@ -304,9 +298,7 @@ impl Call for ListRetirableGrantsRequest {
 }
 
 impl Call for RetireGrantRequest {
-    const OPERATION: Operation = Operation::RetireGrant;
     type Target = GrantTarget;
-    type Output = ();
 
     async fn handle(self, kms: &Kms, auth: Authorized<'_, GrantTarget>) -> Result<()> {
         let grant = auth.target().grant();
@@ -324,9 +316,7 @@ impl Call for RetireGrantRequest {
 }
 
 impl Call for RevokeGrantRequest {
-    const OPERATION: Operation = Operation::RevokeGrant;
     type Target = KeyTarget<false>;
-    type Output = ();
 
     fn conditions(&self, c: &mut Conditions) {
         not_for_aws_resource(c);

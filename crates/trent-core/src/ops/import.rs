@@ -120,9 +120,7 @@ fn associated(mats: &[MaterialRecord]) -> impl Iterator<Item = &MaterialRecord> 
 }
 
 impl Call for GetParametersForImportRequest {
-    const OPERATION: Operation = Operation::GetParametersForImport;
     type Target = KeyTarget<false>;
-    type Output = GetParametersForImportResponse;
 
     fn conditions(&self, c: &mut Conditions) {
         c.set(K::WrappingAlgorithm, self.wrapping_algorithm)
@@ -162,9 +160,7 @@ impl Call for GetParametersForImportRequest {
 }
 
 impl Call for ImportKeyMaterialRequest {
-    const OPERATION: Operation = Operation::ImportKeyMaterial;
     type Target = KeyTarget<false>;
-    type Output = ImportKeyMaterialResponse;
 
     fn conditions(&self, c: &mut Conditions) {
         c.set_opt(K::ExpirationModel, self.expiration_model)
@@ -181,9 +177,7 @@ impl Call for ImportKeyMaterialRequest {
 }
 
 impl Call for DeleteImportedKeyMaterialRequest {
-    const OPERATION: Operation = Operation::DeleteImportedKeyMaterial;
     type Target = KeyTarget<false>;
-    type Output = DeleteImportedKeyMaterialResponse;
 
     async fn handle(
         self,

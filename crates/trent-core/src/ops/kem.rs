@@ -22,9 +22,7 @@ impl Kms {
 }
 
 impl Call for EncapsulateRequest {
-    const OPERATION: Operation = Operation::Encapsulate;
     type Target = KeyTarget<true>;
-    type Output = EncapsulateResponse;
 
     async fn handle(
         self,
@@ -32,8 +30,9 @@ impl Call for EncapsulateRequest {
         auth: Authorized<'_, KeyTarget<true>>,
     ) -> Result<EncapsulateResponse> {
         let rec = auth.target().key();
-        let (alg, u) =
-            kms.kem_key(rec, "Encapsulate", self.encapsulation_algorithm, self.dry_run).await?;
+        let (alg, u) = kms
+            .kem_key(rec, Self::OPERATION.name(), self.encapsulation_algorithm, self.dry_run)
+            .await?;
         let spec = rec.key_spec;
         let public = mlkem::public_key(spec, &u.material).map_err(|e| asym_error(e, alg))?;
         let (ciphertext, secret) =
@@ -48,9 +47,7 @@ impl Call for EncapsulateRequest {
 }
 
 impl Call for DecapsulateRequest {
-    const OPERATION: Operation = Operation::Decapsulate;
     type Target = KeyTarget<true>;
-    type Output = DecapsulateResponse;
 
     async fn handle(
         self,
@@ -58,8 +55,9 @@ impl Call for DecapsulateRequest {
         auth: Authorized<'_, KeyTarget<true>>,
     ) -> Result<DecapsulateResponse> {
         let rec = auth.target().key();
-        let (alg, u) =
-            kms.kem_key(rec, "Decapsulate", self.encapsulation_algorithm, self.dry_run).await?;
+        let (alg, u) = kms
+            .kem_key(rec, Self::OPERATION.name(), self.encapsulation_algorithm, self.dry_run)
+            .await?;
         let ciphertext = self.shared_secret_ciphertext_blob;
         // Decapsulate API: InvalidCiphertextException only when the length does not fit the
         // spec; any other ciphertext yields a pseudo-random secret (implicit rejection).

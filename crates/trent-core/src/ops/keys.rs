@@ -6,67 +6,23 @@ use crate::gate::{AccountTarget, KeyTarget};
 use crate::ops::paging::page_limit;
 use crate::state::{check, Family};
 use crate::writes::Changes;
-use crate::{Authorized, Call, Caller, Conditions, Kms, KmsError, Result};
-use std::collections::BTreeMap;
-use trent_store::{KeyRecord, KeyRef};
+use crate::{Authorized, Call, Conditions, Kms, KmsError, Result};
+use trent_store::KeyRef;
 use trent_types::*;
 
 const DAY_MS: i64 = 86_400_000;
-
-/// A new, enabled key record with no material yet, no description, tags or rotation.
-pub(crate) fn new_record(
-    key: KeyRef,
-    now: i64,
-    spec: KeySpec,
-    usage: KeyUsageType,
-    origin: OriginType,
-    policy: String,
-) -> KeyRecord {
-    KeyRecord {
-        key,
-        version: 1,
-        created_ms: now,
-        description: String::new(),
-        key_usage: usage,
-        key_spec: spec,
-        origin,
-        state: KeyState::Enabled,
-        deletion_date_ms: None,
-        policy,
-        multi_region: false,
-        tags: Default::default(),
-        rotation_enabled: false,
-        rotation_period_days: None,
-        next_rotation_ms: None,
-        current_material_id: None,
-        primary_region: None,
-        transient: None,
-        pending_window_days: None,
-    }
-}
-
-/// The key spec a CreateKey request asks for (KeySpec, or the deprecated CustomerMasterKeySpec).
-fn requested_spec(r: &CreateKeyRequest) -> KeySpec {
-    match (r.key_spec, r.customer_master_key_spec) {
-        (Some(s), _) => s,
-        (None, Some(c)) => KeySpec::parse(c.as_str()).unwrap_or(KeySpec::SymmetricDefault),
-        (None, None) => KeySpec::SymmetricDefault,
-    }
-}
 
 fn request_tags(tags: &Option<Vec<Tag>>) -> Vec<(String, String)> {
     tags.iter().flatten().map(|t| (t.tag_key.clone(), t.tag_value.clone())).collect()
 }
 
 impl Call for CreateKeyRequest {
-    const OPERATION: Operation = Operation::CreateKey;
     type Target = AccountTarget;
-    type Output = CreateKeyResponse;
 
     fn conditions(&self, c: &mut Conditions) {
         let tags = request_tags(&self.tags);
         c.set(K::KeyOrigin, self.origin.unwrap_or(OriginType::AwsKms))
-            .set(K::KeySpec, requested_spec(self))
+            .set(K::KeySpec, crate::new_key::requested_spec(self))
             .set(K::KeyUsage, self.key_usage.unwrap_or(KeyUsageType::EncryptDecrypt))
             .set(K::MultiRegion, self.multi_region.unwrap_or(false))
             .set_opt(K::BypassPolicyLockoutSafetyCheck, self.bypass_policy_lockout_safety_check)
@@ -77,7 +33,7 @@ impl Call for CreateKeyRequest {
     /// examples): description, origin, the lockout check, both key specs and the usage.
     fn request_parameters(&self) -> serde_json::Value {
         let mut v = trent_types::trail::Trail::trail(self);
-        let spec = requested_spec(self);
+        let spec = crate::new_key::requested_spec(self);
         let defaults = [
             ("description", serde_json::Value::from("")),
             ("origin", self.origin.unwrap_or(OriginType::AwsKms).as_str().into()),
@@ -108,102 +64,12 @@ impl Call for CreateKeyRequest {
         kms: &Kms,
         auth: Authorized<'_, AccountTarget>,
     ) -> Result<CreateKeyResponse> {
-        create_key(kms, auth.caller(), self, None).await
+        crate::new_key::create_key(kms, auth.caller(), self, None).await
     }
-}
-
-/// CreateKey for `caller`, with a new key id, or with `key_id` (a seed file's, checked by
-/// the caller to be a key id of the right kind).
-pub(crate) async fn create_key(
-    kms: &Kms,
-    caller: &Caller,
-    r: CreateKeyRequest,
-    key_id: Option<String>,
-) -> Result<CreateKeyResponse> {
-    if r.key_spec.is_some() && r.customer_master_key_spec.is_some() {
-        return Err(KmsError::validation(
-            "You cannot specify KeySpec and CustomerMasterKeySpec in the same request. CustomerMasterKeySpec is deprecated.",
-        ));
-    }
-    let spec = requested_spec(&r);
-    if spec != KeySpec::SymmetricDefault && r.key_usage.is_none() {
-        return Err(KmsError::validation(
-            "You must specify a KeyUsage value for all KMS keys except for symmetric encryption keys.",
-        ));
-    }
-    let usage = r.key_usage.unwrap_or(KeyUsageType::EncryptDecrypt);
-    if let Some(id) = &r.custom_key_store_id {
-        return Err(KmsError::new(
-            ErrorCode::CustomKeyStoreNotFoundException,
-            format!("Custom key store '{id}' does not exist."),
-        ));
-    }
-    let origin = r.origin.unwrap_or(OriginType::AwsKms);
-    match origin {
-        OriginType::AwsKms | OriginType::External => {}
-        OriginType::AwsCloudhsm | OriginType::ExternalKeyStore => {
-            return Err(KmsError::new(
-                ErrorCode::UnsupportedOperationException,
-                format!(
-                "Origin {origin} requires a custom key store, which this server does not provide."
-            ),
-            ))
-        }
-    }
-    crate::keyspec::check_create(spec, usage, origin, &caller.region)?;
-    if r.xks_key_id.is_some() {
-        return Err(KmsError::validation(
-            "XksKeyId is valid only for keys in an external key store.",
-        ));
-    }
-    let tags = crate::ops::tags::validate_new_tags(
-        kms,
-        r.tags.as_deref().unwrap_or(&[]),
-        &BTreeMap::new(),
-    )?;
-    let now = kms.now_ms();
-    let multi_region = r.multi_region.unwrap_or(false);
-    let key_id = match key_id {
-        Some(id) => id,
-        None if multi_region => trent_crypto::new_mrk_id()?,
-        None => trent_crypto::new_key_id()?,
-    };
-    let key = KeyRef { account: caller.account.clone(), region: caller.region.clone(), key_id };
-    kms.check_key_quota(&key.account, &key.region).await?;
-    let custom_policy = r.policy.is_some();
-    let policy = match r.policy {
-        Some(p) => crate::ops::policy::validate_policy(kms, &p)?,
-        None => crate::ops::policy::default_policy(&key),
-    };
-    let mut rec = new_record(key.clone(), now, spec, usage, origin, policy);
-    if let Some(description) = r.description {
-        rec.description = description;
-    }
-    rec.multi_region = multi_region;
-    rec.primary_region = multi_region.then(|| key.region.clone());
-    rec.tags = tags;
-    let mut materials = Vec::new();
-    if origin == OriginType::External {
-        rec.state = KeyState::PendingImport;
-    } else {
-        let m = kms.new_material(&key, spec, KeyMaterialState::Current, now).await?;
-        rec.current_material_id = Some(m.material_id.clone());
-        materials.push(m);
-    }
-    if custom_policy {
-        kms.check_lockout(caller, &rec, &rec.policy, r.bypass_policy_lockout_safety_check).await?;
-    }
-    kms.store.create_key(&rec, &materials).await?;
-    // The new key is the call's resource (AWS's CreateKey example lists it).
-    crate::audit::note_resource(&key.arn());
-    tracing::info!(key = %key.arn(), origin = %origin, "created key");
-    Ok(CreateKeyResponse { key_metadata: Some(kms.key_metadata(&rec, &materials)) })
 }
 
 impl Call for DescribeKeyRequest {
-    const OPERATION: Operation = Operation::DescribeKey;
     type Target = KeyTarget<true>;
-    type Output = DescribeKeyResponse;
 
     async fn handle(
         self,
@@ -221,9 +87,7 @@ impl Call for DescribeKeyRequest {
 }
 
 impl Call for ListKeysRequest {
-    const OPERATION: Operation = Operation::ListKeys;
     type Target = AccountTarget;
-    type Output = ListKeysResponse;
 
     async fn handle(
         self,
@@ -271,9 +135,7 @@ impl Kms {
 }
 
 impl Call for EnableKeyRequest {
-    const OPERATION: Operation = Operation::EnableKey;
     type Target = KeyTarget<false>;
-    type Output = ();
 
     async fn handle(self, kms: &Kms, auth: Authorized<'_, KeyTarget<false>>) -> Result<()> {
         kms.set_enabled(&auth.target().key().key, true).await
@@ -281,9 +143,7 @@ impl Call for EnableKeyRequest {
 }
 
 impl Call for DisableKeyRequest {
-    const OPERATION: Operation = Operation::DisableKey;
     type Target = KeyTarget<false>;
-    type Output = ();
 
     async fn handle(self, kms: &Kms, auth: Authorized<'_, KeyTarget<false>>) -> Result<()> {
         kms.set_enabled(&auth.target().key().key, false).await
@@ -291,9 +151,7 @@ impl Call for DisableKeyRequest {
 }
 
 impl Call for ScheduleKeyDeletionRequest {
-    const OPERATION: Operation = Operation::ScheduleKeyDeletion;
     type Target = KeyTarget<false>;
-    type Output = ScheduleKeyDeletionResponse;
 
     fn conditions(&self, c: &mut Conditions) {
         c.set(K::ScheduleKeyDeletionPendingWindowInDays, self.pending_window_in_days.unwrap_or(30));
@@ -361,9 +219,7 @@ impl Call for ScheduleKeyDeletionRequest {
 }
 
 impl Call for CancelKeyDeletionRequest {
-    const OPERATION: Operation = Operation::CancelKeyDeletion;
     type Target = KeyTarget<false>;
-    type Output = CancelKeyDeletionResponse;
 
     async fn handle(
         self,
@@ -388,9 +244,7 @@ impl Call for CancelKeyDeletionRequest {
 }
 
 impl Call for UpdateKeyDescriptionRequest {
-    const OPERATION: Operation = Operation::UpdateKeyDescription;
     type Target = KeyTarget<false>;
-    type Output = ();
 
     async fn handle(self, kms: &Kms, auth: Authorized<'_, KeyTarget<false>>) -> Result<()> {
         let description = self.description;

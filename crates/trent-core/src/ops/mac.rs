@@ -28,9 +28,7 @@ impl Kms {
 }
 
 impl Call for GenerateMacRequest {
-    const OPERATION: Operation = Operation::GenerateMac;
     type Target = KeyTarget<true>;
-    type Output = GenerateMacResponse;
 
     fn conditions(&self, c: &mut Conditions) {
         c.set(K::MacAlgorithm, self.mac_algorithm);
@@ -42,7 +40,8 @@ impl Call for GenerateMacRequest {
         auth: Authorized<'_, KeyTarget<true>>,
     ) -> Result<GenerateMacResponse> {
         let rec = auth.target().key();
-        let (alg, u) = kms.mac_key(rec, "GenerateMac", self.mac_algorithm, self.dry_run).await?;
+        let (alg, u) =
+            kms.mac_key(rec, Self::OPERATION.name(), self.mac_algorithm, self.dry_run).await?;
         let tag = mac::generate_mac(alg, &u.material, self.message.as_bytes());
         Ok(GenerateMacResponse {
             mac: Some(Blob::new(tag)),
@@ -53,9 +52,7 @@ impl Call for GenerateMacRequest {
 }
 
 impl Call for VerifyMacRequest {
-    const OPERATION: Operation = Operation::VerifyMac;
     type Target = KeyTarget<true>;
-    type Output = VerifyMacResponse;
 
     fn conditions(&self, c: &mut Conditions) {
         c.set(K::MacAlgorithm, self.mac_algorithm);
@@ -67,7 +64,8 @@ impl Call for VerifyMacRequest {
         auth: Authorized<'_, KeyTarget<true>>,
     ) -> Result<VerifyMacResponse> {
         let rec = auth.target().key();
-        let (alg, u) = kms.mac_key(rec, "VerifyMac", self.mac_algorithm, self.dry_run).await?;
+        let (alg, u) =
+            kms.mac_key(rec, Self::OPERATION.name(), self.mac_algorithm, self.dry_run).await?;
         let message = self.message;
         let tag = self.mac;
         if !mac::verify_mac(alg, &u.material, message.as_bytes(), tag.as_bytes()) {

@@ -37,9 +37,7 @@ pub(crate) fn require_not_replica(rec: &KeyRecord) -> Result<()> {
 }
 
 impl Call for ReplicateKeyRequest {
-    const OPERATION: Operation = Operation::ReplicateKey;
     type Target = Replication;
-    type Output = ReplicateKeyResponse;
 
     fn conditions(&self, c: &mut Conditions) {
         c.set(K::ReplicaRegion, &self.replica_region);
@@ -70,15 +68,15 @@ impl Call for ReplicateKeyRequest {
         }
         let key = KeyRef { region: region.to_string(), ..primary.key.clone() };
         kms.check_key_quota(&key.account, &key.region).await?;
-        let tags = crate::ops::tags::validate_new_tags(
+        let tags = crate::new_key::validate_new_tags(
             kms,
             self.tags.as_deref().unwrap_or(&[]),
             &Default::default(),
         )?;
         let custom_policy = self.policy.is_some();
         let policy = match &self.policy {
-            Some(p) => crate::ops::policy::validate_policy(kms, p)?,
-            None => crate::ops::policy::default_policy(&key),
+            Some(p) => crate::new_key::validate_policy(kms, p)?,
+            None => crate::new_key::default_policy(&key),
         };
         let there = crate::Caller { region: region.to_string(), ..caller.clone() };
 
@@ -89,7 +87,7 @@ impl Call for ReplicateKeyRequest {
             .await?
             .ok_or_else(|| crate::gate::key_not_found(&primary.key))?;
         let now = kms.now_ms();
-        let mut rec = crate::ops::keys::new_record(
+        let mut rec = crate::new_key::new_record(
             key.clone(),
             now,
             fresh.key_spec,
@@ -159,9 +157,7 @@ impl Call for ReplicateKeyRequest {
 }
 
 impl Call for UpdatePrimaryRegionRequest {
-    const OPERATION: Operation = Operation::UpdatePrimaryRegion;
     type Target = PrimaryChange;
-    type Output = ();
 
     fn conditions(&self, c: &mut Conditions) {
         c.set(K::PrimaryRegion, &self.primary_region);

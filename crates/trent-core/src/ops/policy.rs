@@ -1,34 +1,12 @@
 //! Key policies: the AWS default key policy, GetKeyPolicy, PutKeyPolicy, ListKeyPolicies.
 //! Policies are stored and returned; evaluating them comes with the authorization work.
 
-use crate::authz::{ConditionKey as K, PolicyDocument};
+use crate::authz::ConditionKey as K;
 use crate::gate::KeyTarget;
-use crate::quotas::ResourceQuota;
 use crate::writes::Changes;
 use crate::{Authorized, Call, Caller, Conditions, Kms, KmsError, Result};
-use trent_store::{partition_of, KeyRecord, KeyRef};
+use trent_store::KeyRecord;
 use trent_types::*;
-
-/// The policy CreateKey attaches when none is given, laid out as AWS returns it
-/// (pretty-printed, `" : "` separators;
-/// <https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html>).
-pub(crate) fn default_policy(key: &KeyRef) -> String {
-    format!(
-        "{{\n  \"Version\" : \"2012-10-17\",\n  \"Id\" : \"key-default-1\",\n  \"Statement\" : [ {{\n    \"Sid\" : \"Enable IAM User Permissions\",\n    \"Effect\" : \"Allow\",\n    \"Principal\" : {{\n      \"AWS\" : \"arn:{}:iam::{}:root\"\n    }},\n    \"Action\" : \"kms:*\",\n    \"Resource\" : \"*\"\n  }} ]\n}}",
-        partition_of(&key.region),
-        key.account
-    )
-}
-
-/// Checks that a policy is within the key policy document quota (32 KB by default; the model
-/// admits 131,072 characters, and CreateKey's and PutKeyPolicy's API text says a longer
-/// policy gets `LimitExceededException`) and parses as an IAM policy; returns it unchanged.
-pub(crate) fn validate_policy(kms: &Kms, p: &str) -> Result<String> {
-    kms.config.resource_quotas.check(ResourceQuota::KeyPolicyBytes, p.len() as u64)?;
-    PolicyDocument::parse(p)
-        .map_err(|e| KmsError::new(ErrorCode::MalformedPolicyDocumentException, e.0))?;
-    Ok(p.to_string())
-}
 
 impl Kms {
     /// AWS refuses a policy that would stop the caller from changing it again, unless the
@@ -72,9 +50,7 @@ fn policy_name(c: &mut Conditions, name: &Option<String>) {
 }
 
 impl Call for GetKeyPolicyRequest {
-    const OPERATION: Operation = Operation::GetKeyPolicy;
     type Target = KeyTarget<false>;
-    type Output = GetKeyPolicyResponse;
 
     fn conditions(&self, c: &mut Conditions) {
         policy_name(c, &self.policy_name);
@@ -92,9 +68,7 @@ impl Call for GetKeyPolicyRequest {
 }
 
 impl Call for PutKeyPolicyRequest {
-    const OPERATION: Operation = Operation::PutKeyPolicy;
     type Target = KeyTarget<false>;
-    type Output = ();
 
     fn conditions(&self, c: &mut Conditions) {
         policy_name(c, &self.policy_name);
@@ -104,7 +78,7 @@ impl Call for PutKeyPolicyRequest {
     async fn handle(self, kms: &Kms, auth: Authorized<'_, KeyTarget<false>>) -> Result<()> {
         let rec = auth.target().key();
         check_policy_name(self.policy_name.as_deref())?;
-        let policy = validate_policy(kms, &self.policy)?;
+        let policy = crate::new_key::validate_policy(kms, &self.policy)?;
         kms.check_lockout(auth.caller(), rec, &policy, self.bypass_policy_lockout_safety_check)
             .await?;
         kms.modify_key(&rec.key, |k, _| {
@@ -117,9 +91,7 @@ impl Call for PutKeyPolicyRequest {
 }
 
 impl Call for ListKeyPoliciesRequest {
-    const OPERATION: Operation = Operation::ListKeyPolicies;
     type Target = KeyTarget<false>;
-    type Output = ListKeyPoliciesResponse;
 
     async fn handle(
         self,

@@ -24,9 +24,7 @@ fn require_symmetric(rec: &KeyRecord) -> Result<()> {
 }
 
 impl Call for EnableKeyRotationRequest {
-    const OPERATION: Operation = Operation::EnableKeyRotation;
     type Target = KeyTarget<false>;
-    type Output = ();
 
     fn conditions(&self, c: &mut Conditions) {
         c.set_opt(K::RotationPeriodInDays, self.rotation_period_in_days);
@@ -51,9 +49,7 @@ impl Call for EnableKeyRotationRequest {
 }
 
 impl Call for DisableKeyRotationRequest {
-    const OPERATION: Operation = Operation::DisableKeyRotation;
     type Target = KeyTarget<false>;
-    type Output = ();
 
     async fn handle(self, kms: &Kms, auth: Authorized<'_, KeyTarget<false>>) -> Result<()> {
         let rec = auth.target().key();
@@ -71,9 +67,7 @@ impl Call for DisableKeyRotationRequest {
 }
 
 impl Call for GetKeyRotationStatusRequest {
-    const OPERATION: Operation = Operation::GetKeyRotationStatus;
     type Target = KeyTarget<false>;
-    type Output = GetKeyRotationStatusResponse;
 
     async fn handle(
         self,
@@ -163,9 +157,7 @@ impl Kms {
 }
 
 impl Call for RotateKeyOnDemandRequest {
-    const OPERATION: Operation = Operation::RotateKeyOnDemand;
     type Target = KeyTarget<false>;
-    type Output = RotateKeyOnDemandResponse;
 
     async fn handle(
         self,
@@ -179,9 +171,7 @@ impl Call for RotateKeyOnDemandRequest {
 }
 
 impl Call for ListKeyRotationsRequest {
-    const OPERATION: Operation = Operation::ListKeyRotations;
     type Target = KeyTarget<false>;
-    type Output = ListKeyRotationsResponse;
 
     async fn handle(
         self,

@@ -3,48 +3,17 @@
 use crate::authz::ConditionKey as K;
 use crate::gate::KeyTarget;
 use crate::ops::paging::page_limit;
-use crate::quotas::ResourceQuota;
 use crate::state::{check, Family};
 use crate::writes::Changes;
-use crate::{Authorized, Call, Conditions, Kms, KmsError, Result};
-use std::collections::{BTreeMap, HashSet};
+use crate::{Authorized, Call, Conditions, Kms, Result};
 use trent_types::*;
-
-/// Applies `new` on top of `existing` with AWS's rules (the TagResource API reference;
-/// messages as recorded against AWS).
-pub(crate) fn validate_new_tags(
-    kms: &Kms,
-    new: &[Tag],
-    existing: &BTreeMap<String, String>,
-) -> Result<BTreeMap<String, String>> {
-    let mut seen = HashSet::new();
-    let mut out = existing.clone();
-    for t in new {
-        let k = t.tag_key.clone();
-        // Case-insensitive, as AWS checks it (recorded: `AWS:team` is refused too).
-        if k.as_bytes().get(..4).is_some_and(|p| p.eq_ignore_ascii_case(b"aws:")) {
-            return Err(KmsError::new(
-                ErrorCode::TagException,
-                "Tags beginning with aws: are reserved".into(),
-            ));
-        }
-        if !seen.insert(k.clone()) {
-            return Err(KmsError::new(ErrorCode::TagException, "Duplicate tag keys".into()));
-        }
-        out.insert(k, t.tag_value.clone());
-    }
-    kms.config.resource_quotas.check(ResourceQuota::TagsPerKey, out.len() as u64)?;
-    Ok(out)
-}
 
 fn pairs(tags: &[Tag]) -> Vec<(String, String)> {
     tags.iter().map(|t| (t.tag_key.clone(), t.tag_value.clone())).collect()
 }
 
 impl Call for TagResourceRequest {
-    const OPERATION: Operation = Operation::TagResource;
     type Target = KeyTarget<false>;
-    type Output = ();
 
     fn conditions(&self, c: &mut Conditions) {
         let pairs = pairs(&self.tags);
@@ -55,7 +24,7 @@ impl Call for TagResourceRequest {
         let tags = self.tags;
         kms.modify_key(&auth.target().key().key, |k, _| {
             check(Family::Metadata, k)?;
-            k.tags = validate_new_tags(kms, &tags, &k.tags)?;
+            k.tags = crate::new_key::validate_new_tags(kms, &tags, &k.tags)?;
             Ok(Changes::none())
         })
         .await?;
@@ -64,9 +33,7 @@ impl Call for TagResourceRequest {
 }
 
 impl Call for UntagResourceRequest {
-    const OPERATION: Operation = Operation::UntagResource;
     type Target = KeyTarget<false>;
-    type Output = ();
 
     fn conditions(&self, c: &mut Conditions) {
         c.set_many(K::TagKeys, self.tag_keys.clone());
@@ -87,9 +54,7 @@ impl Call for UntagResourceRequest {
 }
 
 impl Call for ListResourceTagsRequest {
-    const OPERATION: Operation = Operation::ListResourceTags;
     type Target = KeyTarget<false>;
-    type Output = ListResourceTagsResponse;
 
     async fn handle(
         self,

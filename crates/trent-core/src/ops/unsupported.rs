@@ -6,16 +6,18 @@ use crate::{Authorized, Call, Kms, KmsError, Result};
 use trent_types::*;
 
 macro_rules! unsupported {
-    ($($req:ident => $op:ident, $target:ty, $out:ty;)*) => {$(
+    ($($req:ident => $target:ty;)*) => {$(
         impl Call for $req {
-            const OPERATION: Operation = Operation::$op;
             type Target = $target;
-            type Output = $out;
 
-            async fn handle(self, _kms: &Kms, _auth: Authorized<'_, $target>) -> Result<$out> {
+            async fn handle(
+                self,
+                _kms: &Kms,
+                _auth: Authorized<'_, $target>,
+            ) -> Result<<Self as Request>::Response> {
                 Err(KmsError::new(ErrorCode::UnsupportedOperationException, format!(
                     "{} is not supported by this server yet.",
-                    Operation::$op.name()
+                    Self::OPERATION.name()
                 )))
             }
         }
@@ -23,10 +25,10 @@ macro_rules! unsupported {
 }
 
 unsupported! {
-    ConnectCustomKeyStoreRequest => ConnectCustomKeyStore, AccountTarget, ConnectCustomKeyStoreResponse;
-    CreateCustomKeyStoreRequest => CreateCustomKeyStore, AccountTarget, CreateCustomKeyStoreResponse;
-    DeleteCustomKeyStoreRequest => DeleteCustomKeyStore, AccountTarget, DeleteCustomKeyStoreResponse;
-    DescribeCustomKeyStoresRequest => DescribeCustomKeyStores, AccountTarget, DescribeCustomKeyStoresResponse;
-    DisconnectCustomKeyStoreRequest => DisconnectCustomKeyStore, AccountTarget, DisconnectCustomKeyStoreResponse;
-    UpdateCustomKeyStoreRequest => UpdateCustomKeyStore, AccountTarget, UpdateCustomKeyStoreResponse;
+    ConnectCustomKeyStoreRequest => AccountTarget;
+    CreateCustomKeyStoreRequest => AccountTarget;
+    DeleteCustomKeyStoreRequest => AccountTarget;
+    DescribeCustomKeyStoresRequest => AccountTarget;
+    DisconnectCustomKeyStoreRequest => AccountTarget;
+    UpdateCustomKeyStoreRequest => AccountTarget;
 }
