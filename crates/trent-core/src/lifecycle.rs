@@ -137,7 +137,7 @@ mod tests {
 
     fn key(state: KeyState) -> KeyRecord {
         let key = KeyRef { account: "1".into(), region: "r".into(), key_id: "k".into() };
-        let mut rec = crate::new_key::new_record(
+        let mut rec = trent_store::KeyRecord::new(
             key,
             0,
             KeySpec::SymmetricDefault,

@@ -1,6 +1,7 @@
-//! What a new key is made of, shared by CreateKey, ReplicateKey, seeding and bulk creation:
-//! its record before any material, the AWS default key policy, the rules its policy and
-//! tags pass, and CreateKey's own checks and write (seeding names the key id).
+//! What a new key is made of, shared by CreateKey, ReplicateKey, seeding and bulk creation
+//! (its record before any material is `KeyRecord::new`): the AWS default key policy, the
+//! rules its policy and tags pass, and CreateKey's own checks and write (seeding names the
+//! key id).
 
 use crate::authz::PolicyDocument;
 use crate::quotas::ResourceQuota;
@@ -8,38 +9,6 @@ use crate::{Caller, Kms, KmsError, Result};
 use std::collections::{BTreeMap, HashSet};
 use trent_store::{partition_of, KeyRecord, KeyRef};
 use trent_types::*;
-
-/// A new, enabled key record with no material yet, no description, tags or rotation.
-pub(crate) fn new_record(
-    key: KeyRef,
-    now: i64,
-    spec: KeySpec,
-    usage: KeyUsageType,
-    origin: OriginType,
-    policy: String,
-) -> KeyRecord {
-    KeyRecord {
-        key,
-        version: 1,
-        created_ms: now,
-        description: String::new(),
-        key_usage: usage,
-        key_spec: spec,
-        origin,
-        state: KeyState::Enabled,
-        deletion_date_ms: None,
-        policy,
-        multi_region: false,
-        tags: Default::default(),
-        rotation_enabled: false,
-        rotation_period_days: None,
-        next_rotation_ms: None,
-        current_material_id: None,
-        primary_region: None,
-        transient: None,
-        pending_window_days: None,
-    }
-}
 
 /// The key spec a CreateKey request asks for (KeySpec, or the deprecated CustomerMasterKeySpec).
 pub(crate) fn requested_spec(r: &CreateKeyRequest) -> KeySpec {
@@ -157,7 +126,7 @@ pub(crate) async fn create_key(
         Some(p) => validate_policy(kms, &p)?,
         None => default_policy(&key),
     };
-    let mut rec = new_record(key.clone(), now, spec, usage, origin, policy);
+    let mut rec = KeyRecord::new(key.clone(), now, spec, usage, origin, policy);
     if let Some(description) = r.description {
         rec.description = description;
     }

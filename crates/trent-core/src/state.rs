@@ -189,7 +189,7 @@ mod tests {
             region: "us-east-1".into(),
             key_id: "1234abcd-12ab-34cd-56ef-1234567890ab".into(),
         };
-        let mut rec = crate::new_key::new_record(
+        let mut rec = trent_store::KeyRecord::new(
             key,
             0,
             KeySpec::SymmetricDefault,

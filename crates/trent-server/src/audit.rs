@@ -13,17 +13,36 @@ use trent_core::audit::{ApiCall, AuditError, Outcome, Recorded};
 use trent_core::Caller;
 use trent_types::Operation;
 
-/// What was called (a KMS operation, or CloudTrail's LookupEvents).
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Called {
-    pub name: &'static str,
-    pub source: &'static str,
-    pub read_only: bool,
+/// What was called: an operation of one of the API surfaces on the port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Called {
+    Kms(Operation),
+    /// CloudTrail's LookupEvents.
+    LookupEvents,
 }
 
-impl From<Operation> for Called {
-    fn from(op: Operation) -> Self {
-        Called { name: op.name(), source: "kms.amazonaws.com", read_only: op.spec().read_only }
+impl Called {
+    /// The record's `eventName` (and the metrics' operation label).
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Called::Kms(op) => op.name(),
+            Called::LookupEvents => crate::metrics::LOOKUP_EVENTS,
+        }
+    }
+
+    /// The record's `eventSource`.
+    fn source(self) -> &'static str {
+        match self {
+            Called::Kms(_) => "kms.amazonaws.com",
+            Called::LookupEvents => "cloudtrail.amazonaws.com",
+        }
+    }
+
+    fn read_only(self) -> bool {
+        match self {
+            Called::Kms(op) => op.spec().read_only,
+            Called::LookupEvents => true,
+        }
     }
 }
 
@@ -43,7 +62,7 @@ impl Facts {
     /// What a request claimed matters only when it was not authenticated (`caller` known):
     /// the `Authorization` header is read again only then.
     pub(crate) fn new(
-        called: impl Into<Called>,
+        called: Called,
         (request_id, event_id): (&str, String),
         source_ip: Option<&str>,
         headers: &HeaderMap,
@@ -58,7 +77,7 @@ impl Facts {
                 .map(|a| (a.access_key_id.to_string(), a.region.to_string()))
         };
         Facts {
-            called: called.into(),
+            called,
             request_id: request_id.to_string(),
             event_id,
             source_ip: source_ip.map(String::from),
@@ -89,7 +108,7 @@ pub(crate) struct Done<'a> {
 }
 
 impl AppState {
-    /// Writes the record of one KMS call; `client_answered` when the client was answered
+    /// Writes the record of one call; `client_answered` when the client was answered
     /// otherwise (`additionalEventData`).
     pub(crate) async fn audit_call(
         &self,
@@ -101,7 +120,7 @@ impl AppState {
         let failure = d.body.as_ref().err().map(to_wire);
         let outcome = match &failure {
             None => Outcome::Succeeded,
-            Some((code, message)) => Outcome::Failed { code: code.name(), message },
+            Some(w) => Outcome::Failed { code: w.code, message: &w.message },
         };
         let done = Done {
             request_parameters: &d.request_parameters,
@@ -112,8 +131,8 @@ impl AppState {
         self.audit_record(facts, caller, done, client_answered).await
     }
 
-    /// Writes the record of one call, KMS or CloudTrail.
-    pub(crate) async fn audit_record(
+    /// Writes the record of one call.
+    async fn audit_record(
         &self,
         facts: &Facts,
         caller: Option<&Caller>,
@@ -134,7 +153,7 @@ impl AppState {
         // GetKeyLastUsage names this record's event id: a successful cryptographic call is
         // noted for its keys here, where the id is made.
         if let (Some(_), Outcome::Succeeded) = (caller, &done.outcome) {
-            if let Some(op) = Operation::from_name(facts.called.name) {
+            if let Called::Kms(op) = facts.called {
                 self.kms.note_key_usage(
                     op,
                     &done.recorded.resources,
@@ -146,9 +165,9 @@ impl AppState {
         }
         let call = ApiCall {
             event_time_ms,
-            event_source: facts.called.source,
-            operation: facts.called.name,
-            read_only: facts.called.read_only,
+            event_source: facts.called.source(),
+            operation: facts.called.name(),
+            read_only: facts.called.read_only(),
             region: caller.map(|c| c.region.as_str()).unwrap_or_else(|| claimed_region(facts)),
             caller,
             presented_access_key_id: match caller {

@@ -6,16 +6,21 @@
 //! --endpoint-url …` and boto3's paginator work unchanged. CloudTrail's own errors are mapped
 //! here, as KMS's are in `error.rs`.
 
-use crate::audit::{Called, Done, Facts};
-use crate::error::{to_wire, Failure};
+use crate::audit::Called;
+use crate::dispatch::Dispatched;
+use crate::error::Failure;
+use crate::pipeline::Surface;
 use crate::AppState;
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
-use axum::response::{IntoResponse, Response};
+use axum::body::Bytes;
+use axum::http::HeaderMap;
 use base64::Engine;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use trent_core::audit::lookup::{event, event_time_secs, LookupAttribute, LookupPage, LookupQuery};
-use trent_core::audit::Outcome;
+use std::future::Future;
+use std::sync::Arc;
+use trent_core::audit::lookup::{
+    event, event_time_secs, LookupAttribute, LookupPage, LookupQuery, TrailReader,
+};
 
 pub(crate) const TARGET: &str =
     "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents";
@@ -166,16 +171,6 @@ fn answer(page: &LookupPage, fingerprint: &str) -> Value {
     out
 }
 
-fn respond(status: StatusCode, body: Value, request_id: &str) -> Response {
-    let mut resp = (status, body.to_string()).into_response();
-    let h = resp.headers_mut();
-    h.insert("content-type", HeaderValue::from_static("application/x-amz-json-1.1"));
-    if let Ok(v) = HeaderValue::from_str(request_id) {
-        h.insert("x-amzn-requestid", v);
-    }
-    resp
-}
-
 /// CloudTrail's `requestParameters` for a LookupEvents request.
 fn request_parameters(req: &Request) -> Value {
     let mut m = serde_json::Map::new();
@@ -205,67 +200,57 @@ fn request_parameters(req: &Request) -> Value {
     Value::Object(m)
 }
 
-/// What became of a request: who called, what it asked, the answer or the refusal.
-struct Served {
-    caller: Option<trent_core::Caller>,
-    request_parameters: Value,
-    answer: Result<Value, (StatusCode, &'static str, String)>,
+/// CloudTrail's LookupEvents on the port, read from `trail`.
+pub(crate) struct CloudTrailApi {
+    pub trail: Arc<dyn TrailReader>,
 }
 
-fn failed(caller: Option<trent_core::Caller>, f: Failure) -> Served {
-    let (code, message) = to_wire(&f);
-    if let Failure::Kms(trent_core::KmsError::Internal(cause)) = &f {
-        tracing::error!(cause = %trent_core::chain(cause), "LookupEvents failed");
+impl Surface for CloudTrailApi {
+    const SERVICE: &'static str = "cloudtrail";
+
+    fn operation(&self, _: &HeaderMap) -> Option<Called> {
+        Some(Called::LookupEvents)
     }
-    let status = StatusCode::from_u16(code.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
-    Served { caller, request_parameters: Value::Null, answer: Err((status, code.name(), message)) }
+
+    fn max_body(&self, _: Option<Called>) -> usize {
+        MAX_BODY
+    }
+
+    fn run(
+        &self,
+        st: Arc<AppState>,
+        caller: Arc<trent_core::Caller>,
+        _: Called,
+        body: Bytes,
+    ) -> impl Future<Output = Dispatched> + Send + 'static {
+        let trail = self.trail.clone();
+        async move { lookup_events(&st, trail, &caller, &body).await }
+    }
 }
 
-/// What the HTTP layer hands over of a LookupEvents request.
-pub(crate) struct Incoming {
-    pub method: Method,
-    pub uri: Uri,
-    pub body: axum::body::Body,
-    pub watch: Option<crate::listener::BodyWatch>,
+fn refused(request_parameters: Value, f: Failure) -> Dispatched {
+    Dispatched { request_parameters, ..Dispatched::refused(f) }
 }
 
-async fn serve(
+/// One authenticated LookupEvents call.
+async fn lookup_events(
     st: &AppState,
-    trail: std::sync::Arc<dyn trent_core::audit::lookup::TrailReader>,
-    source_ip: Option<String>,
-    headers: &HeaderMap,
-    request: Incoming,
-) -> Served {
-    let Incoming { method, uri, body, watch } = request;
-    let body = match crate::read_body(&st.limits, body, MAX_BODY, watch.as_ref()).await {
-        Err(f) => return failed(None, f),
-        Ok(b) => b,
-    };
-    if method != Method::POST || uri.path() != "/" {
-        return failed(None, Failure::UnknownOperation);
-    }
-    let authenticated =
-        st.auth.authenticate("cloudtrail", source_ip, &method, &uri, headers, &body).await;
-    let caller = match authenticated {
-        Ok(c) => c,
-        Err(f) => return failed(None, f),
-    };
-    if !st.audit_fail_open && st.audit_failing.load(std::sync::atomic::Ordering::Relaxed) {
-        let f = Failure::Kms(trent_core::KmsError::broken("the audit trail cannot be written"));
-        return failed(Some(caller), f);
-    }
-    if let Err(e) = st.kms.authorize_lookup_events(&caller).await {
-        return failed(Some(caller), Failure::Kms(e));
+    trail: Arc<dyn TrailReader>,
+    caller: &trent_core::Caller,
+    body: &[u8],
+) -> Dispatched {
+    if let Err(e) = st.kms.authorize_lookup_events(caller).await {
+        return Dispatched::refused(Failure::Kms(e));
     }
     let req: Request = if body.iter().all(u8::is_ascii_whitespace) {
         Request::default()
     } else {
-        match serde_json::from_slice(&body) {
+        match serde_json::from_slice(body) {
             Ok(r) => r,
             Err(_) => {
-                let m = "Start of structure or map found where not expected.".to_string();
-                let answer = Err((StatusCode::BAD_REQUEST, "SerializationException", m));
-                return Served { caller: Some(caller), request_parameters: Value::Null, answer };
+                let message = "Start of structure or map found where not expected.".to_string();
+                let code = "SerializationException";
+                return Dispatched::refused(Failure::Refused { code, message });
             }
         }
     };
@@ -273,95 +258,43 @@ async fn serve(
     let (q, fingerprint) = match query(&req, &caller.account) {
         Ok(q) => q,
         Err(Refusal(code, message)) => {
-            let answer = Err((StatusCode::BAD_REQUEST, code, message));
-            return Served { caller: Some(caller), request_parameters, answer };
+            return refused(request_parameters, Failure::Refused { code, message })
         }
     };
-    if q.max_results == 0 {
-        return Served {
-            caller: Some(caller),
-            request_parameters,
-            answer: Ok(json!({ "Events": [] })),
+    let page = if q.max_results == 0 {
+        LookupPage::default()
+    } else {
+        // Reading files: off the async workers, and only so many scans at once; a scan that
+        // cannot start within a second is throttled rather than queued behind the others.
+        let scans = st.trail_scans.clone().acquire_owned();
+        let permit = match tokio::time::timeout(SCAN_WAIT, scans).await {
+            Ok(Ok(p)) => p,
+            _ => {
+                let f = Failure::Kms(trent_core::KmsError::throttling_lookup_events());
+                return refused(request_parameters, f);
+            }
         };
-    }
-    // Reading files: off the async workers, and only so many scans at once; a scan that
-    // cannot start within a second is throttled rather than queued behind the others.
-    let scans = st.trail_scans.clone().acquire_owned();
-    let permit = match tokio::time::timeout(SCAN_WAIT, scans).await {
-        Ok(Ok(p)) => p,
-        _ => {
-            let f = Failure::Kms(trent_core::KmsError::throttling_lookup_events());
-            return failed(Some(caller), f);
+        let scan = move || {
+            let _permit = permit;
+            trail.lookup(&q)
+        };
+        match tokio::task::spawn_blocking(scan).await {
+            Ok(Ok(page)) => page,
+            Ok(Err(e)) => {
+                let f = trent_core::KmsError::Internal(trent_core::Fault::TrailRead(e));
+                return refused(request_parameters, Failure::Kms(f));
+            }
+            Err(e) => {
+                let f = trent_core::KmsError::from(trent_core::Fault::Task(e));
+                return refused(request_parameters, Failure::Kms(f));
+            }
         }
     };
-    let scan = move || {
-        let _permit = permit;
-        trail.lookup(&q)
-    };
-    let page = match tokio::task::spawn_blocking(scan).await {
-        Ok(Ok(page)) => page,
-        Ok(Err(e)) => {
-            let f = Failure::Kms(trent_core::KmsError::Internal(trent_core::Fault::TrailRead(e)));
-            return failed(Some(caller), f);
-        }
-        Err(e) => {
-            return failed(
-                Some(caller),
-                Failure::Kms(trent_core::KmsError::from(trent_core::Fault::Task(e))),
-            )
-        }
-    };
-    Served { caller: Some(caller), request_parameters, answer: Ok(answer(&page, &fingerprint)) }
-}
-
-/// Serves one LookupEvents request, and records it in the audit trail (reading the trail is
-/// itself recorded, as CloudTrail records LookupEvents).
-pub(crate) async fn lookup_events(
-    st: &AppState,
-    request_id: &str,
-    source_ip: Option<String>,
-    headers: &HeaderMap,
-    request: Incoming,
-) -> Response {
-    let arrived = std::time::Instant::now();
-    let Some(trail) = st.trail.clone() else {
-        let (code, _) = to_wire(&Failure::UnknownOperation);
-        return crate::error::envelope(StatusCode::BAD_REQUEST, code.name(), "", Some(request_id));
-    };
-    let called =
-        Called { name: "LookupEvents", source: "cloudtrail.amazonaws.com", read_only: true };
-    let ip = source_ip.clone();
-    let served = serve(st, trail, source_ip, headers, request).await;
-    let event_id = trent_crypto::new_key_id().unwrap_or_default();
-    let facts =
-        Facts::new(called, (request_id, event_id), ip.as_deref(), headers, served.caller.is_some());
-    let recorded = trent_core::audit::Recorded::default();
-    let outcome = match &served.answer {
-        Ok(_) => Outcome::Succeeded,
-        Err((_, code, message)) => Outcome::Failed { code, message },
-    };
-    let done = Done {
-        request_parameters: &served.request_parameters,
-        response_elements: &Value::Null,
-        recorded: &recorded,
-        outcome,
-    };
-    let written = st.audit_record(&facts, served.caller.as_ref(), done, None).await;
-    let answer = match (written, served.answer) {
-        (Err(e), _) if !st.audit_fail_open => {
-            tracing::error!(error = %e, "LookupEvents refused: its audit record was not written");
-            let (code, message) = to_wire(&Failure::Kms(trent_core::Fault::Audit(e).into()));
-            Err((StatusCode::INTERNAL_SERVER_ERROR, code.name(), message))
-        }
-        (_, answer) => answer,
-    };
-    let code = answer.as_ref().err().map_or("", |(_, code, _)| *code);
-    st.metrics.observe_named(crate::metrics::LOOKUP_EVENTS, code, arrived.elapsed());
-    match answer {
-        Ok(v) => respond(StatusCode::OK, v, request_id),
-        Err((status, code, message)) => {
-            crate::error::envelope(status, code, &message, Some(request_id))
-        }
+    Dispatched {
+        body: Ok(answer(&page, &fingerprint).to_string().into_bytes()),
+        request_parameters,
+        response_elements: Value::Null,
+        recorded: trent_core::audit::Recorded::default(),
     }
 }
 

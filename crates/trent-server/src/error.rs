@@ -19,6 +19,12 @@ pub enum Failure {
     RequestTimeout,
     Decode(DecodeError),
     Kms(KmsError),
+    /// A refusal in the words of a surface's own API (CloudTrail's `InvalidNextTokenException`,
+    /// say), which the KMS model does not list: HTTP 400.
+    Refused {
+        code: &'static str,
+        message: String,
+    },
 }
 
 impl From<KmsError> for Failure {
@@ -68,8 +74,25 @@ pub(crate) fn envelope(
 
 const INTERNAL_MESSAGE: &str = "We encountered an internal error. Please try again.";
 
-/// The AWS error type and client-facing message of a failure.
-pub fn to_wire(f: &Failure) -> (ErrorCode, String) {
+/// A failure as the client sees it: status, `__type` and message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Wire {
+    pub status: u16,
+    pub code: &'static str,
+    pub message: String,
+}
+
+/// The AWS error type, status and client-facing message of a failure.
+pub fn to_wire(f: &Failure) -> Wire {
+    if let Failure::Refused { code, message } = f {
+        return Wire { status: 400, code, message: message.clone() };
+    }
+    let (code, message) = model_error(f);
+    Wire { status: code.http_status(), code: code.name(), message }
+}
+
+/// A failure's error of the KMS model (or of its protocol).
+fn model_error(f: &Failure) -> (ErrorCode, String) {
     use ErrorCode as C;
     match f {
         Failure::Auth(SigV4Error::Missing) => {
@@ -91,6 +114,8 @@ pub fn to_wire(f: &Failure) -> (ErrorCode, String) {
         // The code comes from the model with its status: nothing to map arm by arm.
         Failure::Kms(KmsError::Aws { code, message }) => (*code, message.clone()),
         Failure::Kms(KmsError::Internal(_)) => (C::KMSInternalException, INTERNAL_MESSAGE.into()),
+        // Answered by `to_wire` before it asks the model.
+        Failure::Refused { .. } => (C::ValidationException, String::new()),
     }
 }
 
@@ -107,8 +132,8 @@ impl Failure {
                 format!("KMSInternalException: {}", trent_core::chain(cause))
             }
             other => {
-                let (code, msg) = to_wire(other);
-                format!("{}: {msg}", code.name())
+                let w = to_wire(other);
+                format!("{}: {}", w.code, w.message)
             }
         }
     }
@@ -117,8 +142,8 @@ impl Failure {
         if let Failure::Kms(KmsError::Internal(cause)) = &self {
             tracing::error!(id = %request_id, cause = %trent_core::chain(cause), "internal error");
         }
-        let (code, message) = to_wire(&self);
-        let status = StatusCode::from_u16(code.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
-        envelope(status, code.name(), &message, Some(request_id))
+        let w = to_wire(&self);
+        let status = StatusCode::from_u16(w.status).unwrap_or(StatusCode::BAD_REQUEST);
+        envelope(status, w.code, &w.message, Some(request_id))
     }
 }

@@ -13,6 +13,7 @@ mod host_guard;
 mod listener;
 mod log_budget;
 pub mod metrics;
+mod pipeline;
 pub mod tls;
 
 pub use listener::Limits;
@@ -22,12 +23,11 @@ pub use host_guard::HostGuard;
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use error::Failure;
-use futures_util::FutureExt as _;
 use std::future::Future;
 use std::sync::Arc;
 use trent_core::Kms;
@@ -194,19 +194,41 @@ pub async fn serve(
     listener::serve(listener, state, shutdown).await
 }
 
-/// A request as the audit record needs it, whatever became of it.
-struct Exchange {
-    /// Shared with the task that runs the call (no copy of its strings per request).
-    caller: Option<Arc<trent_core::Caller>>,
-    dispatched: dispatch::Dispatched,
-    /// A call still running when the client was answered (the request timeout): its record
-    /// is written when it ends, with what it really did.
-    late: Option<tokio::task::JoinHandle<dispatch::Dispatched>>,
-}
+/// The KMS API: `X-Amz-Target: TrentService.<Operation>`, signed for `kms`.
+struct KmsApi;
 
-impl Exchange {
-    fn refused(caller: Option<Arc<trent_core::Caller>>, f: Failure) -> Self {
-        Exchange { caller, dispatched: dispatch::Dispatched::refused(f), late: None }
+impl pipeline::Surface for KmsApi {
+    const SERVICE: &'static str = "kms";
+
+    fn operation(&self, headers: &HeaderMap) -> Option<audit::Called> {
+        let target = headers.get("x-amz-target").and_then(|v| v.to_str().ok())?;
+        let op = target.strip_prefix("TrentService.")?;
+        trent_types::Operation::from_name(op).map(audit::Called::Kms)
+    }
+
+    /// Each operation's own body limit (from the model); an unknown one gets the least.
+    fn max_body(&self, called: Option<audit::Called>) -> usize {
+        match called {
+            Some(audit::Called::Kms(op)) => op.max_body(),
+            _ => UNKNOWN_OPERATION_BODY,
+        }
+    }
+
+    // Not `async fn`: that future would borrow `self`, and this one is spawned ('static).
+    #[allow(clippy::manual_async_fn)]
+    fn run(
+        &self,
+        st: Arc<AppState>,
+        caller: Arc<trent_core::Caller>,
+        called: audit::Called,
+        body: Bytes,
+    ) -> impl Future<Output = dispatch::Dispatched> + Send + 'static {
+        async move {
+            match called {
+                audit::Called::Kms(op) => dispatch::dispatch(&st.kms, &caller, op, &body).await,
+                _ => dispatch::Dispatched::refused(Failure::UnknownOperation),
+            }
+        }
     }
 }
 
@@ -225,63 +247,24 @@ async fn handle(
     if let Some(page) = console::serve(&method, &uri, &headers) {
         return page;
     }
-    let arrived = std::time::Instant::now();
-    let (request_id, event_id) = trent_crypto::new_id_pair().unwrap_or_default();
     let source_ip = peer.map(|p| p.0 .0.ip().to_string());
     let watch = watch.map(|w| w.0);
-    let target = headers.get("x-amz-target").and_then(|v| v.to_str().ok());
-    if target == Some(cloudtrail::TARGET) {
-        let request = cloudtrail::Incoming { method, uri, body, watch };
-        return cloudtrail::lookup_events(&st, &request_id, source_ip, &headers, request).await;
-    }
-    let op = target
-        .and_then(|t| t.strip_prefix("TrentService."))
-        .and_then(trent_types::Operation::from_name);
-    // A panic (in authentication, or in the domain's task) must not drop the connection
-    // without an answer: it becomes KMSInternalException (the panic hook logs where).
-    let exchange = std::panic::AssertUnwindSafe(exchange(
-        &st, &source_ip, op, method, uri, &headers, body, watch,
-    ))
-    .catch_unwind()
-    .await
-    .unwrap_or_else(|_| Exchange::refused(None, internal("panic")));
-    let Exchange { caller, mut dispatched, late } = exchange;
-    // Every request that names an operation has its record, whatever became of it.
-    if let Some(op) = op {
-        let authenticated = caller.is_some();
-        let ids = (request_id.as_str(), event_id);
-        let facts = audit::Facts::new(op, ids, source_ip.as_deref(), &headers, authenticated);
-        match late {
-            None => {
-                let written = st.audit_call(&facts, caller.as_deref(), &dispatched, None).await;
-                if let Err(e) = written {
-                    if !st.audit_fail_open {
-                        // Fail closed: no answer but an error for a call the trail lacks.
-                        dispatched.body = Err(Failure::Kms(trent_core::Fault::Audit(e).into()));
-                    }
-                }
+    let cloudtrail =
+        headers.get("x-amz-target").is_some_and(|t| t.as_bytes() == cloudtrail::TARGET.as_bytes());
+    let request = pipeline::Incoming { source_ip, method, uri, headers, body, watch };
+    if cloudtrail {
+        return match st.trail.clone() {
+            Some(trail) => {
+                pipeline::serve(&cloudtrail::CloudTrailApi { trail }, &st, request).await
             }
-            Some(task) => st.audit_late(facts, caller, task),
-        }
+            None => {
+                let (request_id, _) = trent_crypto::new_id_pair().unwrap_or_default();
+                let code = "UnknownOperationException";
+                error::envelope(StatusCode::BAD_REQUEST, code, "", Some(&request_id))
+            }
+        };
     }
-    let result = dispatched.body;
-    let code = result.as_ref().err().map_or("", |f| error::to_wire(f).0.name());
-    st.metrics.observe(op, code, arrived.elapsed());
-    if let Err(f) = &result {
-        st.log_refusal(&request_id, op.map(|o| o.name()), &headers, source_ip.as_deref(), f);
-    } else if let Some(op) = op {
-        tracing::debug!(id = %request_id, op = op.name(), "ok");
-    }
-    let mut resp = match result {
-        Ok(body) => (StatusCode::OK, Bytes::from(body)).into_response(),
-        Err(f) => f.into_response(&request_id),
-    };
-    let h = resp.headers_mut();
-    h.insert("content-type", HeaderValue::from_static("application/x-amz-json-1.1"));
-    if let Ok(v) = HeaderValue::from_str(&request_id) {
-        h.insert("x-amzn-requestid", v);
-    }
-    resp
+    pipeline::serve(&KmsApi, &st, request).await
 }
 
 fn internal(cause: &'static str) -> Failure {
@@ -338,52 +321,4 @@ pub(crate) async fn read_body(
         }
         () = cut => Err(Failure::RequestTimeout),
     }
-}
-
-/// Reads, authenticates and runs one request.
-#[allow(clippy::too_many_arguments)]
-async fn exchange(
-    st: &AppState,
-    source_ip: &Option<String>,
-    op: Option<trent_types::Operation>,
-    method: Method,
-    uri: Uri,
-    headers: &HeaderMap,
-    body: axum::body::Body,
-    watch: Option<listener::BodyWatch>,
-) -> Exchange {
-    // Each operation's own body limit (from the model); an unknown one gets the least.
-    let limit = op.map(|o| o.max_body()).unwrap_or(UNKNOWN_OPERATION_BODY);
-    let body = match read_body(&st.limits, body, limit, watch.as_ref()).await {
-        Err(f) => return Exchange::refused(None, f),
-        Ok(body) => body,
-    };
-    if method != Method::POST || uri.path() != "/" {
-        return Exchange::refused(None, Failure::UnknownOperation);
-    }
-    let caller =
-        match st.auth.authenticate("kms", source_ip.clone(), &method, &uri, headers, &body).await {
-            Ok(caller) => Arc::new(caller),
-            Err(f) => return Exchange::refused(None, f),
-        };
-    let Some(op) = op else { return Exchange::refused(Some(caller), Failure::UnknownOperation) };
-    // While the trail cannot be written nothing runs (fail-closed): this call's refusal is
-    // recorded if the trail works again, and then the next call runs.
-    if !st.audit_fail_open && st.audit_failing.load(std::sync::atomic::Ordering::Relaxed) {
-        return Exchange::refused(Some(caller), internal("the audit trail cannot be written"));
-    }
-    // The handling runs as a task of its own, which a dropped connection or the request
-    // timeout cannot cancel: a write cut between the store's commit (a blocking thread
-    // that goes on) and the key cache's update would leave the cache older than the store.
-    let kms = st.kms.clone();
-    let task_caller = Arc::clone(&caller);
-    let mut handled =
-        tokio::spawn(async move { dispatch::dispatch(&kms, &task_caller, op, &body).await });
-    let (dispatched, late) =
-        match tokio::time::timeout(st.limits.request_timeout, &mut handled).await {
-            Ok(Ok(dispatched)) => (dispatched, None),
-            Ok(Err(_)) => (dispatch::Dispatched::refused(internal("panic")), None),
-            Err(_) => (dispatch::Dispatched::refused(internal("request timed out")), Some(handled)),
-        };
-    Exchange { caller: Some(caller), dispatched, late }
 }

@@ -5,6 +5,7 @@
 //! `trent_seconds_until_key_material_expiration{account,region,key_id}`, present exactly for
 //! keys whose imported material expires (docs/monitoring.md).
 
+use crate::audit::Called;
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
 use prometheus_client::metrics::counter::{ConstCounter, Counter};
@@ -113,27 +114,26 @@ impl Metrics {
         self.registry.register(name, help, metric);
     }
 
-    /// Counts one answered KMS call (`None`: its target named no operation); `error_code`
+    /// Counts one answered call (`None`: its target named no operation); `error_code`
     /// is empty on success.
-    pub(crate) fn observe(&self, op: Option<Operation>, error_code: &'static str, took: Duration) {
+    pub(crate) fn observe(&self, called: Option<Called>, error_code: &'static str, took: Duration) {
+        let op = match called {
+            Some(Called::Kms(op)) => Some(op),
+            _ => None,
+        };
         match op.and_then(|o| self.succeeded.get(o as usize)).filter(|_| error_code.is_empty()) {
             Some((count, time)) => {
                 count.inc();
                 time.observe(took.as_secs_f64());
             }
             None => {
-                self.observe_named(op.map_or(UNKNOWN_OPERATION, |o| o.name()), error_code, took)
+                self.observe_named(called.map_or(UNKNOWN_OPERATION, Called::name), error_code, took)
             }
         }
     }
 
-    /// Counts one answered call of an operation named `operation` (LookupEvents, say).
-    pub(crate) fn observe_named(
-        &self,
-        operation: &'static str,
-        error_code: &'static str,
-        took: Duration,
-    ) {
+    /// Counts one answered call of an operation named `operation`.
+    fn observe_named(&self, operation: &'static str, error_code: &'static str, took: Duration) {
         let labels = CallLabels { operation, error_code };
         self.requests.get_or_create(&labels).inc();
         self.durations.get_or_create(&labels).observe(took.as_secs_f64());

@@ -136,6 +136,39 @@ pub struct KeyRecord {
 }
 
 impl KeyRecord {
+    /// A new, enabled key at version 1 with no material yet, no description, tags or
+    /// rotation.
+    pub fn new(
+        key: KeyRef,
+        now: i64,
+        spec: KeySpec,
+        usage: KeyUsageType,
+        origin: OriginType,
+        policy: String,
+    ) -> Self {
+        KeyRecord {
+            key,
+            version: 1,
+            created_ms: now,
+            description: String::new(),
+            key_usage: usage,
+            key_spec: spec,
+            origin,
+            state: KeyState::Enabled,
+            deletion_date_ms: None,
+            policy,
+            multi_region: false,
+            tags: BTreeMap::new(),
+            rotation_enabled: false,
+            rotation_period_days: None,
+            next_rotation_ms: None,
+            current_material_id: None,
+            primary_region: None,
+            transient: None,
+            pending_window_days: None,
+        }
+    }
+
     /// Whether this is the primary key of a multi-Region set.
     pub fn is_primary(&self) -> bool {
         self.primary_region.as_deref() == Some(self.key.region.as_str())

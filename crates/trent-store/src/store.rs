@@ -424,26 +424,9 @@ mod tests {
     }
 
     fn key_record() -> KeyRecord {
-        KeyRecord {
-            key: KeyRef { account: "1".into(), region: "r".into(), key_id: "k".into() },
-            version: 1,
-            created_ms: 0,
-            description: String::new(),
-            key_usage: trent_types::KeyUsageType::EncryptDecrypt,
-            key_spec: trent_types::KeySpec::SymmetricDefault,
-            origin: trent_types::OriginType::AwsKms,
-            state: trent_types::KeyState::Enabled,
-            deletion_date_ms: None,
-            policy: "{}".into(),
-            multi_region: false,
-            tags: Default::default(),
-            rotation_enabled: false,
-            rotation_period_days: None,
-            next_rotation_ms: None,
-            current_material_id: None,
-            primary_region: None,
-            transient: None,
-            pending_window_days: None,
-        }
+        let k = KeyRef { account: "1".into(), region: "r".into(), key_id: "k".into() };
+        let (spec, usage) =
+            (trent_types::KeySpec::SymmetricDefault, trent_types::KeyUsageType::EncryptDecrypt);
+        KeyRecord::new(k, 0, spec, usage, trent_types::OriginType::AwsKms, "{}".into())
     }
 }

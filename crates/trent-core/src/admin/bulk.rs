@@ -35,7 +35,7 @@ impl Admin<'_> {
                 let material =
                     self.kms.new_symmetric_material(&key, KeyMaterialState::Current, now)?;
                 let policy = crate::new_key::default_policy(&key);
-                let mut rec = crate::new_key::new_record(
+                let mut rec = trent_store::KeyRecord::new(
                     key,
                     now,
                     KeySpec::SymmetricDefault,

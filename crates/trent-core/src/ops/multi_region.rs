@@ -87,7 +87,7 @@ impl Call for ReplicateKeyRequest {
             .await?
             .ok_or_else(|| crate::gate::key_not_found(&primary.key))?;
         let now = kms.now_ms();
-        let mut rec = crate::new_key::new_record(
+        let mut rec = trent_store::KeyRecord::new(
             key.clone(),
             now,
             fresh.key_spec,
