@@ -29,15 +29,6 @@ pub struct RootKeyArgs {
 }
 
 impl RootKeyArgs {
-    /// Flags and environment first, then the config file's values.
-    pub fn or(self, file: RootKeyArgs) -> RootKeyArgs {
-        RootKeyArgs {
-            pkcs11_module: self.pkcs11_module.or(file.pkcs11_module),
-            pkcs11_token_label: self.pkcs11_token_label.or(file.pkcs11_token_label),
-            pkcs11_key_label: self.pkcs11_key_label.or(file.pkcs11_key_label),
-        }
-    }
-
     fn pkcs11(&self) -> anyhow::Result<Option<Pkcs11Config>> {
         let Some(module) = &self.pkcs11_module else {
             if self.pkcs11_token_label.is_some() || self.pkcs11_key_label.is_some() {
