@@ -57,7 +57,7 @@ impl Authentication<'_> {
         region: &str,
         service: &str,
     ) -> Result<Option<Arc<SigningIdentity>>> {
-        let cache = &self.kms.signing_keys;
+        let cache = &self.kms.access.signing_keys;
         let parts = [access_key_id, "/", date, "/", region, "/", service];
         let ck = parts.concat();
         if let Some(k) = cache.get(&ck) {
@@ -72,11 +72,14 @@ impl Authentication<'_> {
         if trent_store::partition_of_arn(&k.principal_arn) != Some(crate::partition_of(region)) {
             return Ok(None);
         }
-        let secret =
-            self.kms.keyring.open_secret(&secret_context(&k.access_key_id), &k.sealed_secret)?;
+        let secret = self
+            .kms
+            .held
+            .keyring
+            .open_secret(&secret_context(&k.access_key_id), &k.sealed_secret)?;
         let Ok(secret) = std::str::from_utf8(secret.as_bytes()) else { return Ok(None) };
         let quota =
-            crate::quotas::TenantHandle(Some(self.kms.quotas.tenant(&k.account_id, region)));
+            crate::quotas::TenantHandle(Some(self.kms.access.quotas.tenant(&k.account_id, region)));
         let identity = Arc::new(SigningIdentity {
             quota,
             account: k.account_id,
@@ -89,6 +92,6 @@ impl Authentication<'_> {
 
     /// Forgets the cached signing keys of an access key (deleted by this server's admin).
     pub(crate) fn forget_access_key(&self, access_key_id: &str) {
-        self.kms.signing_keys.retain(|scope| scope.split('/').next() != Some(access_key_id));
+        self.kms.access.signing_keys.retain(|scope| scope.split('/').next() != Some(access_key_id));
     }
 }

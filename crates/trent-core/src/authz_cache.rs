@@ -38,7 +38,7 @@ impl Kms {
             return Ok(Policies::default());
         }
         let principal = &caller.principal_arn;
-        let start = match self.authz_cache.identities.get(principal) {
+        let start = match self.access.authz_cache.identities.get(principal) {
             Ok(p) => return Ok(p),
             Err(start) => start,
         };
@@ -52,24 +52,24 @@ impl Kms {
             }
         }
         let docs = Arc::new(docs);
-        self.authz_cache.identities.loaded(start, principal.clone(), docs.clone());
+        self.access.authz_cache.identities.loaded(start, principal.clone(), docs.clone());
         Ok(docs)
     }
 
     /// After an identity policy of `principal` changed in the store.
     pub(crate) fn forget_identity_policies(&self, principal: &str) {
-        self.authz_cache.identities.forget(&principal.to_string());
+        self.access.authz_cache.identities.forget(&principal.to_string());
     }
 
     /// The grants of a key, as authorization reads them on every call a policy alone does
     /// not allow.
     pub(crate) async fn grants_of(&self, key: &KeyRef) -> Result<Grants> {
-        let start = match self.authz_cache.grants.get(key) {
+        let start = match self.access.authz_cache.grants.get(key) {
             Ok(g) => return Ok(g),
             Err(start) => start,
         };
         let grants = Arc::new(self.store.list_grants(key).await?);
-        self.authz_cache.grants.loaded(start, key.clone(), grants.clone());
+        self.access.authz_cache.grants.loaded(start, key.clone(), grants.clone());
         Ok(grants)
     }
 
@@ -80,7 +80,7 @@ impl Kms {
         let quota = crate::quotas::ResourceQuota::GrantsPerKey;
         self.config.resource_quotas.check(quota, held + 1)?;
         let written = self.store.put_grant(grant).await;
-        self.authz_cache.grants.forget(&grant.key);
+        self.access.authz_cache.grants.forget(&grant.key);
         Ok(written?)
     }
 
@@ -91,12 +91,12 @@ impl Kms {
         grant_id: &str,
     ) -> std::result::Result<(), StoreError> {
         let deleted = self.store.delete_grant(key, grant_id).await;
-        self.authz_cache.grants.forget(key);
+        self.access.authz_cache.grants.forget(key);
         deleted
     }
 
     /// After a key (and with it its grants) left the store.
     pub(crate) fn forget_grants(&self, key: &KeyRef) {
-        self.authz_cache.grants.forget(key);
+        self.access.authz_cache.grants.forget(key);
     }
 }

@@ -91,19 +91,19 @@ impl Kms {
 
     /// The key and its materials as stored, from the cache or the store.
     async fn stored_key(&self, key: &KeyRef) -> Result<Option<Arc<CachedKey>>> {
-        if let Some(c) = self.keys.entries.get(key) {
+        if let Some(c) = self.held.keys.entries.get(key) {
             return Ok(Some(c));
         }
-        if !self.keys.entries.enabled() {
-            return Ok(self.read_key(key).await?.map(|(rec, mats)| self.keys.put(rec, mats)));
+        if !self.held.keys.entries.enabled() {
+            return Ok(self.read_key(key).await?.map(|(rec, mats)| self.held.keys.put(rec, mats)));
         }
         // Loaded under the key's lock, so that no write can fall between reading the store
         // and filling the cache.
-        let _guard = self.keys.lock(key).await;
-        if let Some(c) = self.keys.entries.get(key) {
+        let _guard = self.held.keys.lock(key).await;
+        if let Some(c) = self.held.keys.entries.get(key) {
             return Ok(Some(c));
         }
-        Ok(self.read_key(key).await?.map(|(rec, mats)| self.keys.put(rec, mats)))
+        Ok(self.read_key(key).await?.map(|(rec, mats)| self.held.keys.put(rec, mats)))
     }
 
     /// A key with its materials as one snapshot of the store.
@@ -121,26 +121,27 @@ impl Kms {
 
     /// Records what a write left in the store; the caller holds the key's lock.
     pub(crate) fn cache_key(&self, rec: KeyRecord, mats: Vec<MaterialRecord>) {
-        self.keys.put(rec, mats);
+        self.held.keys.put(rec, mats);
     }
 
     /// Forgets a key; the caller holds the key's lock.
     pub(crate) fn uncache_key(&self, key: &KeyRef) {
-        self.keys.entries.remove(key);
+        self.held.keys.entries.remove(key);
     }
 
     /// Forgets a key another node changed (its notification arrived after the change was
     /// committed). Under the key's lock, so that a load that read the store before the change
     /// cannot put the old copy back afterwards.
     pub async fn forget_key(&self, key: &KeyRef) {
-        let _guard = self.keys.lock(key).await;
+        let _guard = self.held.keys.lock(key).await;
         self.uncache_key(key);
         self.evict_materials(key);
     }
 
     /// The parsed policy of `rec` when the cache holds exactly this policy text.
     pub(crate) fn cached_policy(&self, rec: &KeyRecord) -> Option<Arc<PolicyDocument>> {
-        self.keys
+        self.held
+            .keys
             .entries
             .get(&rec.key)
             .filter(|c| c.rec.policy == rec.policy)

@@ -115,85 +115,49 @@ impl Default for KmsConfig {
 /// periodic work [`Kms::background`]. A node opens its keyring with [`Bootstrap`] first.
 pub struct Kms {
     store: Arc<dyn Store>,
-    keyring: Keyring,
     clock: Arc<dyn Clock>,
     config: KmsConfig,
-    materials: materials::MaterialCache,
-    wrapping_pool: wrapping_pool::WrappingPool,
-    heavy: Arc<heavy::HeavyWork>,
-    audit: Arc<dyn audit::AuditSink>,
+    /// The keys this node serves from memory.
+    held: Held,
+    /// Who may call: signing keys, policies and grants, request quotas.
+    access: Access,
+    /// What the service tells of itself: the audit trail, expiry notices, key usage.
+    hooks: Hooks,
+    /// CPU-heavy work off the async workers.
+    work: Work,
+}
+
+/// The keys a node serves from memory: the keyring that opens them, their records with
+/// materials and parsed policy (exact under the per-key locks of `writes.rs`), and opened
+/// materials.
+struct Held {
+    keyring: Keyring,
     keys: key_cache::KeyCache,
-    authz_cache: authz_cache::AuthzCache,
+    materials: materials::MaterialCache,
+}
+
+/// Who may call: access keys' signing keys (`authn.rs`), identity policies and grants
+/// (`authz_cache.rs`), and the request quotas counted in `Kms::call`.
+struct Access {
     signing_keys: authn::SigningKeyCache,
-    /// Audit records that could not be written (`stats`).
+    authz_cache: authz_cache::AuthzCache,
+    quotas: quotas::Quotas,
+}
+
+/// What the service tells of itself: its audit sink and the records that could not be
+/// written (`stats`), expiry notices and those sent, and the last use of each key.
+struct Hooks {
+    audit: Arc<dyn audit::AuditSink>,
     audit_failures: Arc<std::sync::atomic::AtomicU64>,
     notifier: Arc<dyn notices::Notifier>,
     sent_notices: notices::Sent,
     usage: usage::UsageNotes,
-    quotas: quotas::Quotas,
 }
 
-impl Kms {
-    pub fn new(
-        store: Arc<dyn Store>,
-        keyring: Keyring,
-        clock: Arc<dyn Clock>,
-        config: KmsConfig,
-    ) -> Self {
-        let heavy = Arc::new(heavy::HeavyWork::new(config.heavy_work.clone()));
-        let wrapping_pool =
-            wrapping_pool::WrappingPool::new(config.wrapping_pool.clone(), heavy.clone());
-        let keys = key_cache::KeyCache::new(config.key_cache_size, config.key_cache_ttl);
-        let authz_cache = authz_cache::AuthzCache::new(10_000, config.key_cache_ttl);
-        let quotas = quotas::Quotas::new(config.quotas);
-        Kms {
-            store,
-            keyring,
-            clock,
-            config,
-            materials: materials::MaterialCache::new(10_000),
-            wrapping_pool,
-            heavy,
-            audit: Arc::new(audit::LogAudit),
-            keys,
-            authz_cache,
-            signing_keys: authn::signing_key_cache(),
-            audit_failures: Arc::new(std::sync::atomic::AtomicU64::new(0)),
-            notifier: Arc::new(notices::NoNotifier),
-            sent_notices: notices::Sent::default(),
-            usage: usage::UsageNotes::default(),
-            quotas,
-        }
-    }
-
-    /// Hands expiry notices to `notifier` as well as to the audit trail.
-    pub fn with_notifier(mut self, notifier: Arc<dyn notices::Notifier>) -> Self {
-        self.notifier = notifier;
-        self
-    }
-
-    /// Sends audit events to `sink` instead of the log.
-    pub fn with_audit(mut self, sink: Arc<dyn audit::AuditSink>) -> Self {
-        self.audit = sink;
-        self
-    }
-
-    pub fn store(&self) -> &Arc<dyn Store> {
-        &self.store
-    }
-
-    pub fn keyring(&self) -> &Keyring {
-        &self.keyring
-    }
-
-    /// The time of the one clock every expiry and every record is measured by.
-    pub fn now_ms(&self) -> i64 {
-        self.clock.now_ms()
-    }
-
+impl Hooks {
     /// Writes an audit record (of an API call, made by the HTTP layer: the text of one JSON
     /// object) to this service's sink; `Ok` once it is in the trail.
-    pub async fn record_audit(&self, event: String) -> std::result::Result<(), audit::AuditError> {
+    async fn record(&self, event: String) -> std::result::Result<(), audit::AuditError> {
         let written = self.audit.record(event).written().await;
         if written.is_err() {
             self.audit_failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -203,7 +167,7 @@ impl Kms {
 
     /// Writes the record of a service event (what the server did by itself: it has happened,
     /// so a record that cannot be written is counted and logged, never a reason to undo it).
-    fn write_audit(&self, event: serde_json::Value, what: &'static str) {
+    fn write_event(&self, event: serde_json::Value, what: &'static str) {
         let failed = move |e: &audit::AuditError, failures: &std::sync::atomic::AtomicU64| {
             failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             tracing::error!(error = %e, event = what, "a service event is not in the audit trail");
@@ -226,6 +190,79 @@ impl Kms {
             }
         }
     }
+}
+
+/// CPU-heavy work: the bounded pool of blocking threads and the wrapping key pairs made on it.
+struct Work {
+    heavy: Arc<heavy::HeavyWork>,
+    wrapping_pool: wrapping_pool::WrappingPool,
+}
+
+impl Kms {
+    pub fn new(
+        store: Arc<dyn Store>,
+        keyring: Keyring,
+        clock: Arc<dyn Clock>,
+        config: KmsConfig,
+    ) -> Self {
+        let heavy = Arc::new(heavy::HeavyWork::new(config.heavy_work.clone()));
+        let wrapping_pool =
+            wrapping_pool::WrappingPool::new(config.wrapping_pool.clone(), heavy.clone());
+        let keys = key_cache::KeyCache::new(config.key_cache_size, config.key_cache_ttl);
+        let authz_cache = authz_cache::AuthzCache::new(10_000, config.key_cache_ttl);
+        let quotas = quotas::Quotas::new(config.quotas);
+        Kms {
+            store,
+            clock,
+            config,
+            held: Held { keyring, keys, materials: materials::MaterialCache::new(10_000) },
+            access: Access { signing_keys: authn::signing_key_cache(), authz_cache, quotas },
+            hooks: Hooks {
+                audit: Arc::new(audit::LogAudit),
+                audit_failures: Arc::new(std::sync::atomic::AtomicU64::new(0)),
+                notifier: Arc::new(notices::NoNotifier),
+                sent_notices: notices::Sent::default(),
+                usage: usage::UsageNotes::default(),
+            },
+            work: Work { heavy, wrapping_pool },
+        }
+    }
+
+    /// Hands expiry notices to `notifier` as well as to the audit trail.
+    pub fn with_notifier(mut self, notifier: Arc<dyn notices::Notifier>) -> Self {
+        self.hooks.notifier = notifier;
+        self
+    }
+
+    /// Sends audit events to `sink` instead of the log.
+    pub fn with_audit(mut self, sink: Arc<dyn audit::AuditSink>) -> Self {
+        self.hooks.audit = sink;
+        self
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    pub fn keyring(&self) -> &Keyring {
+        &self.held.keyring
+    }
+
+    /// The time of the one clock every expiry and every record is measured by.
+    pub fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
+    }
+
+    /// Writes an audit record (of an API call, made by the HTTP layer: the text of one JSON
+    /// object) to this service's sink; `Ok` once it is in the trail.
+    pub async fn record_audit(&self, event: String) -> std::result::Result<(), audit::AuditError> {
+        self.hooks.record(event).await
+    }
+
+    /// Writes the record of a service event (see [`Hooks::write_event`]).
+    fn write_audit(&self, event: serde_json::Value, what: &'static str) {
+        self.hooks.write_event(event, what);
+    }
 
     /// Runs CPU-heavy work (RSA, signatures) on a blocking thread within the bounds of
     /// `heavy.rs`, never on the async workers.
@@ -234,6 +271,6 @@ impl Kms {
         T: Send + 'static,
         F: FnOnce() -> Result<T> + Send + 'static,
     {
-        self.heavy.run(f).await
+        self.work.heavy.run(f).await
     }
 }

@@ -58,8 +58,8 @@ impl Kms {
         state: KeyMaterialState,
         now: i64,
     ) -> Result<MaterialRecord> {
-        let material_id = self.keyring.material_id(&key.key_id, material);
-        let sealed = self.keyring.seal_material(&key.arn(), &material_id, material)?;
+        let material_id = self.held.keyring.material_id(&key.key_id, material);
+        let sealed = self.held.keyring.seal_material(&key.arn(), &material_id, material)?;
         Ok(MaterialRecord::new(key.clone(), material_id, Some(sealed), state, now))
     }
 
@@ -92,20 +92,21 @@ impl Kms {
 
     /// Opens a material record (through the cache).
     pub(crate) fn open_material(&self, m: &MaterialRecord) -> Result<Arc<Secret>> {
-        if let Some(s) = self.materials.get(&m.key, &m.material_id) {
+        if let Some(s) = self.held.materials.get(&m.key, &m.material_id) {
             return Ok(s);
         }
         let sealed = m.sealed.as_deref().ok_or_else(|| KmsError::broken("material not present"))?;
         let opened = Arc::new(
-            self.keyring
+            self.held
+                .keyring
                 .open_material(&m.key.arn(), &m.material_id, sealed)
                 .map_err(|_| KmsError::Internal(crate::Fault::SealedMaterial(m.key.arn())))?,
         );
-        self.materials.put(&m.key, &m.material_id, opened.clone());
+        self.held.materials.put(&m.key, &m.material_id, opened.clone());
         Ok(opened)
     }
 
     pub(crate) fn evict_materials(&self, key: &KeyRef) {
-        self.materials.evict_key(key);
+        self.held.materials.evict_key(key);
     }
 }

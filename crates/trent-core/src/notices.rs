@@ -73,17 +73,17 @@ impl Kms {
     /// happened (it is the clock's, not a request's): a record that cannot be written is
     /// counted and logged, not a reason to undo anything.
     pub(crate) fn send_notice(&self, event: Value) {
-        self.notifier.notify(&event);
+        self.hooks.notifier.notify(&event);
         self.write_audit(event, "expiry notice");
     }
 
     /// Claims `notice` unless this node knows it is claimed; whether this caller sends it.
     async fn claim(&self, notice: Notice, now_ms: i64) -> Result<bool> {
-        if self.sent_notices.0.lock().is_ok_and(|s| s.contains(&notice)) {
+        if self.hooks.sent_notices.0.lock().is_ok_and(|s| s.contains(&notice)) {
             return Ok(false);
         }
         let claimed = self.store.claim_notice(&notice, now_ms).await?;
-        if let Ok(mut s) = self.sent_notices.0.lock() {
+        if let Ok(mut s) = self.hooks.sent_notices.0.lock() {
             s.insert(notice);
         }
         Ok(claimed)
@@ -119,7 +119,7 @@ impl Background<'_> {
         // Notices of materials past their ValidTo for a day are of no more use.
         let horizon = now - 86_400_000;
         kms.store.prune_notices(horizon).await?;
-        if let Ok(mut s) = kms.sent_notices.0.lock() {
+        if let Ok(mut s) = kms.hooks.sent_notices.0.lock() {
             s.retain(|n| n.material.valid_to_ms >= horizon);
         }
         Ok(sent)

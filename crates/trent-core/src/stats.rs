@@ -45,20 +45,21 @@ impl Kms {
     pub fn stats(&self) -> Stats {
         Stats {
             caches: vec![
-                ("keys", self.keys.counts()),
-                ("materials", self.materials.counts()),
-                ("signing_keys", self.signing_keys.counts()),
-                ("identity_policies", self.authz_cache.identities.counts()),
-                ("grants", self.authz_cache.grants.counts()),
+                ("keys", self.held.keys.counts()),
+                ("materials", self.held.materials.counts()),
+                ("signing_keys", self.access.signing_keys.counts()),
+                ("identity_policies", self.access.authz_cache.identities.counts()),
+                ("grants", self.access.authz_cache.grants.counts()),
             ],
             wrapping_pool: self
+                .work
                 .wrapping_pool
                 .depth()
                 .into_iter()
                 .map(|(spec, n)| (wrapping_spec_name(spec.bits()), n))
                 .collect(),
-            heavy_in_flight: self.heavy.in_flight(),
-            audit_failures: self.audit_failures.load(std::sync::atomic::Ordering::Relaxed),
+            heavy_in_flight: self.work.heavy.in_flight(),
+            audit_failures: self.hooks.audit_failures.load(std::sync::atomic::Ordering::Relaxed),
         }
     }
 }

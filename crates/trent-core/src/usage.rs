@@ -116,18 +116,18 @@ impl Kms {
         let is_key =
             |arn: &&String| arn.splitn(6, ':').nth(5).is_some_and(|r| r.starts_with("key/"));
         for arn in resources.iter().filter(is_key) {
-            self.usage.note(arn, op, used_ms, event_id, request_id);
+            self.hooks.usage.note(arn, op, used_ms, event_id, request_id);
         }
     }
 
     pub async fn flush_key_usage(&self) -> Result<()> {
-        let batch = self.usage.take();
+        let batch = self.hooks.usage.take();
         self.tracking_start().await?;
         if batch.is_empty() {
             return Ok(());
         }
         if let Err(e) = self.store.put_last_usage(batch.clone()).await {
-            self.usage.restore(batch);
+            self.hooks.usage.restore(batch);
             return Err(e.into());
         }
         Ok(())
@@ -153,7 +153,7 @@ impl Kms {
     /// The latest usage of `key`: this node's notes or the store's, whichever is later.
     async fn last_usage(&self, key: &KeyRef) -> Result<Option<KeyLastUsageRecord>> {
         let stored = self.store.get_last_usage(key).await?;
-        let noted = self.usage.get(key);
+        let noted = self.hooks.usage.get(key);
         Ok(match (stored, noted) {
             (Some(s), Some(n)) => Some(if n.used_ms >= s.used_ms { n } else { s }),
             (s, n) => s.or(n),

@@ -109,7 +109,7 @@ impl Kms {
     where
         F: FnMut(&mut KeyRecord, &[MaterialRecord]) -> Result<Changes>,
     {
-        let _guard = self.keys.lock(key).await;
+        let _guard = self.held.keys.lock(key).await;
         for attempt in 0..ATTEMPTS {
             let Some((rec, mats)) = self.read_key(key).await? else {
                 self.uncache_key(key);
@@ -147,7 +147,7 @@ impl Kms {
     {
         let probe =
             KeyRef { account: account.into(), region: String::new(), key_id: key_id.into() };
-        let _guard = self.keys.lock(&probe).await;
+        let _guard = self.held.keys.lock(&probe).await;
         self.modify_related_locked(account, key_id, &mut f).await
     }
 
@@ -242,7 +242,7 @@ impl Kms {
     /// Deletes a key for good (its materials, aliases and grants with it) if its deletion
     /// date has passed, as the store says under the key's lock; whether it did.
     pub(crate) async fn purge_if_due(&self, key: &KeyRef) -> Result<bool> {
-        let _guard = self.keys.lock(key).await;
+        let _guard = self.held.keys.lock(key).await;
         match self.read_key(key).await? {
             Some((rec, _)) if lifecycle::is_past_deletion(&rec, self.now_ms()) => {
                 self.purge_locked(key).await?;

@@ -229,7 +229,7 @@ impl Admin<'_> {
         secret: &Secret,
     ) -> Result<()> {
         let sealed =
-            self.kms.keyring.seal_secret(&secret_context(access_key_id), secret.as_bytes())?;
+            self.kms.held.keyring.seal_secret(&secret_context(access_key_id), secret.as_bytes())?;
         self.kms
             .store
             .put_access_key(&AccessKeyRecord {
@@ -245,7 +245,11 @@ impl Admin<'_> {
 
     /// The secret of a stored access key.
     pub(super) fn open_access_key_secret(&self, k: &AccessKeyRecord) -> Result<Secret> {
-        Ok(self.kms.keyring.open_secret(&secret_context(&k.access_key_id), &k.sealed_secret)?)
+        Ok(self
+            .kms
+            .held
+            .keyring
+            .open_secret(&secret_context(&k.access_key_id), &k.sealed_secret)?)
     }
 
     /// Makes sure `account_id` exists (in the `aws` partition if it is new) with root

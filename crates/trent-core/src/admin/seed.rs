@@ -345,7 +345,7 @@ impl Admin<'_> {
         if rec.origin != OriginType::External {
             return Err(conflict(format!("key {arn} is not EXTERNAL: it takes no material")));
         }
-        let id = self.kms.keyring.material_id(&rec.key.key_id, &m.bytes);
+        let id = self.kms.held.keyring.material_id(&rec.key.key_id, &m.bytes);
         let described = DescribeKeyRequest { key_id: rec.key.key_id.clone(), grant_tokens: None };
         let meta = self.kms.call_as_operator(caller, described).await?.key_metadata;
         if meta.and_then(|m| m.key_state) != Some(KeyState::PendingImport) {

@@ -126,7 +126,7 @@ impl Kms {
         if metered && !own {
             self.admit(&tenant, quota_of(R::OPERATION, auth.target.key_spec()))?;
         }
-        self.quotas.as_tenant(&tenant, req.handle(self, auth)).await
+        self.access.quotas.as_tenant(&tenant, req.handle(self, auth)).await
     }
 
     /// The caller's request-quota buckets: those authentication handed over if they are the
@@ -136,7 +136,7 @@ impl Kms {
             Some(t) if crate::quotas::Quotas::is_for(t, &caller.account, &caller.region) => {
                 t.clone()
             }
-            _ => self.quotas.tenant(&caller.account, &caller.region),
+            _ => self.access.quotas.tenant(&caller.account, &caller.region),
         }
     }
 
@@ -146,7 +146,7 @@ impl Kms {
         tenant: &crate::quotas::Tenant,
         quota: crate::quotas::Quota,
     ) -> Result<()> {
-        if self.quotas.admit_to(tenant, quota) {
+        if self.access.quotas.admit_to(tenant, quota) {
             Ok(())
         } else if quota == crate::quotas::Quota::LookupEvents {
             Err(crate::KmsError::throttling_lookup_events())
@@ -157,12 +157,12 @@ impl Kms {
 
     /// The request quotas in force.
     pub fn quota_profile(&self) -> crate::quotas::Profile {
-        self.quotas.profile()
+        self.access.quotas.profile()
     }
 
     /// Puts other request quotas in force from the next call on.
     pub fn set_quota_profile(&self, profile: crate::quotas::Profile) {
-        self.quotas.set_profile(profile);
+        self.access.quotas.set_profile(profile);
     }
 
     /// Resolves and authorizes what `req` names. Handlers that must re-check after a lost

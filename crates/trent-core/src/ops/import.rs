@@ -140,7 +140,7 @@ impl Call for GetParametersForImportRequest {
         )?;
         check_importable(rec)?;
         check_wrapping_fits(rec, alg, spec)?;
-        let pair = kms.wrapping_pool.take(&auth.caller().account, spec).await?;
+        let pair = kms.work.wrapping_pool.take(&auth.caller().account, spec).await?;
         let expires_ms = kms.now_ms() + kms.config.import_token_validity_ms;
         let token = ImportToken {
             key_arn: rec.key.arn(),
@@ -149,7 +149,7 @@ impl Call for GetParametersForImportRequest {
             expires_ms,
             private_pkcs8: pair.private_pkcs8.clone(),
         }
-        .seal(&kms.keyring)?;
+        .seal(&kms.held.keyring)?;
         Ok(GetParametersForImportResponse {
             key_id: Some(rec.key.arn()),
             import_token: Some(Blob::new(token)),
@@ -237,12 +237,13 @@ impl Kms {
         };
 
         // The token: ours, untampered, for this very key, not expired.
-        let token = ImportToken::open(&self.keyring, r.import_token.as_bytes()).map_err(|_| {
-            KmsError::new(
-                ErrorCode::InvalidImportTokenException,
-                "The import token is not valid.".into(),
-            )
-        })?;
+        let token =
+            ImportToken::open(&self.held.keyring, r.import_token.as_bytes()).map_err(|_| {
+                KmsError::new(
+                    ErrorCode::InvalidImportTokenException,
+                    "The import token is not valid.".into(),
+                )
+            })?;
         if token.key_arn != arn {
             return Err(KmsError::new(
                 ErrorCode::InvalidImportTokenException,
@@ -270,7 +271,7 @@ impl Kms {
             })
             .await?;
         self.check_material_shape(rec, &material)?;
-        let material_id = self.keyring.material_id(&rec.key.key_id, &material);
+        let material_id = self.held.keyring.material_id(&rec.key.key_id, &material);
         if let Some(given) = &r.key_material_id {
             if r.import_type == Some(ImportType::NewKeyMaterial) {
                 return Err(KmsError::validation(
@@ -283,7 +284,7 @@ impl Kms {
                 ));
             }
         }
-        let sealed = self.keyring.seal_material(&arn, &material_id, &material)?;
+        let sealed = self.held.keyring.seal_material(&arn, &material_id, &material)?;
         drop(material);
 
         let (k, _) = self

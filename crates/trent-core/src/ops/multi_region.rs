@@ -81,7 +81,7 @@ impl Call for ReplicateKeyRequest {
         let there = crate::Caller { region: region.to_string(), ..caller.clone() };
 
         // Under the set's lock: the primary's materials as stored now.
-        let guard = kms.keys.lock(&key).await;
+        let guard = kms.held.keys.lock(&key).await;
         let (fresh, mats) = kms
             .read_key(&primary.key)
             .await?
@@ -256,7 +256,11 @@ impl Kms {
                 let sealed = match (&m.sealed, m.import_state) {
                     (Some(_), None) => {
                         let secret = self.open_material(m)?;
-                        Some(self.keyring.seal_material(&key.arn(), &m.material_id, &secret)?)
+                        Some(self.held.keyring.seal_material(
+                            &key.arn(),
+                            &m.material_id,
+                            &secret,
+                        )?)
                     }
                     _ => None,
                 };
