@@ -207,7 +207,7 @@ impl FileAudit {
     }
 
     fn writer(&self) -> Result<std::sync::MutexGuard<'_, Writer>, AuditError> {
-        self.writer.lock().map_err(|_| AuditError("the audit trail's lock is poisoned".into()))
+        self.writer.lock().map_err(|_| AuditError::Writer("the audit trail's lock is poisoned"))
     }
 
     /// Writes a checkpoint now if anything was written since the last one and it is time,
@@ -229,7 +229,7 @@ impl FileAudit {
         // The fsyncs and deletions run without the lock (on a second handle of the live
         // file), so that records go on being written meanwhile.
         let live = match w.unsynced {
-            true => Some(w.file.try_clone().map_err(|e| AuditError(e.to_string()))?),
+            true => Some(w.file.try_clone()?),
             false => None,
         };
         w.unsynced = false;
@@ -237,7 +237,7 @@ impl FileAudit {
         let prune_in = std::mem::take(&mut w.prune_due).then(|| w.dir.clone());
         drop(w);
         for file in rotated.iter().chain(&live) {
-            file.sync_data().map_err(|e| AuditError(e.to_string()))?;
+            file.sync_data()?;
         }
         if let (Some(dir), Some(keep)) = (prune_in, self.options.keep_files) {
             prune(&dir, keep);
@@ -268,7 +268,7 @@ impl Writer {
     fn write(&mut self, lines: &str) -> Result<(), AuditError> {
         if let Err(e) = self.file.write_all(lines.as_bytes()) {
             let _ = self.file.set_len(self.bytes);
-            return Err(AuditError(e.to_string()));
+            return Err(e.into());
         }
         self.bytes += lines.len() as u64;
         self.unsynced = true;
@@ -322,10 +322,13 @@ impl Writer {
         self.checkpoint(key)?;
         let live = self.dir.join(LIVE_FILE);
         let rotated = self.dir.join(format!("audit-{:012}.log", self.first_sequence));
-        std::fs::rename(&live, &rotated).map_err(|e| AuditError(e.to_string()))?;
+        std::fs::rename(&live, &rotated)?;
         let closed = std::mem::replace(
             &mut self.file,
-            open_append(&live).map_err(|e| AuditError(format!("{e:#}")))?,
+            open_append(&live).map_err(|e| {
+                    let e = e.downcast::<std::io::Error>().unwrap_or_else(std::io::Error::other);
+                    AuditError::from(e)
+                })?,
         );
         if std::mem::take(&mut self.unsynced) {
             self.rotated.push(closed);
@@ -452,7 +455,7 @@ impl AuditSink for FileAudit {
 /// Fails what is pending: the writer's role was dropped without ending.
 fn fail_pending(q: &mut Queue) {
     for (_, reply) in q.pending.drain(..) {
-        let _ = reply.send(Err(AuditError("the audit writer failed".into())));
+        let _ = reply.send(Err(AuditError::Writer("the audit writer failed")));
     }
 }
 

@@ -17,10 +17,24 @@ pub use recorded::{recorded, Recorded};
 
 use serde_json::{json, Value};
 
-/// A record that could not be written (the trail does not hold it).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("the audit record could not be written: {0}")]
-pub struct AuditError(pub String);
+/// A record that could not be written (the trail does not hold it). Shown with its cause, so
+/// that the log line of one says why; cloned to every caller whose record was in the failed
+/// write.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum AuditError {
+    /// The trail's file could not be written, synced or rotated.
+    #[error("the audit record could not be written: {0}")]
+    Io(std::sync::Arc<std::io::Error>),
+    /// The writer is gone (stopped, failed, or its lock poisoned by a panic).
+    #[error("the audit record could not be written: {0}")]
+    Writer(&'static str),
+}
+
+impl From<std::io::Error> for AuditError {
+    fn from(e: std::io::Error) -> Self {
+        AuditError::Io(std::sync::Arc::new(e))
+    }
+}
 
 pub trait AuditSink: Send + Sync {
     /// Appends one record, the text of one JSON object; done once it is in the trail.
@@ -36,7 +50,7 @@ pub enum AuditWrite {
 }
 
 fn writer_stopped() -> AuditError {
-    AuditError("the audit writer stopped".into())
+    AuditError::Writer("the audit writer stopped")
 }
 
 impl AuditWrite {

@@ -24,7 +24,8 @@ pub struct Captured(
 impl trent_core::audit::AuditSink for Captured {
     fn record(&self, event: String) -> trent_core::audit::AuditWrite {
         if self.1.load(std::sync::atomic::Ordering::SeqCst) {
-            let full = trent_core::audit::AuditError("No space left on device".into());
+            let full = std::io::Error::new(std::io::ErrorKind::StorageFull, "No space left");
+            let full = trent_core::audit::AuditError::from(full);
             return trent_core::audit::AuditWrite::Done(Err(full));
         }
         let event = serde_json::from_str(&event).expect("a record is one JSON object");
