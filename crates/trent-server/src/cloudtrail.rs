@@ -12,7 +12,6 @@ use crate::error::Failure;
 use crate::pipeline::Surface;
 use crate::AppState;
 use axum::body::Bytes;
-use axum::http::HeaderMap;
 use base64::Engine;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -208,7 +207,7 @@ pub(crate) struct CloudTrailApi {
 impl Surface for CloudTrailApi {
     const SERVICE: &'static str = "cloudtrail";
 
-    fn operation(&self, _: &HeaderMap) -> Option<Called> {
+    fn operation(&self, _: Option<&str>) -> Option<Called> {
         Some(Called::LookupEvents)
     }
 
@@ -281,7 +280,7 @@ async fn lookup_events(
         match tokio::task::spawn_blocking(scan).await {
             Ok(Ok(page)) => page,
             Ok(Err(e)) => {
-                let f = trent_core::KmsError::Internal(trent_core::Fault::TrailRead(e));
+                let f = trent_core::KmsError::from(trent_core::Fault::TrailRead(e));
                 return refused(request_parameters, Failure::Kms(f));
             }
             Err(e) => {

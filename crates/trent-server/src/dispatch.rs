@@ -83,7 +83,8 @@ where
         }
     };
     let response_elements = response_elements(R::OPERATION, &out, &recorded);
-    let body = trent_types::encode(&out).map_err(|e| Failure::Kms(KmsError::Internal(e.into())));
+    let body = trent_types::encode(&out)
+        .map_err(|e| Failure::Kms(KmsError::from(trent_core::Fault::from(e))));
     Dispatched { body, request_parameters, response_elements, recorded }
 }
 

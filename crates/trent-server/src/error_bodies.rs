@@ -5,6 +5,12 @@
 //! those responses — a 4xx status with only `connection: close`, `content-length: 0` and
 //! `date`, which no handler of Trent writes (every one sets `content-type` and a request id)
 //! — and sends the same status with a JSON body instead.
+//!
+//! Why by its bytes: hyper 1.x has no hook to give its own refusals a body (the request is
+//! hyperium/hyper#3844; the pull request that would add one, #3911, is not merged), and axum
+//! never sees a request hyper could not parse. The recognition is exact rather than loose,
+//! and `tests/api/limits.rs` (`http_layer_refusals_have_json_bodies`) sends each kind of
+//! refusal: an upgrade of hyper that writes them otherwise fails that test, not silently.
 
 use std::io;
 use std::pin::Pin;

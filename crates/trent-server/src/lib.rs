@@ -14,6 +14,8 @@ mod listener;
 mod log_budget;
 pub mod metrics;
 mod pipeline;
+
+use pipeline::Surface as _;
 pub mod tls;
 
 pub use listener::Limits;
@@ -200,9 +202,8 @@ struct KmsApi;
 impl pipeline::Surface for KmsApi {
     const SERVICE: &'static str = "kms";
 
-    fn operation(&self, headers: &HeaderMap) -> Option<audit::Called> {
-        let target = headers.get("x-amz-target").and_then(|v| v.to_str().ok())?;
-        let op = target.strip_prefix("TrentService.")?;
+    fn operation(&self, target: Option<&str>) -> Option<audit::Called> {
+        let op = target?.strip_prefix("TrentService.")?;
         trent_types::Operation::from_name(op).map(audit::Called::Kms)
     }
 
@@ -249,22 +250,22 @@ async fn handle(
     }
     let source_ip = peer.map(|p| p.0 .0.ip().to_string());
     let watch = watch.map(|w| w.0);
-    let cloudtrail =
-        headers.get("x-amz-target").is_some_and(|t| t.as_bytes() == cloudtrail::TARGET.as_bytes());
-    let request = pipeline::Incoming { source_ip, method, uri, headers, body, watch };
-    if cloudtrail {
-        return match st.trail.clone() {
-            Some(trail) => {
-                pipeline::serve(&cloudtrail::CloudTrailApi { trail }, &st, request).await
-            }
-            None => {
-                let (request_id, _) = trent_crypto::new_id_pair().unwrap_or_default();
-                let code = "UnknownOperationException";
-                error::envelope(StatusCode::BAD_REQUEST, code, "", Some(&request_id))
-            }
+    // The target is read once: it chooses the surface, and the surface its operation.
+    let target = headers.get("x-amz-target").and_then(|v| v.to_str().ok());
+    if target == Some(cloudtrail::TARGET) {
+        let Some(trail) = st.trail.clone() else {
+            let (request_id, _) = trent_crypto::new_id_pair().unwrap_or_default();
+            let code = "UnknownOperationException";
+            return error::envelope(StatusCode::BAD_REQUEST, code, "", Some(&request_id));
         };
+        let surface = cloudtrail::CloudTrailApi { trail };
+        let called = surface.operation(target);
+        let request = pipeline::Incoming { source_ip, method, uri, headers, body, watch };
+        return pipeline::serve(&surface, &st, called, request).await;
     }
-    pipeline::serve(&KmsApi, &st, request).await
+    let called = KmsApi.operation(target);
+    let request = pipeline::Incoming { source_ip, method, uri, headers, body, watch };
+    pipeline::serve(&KmsApi, &st, called, request).await
 }
 
 fn internal(cause: &'static str) -> Failure {

@@ -24,9 +24,9 @@ pub(crate) trait Surface: Send + Sync + 'static {
     /// The SigV4 service name its requests are signed for (`kms`, `cloudtrail`).
     const SERVICE: &'static str;
 
-    /// The operation a request names (from its headers); `None` is refused as
-    /// UnknownOperationException once the caller is authenticated.
-    fn operation(&self, headers: &HeaderMap) -> Option<Called>;
+    /// The operation a request names by its `X-Amz-Target` (read once, by the router);
+    /// `None` is refused as UnknownOperationException once the caller is authenticated.
+    fn operation(&self, target: Option<&str>) -> Option<Called>;
 
     /// The most a request's body may have (`None`: it named no operation).
     fn max_body(&self, called: Option<Called>) -> usize;
@@ -70,15 +70,21 @@ impl Exchange {
     }
 }
 
-/// Serves one request of surface `S`.
-pub(crate) async fn serve<S: Surface>(surface: &S, st: &Arc<AppState>, r: Incoming) -> Response {
+/// Serves one request of surface `S`, which names `called` (`Surface::operation`).
+pub(crate) async fn serve<S: Surface>(
+    surface: &S,
+    st: &Arc<AppState>,
+    called: Option<Called>,
+    r: Incoming,
+) -> Response {
     let arrived = std::time::Instant::now();
     let (request_id, event_id) = trent_crypto::new_id_pair().unwrap_or_default();
-    let called = surface.operation(&r.headers);
-    let (source_ip, headers) = (r.source_ip.clone(), r.headers.clone());
+    let Incoming { source_ip, method, uri, headers, body, watch } = r;
+    let read = Read { method, uri, body, watch };
     // A panic (in authentication, or in the call's task) must not drop the connection
     // without an answer: it becomes KMSInternalException (the panic hook logs where).
-    let exchange = std::panic::AssertUnwindSafe(exchange(surface, st, called, r))
+    let exchange = exchange(surface, st, called, &source_ip, &headers, read);
+    let exchange = std::panic::AssertUnwindSafe(exchange)
         .catch_unwind()
         .await
         .unwrap_or_else(|_| Exchange::refused(None, internal("panic")));
@@ -123,14 +129,24 @@ pub(crate) async fn serve<S: Surface>(surface: &S, st: &Arc<AppState>, r: Incomi
     resp
 }
 
+/// What of a request its reading and authentication consume.
+struct Read {
+    method: Method,
+    uri: Uri,
+    body: axum::body::Body,
+    watch: Option<listener::BodyWatch>,
+}
+
 /// Reads, authenticates and runs one request.
 async fn exchange<S: Surface>(
     surface: &S,
     st: &Arc<AppState>,
     called: Option<Called>,
-    r: Incoming,
+    source_ip: &Option<String>,
+    headers: &HeaderMap,
+    r: Read,
 ) -> Exchange {
-    let Incoming { source_ip, method, uri, headers, body, watch } = r;
+    let Read { method, uri, body, watch } = r;
     let body = match read_body(&st.limits, body, surface.max_body(called), watch.as_ref()).await {
         Err(f) => return Exchange::refused(None, f),
         Ok(body) => body,
@@ -139,7 +155,7 @@ async fn exchange<S: Surface>(
         return Exchange::refused(None, Failure::UnknownOperation);
     }
     let authenticated =
-        st.auth.authenticate(S::SERVICE, source_ip, &method, &uri, &headers, &body).await;
+        st.auth.authenticate(S::SERVICE, source_ip.clone(), &method, &uri, headers, &body).await;
     let caller = match authenticated {
         Ok(caller) => Arc::new(caller),
         Err(f) => return Exchange::refused(None, f),

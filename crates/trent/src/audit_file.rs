@@ -326,9 +326,9 @@ impl Writer {
         let closed = std::mem::replace(
             &mut self.file,
             open_append(&live).map_err(|e| {
-                    let e = e.downcast::<std::io::Error>().unwrap_or_else(std::io::Error::other);
-                    AuditError::from(e)
-                })?,
+                let e = e.downcast::<std::io::Error>().unwrap_or_else(std::io::Error::other);
+                AuditError::from(e)
+            })?,
         );
         if std::mem::take(&mut self.unsynced) {
             self.rotated.push(closed);
