@@ -96,7 +96,7 @@ def wrk(url, script, connections, duration, pid=None):
 # includes what it calls).
 FRAMES = [
     ("trent_server::listener::serve_io", "everything a connection does (hyper, the handler, the writes)"),
-    ("trent_server::audit::<impl trent_server::AppState>::audit_record", "the audit record: built, serialized, chained, written"),
+    ("trent_server::audit::<impl trent_server::AppState>::audit_call", "the audit record: built, serialized, chained, written"),
     ("trent_core::audit::api_call::ApiCall::to_json", "  of which the record's JSON"),
     ("<trent::audit_file::FileAudit as trent_core::audit::AuditSink>::record", "  of which the file: chain digest, write(2)"),
     ("ksys_write", "    of which the kernel's write(2)"),
