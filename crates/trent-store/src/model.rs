@@ -187,7 +187,7 @@ pub struct Transient {
     pub until_ms: i64,
 }
 
-/// One key's row and material changes in a write of several keys ([`crate::Store::update_keys`]).
+/// One key's row and material changes in a write of several keys ([`crate::KeyStore::update_keys`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct KeyUpdate {
     /// The new row; written if the stored version is still `key.version - 1`.
