@@ -209,7 +209,7 @@ impl Kms {
         let wrapping_pool =
             wrapping_pool::WrappingPool::new(config.wrapping_pool.clone(), heavy.clone());
         let keys = key_cache::KeyCache::new(config.key_cache_size, config.key_cache_ttl);
-        let authz_cache = authz_cache::AuthzCache::new(10_000, config.key_cache_ttl);
+        let authz_cache = authz_cache::AuthzCache::new(store.clone(), 10_000, config.key_cache_ttl);
         let quotas = quotas::Quotas::new(config.quotas);
         Kms {
             store,

@@ -43,13 +43,14 @@ fn wrapping_spec_name(bits: u16) -> &'static str {
 
 impl Kms {
     pub fn stats(&self) -> Stats {
+        let (identity_policies, grants) = self.access.authz_cache.counts();
         Stats {
             caches: vec![
                 ("keys", self.held.keys.counts()),
                 ("materials", self.held.materials.counts()),
                 ("signing_keys", self.access.signing_keys.counts()),
-                ("identity_policies", self.access.authz_cache.identities.counts()),
-                ("grants", self.access.authz_cache.grants.counts()),
+                ("identity_policies", identity_policies),
+                ("grants", grants),
             ],
             wrapping_pool: self
                 .work

@@ -261,7 +261,7 @@ impl Kms {
         self.store.delete_key(key).await?;
         self.uncache_key(key);
         self.evict_materials(key);
-        self.forget_grants(key);
+        self.access.authz_cache.forget_grants(key);
         tracing::info!(key = %key.arn(), "deleted key whose deletion date passed");
         if key.key_id.starts_with("mrk-") {
             self.after_replica_deletion(key).await?;

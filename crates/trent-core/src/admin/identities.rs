@@ -196,7 +196,7 @@ impl Admin<'_> {
             ));
         }
         self.kms.store.put_identity_policy(&arn, policy_name, document).await?;
-        self.kms.forget_identity_policies(&arn);
+        self.kms.access.authz_cache.forget_identity_policies(&arn);
         Ok(())
     }
 
@@ -208,7 +208,7 @@ impl Admin<'_> {
     ) -> Result<()> {
         let arn = self.user(account_id, user).await?.arn();
         let deleted = self.kms.store.delete_identity_policy(&arn, policy_name).await;
-        self.kms.forget_identity_policies(&arn);
+        self.kms.access.authz_cache.forget_identity_policies(&arn);
         match deleted {
             Err(StoreError::NotFound) => Err(KmsError::new(
                 ErrorCode::NotFoundException,

@@ -184,7 +184,7 @@ impl Kms {
                 KmsError::Internal(crate::Fault::KeyPolicy { arn: arn.to_string(), source })
             })?),
         };
-        let identity = self.identity_policies(caller).await?;
+        let identity = self.access.authz_cache.identity_policies(caller).await?;
         let with_values =
             policy.has_conditions() || identity.iter().any(PolicyDocument::has_conditions);
         let mut ctx = self.context(caller, check.action, arn, check.conditions, with_values);
@@ -236,7 +236,7 @@ impl Kms {
         if resource.contains(":alias/") {
             crate::audit::note_resource(resource);
         }
-        let identity = self.identity_policies(caller).await?;
+        let identity = self.access.authz_cache.identity_policies(caller).await?;
         let with_values = identity.iter().any(PolicyDocument::has_conditions);
         let ctx = self.context(caller, action, resource, conditions, with_values);
         match decide_identity_only(&identity, &ctx) {
@@ -251,7 +251,7 @@ impl Kms {
     /// users need an identity policy; "Identity-based policy examples for AWS CloudTrail").
     pub async fn authorize_lookup_events(&self, caller: &Caller) -> Result<()> {
         const ACTION: &str = "cloudtrail:LookupEvents";
-        let identity = self.identity_policies(caller).await?;
+        let identity = self.access.authz_cache.identity_policies(caller).await?;
         let mut ctx = RequestContext {
             principal_arn: caller.principal_arn.clone(),
             principal_account: caller.account.clone(),

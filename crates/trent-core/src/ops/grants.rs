@@ -151,7 +151,7 @@ impl Kms {
         op: GrantOperation,
         conditions: &Conditions,
     ) -> Result<bool> {
-        let grants = self.grants_of(&rec.key).await?;
+        let grants = self.access.authz_cache.grants_of(&rec.key).await?;
         Ok(grants
             .iter()
             .any(|g| g.grantee == caller.principal_arn && grant_covers(g, op, conditions)))
@@ -247,7 +247,7 @@ impl Call for CreateGrantRequest {
             issuer: auth.caller().principal_arn.clone(),
             created_ms: kms.now_ms(),
         };
-        kms.put_grant(&g).await?;
+        kms.access.authz_cache.put_grant(&g, &kms.config.resource_quotas).await?;
         Ok(CreateGrantResponse { grant_token: Some(g.token), grant_id: Some(g.grant_id) })
     }
 }
@@ -305,7 +305,7 @@ impl Call for RetireGrantRequest {
         if self.dry_run == Some(true) {
             return Err(KmsError::dry_run());
         }
-        match kms.delete_grant(&grant.key, &grant.grant_id).await {
+        match kms.access.authz_cache.delete_grant(&grant.key, &grant.grant_id).await {
             Err(StoreError::NotFound) => Err(KmsError::new(
                 ErrorCode::NotFoundException,
                 format!("Grant ID {} not found", grant.grant_id),
@@ -328,7 +328,7 @@ impl Call for RevokeGrantRequest {
             return Err(KmsError::dry_run());
         }
         let id = self.grant_id;
-        match kms.delete_grant(&rec.key, &id).await {
+        match kms.access.authz_cache.delete_grant(&rec.key, &id).await {
             Err(StoreError::NotFound) => {
                 Err(KmsError::new(ErrorCode::NotFoundException, format!("Grant ID {id} not found")))
             }
