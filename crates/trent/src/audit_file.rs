@@ -82,14 +82,8 @@ fn io(what: &str, path: &Path, e: std::io::Error) -> anyhow::Error {
     anyhow::Error::new(e).context(format!("cannot {what} {}", path.display()))
 }
 
-fn open_append(path: &Path) -> anyhow::Result<File> {
-    OpenOptions::new()
-        .create(true)
-        .append(true)
-        .read(true)
-        .mode(0o600)
-        .open(path)
-        .map_err(|e| io("open", path, e))
+fn open_append(path: &Path) -> std::io::Result<File> {
+    OpenOptions::new().create(true).append(true).read(true).mode(0o600).open(path)
 }
 
 /// The last complete line of `file` and where the complete lines end (a line cut by a crash
@@ -146,7 +140,7 @@ impl FileAudit {
         options: AuditOptions,
     ) -> anyhow::Result<Arc<Self>> {
         let path = dir.join(LIVE_FILE);
-        let mut file = open_append(&path)?;
+        let mut file = open_append(&path).map_err(|e| io("open", &path, e))?;
         let (last, complete) = last_line(&mut file).map_err(|e| io("read", &path, e))?;
         let len = file.metadata().map_err(|e| io("read", &path, e))?.len();
         if complete < len {
@@ -179,7 +173,8 @@ impl FileAudit {
                 drop(file);
                 std::fs::rename(&path, &aside).map_err(|e| io("set aside", &path, e))?;
                 tracing::warn!(file = %aside.display(), "the audit trail was not this node's chain; set aside, a new chain begins");
-                (Chain::start(&options.node), open_append(&path)?)
+                let file = open_append(&path).map_err(|e| io("open", &path, e))?;
+                (Chain::start(&options.node), file)
             }
         };
         let bytes = file.seek(SeekFrom::End(0)).map_err(|e| io("read", &path, e))?;
@@ -323,13 +318,7 @@ impl Writer {
         let live = self.dir.join(LIVE_FILE);
         let rotated = self.dir.join(format!("audit-{:012}.log", self.first_sequence));
         std::fs::rename(&live, &rotated)?;
-        let closed = std::mem::replace(
-            &mut self.file,
-            open_append(&live).map_err(|e| {
-                let e = e.downcast::<std::io::Error>().unwrap_or_else(std::io::Error::other);
-                AuditError::from(e)
-            })?,
-        );
+        let closed = std::mem::replace(&mut self.file, open_append(&live)?);
         if std::mem::take(&mut self.unsynced) {
             self.rotated.push(closed);
         }

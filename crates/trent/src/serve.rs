@@ -8,6 +8,7 @@ use anyhow::Context as _;
 use crate::audit_file::FileAudit;
 use crate::config::{AuthArg, ServeConfig, TlsChoice};
 use crate::datadir;
+use crate::storage::KeyChanges;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -113,9 +114,9 @@ struct Opened {
     audit: Arc<FileAudit>,
 }
 
-type KeyChanges = Option<crate::storage::KeyChanges>;
-
-async fn open(cfg: &ServeConfig) -> anyhow::Result<(Opened, trent_crypto::Keyring, KeyChanges)> {
+async fn open(
+    cfg: &ServeConfig,
+) -> anyhow::Result<(Opened, trent_crypto::Keyring, Option<KeyChanges>)> {
     datadir::ensure_dir(&cfg.data_dir)?;
     // Taken before anything is read or written.
     let lock = match cfg.database_url {
@@ -272,7 +273,7 @@ fn start_duties(
     cfg: &ServeConfig,
     opened: &Opened,
     domain: &Domain,
-    changes: KeyChanges,
+    changes: Option<KeyChanges>,
 ) {
     let kms = &domain.kms;
     tasks.spawn(kms.clone().run_background(Duration::from_secs(30)));

@@ -392,13 +392,14 @@ mod tests {
         assert!(warning_days("0").is_err() && warning_days("400").is_err());
     }
 
-    /// Parses `trent serve`'s flags as the binary does.
+    /// `trent serve`'s flags, as the binary parses them.
+    #[derive(clap::Parser)]
+    struct Cli {
+        #[command(flatten)]
+        serve: ServeArgs,
+    }
+
     fn flags(args: &[&str]) -> ServeArgs {
-        #[derive(clap::Parser)]
-        struct Cli {
-            #[command(flatten)]
-            serve: ServeArgs,
-        }
         let argv = std::iter::once("trent").chain(args.iter().copied());
         <Cli as clap::Parser>::try_parse_from(argv).unwrap().serve
     }
@@ -438,11 +439,6 @@ mod tests {
     /// Every setting is a key of the file, and `--config`'s help names each of them.
     #[test]
     fn the_config_help_names_every_file_key() {
-        #[derive(clap::Parser)]
-        struct Cli {
-            #[command(flatten)]
-            serve: ServeArgs,
-        }
         let command = <Cli as clap::CommandFactory>::command();
         let config = command.get_arguments().find(|a| a.get_id() == "config").unwrap();
         let help = config.get_help().unwrap().to_string();
