@@ -35,14 +35,22 @@ pub(crate) fn signing_key_cache() -> SigningKeyCache {
     SigningKeyCache::new(SIGNING_KEY_CACHE, Some(SIGNING_KEY_TTL))
 }
 
-/// The authentication of one [`Kms`].
+/// The authentication of one [`Kms`]: the parts it reads, and nothing else of the service.
 pub struct Authentication<'k> {
-    kms: &'k Kms,
+    signing_keys: &'k SigningKeyCache,
+    store: &'k dyn trent_store::IdentityStore,
+    keyring: &'k trent_crypto::Keyring,
+    quotas: &'k crate::quotas::Quotas,
 }
 
 impl Kms {
     pub fn authentication(&self) -> Authentication<'_> {
-        Authentication { kms: self }
+        Authentication {
+            signing_keys: &self.access.signing_keys,
+            store: &*self.store,
+            keyring: &self.held.keyring,
+            quotas: &self.access.quotas,
+        }
     }
 }
 
@@ -57,13 +65,13 @@ impl Authentication<'_> {
         region: &str,
         service: &str,
     ) -> Result<Option<Arc<SigningIdentity>>> {
-        let cache = &self.kms.access.signing_keys;
+        let cache = self.signing_keys;
         let parts = [access_key_id, "/", date, "/", region, "/", service];
         let ck = parts.concat();
         if let Some(k) = cache.get(&ck) {
             return Ok(Some(k));
         }
-        let Some(k) = self.kms.store.get_access_key(access_key_id).await? else {
+        let Some(k) = self.store.get_access_key(access_key_id).await? else {
             return Ok(None);
         };
         // An account lives in one partition, as in AWS: its credentials are unknown in the
@@ -72,14 +80,10 @@ impl Authentication<'_> {
         if trent_store::partition_of_arn(&k.principal_arn) != Some(crate::partition_of(region)) {
             return Ok(None);
         }
-        let secret = self
-            .kms
-            .held
-            .keyring
-            .open_secret(&secret_context(&k.access_key_id), &k.sealed_secret)?;
+        let secret =
+            self.keyring.open_secret(&secret_context(&k.access_key_id), &k.sealed_secret)?;
         let Ok(secret) = std::str::from_utf8(secret.as_bytes()) else { return Ok(None) };
-        let quota =
-            crate::quotas::TenantHandle(Some(self.kms.access.quotas.tenant(&k.account_id, region)));
+        let quota = crate::quotas::TenantHandle(Some(self.quotas.tenant(&k.account_id, region)));
         let identity = Arc::new(SigningIdentity {
             quota,
             account: k.account_id,
@@ -92,6 +96,6 @@ impl Authentication<'_> {
 
     /// Forgets the cached signing keys of an access key (deleted by this server's admin).
     pub(crate) fn forget_access_key(&self, access_key_id: &str) {
-        self.kms.access.signing_keys.retain(|scope| scope.split('/').next() != Some(access_key_id));
+        self.signing_keys.retain(|scope| scope.split('/').next() != Some(access_key_id));
     }
 }

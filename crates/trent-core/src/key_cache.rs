@@ -10,11 +10,12 @@
 
 use crate::authz::PolicyDocument;
 use crate::cache::BoundedCache;
-use crate::{Kms, Result};
+use crate::clock::Clock;
+use crate::Result;
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
 use std::sync::Arc;
-use trent_store::{KeyRecord, KeyRef, MaterialRecord};
+use trent_store::{KeyRecord, KeyRef, MaterialRecord, Store};
 
 pub(crate) struct CachedKey {
     /// Shared with the calls that use it: a call holds the record, never a copy of it (a
@@ -38,15 +39,25 @@ impl std::ops::Deref for Materials {
 /// Locks striped over keys: two keys may share a stripe, which only serializes them.
 const STRIPES: usize = 256;
 
+/// The cache with the store it loads from and the clock that says what a key is now.
 pub(crate) struct KeyCache {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
     entries: BoundedCache<KeyRef, Arc<CachedKey>>,
     locks: Box<[tokio::sync::Mutex<()>]>,
     hasher: RandomState,
 }
 
 impl KeyCache {
-    pub(crate) fn new(capacity: usize, ttl: Option<std::time::Duration>) -> Self {
+    pub(crate) fn new(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        capacity: usize,
+        ttl: Option<std::time::Duration>,
+    ) -> Self {
         KeyCache {
+            store,
+            clock,
             entries: BoundedCache::new(capacity, ttl),
             locks: (0..STRIPES).map(|_| tokio::sync::Mutex::new(())).collect(),
             hasher: RandomState::new(),
@@ -73,15 +84,13 @@ impl KeyCache {
             old.rec.version > new.rec.version
         })
     }
-}
 
-impl Kms {
     /// The key and its materials, from the cache or the store; `None` if there is no key.
     /// As it is now: when time has changed it since it was stored (expired imported
     /// material), the changed copy, which is served but neither cached nor written.
     pub(crate) async fn cached_key(&self, key: &KeyRef) -> Result<Option<Arc<CachedKey>>> {
         let Some(c) = self.stored_key(key).await? else { return Ok(None) };
-        Ok(Some(match crate::lifecycle::as_of(&c.rec, &c.mats, self.now_ms()) {
+        Ok(Some(match crate::lifecycle::as_of(&c.rec, &c.mats, self.clock.now_ms()) {
             None => c,
             Some((rec, mats)) => {
                 Arc::new(CachedKey { rec: Arc::new(rec), mats, policy: c.policy.clone() })
@@ -91,19 +100,19 @@ impl Kms {
 
     /// The key and its materials as stored, from the cache or the store.
     async fn stored_key(&self, key: &KeyRef) -> Result<Option<Arc<CachedKey>>> {
-        if let Some(c) = self.held.keys.entries.get(key) {
+        if let Some(c) = self.entries.get(key) {
             return Ok(Some(c));
         }
-        if !self.held.keys.entries.enabled() {
-            return Ok(self.read_key(key).await?.map(|(rec, mats)| self.held.keys.put(rec, mats)));
+        if !self.entries.enabled() {
+            return Ok(self.read_key(key).await?.map(|(rec, mats)| self.put(rec, mats)));
         }
         // Loaded under the key's lock, so that no write can fall between reading the store
         // and filling the cache.
-        let _guard = self.held.keys.lock(key).await;
-        if let Some(c) = self.held.keys.entries.get(key) {
+        let _guard = self.lock(key).await;
+        if let Some(c) = self.entries.get(key) {
             return Ok(Some(c));
         }
-        Ok(self.read_key(key).await?.map(|(rec, mats)| self.held.keys.put(rec, mats)))
+        Ok(self.read_key(key).await?.map(|(rec, mats)| self.put(rec, mats)))
     }
 
     /// A key with its materials as one snapshot of the store.
@@ -121,28 +130,17 @@ impl Kms {
 
     /// Records what a write left in the store; the caller holds the key's lock.
     pub(crate) fn cache_key(&self, rec: KeyRecord, mats: Vec<MaterialRecord>) {
-        self.held.keys.put(rec, mats);
+        self.put(rec, mats);
     }
 
     /// Forgets a key; the caller holds the key's lock.
     pub(crate) fn uncache_key(&self, key: &KeyRef) {
-        self.held.keys.entries.remove(key);
-    }
-
-    /// Forgets a key another node changed (its notification arrived after the change was
-    /// committed). Under the key's lock, so that a load that read the store before the change
-    /// cannot put the old copy back afterwards.
-    pub async fn forget_key(&self, key: &KeyRef) {
-        let _guard = self.held.keys.lock(key).await;
-        self.uncache_key(key);
-        self.evict_materials(key);
+        self.entries.remove(key);
     }
 
     /// The parsed policy of `rec` when the cache holds exactly this policy text.
     pub(crate) fn cached_policy(&self, rec: &KeyRecord) -> Option<Arc<PolicyDocument>> {
-        self.held
-            .keys
-            .entries
+        self.entries
             .get(&rec.key)
             .filter(|c| c.rec.policy == rec.policy)
             .and_then(|c| c.policy.clone())

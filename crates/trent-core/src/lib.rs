@@ -128,16 +128,17 @@ pub struct Kms {
 }
 
 /// The keys a node serves from memory: the keyring that opens them, their records with
-/// materials and parsed policy (exact under the per-key locks of `writes.rs`), and opened
-/// materials.
+/// materials and parsed policy (`KeyCache`: loads from the store, exact under the per-key
+/// locks of `writes.rs`), and opened materials (`Held`'s own methods in `materials.rs`).
 struct Held {
     keyring: Keyring,
     keys: key_cache::KeyCache,
     materials: materials::MaterialCache,
 }
 
-/// Who may call: access keys' signing keys (`authn.rs`), identity policies and grants
-/// (`authz_cache.rs`), and the request quotas counted in `Kms::call`.
+/// Who may call: access keys' signing keys (`authn.rs`, read through the `Authentication`
+/// view), identity policies and grants (`authz_cache.rs`), and the request quotas `Kms::call`
+/// charges (`Quotas::tenant_of`, `Quotas::charge`).
 struct Access {
     signing_keys: authn::SigningKeyCache,
     authz_cache: authz_cache::AuthzCache,
@@ -208,7 +209,12 @@ impl Kms {
         let heavy = Arc::new(heavy::HeavyWork::new(config.heavy_work.clone()));
         let wrapping_pool =
             wrapping_pool::WrappingPool::new(config.wrapping_pool.clone(), heavy.clone());
-        let keys = key_cache::KeyCache::new(config.key_cache_size, config.key_cache_ttl);
+        let keys = key_cache::KeyCache::new(
+            store.clone(),
+            clock.clone(),
+            config.key_cache_size,
+            config.key_cache_ttl,
+        );
         let authz_cache = authz_cache::AuthzCache::new(store.clone(), 10_000, config.key_cache_ttl);
         let quotas = quotas::Quotas::new(config.quotas);
         Kms {
@@ -246,6 +252,11 @@ impl Kms {
 
     pub fn keyring(&self) -> &Keyring {
         &self.held.keyring
+    }
+
+    /// Forgets a key another node changed (see [`Held::forget_key`]).
+    pub async fn forget_key(&self, key: &trent_store::KeyRef) {
+        self.held.forget_key(key).await;
     }
 
     /// The time of the one clock every expiry and every record is measured by.

@@ -2,7 +2,7 @@
 //! materials.
 
 use crate::cache::BoundedCache;
-use crate::{Kms, KmsError, Result};
+use crate::{Held, Kms, KmsError, Result};
 use std::sync::Arc;
 use trent_crypto::Secret;
 use trent_store::{KeyRef, MaterialRecord};
@@ -49,7 +49,16 @@ impl MaterialCache {
     }
 }
 
-impl Kms {
+impl Held {
+    /// Forgets a key another node changed (its notification arrived after the change was
+    /// committed). Under the key's lock, so that a load that read the store before the change
+    /// cannot put the old copy back afterwards.
+    pub(crate) async fn forget_key(&self, key: &KeyRef) {
+        let _guard = self.keys.lock(key).await;
+        self.keys.uncache_key(key);
+        self.evict_materials(key);
+    }
+
     /// Seals `material` for `key` as a record in `state`.
     pub(crate) fn seal_new_material(
         &self,
@@ -58,8 +67,8 @@ impl Kms {
         state: KeyMaterialState,
         now: i64,
     ) -> Result<MaterialRecord> {
-        let material_id = self.held.keyring.material_id(&key.key_id, material);
-        let sealed = self.held.keyring.seal_material(&key.arn(), &material_id, material)?;
+        let material_id = self.keyring.material_id(&key.key_id, material);
+        let sealed = self.keyring.seal_material(&key.arn(), &material_id, material)?;
         Ok(MaterialRecord::new(key.clone(), material_id, Some(sealed), state, now))
     }
 
@@ -73,6 +82,27 @@ impl Kms {
         self.seal_new_material(key, &trent_crypto::random_secret(32)?, state, now)
     }
 
+    /// Opens a material record (through the cache).
+    pub(crate) fn open_material(&self, m: &MaterialRecord) -> Result<Arc<Secret>> {
+        if let Some(s) = self.materials.get(&m.key, &m.material_id) {
+            return Ok(s);
+        }
+        let sealed = m.sealed.as_deref().ok_or_else(|| KmsError::broken("material not present"))?;
+        let opened = Arc::new(
+            self.keyring
+                .open_material(&m.key.arn(), &m.material_id, sealed)
+                .map_err(|_| KmsError::Internal(crate::Fault::SealedMaterial(m.key.arn())))?,
+        );
+        self.materials.put(&m.key, &m.material_id, opened.clone());
+        Ok(opened)
+    }
+
+    pub(crate) fn evict_materials(&self, key: &KeyRef) {
+        self.materials.evict_key(key);
+    }
+}
+
+impl Kms {
     /// Fresh material of any key spec: random bytes for symmetric and HMAC keys, at once; an
     /// asymmetric key pair as bounded heavy work (RSA takes long).
     pub(crate) async fn new_material(
@@ -87,26 +117,6 @@ impl Kms {
         } else {
             crate::keyspec::generate(spec)?
         };
-        self.seal_new_material(key, &material, state, now)
-    }
-
-    /// Opens a material record (through the cache).
-    pub(crate) fn open_material(&self, m: &MaterialRecord) -> Result<Arc<Secret>> {
-        if let Some(s) = self.held.materials.get(&m.key, &m.material_id) {
-            return Ok(s);
-        }
-        let sealed = m.sealed.as_deref().ok_or_else(|| KmsError::broken("material not present"))?;
-        let opened = Arc::new(
-            self.held
-                .keyring
-                .open_material(&m.key.arn(), &m.material_id, sealed)
-                .map_err(|_| KmsError::Internal(crate::Fault::SealedMaterial(m.key.arn())))?,
-        );
-        self.held.materials.put(&m.key, &m.material_id, opened.clone());
-        Ok(opened)
-    }
-
-    pub(crate) fn evict_materials(&self, key: &KeyRef) {
-        self.held.materials.evict_key(key);
+        self.held.seal_new_material(key, &material, state, now)
     }
 }

@@ -111,8 +111,8 @@ impl Kms {
     {
         let _guard = self.held.keys.lock(key).await;
         for attempt in 0..ATTEMPTS {
-            let Some((rec, mats)) = self.read_key(key).await? else {
-                self.uncache_key(key);
+            let Some((rec, mats)) = self.held.keys.read_key(key).await? else {
+                self.held.keys.uncache_key(key);
                 return Err(crate::gate::key_not_found(key));
             };
             let now = self.now_ms();
@@ -208,9 +208,9 @@ impl Kms {
         }
         let mut out = Vec::with_capacity(written.len());
         for w in written {
-            self.cache_key(w.rec.clone(), w.mats.clone());
+            self.held.keys.cache_key(w.rec.clone(), w.mats.clone());
             if !w.expired.is_empty() {
-                self.evict_materials(&w.rec.key);
+                self.held.evict_materials(&w.rec.key);
                 self.record_expiry(&w.rec, &w.expired, now);
             }
             out.push((w.rec, w.mats));
@@ -243,14 +243,14 @@ impl Kms {
     /// date has passed, as the store says under the key's lock; whether it did.
     pub(crate) async fn purge_if_due(&self, key: &KeyRef) -> Result<bool> {
         let _guard = self.held.keys.lock(key).await;
-        match self.read_key(key).await? {
+        match self.held.keys.read_key(key).await? {
             Some((rec, _)) if lifecycle::is_past_deletion(&rec, self.now_ms()) => {
                 self.purge_locked(key).await?;
                 Ok(true)
             }
             Some(_) => Ok(false),
             None => {
-                self.uncache_key(key);
+                self.held.keys.uncache_key(key);
                 Ok(true)
             }
         }
@@ -259,8 +259,8 @@ impl Kms {
     /// The caller holds the key's lock, which is its multi-Region set's lock too.
     async fn purge_locked(&self, key: &KeyRef) -> Result<()> {
         self.store.delete_key(key).await?;
-        self.uncache_key(key);
-        self.evict_materials(key);
+        self.held.keys.uncache_key(key);
+        self.held.evict_materials(key);
         self.access.authz_cache.forget_grants(key);
         tracing::info!(key = %key.arn(), "deleted key whose deletion date passed");
         if key.key_id.starts_with("mrk-") {

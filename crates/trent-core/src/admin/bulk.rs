@@ -33,7 +33,7 @@ impl Admin<'_> {
                     key_id: trent_crypto::new_key_id()?,
                 };
                 let material =
-                    self.kms.new_symmetric_material(&key, KeyMaterialState::Current, now)?;
+                    self.kms.held.new_symmetric_material(&key, KeyMaterialState::Current, now)?;
                 let policy = crate::new_key::default_policy(&key);
                 let mut rec = trent_store::KeyRecord::new(
                     key,

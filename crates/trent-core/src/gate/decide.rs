@@ -178,7 +178,7 @@ impl Kms {
         policy_text: &str,
         check: &Check<'_>,
     ) -> Result<Verdict> {
-        let policy = match self.cached_policy(rec).filter(|_| policy_text == rec.policy) {
+        let policy = match self.held.keys.cached_policy(rec).filter(|_| policy_text == rec.policy) {
             Some(p) => p,
             None => Arc::new(PolicyDocument::parse(policy_text).map_err(|source| {
                 KmsError::Internal(crate::Fault::KeyPolicy { arn: arn.to_string(), source })
@@ -265,8 +265,8 @@ impl Kms {
             // CloudTrail: "2 requests per second per account per Region" for LookupEvents;
             // counted after authorization, as `Kms::call` counts the KMS operations.
             Verdict::Allow => {
-                let tenant = self.tenant_of(caller);
-                self.admit(&tenant, crate::quotas::Quota::LookupEvents)
+                let quotas = &self.access.quotas;
+                quotas.charge(&quotas.tenant_of(caller), crate::quotas::Quota::LookupEvents)
             }
             Verdict::ExplicitDenyInIdentityPolicy => Err(KmsError::new(
                 ErrorCode::AccessDeniedException,

@@ -23,7 +23,6 @@ pub use targets::{
 
 use crate::{Caller, Kms, Result};
 use std::future::Future;
-use std::sync::Arc;
 use trent_types::trail::Trail;
 use trent_types::{Request, Resources};
 
@@ -117,42 +116,17 @@ impl Kms {
 
     async fn run<R: Call>(&self, caller: &Caller, req: R, metered: bool) -> Result<R::Response> {
         use crate::quotas::{quota_of, Counted};
-        let tenant = self.tenant_of(caller);
+        let quotas = &self.access.quotas;
+        let tenant = quotas.tenant_of(caller);
         let own = crate::quotas::counted(R::OPERATION) == Counted::Own;
         if metered && own {
-            self.admit(&tenant, quota_of(R::OPERATION, None))?;
+            quotas.charge(&tenant, quota_of(R::OPERATION, None))?;
         }
         let auth = self.authorize(caller, &req).await?;
         if metered && !own {
-            self.admit(&tenant, quota_of(R::OPERATION, auth.target.key_spec()))?;
+            quotas.charge(&tenant, quota_of(R::OPERATION, auth.target.key_spec()))?;
         }
-        self.access.quotas.as_tenant(&tenant, req.handle(self, auth)).await
-    }
-
-    /// The caller's request-quota buckets: those authentication handed over if they are the
-    /// caller's (a caller copied into another Region is not), else from the map.
-    pub(crate) fn tenant_of(&self, caller: &Caller) -> Arc<crate::quotas::Tenant> {
-        match &caller.quota.0 {
-            Some(t) if crate::quotas::Quotas::is_for(t, &caller.account, &caller.region) => {
-                t.clone()
-            }
-            _ => self.access.quotas.tenant(&caller.account, &caller.region),
-        }
-    }
-
-    /// Counts one call against `quota` in `tenant`'s buckets: ThrottlingException past it.
-    pub(crate) fn admit(
-        &self,
-        tenant: &crate::quotas::Tenant,
-        quota: crate::quotas::Quota,
-    ) -> Result<()> {
-        if self.access.quotas.admit_to(tenant, quota) {
-            Ok(())
-        } else if quota == crate::quotas::Quota::LookupEvents {
-            Err(crate::KmsError::throttling_lookup_events())
-        } else {
-            Err(crate::KmsError::throttling())
-        }
+        quotas.as_tenant(&tenant, req.handle(self, auth)).await
     }
 
     /// The request quotas in force.

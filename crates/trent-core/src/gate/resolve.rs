@@ -147,7 +147,9 @@ impl Kms {
     /// passed is gone, and imported material whose `ValidTo` has passed is deleted, even
     /// before the background pass (or the key's next write) persists it.
     pub(super) async fn load_key(&self, key: &KeyRef) -> Result<Arc<KeyRecord>> {
-        let rec = Arc::clone(&self.cached_key(key).await?.ok_or_else(|| key_not_found(key))?.rec);
+        let rec = Arc::clone(
+            &self.held.keys.cached_key(key).await?.ok_or_else(|| key_not_found(key))?.rec,
+        );
         if crate::lifecycle::is_past_deletion(&rec, self.now_ms()) {
             return Err(key_not_found(key));
         }

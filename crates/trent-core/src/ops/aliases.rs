@@ -159,7 +159,7 @@ impl Call for ListAliasesRequest {
                 region: caller.region.clone(),
                 key_id: a.target_key_id.clone(),
             };
-            let gone = match kms.cached_key(&target).await? {
+            let gone = match kms.held.keys.cached_key(&target).await? {
                 Some(k) => crate::lifecycle::is_past_deletion(&k.rec, now),
                 None => true,
             };

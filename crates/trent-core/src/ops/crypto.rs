@@ -141,7 +141,7 @@ impl Kms {
         if dry_run == Some(true) {
             return Err(KmsError::dry_run());
         }
-        let mats = self.materials_of(&rec.key).await?;
+        let mats = self.held.keys.materials_of(&rec.key).await?;
         let m = mats
             .iter()
             .find(|m| m.material_id == header.material_id)
@@ -149,7 +149,7 @@ impl Kms {
         if m.sealed.is_none() {
             return Err(pending_import(&rec.key.arn()));
         }
-        let material = self.open_material(m)?;
+        let material = self.held.open_material(m)?;
         crate::audit::note_material(&m.material_id);
         let plaintext =
             trent_crypto::symmetric::decrypt(blob, header, *header_len, &material, context)

@@ -444,7 +444,7 @@ impl Kms {
                 Ok(vec![m].into())
             })
             .await?;
-        self.evict_materials(&k.key);
+        self.held.evict_materials(&k.key);
         tracing::info!(key = %arn, material = %deleted, "deleted imported key material");
         Ok(DeleteImportedKeyMaterialResponse { key_id: Some(arn), key_material_id: Some(deleted) })
     }

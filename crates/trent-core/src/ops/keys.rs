@@ -77,7 +77,7 @@ impl Call for DescribeKeyRequest {
         auth: Authorized<'_, KeyTarget<true>>,
     ) -> Result<DescribeKeyResponse> {
         let rec = auth.target().key();
-        let mats = kms.materials_of(&rec.key).await?;
+        let mats = kms.held.keys.materials_of(&rec.key).await?;
         let mut metadata = kms.key_metadata(rec, &mats);
         if rec.multi_region {
             metadata.multi_region_configuration = Some(kms.multi_region_configuration(rec).await?);

@@ -83,6 +83,8 @@ impl Call for ReplicateKeyRequest {
         // Under the set's lock: the primary's materials as stored now.
         let guard = kms.held.keys.lock(&key).await;
         let (fresh, mats) = kms
+            .held
+            .keys
             .read_key(&primary.key)
             .await?
             .ok_or_else(|| crate::gate::key_not_found(&primary.key))?;
@@ -129,7 +131,7 @@ impl Call for ReplicateKeyRequest {
             }
             Err(e) => return Err(e.into()),
         }
-        kms.cache_key(rec.clone(), materials.clone());
+        kms.held.keys.cache_key(rec.clone(), materials.clone());
         // Material the primary stages for rotation now waits for this replica too.
         kms.modify_related_locked(&key.account, &key.key_id, &mut |drafts, _| {
             kms.sync_replicas(drafts)
@@ -255,7 +257,7 @@ impl Kms {
             None => {
                 let sealed = match (&m.sealed, m.import_state) {
                     (Some(_), None) => {
-                        let secret = self.open_material(m)?;
+                        let secret = self.held.open_material(m)?;
                         Some(self.held.keyring.seal_material(
                             &key.arn(),
                             &m.material_id,

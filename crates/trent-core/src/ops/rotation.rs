@@ -133,7 +133,7 @@ impl Kms {
                             ErrorCode::KMSInvalidStateException, format!("No available key material pending rotation for the key: {arn}.")))?;
                     pending.clone()
                 } else {
-                    self.new_symmetric_material(&k.key, KeyMaterialState::Current, now)?
+                    self.held.new_symmetric_material(&k.key, KeyMaterialState::Current, now)?
                 };
                 for m in mats.iter().filter(|m| m.state == KeyMaterialState::Current) {
                     let mut old = m.clone();
@@ -182,7 +182,7 @@ impl Call for ListKeyRotationsRequest {
         let r = self;
         require_symmetric(rec)?;
         let all = r.include_key_material == Some(IncludeKeyMaterial::AllKeyMaterial);
-        let mats = kms.materials_of(&rec.key).await?;
+        let mats = kms.held.keys.materials_of(&rec.key).await?;
         let imported = rec.origin == OriginType::External;
         let entries: Vec<RotationsListEntry> = mats
             .iter()

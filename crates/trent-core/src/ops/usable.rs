@@ -76,14 +76,14 @@ impl Kms {
         if dry_run == Some(true) {
             return Err(KmsError::dry_run());
         }
-        let mats = self.materials_of(&rec.key).await?;
+        let mats = self.held.keys.materials_of(&rec.key).await?;
         let current = mats
             .iter()
             .find(|m| {
                 Some(&m.material_id) == rec.current_material_id.as_ref() && m.sealed.is_some()
             })
             .ok_or_else(|| crate::state::pending_import(&rec.key.arn()))?;
-        let material = self.open_material(current)?;
+        let material = self.held.open_material(current)?;
         // AWS names the material of symmetric keys only (KeyMaterialId, "Managing key
         // material" in the AWS KMS developer guide).
         if rec.key_spec == KeySpec::SymmetricDefault {

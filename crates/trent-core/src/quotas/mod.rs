@@ -258,6 +258,27 @@ impl Quotas {
     pub fn is_for(tenant: &Tenant, account: &str, region: &str) -> bool {
         &*tenant.account == account && &*tenant.region == region
     }
+
+    /// The caller's buckets: those authentication handed over if they are the caller's (a
+    /// caller copied into another Region is not), else from the map.
+    pub(crate) fn tenant_of(&self, caller: &crate::Caller) -> Arc<Tenant> {
+        match &caller.quota.0 {
+            Some(t) if Self::is_for(t, &caller.account, &caller.region) => t.clone(),
+            _ => self.tenant(&caller.account, &caller.region),
+        }
+    }
+
+    /// Counts one call against `quota` in `tenant`'s buckets: ThrottlingException past it
+    /// (LookupEvents' own wording for CloudTrail's quota).
+    pub(crate) fn charge(&self, tenant: &Tenant, quota: Quota) -> crate::Result<()> {
+        if self.admit_to(tenant, quota) {
+            Ok(())
+        } else if quota == Quota::LookupEvents {
+            Err(crate::KmsError::throttling_lookup_events())
+        } else {
+            Err(crate::KmsError::throttling())
+        }
+    }
 }
 
 #[cfg(test)]
