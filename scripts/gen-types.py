@@ -190,10 +190,11 @@ for name in sorted(shapes):
 
 
 # ---- validation of one member value -------------------------------------------------------
-def check_value(sname, expr, path_expr, indent, wire_to_typed):
-    """Emit statements validating `expr` (a reference to the wire value) of shape sname.
-
-    Returns an expression converting the wire value to the typed value (may refer to `expr`).
+def check_value(sname, ref, own, path_expr, indent):
+    """Emit statements validating a wire value of shape sname: `ref` is a reference to it,
+    `own` the value itself, which the returned expression moves into the typed value (a
+    request's plaintext is moved, not copied: a copy would be one more buffer of a secret
+    to wipe).
     """
     s = shapes[sname]
     t = s["type"]
@@ -202,57 +203,57 @@ def check_value(sname, expr, path_expr, indent, wire_to_typed):
         # A member the model marks sensitive (a key store password) is never quoted back.
         quoted = "_secret" if s.get("sensitive") else ""
         if "min" in s:
-            w(f"{pad}errs.min_len_str{quoted}({path_expr}, {expr}, {s['min']});")
+            w(f"{pad}errs.min_len_str{quoted}({path_expr}, {ref}, {s['min']});")
         if "max" in s:
-            w(f"{pad}errs.max_len_str{quoted}({path_expr}, {expr}, {s['max']});")
+            w(f"{pad}errs.max_len_str{quoted}({path_expr}, {ref}, {s['max']});")
         if "pattern" in s:
             fn = "pattern_secret" if s.get("sensitive") else "pattern"
-            w(f"{pad}errs.{fn}({path_expr}, {expr}, &pattern_table::{pattern_name(s['pattern'])}, {json.dumps(s['pattern'])});")
+            w(f"{pad}errs.{fn}({path_expr}, {ref}, &pattern_table::{pattern_name(s['pattern'])}, {json.dumps(s['pattern'])});")
         if "enum" in s:
-            return f"errs.enum_value::<{sname}>({path_expr}, {expr}, {sname}::parse, {sname}::NAMES)?"
-        return f"{expr}.clone()"
+            return f"errs.enum_value::<{sname}>({path_expr}, {ref}, {sname}::parse, {sname}::NAMES)?"
+        return own
     if t == "blob":
         if "min" in s:
-            w(f"{pad}errs.min_len_blob({path_expr}, {expr}, {s['min']});")
+            w(f"{pad}errs.min_len_blob({path_expr}, {ref}, {s['min']});")
         if "max" in s:
-            w(f"{pad}errs.max_len_blob({path_expr}, {expr}, {s['max']});")
-        return f"{expr}.clone()"
+            w(f"{pad}errs.max_len_blob({path_expr}, {ref}, {s['max']});")
+        return own
     if t in ("integer", "long"):
         if "min" in s:
-            w(f"{pad}errs.min_value({path_expr}, *{expr}, {s['min']});")
+            w(f"{pad}errs.min_value({path_expr}, *{ref}, {s['min']});")
         if "max" in s:
-            w(f"{pad}errs.max_value({path_expr}, *{expr}, {s['max']});")
-        return f"*{expr}"
+            w(f"{pad}errs.max_value({path_expr}, *{ref}, {s['max']});")
+        return own
     if t in ("boolean", "timestamp"):
-        return f"{expr}.clone()"
+        return own
     if t == "list":
         if "min" in s:
-            w(f"{pad}errs.min_len_list({path_expr}, {expr}, {s['min']});")
+            w(f"{pad}errs.min_len_list({path_expr}, {ref}, {s['min']});")
         if "max" in s:
-            w(f"{pad}errs.max_len_list({path_expr}, {expr}, {s['max']});")
+            w(f"{pad}errs.max_len_list({path_expr}, {ref}, {s['max']});")
         mem = s["member"]["shape"]
-        w(f"{pad}let mut items = Vec::with_capacity({expr}.len());")
-        w(f"{pad}for (i, item) in {expr}.iter().enumerate() {{")
+        w(f"{pad}let mut items = Vec::with_capacity({own}.len());")
+        w(f"{pad}for (i, item) in {own}.into_iter().enumerate() {{")
         w(f"{pad}    let item_path = {path_expr}.item(i);")
-        conv = check_value(mem, "item", "&item_path", indent + 4, wire_to_typed)
+        conv = check_value(mem, "&item", "item", "&item_path", indent + 4)
         w(f"{pad}    if let Some(v) = (|| Some({conv}))() {{ items.push(v); }}")
         w(f"{pad}}}")
         return "items"
     if t == "map":
         if "min" in s:
-            w(f"{pad}errs.min_len_map({path_expr}, {expr}, {s['min']});")
+            w(f"{pad}errs.min_len_map({path_expr}, {ref}, {s['min']});")
         if "max" in s:
-            w(f"{pad}errs.max_len_map({path_expr}, {expr}, {s['max']});")
+            w(f"{pad}errs.max_len_map({path_expr}, {ref}, {s['max']});")
         kshape, vshape = s["key"]["shape"], s["value"]["shape"]
-        w(f"{pad}for (k, v) in {expr}.iter() {{")
+        w(f"{pad}for (k, v) in {own}.iter() {{")
         w(f"{pad}    let key_path = {path_expr}.map_key(k);")
-        check_value(kshape, "k", "&key_path", indent + 4, wire_to_typed)
+        check_value(kshape, "k", "k", "&key_path", indent + 4)
         w(f"{pad}    let value_path = {path_expr}.map_value(k);")
-        check_value(vshape, "v", "&value_path", indent + 4, wire_to_typed)
+        check_value(vshape, "v", "v", "&value_path", indent + 4)
         w(f"{pad}}}")
-        return f"{expr}.clone()"
+        return own
     if t == "structure":
-        return f"{sname}::from_wire({expr}, {path_expr}, errs)?"
+        return f"{sname}::from_wire({own}, {path_expr}, errs)?"
     raise ValueError(t)
 
 
@@ -311,18 +312,18 @@ for name in sorted(set(shapes)):
     w(f"impl {name} {{")
     w("    /// Checks every constraint of the model, collecting failures in AWS's wording; `None`")
     w("    /// when a failure was recorded in `errs`.")
-    w(f"    pub fn from_wire(wire: &{name}Wire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {{")
+    w(f"    pub fn from_wire(wire: {name}Wire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {{")
     for mname, mem in members.items():
         field = snake(mname)
         local = "m_" + field.replace("r#", "")
         w(f"        let p = path.member({json.dumps(lower_camel(mname))});")
-        w(f"        let {local} = match &wire.{field} {{")
+        w(f"        let {local} = match wire.{field} {{")
         if mname in required:
             w("            None => { errs.missing(&p); None }")
         else:
             w("            None => None,")
         w("            Some(value) => {")
-        conv = check_value(mem["shape"], "value", "&p", 16, True)
+        conv = check_value(mem["shape"], "&value", "value", "&p", 16)
         w(f"                (|| Some({conv}))()")
         w("            }")
         w("        };")

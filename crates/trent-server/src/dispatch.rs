@@ -11,7 +11,7 @@ use trent_core::{Call, Caller, Kms, KmsError};
 use trent_types::trail::Trail;
 use trent_types::*;
 
-type Convert<W, T> = fn(&W, &MemberPath<'_>, &mut Errors) -> Option<T>;
+type Convert<W, T> = fn(W, &MemberPath<'_>, &mut Errors) -> Option<T>;
 
 /// The answer to one call, and what CloudTrail shows of it.
 pub(crate) struct Dispatched {

@@ -1512,14 +1512,14 @@ pub struct CancelKeyDeletionRequestWire {
 impl CancelKeyDeletionRequest {
     /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
     /// when a failure was recorded in `errs`.
-    pub fn from_wire(wire: &CancelKeyDeletionRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
+    pub fn from_wire(wire: CancelKeyDeletionRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
         let p = path.member("keyId");
-        let m_key_id = match &wire.key_id {
+        let m_key_id = match wire.key_id {
             None => { errs.missing(&p); None }
             Some(value) => {
-                errs.min_len_str(&p, value, 1);
-                errs.max_len_str(&p, value, 2048);
-                (|| Some(value.clone()))()
+                errs.min_len_str(&p, &value, 1);
+                errs.max_len_str(&p, &value, 2048);
+                (|| Some(value))()
             }
         };
         Some(Self {
@@ -1550,14 +1550,14 @@ pub struct ConnectCustomKeyStoreRequestWire {
 impl ConnectCustomKeyStoreRequest {
     /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
     /// when a failure was recorded in `errs`.
-    pub fn from_wire(wire: &ConnectCustomKeyStoreRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
+    pub fn from_wire(wire: ConnectCustomKeyStoreRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
         let p = path.member("customKeyStoreId");
-        let m_custom_key_store_id = match &wire.custom_key_store_id {
+        let m_custom_key_store_id = match wire.custom_key_store_id {
             None => { errs.missing(&p); None }
             Some(value) => {
-                errs.min_len_str(&p, value, 1);
-                errs.max_len_str(&p, value, 64);
-                (|| Some(value.clone()))()
+                errs.min_len_str(&p, &value, 1);
+                errs.max_len_str(&p, &value, 64);
+                (|| Some(value))()
             }
         };
         Some(Self {
@@ -1590,24 +1590,24 @@ pub struct CreateAliasRequestWire {
 impl CreateAliasRequest {
     /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
     /// when a failure was recorded in `errs`.
-    pub fn from_wire(wire: &CreateAliasRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
+    pub fn from_wire(wire: CreateAliasRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
         let p = path.member("aliasName");
-        let m_alias_name = match &wire.alias_name {
+        let m_alias_name = match wire.alias_name {
             None => { errs.missing(&p); None }
             Some(value) => {
-                errs.min_len_str(&p, value, 1);
-                errs.max_len_str(&p, value, 256);
-                errs.pattern(&p, value, &pattern_table::P0, "^[a-zA-Z0-9:/_-]+$");
-                (|| Some(value.clone()))()
+                errs.min_len_str(&p, &value, 1);
+                errs.max_len_str(&p, &value, 256);
+                errs.pattern(&p, &value, &pattern_table::P0, "^[a-zA-Z0-9:/_-]+$");
+                (|| Some(value))()
             }
         };
         let p = path.member("targetKeyId");
-        let m_target_key_id = match &wire.target_key_id {
+        let m_target_key_id = match wire.target_key_id {
             None => { errs.missing(&p); None }
             Some(value) => {
-                errs.min_len_str(&p, value, 1);
-                errs.max_len_str(&p, value, 2048);
-                (|| Some(value.clone()))()
+                errs.min_len_str(&p, &value, 1);
+                errs.max_len_str(&p, &value, 2048);
+                (|| Some(value))()
             }
         };
         Some(Self {
@@ -1672,103 +1672,103 @@ pub struct CreateCustomKeyStoreRequestWire {
 impl CreateCustomKeyStoreRequest {
     /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
     /// when a failure was recorded in `errs`.
-    pub fn from_wire(wire: &CreateCustomKeyStoreRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
+    pub fn from_wire(wire: CreateCustomKeyStoreRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
         let p = path.member("customKeyStoreName");
-        let m_custom_key_store_name = match &wire.custom_key_store_name {
+        let m_custom_key_store_name = match wire.custom_key_store_name {
             None => { errs.missing(&p); None }
             Some(value) => {
-                errs.min_len_str(&p, value, 1);
-                errs.max_len_str(&p, value, 256);
-                (|| Some(value.clone()))()
+                errs.min_len_str(&p, &value, 1);
+                errs.max_len_str(&p, &value, 256);
+                (|| Some(value))()
             }
         };
         let p = path.member("cloudHsmClusterId");
-        let m_cloud_hsm_cluster_id = match &wire.cloud_hsm_cluster_id {
+        let m_cloud_hsm_cluster_id = match wire.cloud_hsm_cluster_id {
             None => None,
             Some(value) => {
-                errs.min_len_str(&p, value, 19);
-                errs.max_len_str(&p, value, 24);
-                errs.pattern(&p, value, &pattern_table::P1, "cluster-[2-7a-zA-Z]{11,16}");
-                (|| Some(value.clone()))()
+                errs.min_len_str(&p, &value, 19);
+                errs.max_len_str(&p, &value, 24);
+                errs.pattern(&p, &value, &pattern_table::P1, "cluster-[2-7a-zA-Z]{11,16}");
+                (|| Some(value))()
             }
         };
         let p = path.member("trustAnchorCertificate");
-        let m_trust_anchor_certificate = match &wire.trust_anchor_certificate {
+        let m_trust_anchor_certificate = match wire.trust_anchor_certificate {
             None => None,
             Some(value) => {
-                errs.min_len_str(&p, value, 1);
-                errs.max_len_str(&p, value, 5000);
-                (|| Some(value.clone()))()
+                errs.min_len_str(&p, &value, 1);
+                errs.max_len_str(&p, &value, 5000);
+                (|| Some(value))()
             }
         };
         let p = path.member("keyStorePassword");
-        let m_key_store_password = match &wire.key_store_password {
+        let m_key_store_password = match wire.key_store_password {
             None => None,
             Some(value) => {
-                errs.min_len_str_secret(&p, value, 7);
-                errs.max_len_str_secret(&p, value, 32);
-                (|| Some(value.clone()))()
+                errs.min_len_str_secret(&p, &value, 7);
+                errs.max_len_str_secret(&p, &value, 32);
+                (|| Some(value))()
             }
         };
         let p = path.member("customKeyStoreType");
-        let m_custom_key_store_type = match &wire.custom_key_store_type {
+        let m_custom_key_store_type = match wire.custom_key_store_type {
             None => None,
             Some(value) => {
-                (|| Some(errs.enum_value::<CustomKeyStoreType>(&p, value, CustomKeyStoreType::parse, CustomKeyStoreType::NAMES)?))()
+                (|| Some(errs.enum_value::<CustomKeyStoreType>(&p, &value, CustomKeyStoreType::parse, CustomKeyStoreType::NAMES)?))()
             }
         };
         let p = path.member("xksProxyUriEndpoint");
-        let m_xks_proxy_uri_endpoint = match &wire.xks_proxy_uri_endpoint {
+        let m_xks_proxy_uri_endpoint = match wire.xks_proxy_uri_endpoint {
             None => None,
             Some(value) => {
-                errs.min_len_str(&p, value, 10);
-                errs.max_len_str(&p, value, 128);
-                errs.pattern(&p, value, &pattern_table::P2, "^https://[a-zA-Z0-9.-]+$");
-                (|| Some(value.clone()))()
+                errs.min_len_str(&p, &value, 10);
+                errs.max_len_str(&p, &value, 128);
+                errs.pattern(&p, &value, &pattern_table::P2, "^https://[a-zA-Z0-9.-]+$");
+                (|| Some(value))()
             }
         };
         let p = path.member("xksProxyUriPath");
-        let m_xks_proxy_uri_path = match &wire.xks_proxy_uri_path {
+        let m_xks_proxy_uri_path = match wire.xks_proxy_uri_path {
             None => None,
             Some(value) => {
-                errs.min_len_str(&p, value, 10);
-                errs.max_len_str(&p, value, 128);
-                errs.pattern(&p, value, &pattern_table::P3, "^(/[a-zA-Z0-9\\/_-]+/kms/xks/v\\d{1,2})$|^(/kms/xks/v\\d{1,2})$");
-                (|| Some(value.clone()))()
+                errs.min_len_str(&p, &value, 10);
+                errs.max_len_str(&p, &value, 128);
+                errs.pattern(&p, &value, &pattern_table::P3, "^(/[a-zA-Z0-9\\/_-]+/kms/xks/v\\d{1,2})$|^(/kms/xks/v\\d{1,2})$");
+                (|| Some(value))()
             }
         };
         let p = path.member("xksProxyVpcEndpointServiceName");
-        let m_xks_proxy_vpc_endpoint_service_name = match &wire.xks_proxy_vpc_endpoint_service_name {
+        let m_xks_proxy_vpc_endpoint_service_name = match wire.xks_proxy_vpc_endpoint_service_name {
             None => None,
             Some(value) => {
-                errs.min_len_str(&p, value, 20);
-                errs.max_len_str(&p, value, 64);
-                errs.pattern(&p, value, &pattern_table::P4, "^(com|eu)\\.amazonaws\\.vpce\\.([a-z]+-){2,3}\\d+\\.vpce-svc-[0-9a-z]+$");
-                (|| Some(value.clone()))()
+                errs.min_len_str(&p, &value, 20);
+                errs.max_len_str(&p, &value, 64);
+                errs.pattern(&p, &value, &pattern_table::P4, "^(com|eu)\\.amazonaws\\.vpce\\.([a-z]+-){2,3}\\d+\\.vpce-svc-[0-9a-z]+$");
+                (|| Some(value))()
             }
         };
         let p = path.member("xksProxyVpcEndpointServiceOwner");
-        let m_xks_proxy_vpc_endpoint_service_owner = match &wire.xks_proxy_vpc_endpoint_service_owner {
+        let m_xks_proxy_vpc_endpoint_service_owner = match wire.xks_proxy_vpc_endpoint_service_owner {
             None => None,
             Some(value) => {
-                errs.min_len_str(&p, value, 12);
-                errs.max_len_str(&p, value, 12);
-                errs.pattern(&p, value, &pattern_table::P5, "[0-9]{12}");
-                (|| Some(value.clone()))()
+                errs.min_len_str(&p, &value, 12);
+                errs.max_len_str(&p, &value, 12);
+                errs.pattern(&p, &value, &pattern_table::P5, "[0-9]{12}");
+                (|| Some(value))()
             }
         };
         let p = path.member("xksProxyAuthenticationCredential");
-        let m_xks_proxy_authentication_credential = match &wire.xks_proxy_authentication_credential {
+        let m_xks_proxy_authentication_credential = match wire.xks_proxy_authentication_credential {
             None => None,
             Some(value) => {
                 (|| Some(XksProxyAuthenticationCredentialType::from_wire(value, &p, errs)?))()
             }
         };
         let p = path.member("xksProxyConnectivity");
-        let m_xks_proxy_connectivity = match &wire.xks_proxy_connectivity {
+        let m_xks_proxy_connectivity = match wire.xks_proxy_connectivity {
             None => None,
             Some(value) => {
-                (|| Some(errs.enum_value::<XksProxyConnectivityType>(&p, value, XksProxyConnectivityType::parse, XksProxyConnectivityType::NAMES)?))()
+                (|| Some(errs.enum_value::<XksProxyConnectivityType>(&p, &value, XksProxyConnectivityType::parse, XksProxyConnectivityType::NAMES)?))()
             }
         };
         Some(Self {
@@ -1845,106 +1845,106 @@ pub struct CreateGrantRequestWire {
 impl CreateGrantRequest {
     /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
     /// when a failure was recorded in `errs`.
-    pub fn from_wire(wire: &CreateGrantRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
+    pub fn from_wire(wire: CreateGrantRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
         let p = path.member("keyId");
-        let m_key_id = match &wire.key_id {
+        let m_key_id = match wire.key_id {
             None => { errs.missing(&p); None }
             Some(value) => {
-                errs.min_len_str(&p, value, 1);
-                errs.max_len_str(&p, value, 2048);
-                (|| Some(value.clone()))()
+                errs.min_len_str(&p, &value, 1);
+                errs.max_len_str(&p, &value, 2048);
+                (|| Some(value))()
             }
         };
         let p = path.member("granteePrincipal");
-        let m_grantee_principal = match &wire.grantee_principal {
+        let m_grantee_principal = match wire.grantee_principal {
             None => None,
             Some(value) => {
-                errs.min_len_str(&p, value, 1);
-                errs.max_len_str(&p, value, 256);
-                errs.pattern(&p, value, &pattern_table::P6, "^[\\w+=,.@:/-]+$");
-                (|| Some(value.clone()))()
+                errs.min_len_str(&p, &value, 1);
+                errs.max_len_str(&p, &value, 256);
+                errs.pattern(&p, &value, &pattern_table::P6, "^[\\w+=,.@:/-]+$");
+                (|| Some(value))()
             }
         };
         let p = path.member("retiringPrincipal");
-        let m_retiring_principal = match &wire.retiring_principal {
+        let m_retiring_principal = match wire.retiring_principal {
             None => None,
             Some(value) => {
-                errs.min_len_str(&p, value, 1);
-                errs.max_len_str(&p, value, 256);
-                errs.pattern(&p, value, &pattern_table::P6, "^[\\w+=,.@:/-]+$");
-                (|| Some(value.clone()))()
+                errs.min_len_str(&p, &value, 1);
+                errs.max_len_str(&p, &value, 256);
+                errs.pattern(&p, &value, &pattern_table::P6, "^[\\w+=,.@:/-]+$");
+                (|| Some(value))()
             }
         };
         let p = path.member("operations");
-        let m_operations = match &wire.operations {
+        let m_operations = match wire.operations {
             None => { errs.missing(&p); None }
             Some(value) => {
                 let mut items = Vec::with_capacity(value.len());
-                for (i, item) in value.iter().enumerate() {
+                for (i, item) in value.into_iter().enumerate() {
                     let item_path = &p.item(i);
-                    if let Some(v) = (|| Some(errs.enum_value::<GrantOperation>(&item_path, item, GrantOperation::parse, GrantOperation::NAMES)?))() { items.push(v); }
+                    if let Some(v) = (|| Some(errs.enum_value::<GrantOperation>(&item_path, &item, GrantOperation::parse, GrantOperation::NAMES)?))() { items.push(v); }
                 }
                 (|| Some(items))()
             }
         };
         let p = path.member("constraints");
-        let m_constraints = match &wire.constraints {
+        let m_constraints = match wire.constraints {
             None => None,
             Some(value) => {
                 (|| Some(GrantConstraints::from_wire(value, &p, errs)?))()
             }
         };
         let p = path.member("grantTokens");
-        let m_grant_tokens = match &wire.grant_tokens {
+        let m_grant_tokens = match wire.grant_tokens {
             None => None,
             Some(value) => {
-                errs.min_len_list(&p, value, 0);
-                errs.max_len_list(&p, value, 10);
+                errs.min_len_list(&p, &value, 0);
+                errs.max_len_list(&p, &value, 10);
                 let mut items = Vec::with_capacity(value.len());
-                for (i, item) in value.iter().enumerate() {
+                for (i, item) in value.into_iter().enumerate() {
                     let item_path = &p.item(i);
-                    errs.min_len_str(&item_path, item, 1);
-                    errs.max_len_str(&item_path, item, 8192);
-                    if let Some(v) = (|| Some(item.clone()))() { items.push(v); }
+                    errs.min_len_str(&item_path, &item, 1);
+                    errs.max_len_str(&item_path, &item, 8192);
+                    if let Some(v) = (|| Some(item))() { items.push(v); }
                 }
                 (|| Some(items))()
             }
         };
         let p = path.member("name");
-        let m_name = match &wire.name {
+        let m_name = match wire.name {
             None => None,
             Some(value) => {
-                errs.min_len_str(&p, value, 1);
-                errs.max_len_str(&p, value, 256);
-                errs.pattern(&p, value, &pattern_table::P0, "^[a-zA-Z0-9:/_-]+$");
-                (|| Some(value.clone()))()
+                errs.min_len_str(&p, &value, 1);
+                errs.max_len_str(&p, &value, 256);
+                errs.pattern(&p, &value, &pattern_table::P0, "^[a-zA-Z0-9:/_-]+$");
+                (|| Some(value))()
             }
         };
         let p = path.member("dryRun");
-        let m_dry_run = match &wire.dry_run {
+        let m_dry_run = match wire.dry_run {
             None => None,
             Some(value) => {
-                (|| Some(value.clone()))()
+                (|| Some(value))()
             }
         };
         let p = path.member("granteeServicePrincipal");
-        let m_grantee_service_principal = match &wire.grantee_service_principal {
+        let m_grantee_service_principal = match wire.grantee_service_principal {
             None => None,
             Some(value) => {
-                errs.min_len_str(&p, value, 1);
-                errs.max_len_str(&p, value, 128);
-                errs.pattern(&p, value, &pattern_table::P7, "^([A-Za-z0-9\\-]+)\\.([A-Za-z0-9\\-]+)(\\.[A-Za-z0-9\\-]+)+$");
-                (|| Some(value.clone()))()
+                errs.min_len_str(&p, &value, 1);
+                errs.max_len_str(&p, &value, 128);
+                errs.pattern(&p, &value, &pattern_table::P7, "^([A-Za-z0-9\\-]+)\\.([A-Za-z0-9\\-]+)(\\.[A-Za-z0-9\\-]+)+$");
+                (|| Some(value))()
             }
         };
         let p = path.member("retiringServicePrincipal");
-        let m_retiring_service_principal = match &wire.retiring_service_principal {
+        let m_retiring_service_principal = match wire.retiring_service_principal {
             None => None,
             Some(value) => {
-                errs.min_len_str(&p, value, 1);
-                errs.max_len_str(&p, value, 128);
-                errs.pattern(&p, value, &pattern_table::P7, "^([A-Za-z0-9\\-]+)\\.([A-Za-z0-9\\-]+)(\\.[A-Za-z0-9\\-]+)+$");
-                (|| Some(value.clone()))()
+                errs.min_len_str(&p, &value, 1);
+                errs.max_len_str(&p, &value, 128);
+                errs.pattern(&p, &value, &pattern_table::P7, "^([A-Za-z0-9\\-]+)\\.([A-Za-z0-9\\-]+)(\\.[A-Za-z0-9\\-]+)+$");
+                (|| Some(value))()
             }
         };
         Some(Self {
@@ -2026,76 +2026,76 @@ pub struct CreateKeyRequestWire {
 impl CreateKeyRequest {
     /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
     /// when a failure was recorded in `errs`.
-    pub fn from_wire(wire: &CreateKeyRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
+    pub fn from_wire(wire: CreateKeyRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
         let p = path.member("policy");
-        let m_policy = match &wire.policy {
+        let m_policy = match wire.policy {
             None => None,
             Some(value) => {
-                errs.min_len_str(&p, value, 1);
-                errs.max_len_str(&p, value, 131072);
-                errs.pattern(&p, value, &pattern_table::P8, "[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+");
-                (|| Some(value.clone()))()
+                errs.min_len_str(&p, &value, 1);
+                errs.max_len_str(&p, &value, 131072);
+                errs.pattern(&p, &value, &pattern_table::P8, "[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+");
+                (|| Some(value))()
             }
         };
         let p = path.member("description");
-        let m_description = match &wire.description {
+        let m_description = match wire.description {
             None => None,
             Some(value) => {
-                errs.min_len_str(&p, value, 0);
-                errs.max_len_str(&p, value, 8192);
-                (|| Some(value.clone()))()
+                errs.min_len_str(&p, &value, 0);
+                errs.max_len_str(&p, &value, 8192);
+                (|| Some(value))()
             }
         };
         let p = path.member("keyUsage");
-        let m_key_usage = match &wire.key_usage {
+        let m_key_usage = match wire.key_usage {
             None => None,
             Some(value) => {
-                (|| Some(errs.enum_value::<KeyUsageType>(&p, value, KeyUsageType::parse, KeyUsageType::NAMES)?))()
+                (|| Some(errs.enum_value::<KeyUsageType>(&p, &value, KeyUsageType::parse, KeyUsageType::NAMES)?))()
             }
         };
         let p = path.member("customerMasterKeySpec");
-        let m_customer_master_key_spec = match &wire.customer_master_key_spec {
+        let m_customer_master_key_spec = match wire.customer_master_key_spec {
             None => None,
             Some(value) => {
-                (|| Some(errs.enum_value::<CustomerMasterKeySpec>(&p, value, CustomerMasterKeySpec::parse, CustomerMasterKeySpec::NAMES)?))()
+                (|| Some(errs.enum_value::<CustomerMasterKeySpec>(&p, &value, CustomerMasterKeySpec::parse, CustomerMasterKeySpec::NAMES)?))()
             }
         };
         let p = path.member("keySpec");
-        let m_key_spec = match &wire.key_spec {
+        let m_key_spec = match wire.key_spec {
             None => None,
             Some(value) => {
-                (|| Some(errs.enum_value::<KeySpec>(&p, value, KeySpec::parse, KeySpec::NAMES)?))()
+                (|| Some(errs.enum_value::<KeySpec>(&p, &value, KeySpec::parse, KeySpec::NAMES)?))()
             }
         };
         let p = path.member("origin");
-        let m_origin = match &wire.origin {
+        let m_origin = match wire.origin {
             None => None,
             Some(value) => {
-                (|| Some(errs.enum_value::<OriginType>(&p, value, OriginType::parse, OriginType::NAMES)?))()
+                (|| Some(errs.enum_value::<OriginType>(&p, &value, OriginType::parse, OriginType::NAMES)?))()
             }
         };
         let p = path.member("customKeyStoreId");
-        let m_custom_key_store_id = match &wire.custom_key_store_id {
+        let m_custom_key_store_id = match wire.custom_key_store_id {
             None => None,
             Some(value) => {
-                errs.min_len_str(&p, value, 1);
-                errs.max_len_str(&p, value, 64);
-                (|| Some(value.clone()))()
+                errs.min_len_str(&p, &value, 1);
+                errs.max_len_str(&p, &value, 64);
+                (|| Some(value))()
             }
         };
         let p = path.member("bypassPolicyLockoutSafetyCheck");
-        let m_bypass_policy_lockout_safety_check = match &wire.bypass_policy_lockout_safety_check {
+        let m_bypass_policy_lockout_safety_check = match wire.bypass_policy_lockout_safety_check {
             None => None,
             Some(value) => {
-                (|| Some(value.clone()))()
+                (|| Some(value))()
             }
         };
         let p = path.member("tags");
-        let m_tags = match &wire.tags {
+        let m_tags = match wire.tags {
             None => None,
             Some(value) => {
                 let mut items = Vec::with_capacity(value.len());
-                for (i, item) in value.iter().enumerate() {
+                for (i, item) in value.into_iter().enumerate() {
                     let item_path = &p.item(i);
                     if let Some(v) = (|| Some(Tag::from_wire(item, &item_path, errs)?))() { items.push(v); }
                 }
@@ -2103,20 +2103,20 @@ impl CreateKeyRequest {
             }
         };
         let p = path.member("multiRegion");
-        let m_multi_region = match &wire.multi_region {
+        let m_multi_region = match wire.multi_region {
             None => None,
             Some(value) => {
-                (|| Some(value.clone()))()
+                (|| Some(value))()
             }
         };
         let p = path.member("xksKeyId");
-        let m_xks_key_id = match &wire.xks_key_id {
+        let m_xks_key_id = match wire.xks_key_id {
             None => None,
             Some(value) => {
-                errs.min_len_str(&p, value, 1);
-                errs.max_len_str(&p, value, 128);
-                errs.pattern(&p, value, &pattern_table::P9, "^[a-zA-Z0-9-_.]+$");
-                (|| Some(value.clone()))()
+                errs.min_len_str(&p, &value, 1);
+                errs.max_len_str(&p, &value, 128);
+                errs.pattern(&p, &value, &pattern_table::P9, "^[a-zA-Z0-9-_.]+$");
+                (|| Some(value))()
             }
         };
         Some(Self {
@@ -2195,53 +2195,53 @@ pub struct DecapsulateRequestWire {
 impl DecapsulateRequest {
     /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
     /// when a failure was recorded in `errs`.
-    pub fn from_wire(wire: &DecapsulateRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
+    pub fn from_wire(wire: DecapsulateRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
         let p = path.member("keyId");
-        let m_key_id = match &wire.key_id {
+        let m_key_id = match wire.key_id {
             None => { errs.missing(&p); None }
             Some(value) => {
-                errs.min_len_str(&p, value, 1);
-                errs.max_len_str(&p, value, 2048);
-                (|| Some(value.clone()))()
+                errs.min_len_str(&p, &value, 1);
+                errs.max_len_str(&p, &value, 2048);
+                (|| Some(value))()
             }
         };
         let p = path.member("sharedSecretCiphertextBlob");
-        let m_shared_secret_ciphertext_blob = match &wire.shared_secret_ciphertext_blob {
+        let m_shared_secret_ciphertext_blob = match wire.shared_secret_ciphertext_blob {
             None => { errs.missing(&p); None }
             Some(value) => {
-                errs.min_len_blob(&p, value, 1);
-                errs.max_len_blob(&p, value, 6144);
-                (|| Some(value.clone()))()
+                errs.min_len_blob(&p, &value, 1);
+                errs.max_len_blob(&p, &value, 6144);
+                (|| Some(value))()
             }
         };
         let p = path.member("encapsulationAlgorithm");
-        let m_encapsulation_algorithm = match &wire.encapsulation_algorithm {
+        let m_encapsulation_algorithm = match wire.encapsulation_algorithm {
             None => { errs.missing(&p); None }
             Some(value) => {
-                (|| Some(errs.enum_value::<EncapsulationAlgorithmSpec>(&p, value, EncapsulationAlgorithmSpec::parse, EncapsulationAlgorithmSpec::NAMES)?))()
+                (|| Some(errs.enum_value::<EncapsulationAlgorithmSpec>(&p, &value, EncapsulationAlgorithmSpec::parse, EncapsulationAlgorithmSpec::NAMES)?))()
             }
         };
         let p = path.member("grantTokens");
-        let m_grant_tokens = match &wire.grant_tokens {
+        let m_grant_tokens = match wire.grant_tokens {
             None => None,
             Some(value) => {
-                errs.min_len_list(&p, value, 0);
-                errs.max_len_list(&p, value, 10);
+                errs.min_len_list(&p, &value, 0);
+                errs.max_len_list(&p, &value, 10);
                 let mut items = Vec::with_capacity(value.len());
-                for (i, item) in value.iter().enumerate() {
+                for (i, item) in value.into_iter().enumerate() {
                     let item_path = &p.item(i);
-                    errs.min_len_str(&item_path, item, 1);
-                    errs.max_len_str(&item_path, item, 8192);
-                    if let Some(v) = (|| Some(item.clone()))() { items.push(v); }
+                    errs.min_len_str(&item_path, &item, 1);
+                    errs.max_len_str(&item_path, &item, 8192);
+                    if let Some(v) = (|| Some(item))() { items.push(v); }
                 }
                 (|| Some(items))()
             }
         };
         let p = path.member("dryRun");
-        let m_dry_run = match &wire.dry_run {
+        let m_dry_run = match wire.dry_run {
             None => None,
             Some(value) => {
-                (|| Some(value.clone()))()
+                (|| Some(value))()
             }
         };
         Some(Self {
@@ -2308,81 +2308,81 @@ pub struct DecryptRequestWire {
 impl DecryptRequest {
     /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
     /// when a failure was recorded in `errs`.
-    pub fn from_wire(wire: &DecryptRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
+    pub fn from_wire(wire: DecryptRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
         let p = path.member("ciphertextBlob");
-        let m_ciphertext_blob = match &wire.ciphertext_blob {
+        let m_ciphertext_blob = match wire.ciphertext_blob {
             None => None,
             Some(value) => {
-                errs.min_len_blob(&p, value, 1);
-                errs.max_len_blob(&p, value, 6144);
-                (|| Some(value.clone()))()
+                errs.min_len_blob(&p, &value, 1);
+                errs.max_len_blob(&p, &value, 6144);
+                (|| Some(value))()
             }
         };
         let p = path.member("encryptionContext");
-        let m_encryption_context = match &wire.encryption_context {
+        let m_encryption_context = match wire.encryption_context {
             None => None,
             Some(value) => {
                 for (k, v) in value.iter() {
                     let key_path = &p.map_key(k);
                     let value_path = &p.map_value(k);
                 }
-                (|| Some(value.clone()))()
+                (|| Some(value))()
             }
         };
         let p = path.member("grantTokens");
-        let m_grant_tokens = match &wire.grant_tokens {
+        let m_grant_tokens = match wire.grant_tokens {
             None => None,
             Some(value) => {
-                errs.min_len_list(&p, value, 0);
-                errs.max_len_list(&p, value, 10);
+                errs.min_len_list(&p, &value, 0);
+                errs.max_len_list(&p, &value, 10);
                 let mut items = Vec::with_capacity(value.len());
-                for (i, item) in value.iter().enumerate() {
+                for (i, item) in value.into_iter().enumerate() {
                     let item_path = &p.item(i);
-                    errs.min_len_str(&item_path, item, 1);
-                    errs.max_len_str(&item_path, item, 8192);
-                    if let Some(v) = (|| Some(item.clone()))() { items.push(v); }
+                    errs.min_len_str(&item_path, &item, 1);
+                    errs.max_len_str(&item_path, &item, 8192);
+                    if let Some(v) = (|| Some(item))() { items.push(v); }
                 }
                 (|| Some(items))()
             }
         };
         let p = path.member("keyId");
-        let m_key_id = match &wire.key_id {
+        let m_key_id = match wire.key_id {
             None => None,
             Some(value) => {
-                errs.min_len_str(&p, value, 1);
-                errs.max_len_str(&p, value, 2048);
-                (|| Some(value.clone()))()
+                errs.min_len_str(&p, &value, 1);
+                errs.max_len_str(&p, &value, 2048);
+                (|| Some(value))()
             }
         };
         let p = path.member("encryptionAlgorithm");
-        let m_encryption_algorithm = match &wire.encryption_algorithm {
+        let m_encryption_algorithm = match wire.encryption_algorithm {
             None => None,
             Some(value) => {
-                (|| Some(errs.enum_value::<EncryptionAlgorithmSpec>(&p, value, EncryptionAlgorithmSpec::parse, EncryptionAlgorithmSpec::NAMES)?))()
+                (|| Some(errs.enum_value::<EncryptionAlgorithmSpec>(&p, &value, EncryptionAlgorithmSpec::parse, EncryptionAlgorithmSpec::NAMES)?))()
             }
         };
         let p = path.member("recipient");
-        let m_recipient = match &wire.recipient {
+        let m_recipient = match wire.recipient {
             None => None,
             Some(value) => {
                 (|| Some(RecipientInfo::from_wire(value, &p, errs)?))()
             }
         };
         let p = path.member("dryRun");
-        let m_dry_run = match &wire.dry_run {
+        let m_dry_run = match wire.dry_run {
             None => None,
             Some(value) => {
-                (|| Some(value.clone()))()
+                (|| Some(value))()
             }
         };
         let p = path.member("dryRunModifiers");
-        let m_dry_run_modifiers = match &wire.dry_run_modifiers {
+        let m_dry_run_modifiers = match wire.dry_run_modifiers {
             None => None,
             Some(value) => {
                 let mut items = Vec::with_capacity(value.len());
-                for (i, item) in value.iter().enumerate() {
+                for (i, item) in value.into_iter().enumerate() {
                     let item_path = &p.item(i);
-                    if let Some(v) = (|| Some(errs.enum_value::<DryRunModifierType>(&item_path, item, DryRunModifierType::parse, DryRunModifierType::NAMES)?))() { items.push(v); }
+                    if let Some(v) = (|| Some(errs.enum_value::<DryRunModifierType>(&item_path, &item, DryRunModifierType::parse, DryRunModifierType::NAMES)?))() { items.push(v); }
                 }
                 (|| Some(items))()
             }
@@ -2430,15 +2430,15 @@ pub struct DeleteAliasRequestWire {
 impl DeleteAliasRequest {
     /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
     /// when a failure was recorded in `errs`.
-    pub fn from_wire(wire: &DeleteAliasRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
+    pub fn from_wire(wire: DeleteAliasRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
         let p = path.member("aliasName");
-        let m_alias_name = match &wire.alias_name {
+        let m_alias_name = match wire.alias_name {
             None => { errs.missing(&p); None }
             Some(value) => {
-                errs.min_len_str(&p, value, 1);
-                errs.max_len_str(&p, value, 256);
-                errs.pattern(&p, value, &pattern_table::P0, "^[a-zA-Z0-9:/_-]+$");
-                (|| Some(value.clone()))()
+                errs.min_len_str(&p, &value, 1);
+                errs.max_len_str(&p, &value, 256);
+                errs.pattern(&p, &value, &pattern_table::P0, "^[a-zA-Z0-9:/_-]+$");
+                (|| Some(value))()
             }
         };
         Some(Self {
@@ -2462,14 +2462,14 @@ pub struct DeleteCustomKeyStoreRequestWire {
 impl DeleteCustomKeyStoreRequest {
     /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
     /// when a failure was recorded in `errs`.
-    pub fn from_wire(wire: &DeleteCustomKeyStoreRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
+    pub fn from_wire(wire: DeleteCustomKeyStoreRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
         let p = path.member("customKeyStoreId");
-        let m_custom_key_store_id = match &wire.custom_key_store_id {
+        let m_custom_key_store_id = match wire.custom_key_store_id {
             None => { errs.missing(&p); None }
             Some(value) => {
-                errs.min_len_str(&p, value, 1);
-                errs.max_len_str(&p, value, 64);
-                (|| Some(value.clone()))()
+                errs.min_len_str(&p, &value, 1);
+                errs.max_len_str(&p, &value, 64);
+                (|| Some(value))()
             }
         };
         Some(Self {
@@ -2502,24 +2502,24 @@ pub struct DeleteImportedKeyMaterialRequestWire {
 impl DeleteImportedKeyMaterialRequest {
     /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
     /// when a failure was recorded in `errs`.
-    pub fn from_wire(wire: &DeleteImportedKeyMaterialRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
+    pub fn from_wire(wire: DeleteImportedKeyMaterialRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
         let p = path.member("keyId");
-        let m_key_id = match &wire.key_id {
+        let m_key_id = match wire.key_id {
             None => { errs.missing(&p); None }
             Some(value) => {
-                errs.min_len_str(&p, value, 1);
-                errs.max_len_str(&p, value, 2048);
-                (|| Some(value.clone()))()
+                errs.min_len_str(&p, &value, 1);
+                errs.max_len_str(&p, &value, 2048);
+                (|| Some(value))()
             }
         };
         let p = path.member("keyMaterialId");
-        let m_key_material_id = match &wire.key_material_id {
+        let m_key_material_id = match wire.key_material_id {
             None => None,
             Some(value) => {
-                errs.min_len_str(&p, value, 64);
-                errs.max_len_str(&p, value, 64);
-                errs.pattern(&p, value, &pattern_table::P10, "^[a-f0-9]+$");
-                (|| Some(value.clone()))()
+                errs.min_len_str(&p, &value, 64);
+                errs.max_len_str(&p, &value, 64);
+                errs.pattern(&p, &value, &pattern_table::P10, "^[a-f0-9]+$");
+                (|| Some(value))()
             }
         };
         Some(Self {
@@ -2572,57 +2572,57 @@ pub struct DeriveSharedSecretRequestWire {
 impl DeriveSharedSecretRequest {
     /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
     /// when a failure was recorded in `errs`.
-    pub fn from_wire(wire: &DeriveSharedSecretRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
+    pub fn from_wire(wire: DeriveSharedSecretRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
         let p = path.member("keyId");
-        let m_key_id = match &wire.key_id {
+        let m_key_id = match wire.key_id {
             None => { errs.missing(&p); None }
             Some(value) => {
-                errs.min_len_str(&p, value, 1);
-                errs.max_len_str(&p, value, 2048);
-                (|| Some(value.clone()))()
+                errs.min_len_str(&p, &value, 1);
+                errs.max_len_str(&p, &value, 2048);
+                (|| Some(value))()
             }
         };
         let p = path.member("keyAgreementAlgorithm");
-        let m_key_agreement_algorithm = match &wire.key_agreement_algorithm {
+        let m_key_agreement_algorithm = match wire.key_agreement_algorithm {
             None => { errs.missing(&p); None }
             Some(value) => {
-                (|| Some(errs.enum_value::<KeyAgreementAlgorithmSpec>(&p, value, KeyAgreementAlgorithmSpec::parse, KeyAgreementAlgorithmSpec::NAMES)?))()
+                (|| Some(errs.enum_value::<KeyAgreementAlgorithmSpec>(&p, &value, KeyAgreementAlgorithmSpec::parse, KeyAgreementAlgorithmSpec::NAMES)?))()
             }
         };
         let p = path.member("publicKey");
-        let m_public_key = match &wire.public_key {
+        let m_public_key = match wire.public_key {
             None => { errs.missing(&p); None }
             Some(value) => {
-                errs.min_len_blob(&p, value, 1);
-                errs.max_len_blob(&p, value, 8192);
-                (|| Some(value.clone()))()
+                errs.min_len_blob(&p, &value, 1);
+                errs.max_len_blob(&p, &value, 8192);
+                (|| Some(value))()
             }
         };
         let p = path.member("grantTokens");
-        let m_grant_tokens = match &wire.grant_tokens {
+        let m_grant_tokens = match wire.grant_tokens {
             None => None,
             Some(value) => {
-                errs.min_len_list(&p, value, 0);
-                errs.max_len_list(&p, value, 10);
+                errs.min_len_list(&p, &value, 0);
+                errs.max_len_list(&p, &value, 10);
                 let mut items = Vec::with_capacity(value.len());
-                for (i, item) in value.iter().enumerate() {
+                for (i, item) in value.into_iter().enumerate() {
                     let item_path = &p.item(i);
-                    errs.min_len_str(&item_path, item, 1);
-                    errs.max_len_str(&item_path, item, 8192);
-                    if let Some(v) = (|| Some(item.clone()))() { items.push(v); }
+                    errs.min_len_str(&item_path, &item, 1);
+                    errs.max_len_str(&item_path, &item, 8192);
+                    if let Some(v) = (|| Some(item))() { items.push(v); }
                 }
                 (|| Some(items))()
             }
         };
         let p = path.member("dryRun");
-        let m_dry_run = match &wire.dry_run {
+        let m_dry_run = match wire.dry_run {
             None => None,
             Some(value) => {
-                (|| Some(value.clone()))()
+                (|| Some(value))()
             }
         };
         let p = path.member("recipient");
-        let m_recipient = match &wire.recipient {
+        let m_recipient = match wire.recipient {
             None => None,
             Some(value) => {
                 (|| Some(RecipientInfo::from_wire(value, &p, errs)?))()
@@ -2681,42 +2681,42 @@ pub struct DescribeCustomKeyStoresRequestWire {
 impl DescribeCustomKeyStoresRequest {
     /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
     /// when a failure was recorded in `errs`.
-    pub fn from_wire(wire: &DescribeCustomKeyStoresRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
+    pub fn from_wire(wire: DescribeCustomKeyStoresRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
         let p = path.member("customKeyStoreId");
-        let m_custom_key_store_id = match &wire.custom_key_store_id {
+        let m_custom_key_store_id = match wire.custom_key_store_id {
             None => None,
             Some(value) => {
-                errs.min_len_str(&p, value, 1);
-                errs.max_len_str(&p, value, 64);
-                (|| Some(value.clone()))()
+                errs.min_len_str(&p, &value, 1);
+                errs.max_len_str(&p, &value, 64);
+                (|| Some(value))()
             }
         };
         let p = path.member("customKeyStoreName");
-        let m_custom_key_store_name = match &wire.custom_key_store_name {
+        let m_custom_key_store_name = match wire.custom_key_store_name {
             None => None,
             Some(value) => {
-                errs.min_len_str(&p, value, 1);
-                errs.max_len_str(&p, value, 256);
-                (|| Some(value.clone()))()
+                errs.min_len_str(&p, &value, 1);
+                errs.max_len_str(&p, &value, 256);
+                (|| Some(value))()
             }
         };
         let p = path.member("limit");
-        let m_limit = match &wire.limit {
+        let m_limit = match wire.limit {
             None => None,
             Some(value) => {
-                errs.min_value(&p, *value, 1);
-                errs.max_value(&p, *value, 1000);
-                (|| Some(*value))()
+                errs.min_value(&p, *&value, 1);
+                errs.max_value(&p, *&value, 1000);
+                (|| Some(value))()
             }
         };
         let p = path.member("marker");
-        let m_marker = match &wire.marker {
+        let m_marker = match wire.marker {
             None => None,
             Some(value) => {
-                errs.min_len_str(&p, value, 1);
-                errs.max_len_str(&p, value, 1024);
-                errs.pattern(&p, value, &pattern_table::P11, "[\\u0020-\\u00FF]*");
-                (|| Some(value.clone()))()
+                errs.min_len_str(&p, &value, 1);
+                errs.max_len_str(&p, &value, 1024);
+                errs.pattern(&p, &value, &pattern_table::P11, "[\\u0020-\\u00FF]*");
+                (|| Some(value))()
             }
         };
         Some(Self {
@@ -2758,28 +2758,28 @@ pub struct DescribeKeyRequestWire {
 impl DescribeKeyRequest {
     /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
     /// when a failure was recorded in `errs`.
-    pub fn from_wire(wire: &DescribeKeyRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
+    pub fn from_wire(wire: DescribeKeyRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
         let p = path.member("keyId");
-        let m_key_id = match &wire.key_id {
+        let m_key_id = match wire.key_id {
             None => { errs.missing(&p); None }
             Some(value) => {
-                errs.min_len_str(&p, value, 1);
-                errs.max_len_str(&p, value, 2048);
-                (|| Some(value.clone()))()
+                errs.min_len_str(&p, &value, 1);
+                errs.max_len_str(&p, &value, 2048);
+                (|| Some(value))()
             }
         };
         let p = path.member("grantTokens");
-        let m_grant_tokens = match &wire.grant_tokens {
+        let m_grant_tokens = match wire.grant_tokens {
             None => None,
             Some(value) => {
-                errs.min_len_list(&p, value, 0);
-                errs.max_len_list(&p, value, 10);
+                errs.min_len_list(&p, &value, 0);
+                errs.max_len_list(&p, &value, 10);
                 let mut items = Vec::with_capacity(value.len());
-                for (i, item) in value.iter().enumerate() {
+                for (i, item) in value.into_iter().enumerate() {
                     let item_path = &p.item(i);
-                    errs.min_len_str(&item_path, item, 1);
-                    errs.max_len_str(&item_path, item, 8192);
-                    if let Some(v) = (|| Some(item.clone()))() { items.push(v); }
+                    errs.min_len_str(&item_path, &item, 1);
+                    errs.max_len_str(&item_path, &item, 8192);
+                    if let Some(v) = (|| Some(item))() { items.push(v); }
                 }
                 (|| Some(items))()
             }
@@ -2813,14 +2813,14 @@ pub struct DisableKeyRequestWire {
 impl DisableKeyRequest {
     /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
     /// when a failure was recorded in `errs`.
-    pub fn from_wire(wire: &DisableKeyRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
+    pub fn from_wire(wire: DisableKeyRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
         let p = path.member("keyId");
-        let m_key_id = match &wire.key_id {
+        let m_key_id = match wire.key_id {
             None => { errs.missing(&p); None }
             Some(value) => {
-                errs.min_len_str(&p, value, 1);
-                errs.max_len_str(&p, value, 2048);
-                (|| Some(value.clone()))()
+                errs.min_len_str(&p, &value, 1);
+                errs.max_len_str(&p, &value, 2048);
+                (|| Some(value))()
             }
         };
         Some(Self {
@@ -2844,14 +2844,14 @@ pub struct DisableKeyRotationRequestWire {
 impl DisableKeyRotationRequest {
     /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
     /// when a failure was recorded in `errs`.
-    pub fn from_wire(wire: &DisableKeyRotationRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
+    pub fn from_wire(wire: DisableKeyRotationRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
         let p = path.member("keyId");
-        let m_key_id = match &wire.key_id {
+        let m_key_id = match wire.key_id {
             None => { errs.missing(&p); None }
             Some(value) => {
-                errs.min_len_str(&p, value, 1);
-                errs.max_len_str(&p, value, 2048);
-                (|| Some(value.clone()))()
+                errs.min_len_str(&p, &value, 1);
+                errs.max_len_str(&p, &value, 2048);
+                (|| Some(value))()
             }
         };
         Some(Self {
@@ -2875,14 +2875,14 @@ pub struct DisconnectCustomKeyStoreRequestWire {
 impl DisconnectCustomKeyStoreRequest {
     /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
     /// when a failure was recorded in `errs`.
-    pub fn from_wire(wire: &DisconnectCustomKeyStoreRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
+    pub fn from_wire(wire: DisconnectCustomKeyStoreRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
         let p = path.member("customKeyStoreId");
-        let m_custom_key_store_id = match &wire.custom_key_store_id {
+        let m_custom_key_store_id = match wire.custom_key_store_id {
             None => { errs.missing(&p); None }
             Some(value) => {
-                errs.min_len_str(&p, value, 1);
-                errs.max_len_str(&p, value, 64);
-                (|| Some(value.clone()))()
+                errs.min_len_str(&p, &value, 1);
+                errs.max_len_str(&p, &value, 64);
+                (|| Some(value))()
             }
         };
         Some(Self {
@@ -2911,14 +2911,14 @@ pub struct EnableKeyRequestWire {
 impl EnableKeyRequest {
     /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
     /// when a failure was recorded in `errs`.
-    pub fn from_wire(wire: &EnableKeyRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
+    pub fn from_wire(wire: EnableKeyRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
         let p = path.member("keyId");
-        let m_key_id = match &wire.key_id {
+        let m_key_id = match wire.key_id {
             None => { errs.missing(&p); None }
             Some(value) => {
-                errs.min_len_str(&p, value, 1);
-                errs.max_len_str(&p, value, 2048);
-                (|| Some(value.clone()))()
+                errs.min_len_str(&p, &value, 1);
+                errs.max_len_str(&p, &value, 2048);
+                (|| Some(value))()
             }
         };
         Some(Self {
@@ -2946,23 +2946,23 @@ pub struct EnableKeyRotationRequestWire {
 impl EnableKeyRotationRequest {
     /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
     /// when a failure was recorded in `errs`.
-    pub fn from_wire(wire: &EnableKeyRotationRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
+    pub fn from_wire(wire: EnableKeyRotationRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
         let p = path.member("keyId");
-        let m_key_id = match &wire.key_id {
+        let m_key_id = match wire.key_id {
             None => { errs.missing(&p); None }
             Some(value) => {
-                errs.min_len_str(&p, value, 1);
-                errs.max_len_str(&p, value, 2048);
-                (|| Some(value.clone()))()
+                errs.min_len_str(&p, &value, 1);
+                errs.max_len_str(&p, &value, 2048);
+                (|| Some(value))()
             }
         };
         let p = path.member("rotationPeriodInDays");
-        let m_rotation_period_in_days = match &wire.rotation_period_in_days {
+        let m_rotation_period_in_days = match wire.rotation_period_in_days {
             None => None,
             Some(value) => {
-                errs.min_value(&p, *value, 90);
-                errs.max_value(&p, *value, 2560);
-                (|| Some(*value))()
+                errs.min_value(&p, *&value, 90);
+                errs.max_value(&p, *&value, 2560);
+                (|| Some(value))()
             }
         };
         Some(Self {
@@ -2998,44 +2998,44 @@ pub struct EncapsulateRequestWire {
 impl EncapsulateRequest {
     /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
     /// when a failure was recorded in `errs`.
-    pub fn from_wire(wire: &EncapsulateRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
+    pub fn from_wire(wire: EncapsulateRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
         let p = path.member("keyId");
-        let m_key_id = match &wire.key_id {
+        let m_key_id = match wire.key_id {
             None => { errs.missing(&p); None }
             Some(value) => {
-                errs.min_len_str(&p, value, 1);
-                errs.max_len_str(&p, value, 2048);
-                (|| Some(value.clone()))()
+                errs.min_len_str(&p, &value, 1);
+                errs.max_len_str(&p, &value, 2048);
+                (|| Some(value))()
             }
         };
         let p = path.member("encapsulationAlgorithm");
-        let m_encapsulation_algorithm = match &wire.encapsulation_algorithm {
+        let m_encapsulation_algorithm = match wire.encapsulation_algorithm {
             None => { errs.missing(&p); None }
             Some(value) => {
-                (|| Some(errs.enum_value::<EncapsulationAlgorithmSpec>(&p, value, EncapsulationAlgorithmSpec::parse, EncapsulationAlgorithmSpec::NAMES)?))()
+                (|| Some(errs.enum_value::<EncapsulationAlgorithmSpec>(&p, &value, EncapsulationAlgorithmSpec::parse, EncapsulationAlgorithmSpec::NAMES)?))()
             }
         };
         let p = path.member("grantTokens");
-        let m_grant_tokens = match &wire.grant_tokens {
+        let m_grant_tokens = match wire.grant_tokens {
             None => None,
             Some(value) => {
-                errs.min_len_list(&p, value, 0);
-                errs.max_len_list(&p, value, 10);
+                errs.min_len_list(&p, &value, 0);
+                errs.max_len_list(&p, &value, 10);
                 let mut items = Vec::with_capacity(value.len());
-                for (i, item) in value.iter().enumerate() {
+                for (i, item) in value.into_iter().enumerate() {
                     let item_path = &p.item(i);
-                    errs.min_len_str(&item_path, item, 1);
-                    errs.max_len_str(&item_path, item, 8192);
-                    if let Some(v) = (|| Some(item.clone()))() { items.push(v); }
+                    errs.min_len_str(&item_path, &item, 1);
+                    errs.max_len_str(&item_path, &item, 8192);
+                    if let Some(v) = (|| Some(item))() { items.push(v); }
                 }
                 (|| Some(items))()
             }
         };
         let p = path.member("dryRun");
-        let m_dry_run = match &wire.dry_run {
+        let m_dry_run = match wire.dry_run {
             None => None,
             Some(value) => {
-                (|| Some(value.clone()))()
+                (|| Some(value))()
             }
         };
         Some(Self {
@@ -3095,64 +3095,64 @@ pub struct EncryptRequestWire {
 impl EncryptRequest {
     /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
     /// when a failure was recorded in `errs`.
-    pub fn from_wire(wire: &EncryptRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
+    pub fn from_wire(wire: EncryptRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
         let p = path.member("keyId");
-        let m_key_id = match &wire.key_id {
+        let m_key_id = match wire.key_id {
             None => { errs.missing(&p); None }
             Some(value) => {
-                errs.min_len_str(&p, value, 1);
-                errs.max_len_str(&p, value, 2048);
-                (|| Some(value.clone()))()
+                errs.min_len_str(&p, &value, 1);
+                errs.max_len_str(&p, &value, 2048);
+                (|| Some(value))()
             }
         };
         let p = path.member("plaintext");
-        let m_plaintext = match &wire.plaintext {
+        let m_plaintext = match wire.plaintext {
             None => { errs.missing(&p); None }
             Some(value) => {
-                errs.min_len_blob(&p, value, 1);
-                errs.max_len_blob(&p, value, 4096);
-                (|| Some(value.clone()))()
+                errs.min_len_blob(&p, &value, 1);
+                errs.max_len_blob(&p, &value, 4096);
+                (|| Some(value))()
             }
         };
         let p = path.member("encryptionContext");
-        let m_encryption_context = match &wire.encryption_context {
+        let m_encryption_context = match wire.encryption_context {
             None => None,
             Some(value) => {
                 for (k, v) in value.iter() {
                     let key_path = &p.map_key(k);
                     let value_path = &p.map_value(k);
                 }
-                (|| Some(value.clone()))()
+                (|| Some(value))()
             }
         };
         let p = path.member("grantTokens");
-        let m_grant_tokens = match &wire.grant_tokens {
+        let m_grant_tokens = match wire.grant_tokens {
             None => None,
             Some(value) => {
-                errs.min_len_list(&p, value, 0);
-                errs.max_len_list(&p, value, 10);
+                errs.min_len_list(&p, &value, 0);
+                errs.max_len_list(&p, &value, 10);
                 let mut items = Vec::with_capacity(value.len());
-                for (i, item) in value.iter().enumerate() {
+                for (i, item) in value.into_iter().enumerate() {
                     let item_path = &p.item(i);
-                    errs.min_len_str(&item_path, item, 1);
-                    errs.max_len_str(&item_path, item, 8192);
-                    if let Some(v) = (|| Some(item.clone()))() { items.push(v); }
+                    errs.min_len_str(&item_path, &item, 1);
+                    errs.max_len_str(&item_path, &item, 8192);
+                    if let Some(v) = (|| Some(item))() { items.push(v); }
                 }
                 (|| Some(items))()
             }
         };
         let p = path.member("encryptionAlgorithm");
-        let m_encryption_algorithm = match &wire.encryption_algorithm {
+        let m_encryption_algorithm = match wire.encryption_algorithm {
             None => None,
             Some(value) => {
-                (|| Some(errs.enum_value::<EncryptionAlgorithmSpec>(&p, value, EncryptionAlgorithmSpec::parse, EncryptionAlgorithmSpec::NAMES)?))()
+                (|| Some(errs.enum_value::<EncryptionAlgorithmSpec>(&p, &value, EncryptionAlgorithmSpec::parse, EncryptionAlgorithmSpec::NAMES)?))()
             }
         };
         let p = path.member("dryRun");
-        let m_dry_run = match &wire.dry_run {
+        let m_dry_run = match wire.dry_run {
             None => None,
             Some(value) => {
-                (|| Some(value.clone()))()
+                (|| Some(value))()
             }
         };
         Some(Self {
@@ -3211,62 +3211,62 @@ pub struct GenerateDataKeyPairRequestWire {
 impl GenerateDataKeyPairRequest {
     /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
     /// when a failure was recorded in `errs`.
-    pub fn from_wire(wire: &GenerateDataKeyPairRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
+    pub fn from_wire(wire: GenerateDataKeyPairRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
         let p = path.member("encryptionContext");
-        let m_encryption_context = match &wire.encryption_context {
+        let m_encryption_context = match wire.encryption_context {
             None => None,
             Some(value) => {
                 for (k, v) in value.iter() {
                     let key_path = &p.map_key(k);
                     let value_path = &p.map_value(k);
                 }
-                (|| Some(value.clone()))()
+                (|| Some(value))()
             }
         };
         let p = path.member("keyId");
-        let m_key_id = match &wire.key_id {
+        let m_key_id = match wire.key_id {
             None => { errs.missing(&p); None }
             Some(value) => {
-                errs.min_len_str(&p, value, 1);
-                errs.max_len_str(&p, value, 2048);
-                (|| Some(value.clone()))()
+                errs.min_len_str(&p, &value, 1);
+                errs.max_len_str(&p, &value, 2048);
+                (|| Some(value))()
             }
         };
         let p = path.member("keyPairSpec");
-        let m_key_pair_spec = match &wire.key_pair_spec {
+        let m_key_pair_spec = match wire.key_pair_spec {
             None => { errs.missing(&p); None }
             Some(value) => {
-                (|| Some(errs.enum_value::<DataKeyPairSpec>(&p, value, DataKeyPairSpec::parse, DataKeyPairSpec::NAMES)?))()
+                (|| Some(errs.enum_value::<DataKeyPairSpec>(&p, &value, DataKeyPairSpec::parse, DataKeyPairSpec::NAMES)?))()
             }
         };
         let p = path.member("grantTokens");
-        let m_grant_tokens = match &wire.grant_tokens {
+        let m_grant_tokens = match wire.grant_tokens {
             None => None,
             Some(value) => {
-                errs.min_len_list(&p, value, 0);
-                errs.max_len_list(&p, value, 10);
+                errs.min_len_list(&p, &value, 0);
+                errs.max_len_list(&p, &value, 10);
                 let mut items = Vec::with_capacity(value.len());
-                for (i, item) in value.iter().enumerate() {
+                for (i, item) in value.into_iter().enumerate() {
                     let item_path = &p.item(i);
-                    errs.min_len_str(&item_path, item, 1);
-                    errs.max_len_str(&item_path, item, 8192);
-                    if let Some(v) = (|| Some(item.clone()))() { items.push(v); }
+                    errs.min_len_str(&item_path, &item, 1);
+                    errs.max_len_str(&item_path, &item, 8192);
+                    if let Some(v) = (|| Some(item))() { items.push(v); }
                 }
                 (|| Some(items))()
             }
         };
         let p = path.member("recipient");
-        let m_recipient = match &wire.recipient {
+        let m_recipient = match wire.recipient {
             None => None,
             Some(value) => {
                 (|| Some(RecipientInfo::from_wire(value, &p, errs)?))()
             }
         };
         let p = path.member("dryRun");
-        let m_dry_run = match &wire.dry_run {
+        let m_dry_run = match wire.dry_run {
             None => None,
             Some(value) => {
-                (|| Some(value.clone()))()
+                (|| Some(value))()
             }
         };
         Some(Self {
@@ -3329,55 +3329,55 @@ pub struct GenerateDataKeyPairWithoutPlaintextRequestWire {
 impl GenerateDataKeyPairWithoutPlaintextRequest {
     /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
     /// when a failure was recorded in `errs`.
-    pub fn from_wire(wire: &GenerateDataKeyPairWithoutPlaintextRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
+    pub fn from_wire(wire: GenerateDataKeyPairWithoutPlaintextRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
         let p = path.member("encryptionContext");
-        let m_encryption_context = match &wire.encryption_context {
+        let m_encryption_context = match wire.encryption_context {
             None => None,
             Some(value) => {
                 for (k, v) in value.iter() {
                     let key_path = &p.map_key(k);
                     let value_path = &p.map_value(k);
                 }
-                (|| Some(value.clone()))()
+                (|| Some(value))()
             }
         };
         let p = path.member("keyId");
-        let m_key_id = match &wire.key_id {
+        let m_key_id = match wire.key_id {
             None => { errs.missing(&p); None }
             Some(value) => {
-                errs.min_len_str(&p, value, 1);
-                errs.max_len_str(&p, value, 2048);
-                (|| Some(value.clone()))()
+                errs.min_len_str(&p, &value, 1);
+                errs.max_len_str(&p, &value, 2048);
+                (|| Some(value))()
             }
         };
         let p = path.member("keyPairSpec");
-        let m_key_pair_spec = match &wire.key_pair_spec {
+        let m_key_pair_spec = match wire.key_pair_spec {
             None => { errs.missing(&p); None }
             Some(value) => {
-                (|| Some(errs.enum_value::<DataKeyPairSpec>(&p, value, DataKeyPairSpec::parse, DataKeyPairSpec::NAMES)?))()
+                (|| Some(errs.enum_value::<DataKeyPairSpec>(&p, &value, DataKeyPairSpec::parse, DataKeyPairSpec::NAMES)?))()
             }
         };
         let p = path.member("grantTokens");
-        let m_grant_tokens = match &wire.grant_tokens {
+        let m_grant_tokens = match wire.grant_tokens {
             None => None,
             Some(value) => {
-                errs.min_len_list(&p, value, 0);
-                errs.max_len_list(&p, value, 10);
+                errs.min_len_list(&p, &value, 0);
+                errs.max_len_list(&p, &value, 10);
                 let mut items = Vec::with_capacity(value.len());
-                for (i, item) in value.iter().enumerate() {
+                for (i, item) in value.into_iter().enumerate() {
                     let item_path = &p.item(i);
-                    errs.min_len_str(&item_path, item, 1);
-                    errs.max_len_str(&item_path, item, 8192);
-                    if let Some(v) = (|| Some(item.clone()))() { items.push(v); }
+                    errs.min_len_str(&item_path, &item, 1);
+                    errs.max_len_str(&item_path, &item, 8192);
+                    if let Some(v) = (|| Some(item))() { items.push(v); }
                 }
                 (|| Some(items))()
             }
         };
         let p = path.member("dryRun");
-        let m_dry_run = match &wire.dry_run {
+        let m_dry_run = match wire.dry_run {
             None => None,
             Some(value) => {
-                (|| Some(value.clone()))()
+                (|| Some(value))()
             }
         };
         Some(Self {
@@ -3444,71 +3444,71 @@ pub struct GenerateDataKeyRequestWire {
 impl GenerateDataKeyRequest {
     /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
     /// when a failure was recorded in `errs`.
-    pub fn from_wire(wire: &GenerateDataKeyRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
+    pub fn from_wire(wire: GenerateDataKeyRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
         let p = path.member("keyId");
-        let m_key_id = match &wire.key_id {
+        let m_key_id = match wire.key_id {
             None => { errs.missing(&p); None }
             Some(value) => {
-                errs.min_len_str(&p, value, 1);
-                errs.max_len_str(&p, value, 2048);
-                (|| Some(value.clone()))()
+                errs.min_len_str(&p, &value, 1);
+                errs.max_len_str(&p, &value, 2048);
+                (|| Some(value))()
             }
         };
         let p = path.member("encryptionContext");
-        let m_encryption_context = match &wire.encryption_context {
+        let m_encryption_context = match wire.encryption_context {
             None => None,
             Some(value) => {
                 for (k, v) in value.iter() {
                     let key_path = &p.map_key(k);
                     let value_path = &p.map_value(k);
                 }
-                (|| Some(value.clone()))()
+                (|| Some(value))()
             }
         };
         let p = path.member("numberOfBytes");
-        let m_number_of_bytes = match &wire.number_of_bytes {
+        let m_number_of_bytes = match wire.number_of_bytes {
             None => None,
             Some(value) => {
-                errs.min_value(&p, *value, 1);
-                errs.max_value(&p, *value, 1024);
-                (|| Some(*value))()
+                errs.min_value(&p, *&value, 1);
+                errs.max_value(&p, *&value, 1024);
+                (|| Some(value))()
             }
         };
         let p = path.member("keySpec");
-        let m_key_spec = match &wire.key_spec {
+        let m_key_spec = match wire.key_spec {
             None => None,
             Some(value) => {
-                (|| Some(errs.enum_value::<DataKeySpec>(&p, value, DataKeySpec::parse, DataKeySpec::NAMES)?))()
+                (|| Some(errs.enum_value::<DataKeySpec>(&p, &value, DataKeySpec::parse, DataKeySpec::NAMES)?))()
             }
         };
         let p = path.member("grantTokens");
-        let m_grant_tokens = match &wire.grant_tokens {
+        let m_grant_tokens = match wire.grant_tokens {
             None => None,
             Some(value) => {
-                errs.min_len_list(&p, value, 0);
-                errs.max_len_list(&p, value, 10);
+                errs.min_len_list(&p, &value, 0);
+                errs.max_len_list(&p, &value, 10);
                 let mut items = Vec::with_capacity(value.len());
-                for (i, item) in value.iter().enumerate() {
+                for (i, item) in value.into_iter().enumerate() {
                     let item_path = &p.item(i);
-                    errs.min_len_str(&item_path, item, 1);
-                    errs.max_len_str(&item_path, item, 8192);
-                    if let Some(v) = (|| Some(item.clone()))() { items.push(v); }
+                    errs.min_len_str(&item_path, &item, 1);
+                    errs.max_len_str(&item_path, &item, 8192);
+                    if let Some(v) = (|| Some(item))() { items.push(v); }
                 }
                 (|| Some(items))()
             }
         };
         let p = path.member("recipient");
-        let m_recipient = match &wire.recipient {
+        let m_recipient = match wire.recipient {
             None => None,
             Some(value) => {
                 (|| Some(RecipientInfo::from_wire(value, &p, errs)?))()
             }
         };
         let p = path.member("dryRun");
-        let m_dry_run = match &wire.dry_run {
+        let m_dry_run = match wire.dry_run {
             None => None,
             Some(value) => {
-                (|| Some(value.clone()))()
+                (|| Some(value))()
             }
         };
         Some(Self {
@@ -3573,64 +3573,64 @@ pub struct GenerateDataKeyWithoutPlaintextRequestWire {
 impl GenerateDataKeyWithoutPlaintextRequest {
     /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
     /// when a failure was recorded in `errs`.
-    pub fn from_wire(wire: &GenerateDataKeyWithoutPlaintextRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
+    pub fn from_wire(wire: GenerateDataKeyWithoutPlaintextRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
         let p = path.member("keyId");
-        let m_key_id = match &wire.key_id {
+        let m_key_id = match wire.key_id {
             None => { errs.missing(&p); None }
             Some(value) => {
-                errs.min_len_str(&p, value, 1);
-                errs.max_len_str(&p, value, 2048);
-                (|| Some(value.clone()))()
+                errs.min_len_str(&p, &value, 1);
+                errs.max_len_str(&p, &value, 2048);
+                (|| Some(value))()
             }
         };
         let p = path.member("encryptionContext");
-        let m_encryption_context = match &wire.encryption_context {
+        let m_encryption_context = match wire.encryption_context {
             None => None,
             Some(value) => {
                 for (k, v) in value.iter() {
                     let key_path = &p.map_key(k);
                     let value_path = &p.map_value(k);
                 }
-                (|| Some(value.clone()))()
+                (|| Some(value))()
             }
         };
         let p = path.member("keySpec");
-        let m_key_spec = match &wire.key_spec {
+        let m_key_spec = match wire.key_spec {
             None => None,
             Some(value) => {
-                (|| Some(errs.enum_value::<DataKeySpec>(&p, value, DataKeySpec::parse, DataKeySpec::NAMES)?))()
+                (|| Some(errs.enum_value::<DataKeySpec>(&p, &value, DataKeySpec::parse, DataKeySpec::NAMES)?))()
             }
         };
         let p = path.member("numberOfBytes");
-        let m_number_of_bytes = match &wire.number_of_bytes {
+        let m_number_of_bytes = match wire.number_of_bytes {
             None => None,
             Some(value) => {
-                errs.min_value(&p, *value, 1);
-                errs.max_value(&p, *value, 1024);
-                (|| Some(*value))()
+                errs.min_value(&p, *&value, 1);
+                errs.max_value(&p, *&value, 1024);
+                (|| Some(value))()
             }
         };
         let p = path.member("grantTokens");
-        let m_grant_tokens = match &wire.grant_tokens {
+        let m_grant_tokens = match wire.grant_tokens {
             None => None,
             Some(value) => {
-                errs.min_len_list(&p, value, 0);
-                errs.max_len_list(&p, value, 10);
+                errs.min_len_list(&p, &value, 0);
+                errs.max_len_list(&p, &value, 10);
                 let mut items = Vec::with_capacity(value.len());
-                for (i, item) in value.iter().enumerate() {
+                for (i, item) in value.into_iter().enumerate() {
                     let item_path = &p.item(i);
-                    errs.min_len_str(&item_path, item, 1);
-                    errs.max_len_str(&item_path, item, 8192);
-                    if let Some(v) = (|| Some(item.clone()))() { items.push(v); }
+                    errs.min_len_str(&item_path, &item, 1);
+                    errs.max_len_str(&item_path, &item, 8192);
+                    if let Some(v) = (|| Some(item))() { items.push(v); }
                 }
                 (|| Some(items))()
             }
         };
         let p = path.member("dryRun");
-        let m_dry_run = match &wire.dry_run {
+        let m_dry_run = match wire.dry_run {
             None => None,
             Some(value) => {
-                (|| Some(value.clone()))()
+                (|| Some(value))()
             }
         };
         Some(Self {
@@ -3685,53 +3685,53 @@ pub struct GenerateMacRequestWire {
 impl GenerateMacRequest {
     /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
     /// when a failure was recorded in `errs`.
-    pub fn from_wire(wire: &GenerateMacRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
+    pub fn from_wire(wire: GenerateMacRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
         let p = path.member("message");
-        let m_message = match &wire.message {
+        let m_message = match wire.message {
             None => { errs.missing(&p); None }
             Some(value) => {
-                errs.min_len_blob(&p, value, 1);
-                errs.max_len_blob(&p, value, 4096);
-                (|| Some(value.clone()))()
+                errs.min_len_blob(&p, &value, 1);
+                errs.max_len_blob(&p, &value, 4096);
+                (|| Some(value))()
             }
         };
         let p = path.member("keyId");
-        let m_key_id = match &wire.key_id {
+        let m_key_id = match wire.key_id {
             None => { errs.missing(&p); None }
             Some(value) => {
-                errs.min_len_str(&p, value, 1);
-                errs.max_len_str(&p, value, 2048);
-                (|| Some(value.clone()))()
+                errs.min_len_str(&p, &value, 1);
+                errs.max_len_str(&p, &value, 2048);
+                (|| Some(value))()
             }
         };
         let p = path.member("macAlgorithm");
-        let m_mac_algorithm = match &wire.mac_algorithm {
+        let m_mac_algorithm = match wire.mac_algorithm {
             None => { errs.missing(&p); None }
             Some(value) => {
-                (|| Some(errs.enum_value::<MacAlgorithmSpec>(&p, value, MacAlgorithmSpec::parse, MacAlgorithmSpec::NAMES)?))()
+                (|| Some(errs.enum_value::<MacAlgorithmSpec>(&p, &value, MacAlgorithmSpec::parse, MacAlgorithmSpec::NAMES)?))()
             }
         };
         let p = path.member("grantTokens");
-        let m_grant_tokens = match &wire.grant_tokens {
+        let m_grant_tokens = match wire.grant_tokens {
             None => None,
             Some(value) => {
-                errs.min_len_list(&p, value, 0);
-                errs.max_len_list(&p, value, 10);
+                errs.min_len_list(&p, &value, 0);
+                errs.max_len_list(&p, &value, 10);
                 let mut items = Vec::with_capacity(value.len());
-                for (i, item) in value.iter().enumerate() {
+                for (i, item) in value.into_iter().enumerate() {
                     let item_path = &p.item(i);
-                    errs.min_len_str(&item_path, item, 1);
-                    errs.max_len_str(&item_path, item, 8192);
-                    if let Some(v) = (|| Some(item.clone()))() { items.push(v); }
+                    errs.min_len_str(&item_path, &item, 1);
+                    errs.max_len_str(&item_path, &item, 8192);
+                    if let Some(v) = (|| Some(item))() { items.push(v); }
                 }
                 (|| Some(items))()
             }
         };
         let p = path.member("dryRun");
-        let m_dry_run = match &wire.dry_run {
+        let m_dry_run = match wire.dry_run {
             None => None,
             Some(value) => {
-                (|| Some(value.clone()))()
+                (|| Some(value))()
             }
         };
         Some(Self {
@@ -3778,27 +3778,27 @@ pub struct GenerateRandomRequestWire {
 impl GenerateRandomRequest {
     /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
     /// when a failure was recorded in `errs`.
-    pub fn from_wire(wire: &GenerateRandomRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
+    pub fn from_wire(wire: GenerateRandomRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
         let p = path.member("numberOfBytes");
-        let m_number_of_bytes = match &wire.number_of_bytes {
+        let m_number_of_bytes = match wire.number_of_bytes {
             None => None,
             Some(value) => {
-                errs.min_value(&p, *value, 1);
-                errs.max_value(&p, *value, 1024);
-                (|| Some(*value))()
+                errs.min_value(&p, *&value, 1);
+                errs.max_value(&p, *&value, 1024);
+                (|| Some(value))()
             }
         };
         let p = path.member("customKeyStoreId");
-        let m_custom_key_store_id = match &wire.custom_key_store_id {
+        let m_custom_key_store_id = match wire.custom_key_store_id {
             None => None,
             Some(value) => {
-                errs.min_len_str(&p, value, 1);
-                errs.max_len_str(&p, value, 64);
-                (|| Some(value.clone()))()
+                errs.min_len_str(&p, &value, 1);
+                errs.max_len_str(&p, &value, 64);
+                (|| Some(value))()
             }
         };
         let p = path.member("recipient");
-        let m_recipient = match &wire.recipient {
+        let m_recipient = match wire.recipient {
             None => None,
             Some(value) => {
                 (|| Some(RecipientInfo::from_wire(value, &p, errs)?))()
@@ -3836,14 +3836,14 @@ pub struct GetKeyLastUsageRequestWire {
 impl GetKeyLastUsageRequest {
     /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
     /// when a failure was recorded in `errs`.
-    pub fn from_wire(wire: &GetKeyLastUsageRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
+    pub fn from_wire(wire: GetKeyLastUsageRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
         let p = path.member("keyId");
-        let m_key_id = match &wire.key_id {
+        let m_key_id = match wire.key_id {
             None => { errs.missing(&p); None }
             Some(value) => {
-                errs.min_len_str(&p, value, 1);
-                errs.max_len_str(&p, value, 2048);
-                (|| Some(value.clone()))()
+                errs.min_len_str(&p, &value, 1);
+                errs.max_len_str(&p, &value, 2048);
+                (|| Some(value))()
             }
         };
         Some(Self {
@@ -3884,24 +3884,24 @@ pub struct GetKeyPolicyRequestWire {
 impl GetKeyPolicyRequest {
     /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
     /// when a failure was recorded in `errs`.
-    pub fn from_wire(wire: &GetKeyPolicyRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
+    pub fn from_wire(wire: GetKeyPolicyRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
         let p = path.member("keyId");
-        let m_key_id = match &wire.key_id {
+        let m_key_id = match wire.key_id {
             None => { errs.missing(&p); None }
             Some(value) => {
-                errs.min_len_str(&p, value, 1);
-                errs.max_len_str(&p, value, 2048);
-                (|| Some(value.clone()))()
+                errs.min_len_str(&p, &value, 1);
+                errs.max_len_str(&p, &value, 2048);
+                (|| Some(value))()
             }
         };
         let p = path.member("policyName");
-        let m_policy_name = match &wire.policy_name {
+        let m_policy_name = match wire.policy_name {
             None => None,
             Some(value) => {
-                errs.min_len_str(&p, value, 1);
-                errs.max_len_str(&p, value, 128);
-                errs.pattern(&p, value, &pattern_table::P12, "[\\w]+");
-                (|| Some(value.clone()))()
+                errs.min_len_str(&p, &value, 1);
+                errs.max_len_str(&p, &value, 128);
+                errs.pattern(&p, &value, &pattern_table::P12, "[\\w]+");
+                (|| Some(value))()
             }
         };
         Some(Self {
@@ -3935,14 +3935,14 @@ pub struct GetKeyRotationStatusRequestWire {
 impl GetKeyRotationStatusRequest {
     /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
     /// when a failure was recorded in `errs`.
-    pub fn from_wire(wire: &GetKeyRotationStatusRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
+    pub fn from_wire(wire: GetKeyRotationStatusRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
         let p = path.member("keyId");
-        let m_key_id = match &wire.key_id {
+        let m_key_id = match wire.key_id {
             None => { errs.missing(&p); None }
             Some(value) => {
-                errs.min_len_str(&p, value, 1);
-                errs.max_len_str(&p, value, 2048);
-                (|| Some(value.clone()))()
+                errs.min_len_str(&p, &value, 1);
+                errs.max_len_str(&p, &value, 2048);
+                (|| Some(value))()
             }
         };
         Some(Self {
@@ -3988,28 +3988,28 @@ pub struct GetParametersForImportRequestWire {
 impl GetParametersForImportRequest {
     /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
     /// when a failure was recorded in `errs`.
-    pub fn from_wire(wire: &GetParametersForImportRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
+    pub fn from_wire(wire: GetParametersForImportRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
         let p = path.member("keyId");
-        let m_key_id = match &wire.key_id {
+        let m_key_id = match wire.key_id {
             None => { errs.missing(&p); None }
             Some(value) => {
-                errs.min_len_str(&p, value, 1);
-                errs.max_len_str(&p, value, 2048);
-                (|| Some(value.clone()))()
+                errs.min_len_str(&p, &value, 1);
+                errs.max_len_str(&p, &value, 2048);
+                (|| Some(value))()
             }
         };
         let p = path.member("wrappingAlgorithm");
-        let m_wrapping_algorithm = match &wire.wrapping_algorithm {
+        let m_wrapping_algorithm = match wire.wrapping_algorithm {
             None => { errs.missing(&p); None }
             Some(value) => {
-                (|| Some(errs.enum_value::<AlgorithmSpec>(&p, value, AlgorithmSpec::parse, AlgorithmSpec::NAMES)?))()
+                (|| Some(errs.enum_value::<AlgorithmSpec>(&p, &value, AlgorithmSpec::parse, AlgorithmSpec::NAMES)?))()
             }
         };
         let p = path.member("wrappingKeySpec");
-        let m_wrapping_key_spec = match &wire.wrapping_key_spec {
+        let m_wrapping_key_spec = match wire.wrapping_key_spec {
             None => { errs.missing(&p); None }
             Some(value) => {
-                (|| Some(errs.enum_value::<WrappingKeySpec>(&p, value, WrappingKeySpec::parse, WrappingKeySpec::NAMES)?))()
+                (|| Some(errs.enum_value::<WrappingKeySpec>(&p, &value, WrappingKeySpec::parse, WrappingKeySpec::NAMES)?))()
             }
         };
         Some(Self {
@@ -4052,28 +4052,28 @@ pub struct GetPublicKeyRequestWire {
 impl GetPublicKeyRequest {
     /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
     /// when a failure was recorded in `errs`.
-    pub fn from_wire(wire: &GetPublicKeyRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
+    pub fn from_wire(wire: GetPublicKeyRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
         let p = path.member("keyId");
-        let m_key_id = match &wire.key_id {
+        let m_key_id = match wire.key_id {
             None => { errs.missing(&p); None }
             Some(value) => {
-                errs.min_len_str(&p, value, 1);
-                errs.max_len_str(&p, value, 2048);
-                (|| Some(value.clone()))()
+                errs.min_len_str(&p, &value, 1);
+                errs.max_len_str(&p, &value, 2048);
+                (|| Some(value))()
             }
         };
         let p = path.member("grantTokens");
-        let m_grant_tokens = match &wire.grant_tokens {
+        let m_grant_tokens = match wire.grant_tokens {
             None => None,
             Some(value) => {
-                errs.min_len_list(&p, value, 0);
-                errs.max_len_list(&p, value, 10);
+                errs.min_len_list(&p, &value, 0);
+                errs.max_len_list(&p, &value, 10);
                 let mut items = Vec::with_capacity(value.len());
-                for (i, item) in value.iter().enumerate() {
+                for (i, item) in value.into_iter().enumerate() {
                     let item_path = &p.item(i);
-                    errs.min_len_str(&item_path, item, 1);
-                    errs.max_len_str(&item_path, item, 8192);
-                    if let Some(v) = (|| Some(item.clone()))() { items.push(v); }
+                    errs.min_len_str(&item_path, &item, 1);
+                    errs.max_len_str(&item_path, &item, 8192);
+                    if let Some(v) = (|| Some(item))() { items.push(v); }
                 }
                 (|| Some(items))()
             }
@@ -4131,37 +4131,37 @@ pub struct GrantConstraintsWire {
 impl GrantConstraints {
     /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
     /// when a failure was recorded in `errs`.
-    pub fn from_wire(wire: &GrantConstraintsWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
+    pub fn from_wire(wire: GrantConstraintsWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
         let p = path.member("encryptionContextSubset");
-        let m_encryption_context_subset = match &wire.encryption_context_subset {
+        let m_encryption_context_subset = match wire.encryption_context_subset {
             None => None,
             Some(value) => {
                 for (k, v) in value.iter() {
                     let key_path = &p.map_key(k);
                     let value_path = &p.map_value(k);
                 }
-                (|| Some(value.clone()))()
+                (|| Some(value))()
             }
         };
         let p = path.member("encryptionContextEquals");
-        let m_encryption_context_equals = match &wire.encryption_context_equals {
+        let m_encryption_context_equals = match wire.encryption_context_equals {
             None => None,
             Some(value) => {
                 for (k, v) in value.iter() {
                     let key_path = &p.map_key(k);
                     let value_path = &p.map_value(k);
                 }
-                (|| Some(value.clone()))()
+                (|| Some(value))()
             }
         };
         let p = path.member("sourceArn");
-        let m_source_arn = match &wire.source_arn {
+        let m_source_arn = match wire.source_arn {
             None => None,
             Some(value) => {
-                errs.min_len_str(&p, value, 20);
-                errs.max_len_str(&p, value, 512);
-                errs.pattern(&p, value, &pattern_table::P13, "^arn:aws[a-z0-9-]*:[a-z0-9-]+:[a-z0-9-]*:[0-9]{12}:.+$");
-                (|| Some(value.clone()))()
+                errs.min_len_str(&p, &value, 20);
+                errs.max_len_str(&p, &value, 512);
+                errs.pattern(&p, &value, &pattern_table::P13, "^arn:aws[a-z0-9-]*:[a-z0-9-]+:[a-z0-9-]*:[0-9]{12}:.+$");
+                (|| Some(value))()
             }
         };
         Some(Self {
@@ -4242,73 +4242,73 @@ pub struct ImportKeyMaterialRequestWire {
 impl ImportKeyMaterialRequest {
     /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
     /// when a failure was recorded in `errs`.
-    pub fn from_wire(wire: &ImportKeyMaterialRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
+    pub fn from_wire(wire: ImportKeyMaterialRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
         let p = path.member("keyId");
-        let m_key_id = match &wire.key_id {
+        let m_key_id = match wire.key_id {
             None => { errs.missing(&p); None }
             Some(value) => {
-                errs.min_len_str(&p, value, 1);
-                errs.max_len_str(&p, value, 2048);
-                (|| Some(value.clone()))()
+                errs.min_len_str(&p, &value, 1);
+                errs.max_len_str(&p, &value, 2048);
+                (|| Some(value))()
             }
         };
         let p = path.member("importToken");
-        let m_import_token = match &wire.import_token {
+        let m_import_token = match wire.import_token {
             None => { errs.missing(&p); None }
             Some(value) => {
-                errs.min_len_blob(&p, value, 1);
-                errs.max_len_blob(&p, value, 6144);
-                (|| Some(value.clone()))()
+                errs.min_len_blob(&p, &value, 1);
+                errs.max_len_blob(&p, &value, 6144);
+                (|| Some(value))()
             }
         };
         let p = path.member("encryptedKeyMaterial");
-        let m_encrypted_key_material = match &wire.encrypted_key_material {
+        let m_encrypted_key_material = match wire.encrypted_key_material {
             None => { errs.missing(&p); None }
             Some(value) => {
-                errs.min_len_blob(&p, value, 1);
-                errs.max_len_blob(&p, value, 6144);
-                (|| Some(value.clone()))()
+                errs.min_len_blob(&p, &value, 1);
+                errs.max_len_blob(&p, &value, 6144);
+                (|| Some(value))()
             }
         };
         let p = path.member("validTo");
-        let m_valid_to = match &wire.valid_to {
+        let m_valid_to = match wire.valid_to {
             None => None,
             Some(value) => {
-                (|| Some(value.clone()))()
+                (|| Some(value))()
             }
         };
         let p = path.member("expirationModel");
-        let m_expiration_model = match &wire.expiration_model {
+        let m_expiration_model = match wire.expiration_model {
             None => None,
             Some(value) => {
-                (|| Some(errs.enum_value::<ExpirationModelType>(&p, value, ExpirationModelType::parse, ExpirationModelType::NAMES)?))()
+                (|| Some(errs.enum_value::<ExpirationModelType>(&p, &value, ExpirationModelType::parse, ExpirationModelType::NAMES)?))()
             }
         };
         let p = path.member("importType");
-        let m_import_type = match &wire.import_type {
+        let m_import_type = match wire.import_type {
             None => None,
             Some(value) => {
-                (|| Some(errs.enum_value::<ImportType>(&p, value, ImportType::parse, ImportType::NAMES)?))()
+                (|| Some(errs.enum_value::<ImportType>(&p, &value, ImportType::parse, ImportType::NAMES)?))()
             }
         };
         let p = path.member("keyMaterialDescription");
-        let m_key_material_description = match &wire.key_material_description {
+        let m_key_material_description = match wire.key_material_description {
             None => None,
             Some(value) => {
-                errs.min_len_str(&p, value, 0);
-                errs.max_len_str(&p, value, 256);
-                errs.pattern(&p, value, &pattern_table::P14, "^[a-zA-Z0-9:/_\\s.-]+$");
-                (|| Some(value.clone()))()
+                errs.min_len_str(&p, &value, 0);
+                errs.max_len_str(&p, &value, 256);
+                errs.pattern(&p, &value, &pattern_table::P14, "^[a-zA-Z0-9:/_\\s.-]+$");
+                (|| Some(value))()
             }
         };
         let p = path.member("keyMaterialId");
-        let m_key_material_id = match &wire.key_material_id {
+        let m_key_material_id = match wire.key_material_id {
             None => None,
             Some(value) => {
-                errs.min_len_str(&p, value, 64);
-                errs.max_len_str(&p, value, 64);
-                errs.pattern(&p, value, &pattern_table::P10, "^[a-f0-9]+$");
-                (|| Some(value.clone()))()
+                errs.min_len_str(&p, &value, 64);
+                errs.max_len_str(&p, &value, 64);
+                errs.pattern(&p, &value, &pattern_table::P10, "^[a-f0-9]+$");
+                (|| Some(value))()
             }
         };
         Some(Self {
@@ -4437,33 +4437,33 @@ pub struct ListAliasesRequestWire {
 impl ListAliasesRequest {
     /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
     /// when a failure was recorded in `errs`.
-    pub fn from_wire(wire: &ListAliasesRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
+    pub fn from_wire(wire: ListAliasesRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
         let p = path.member("keyId");
-        let m_key_id = match &wire.key_id {
+        let m_key_id = match wire.key_id {
             None => None,
             Some(value) => {
-                errs.min_len_str(&p, value, 1);
-                errs.max_len_str(&p, value, 2048);
-                (|| Some(value.clone()))()
+                errs.min_len_str(&p, &value, 1);
+                errs.max_len_str(&p, &value, 2048);
+                (|| Some(value))()
             }
         };
         let p = path.member("limit");
-        let m_limit = match &wire.limit {
+        let m_limit = match wire.limit {
             None => None,
             Some(value) => {
-                errs.min_value(&p, *value, 1);
-                errs.max_value(&p, *value, 1000);
-                (|| Some(*value))()
+                errs.min_value(&p, *&value, 1);
+                errs.max_value(&p, *&value, 1000);
+                (|| Some(value))()
             }
         };
         let p = path.member("marker");
-        let m_marker = match &wire.marker {
+        let m_marker = match wire.marker {
             None => None,
             Some(value) => {
-                errs.min_len_str(&p, value, 1);
-                errs.max_len_str(&p, value, 1024);
-                errs.pattern(&p, value, &pattern_table::P11, "[\\u0020-\\u00FF]*");
-                (|| Some(value.clone()))()
+                errs.min_len_str(&p, &value, 1);
+                errs.max_len_str(&p, &value, 1024);
+                errs.pattern(&p, &value, &pattern_table::P11, "[\\u0020-\\u00FF]*");
+                (|| Some(value))()
             }
         };
         Some(Self {
@@ -4520,62 +4520,62 @@ pub struct ListGrantsRequestWire {
 impl ListGrantsRequest {
     /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
     /// when a failure was recorded in `errs`.
-    pub fn from_wire(wire: &ListGrantsRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
+    pub fn from_wire(wire: ListGrantsRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
         let p = path.member("limit");
-        let m_limit = match &wire.limit {
+        let m_limit = match wire.limit {
             None => None,
             Some(value) => {
-                errs.min_value(&p, *value, 1);
-                errs.max_value(&p, *value, 1000);
-                (|| Some(*value))()
+                errs.min_value(&p, *&value, 1);
+                errs.max_value(&p, *&value, 1000);
+                (|| Some(value))()
             }
         };
         let p = path.member("marker");
-        let m_marker = match &wire.marker {
+        let m_marker = match wire.marker {
             None => None,
             Some(value) => {
-                errs.min_len_str(&p, value, 1);
-                errs.max_len_str(&p, value, 1024);
-                errs.pattern(&p, value, &pattern_table::P11, "[\\u0020-\\u00FF]*");
-                (|| Some(value.clone()))()
+                errs.min_len_str(&p, &value, 1);
+                errs.max_len_str(&p, &value, 1024);
+                errs.pattern(&p, &value, &pattern_table::P11, "[\\u0020-\\u00FF]*");
+                (|| Some(value))()
             }
         };
         let p = path.member("keyId");
-        let m_key_id = match &wire.key_id {
+        let m_key_id = match wire.key_id {
             None => { errs.missing(&p); None }
             Some(value) => {
-                errs.min_len_str(&p, value, 1);
-                errs.max_len_str(&p, value, 2048);
-                (|| Some(value.clone()))()
+                errs.min_len_str(&p, &value, 1);
+                errs.max_len_str(&p, &value, 2048);
+                (|| Some(value))()
             }
         };
         let p = path.member("grantId");
-        let m_grant_id = match &wire.grant_id {
+        let m_grant_id = match wire.grant_id {
             None => None,
             Some(value) => {
-                errs.min_len_str(&p, value, 1);
-                errs.max_len_str(&p, value, 128);
-                (|| Some(value.clone()))()
+                errs.min_len_str(&p, &value, 1);
+                errs.max_len_str(&p, &value, 128);
+                (|| Some(value))()
             }
         };
         let p = path.member("granteePrincipal");
-        let m_grantee_principal = match &wire.grantee_principal {
+        let m_grantee_principal = match wire.grantee_principal {
             None => None,
             Some(value) => {
-                errs.min_len_str(&p, value, 1);
-                errs.max_len_str(&p, value, 256);
-                errs.pattern(&p, value, &pattern_table::P6, "^[\\w+=,.@:/-]+$");
-                (|| Some(value.clone()))()
+                errs.min_len_str(&p, &value, 1);
+                errs.max_len_str(&p, &value, 256);
+                errs.pattern(&p, &value, &pattern_table::P6, "^[\\w+=,.@:/-]+$");
+                (|| Some(value))()
             }
         };
         let p = path.member("granteeServicePrincipal");
-        let m_grantee_service_principal = match &wire.grantee_service_principal {
+        let m_grantee_service_principal = match wire.grantee_service_principal {
             None => None,
             Some(value) => {
-                errs.min_len_str(&p, value, 1);
-                errs.max_len_str(&p, value, 128);
-                errs.pattern(&p, value, &pattern_table::P7, "^([A-Za-z0-9\\-]+)\\.([A-Za-z0-9\\-]+)(\\.[A-Za-z0-9\\-]+)+$");
-                (|| Some(value.clone()))()
+                errs.min_len_str(&p, &value, 1);
+                errs.max_len_str(&p, &value, 128);
+                errs.pattern(&p, &value, &pattern_table::P7, "^([A-Za-z0-9\\-]+)\\.([A-Za-z0-9\\-]+)(\\.[A-Za-z0-9\\-]+)+$");
+                (|| Some(value))()
             }
         };
         Some(Self {
@@ -4623,33 +4623,33 @@ pub struct ListKeyPoliciesRequestWire {
 impl ListKeyPoliciesRequest {
     /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
     /// when a failure was recorded in `errs`.
-    pub fn from_wire(wire: &ListKeyPoliciesRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
+    pub fn from_wire(wire: ListKeyPoliciesRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
         let p = path.member("keyId");
-        let m_key_id = match &wire.key_id {
+        let m_key_id = match wire.key_id {
             None => { errs.missing(&p); None }
             Some(value) => {
-                errs.min_len_str(&p, value, 1);
-                errs.max_len_str(&p, value, 2048);
-                (|| Some(value.clone()))()
+                errs.min_len_str(&p, &value, 1);
+                errs.max_len_str(&p, &value, 2048);
+                (|| Some(value))()
             }
         };
         let p = path.member("limit");
-        let m_limit = match &wire.limit {
+        let m_limit = match wire.limit {
             None => None,
             Some(value) => {
-                errs.min_value(&p, *value, 1);
-                errs.max_value(&p, *value, 1000);
-                (|| Some(*value))()
+                errs.min_value(&p, *&value, 1);
+                errs.max_value(&p, *&value, 1000);
+                (|| Some(value))()
             }
         };
         let p = path.member("marker");
-        let m_marker = match &wire.marker {
+        let m_marker = match wire.marker {
             None => None,
             Some(value) => {
-                errs.min_len_str(&p, value, 1);
-                errs.max_len_str(&p, value, 1024);
-                errs.pattern(&p, value, &pattern_table::P11, "[\\u0020-\\u00FF]*");
-                (|| Some(value.clone()))()
+                errs.min_len_str(&p, &value, 1);
+                errs.max_len_str(&p, &value, 1024);
+                errs.pattern(&p, &value, &pattern_table::P11, "[\\u0020-\\u00FF]*");
+                (|| Some(value))()
             }
         };
         Some(Self {
@@ -4698,40 +4698,40 @@ pub struct ListKeyRotationsRequestWire {
 impl ListKeyRotationsRequest {
     /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
     /// when a failure was recorded in `errs`.
-    pub fn from_wire(wire: &ListKeyRotationsRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
+    pub fn from_wire(wire: ListKeyRotationsRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
         let p = path.member("keyId");
-        let m_key_id = match &wire.key_id {
+        let m_key_id = match wire.key_id {
             None => { errs.missing(&p); None }
             Some(value) => {
-                errs.min_len_str(&p, value, 1);
-                errs.max_len_str(&p, value, 2048);
-                (|| Some(value.clone()))()
+                errs.min_len_str(&p, &value, 1);
+                errs.max_len_str(&p, &value, 2048);
+                (|| Some(value))()
             }
         };
         let p = path.member("includeKeyMaterial");
-        let m_include_key_material = match &wire.include_key_material {
+        let m_include_key_material = match wire.include_key_material {
             None => None,
             Some(value) => {
-                (|| Some(errs.enum_value::<IncludeKeyMaterial>(&p, value, IncludeKeyMaterial::parse, IncludeKeyMaterial::NAMES)?))()
+                (|| Some(errs.enum_value::<IncludeKeyMaterial>(&p, &value, IncludeKeyMaterial::parse, IncludeKeyMaterial::NAMES)?))()
             }
         };
         let p = path.member("limit");
-        let m_limit = match &wire.limit {
+        let m_limit = match wire.limit {
             None => None,
             Some(value) => {
-                errs.min_value(&p, *value, 1);
-                errs.max_value(&p, *value, 1000);
-                (|| Some(*value))()
+                errs.min_value(&p, *&value, 1);
+                errs.max_value(&p, *&value, 1000);
+                (|| Some(value))()
             }
         };
         let p = path.member("marker");
-        let m_marker = match &wire.marker {
+        let m_marker = match wire.marker {
             None => None,
             Some(value) => {
-                errs.min_len_str(&p, value, 1);
-                errs.max_len_str(&p, value, 1024);
-                errs.pattern(&p, value, &pattern_table::P11, "[\\u0020-\\u00FF]*");
-                (|| Some(value.clone()))()
+                errs.min_len_str(&p, &value, 1);
+                errs.max_len_str(&p, &value, 1024);
+                errs.pattern(&p, &value, &pattern_table::P11, "[\\u0020-\\u00FF]*");
+                (|| Some(value))()
             }
         };
         Some(Self {
@@ -4777,36 +4777,36 @@ pub struct ListKeysRequestWire {
 impl ListKeysRequest {
     /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
     /// when a failure was recorded in `errs`.
-    pub fn from_wire(wire: &ListKeysRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
+    pub fn from_wire(wire: ListKeysRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
         let p = path.member("limit");
-        let m_limit = match &wire.limit {
+        let m_limit = match wire.limit {
             None => None,
             Some(value) => {
-                errs.min_value(&p, *value, 1);
-                errs.max_value(&p, *value, 1000);
-                (|| Some(*value))()
+                errs.min_value(&p, *&value, 1);
+                errs.max_value(&p, *&value, 1000);
+                (|| Some(value))()
             }
         };
         let p = path.member("marker");
-        let m_marker = match &wire.marker {
+        let m_marker = match wire.marker {
             None => None,
             Some(value) => {
-                errs.min_len_str(&p, value, 1);
-                errs.max_len_str(&p, value, 1024);
-                errs.pattern(&p, value, &pattern_table::P11, "[\\u0020-\\u00FF]*");
-                (|| Some(value.clone()))()
+                errs.min_len_str(&p, &value, 1);
+                errs.max_len_str(&p, &value, 1024);
+                errs.pattern(&p, &value, &pattern_table::P11, "[\\u0020-\\u00FF]*");
+                (|| Some(value))()
             }
         };
         let p = path.member("resourceOwners");
-        let m_resource_owners = match &wire.resource_owners {
+        let m_resource_owners = match wire.resource_owners {
             None => None,
             Some(value) => {
-                errs.min_len_list(&p, value, 1);
-                errs.max_len_list(&p, value, 2);
+                errs.min_len_list(&p, &value, 1);
+                errs.max_len_list(&p, &value, 2);
                 let mut items = Vec::with_capacity(value.len());
-                for (i, item) in value.iter().enumerate() {
+                for (i, item) in value.into_iter().enumerate() {
                     let item_path = &p.item(i);
-                    if let Some(v) = (|| Some(errs.enum_value::<ResourceOwnerType>(&item_path, item, ResourceOwnerType::parse, ResourceOwnerType::NAMES)?))() { items.push(v); }
+                    if let Some(v) = (|| Some(errs.enum_value::<ResourceOwnerType>(&item_path, &item, ResourceOwnerType::parse, ResourceOwnerType::NAMES)?))() { items.push(v); }
                 }
                 (|| Some(items))()
             }
@@ -4853,33 +4853,33 @@ pub struct ListResourceTagsRequestWire {
 impl ListResourceTagsRequest {
     /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
     /// when a failure was recorded in `errs`.
-    pub fn from_wire(wire: &ListResourceTagsRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
+    pub fn from_wire(wire: ListResourceTagsRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
         let p = path.member("keyId");
-        let m_key_id = match &wire.key_id {
+        let m_key_id = match wire.key_id {
             None => { errs.missing(&p); None }
             Some(value) => {
-                errs.min_len_str(&p, value, 1);
-                errs.max_len_str(&p, value, 2048);
-                (|| Some(value.clone()))()
+                errs.min_len_str(&p, &value, 1);
+                errs.max_len_str(&p, &value, 2048);
+                (|| Some(value))()
             }
         };
         let p = path.member("limit");
-        let m_limit = match &wire.limit {
+        let m_limit = match wire.limit {
             None => None,
             Some(value) => {
-                errs.min_value(&p, *value, 1);
-                errs.max_value(&p, *value, 1000);
-                (|| Some(*value))()
+                errs.min_value(&p, *&value, 1);
+                errs.max_value(&p, *&value, 1000);
+                (|| Some(value))()
             }
         };
         let p = path.member("marker");
-        let m_marker = match &wire.marker {
+        let m_marker = match wire.marker {
             None => None,
             Some(value) => {
-                errs.min_len_str(&p, value, 1);
-                errs.max_len_str(&p, value, 1024);
-                errs.pattern(&p, value, &pattern_table::P11, "[\\u0020-\\u00FF]*");
-                (|| Some(value.clone()))()
+                errs.min_len_str(&p, &value, 1);
+                errs.max_len_str(&p, &value, 1024);
+                errs.pattern(&p, &value, &pattern_table::P11, "[\\u0020-\\u00FF]*");
+                (|| Some(value))()
             }
         };
         Some(Self {
@@ -4928,44 +4928,44 @@ pub struct ListRetirableGrantsRequestWire {
 impl ListRetirableGrantsRequest {
     /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
     /// when a failure was recorded in `errs`.
-    pub fn from_wire(wire: &ListRetirableGrantsRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
+    pub fn from_wire(wire: ListRetirableGrantsRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
         let p = path.member("limit");
-        let m_limit = match &wire.limit {
+        let m_limit = match wire.limit {
             None => None,
             Some(value) => {
-                errs.min_value(&p, *value, 1);
-                errs.max_value(&p, *value, 1000);
-                (|| Some(*value))()
+                errs.min_value(&p, *&value, 1);
+                errs.max_value(&p, *&value, 1000);
+                (|| Some(value))()
             }
         };
         let p = path.member("marker");
-        let m_marker = match &wire.marker {
+        let m_marker = match wire.marker {
             None => None,
             Some(value) => {
-                errs.min_len_str(&p, value, 1);
-                errs.max_len_str(&p, value, 1024);
-                errs.pattern(&p, value, &pattern_table::P11, "[\\u0020-\\u00FF]*");
-                (|| Some(value.clone()))()
+                errs.min_len_str(&p, &value, 1);
+                errs.max_len_str(&p, &value, 1024);
+                errs.pattern(&p, &value, &pattern_table::P11, "[\\u0020-\\u00FF]*");
+                (|| Some(value))()
             }
         };
         let p = path.member("retiringPrincipal");
-        let m_retiring_principal = match &wire.retiring_principal {
+        let m_retiring_principal = match wire.retiring_principal {
             None => None,
             Some(value) => {
-                errs.min_len_str(&p, value, 1);
-                errs.max_len_str(&p, value, 256);
-                errs.pattern(&p, value, &pattern_table::P6, "^[\\w+=,.@:/-]+$");
-                (|| Some(value.clone()))()
+                errs.min_len_str(&p, &value, 1);
+                errs.max_len_str(&p, &value, 256);
+                errs.pattern(&p, &value, &pattern_table::P6, "^[\\w+=,.@:/-]+$");
+                (|| Some(value))()
             }
         };
         let p = path.member("retiringServicePrincipal");
-        let m_retiring_service_principal = match &wire.retiring_service_principal {
+        let m_retiring_service_principal = match wire.retiring_service_principal {
             None => None,
             Some(value) => {
-                errs.min_len_str(&p, value, 1);
-                errs.max_len_str(&p, value, 128);
-                errs.pattern(&p, value, &pattern_table::P7, "^([A-Za-z0-9\\-]+)\\.([A-Za-z0-9\\-]+)(\\.[A-Za-z0-9\\-]+)+$");
-                (|| Some(value.clone()))()
+                errs.min_len_str(&p, &value, 1);
+                errs.max_len_str(&p, &value, 128);
+                errs.pattern(&p, &value, &pattern_table::P7, "^([A-Za-z0-9\\-]+)\\.([A-Za-z0-9\\-]+)(\\.[A-Za-z0-9\\-]+)+$");
+                (|| Some(value))()
             }
         };
         Some(Self {
@@ -5024,41 +5024,41 @@ pub struct PutKeyPolicyRequestWire {
 impl PutKeyPolicyRequest {
     /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
     /// when a failure was recorded in `errs`.
-    pub fn from_wire(wire: &PutKeyPolicyRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
+    pub fn from_wire(wire: PutKeyPolicyRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
         let p = path.member("keyId");
-        let m_key_id = match &wire.key_id {
+        let m_key_id = match wire.key_id {
             None => { errs.missing(&p); None }
             Some(value) => {
-                errs.min_len_str(&p, value, 1);
-                errs.max_len_str(&p, value, 2048);
-                (|| Some(value.clone()))()
+                errs.min_len_str(&p, &value, 1);
+                errs.max_len_str(&p, &value, 2048);
+                (|| Some(value))()
             }
         };
         let p = path.member("policyName");
-        let m_policy_name = match &wire.policy_name {
+        let m_policy_name = match wire.policy_name {
             None => None,
             Some(value) => {
-                errs.min_len_str(&p, value, 1);
-                errs.max_len_str(&p, value, 128);
-                errs.pattern(&p, value, &pattern_table::P12, "[\\w]+");
-                (|| Some(value.clone()))()
+                errs.min_len_str(&p, &value, 1);
+                errs.max_len_str(&p, &value, 128);
+                errs.pattern(&p, &value, &pattern_table::P12, "[\\w]+");
+                (|| Some(value))()
             }
         };
         let p = path.member("policy");
-        let m_policy = match &wire.policy {
+        let m_policy = match wire.policy {
             None => { errs.missing(&p); None }
             Some(value) => {
-                errs.min_len_str(&p, value, 1);
-                errs.max_len_str(&p, value, 131072);
-                errs.pattern(&p, value, &pattern_table::P8, "[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+");
-                (|| Some(value.clone()))()
+                errs.min_len_str(&p, &value, 1);
+                errs.max_len_str(&p, &value, 131072);
+                errs.pattern(&p, &value, &pattern_table::P8, "[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+");
+                (|| Some(value))()
             }
         };
         let p = path.member("bypassPolicyLockoutSafetyCheck");
-        let m_bypass_policy_lockout_safety_check = match &wire.bypass_policy_lockout_safety_check {
+        let m_bypass_policy_lockout_safety_check = match wire.bypass_policy_lockout_safety_check {
             None => None,
             Some(value) => {
-                (|| Some(value.clone()))()
+                (|| Some(value))()
             }
         };
         Some(Self {
@@ -5121,101 +5121,101 @@ pub struct ReEncryptRequestWire {
 impl ReEncryptRequest {
     /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
     /// when a failure was recorded in `errs`.
-    pub fn from_wire(wire: &ReEncryptRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
+    pub fn from_wire(wire: ReEncryptRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
         let p = path.member("ciphertextBlob");
-        let m_ciphertext_blob = match &wire.ciphertext_blob {
+        let m_ciphertext_blob = match wire.ciphertext_blob {
             None => None,
             Some(value) => {
-                errs.min_len_blob(&p, value, 1);
-                errs.max_len_blob(&p, value, 6144);
-                (|| Some(value.clone()))()
+                errs.min_len_blob(&p, &value, 1);
+                errs.max_len_blob(&p, &value, 6144);
+                (|| Some(value))()
             }
         };
         let p = path.member("sourceEncryptionContext");
-        let m_source_encryption_context = match &wire.source_encryption_context {
+        let m_source_encryption_context = match wire.source_encryption_context {
             None => None,
             Some(value) => {
                 for (k, v) in value.iter() {
                     let key_path = &p.map_key(k);
                     let value_path = &p.map_value(k);
                 }
-                (|| Some(value.clone()))()
+                (|| Some(value))()
             }
         };
         let p = path.member("sourceKeyId");
-        let m_source_key_id = match &wire.source_key_id {
+        let m_source_key_id = match wire.source_key_id {
             None => None,
             Some(value) => {
-                errs.min_len_str(&p, value, 1);
-                errs.max_len_str(&p, value, 2048);
-                (|| Some(value.clone()))()
+                errs.min_len_str(&p, &value, 1);
+                errs.max_len_str(&p, &value, 2048);
+                (|| Some(value))()
             }
         };
         let p = path.member("destinationKeyId");
-        let m_destination_key_id = match &wire.destination_key_id {
+        let m_destination_key_id = match wire.destination_key_id {
             None => { errs.missing(&p); None }
             Some(value) => {
-                errs.min_len_str(&p, value, 1);
-                errs.max_len_str(&p, value, 2048);
-                (|| Some(value.clone()))()
+                errs.min_len_str(&p, &value, 1);
+                errs.max_len_str(&p, &value, 2048);
+                (|| Some(value))()
             }
         };
         let p = path.member("destinationEncryptionContext");
-        let m_destination_encryption_context = match &wire.destination_encryption_context {
+        let m_destination_encryption_context = match wire.destination_encryption_context {
             None => None,
             Some(value) => {
                 for (k, v) in value.iter() {
                     let key_path = &p.map_key(k);
                     let value_path = &p.map_value(k);
                 }
-                (|| Some(value.clone()))()
+                (|| Some(value))()
             }
         };
         let p = path.member("sourceEncryptionAlgorithm");
-        let m_source_encryption_algorithm = match &wire.source_encryption_algorithm {
+        let m_source_encryption_algorithm = match wire.source_encryption_algorithm {
             None => None,
             Some(value) => {
-                (|| Some(errs.enum_value::<EncryptionAlgorithmSpec>(&p, value, EncryptionAlgorithmSpec::parse, EncryptionAlgorithmSpec::NAMES)?))()
+                (|| Some(errs.enum_value::<EncryptionAlgorithmSpec>(&p, &value, EncryptionAlgorithmSpec::parse, EncryptionAlgorithmSpec::NAMES)?))()
             }
         };
         let p = path.member("destinationEncryptionAlgorithm");
-        let m_destination_encryption_algorithm = match &wire.destination_encryption_algorithm {
+        let m_destination_encryption_algorithm = match wire.destination_encryption_algorithm {
             None => None,
             Some(value) => {
-                (|| Some(errs.enum_value::<EncryptionAlgorithmSpec>(&p, value, EncryptionAlgorithmSpec::parse, EncryptionAlgorithmSpec::NAMES)?))()
+                (|| Some(errs.enum_value::<EncryptionAlgorithmSpec>(&p, &value, EncryptionAlgorithmSpec::parse, EncryptionAlgorithmSpec::NAMES)?))()
             }
         };
         let p = path.member("grantTokens");
-        let m_grant_tokens = match &wire.grant_tokens {
+        let m_grant_tokens = match wire.grant_tokens {
             None => None,
             Some(value) => {
-                errs.min_len_list(&p, value, 0);
-                errs.max_len_list(&p, value, 10);
+                errs.min_len_list(&p, &value, 0);
+                errs.max_len_list(&p, &value, 10);
                 let mut items = Vec::with_capacity(value.len());
-                for (i, item) in value.iter().enumerate() {
+                for (i, item) in value.into_iter().enumerate() {
                     let item_path = &p.item(i);
-                    errs.min_len_str(&item_path, item, 1);
-                    errs.max_len_str(&item_path, item, 8192);
-                    if let Some(v) = (|| Some(item.clone()))() { items.push(v); }
+                    errs.min_len_str(&item_path, &item, 1);
+                    errs.max_len_str(&item_path, &item, 8192);
+                    if let Some(v) = (|| Some(item))() { items.push(v); }
                 }
                 (|| Some(items))()
             }
         };
         let p = path.member("dryRun");
-        let m_dry_run = match &wire.dry_run {
+        let m_dry_run = match wire.dry_run {
             None => None,
             Some(value) => {
-                (|| Some(value.clone()))()
+                (|| Some(value))()
             }
         };
         let p = path.member("dryRunModifiers");
-        let m_dry_run_modifiers = match &wire.dry_run_modifiers {
+        let m_dry_run_modifiers = match wire.dry_run_modifiers {
             None => None,
             Some(value) => {
                 let mut items = Vec::with_capacity(value.len());
-                for (i, item) in value.iter().enumerate() {
+                for (i, item) in value.into_iter().enumerate() {
                     let item_path = &p.item(i);
-                    if let Some(v) = (|| Some(errs.enum_value::<DryRunModifierType>(&item_path, item, DryRunModifierType::parse, DryRunModifierType::NAMES)?))() { items.push(v); }
+                    if let Some(v) = (|| Some(errs.enum_value::<DryRunModifierType>(&item_path, &item, DryRunModifierType::parse, DryRunModifierType::NAMES)?))() { items.push(v); }
                 }
                 (|| Some(items))()
             }
@@ -5273,21 +5273,21 @@ pub struct RecipientInfoWire {
 impl RecipientInfo {
     /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
     /// when a failure was recorded in `errs`.
-    pub fn from_wire(wire: &RecipientInfoWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
+    pub fn from_wire(wire: RecipientInfoWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
         let p = path.member("keyEncryptionAlgorithm");
-        let m_key_encryption_algorithm = match &wire.key_encryption_algorithm {
+        let m_key_encryption_algorithm = match wire.key_encryption_algorithm {
             None => None,
             Some(value) => {
-                (|| Some(errs.enum_value::<KeyEncryptionMechanism>(&p, value, KeyEncryptionMechanism::parse, KeyEncryptionMechanism::NAMES)?))()
+                (|| Some(errs.enum_value::<KeyEncryptionMechanism>(&p, &value, KeyEncryptionMechanism::parse, KeyEncryptionMechanism::NAMES)?))()
             }
         };
         let p = path.member("attestationDocument");
-        let m_attestation_document = match &wire.attestation_document {
+        let m_attestation_document = match wire.attestation_document {
             None => None,
             Some(value) => {
-                errs.min_len_blob(&p, value, 1);
-                errs.max_len_blob(&p, value, 262144);
-                (|| Some(value.clone()))()
+                errs.min_len_blob(&p, &value, 1);
+                errs.max_len_blob(&p, &value, 262144);
+                (|| Some(value))()
             }
         };
         Some(Self {
@@ -5332,58 +5332,58 @@ pub struct ReplicateKeyRequestWire {
 impl ReplicateKeyRequest {
     /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
     /// when a failure was recorded in `errs`.
-    pub fn from_wire(wire: &ReplicateKeyRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
+    pub fn from_wire(wire: ReplicateKeyRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
         let p = path.member("keyId");
-        let m_key_id = match &wire.key_id {
+        let m_key_id = match wire.key_id {
             None => { errs.missing(&p); None }
             Some(value) => {
-                errs.min_len_str(&p, value, 1);
-                errs.max_len_str(&p, value, 2048);
-                (|| Some(value.clone()))()
+                errs.min_len_str(&p, &value, 1);
+                errs.max_len_str(&p, &value, 2048);
+                (|| Some(value))()
             }
         };
         let p = path.member("replicaRegion");
-        let m_replica_region = match &wire.replica_region {
+        let m_replica_region = match wire.replica_region {
             None => { errs.missing(&p); None }
             Some(value) => {
-                errs.min_len_str(&p, value, 1);
-                errs.max_len_str(&p, value, 32);
-                errs.pattern(&p, value, &pattern_table::P15, "^([a-z]+-){2,3}\\d+$");
-                (|| Some(value.clone()))()
+                errs.min_len_str(&p, &value, 1);
+                errs.max_len_str(&p, &value, 32);
+                errs.pattern(&p, &value, &pattern_table::P15, "^([a-z]+-){2,3}\\d+$");
+                (|| Some(value))()
             }
         };
         let p = path.member("policy");
-        let m_policy = match &wire.policy {
+        let m_policy = match wire.policy {
             None => None,
             Some(value) => {
-                errs.min_len_str(&p, value, 1);
-                errs.max_len_str(&p, value, 131072);
-                errs.pattern(&p, value, &pattern_table::P8, "[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+");
-                (|| Some(value.clone()))()
+                errs.min_len_str(&p, &value, 1);
+                errs.max_len_str(&p, &value, 131072);
+                errs.pattern(&p, &value, &pattern_table::P8, "[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+");
+                (|| Some(value))()
             }
         };
         let p = path.member("bypassPolicyLockoutSafetyCheck");
-        let m_bypass_policy_lockout_safety_check = match &wire.bypass_policy_lockout_safety_check {
+        let m_bypass_policy_lockout_safety_check = match wire.bypass_policy_lockout_safety_check {
             None => None,
             Some(value) => {
-                (|| Some(value.clone()))()
+                (|| Some(value))()
             }
         };
         let p = path.member("description");
-        let m_description = match &wire.description {
+        let m_description = match wire.description {
             None => None,
             Some(value) => {
-                errs.min_len_str(&p, value, 0);
-                errs.max_len_str(&p, value, 8192);
-                (|| Some(value.clone()))()
+                errs.min_len_str(&p, &value, 0);
+                errs.max_len_str(&p, &value, 8192);
+                (|| Some(value))()
             }
         };
         let p = path.member("tags");
-        let m_tags = match &wire.tags {
+        let m_tags = match wire.tags {
             None => None,
             Some(value) => {
                 let mut items = Vec::with_capacity(value.len());
-                for (i, item) in value.iter().enumerate() {
+                for (i, item) in value.into_iter().enumerate() {
                     let item_path = &p.item(i);
                     if let Some(v) = (|| Some(Tag::from_wire(item, &item_path, errs)?))() { items.push(v); }
                 }
@@ -5439,39 +5439,39 @@ pub struct RetireGrantRequestWire {
 impl RetireGrantRequest {
     /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
     /// when a failure was recorded in `errs`.
-    pub fn from_wire(wire: &RetireGrantRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
+    pub fn from_wire(wire: RetireGrantRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
         let p = path.member("grantToken");
-        let m_grant_token = match &wire.grant_token {
+        let m_grant_token = match wire.grant_token {
             None => None,
             Some(value) => {
-                errs.min_len_str(&p, value, 1);
-                errs.max_len_str(&p, value, 8192);
-                (|| Some(value.clone()))()
+                errs.min_len_str(&p, &value, 1);
+                errs.max_len_str(&p, &value, 8192);
+                (|| Some(value))()
             }
         };
         let p = path.member("keyId");
-        let m_key_id = match &wire.key_id {
+        let m_key_id = match wire.key_id {
             None => None,
             Some(value) => {
-                errs.min_len_str(&p, value, 1);
-                errs.max_len_str(&p, value, 2048);
-                (|| Some(value.clone()))()
+                errs.min_len_str(&p, &value, 1);
+                errs.max_len_str(&p, &value, 2048);
+                (|| Some(value))()
             }
         };
         let p = path.member("grantId");
-        let m_grant_id = match &wire.grant_id {
+        let m_grant_id = match wire.grant_id {
             None => None,
             Some(value) => {
-                errs.min_len_str(&p, value, 1);
-                errs.max_len_str(&p, value, 128);
-                (|| Some(value.clone()))()
+                errs.min_len_str(&p, &value, 1);
+                errs.max_len_str(&p, &value, 128);
+                (|| Some(value))()
             }
         };
         let p = path.member("dryRun");
-        let m_dry_run = match &wire.dry_run {
+        let m_dry_run = match wire.dry_run {
             None => None,
             Some(value) => {
-                (|| Some(value.clone()))()
+                (|| Some(value))()
             }
         };
         Some(Self {
@@ -5506,30 +5506,30 @@ pub struct RevokeGrantRequestWire {
 impl RevokeGrantRequest {
     /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
     /// when a failure was recorded in `errs`.
-    pub fn from_wire(wire: &RevokeGrantRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
+    pub fn from_wire(wire: RevokeGrantRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
         let p = path.member("keyId");
-        let m_key_id = match &wire.key_id {
+        let m_key_id = match wire.key_id {
             None => { errs.missing(&p); None }
             Some(value) => {
-                errs.min_len_str(&p, value, 1);
-                errs.max_len_str(&p, value, 2048);
-                (|| Some(value.clone()))()
+                errs.min_len_str(&p, &value, 1);
+                errs.max_len_str(&p, &value, 2048);
+                (|| Some(value))()
             }
         };
         let p = path.member("grantId");
-        let m_grant_id = match &wire.grant_id {
+        let m_grant_id = match wire.grant_id {
             None => { errs.missing(&p); None }
             Some(value) => {
-                errs.min_len_str(&p, value, 1);
-                errs.max_len_str(&p, value, 128);
-                (|| Some(value.clone()))()
+                errs.min_len_str(&p, &value, 1);
+                errs.max_len_str(&p, &value, 128);
+                (|| Some(value))()
             }
         };
         let p = path.member("dryRun");
-        let m_dry_run = match &wire.dry_run {
+        let m_dry_run = match wire.dry_run {
             None => None,
             Some(value) => {
-                (|| Some(value.clone()))()
+                (|| Some(value))()
             }
         };
         Some(Self {
@@ -5555,14 +5555,14 @@ pub struct RotateKeyOnDemandRequestWire {
 impl RotateKeyOnDemandRequest {
     /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
     /// when a failure was recorded in `errs`.
-    pub fn from_wire(wire: &RotateKeyOnDemandRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
+    pub fn from_wire(wire: RotateKeyOnDemandRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
         let p = path.member("keyId");
-        let m_key_id = match &wire.key_id {
+        let m_key_id = match wire.key_id {
             None => { errs.missing(&p); None }
             Some(value) => {
-                errs.min_len_str(&p, value, 1);
-                errs.max_len_str(&p, value, 2048);
-                (|| Some(value.clone()))()
+                errs.min_len_str(&p, &value, 1);
+                errs.max_len_str(&p, &value, 2048);
+                (|| Some(value))()
             }
         };
         Some(Self {
@@ -5620,23 +5620,23 @@ pub struct ScheduleKeyDeletionRequestWire {
 impl ScheduleKeyDeletionRequest {
     /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
     /// when a failure was recorded in `errs`.
-    pub fn from_wire(wire: &ScheduleKeyDeletionRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
+    pub fn from_wire(wire: ScheduleKeyDeletionRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
         let p = path.member("keyId");
-        let m_key_id = match &wire.key_id {
+        let m_key_id = match wire.key_id {
             None => { errs.missing(&p); None }
             Some(value) => {
-                errs.min_len_str(&p, value, 1);
-                errs.max_len_str(&p, value, 2048);
-                (|| Some(value.clone()))()
+                errs.min_len_str(&p, &value, 1);
+                errs.max_len_str(&p, &value, 2048);
+                (|| Some(value))()
             }
         };
         let p = path.member("pendingWindowInDays");
-        let m_pending_window_in_days = match &wire.pending_window_in_days {
+        let m_pending_window_in_days = match wire.pending_window_in_days {
             None => None,
             Some(value) => {
-                errs.min_value(&p, *value, 1);
-                errs.max_value(&p, *value, 365);
-                (|| Some(*value))()
+                errs.min_value(&p, *&value, 1);
+                errs.max_value(&p, *&value, 365);
+                (|| Some(value))()
             }
         };
         Some(Self {
@@ -5693,60 +5693,60 @@ pub struct SignRequestWire {
 impl SignRequest {
     /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
     /// when a failure was recorded in `errs`.
-    pub fn from_wire(wire: &SignRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
+    pub fn from_wire(wire: SignRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
         let p = path.member("keyId");
-        let m_key_id = match &wire.key_id {
+        let m_key_id = match wire.key_id {
             None => { errs.missing(&p); None }
             Some(value) => {
-                errs.min_len_str(&p, value, 1);
-                errs.max_len_str(&p, value, 2048);
-                (|| Some(value.clone()))()
+                errs.min_len_str(&p, &value, 1);
+                errs.max_len_str(&p, &value, 2048);
+                (|| Some(value))()
             }
         };
         let p = path.member("message");
-        let m_message = match &wire.message {
+        let m_message = match wire.message {
             None => { errs.missing(&p); None }
             Some(value) => {
-                errs.min_len_blob(&p, value, 1);
-                errs.max_len_blob(&p, value, 4096);
-                (|| Some(value.clone()))()
+                errs.min_len_blob(&p, &value, 1);
+                errs.max_len_blob(&p, &value, 4096);
+                (|| Some(value))()
             }
         };
         let p = path.member("messageType");
-        let m_message_type = match &wire.message_type {
+        let m_message_type = match wire.message_type {
             None => None,
             Some(value) => {
-                (|| Some(errs.enum_value::<MessageType>(&p, value, MessageType::parse, MessageType::NAMES)?))()
+                (|| Some(errs.enum_value::<MessageType>(&p, &value, MessageType::parse, MessageType::NAMES)?))()
             }
         };
         let p = path.member("grantTokens");
-        let m_grant_tokens = match &wire.grant_tokens {
+        let m_grant_tokens = match wire.grant_tokens {
             None => None,
             Some(value) => {
-                errs.min_len_list(&p, value, 0);
-                errs.max_len_list(&p, value, 10);
+                errs.min_len_list(&p, &value, 0);
+                errs.max_len_list(&p, &value, 10);
                 let mut items = Vec::with_capacity(value.len());
-                for (i, item) in value.iter().enumerate() {
+                for (i, item) in value.into_iter().enumerate() {
                     let item_path = &p.item(i);
-                    errs.min_len_str(&item_path, item, 1);
-                    errs.max_len_str(&item_path, item, 8192);
-                    if let Some(v) = (|| Some(item.clone()))() { items.push(v); }
+                    errs.min_len_str(&item_path, &item, 1);
+                    errs.max_len_str(&item_path, &item, 8192);
+                    if let Some(v) = (|| Some(item))() { items.push(v); }
                 }
                 (|| Some(items))()
             }
         };
         let p = path.member("signingAlgorithm");
-        let m_signing_algorithm = match &wire.signing_algorithm {
+        let m_signing_algorithm = match wire.signing_algorithm {
             None => { errs.missing(&p); None }
             Some(value) => {
-                (|| Some(errs.enum_value::<SigningAlgorithmSpec>(&p, value, SigningAlgorithmSpec::parse, SigningAlgorithmSpec::NAMES)?))()
+                (|| Some(errs.enum_value::<SigningAlgorithmSpec>(&p, &value, SigningAlgorithmSpec::parse, SigningAlgorithmSpec::NAMES)?))()
             }
         };
         let p = path.member("dryRun");
-        let m_dry_run = match &wire.dry_run {
+        let m_dry_run = match wire.dry_run {
             None => None,
             Some(value) => {
-                (|| Some(value.clone()))()
+                (|| Some(value))()
             }
         };
         Some(Self {
@@ -5790,23 +5790,23 @@ pub struct TagWire {
 impl Tag {
     /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
     /// when a failure was recorded in `errs`.
-    pub fn from_wire(wire: &TagWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
+    pub fn from_wire(wire: TagWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
         let p = path.member("tagKey");
-        let m_tag_key = match &wire.tag_key {
+        let m_tag_key = match wire.tag_key {
             None => { errs.missing(&p); None }
             Some(value) => {
-                errs.min_len_str(&p, value, 1);
-                errs.max_len_str(&p, value, 128);
-                (|| Some(value.clone()))()
+                errs.min_len_str(&p, &value, 1);
+                errs.max_len_str(&p, &value, 128);
+                (|| Some(value))()
             }
         };
         let p = path.member("tagValue");
-        let m_tag_value = match &wire.tag_value {
+        let m_tag_value = match wire.tag_value {
             None => { errs.missing(&p); None }
             Some(value) => {
-                errs.min_len_str(&p, value, 0);
-                errs.max_len_str(&p, value, 256);
-                (|| Some(value.clone()))()
+                errs.min_len_str(&p, &value, 0);
+                errs.max_len_str(&p, &value, 256);
+                (|| Some(value))()
             }
         };
         Some(Self {
@@ -5835,22 +5835,22 @@ pub struct TagResourceRequestWire {
 impl TagResourceRequest {
     /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
     /// when a failure was recorded in `errs`.
-    pub fn from_wire(wire: &TagResourceRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
+    pub fn from_wire(wire: TagResourceRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
         let p = path.member("keyId");
-        let m_key_id = match &wire.key_id {
+        let m_key_id = match wire.key_id {
             None => { errs.missing(&p); None }
             Some(value) => {
-                errs.min_len_str(&p, value, 1);
-                errs.max_len_str(&p, value, 2048);
-                (|| Some(value.clone()))()
+                errs.min_len_str(&p, &value, 1);
+                errs.max_len_str(&p, &value, 2048);
+                (|| Some(value))()
             }
         };
         let p = path.member("tags");
-        let m_tags = match &wire.tags {
+        let m_tags = match wire.tags {
             None => { errs.missing(&p); None }
             Some(value) => {
                 let mut items = Vec::with_capacity(value.len());
-                for (i, item) in value.iter().enumerate() {
+                for (i, item) in value.into_iter().enumerate() {
                     let item_path = &p.item(i);
                     if let Some(v) = (|| Some(Tag::from_wire(item, &item_path, errs)?))() { items.push(v); }
                 }
@@ -5883,26 +5883,26 @@ pub struct UntagResourceRequestWire {
 impl UntagResourceRequest {
     /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
     /// when a failure was recorded in `errs`.
-    pub fn from_wire(wire: &UntagResourceRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
+    pub fn from_wire(wire: UntagResourceRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
         let p = path.member("keyId");
-        let m_key_id = match &wire.key_id {
+        let m_key_id = match wire.key_id {
             None => { errs.missing(&p); None }
             Some(value) => {
-                errs.min_len_str(&p, value, 1);
-                errs.max_len_str(&p, value, 2048);
-                (|| Some(value.clone()))()
+                errs.min_len_str(&p, &value, 1);
+                errs.max_len_str(&p, &value, 2048);
+                (|| Some(value))()
             }
         };
         let p = path.member("tagKeys");
-        let m_tag_keys = match &wire.tag_keys {
+        let m_tag_keys = match wire.tag_keys {
             None => { errs.missing(&p); None }
             Some(value) => {
                 let mut items = Vec::with_capacity(value.len());
-                for (i, item) in value.iter().enumerate() {
+                for (i, item) in value.into_iter().enumerate() {
                     let item_path = &p.item(i);
-                    errs.min_len_str(&item_path, item, 1);
-                    errs.max_len_str(&item_path, item, 128);
-                    if let Some(v) = (|| Some(item.clone()))() { items.push(v); }
+                    errs.min_len_str(&item_path, &item, 1);
+                    errs.max_len_str(&item_path, &item, 128);
+                    if let Some(v) = (|| Some(item))() { items.push(v); }
                 }
                 (|| Some(items))()
             }
@@ -5933,24 +5933,24 @@ pub struct UpdateAliasRequestWire {
 impl UpdateAliasRequest {
     /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
     /// when a failure was recorded in `errs`.
-    pub fn from_wire(wire: &UpdateAliasRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
+    pub fn from_wire(wire: UpdateAliasRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
         let p = path.member("aliasName");
-        let m_alias_name = match &wire.alias_name {
+        let m_alias_name = match wire.alias_name {
             None => { errs.missing(&p); None }
             Some(value) => {
-                errs.min_len_str(&p, value, 1);
-                errs.max_len_str(&p, value, 256);
-                errs.pattern(&p, value, &pattern_table::P0, "^[a-zA-Z0-9:/_-]+$");
-                (|| Some(value.clone()))()
+                errs.min_len_str(&p, &value, 1);
+                errs.max_len_str(&p, &value, 256);
+                errs.pattern(&p, &value, &pattern_table::P0, "^[a-zA-Z0-9:/_-]+$");
+                (|| Some(value))()
             }
         };
         let p = path.member("targetKeyId");
-        let m_target_key_id = match &wire.target_key_id {
+        let m_target_key_id = match wire.target_key_id {
             None => { errs.missing(&p); None }
             Some(value) => {
-                errs.min_len_str(&p, value, 1);
-                errs.max_len_str(&p, value, 2048);
-                (|| Some(value.clone()))()
+                errs.min_len_str(&p, &value, 1);
+                errs.max_len_str(&p, &value, 2048);
+                (|| Some(value))()
             }
         };
         Some(Self {
@@ -6011,96 +6011,96 @@ pub struct UpdateCustomKeyStoreRequestWire {
 impl UpdateCustomKeyStoreRequest {
     /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
     /// when a failure was recorded in `errs`.
-    pub fn from_wire(wire: &UpdateCustomKeyStoreRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
+    pub fn from_wire(wire: UpdateCustomKeyStoreRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
         let p = path.member("customKeyStoreId");
-        let m_custom_key_store_id = match &wire.custom_key_store_id {
+        let m_custom_key_store_id = match wire.custom_key_store_id {
             None => { errs.missing(&p); None }
             Some(value) => {
-                errs.min_len_str(&p, value, 1);
-                errs.max_len_str(&p, value, 64);
-                (|| Some(value.clone()))()
+                errs.min_len_str(&p, &value, 1);
+                errs.max_len_str(&p, &value, 64);
+                (|| Some(value))()
             }
         };
         let p = path.member("newCustomKeyStoreName");
-        let m_new_custom_key_store_name = match &wire.new_custom_key_store_name {
+        let m_new_custom_key_store_name = match wire.new_custom_key_store_name {
             None => None,
             Some(value) => {
-                errs.min_len_str(&p, value, 1);
-                errs.max_len_str(&p, value, 256);
-                (|| Some(value.clone()))()
+                errs.min_len_str(&p, &value, 1);
+                errs.max_len_str(&p, &value, 256);
+                (|| Some(value))()
             }
         };
         let p = path.member("keyStorePassword");
-        let m_key_store_password = match &wire.key_store_password {
+        let m_key_store_password = match wire.key_store_password {
             None => None,
             Some(value) => {
-                errs.min_len_str_secret(&p, value, 7);
-                errs.max_len_str_secret(&p, value, 32);
-                (|| Some(value.clone()))()
+                errs.min_len_str_secret(&p, &value, 7);
+                errs.max_len_str_secret(&p, &value, 32);
+                (|| Some(value))()
             }
         };
         let p = path.member("cloudHsmClusterId");
-        let m_cloud_hsm_cluster_id = match &wire.cloud_hsm_cluster_id {
+        let m_cloud_hsm_cluster_id = match wire.cloud_hsm_cluster_id {
             None => None,
             Some(value) => {
-                errs.min_len_str(&p, value, 19);
-                errs.max_len_str(&p, value, 24);
-                errs.pattern(&p, value, &pattern_table::P1, "cluster-[2-7a-zA-Z]{11,16}");
-                (|| Some(value.clone()))()
+                errs.min_len_str(&p, &value, 19);
+                errs.max_len_str(&p, &value, 24);
+                errs.pattern(&p, &value, &pattern_table::P1, "cluster-[2-7a-zA-Z]{11,16}");
+                (|| Some(value))()
             }
         };
         let p = path.member("xksProxyUriEndpoint");
-        let m_xks_proxy_uri_endpoint = match &wire.xks_proxy_uri_endpoint {
+        let m_xks_proxy_uri_endpoint = match wire.xks_proxy_uri_endpoint {
             None => None,
             Some(value) => {
-                errs.min_len_str(&p, value, 10);
-                errs.max_len_str(&p, value, 128);
-                errs.pattern(&p, value, &pattern_table::P2, "^https://[a-zA-Z0-9.-]+$");
-                (|| Some(value.clone()))()
+                errs.min_len_str(&p, &value, 10);
+                errs.max_len_str(&p, &value, 128);
+                errs.pattern(&p, &value, &pattern_table::P2, "^https://[a-zA-Z0-9.-]+$");
+                (|| Some(value))()
             }
         };
         let p = path.member("xksProxyUriPath");
-        let m_xks_proxy_uri_path = match &wire.xks_proxy_uri_path {
+        let m_xks_proxy_uri_path = match wire.xks_proxy_uri_path {
             None => None,
             Some(value) => {
-                errs.min_len_str(&p, value, 10);
-                errs.max_len_str(&p, value, 128);
-                errs.pattern(&p, value, &pattern_table::P3, "^(/[a-zA-Z0-9\\/_-]+/kms/xks/v\\d{1,2})$|^(/kms/xks/v\\d{1,2})$");
-                (|| Some(value.clone()))()
+                errs.min_len_str(&p, &value, 10);
+                errs.max_len_str(&p, &value, 128);
+                errs.pattern(&p, &value, &pattern_table::P3, "^(/[a-zA-Z0-9\\/_-]+/kms/xks/v\\d{1,2})$|^(/kms/xks/v\\d{1,2})$");
+                (|| Some(value))()
             }
         };
         let p = path.member("xksProxyVpcEndpointServiceName");
-        let m_xks_proxy_vpc_endpoint_service_name = match &wire.xks_proxy_vpc_endpoint_service_name {
+        let m_xks_proxy_vpc_endpoint_service_name = match wire.xks_proxy_vpc_endpoint_service_name {
             None => None,
             Some(value) => {
-                errs.min_len_str(&p, value, 20);
-                errs.max_len_str(&p, value, 64);
-                errs.pattern(&p, value, &pattern_table::P4, "^(com|eu)\\.amazonaws\\.vpce\\.([a-z]+-){2,3}\\d+\\.vpce-svc-[0-9a-z]+$");
-                (|| Some(value.clone()))()
+                errs.min_len_str(&p, &value, 20);
+                errs.max_len_str(&p, &value, 64);
+                errs.pattern(&p, &value, &pattern_table::P4, "^(com|eu)\\.amazonaws\\.vpce\\.([a-z]+-){2,3}\\d+\\.vpce-svc-[0-9a-z]+$");
+                (|| Some(value))()
             }
         };
         let p = path.member("xksProxyVpcEndpointServiceOwner");
-        let m_xks_proxy_vpc_endpoint_service_owner = match &wire.xks_proxy_vpc_endpoint_service_owner {
+        let m_xks_proxy_vpc_endpoint_service_owner = match wire.xks_proxy_vpc_endpoint_service_owner {
             None => None,
             Some(value) => {
-                errs.min_len_str(&p, value, 12);
-                errs.max_len_str(&p, value, 12);
-                errs.pattern(&p, value, &pattern_table::P5, "[0-9]{12}");
-                (|| Some(value.clone()))()
+                errs.min_len_str(&p, &value, 12);
+                errs.max_len_str(&p, &value, 12);
+                errs.pattern(&p, &value, &pattern_table::P5, "[0-9]{12}");
+                (|| Some(value))()
             }
         };
         let p = path.member("xksProxyAuthenticationCredential");
-        let m_xks_proxy_authentication_credential = match &wire.xks_proxy_authentication_credential {
+        let m_xks_proxy_authentication_credential = match wire.xks_proxy_authentication_credential {
             None => None,
             Some(value) => {
                 (|| Some(XksProxyAuthenticationCredentialType::from_wire(value, &p, errs)?))()
             }
         };
         let p = path.member("xksProxyConnectivity");
-        let m_xks_proxy_connectivity = match &wire.xks_proxy_connectivity {
+        let m_xks_proxy_connectivity = match wire.xks_proxy_connectivity {
             None => None,
             Some(value) => {
-                (|| Some(errs.enum_value::<XksProxyConnectivityType>(&p, value, XksProxyConnectivityType::parse, XksProxyConnectivityType::NAMES)?))()
+                (|| Some(errs.enum_value::<XksProxyConnectivityType>(&p, &value, XksProxyConnectivityType::parse, XksProxyConnectivityType::NAMES)?))()
             }
         };
         Some(Self {
@@ -6142,23 +6142,23 @@ pub struct UpdateKeyDescriptionRequestWire {
 impl UpdateKeyDescriptionRequest {
     /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
     /// when a failure was recorded in `errs`.
-    pub fn from_wire(wire: &UpdateKeyDescriptionRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
+    pub fn from_wire(wire: UpdateKeyDescriptionRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
         let p = path.member("keyId");
-        let m_key_id = match &wire.key_id {
+        let m_key_id = match wire.key_id {
             None => { errs.missing(&p); None }
             Some(value) => {
-                errs.min_len_str(&p, value, 1);
-                errs.max_len_str(&p, value, 2048);
-                (|| Some(value.clone()))()
+                errs.min_len_str(&p, &value, 1);
+                errs.max_len_str(&p, &value, 2048);
+                (|| Some(value))()
             }
         };
         let p = path.member("description");
-        let m_description = match &wire.description {
+        let m_description = match wire.description {
             None => { errs.missing(&p); None }
             Some(value) => {
-                errs.min_len_str(&p, value, 0);
-                errs.max_len_str(&p, value, 8192);
-                (|| Some(value.clone()))()
+                errs.min_len_str(&p, &value, 0);
+                errs.max_len_str(&p, &value, 8192);
+                (|| Some(value))()
             }
         };
         Some(Self {
@@ -6187,24 +6187,24 @@ pub struct UpdatePrimaryRegionRequestWire {
 impl UpdatePrimaryRegionRequest {
     /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
     /// when a failure was recorded in `errs`.
-    pub fn from_wire(wire: &UpdatePrimaryRegionRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
+    pub fn from_wire(wire: UpdatePrimaryRegionRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
         let p = path.member("keyId");
-        let m_key_id = match &wire.key_id {
+        let m_key_id = match wire.key_id {
             None => { errs.missing(&p); None }
             Some(value) => {
-                errs.min_len_str(&p, value, 1);
-                errs.max_len_str(&p, value, 2048);
-                (|| Some(value.clone()))()
+                errs.min_len_str(&p, &value, 1);
+                errs.max_len_str(&p, &value, 2048);
+                (|| Some(value))()
             }
         };
         let p = path.member("primaryRegion");
-        let m_primary_region = match &wire.primary_region {
+        let m_primary_region = match wire.primary_region {
             None => { errs.missing(&p); None }
             Some(value) => {
-                errs.min_len_str(&p, value, 1);
-                errs.max_len_str(&p, value, 32);
-                errs.pattern(&p, value, &pattern_table::P15, "^([a-z]+-){2,3}\\d+$");
-                (|| Some(value.clone()))()
+                errs.min_len_str(&p, &value, 1);
+                errs.max_len_str(&p, &value, 32);
+                errs.pattern(&p, &value, &pattern_table::P15, "^([a-z]+-){2,3}\\d+$");
+                (|| Some(value))()
             }
         };
         Some(Self {
@@ -6248,62 +6248,62 @@ pub struct VerifyMacRequestWire {
 impl VerifyMacRequest {
     /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
     /// when a failure was recorded in `errs`.
-    pub fn from_wire(wire: &VerifyMacRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
+    pub fn from_wire(wire: VerifyMacRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
         let p = path.member("message");
-        let m_message = match &wire.message {
+        let m_message = match wire.message {
             None => { errs.missing(&p); None }
             Some(value) => {
-                errs.min_len_blob(&p, value, 1);
-                errs.max_len_blob(&p, value, 4096);
-                (|| Some(value.clone()))()
+                errs.min_len_blob(&p, &value, 1);
+                errs.max_len_blob(&p, &value, 4096);
+                (|| Some(value))()
             }
         };
         let p = path.member("keyId");
-        let m_key_id = match &wire.key_id {
+        let m_key_id = match wire.key_id {
             None => { errs.missing(&p); None }
             Some(value) => {
-                errs.min_len_str(&p, value, 1);
-                errs.max_len_str(&p, value, 2048);
-                (|| Some(value.clone()))()
+                errs.min_len_str(&p, &value, 1);
+                errs.max_len_str(&p, &value, 2048);
+                (|| Some(value))()
             }
         };
         let p = path.member("macAlgorithm");
-        let m_mac_algorithm = match &wire.mac_algorithm {
+        let m_mac_algorithm = match wire.mac_algorithm {
             None => { errs.missing(&p); None }
             Some(value) => {
-                (|| Some(errs.enum_value::<MacAlgorithmSpec>(&p, value, MacAlgorithmSpec::parse, MacAlgorithmSpec::NAMES)?))()
+                (|| Some(errs.enum_value::<MacAlgorithmSpec>(&p, &value, MacAlgorithmSpec::parse, MacAlgorithmSpec::NAMES)?))()
             }
         };
         let p = path.member("mac");
-        let m_mac = match &wire.mac {
+        let m_mac = match wire.mac {
             None => { errs.missing(&p); None }
             Some(value) => {
-                errs.min_len_blob(&p, value, 1);
-                errs.max_len_blob(&p, value, 6144);
-                (|| Some(value.clone()))()
+                errs.min_len_blob(&p, &value, 1);
+                errs.max_len_blob(&p, &value, 6144);
+                (|| Some(value))()
             }
         };
         let p = path.member("grantTokens");
-        let m_grant_tokens = match &wire.grant_tokens {
+        let m_grant_tokens = match wire.grant_tokens {
             None => None,
             Some(value) => {
-                errs.min_len_list(&p, value, 0);
-                errs.max_len_list(&p, value, 10);
+                errs.min_len_list(&p, &value, 0);
+                errs.max_len_list(&p, &value, 10);
                 let mut items = Vec::with_capacity(value.len());
-                for (i, item) in value.iter().enumerate() {
+                for (i, item) in value.into_iter().enumerate() {
                     let item_path = &p.item(i);
-                    errs.min_len_str(&item_path, item, 1);
-                    errs.max_len_str(&item_path, item, 8192);
-                    if let Some(v) = (|| Some(item.clone()))() { items.push(v); }
+                    errs.min_len_str(&item_path, &item, 1);
+                    errs.max_len_str(&item_path, &item, 8192);
+                    if let Some(v) = (|| Some(item))() { items.push(v); }
                 }
                 (|| Some(items))()
             }
         };
         let p = path.member("dryRun");
-        let m_dry_run = match &wire.dry_run {
+        let m_dry_run = match wire.dry_run {
             None => None,
             Some(value) => {
-                (|| Some(value.clone()))()
+                (|| Some(value))()
             }
         };
         Some(Self {
@@ -6366,69 +6366,69 @@ pub struct VerifyRequestWire {
 impl VerifyRequest {
     /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
     /// when a failure was recorded in `errs`.
-    pub fn from_wire(wire: &VerifyRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
+    pub fn from_wire(wire: VerifyRequestWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
         let p = path.member("keyId");
-        let m_key_id = match &wire.key_id {
+        let m_key_id = match wire.key_id {
             None => { errs.missing(&p); None }
             Some(value) => {
-                errs.min_len_str(&p, value, 1);
-                errs.max_len_str(&p, value, 2048);
-                (|| Some(value.clone()))()
+                errs.min_len_str(&p, &value, 1);
+                errs.max_len_str(&p, &value, 2048);
+                (|| Some(value))()
             }
         };
         let p = path.member("message");
-        let m_message = match &wire.message {
+        let m_message = match wire.message {
             None => { errs.missing(&p); None }
             Some(value) => {
-                errs.min_len_blob(&p, value, 1);
-                errs.max_len_blob(&p, value, 4096);
-                (|| Some(value.clone()))()
+                errs.min_len_blob(&p, &value, 1);
+                errs.max_len_blob(&p, &value, 4096);
+                (|| Some(value))()
             }
         };
         let p = path.member("messageType");
-        let m_message_type = match &wire.message_type {
+        let m_message_type = match wire.message_type {
             None => None,
             Some(value) => {
-                (|| Some(errs.enum_value::<MessageType>(&p, value, MessageType::parse, MessageType::NAMES)?))()
+                (|| Some(errs.enum_value::<MessageType>(&p, &value, MessageType::parse, MessageType::NAMES)?))()
             }
         };
         let p = path.member("signature");
-        let m_signature = match &wire.signature {
+        let m_signature = match wire.signature {
             None => { errs.missing(&p); None }
             Some(value) => {
-                errs.min_len_blob(&p, value, 1);
-                errs.max_len_blob(&p, value, 6144);
-                (|| Some(value.clone()))()
+                errs.min_len_blob(&p, &value, 1);
+                errs.max_len_blob(&p, &value, 6144);
+                (|| Some(value))()
             }
         };
         let p = path.member("signingAlgorithm");
-        let m_signing_algorithm = match &wire.signing_algorithm {
+        let m_signing_algorithm = match wire.signing_algorithm {
             None => { errs.missing(&p); None }
             Some(value) => {
-                (|| Some(errs.enum_value::<SigningAlgorithmSpec>(&p, value, SigningAlgorithmSpec::parse, SigningAlgorithmSpec::NAMES)?))()
+                (|| Some(errs.enum_value::<SigningAlgorithmSpec>(&p, &value, SigningAlgorithmSpec::parse, SigningAlgorithmSpec::NAMES)?))()
             }
         };
         let p = path.member("grantTokens");
-        let m_grant_tokens = match &wire.grant_tokens {
+        let m_grant_tokens = match wire.grant_tokens {
             None => None,
             Some(value) => {
-                errs.min_len_list(&p, value, 0);
-                errs.max_len_list(&p, value, 10);
+                errs.min_len_list(&p, &value, 0);
+                errs.max_len_list(&p, &value, 10);
                 let mut items = Vec::with_capacity(value.len());
-                for (i, item) in value.iter().enumerate() {
+                for (i, item) in value.into_iter().enumerate() {
                     let item_path = &p.item(i);
-                    errs.min_len_str(&item_path, item, 1);
-                    errs.max_len_str(&item_path, item, 8192);
-                    if let Some(v) = (|| Some(item.clone()))() { items.push(v); }
+                    errs.min_len_str(&item_path, &item, 1);
+                    errs.max_len_str(&item_path, &item, 8192);
+                    if let Some(v) = (|| Some(item))() { items.push(v); }
                 }
                 (|| Some(items))()
             }
         };
         let p = path.member("dryRun");
-        let m_dry_run = match &wire.dry_run {
+        let m_dry_run = match wire.dry_run {
             None => None,
             Some(value) => {
-                (|| Some(value.clone()))()
+                (|| Some(value))()
             }
         };
         Some(Self {
@@ -6480,25 +6480,25 @@ pub struct XksProxyAuthenticationCredentialTypeWire {
 impl XksProxyAuthenticationCredentialType {
     /// Checks every constraint of the model, collecting failures in AWS's wording; `None`
     /// when a failure was recorded in `errs`.
-    pub fn from_wire(wire: &XksProxyAuthenticationCredentialTypeWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
+    pub fn from_wire(wire: XksProxyAuthenticationCredentialTypeWire, path: &MemberPath<'_>, errs: &mut Errors) -> Option<Self> {
         let p = path.member("accessKeyId");
-        let m_access_key_id = match &wire.access_key_id {
+        let m_access_key_id = match wire.access_key_id {
             None => { errs.missing(&p); None }
             Some(value) => {
-                errs.min_len_str_secret(&p, value, 20);
-                errs.max_len_str_secret(&p, value, 30);
-                errs.pattern_secret(&p, value, &pattern_table::P16, "^[A-Z2-7]+$");
-                (|| Some(value.clone()))()
+                errs.min_len_str_secret(&p, &value, 20);
+                errs.max_len_str_secret(&p, &value, 30);
+                errs.pattern_secret(&p, &value, &pattern_table::P16, "^[A-Z2-7]+$");
+                (|| Some(value))()
             }
         };
         let p = path.member("rawSecretAccessKey");
-        let m_raw_secret_access_key = match &wire.raw_secret_access_key {
+        let m_raw_secret_access_key = match wire.raw_secret_access_key {
             None => { errs.missing(&p); None }
             Some(value) => {
-                errs.min_len_str_secret(&p, value, 43);
-                errs.max_len_str_secret(&p, value, 64);
-                errs.pattern_secret(&p, value, &pattern_table::P17, "^[a-zA-Z0-9\\/+=]+$");
-                (|| Some(value.clone()))()
+                errs.min_len_str_secret(&p, &value, 43);
+                errs.max_len_str_secret(&p, &value, 64);
+                errs.pattern_secret(&p, &value, &pattern_table::P17, "^[a-zA-Z0-9\\/+=]+$");
+                (|| Some(value))()
             }
         };
         Some(Self {

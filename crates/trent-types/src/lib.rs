@@ -33,7 +33,7 @@ pub enum DecodeError {
 /// Decodes and validates a request body into the typed input `T` via its wire form `W`.
 pub fn decode<W, T>(
     body: &[u8],
-    convert: impl FnOnce(&W, &MemberPath, &mut Errors) -> Option<T>,
+    convert: impl FnOnce(W, &MemberPath, &mut Errors) -> Option<T>,
 ) -> Result<T, DecodeError>
 where
     W: serde::de::DeserializeOwned + Default,
@@ -46,7 +46,7 @@ where
             .map_err(|e| DecodeError::Serialization(serialization_message(&e)))?
     };
     let mut errs = Errors::default();
-    let out = convert(&wire, &MemberPath::root(), &mut errs);
+    let out = convert(wire, &MemberPath::root(), &mut errs);
     match (errs.into_message(), out) {
         (Some(msg), _) => Err(DecodeError::Validation(msg)),
         (None, Some(v)) => Ok(v),
