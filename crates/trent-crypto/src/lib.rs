@@ -11,6 +11,7 @@ pub mod mac;
 pub mod root;
 pub mod secret;
 pub mod symmetric;
+pub mod trail_key;
 
 pub use blob::{BlobHeader, KeyRef};
 pub use keyring::Keyring;

@@ -1,0 +1,14 @@
+//! The trail as CloudTrail delivers it ("CloudTrail log file examples" and "CloudTrail digest
+//! file structure", CloudTrail user guide): records packed into gzip log files named and laid
+//! out as CloudTrail lays them out in a bucket, and hourly digest files that list each log
+//! file's SHA-256 and chain to the previous digest by its signature, signed with a key only
+//! the root key opens. `aws cloudtrail validate-logs` checks such a trail unmodified.
+
+pub mod digest;
+pub mod layout;
+pub mod log_file;
+pub mod time;
+
+pub use digest::{DigestFile, LogFileEntry, Previous};
+pub use layout::TrailPlace;
+pub use log_file::LogFile;
