@@ -55,6 +55,14 @@ def test_the_clock_makes_a_token_and_material_expire(make_server):
     trail = [json.loads(l) for l in open(os.path.join(server.data_dir, "audit.log")) if l.strip()]
     names = [l["record"].get("eventName") or l["record"].get("detail-type") for l in trail if "record" in l]
     assert "DeleteExpiredKeyMaterial" in names and "KMS Imported Key Material Expiration" in names
+    # What KMS did by itself is recorded once each, as AWS records it (AwsServiceEvent).
+    records = [l["record"] for l in trail if "record" in l]
+    deleted = [r for r in records if r.get("eventName") == "DeleteKey"]
+    assert len(deleted) == 1 and deleted[0]["resources"][0]["ARN"].endswith(doomed), deleted
+    rotated = [r for r in records if r.get("eventName") == "RotateKey"]
+    assert len(rotated) == 1 and rotated[0]["serviceEventDetails"]["rotationType"] == "AUTOMATIC", rotated
+    assert rotated[0]["serviceEventDetails"]["currentKeyMaterialId"] == rotations[0]["KeyMaterialId"]
+    assert all(r["eventType"] == "AwsServiceEvent" for r in deleted + rotated)
     log = open(server.log_path).read()
     assert "--dev-clock" in log and "test clock moved forward" in log
 

@@ -263,6 +263,9 @@ impl Kms {
         self.held.evict_materials(key);
         self.access.authz_cache.forget_grants(key);
         tracing::info!(key = %key.arn(), "deleted key whose deletion date passed");
+        // The deletion has happened (the clock's, not a request's): AWS records it as a
+        // service event in the key's account.
+        self.write_audit(crate::audit::delete_key(key, self.now_ms()), "DeleteKey");
         if key.key_id.starts_with("mrk-") {
             self.after_replica_deletion(key).await?;
         }

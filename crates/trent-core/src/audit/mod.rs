@@ -118,10 +118,10 @@ fn service_event(
     region: &str,
     name: &str,
     invoked_by: &str,
-    details: Value,
+    details: Option<Value>,
     now_ms: i64,
 ) -> Value {
-    json!({
+    let mut event = json!({
         "eventVersion": "1.08",
         "userIdentity": { "accountId": account, "invokedBy": invoked_by },
         "eventTime": event_time(now_ms),
@@ -138,9 +138,12 @@ fn service_event(
         "eventType": "AwsServiceEvent",
         "managementEvent": true,
         "recipientAccountId": account,
-        "serviceEventDetails": details,
         "eventCategory": "Management"
-    })
+    });
+    if let (Some(details), Value::Object(m)) = (details, &mut event) {
+        m.insert("serviceEventDetails".into(), details);
+    }
+    event
 }
 
 /// The service event AWS records when imported key material expires.
@@ -153,7 +156,51 @@ pub(crate) fn delete_expired_key_material(
     now_ms: i64,
 ) -> Value {
     let details = json!({ "keyId": key_id, "keyMaterialId": material_id });
-    service_event(arn, account, region, "DeleteExpiredKeyMaterial", "AWS Internal", details, now_ms)
+    service_event(
+        arn,
+        account,
+        region,
+        "DeleteExpiredKeyMaterial",
+        "AWS Internal",
+        Some(details),
+        now_ms,
+    )
+}
+
+/// The service event AWS records when it deletes a key at the end of its waiting period
+/// ("DeleteKey", Examples of AWS KMS log entries): no details, the key in `resources`.
+pub(crate) fn delete_key(key: &trent_store::KeyRef, now_ms: i64) -> Value {
+    let arn = key.arn();
+    service_event(&arn, &key.account, &key.region, "DeleteKey", "AWS Internal", None, now_ms)
+}
+
+/// The service event AWS records when a key's material rotates, automatically or on demand
+/// ("RotateKey", Examples of AWS KMS log entries): the rotation's type, the key's origin
+/// and the materials before and after.
+pub(crate) fn rotate_key(
+    key: &trent_store::KeyRef,
+    rotation_type: &str,
+    origin: &str,
+    previous_material_id: Option<&str>,
+    current_material_id: Option<&str>,
+    now_ms: i64,
+) -> Value {
+    let arn = key.arn();
+    let details = json!({
+        "rotationType": rotation_type,
+        "keyOrigin": origin,
+        "previousKeyMaterialId": previous_material_id,
+        "currentKeyMaterialId": current_material_id,
+    });
+    service_event(
+        &arn,
+        &key.account,
+        &key.region,
+        "RotateKey",
+        "AWS Internal",
+        Some(details),
+        now_ms,
+    )
 }
 
 /// The record of the replica's creation in its own Region: "The CloudTrail log of a
@@ -169,7 +216,7 @@ pub(crate) fn replica_created(
     let details =
         json!({ "keyId": replica.key_id, "primaryKeyArn": primary_arn, "replicaKeyArn": arn });
     let (account, region) = (&replica.account, &replica.region);
-    service_event(&arn, account, region, "CreateKey", "kms.amazonaws.com", details, now_ms)
+    service_event(&arn, account, region, "CreateKey", "kms.amazonaws.com", Some(details), now_ms)
 }
 
 #[cfg(test)]

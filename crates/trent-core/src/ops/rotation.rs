@@ -97,9 +97,11 @@ impl Kms {
     ) -> Result<KeyRecord> {
         let now = self.now_ms();
         let limit = self.config.max_on_demand_rotations;
+        let mut previous: Option<String> = None;
         let (rec, _) = self
             .modify_shared(key, |k, mats| {
                 let arn = k.key.arn();
+                previous = k.current_material_id.clone();
                 // A set's material rotates on its primary, and reaches the replicas with it.
                 if k.is_replica() {
                     if rotation_type == RotationType::Automatic {
@@ -152,6 +154,16 @@ impl Kms {
                 Ok(changes.into())
             })
             .await?;
+        // The new material is current: AWS records each rotation as a service event.
+        let event = crate::audit::rotate_key(
+            &rec.key,
+            rotation_type.as_str(),
+            rec.origin.as_str(),
+            previous.as_deref(),
+            rec.current_material_id.as_deref(),
+            now,
+        );
+        self.write_audit(event, "RotateKey");
         Ok(rec)
     }
 }

@@ -246,6 +246,29 @@ async fn rotation_keeps_old_ciphertexts_readable() {
         .current_key_material_id
         .unwrap();
     assert_ne!(third, second);
+    // Each rotation is a RotateKey service event in the key's account, as AWS records it.
+    let rotations: Vec<_> = t
+        .audit
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|e| e["eventName"] == "RotateKey")
+        .cloned()
+        .collect();
+    assert_eq!(rotations.len(), 2, "{rotations:?}");
+    for (e, kind, before, after) in [
+        (&rotations[0], "ON_DEMAND", &first, &second),
+        (&rotations[1], "AUTOMATIC", &second, &third),
+    ] {
+        assert_eq!(e["eventType"], "AwsServiceEvent");
+        assert_eq!(e["userIdentity"]["invokedBy"], "AWS Internal");
+        assert_eq!(e["serviceEventDetails"]["rotationType"], kind);
+        assert_eq!(e["serviceEventDetails"]["keyOrigin"], "AWS_KMS");
+        assert_eq!(e["serviceEventDetails"]["previousKeyMaterialId"], before.as_str());
+        assert_eq!(e["serviceEventDetails"]["currentKeyMaterialId"], after.as_str());
+        assert!(e["resources"][0]["ARN"].as_str().unwrap().ends_with(id));
+    }
     c.disable_key_rotation().key_id(id).send().await.unwrap();
     assert!(!c.get_key_rotation_status().key_id(id).send().await.unwrap().key_rotation_enabled());
 }

@@ -338,6 +338,21 @@ async fn a_primary_with_replicas_waits_for_their_deletion() {
     eu.schedule_key_deletion().key_id(&id).pending_window_in_days(7).send().await.unwrap();
     t.clock.advance_ms(7 * DAY * 1000 + 1);
     assert_eq!(t.kms.background().reap_deleted_keys().await.unwrap(), 1);
+    // The replica's deletion is a DeleteKey service event of its Region, once.
+    let deleted: Vec<_> = t
+        .audit
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|e| e["eventName"] == "DeleteKey")
+        .cloned()
+        .collect();
+    assert_eq!(deleted.len(), 1, "{deleted:?}");
+    assert_eq!(deleted[0]["eventType"], "AwsServiceEvent");
+    assert_eq!(deleted[0]["awsRegion"], EU);
+    assert_eq!(deleted[0]["requestParameters"], serde_json::Value::Null);
+    assert!(deleted[0].get("serviceEventDetails").is_none());
     let m = c.describe_key().key_id(&id).send().await.unwrap().key_metadata.unwrap();
     assert_eq!(m.key_state(), Some(&KeyState::PendingDeletion));
     let when = m.deletion_date().unwrap().to_millis().unwrap();
