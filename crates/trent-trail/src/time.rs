@@ -46,29 +46,6 @@ pub fn ymd_path(ms: i64) -> String {
     format!("{:04}/{:02}/{:02}", t.year, t.month, t.day)
 }
 
-/// The time of an `eventTime` (`2015-08-17T15:01:31Z`), in milliseconds.
-pub fn parse_iso(text: &str) -> Option<i64> {
-    let b = text.as_bytes();
-    if b.len() != 20 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[19] != b'Z' {
-        return None;
-    }
-    let num = |r: std::ops::Range<usize>| text.get(r)?.parse::<i64>().ok();
-    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (h, mi, s) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || s > 60 {
-        return None;
-    }
-    // Days from civil (Howard Hinnant), the inverse of `civil_from_days`.
-    let y = if mo <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (mo + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Some(((days * 86_400) + h * 3600 + mi * 60 + s) * 1000)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -81,8 +58,5 @@ mod tests {
         assert_eq!(compact_seconds(t), "20150817T150131Z");
         assert_eq!(compact_minutes(t), "20150817T1501Z");
         assert_eq!(ymd_path(t), "2015/08/17");
-        assert_eq!(parse_iso("2015-08-17T15:01:31Z"), Some(t));
-        assert_eq!(parse_iso("2000-02-29T00:00:00Z"), Some(951_782_400_000));
-        assert_eq!(parse_iso("2015-08-17 15:01:31Z"), None);
     }
 }
