@@ -162,8 +162,13 @@ def test_aws_cli_and_boto3_look_up_the_events(server):
     # boto3's paginator walks the pages (MaxResults 2) to every ListKeys.
     akid, sk = server.credentials()
     import boto3
+    # LookupEvents' quota is 2 calls a second per account (as CloudTrail's): four calls in a
+    # row are throttled, and botocore's default of 2 retries with jitter can land inside the
+    # same second. The quota has its own test; here the client retries as a patient caller.
+    from botocore.config import Config
     ct = boto3.client("cloudtrail", endpoint_url=server.endpoint, region_name="us-east-1",
-                      aws_access_key_id=akid, aws_secret_access_key=sk)
+                      aws_access_key_id=akid, aws_secret_access_key=sk,
+                      config=Config(retries={"mode": "standard", "max_attempts": 10}))
     pages = ct.get_paginator("lookup_events").paginate(
         LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": "ListKeys"}],
         PaginationConfig={"PageSize": 2})
