@@ -247,15 +247,7 @@ async fn rotation_keeps_old_ciphertexts_readable() {
         .unwrap();
     assert_ne!(third, second);
     // Each rotation is a RotateKey service event in the key's account, as AWS records it.
-    let rotations: Vec<_> = t
-        .audit
-        .0
-        .lock()
-        .unwrap()
-        .iter()
-        .filter(|e| e["eventName"] == "RotateKey")
-        .cloned()
-        .collect();
+    let rotations = t.events_named("RotateKey");
     assert_eq!(rotations.len(), 2, "{rotations:?}");
     for (e, kind, before, after) in [
         (&rotations[0], "ON_DEMAND", &first, &second),

@@ -339,15 +339,7 @@ async fn a_primary_with_replicas_waits_for_their_deletion() {
     t.clock.advance_ms(7 * DAY * 1000 + 1);
     assert_eq!(t.kms.background().reap_deleted_keys().await.unwrap(), 1);
     // The replica's deletion is a DeleteKey service event of its Region, once.
-    let deleted: Vec<_> = t
-        .audit
-        .0
-        .lock()
-        .unwrap()
-        .iter()
-        .filter(|e| e["eventName"] == "DeleteKey")
-        .cloned()
-        .collect();
+    let deleted = t.events_named("DeleteKey");
     assert_eq!(deleted.len(), 1, "{deleted:?}");
     assert_eq!(deleted[0]["eventType"], "AwsServiceEvent");
     assert_eq!(deleted[0]["awsRegion"], EU);

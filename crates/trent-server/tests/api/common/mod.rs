@@ -126,6 +126,12 @@ pub async fn start_full(config: KmsConfig, limits: trent_server::Limits) -> Test
 }
 
 impl TestServer {
+    /// The audit records named `event_name`, in the order written.
+    pub fn events_named(&self, event_name: &str) -> Vec<serde_json::Value> {
+        let events = self.audit.0.lock().unwrap();
+        events.iter().filter(|e| e["eventName"] == event_name).cloned().collect()
+    }
+
     pub fn client_in(&self, region: &str, akid: &str, secret: &str) -> aws_sdk_kms::Client {
         let conf = aws_sdk_kms::Config::builder()
             .behavior_version(BehaviorVersion::latest())
