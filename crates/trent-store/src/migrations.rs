@@ -39,6 +39,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../schema/sqlite/0005_one_sql.sql"),
         postgres: include_str!("../schema/postgres/0005_one_sql.sql"),
     },
+    Migration {
+        version: 6,
+        sqlite: include_str!("../schema/sqlite/0006_trail.sql"),
+        postgres: include_str!("../schema/postgres/0006_trail.sql"),
+    },
 ];
 
 /// The schema version this binary writes.

@@ -322,3 +322,51 @@ pub struct Notice {
     pub material: ExpiringMaterial,
     pub kind: String,
 }
+
+/// A log file of the trail, delivered: where, what it holds, and the digest that lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrailLogFile {
+    pub object_key: String,
+    pub account: String,
+    pub region: String,
+    /// Lowercase hex SHA-256 of the uncompressed file (what a digest lists).
+    pub sha256: String,
+    pub oldest_ms: i64,
+    pub newest_ms: i64,
+    pub delivered_ms: i64,
+    /// The node whose journal it was packed from, and the last journal sequence packed with
+    /// it (a node goes on after the highest of its files).
+    pub node: String,
+    pub last_sequence: i64,
+    /// The digest that lists it; `None` until one does.
+    pub digest_key: Option<String>,
+}
+
+/// A digest file of the trail's chain for one account and Region.
+#[derive(Clone, PartialEq, Eq)]
+pub struct TrailDigest {
+    pub account: String,
+    pub region: String,
+    /// The digest before it in the chain; `None` for the first.
+    pub previous_key: Option<String>,
+    pub object_key: String,
+    pub bucket: String,
+    pub end_ms: i64,
+    /// Hex SHA-256 of its uncompressed JSON, and its signature (hex).
+    pub sha256: String,
+    pub signature: String,
+    /// The file as delivered (gzip), kept to deliver it again.
+    pub gzip: Vec<u8>,
+    pub delivered: bool,
+}
+
+impl std::fmt::Debug for TrailDigest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TrailDigest")
+            .field("object_key", &self.object_key)
+            .field("previous_key", &self.previous_key)
+            .field("end_ms", &self.end_ms)
+            .field("delivered", &self.delivered)
+            .finish_non_exhaustive()
+    }
+}

@@ -299,3 +299,69 @@ pub(crate) fn notice_values(n: &Notice, now_ms: i64) -> Vec<Value> {
         now_ms,
     ]
 }
+
+pub(crate) fn trail_log_file_values(f: &TrailLogFile) -> Vec<Value> {
+    values![
+        &f.object_key,
+        &f.account,
+        &f.region,
+        &f.sha256,
+        f.oldest_ms,
+        f.newest_ms,
+        f.delivered_ms,
+        &f.node,
+        f.last_sequence,
+        f.digest_key.as_deref(),
+    ]
+}
+
+pub(crate) fn trail_log_file_row(r: &dyn Cells) -> Result<TrailLogFile> {
+    Ok(TrailLogFile {
+        object_key: r.text(0)?,
+        account: r.text(1)?,
+        region: r.text(2)?,
+        sha256: r.text(3)?,
+        oldest_ms: r.int(4)?,
+        newest_ms: r.int(5)?,
+        delivered_ms: r.int(6)?,
+        node: r.text(7)?,
+        last_sequence: r.int(8)?,
+        digest_key: r.opt_text(9)?,
+    })
+}
+
+/// The first digest of a chain has no previous one: its `previous_key` column is empty, so
+/// that the primary key still makes a second "first" digest a conflict.
+pub(crate) fn trail_digest_values(d: &TrailDigest) -> Vec<Value> {
+    values![
+        &d.account,
+        &d.region,
+        d.previous_key.as_deref().unwrap_or(""),
+        &d.object_key,
+        &d.bucket,
+        d.end_ms,
+        &d.sha256,
+        &d.signature,
+        &d.gzip,
+        d.delivered,
+    ]
+}
+
+pub(crate) fn trail_digest_row(r: &dyn Cells) -> Result<TrailDigest> {
+    Ok(TrailDigest {
+        account: r.text(0)?,
+        region: r.text(1)?,
+        previous_key: Some(r.text(2)?).filter(|p| !p.is_empty()),
+        object_key: r.text(3)?,
+        bucket: r.text(4)?,
+        end_ms: r.int(5)?,
+        sha256: r.text(6)?,
+        signature: r.text(7)?,
+        gzip: r.blob(8)?,
+        delivered: r.flag(9)?,
+    })
+}
+
+pub(crate) fn opt_int(r: &dyn Cells) -> Result<Option<i64>> {
+    r.opt_int(0)
+}

@@ -54,6 +54,16 @@ macro_rules! notice_cols {
         "account, region, key_id, material_id, valid_to_ms, kind, sent_ms"
     };
 }
+macro_rules! trail_log_file_cols {
+    () => {
+        "object_key, account, region, sha256, oldest_ms, newest_ms, delivered_ms, node, last_sequence, digest_key"
+    };
+}
+macro_rules! trail_digest_cols {
+    () => {
+        "account, region, previous_key, object_key, bucket, end_ms, sha256, signature, gzip, delivered"
+    };
+}
 /// One key's rows: the condition on (account, region, key id) as `$1..$3`.
 macro_rules! of_key {
     () => {
@@ -220,6 +230,46 @@ pub(crate) const LIST_ALIASES: &str = concat!(
     " FROM aliases WHERE account = $1 AND region = $2 AND (CAST($3 AS TEXT) IS NULL OR target_key_id = $3) AND name > $4 ORDER BY name LIMIT $5"
 );
 
+// The trail's log files and digests.
+/// Records a delivered log file; one delivered again (after a crash, with the records since)
+/// replaces its row unless a digest already lists it.
+pub(crate) const PUT_TRAIL_LOG_FILE: &str = concat!(
+    "INSERT INTO trail_log_files (",
+    trail_log_file_cols!(),
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (object_key) DO UPDATE SET sha256 = excluded.sha256, oldest_ms = excluded.oldest_ms, newest_ms = excluded.newest_ms, delivered_ms = excluded.delivered_ms, last_sequence = excluded.last_sequence WHERE trail_log_files.digest_key IS NULL"
+);
+pub(crate) const PACKAGED_THROUGH: &str =
+    "SELECT MAX(last_sequence) FROM trail_log_files WHERE node = $1";
+pub(crate) const UNDIGESTED_LOG_FILES: &str = concat!(
+    "SELECT ",
+    trail_log_file_cols!(),
+    " FROM trail_log_files WHERE account = $1 AND region = $2 AND digest_key IS NULL ORDER BY delivered_ms, object_key"
+);
+pub(crate) const TRAIL_REGIONS: &str =
+    "SELECT DISTINCT account, region FROM trail_log_files ORDER BY account, region";
+/// Lists a log file in a digest: one row changed, or another digest took it first.
+pub(crate) const DIGEST_LOG_FILE: &str =
+    "UPDATE trail_log_files SET digest_key = $1 WHERE object_key = $2 AND digest_key IS NULL";
+/// A digest claims its place in the chain: a second digest of the same head is a unique
+/// violation.
+pub(crate) const INSERT_TRAIL_DIGEST: &str = concat!(
+    "INSERT INTO trail_digests (",
+    trail_digest_cols!(),
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+);
+pub(crate) const DIGEST_HEAD: &str = concat!(
+    "SELECT ",
+    trail_digest_cols!(),
+    " FROM trail_digests WHERE account = $1 AND region = $2 ORDER BY end_ms DESC LIMIT 1"
+);
+pub(crate) const UNDELIVERED_DIGESTS: &str = concat!(
+    "SELECT ",
+    trail_digest_cols!(),
+    " FROM trail_digests WHERE NOT delivered ORDER BY end_ms, object_key"
+);
+pub(crate) const DIGEST_DELIVERED: &str =
+    "UPDATE trail_digests SET delivered = TRUE WHERE object_key = $1";
+
 /// Every statement, for the tests.
 #[cfg(test)]
 pub(crate) const ALL: &[&str] = &[
@@ -273,6 +323,15 @@ pub(crate) const ALL: &[&str] = &[
     UPDATE_ALIAS,
     DELETE_ALIAS,
     LIST_ALIASES,
+    PUT_TRAIL_LOG_FILE,
+    PACKAGED_THROUGH,
+    UNDIGESTED_LOG_FILES,
+    TRAIL_REGIONS,
+    DIGEST_LOG_FILE,
+    INSERT_TRAIL_DIGEST,
+    DIGEST_HEAD,
+    UNDELIVERED_DIGESTS,
+    DIGEST_DELIVERED,
 ];
 
 #[cfg(test)]

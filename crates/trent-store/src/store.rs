@@ -323,6 +323,60 @@ impl<E: Engine> GrantStore for SqlStore<E> {
 }
 
 #[async_trait]
+impl<E: Engine> TrailStore for SqlStore<E> {
+    async fn put_log_files(&self, files: Vec<TrailLogFile>) -> Result<()> {
+        let steps = files
+            .iter()
+            .map(|f| Step::new(sql::PUT_TRAIL_LOG_FILE, rows::trail_log_file_values(f)))
+            .collect();
+        self.engine.write(steps).await.map(drop)
+    }
+
+    async fn packaged_through(&self, node: &str) -> Result<Option<i64>> {
+        Ok(self.one(sql::PACKAGED_THROUGH, values![node], rows::opt_int).await?.flatten())
+    }
+
+    async fn undigested_log_files(&self, account: &str, region: &str) -> Result<Vec<TrailLogFile>> {
+        self.all(sql::UNDIGESTED_LOG_FILES, values![account, region], rows::trail_log_file_row)
+            .await
+    }
+
+    async fn trail_regions(&self) -> Result<Vec<(String, String)>> {
+        self.all(sql::TRAIL_REGIONS, values![], rows::text_pair).await
+    }
+
+    async fn digest_head(&self, account: &str, region: &str) -> Result<Option<TrailDigest>> {
+        self.one(sql::DIGEST_HEAD, values![account, region], rows::trail_digest_row).await
+    }
+
+    async fn chain_digest(&self, digest: &TrailDigest, log_files: &[String]) -> Result<bool> {
+        // The head must still be `previous_key`: a digest chained since is newer.
+        let head = self.digest_head(&digest.account, &digest.region).await?;
+        if head.map(|h| h.object_key) != digest.previous_key {
+            return Ok(false);
+        }
+        let mut steps =
+            vec![Step::new(sql::INSERT_TRAIL_DIGEST, rows::trail_digest_values(digest))];
+        steps.extend(log_files.iter().map(|f| {
+            Step::new(sql::DIGEST_LOG_FILE, values![&digest.object_key, f]).one_or(Miss::Conflict)
+        }));
+        match self.engine.write(steps).await {
+            Ok(_) => Ok(true),
+            Err(StoreError::AlreadyExists | StoreError::Conflict) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn undelivered_digests(&self) -> Result<Vec<TrailDigest>> {
+        self.all(sql::UNDELIVERED_DIGESTS, values![], rows::trail_digest_row).await
+    }
+
+    async fn digest_delivered(&self, object_key: &str) -> Result<()> {
+        self.exec(Step::new(sql::DIGEST_DELIVERED, values![object_key])).await.map(drop)
+    }
+}
+
+#[async_trait]
 impl<E: Engine> NoticeStore for SqlStore<E> {
     async fn claim_notice(&self, notice: &Notice, now_ms: i64) -> Result<bool> {
         let n =
@@ -417,6 +471,34 @@ mod tests {
         };
         assert_eq!(rows::notice_values(&notice, 0).len(), params_of(sql::CLAIM_NOTICE));
         assert_eq!(rows::key_values(&key_record()).unwrap().len(), params_of(sql::INSERT_KEY));
+        let log_file = TrailLogFile {
+            object_key: "o".into(),
+            account: "1".into(),
+            region: "r".into(),
+            sha256: "h".into(),
+            oldest_ms: 0,
+            newest_ms: 0,
+            delivered_ms: 0,
+            node: "n".into(),
+            last_sequence: 0,
+            digest_key: None,
+        };
+        let n = rows::trail_log_file_values(&log_file).len();
+        assert_eq!(n, params_of(sql::PUT_TRAIL_LOG_FILE));
+        let digest = TrailDigest {
+            account: "1".into(),
+            region: "r".into(),
+            previous_key: None,
+            object_key: "o".into(),
+            bucket: "b".into(),
+            end_ms: 0,
+            sha256: "h".into(),
+            signature: "s".into(),
+            gzip: vec![],
+            delivered: false,
+        };
+        let n = rows::trail_digest_values(&digest).len();
+        assert_eq!(n, params_of(sql::INSERT_TRAIL_DIGEST));
         assert_eq!(
             rows::update_key_values(&key_record()).unwrap().len(),
             params_of(sql::UPDATE_KEY)

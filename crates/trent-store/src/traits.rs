@@ -171,6 +171,28 @@ pub trait BackupStore: Send + Sync {
     async fn backup_to(&self, to: &std::path::Path) -> Result<()>;
 }
 
+/// The trail's delivered log files and its digest chains (one per account and Region).
+#[async_trait]
+pub trait TrailStore: Send + Sync {
+    /// Records log files delivered (together, or none of them).
+    async fn put_log_files(&self, files: Vec<TrailLogFile>) -> Result<()>;
+    /// The last journal sequence of `node` in a delivered log file.
+    async fn packaged_through(&self, node: &str) -> Result<Option<i64>>;
+    /// The log files of `account` in `region` that no digest lists yet, oldest first.
+    async fn undigested_log_files(&self, account: &str, region: &str) -> Result<Vec<TrailLogFile>>;
+    /// Every (account, Region) with a log file.
+    async fn trail_regions(&self) -> Result<Vec<(String, String)>>;
+    /// The newest digest of `account` in `region`.
+    async fn digest_head(&self, account: &str, region: &str) -> Result<Option<TrailDigest>>;
+    /// Adds `digest` to its chain, listing `log_files` in it, if its `previous_key` is still
+    /// the head and no other digest took one of the files; `false` (and nothing changed) if
+    /// another node's digest came first.
+    async fn chain_digest(&self, digest: &TrailDigest, log_files: &[String]) -> Result<bool>;
+    /// Digests chained but not yet delivered, oldest first.
+    async fn undelivered_digests(&self) -> Result<Vec<TrailDigest>>;
+    async fn digest_delivered(&self, object_key: &str) -> Result<()>;
+}
+
 /// Everything Trent keeps.
 pub trait Store:
     MetaStore
@@ -181,6 +203,7 @@ pub trait Store:
     + NoticeStore
     + UsageStore
     + BackupStore
+    + TrailStore
     + 'static
 {
 }
@@ -194,6 +217,7 @@ impl<T> Store for T where
         + NoticeStore
         + UsageStore
         + BackupStore
+        + TrailStore
         + 'static
 {
 }

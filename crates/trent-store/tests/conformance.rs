@@ -465,7 +465,91 @@ async fn multi_region(s: &dyn Store) {
     assert_eq!(s.get_last_usage(&primary.key).await.unwrap(), None);
 }
 
+fn log_file(name: &str, node: &str, last_sequence: i64) -> TrailLogFile {
+    TrailLogFile {
+        object_key: format!("AWSLogs/111122223333/CloudTrail/us-east-1/{name}.json.gz"),
+        account: "111122223333".into(),
+        region: "us-east-1".into(),
+        sha256: "ab".repeat(32),
+        oldest_ms: 1,
+        newest_ms: 2,
+        delivered_ms: last_sequence,
+        node: node.into(),
+        last_sequence,
+        digest_key: None,
+    }
+}
+
+fn digest(name: &str, previous: Option<&str>, end_ms: i64) -> TrailDigest {
+    TrailDigest {
+        account: "111122223333".into(),
+        region: "us-east-1".into(),
+        previous_key: previous.map(str::to_string),
+        object_key: name.into(),
+        bucket: "b".into(),
+        end_ms,
+        sha256: "cd".repeat(32),
+        signature: "ef".repeat(256),
+        gzip: vec![0x1f, 0x8b, 1],
+        delivered: false,
+    }
+}
+
+/// The trail's delivered log files and digest chains: a node goes on after its last file, a
+/// digest lists each file once, and two digests of one head cannot both be chained.
+async fn trail(s: &dyn Store) {
+    assert_eq!(s.packaged_through("n1").await.unwrap(), None);
+    assert!(s.trail_regions().await.unwrap().is_empty());
+    s.put_log_files(vec![log_file("a", "n1", 10), log_file("b", "n2", 4)]).await.unwrap();
+    // Delivered again after a crash, with more records: the row follows.
+    let mut again = log_file("a", "n1", 12);
+    again.sha256 = "01".repeat(32);
+    s.put_log_files(vec![again.clone()]).await.unwrap();
+    assert_eq!(s.packaged_through("n1").await.unwrap(), Some(12));
+    assert_eq!(s.packaged_through("n2").await.unwrap(), Some(4));
+    assert_eq!(
+        s.trail_regions().await.unwrap(),
+        vec![("111122223333".to_string(), "us-east-1".to_string())]
+    );
+    let (account, region) = ("111122223333", "us-east-1");
+    let files = s.undigested_log_files(account, region).await.unwrap();
+    assert_eq!(files.len(), 2);
+    assert!(files.contains(&again));
+    let names: Vec<String> = files.iter().map(|f| f.object_key.clone()).collect();
+
+    assert!(s.digest_head(account, region).await.unwrap().is_none());
+    let first = digest("d1", None, 100);
+    assert!(s.chain_digest(&first, &names).await.unwrap());
+    // Another node's first digest of the same chain loses, and changes nothing.
+    assert!(!s.chain_digest(&digest("d1-other", None, 101), &[]).await.unwrap());
+    assert_eq!(s.digest_head(account, region).await.unwrap(), Some(first.clone()));
+    assert!(s.undigested_log_files(account, region).await.unwrap().is_empty());
+    // A listed file is not replaced by a late delivery.
+    let mut late = log_file("a", "n1", 13);
+    late.sha256 = "02".repeat(32);
+    s.put_log_files(vec![late]).await.unwrap();
+    assert!(s.undigested_log_files(account, region).await.unwrap().is_empty());
+
+    s.put_log_files(vec![log_file("c", "n1", 20)]).await.unwrap();
+    let c = vec![log_file("c", "n1", 20).object_key];
+    // A digest that lists a file another digest took is refused whole.
+    assert!(!s.chain_digest(&digest("d2-bad", Some("d1"), 200), &names).await.unwrap());
+    assert!(!s.chain_digest(&digest("d2-stale", None, 200), &c).await.unwrap());
+    let second = digest("d2", Some("d1"), 200);
+    assert!(s.chain_digest(&second, &c).await.unwrap());
+    assert!(!s.chain_digest(&digest("d2-again", Some("d1"), 201), &[]).await.unwrap());
+    assert_eq!(s.digest_head(account, region).await.unwrap().unwrap().object_key, "d2");
+
+    let undelivered: Vec<String> =
+        s.undelivered_digests().await.unwrap().into_iter().map(|d| d.object_key).collect();
+    assert_eq!(undelivered, vec!["d1", "d2"]);
+    s.digest_delivered("d1").await.unwrap();
+    let left = s.undelivered_digests().await.unwrap();
+    assert_eq!(left, vec![second]);
+}
+
 async fn conformance(s: &dyn Store) {
+    trail(s).await;
     identities(s).await;
     multi_region(s).await;
     keys(s).await;
