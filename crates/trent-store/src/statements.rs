@@ -267,6 +267,16 @@ pub(crate) const UNDELIVERED_DIGESTS: &str = concat!(
     trail_digest_cols!(),
     " FROM trail_digests WHERE NOT delivered ORDER BY end_ms, object_key"
 );
+pub(crate) const TRAIL_DIGESTS: &str = concat!(
+    "SELECT ",
+    trail_digest_cols!(),
+    " FROM trail_digests WHERE account = $1 AND region = $2 ORDER BY end_ms, object_key"
+);
+pub(crate) const TRAIL_LOG_FILES: &str = concat!(
+    "SELECT ",
+    trail_log_file_cols!(),
+    " FROM trail_log_files WHERE account = $1 AND region = $2 ORDER BY delivered_ms, object_key"
+);
 pub(crate) const DIGEST_DELIVERED: &str =
     "UPDATE trail_digests SET delivered = TRUE WHERE object_key = $1";
 
@@ -332,6 +342,8 @@ pub(crate) const ALL: &[&str] = &[
     DIGEST_HEAD,
     UNDELIVERED_DIGESTS,
     DIGEST_DELIVERED,
+    TRAIL_DIGESTS,
+    TRAIL_LOG_FILES,
 ];
 
 #[cfg(test)]

@@ -374,6 +374,14 @@ impl<E: Engine> TrailStore for SqlStore<E> {
     async fn digest_delivered(&self, object_key: &str) -> Result<()> {
         self.exec(Step::new(sql::DIGEST_DELIVERED, values![object_key])).await.map(drop)
     }
+
+    async fn trail_digests(&self, account: &str, region: &str) -> Result<Vec<TrailDigest>> {
+        self.all(sql::TRAIL_DIGESTS, values![account, region], rows::trail_digest_row).await
+    }
+
+    async fn trail_log_files(&self, account: &str, region: &str) -> Result<Vec<TrailLogFile>> {
+        self.all(sql::TRAIL_LOG_FILES, values![account, region], rows::trail_log_file_row).await
+    }
 }
 
 #[async_trait]

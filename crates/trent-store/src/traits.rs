@@ -191,6 +191,10 @@ pub trait TrailStore: Send + Sync {
     /// Digests chained but not yet delivered, oldest first.
     async fn undelivered_digests(&self) -> Result<Vec<TrailDigest>>;
     async fn digest_delivered(&self, object_key: &str) -> Result<()>;
+    /// The whole chain of `account` in `region`, oldest first (for verification).
+    async fn trail_digests(&self, account: &str, region: &str) -> Result<Vec<TrailDigest>>;
+    /// Every log file of `account` in `region`, digested or not.
+    async fn trail_log_files(&self, account: &str, region: &str) -> Result<Vec<TrailLogFile>>;
 }
 
 /// Everything Trent keeps.

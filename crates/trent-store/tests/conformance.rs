@@ -545,7 +545,13 @@ async fn trail(s: &dyn Store) {
     assert_eq!(undelivered, vec!["d1", "d2"]);
     s.digest_delivered("d1").await.unwrap();
     let left = s.undelivered_digests().await.unwrap();
-    assert_eq!(left, vec![second]);
+    assert_eq!(left, vec![second.clone()]);
+    let chain: Vec<String> =
+        s.trail_digests(account, region).await.unwrap().into_iter().map(|d| d.object_key).collect();
+    assert_eq!(chain, vec!["d1", "d2"]);
+    let all = s.trail_log_files(account, region).await.unwrap();
+    assert_eq!(all.len(), 3);
+    assert!(all.iter().all(|f| f.digest_key.is_some()));
 }
 
 async fn conformance(s: &dyn Store) {

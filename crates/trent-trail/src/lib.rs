@@ -4,11 +4,19 @@
 //! file's SHA-256 and chain to the previous digest by its signature, signed with a key only
 //! the root key opens. `aws cloudtrail validate-logs` checks such a trail unmodified.
 
+pub mod delivery;
+pub mod destination;
 pub mod digest;
 pub mod layout;
 pub mod log_file;
+pub mod signing;
 pub mod time;
+pub mod verify;
 
+pub use delivery::{
+    Delivery, DeliverySettings, DeliveryStatus, Journal, JournalRecord, TrailError,
+};
+pub use destination::{Bucket, Destination, Directory};
 pub use digest::{DigestFile, LogFileEntry, Previous};
 pub use layout::TrailPlace;
 pub use log_file::LogFile;

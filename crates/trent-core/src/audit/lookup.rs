@@ -138,24 +138,7 @@ pub fn event(record: &Value, event_time_secs: f64) -> Value {
     e
 }
 
-/// Seconds since the epoch of an `eventTime` (`YYYY-MM-DDTHH:MM:SSZ`), for `EventTime`.
-pub fn event_time_secs(time: &str) -> Option<i64> {
-    let b = time.as_bytes();
-    if b.len() != 20 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[19] != b'Z' {
-        return None;
-    }
-    let num = |r: std::ops::Range<usize>| time.get(r)?.parse::<i64>().ok();
-    let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (hh, mm, ss) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    // Days from civil (Howard Hinnant's algorithm), the inverse of `civil_from_days`.
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Some(days * 86_400 + hh * 3600 + mm * 60 + ss)
-}
+pub use trent_types::trail::event_time_secs;
 
 #[cfg(test)]
 mod tests {
