@@ -17,8 +17,8 @@ use trent_types::Operation;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Called {
     Kms(Operation),
-    /// CloudTrail's LookupEvents.
-    LookupEvents,
+    /// One of CloudTrail's operations.
+    CloudTrail(crate::cloudtrail::TrailOp),
 }
 
 impl Called {
@@ -26,7 +26,7 @@ impl Called {
     pub(crate) fn name(self) -> &'static str {
         match self {
             Called::Kms(op) => op.name(),
-            Called::LookupEvents => crate::metrics::LOOKUP_EVENTS,
+            Called::CloudTrail(op) => op.name(),
         }
     }
 
@@ -34,14 +34,14 @@ impl Called {
     fn source(self) -> &'static str {
         match self {
             Called::Kms(_) => "kms.amazonaws.com",
-            Called::LookupEvents => "cloudtrail.amazonaws.com",
+            Called::CloudTrail(_) => "cloudtrail.amazonaws.com",
         }
     }
 
     fn read_only(self) -> bool {
         match self {
             Called::Kms(op) => op.spec().read_only,
-            Called::LookupEvents => true,
+            Called::CloudTrail(_) => true,
         }
     }
 }

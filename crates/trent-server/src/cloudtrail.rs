@@ -1,9 +1,10 @@
-//! CloudTrail's `LookupEvents` on the KMS port
-//! (<https://docs.aws.amazon.com/awscloudtrail/latest/APIReference/API_LookupEvents.html>):
-//! JSON 1.1, `X-Amz-Target: com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents`,
-//! SigV4 for the service `cloudtrail`, authorized as `cloudtrail:LookupEvents`. A caller sees
-//! the records of its own account only, newest first; `aws cloudtrail lookup-events
-//! --endpoint-url …` and boto3's paginator work unchanged. CloudTrail's own errors are mapped
+//! CloudTrail's API on the KMS port: JSON 1.1,
+//! `X-Amz-Target: com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.<Operation>`, SigV4
+//! for the service `cloudtrail`, each operation authorized as `cloudtrail:<Operation>`.
+//! `LookupEvents` (here) shows a caller the records of its own account only, newest first;
+//! `aws cloudtrail lookup-events --endpoint-url …` and boto3's paginator work unchanged. The
+//! calls `aws cloudtrail validate-logs` makes of the trail (DescribeTrails, GetTrail,
+//! GetTrailStatus, ListPublicKeys) are in `trails.rs`. CloudTrail's own errors are mapped
 //! here, as KMS's are in `error.rs`.
 
 use crate::audit::Called;
@@ -21,8 +22,56 @@ use trent_core::audit::lookup::{
     event, event_time_secs, LookupAttribute, LookupPage, LookupQuery, TrailReader,
 };
 
-pub(crate) const TARGET: &str =
-    "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents";
+/// What every CloudTrail target begins with.
+const TARGET_PREFIX: &str = "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.";
+
+/// The CloudTrail operations Trent serves, declared once: their names, targets, IAM actions,
+/// metrics series and audit records all come from this list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TrailOp {
+    LookupEvents,
+    DescribeTrails,
+    GetTrail,
+    GetTrailStatus,
+    ListPublicKeys,
+}
+
+impl TrailOp {
+    pub(crate) const ALL: [TrailOp; 5] = [
+        TrailOp::LookupEvents,
+        TrailOp::DescribeTrails,
+        TrailOp::GetTrail,
+        TrailOp::GetTrailStatus,
+        TrailOp::ListPublicKeys,
+    ];
+
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            TrailOp::LookupEvents => "LookupEvents",
+            TrailOp::DescribeTrails => "DescribeTrails",
+            TrailOp::GetTrail => "GetTrail",
+            TrailOp::GetTrailStatus => "GetTrailStatus",
+            TrailOp::ListPublicKeys => "ListPublicKeys",
+        }
+    }
+
+    /// The IAM action that authorizes it.
+    fn action(self) -> &'static str {
+        match self {
+            TrailOp::LookupEvents => "cloudtrail:LookupEvents",
+            TrailOp::DescribeTrails => "cloudtrail:DescribeTrails",
+            TrailOp::GetTrail => "cloudtrail:GetTrail",
+            TrailOp::GetTrailStatus => "cloudtrail:GetTrailStatus",
+            TrailOp::ListPublicKeys => "cloudtrail:ListPublicKeys",
+        }
+    }
+
+    /// The operation an `X-Amz-Target` names, if it is one of CloudTrail's that Trent serves.
+    pub(crate) fn from_target(target: Option<&str>) -> Option<TrailOp> {
+        let name = target?.strip_prefix(TARGET_PREFIX)?;
+        TrailOp::ALL.into_iter().find(|op| op.name() == name)
+    }
+}
 
 /// The largest LookupEvents body (one attribute, times, a token).
 const MAX_BODY: usize = 16 * 1024;
@@ -199,16 +248,17 @@ fn request_parameters(req: &Request) -> Value {
     Value::Object(m)
 }
 
-/// CloudTrail's LookupEvents on the port, read from `trail`.
+/// CloudTrail's operations on the port: LookupEvents read from `trail`, the trail's own
+/// description from what `trails.rs` is given.
 pub(crate) struct CloudTrailApi {
-    pub trail: Arc<dyn TrailReader>,
+    pub trail: Option<Arc<dyn TrailReader>>,
 }
 
 impl Surface for CloudTrailApi {
     const SERVICE: &'static str = "cloudtrail";
 
-    fn operation(&self, _: Option<&str>) -> Option<Called> {
-        Some(Called::LookupEvents)
+    fn operation(&self, target: Option<&str>) -> Option<Called> {
+        TrailOp::from_target(target).map(Called::CloudTrail)
     }
 
     fn max_body(&self, _: Option<Called>) -> usize {
@@ -219,12 +269,44 @@ impl Surface for CloudTrailApi {
         &self,
         st: Arc<AppState>,
         caller: Arc<trent_core::Caller>,
-        _: Called,
+        called: Called,
         body: Bytes,
     ) -> impl Future<Output = Dispatched> + Send + 'static {
         let trail = self.trail.clone();
-        async move { lookup_events(&st, trail, &caller, &body).await }
+        async move {
+            let Called::CloudTrail(op) = called else {
+                return Dispatched::refused(crate::internal(
+                    "a KMS operation on the CloudTrail surface",
+                ));
+            };
+            let throttled = op == TrailOp::LookupEvents;
+            if let Err(e) = st.kms.authorize_cloudtrail(&caller, op.action(), throttled).await {
+                return Dispatched::refused(Failure::Kms(e));
+            }
+            match (op, trail) {
+                (TrailOp::LookupEvents, Some(trail)) => {
+                    lookup_events(&st, trail, &caller, &body).await
+                }
+                (TrailOp::LookupEvents, None) => Dispatched::refused(Failure::Refused {
+                    code: "UnsupportedOperationException",
+                    message: "This server keeps no trail to look up.".into(),
+                }),
+                (op, _) => crate::trails::run(&st, op, &caller, &body),
+            }
+        }
     }
+}
+
+/// The body of a CloudTrail request: `{}` when empty, CloudTrail's SerializationException
+/// when it is not the operation's JSON.
+pub(crate) fn parse<T: serde::de::DeserializeOwned + Default>(body: &[u8]) -> Result<T, Failure> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    serde_json::from_slice(body).map_err(|_| Failure::Refused {
+        code: "SerializationException",
+        message: "Start of structure or map found where not expected.".to_string(),
+    })
 }
 
 fn refused(request_parameters: Value, f: Failure) -> Dispatched {
@@ -238,20 +320,9 @@ async fn lookup_events(
     caller: &trent_core::Caller,
     body: &[u8],
 ) -> Dispatched {
-    if let Err(e) = st.kms.authorize_lookup_events(caller).await {
-        return Dispatched::refused(Failure::Kms(e));
-    }
-    let req: Request = if body.iter().all(u8::is_ascii_whitespace) {
-        Request::default()
-    } else {
-        match serde_json::from_slice(body) {
-            Ok(r) => r,
-            Err(_) => {
-                let message = "Start of structure or map found where not expected.".to_string();
-                let code = "SerializationException";
-                return Dispatched::refused(Failure::Refused { code, message });
-            }
-        }
+    let req: Request = match parse(body) {
+        Ok(r) => r,
+        Err(f) => return Dispatched::refused(f),
     };
     let request_parameters = request_parameters(&req);
     let (q, fingerprint) = match query(&req, &caller.account) {
@@ -300,6 +371,17 @@ async fn lookup_events(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_operation_is_named_by_its_target_and_authorized_by_its_action() {
+        for op in TrailOp::ALL {
+            let target = format!("{TARGET_PREFIX}{}", op.name());
+            assert_eq!(TrailOp::from_target(Some(&target)), Some(op));
+            assert_eq!(op.action(), format!("cloudtrail:{}", op.name()));
+        }
+        assert_eq!(TrailOp::from_target(Some("TrentService.Encrypt")), None);
+        assert_eq!(TrailOp::from_target(Some(&format!("{TARGET_PREFIX}DeleteTrail"))), None);
+    }
 
     #[test]
     fn a_token_continues_only_its_own_query() {

@@ -17,6 +17,9 @@ mod pipeline;
 
 use pipeline::Surface as _;
 pub mod tls;
+mod trails;
+
+pub use trails::{Delivered, TrailPublicKey};
 
 pub use listener::Limits;
 
@@ -25,7 +28,7 @@ pub use host_guard::HostGuard;
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::http::{HeaderMap, Method, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -54,6 +57,8 @@ pub struct AppState {
     audit_failing: std::sync::atomic::AtomicBool,
     /// The audit trail, for CloudTrail's LookupEvents.
     trail: Option<Arc<dyn trent_core::audit::lookup::TrailReader>>,
+    /// The trail's delivery as CloudTrail delivers it, for DescribeTrails and the others.
+    delivered: Option<trails::Delivered>,
     /// Scans of the trail running at once (half the CPUs, at least one): a scan reads files
     /// on a blocking thread, and the other half of the machine stays for the API.
     trail_scans: Arc<tokio::sync::Semaphore>,
@@ -78,6 +83,7 @@ impl AppState {
             audit_fail_open: false,
             audit_failing: std::sync::atomic::AtomicBool::new(false),
             trail: None,
+            delivered: None,
             host_guard: (mode == AuthMode::AcceptAny).then(HostGuard::default),
             metrics_hosts: HostGuard::default(),
             trail_scans: Arc::new(tokio::sync::Semaphore::new(
@@ -89,6 +95,13 @@ impl AppState {
     /// Serves CloudTrail's LookupEvents from `trail` on the same port.
     pub fn with_trail(mut self, trail: Arc<dyn trent_core::audit::lookup::TrailReader>) -> Self {
         self.trail = Some(trail);
+        self
+    }
+
+    /// Describes the trail's delivery (DescribeTrails, GetTrail, GetTrailStatus,
+    /// ListPublicKeys), so that `aws cloudtrail validate-logs` finds it.
+    pub fn with_delivery(mut self, delivered: Delivered) -> Self {
+        self.delivered = Some(delivered);
         self
     }
 
@@ -252,14 +265,9 @@ async fn handle(
     let watch = watch.map(|w| w.0);
     // The target is read once: it chooses the surface, and the surface its operation.
     let target = headers.get("x-amz-target").and_then(|v| v.to_str().ok());
-    if target == Some(cloudtrail::TARGET) {
-        let Some(trail) = st.trail.clone() else {
-            let (request_id, _) = trent_crypto::new_id_pair().unwrap_or_default();
-            let code = "UnknownOperationException";
-            return error::envelope(StatusCode::BAD_REQUEST, code, "", Some(&request_id));
-        };
-        let surface = cloudtrail::CloudTrailApi { trail };
-        let called = surface.operation(target);
+    if let Some(op) = cloudtrail::TrailOp::from_target(target) {
+        let surface = cloudtrail::CloudTrailApi { trail: st.trail.clone() };
+        let called = Some(audit::Called::CloudTrail(op));
         let request = pipeline::Incoming { source_ip, method, uri, headers, body, watch };
         return pipeline::serve(&surface, &st, called, request).await;
     }

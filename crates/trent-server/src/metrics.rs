@@ -45,9 +45,6 @@ struct CallLabels {
 /// target is the client's text, so it never becomes a label value.
 pub const UNKNOWN_OPERATION: &str = "UnknownOperation";
 
-/// CloudTrail's operation, served on the same port.
-pub(crate) const LOOKUP_EVENTS: &str = "LookupEvents";
-
 fn histogram() -> Histogram {
     Histogram::new(BUCKETS)
 }
@@ -81,8 +78,10 @@ impl Metrics {
             let ok = CallLabels { operation: op.name(), error_code: "" };
             succeeded.push((requests.get_or_create_owned(&ok), durations.get_or_create_owned(&ok)));
         }
-        let lookup = CallLabels { operation: LOOKUP_EVENTS, error_code: "" };
-        drop((requests.get_or_create(&lookup), durations.get_or_create(&lookup)));
+        for op in crate::cloudtrail::TrailOp::ALL {
+            let ok = CallLabels { operation: op.name(), error_code: "" };
+            drop((requests.get_or_create(&ok), durations.get_or_create(&ok)));
+        }
         registry.register(
             "trent_requests",
             "API calls by operation and AWS error code (empty: success)",

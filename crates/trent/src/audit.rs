@@ -1,7 +1,9 @@
 //! `trent audit verify`: checks the audit trail of a data directory (or given files) and says
 //! where it was tampered with. While a server holds the data directory, that server checks
 //! its own trail (admin socket); otherwise this command opens the keyring itself, which
-//! needs the root key (or its HSM). Exit status 1 when the trail is broken.
+//! needs the root key (or its HSM). With `--trail-bucket` or `--trail-dir` it checks the
+//! trail delivered there against the digest chains the store keeps (`trent_trail::verify`).
+//! Exit status 1 when the trail is broken.
 
 use anyhow::Context as _;
 
@@ -31,10 +33,27 @@ struct VerifyArgs {
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
+    /// Verify the trail delivered to this S3 bucket (see `trent serve --trail-bucket`)
+    /// against the digest chains in the store, instead of the journal.
+    #[arg(long, env = "TRENT_TRAIL_BUCKET")]
+    trail_bucket: Option<String>,
+    /// The S3 endpoint of --trail-bucket (path-style) [default: the SDK's]
+    #[arg(long, env = "TRENT_TRAIL_S3_ENDPOINT")]
+    trail_s3_endpoint: Option<String>,
+    /// Verify the trail delivered to this directory (see `trent serve --trail-dir`).
+    #[arg(long, env = "TRENT_TRAIL_DIR", conflicts_with = "trail_bucket")]
+    trail_dir: Option<PathBuf>,
+    /// The key prefix the trail was delivered under.
+    #[arg(long, env = "TRENT_TRAIL_PREFIX")]
+    trail_prefix: Option<String>,
 }
 
 pub fn run(a: AuditArgs) -> anyhow::Result<()> {
     let AuditCommand::Verify(v) = a.command;
+    if v.trail_bucket.is_some() || v.trail_dir.is_some() {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        return runtime.block_on(delivered(&v));
+    }
     let report =
         tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(report(&v))?;
     let intact = if v.json {
@@ -75,5 +94,72 @@ async fn report(a: &VerifyArgs) -> anyhow::Result<serde_json::Value> {
         audit_verify::verify_dir(&a.place.data_dir, &keyring)
     } else {
         audit_verify::verify_files(files, &keyring)
+    }
+}
+
+/// The delivered trail against the store's chains (the store is opened here: with SQLite the
+/// server must be stopped, or this runs on a copy of its data directory).
+async fn delivered(a: &VerifyArgs) -> anyhow::Result<()> {
+    let _lock = match a.place.database_url {
+        Some(_) => None,
+        None => Some(crate::lock::acquire(&a.place.data_dir, "trent audit verify").map_err(
+            |e| match e {
+                crate::lock::LockError::Held(holder) => anyhow::anyhow!(
+                    "the data directory is held by {holder}: stop it to verify the delivered trail with its store (or verify a copy)"
+                ),
+                crate::lock::LockError::Io(e) => e,
+            },
+        )?),
+    };
+    let (store, keyring) = crate::place::open_store(&a.place).await?;
+    let signing = trent_trail::signing::load(store.as_ref(), &keyring)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("this store has never delivered a trail: no signing key"))?;
+    let source: Box<dyn trent_trail::Destination> = match (&a.trail_bucket, &a.trail_dir) {
+        (Some(bucket), _) => Box::new(
+            trent_trail::Bucket::connect(bucket, a.trail_s3_endpoint.as_deref(), None).await,
+        ),
+        (None, Some(dir)) => Box::new(trent_trail::Directory::new(dir)),
+        (None, None) => unreachable!("checked by the caller"),
+    };
+    let place = trent_trail::TrailPlace {
+        bucket: a.trail_bucket.clone().unwrap_or_default(),
+        prefix: a.trail_prefix.clone().filter(|p| !p.is_empty()),
+        name: String::new(),
+        home_region: String::new(),
+    };
+    let der = signing.key.public_key_der();
+    let v = trent_trail::verify::verify(store.as_ref(), &place, &der, source.as_ref())
+        .await
+        .map_err(|e| anyhow::anyhow!(trent_types::error_chain(&e)))?;
+    if a.json {
+        let findings: Vec<serde_json::Value> = v
+            .findings
+            .iter()
+            .map(|f| serde_json::json!({ "object": f.object, "what": f.what }))
+            .collect();
+        let report = serde_json::json!({
+            "source": source.describe(), "chains": v.chains, "digests": v.digests,
+            "logFiles": v.log_files, "findings": findings,
+        });
+        println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
+    } else {
+        println!(
+            "{}: {} chains (account and Region), {} digest files, {} log files checked against the store",
+            source.describe(),
+            v.chains,
+            v.digests,
+            v.log_files
+        );
+        for f in &v.findings {
+            println!("BROKEN: {}: {}", f.object, f.what);
+        }
+        if v.findings.is_empty() {
+            println!("intact");
+        }
+    }
+    match v.findings.is_empty() {
+        true => Ok(()),
+        false => Err(anyhow::anyhow!("the delivered trail is broken")),
     }
 }

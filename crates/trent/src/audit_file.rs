@@ -101,7 +101,7 @@ fn last_line(file: &mut File) -> std::io::Result<(Option<String>, u64)> {
     Ok((Some(line), start + end as u64 + 1))
 }
 
-fn first_sequence_of(path: &Path) -> Option<u64> {
+pub(crate) fn first_sequence_of(path: &Path) -> Option<u64> {
     use std::io::BufRead;
     let mut line = String::new();
     std::io::BufReader::new(File::open(path).ok()?.take(1 << 20)).read_line(&mut line).ok()?;

@@ -4,6 +4,7 @@ mod admin;
 mod admin_socket;
 mod audit;
 mod audit_file;
+mod audit_journal;
 mod audit_lookup;
 mod audit_verify;
 mod backup;

@@ -35,13 +35,17 @@ async fn serve(cfg: ServeConfig) -> anyhow::Result<()> {
     let (listener, metrics_listener) = bind(&cfg).await?;
     let (opened, keyring, changes) = open(&cfg).await?;
     let domain = build_domain(&cfg, &opened, keyring)?;
+    let delivery = open_delivery(&cfg, &opened).await?;
     // The certificates before the credentials: a written credentials file is how scripts (and
     // the e2e tests) know the data directory is complete, `tls/ca.pem` included.
     let tls = load_tls(&cfg)?;
     provision(&cfg, &domain.kms).await?;
     let tasks = Tasks::default();
     start_duties(&tasks, &cfg, &opened, &domain, changes);
-    let state = app_state(&cfg, &domain, tls.as_ref(), &tasks);
+    if let (Some(delivery), Some(trail)) = (&delivery, &cfg.trail) {
+        start_delivery(&tasks, delivery.delivery.clone(), domain.kms.clone(), trail.delivery_every);
+    }
+    let state = app_state(&cfg, &domain, tls.as_ref(), &tasks, delivery.as_ref());
     if let (Some(listener), Some(addr)) = (metrics_listener, cfg.monitoring.metrics_listen) {
         start_metrics(&tasks, listener, addr, state.clone(), tls.is_some());
     }
@@ -54,7 +58,7 @@ async fn serve(cfg: ServeConfig) -> anyhow::Result<()> {
     );
     tracing::info!(listen = %cfg.listen, tls = tls.is_some(), startup_ms = started.elapsed().as_millis() as u64, version = env!("CARGO_PKG_VERSION"), "trent is serving");
     let served = trent_server::serve(listener, state, shutdown).await.context("server error");
-    drain(tasks, &cfg, &opened, &domain.kms).await;
+    drain(tasks, &cfg, &opened, &domain.kms, delivery.as_ref()).await;
     drop(opened.lock);
     tracing::info!("stopped");
     served
@@ -112,6 +116,8 @@ struct Opened {
     /// The audit trail signs its checkpoints with a key of its own keyring (the same DEK).
     audit_key: Arc<trent_crypto::Keyring>,
     audit: Arc<FileAudit>,
+    /// This node's name in its journal.
+    node: String,
 }
 
 async fn open(
@@ -149,7 +155,81 @@ async fn open(
     };
     let audit = FileAudit::open(&cfg.data_dir, audit_key.clone(), options)?;
     tracing::info!(node = %node, fail_open = cfg.audit.fail_open, "audit trail ready");
-    Ok((Opened { lock, store, audit_key, audit }, keyring, changes))
+    Ok((Opened { lock, store, audit_key, audit, node }, keyring, changes))
+}
+
+/// The trail's delivery as CloudTrail delivers it, when configured.
+struct Delivering {
+    delivery: Arc<trent_trail::Delivery>,
+    public_key: trent_server::TrailPublicKey,
+}
+
+async fn open_delivery(cfg: &ServeConfig, opened: &Opened) -> anyhow::Result<Option<Delivering>> {
+    let Some(trail) = &cfg.trail else { return Ok(None) };
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0);
+    let signing =
+        trent_trail::signing::load_or_create(opened.store.as_ref(), &opened.audit_key, now_ms)
+            .await
+            .context("the trail's signing key")?;
+    let mut destinations: Vec<Box<dyn trent_trail::Destination>> = Vec::new();
+    if trail.s3 {
+        let bucket =
+            trent_trail::Bucket::connect(&trail.bucket, trail.s3_endpoint.as_deref(), None).await;
+        destinations.push(Box::new(bucket));
+    }
+    if let Some(dir) = &trail.dir {
+        datadir::ensure_dir(dir)?;
+        destinations.push(Box::new(trent_trail::Directory::new(dir)));
+    }
+    let settings = trent_trail::DeliverySettings {
+        place: trent_trail::TrailPlace {
+            bucket: trail.bucket.clone(),
+            prefix: trail.prefix.clone(),
+            name: trail.name.clone(),
+            home_region: trail.home_region.clone(),
+        },
+        node: opened.node.clone(),
+        digest_every_ms: trail.digest_every.as_millis() as i64,
+        batch: 10_000,
+    };
+    let public_key = trent_server::TrailPublicKey {
+        der: signing.key.public_key_der(),
+        fingerprint: signing.key.fingerprint(),
+        created_ms: signing.created_ms,
+    };
+    let journal = Arc::new(crate::audit_journal::JournalReader::new(&cfg.data_dir));
+    let delivery = trent_trail::Delivery::new(
+        opened.store.clone(),
+        Arc::new(signing.key),
+        journal,
+        destinations,
+        settings,
+    );
+    tracing::info!(to = ?delivery.destinations(), fingerprint = %public_key.fingerprint, every_s = trail.delivery_every.as_secs(), digest_every_s = trail.digest_every.as_secs(), "the trail is delivered as CloudTrail delivers it");
+    Ok(Some(Delivering { delivery: Arc::new(delivery), public_key }))
+}
+
+/// Delivers the trail every `every`, on the domain's clock (a dev clock moves digests too).
+fn start_delivery(
+    tasks: &Tasks,
+    delivery: Arc<trent_trail::Delivery>,
+    kms: Arc<Kms>,
+    every: Duration,
+) {
+    tasks.spawn(async move {
+        let mut ticks = tokio::time::interval(every);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            if let Err(e) = delivery.run_once(kms.now_ms()).await {
+                let error = trent_types::error_chain(&e);
+                tracing::error!(%error, "trail delivery failed; it is retried at the next round");
+            }
+        }
+    });
 }
 
 /// The domain and what serving it needs besides.
@@ -321,12 +401,20 @@ fn app_state(
     domain: &Domain,
     tls: Option<&Arc<trent_server::tls::Tls>>,
     tasks: &Tasks,
+    delivery: Option<&Delivering>,
 ) -> Arc<AppState> {
     let mut state = AppState::new(domain.kms.clone(), auth_mode(cfg), cfg.account_id.clone())
         .with_allowed_hosts(&cfg.allowed_hosts)
         .with_limits(cfg.limits)
         .with_audit_fail_open(cfg.audit.fail_open)
         .with_trail(Arc::new(crate::audit_lookup::FileTrail { dir: cfg.data_dir.clone() }));
+    if let (Some(d), Some(trail)) = (delivery, &cfg.trail) {
+        state = state.with_delivery(trent_server::Delivered {
+            delivery: d.delivery.clone(),
+            public_key: d.public_key.clone(),
+            s3: trail.s3,
+        });
+    }
     if let Some(tls) = tls {
         state = state.with_tls(tls.clone());
         tasks.spawn(reload_on_sighup(tls.clone()));
@@ -364,7 +452,13 @@ fn start_metrics(
 
 /// After the last request: stops every task and waits for them, then writes what is still in
 /// memory (key usage, the trail's last checkpoint) before the process ends.
-async fn drain(tasks: Tasks, cfg: &ServeConfig, opened: &Opened, kms: &Kms) {
+async fn drain(
+    tasks: Tasks,
+    cfg: &ServeConfig,
+    opened: &Opened,
+    kms: &Kms,
+    delivery: Option<&Delivering>,
+) {
     tasks.tracker.close();
     tasks.stop.cancel();
     tasks.tracker.wait().await;
@@ -373,6 +467,13 @@ async fn drain(tasks: Tasks, cfg: &ServeConfig, opened: &Opened, kms: &Kms) {
     }
     if let Err(e) = opened.audit.tick(true) {
         tracing::error!(error = %e, "the audit trail's last checkpoint failed");
+    }
+    // The last records go out with the server (CloudTrail delivers when logging stops).
+    if let Some(d) = delivery {
+        if let Err(e) = d.delivery.run_once(kms.now_ms()).await {
+            let error = trent_types::error_chain(&e);
+            tracing::error!(%error, "the trail's last delivery failed; the next start delivers it");
+        }
     }
     if opened.lock.is_some() {
         let _ = std::fs::remove_file(cfg.data_dir.join(crate::admin_socket::SOCKET_FILE));

@@ -247,23 +247,30 @@ impl Kms {
 }
 
 impl Kms {
-    /// Authorizes and counts `cloudtrail:LookupEvents` (an IAM action on `*`: the account root may,
-    /// users need an identity policy; "Identity-based policy examples for AWS CloudTrail").
-    pub async fn authorize_lookup_events(&self, caller: &Caller) -> Result<()> {
-        const ACTION: &str = "cloudtrail:LookupEvents";
+    /// Authorizes a CloudTrail `action` (`cloudtrail:LookupEvents`, `cloudtrail:DescribeTrails`,
+    /// …: IAM actions on `*`; the account root may, users need an identity policy;
+    /// "Identity-based policy examples for AWS CloudTrail"), and counts it against the
+    /// LookupEvents quota when `throttled`.
+    pub async fn authorize_cloudtrail(
+        &self,
+        caller: &Caller,
+        action: &str,
+        throttled: bool,
+    ) -> Result<()> {
         let identity = self.access.authz_cache.identity_policies(caller).await?;
         let mut ctx = RequestContext {
             principal_arn: caller.principal_arn.clone(),
             principal_account: caller.account.clone(),
-            action: ACTION.into(),
+            action: action.into(),
             resource: "*".into(),
             values: Default::default(),
         };
         self.global_values(caller, &mut ctx);
-        let who = format!("User: {} is not authorized to perform: {ACTION}", caller.principal_arn);
+        let who = format!("User: {} is not authorized to perform: {action}", caller.principal_arn);
         match decide_identity_only(&identity, &ctx) {
             // CloudTrail: "2 requests per second per account per Region" for LookupEvents;
             // counted after authorization, as `Kms::call` counts the KMS operations.
+            Verdict::Allow if !throttled => Ok(()),
             Verdict::Allow => {
                 let quotas = &self.access.quotas;
                 quotas.charge(&quotas.tenant_of(caller), crate::quotas::Quota::LookupEvents)
@@ -274,7 +281,7 @@ impl Kms {
             )),
             _ => Err(KmsError::new(
                 ErrorCode::AccessDeniedException,
-                format!("{who} because no identity-based policy allows the {ACTION} action"),
+                format!("{who} because no identity-based policy allows the {action} action"),
             )),
         }
     }

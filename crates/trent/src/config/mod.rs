@@ -32,7 +32,8 @@ pub struct ServeArgs {
     /// heavy_work_queue, tls_cert, tls_key, tls_client_ca, tls_self_signed, allow_plaintext,
     /// database_url, pkcs11_module, pkcs11_token_label, pkcs11_key_label, node_id,
     /// audit_fail_open, audit_max_bytes, audit_max_age_hours, audit_keep_files, audit_checkpoint_records,
-    /// audit_checkpoint_secs, init, dev_clock, metrics_listen, expiry_warning_days, notify_webhook,
+    /// audit_checkpoint_secs, trail_bucket, trail_s3_endpoint, trail_dir, trail_prefix,
+    /// trail_name, trail_region, trail_delivery_secs, trail_digest_secs, init, dev_clock, metrics_listen, expiry_warning_days, notify_webhook,
     /// quotas, resource_quotas (a table of NAME = N), allowed_hosts. Flags and TRENT_*
     /// variables win over it.
     #[arg(long, env = "TRENT_CONFIG")]
@@ -153,6 +154,22 @@ pub struct AuditConfig {
     pub checkpoint_interval: std::time::Duration,
 }
 
+/// Where and how often the trail is delivered as CloudTrail delivers it; `None` when neither
+/// a bucket nor a directory is given.
+#[derive(Clone, Debug)]
+pub struct TrailConfig {
+    pub bucket: String,
+    /// Deliver to the bucket (else only to `dir`).
+    pub s3: bool,
+    pub s3_endpoint: Option<String>,
+    pub dir: Option<PathBuf>,
+    pub prefix: Option<String>,
+    pub name: String,
+    pub home_region: String,
+    pub delivery_every: std::time::Duration,
+    pub digest_every: std::time::Duration,
+}
+
 #[derive(Clone)]
 pub struct ServeConfig {
     pub data_dir: PathBuf,
@@ -172,6 +189,7 @@ pub struct ServeConfig {
     pub database_url: Option<String>,
     pub root_key: crate::root_key::RootKeyArgs,
     pub audit: AuditConfig,
+    pub trail: Option<TrailConfig>,
     pub monitoring: MonitoringConfig,
     pub dev_clock: bool,
     pub init: Option<PathBuf>,
@@ -196,6 +214,7 @@ impl ServeConfig {
 
     /// The merged settings with their defaults, checked.
     fn with_defaults(a: Settings) -> anyhow::Result<Self> {
+        let trail = trail_config(&a)?;
         let account_id = a.account_id.unwrap_or_else(|| "111122223333".into());
         if account_id.len() != 12 || !account_id.bytes().all(|b| b.is_ascii_digit()) {
             return Err(anyhow::anyhow!("account id must be 12 digits, not '{account_id}'"));
@@ -280,6 +299,7 @@ impl ServeConfig {
                 pkcs11_token_label: a.pkcs11_token_label,
                 pkcs11_key_label: a.pkcs11_key_label,
             },
+            trail,
             audit: AuditConfig {
                 node_id: a.node_id,
                 fail_open: a.audit_fail_open,
@@ -295,6 +315,47 @@ impl ServeConfig {
             },
         })
     }
+}
+
+/// The trail's delivery, if a bucket or a directory is given; its names checked as S3 and
+/// CloudTrail would check them.
+fn trail_config(a: &Settings) -> anyhow::Result<Option<TrailConfig>> {
+    if a.trail_bucket.is_none() && a.trail_dir.is_none() {
+        return Ok(None);
+    }
+    let bucket = a.trail_bucket.clone().unwrap_or_else(|| "trent-trail".into());
+    let bucket_ok = (3..=63).contains(&bucket.len())
+        && bucket
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.');
+    if !bucket_ok {
+        anyhow::bail!("--trail-bucket '{bucket}' is not an S3 bucket name (3 to 63 lowercase letters, digits, '-' and '.')");
+    }
+    let name = a.trail_name.clone().unwrap_or_else(|| "trent".into());
+    // CloudTrail's rule for trail names; `_` is left out because validate-logs reads the
+    // digest file name by it.
+    let name_ok = (3..=128).contains(&name.len())
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
+    if !name_ok {
+        anyhow::bail!("--trail-name '{name}' must be 3 to 128 letters, digits, '-' and '.'");
+    }
+    let digest_secs = a.trail_digest_secs.unwrap_or(3600);
+    if digest_secs < 2 {
+        anyhow::bail!(
+            "--trail-digest-secs must be at least 2 (a digest file is named by its second)"
+        );
+    }
+    Ok(Some(TrailConfig {
+        bucket,
+        s3: a.trail_bucket.is_some(),
+        s3_endpoint: a.trail_s3_endpoint.clone(),
+        dir: a.trail_dir.clone(),
+        prefix: a.trail_prefix.clone().filter(|p| !p.is_empty()),
+        name,
+        home_region: a.trail_region.clone().unwrap_or_else(|| "us-east-1".into()),
+        delivery_every: std::time::Duration::from_secs(a.trail_delivery_secs.unwrap_or(300).max(1)),
+        digest_every: std::time::Duration::from_secs(digest_secs),
+    }))
 }
 
 /// 4096 connections, or fewer when the open-file limit is lower: 64 descriptors stay for the

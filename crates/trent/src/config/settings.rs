@@ -224,6 +224,33 @@ settings! {
     /// [default: 60]
     #[arg(long, env = "TRENT_AUDIT_CHECKPOINT_SECS")]
     audit_checkpoint_secs: Option<u64>;
+    /// Deliver the trail as CloudTrail does to this S3 bucket (any S3-compatible store; the
+    /// SDK's credentials, AWS_REGION and AWS_ENDPOINT_URL_S3 apply): log files and signed
+    /// digest files that `aws cloudtrail validate-logs` checks (docs/audit.md).
+    #[arg(long, env = "TRENT_TRAIL_BUCKET")]
+    trail_bucket: Option<String>;
+    /// The S3 endpoint of --trail-bucket, path-style (MinIO, Ceph, Garage, moto)
+    /// [default: the SDK's, or AWS_ENDPOINT_URL_S3]
+    #[arg(long, env = "TRENT_TRAIL_S3_ENDPOINT")]
+    trail_s3_endpoint: Option<String>;
+    /// Deliver the trail to this directory too (or only), in the bucket's layout.
+    #[arg(long, env = "TRENT_TRAIL_DIR")]
+    trail_dir: Option<PathBuf>;
+    /// Key prefix of the trail's files in the bucket (default: none).
+    #[arg(long, env = "TRENT_TRAIL_PREFIX")]
+    trail_prefix: Option<String>;
+    /// The trail's name in its ARN and digest file names [default: trent]
+    #[arg(long, env = "TRENT_TRAIL_NAME")]
+    trail_name: Option<String>;
+    /// The trail's home Region, in its ARN [default: us-east-1]
+    #[arg(long, env = "TRENT_TRAIL_REGION")]
+    trail_region: Option<String>;
+    /// Seconds between deliveries of log files (CloudTrail: about 5 minutes) [default: 300]
+    #[arg(long, env = "TRENT_TRAIL_DELIVERY_SECS")]
+    trail_delivery_secs: Option<u64>;
+    /// Seconds a digest file covers (CloudTrail: one hour) [default: 3600]
+    #[arg(long, env = "TRENT_TRAIL_DIGEST_SECS")]
+    trail_digest_secs: Option<u64>;
     /// Seed file (TOML): accounts, users, access keys, keys, aliases and imported material
     /// made to exist at every start (docs/configuration.md, "Seeding").
     #[arg(long, env = "TRENT_INIT")]
