@@ -217,3 +217,39 @@ def test_a_cut_tail_passes_validate_logs_but_not_trent_audit_verify(delivered):
     assert report.returncode == 1, report.stdout + report.stderr
     assert newest["digestS3Object"] in report.stdout, report.stdout
     assert "the trail's tail was cut" in report.stdout, report.stdout
+
+
+def verify_journal(server):
+    return subprocess.run([TRENT, "audit", "verify", "--data-dir", server.data_dir],
+                          capture_output=True, text=True)
+
+
+def test_the_journal_is_checked_against_the_store(tmp_path, s3_server):
+    """A journal forged for a node the store never saw, or cut below what was delivered,
+    is never "intact", however well chained."""
+    import hashlib
+    server = start_delivering(tmp_path, s3_server)
+    kms = server.client()
+    key = kms.create_key()["KeyMetadata"]["KeyId"]
+    for _ in range(5):
+        kms.encrypt(KeyId=key, Plaintext=b"x")
+    s3 = s3_client(s3_server)
+    wait_for("a log file", lambda: keys(s3, LOGS))
+    assert server.stop() == 0
+    assert verify_journal(server).returncode == 0
+    live = os.path.join(server.data_dir, "audit.log")
+    lines = open(live).read().splitlines(keepends=True)
+    # A node made up, chained from its public genesis with no key.
+    genesis = hashlib.sha256(b"trent/v1/audit-genesis\0node-forged").hexdigest()
+    record = json.loads(next(l for l in lines if '"record"' in l))["record"]
+    forged = json.dumps({"node": "node-forged", "sequence": 1, "previousDigest": genesis, "record": record},
+                        separators=(",", ":"))
+    path = os.path.join(server.data_dir, "audit-000000000001.log")
+    open(path, "w").write(forged + "\n")
+    p = verify_journal(server)
+    assert p.returncode == 1 and "node-forged" in p.stdout and "unknown to the store" in p.stdout, p.stdout
+    os.remove(path)
+    # Its newest lines deleted, below what the bucket already holds.
+    open(live, "w").writelines(lines[:2])
+    p = verify_journal(server)
+    assert p.returncode == 1 and "its newest lines were deleted" in p.stdout, p.stdout + p.stderr

@@ -101,6 +101,8 @@ impl AppState {
     /// Describes the trail's delivery (DescribeTrails, GetTrail, GetTrailStatus,
     /// ListPublicKeys), so that `aws cloudtrail validate-logs` finds it.
     pub fn with_delivery(mut self, delivered: Delivered) -> Self {
+        let collector = metrics::TrailCollector(delivered.delivery.clone());
+        self.metrics.register_collector(Box::new(collector));
         self.delivered = Some(delivered);
         self
     }

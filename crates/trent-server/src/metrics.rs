@@ -113,6 +113,10 @@ impl Metrics {
         self.registry.register(name, help, metric);
     }
 
+    pub(crate) fn register_collector(&mut self, collector: Box<dyn Collector>) {
+        self.registry.register_collector(collector);
+    }
+
     /// Counts one answered call (`None`: its target named no operation); `error_code`
     /// is empty on success.
     pub(crate) fn observe(&self, called: Option<Called>, error_code: &'static str, took: Duration) {
@@ -162,6 +166,46 @@ impl Metrics {
             tracing::error!(error = %e, "cannot encode the metrics");
         }
         out
+    }
+}
+
+/// The trail's delivery (`--trail-bucket`, `--trail-dir`), read at each scrape.
+pub(crate) struct TrailCollector(pub Arc<trent_trail::Delivery>);
+
+impl std::fmt::Debug for TrailCollector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TrailCollector")
+    }
+}
+
+impl Collector for TrailCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let s = self.0.status();
+        family(
+            &mut encoder,
+            "trent_trail_delivered",
+            "Trail files delivered as CloudTrail delivers them, by kind (log_file, digest)",
+            MetricType::Counter,
+            [("log_file", s.log_files_delivered), ("digest", s.digests_delivered)]
+                .map(|(kind, n)| ([("kind", kind)], ConstCounter::new(n))),
+        )?;
+        family(
+            &mut encoder,
+            "trent_trail_delivery_failures",
+            "Trail delivery rounds that failed (each is done again at the next round)",
+            MetricType::Counter,
+            [(Vec::<(&str, &str)>::new(), ConstCounter::new(s.failures))],
+        )?;
+        if let Some(ms) = s.last_success_unix_ms {
+            family(
+                &mut encoder,
+                "trent_trail_last_delivery_timestamp_seconds",
+                "When the last trail delivery round succeeded (Unix time)",
+                MetricType::Gauge,
+                [(Vec::<(&str, &str)>::new(), ConstGauge::new(ms / 1000))],
+            )?;
+        }
+        Ok(())
     }
 }
 

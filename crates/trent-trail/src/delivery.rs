@@ -101,6 +101,9 @@ pub struct DeliveryStatus {
     pub log_files_delivered: u64,
     pub digests_delivered: u64,
     pub failures: u64,
+    /// When the last round ended without error, on the wall clock (what an alert compares
+    /// with its own time, whatever a dev clock says).
+    pub last_success_unix_ms: Option<i64>,
 }
 
 /// The delivery of one node.
@@ -111,6 +114,8 @@ pub struct Delivery {
     destinations: Vec<Box<dyn Destination>>,
     settings: DeliverySettings,
     status: Mutex<DeliveryStatus>,
+    /// The last journal sequence of this node delivered (0 before the first).
+    delivered_through: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Delivery {
@@ -121,7 +126,21 @@ impl Delivery {
         destinations: Vec<Box<dyn Destination>>,
         settings: DeliverySettings,
     ) -> Self {
-        Delivery { store, key, journal, destinations, settings, status: Mutex::default() }
+        Delivery {
+            store,
+            key,
+            journal,
+            destinations,
+            settings,
+            status: Mutex::default(),
+            delivered_through: Arc::default(),
+        }
+    }
+
+    /// The last journal sequence of this node delivered, kept up to date by each round (the
+    /// journal keeps its files until then).
+    pub fn delivered_through(&self) -> Arc<std::sync::atomic::AtomicU64> {
+        self.delivered_through.clone()
     }
 
     pub fn settings(&self) -> &DeliverySettings {
@@ -152,13 +171,21 @@ impl Delivery {
             self.make_digests(now_ms).await
         }
         .await;
-        if let Err(e) = &outcome {
-            let text = trent_types::error_chain(e);
-            self.note(|s| {
-                s.failures += 1;
-                s.last_error = Some(text);
-                s.last_error_ms = Some(now_ms);
-            });
+        match &outcome {
+            Ok(()) => {
+                let wall = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_millis() as i64);
+                self.note(|s| s.last_success_unix_ms = Some(wall));
+            }
+            Err(e) => {
+                let text = trent_types::error_chain(e);
+                self.note(|s| {
+                    s.failures += 1;
+                    s.last_error = Some(text);
+                    s.last_error_ms = Some(now_ms);
+                });
+            }
         }
         outcome
     }
@@ -173,6 +200,8 @@ impl Delivery {
     async fn deliver_log_files(&self, now_ms: i64) -> Result<(), TrailError> {
         let node = &self.settings.node;
         let mut after = self.store.packaged_through(node).await?.map(|s| s as u64);
+        let floor = &self.delivered_through;
+        floor.fetch_max(after.unwrap_or(0), std::sync::atomic::Ordering::AcqRel);
         loop {
             let journal = self.journal.clone();
             let batch = self.settings.batch;
@@ -215,6 +244,7 @@ impl Delivery {
                 s.last_log_delivery_ms = Some(now_ms);
             });
             after = Some(last);
+            floor.fetch_max(last, std::sync::atomic::Ordering::AcqRel);
             if !full {
                 return Ok(());
             }

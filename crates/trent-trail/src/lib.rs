@@ -9,6 +9,7 @@ pub mod destination;
 pub mod digest;
 pub mod layout;
 pub mod log_file;
+pub mod nodes;
 pub mod signing;
 pub mod time;
 pub mod verify;

@@ -89,12 +89,13 @@ async fn report(a: &VerifyArgs) -> anyhow::Result<serde_json::Value> {
     } else {
         None
     };
-    let (_, keyring) = crate::place::open_store(&a.place).await?;
-    if files.is_empty() {
-        audit_verify::verify_dir(&a.place.data_dir, &keyring)
+    let (store, keyring) = crate::place::open_store(&a.place).await?;
+    let report = if files.is_empty() {
+        audit_verify::verify_dir(&a.place.data_dir, &keyring)?
     } else {
-        audit_verify::verify_files(files, &keyring)
-    }
+        audit_verify::verify_files(files, &keyring)?
+    };
+    audit_verify::against_store(report, store.as_ref()).await
 }
 
 /// The delivered trail against the store's chains (the store is opened here: with SQLite the

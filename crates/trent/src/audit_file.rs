@@ -63,6 +63,9 @@ pub struct FileAudit {
     queue: Mutex<Queue>,
     key: Arc<dyn CheckpointKey>,
     options: AuditOptions,
+    /// With delivery (`--trail-bucket`, `--trail-dir`): the last sequence delivered; a
+    /// rotated file is removed (`--audit-keep-files`) only once all its lines were.
+    delivered_through: std::sync::OnceLock<Arc<std::sync::atomic::AtomicU64>>,
 }
 
 type Reply = tokio::sync::oneshot::Sender<Result<(), AuditError>>;
@@ -198,7 +201,14 @@ impl FileAudit {
             queue: Mutex::default(),
             key,
             options,
+            delivered_through: std::sync::OnceLock::new(),
         }))
+    }
+
+    /// Keeps every rotated file until the delivery has its lines (`delivered` is the last
+    /// sequence delivered, 0 before the first).
+    pub fn keep_until_delivered(&self, delivered: Arc<std::sync::atomic::AtomicU64>) {
+        let _ = self.delivered_through.set(delivered);
     }
 
     fn writer(&self) -> Result<std::sync::MutexGuard<'_, Writer>, AuditError> {
@@ -235,7 +245,9 @@ impl FileAudit {
             file.sync_data()?;
         }
         if let (Some(dir), Some(keep)) = (prune_in, self.options.keep_files) {
-            prune(&dir, keep);
+            let floor =
+                self.delivered_through.get().map(|d| d.load(std::sync::atomic::Ordering::Acquire));
+            prune(&dir, keep, floor);
         }
         Ok(())
     }
@@ -332,11 +344,25 @@ impl Writer {
     }
 }
 
-/// Deletes the oldest rotated files in `dir` beyond `keep`.
-fn prune(dir: &Path, keep: usize) {
+/// Deletes the oldest rotated files in `dir` beyond `keep`; with `delivered`, only those whose
+/// every line is delivered (a file's last line is the one before the next file's first).
+fn prune(dir: &Path, keep: usize, delivered: Option<u64>) {
+    let files = trail_files(dir);
     let live = dir.join(LIVE_FILE);
-    let rotated: Vec<PathBuf> = trail_files(dir).into_iter().filter(|p| *p != live).collect();
-    for old in rotated.iter().take(rotated.len().saturating_sub(keep)) {
+    let rotated: Vec<PathBuf> = files.iter().filter(|p| **p != live).cloned().collect();
+    for (i, old) in rotated.iter().enumerate().take(rotated.len().saturating_sub(keep)) {
+        let next_first = files.get(i + 1).and_then(|p| match p == &live {
+            true => first_sequence_of(p),
+            false => {
+                p.file_name()?.to_str()?.strip_prefix("audit-")?.strip_suffix(".log")?.parse().ok()
+            }
+        });
+        if let Some(delivered) = delivered {
+            if next_first.is_none_or(|first: u64| first.saturating_sub(1) > delivered) {
+                tracing::info!(file = %old.display(), "old audit file kept until the trail's delivery has its lines");
+                break;
+            }
+        }
         match std::fs::remove_file(old) {
             Ok(()) => {
                 tracing::info!(file = %old.display(), "old audit file removed (--audit-keep-files)")

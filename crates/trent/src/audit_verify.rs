@@ -87,6 +87,7 @@ pub fn verify_files(files: &[PathBuf], key: &dyn CheckpointKey) -> anyhow::Resul
                 "lastCheckpoint": v.last_checkpoint,
                 "afterLastCheckpoint": v.after_last_checkpoint,
                 "startsAt": v.starts_at,
+                "lastSequence": v.last_sequence,
             })),
             Err(b) => {
                 return Ok(json!({
@@ -106,6 +107,49 @@ pub fn verify_dir(dir: &Path, key: &dyn CheckpointKey) -> anyhow::Result<Value> 
         return Err(anyhow::anyhow!("{} has no audit trail", dir.display()));
     }
     verify_files(&files, key)
+}
+
+/// The report checked against the store: every node's journal is one a server of this store
+/// wrote (a journal made up for another node, however well chained, is not), and it still
+/// holds every line not yet delivered (`--trail-bucket`, `--trail-dir`): a tail cut below
+/// what was delivered, or older files removed before they were delivered, is a break.
+pub async fn against_store(
+    mut report: Value,
+    store: &dyn trent_store::Store,
+) -> anyhow::Result<Value> {
+    if !report["broken"].is_null() {
+        return Ok(report);
+    }
+    let nodes = report["nodes"].as_array().cloned().unwrap_or_default();
+    for n in nodes {
+        let node = n["node"].as_str().unwrap_or_default();
+        let broken = |what: String| json!({ "node": node, "file": "", "line": 0, "what": what });
+        if !trent_trail::nodes::known(store, node).await? {
+            report["broken"] = broken(
+                "this node is unknown to the store: no server of this store ever wrote as it"
+                    .into(),
+            );
+            return Ok(report);
+        }
+        let Some(delivered) = store.packaged_through(node).await? else { continue };
+        let delivered = delivered as u64;
+        let last = n["lastSequence"].as_u64().unwrap_or(0);
+        if last < delivered {
+            report["broken"] = broken(format!(
+                "the journal ends at sequence {last}, but lines up to {delivered} were delivered: its newest lines were deleted"
+            ));
+            return Ok(report);
+        }
+        if let Some(start) = n["startsAt"].as_u64().filter(|s| *s > delivered + 1) {
+            report["broken"] = broken(format!(
+                "sequence {} to {} are gone: removed from the journal before they were delivered",
+                delivered + 1,
+                start - 1
+            ));
+            return Ok(report);
+        }
+    }
+    Ok(report)
 }
 
 /// The report in words; whether the trail is intact.

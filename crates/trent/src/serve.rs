@@ -154,6 +154,12 @@ async fn open(
         keep_files: cfg.audit.keep_files,
     };
     let audit = FileAudit::open(&cfg.data_dir, audit_key.clone(), options)?;
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
+    trent_trail::nodes::register(store.as_ref(), &node, now_ms)
+        .await
+        .context("cannot register this node's journal in the store")?;
     tracing::info!(node = %node, fail_open = cfg.audit.fail_open, "audit trail ready");
     Ok((Opened { lock, store, audit_key, audit, node }, keyring, changes))
 }
@@ -208,6 +214,7 @@ async fn open_delivery(cfg: &ServeConfig, opened: &Opened) -> anyhow::Result<Opt
         destinations,
         settings,
     );
+    opened.audit.keep_until_delivered(delivery.delivered_through());
     tracing::info!(to = ?delivery.destinations(), fingerprint = %public_key.fingerprint, every_s = trail.delivery_every.as_secs(), digest_every_s = trail.digest_every.as_secs(), "the trail is delivered as CloudTrail delivers it");
     Ok(Some(Delivering { delivery: Arc::new(delivery), public_key }))
 }
@@ -382,8 +389,15 @@ fn start_duties(
     // `trent admin` then says it cannot reach it.
     if opened.lock.is_some() {
         let (dir, key) = (cfg.data_dir.clone(), opened.audit_key.clone());
+        let store = opened.store.clone();
+        // Run on a blocking thread of the runtime (admin_socket.rs): the store is asked there.
+        let verify = move || {
+            let report = crate::audit_verify::verify_dir(&dir, key.as_ref())?;
+            let checked = crate::audit_verify::against_store(report, store.as_ref());
+            tokio::runtime::Handle::current().block_on(checked)
+        };
         let extras = crate::admin_socket::Extras {
-            verify: Arc::new(move || crate::audit_verify::verify_dir(&dir, key.as_ref())),
+            verify: Arc::new(verify),
             clock: domain.dev_clock.clone(),
         };
         match crate::admin_socket::serve(&cfg.data_dir, kms.clone(), extras) {

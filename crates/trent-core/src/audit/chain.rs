@@ -183,6 +183,8 @@ pub struct Verified {
     /// The sequence the trail starts at when its older files were removed (it then starts
     /// with a checkpoint, whose MAC proves the chain that led to it).
     pub starts_at: Option<u64>,
+    /// The sequence of the last line (0 when there is none).
+    pub last_sequence: u64,
 }
 
 /// One line read from a file: the file's name, its line number and text.
@@ -289,6 +291,7 @@ pub fn verify(
         expected.previous = digest(&n.text);
         before = Some(n);
     }
+    v.last_sequence = expected.next_sequence.saturating_sub(1);
     Ok(v)
 }
 
