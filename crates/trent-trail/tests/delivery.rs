@@ -5,7 +5,7 @@
 
 use std::sync::{Arc, Mutex};
 use trent_crypto::trail_key::TrailSigningKey;
-use trent_store::{SqliteStore, Store, TrailStore};
+use trent_store::{SqliteStore, Store};
 use trent_trail::{Delivery, DeliverySettings, Directory, Journal, JournalRecord, TrailPlace};
 
 /// A journal in memory.
