@@ -177,3 +177,35 @@ def test_aws_cli_and_boto3_look_up_the_events(server):
     by_resource = ct.lookup_events(LookupAttributes=[{"AttributeKey": "ResourceName",
                                                       "AttributeValue": inner["resources"][0]["ARN"]}])
     assert {e["EventName"] for e in by_resource["Events"]} == {"CreateKey", "GetParametersForImport"}
+
+
+def test_expiry_is_recorded_at_valid_to_with_no_call_and_survives_kill_9(make_server):
+    """DeleteExpiredKeyMaterial follows ValidTo within 2 s though nobody calls, once, and a
+    SIGKILL right after does not lose it (it is committed with the expiry, then journaled)."""
+    import datetime
+    import signal
+    import time
+
+    from conftest import import_material
+    server = make_server().start()
+    kms = server.client()
+    key = kms.create_key(Origin="EXTERNAL")["KeyMetadata"]["KeyId"]
+    valid_to = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0) + datetime.timedelta(seconds=4)
+    import_material(kms, key, os.urandom(32), ValidTo=valid_to, ExpirationModel="KEY_MATERIAL_EXPIRES")
+
+    def expiries():
+        return [r for r in records(server) if r.get("eventName") == "DeleteExpiredKeyMaterial"]
+
+    while not expiries():
+        assert datetime.datetime.now(datetime.timezone.utc) < valid_to + datetime.timedelta(seconds=2), \
+            "no DeleteExpiredKeyMaterial within 2 s of ValidTo"
+        time.sleep(0.1)
+    server.proc.send_signal(signal.SIGKILL)
+    server.proc.wait()
+    server.start()
+    time.sleep(1.5)  # a background pass or two: nothing is written twice
+    found = expiries()
+    assert len(found) == 1, found
+    assert found[0]["serviceEventDetails"]["keyId"] == key
+    assert found[0]["eventType"] == "AwsServiceEvent"
+    assert kms.describe_key(KeyId=key)["KeyMetadata"]["KeyState"] == "PendingImport"

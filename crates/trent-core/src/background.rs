@@ -19,12 +19,22 @@ impl Kms {
         Background { kms: self }
     }
 
-    /// Runs the background duties every `every` until the task is dropped.
+    /// Runs the background duties every `every` until the task is dropped; expired imported
+    /// material is deleted (and DeleteExpiredKeyMaterial written) every second, so that the
+    /// record follows `ValidTo` within a second or two whether or not anyone calls.
     pub async fn run_background(self: Arc<Self>, every: Duration) {
         let mut tick = tokio::time::interval(every);
+        let mut expiry = tokio::time::interval(Duration::from_secs(1));
+        expiry.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            tick.tick().await;
-            self.background().run_once().await;
+            tokio::select! {
+                _ = tick.tick() => self.background().run_once().await,
+                _ = expiry.tick() => {
+                    if let Err(e) = self.background().expire_due_materials().await {
+                        tracing::warn!(error = %e, "expiry pass failed");
+                    }
+                }
+            }
         }
     }
 }
@@ -43,6 +53,9 @@ impl Background<'_> {
         }
         if let Err(e) = self.warn_expiring_materials().await {
             tracing::warn!(error = %e, "expiry warning pass failed");
+        }
+        if let Err(e) = self.kms.sweep_outbox().await {
+            tracing::warn!(error = %e, "outbox pass failed");
         }
     }
 

@@ -23,6 +23,7 @@ mod new_key;
 pub mod notices;
 mod ops;
 pub mod quotas;
+mod service_events;
 mod state;
 mod stats;
 mod usage;

@@ -10,11 +10,13 @@
 use trent_store::{KeyRecord, MaterialRecord};
 use trent_types::{ImportState, KeyState};
 
-/// What an update does to a key's materials besides changing its row.
+/// What an update does to a key's materials besides changing its row, and the records of
+/// what it does by itself (service events), written in the same transaction.
 #[derive(Debug, Default)]
 pub(crate) struct Changes {
     pub upsert: Vec<MaterialRecord>,
     pub remove: Vec<String>,
+    pub events: Vec<trent_store::OutboxEvent>,
 }
 
 impl Changes {
@@ -25,7 +27,7 @@ impl Changes {
 
 impl From<Vec<MaterialRecord>> for Changes {
     fn from(upsert: Vec<MaterialRecord>) -> Self {
-        Changes { upsert, remove: Vec::new() }
+        Changes { upsert, remove: Vec::new(), events: Vec::new() }
     }
 }
 
@@ -103,7 +105,9 @@ pub(crate) fn merge(first: Changes, then: Changes) -> Changes {
     let mut remove: Vec<String> = first.remove.into_iter().filter(|id| !touched(id)).collect();
     upsert.extend(then.upsert);
     remove.extend(then.remove);
-    Changes { upsert, remove }
+    let mut events = first.events;
+    events.extend(then.events);
+    Changes { upsert, remove, events }
 }
 
 /// The key as it is at `now_ms`, when time has changed it since it was stored; `None` when
@@ -196,7 +200,7 @@ mod tests {
         let mut rec = key(KeyState::Enabled);
         let e = expire(&mut rec, &mats, 100);
         let reimported = material("m1", KeyMaterialState::Current, None);
-        let merged = merge(e.changes, Changes { upsert: vec![reimported.clone()], remove: vec![] });
+        let merged = merge(e.changes, Changes::from(vec![reimported.clone()]));
         assert_eq!(merged.upsert, [reimported]);
         assert!(merged.remove.is_empty());
     }

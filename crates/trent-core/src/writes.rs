@@ -32,6 +32,8 @@ pub(crate) struct Draft {
     own: Changes,
     /// The state stored under the transient one that is shown, if one is.
     settled: Option<KeyState>,
+    /// When the write is made (the time of its service events).
+    now: i64,
 }
 
 impl Draft {
@@ -44,7 +46,7 @@ impl Draft {
             rec.state = shown;
             settled
         });
-        Draft { stored, rec, mats, due, own: Changes::none(), settled }
+        Draft { stored, rec, mats, due, own: Changes::none(), settled, now }
     }
 
     /// Puts back the stored state under a transient one that is shown, unless the write
@@ -81,12 +83,34 @@ impl Draft {
     fn finish(mut self, touch: bool) -> (Option<KeyUpdate>, Written) {
         self.settle();
         let unchanged = !touch && !self.changed();
+        let mut events = Vec::new();
         let update = (!unchanged).then(|| {
             self.rec.version += 1;
-            let changes = lifecycle::merge(std::mem::take(&mut self.due.changes), self.own);
-            KeyUpdate { key: self.rec.clone(), upsert: changes.upsert, remove: changes.remove }
+            let mut changes = lifecycle::merge(std::mem::take(&mut self.due.changes), self.own);
+            // AWS records each expiry as a service event (DeleteExpiredKeyMaterial), kept
+            // with the deletion of the material it records.
+            let k = &self.rec.key;
+            for id in &self.due.expired {
+                let event = crate::audit::delete_expired_key_material(
+                    &k.account,
+                    &k.region,
+                    &k.key_id,
+                    &k.arn(),
+                    id,
+                    self.now,
+                );
+                changes.events.push(crate::audit::outbox(&event, self.now));
+            }
+            events = changes.events.clone();
+            KeyUpdate {
+                key: self.rec.clone(),
+                upsert: changes.upsert,
+                remove: changes.remove,
+                events: changes.events,
+            }
         });
-        (update, Written { rec: self.rec, mats: self.mats, expired: self.due.expired })
+        let written = Written { rec: self.rec, mats: self.mats, expired: self.due.expired, events };
+        (update, written)
     }
 }
 
@@ -95,6 +119,8 @@ struct Written {
     rec: KeyRecord,
     mats: Vec<MaterialRecord>,
     expired: Vec<String>,
+    /// The service events committed with it, for the journal.
+    events: Vec<trent_store::OutboxEvent>,
 }
 
 impl Kms {
@@ -207,36 +233,22 @@ impl Kms {
             }
         }
         let mut out = Vec::with_capacity(written.len());
+        let mut events = Vec::new();
         for w in written {
             self.held.keys.cache_key(w.rec.clone(), w.mats.clone());
             if !w.expired.is_empty() {
                 self.held.evict_materials(&w.rec.key);
-                self.record_expiry(&w.rec, &w.expired, now);
+                for id in &w.expired {
+                    tracing::info!(key = %w.rec.key.arn(), material = %id, "imported key material expired");
+                }
+                // AWS's EventBridge event names the key only, once per expiry.
+                self.send_notice(crate::notices::expiration(&w.rec.key, now));
             }
+            events.extend(w.events);
             out.push((w.rec, w.mats));
         }
+        self.journal_events(events).await;
         Ok(Some(out))
-    }
-
-    /// Logs and audits the deletion of expired material (CloudTrail's DeleteExpiredKeyMaterial).
-    fn record_expiry(&self, k: &KeyRecord, expired: &[String], now: i64) {
-        for id in expired {
-            tracing::info!(key = %k.key.arn(), material = %id, "imported key material expired");
-            let event = crate::audit::delete_expired_key_material(
-                &k.key.account,
-                &k.key.region,
-                &k.key.key_id,
-                &k.key.arn(),
-                id,
-                now,
-            );
-            // The expiry has happened (it is the clock's, not a request's).
-            self.write_audit(event, "DeleteExpiredKeyMaterial");
-        }
-        // AWS's EventBridge event names the key only, once per expiry.
-        if !expired.is_empty() {
-            self.send_notice(crate::notices::expiration(&k.key, now));
-        }
     }
 
     /// Deletes a key for good (its materials, aliases and grants with it) if its deletion
@@ -258,14 +270,15 @@ impl Kms {
 
     /// The caller holds the key's lock, which is its multi-Region set's lock too.
     async fn purge_locked(&self, key: &KeyRef) -> Result<()> {
-        self.store.delete_key(key).await?;
+        // AWS records the deletion as a service event in the key's account: written with it.
+        let now = self.now_ms();
+        let event = crate::audit::outbox(&crate::audit::delete_key(key, now), now);
+        self.store.delete_key(key, std::slice::from_ref(&event)).await?;
         self.held.keys.uncache_key(key);
         self.held.evict_materials(key);
         self.access.authz_cache.forget_grants(key);
         tracing::info!(key = %key.arn(), "deleted key whose deletion date passed");
-        // The deletion has happened (the clock's, not a request's): AWS records it as a
-        // service event in the key's account.
-        self.write_audit(crate::audit::delete_key(key, self.now_ms()), "DeleteKey");
+        self.journal_events(vec![event]).await;
         if key.key_id.starts_with("mrk-") {
             self.after_replica_deletion(key).await?;
         }

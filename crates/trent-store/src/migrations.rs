@@ -44,6 +44,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../schema/sqlite/0006_trail.sql"),
         postgres: include_str!("../schema/postgres/0006_trail.sql"),
     },
+    Migration {
+        version: 7,
+        sqlite: include_str!("../schema/sqlite/0007_trail_outbox.sql"),
+        postgres: include_str!("../schema/postgres/0007_trail_outbox.sql"),
+    },
 ];
 
 /// The schema version this binary writes.

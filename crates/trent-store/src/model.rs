@@ -194,6 +194,18 @@ pub struct KeyUpdate {
     pub key: KeyRecord,
     pub upsert: Vec<MaterialRecord>,
     pub remove: Vec<String>,
+    /// The records of what the update does by itself (service events), kept with it.
+    pub events: Vec<OutboxEvent>,
+}
+
+/// The record of a service event, written with the change it records and kept until it is
+/// in a node's journal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxEvent {
+    pub event_id: String,
+    pub made_ms: i64,
+    /// The CloudTrail record's JSON.
+    pub record: String,
 }
 
 /// The last successful cryptographic operation with a key (GetKeyLastUsage).

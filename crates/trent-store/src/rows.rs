@@ -365,3 +365,11 @@ pub(crate) fn trail_digest_row(r: &dyn Cells) -> Result<TrailDigest> {
 pub(crate) fn opt_int(r: &dyn Cells) -> Result<Option<i64>> {
     r.opt_int(0)
 }
+
+pub(crate) fn outbox_values(e: &OutboxEvent) -> Vec<Value> {
+    values![&e.event_id, e.made_ms, &e.record]
+}
+
+pub(crate) fn outbox_row(r: &dyn Cells) -> Result<OutboxEvent> {
+    Ok(OutboxEvent { event_id: r.text(0)?, made_ms: r.int(1)?, record: r.text(2)? })
+}

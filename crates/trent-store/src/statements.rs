@@ -280,6 +280,15 @@ pub(crate) const TRAIL_LOG_FILES: &str = concat!(
 pub(crate) const DIGEST_DELIVERED: &str =
     "UPDATE trail_digests SET delivered = TRUE WHERE object_key = $1";
 
+// The outbox of service events.
+pub(crate) const INSERT_OUTBOX: &str =
+    "INSERT INTO trail_outbox (event_id, made_ms, record, claimed_ms) VALUES ($1, $2, $3, NULL)";
+pub(crate) const OUTBOX_DONE: &str = "DELETE FROM trail_outbox WHERE event_id = $1";
+pub(crate) const STALE_OUTBOX: &str = "SELECT event_id, made_ms, record FROM trail_outbox WHERE made_ms < $1 AND (claimed_ms IS NULL OR claimed_ms < $1) ORDER BY made_ms, event_id LIMIT 1000";
+/// Takes an event left in the outbox for this node to write, unless another node took it
+/// since `$3` (its claim then stands).
+pub(crate) const CLAIM_OUTBOX: &str = "UPDATE trail_outbox SET claimed_ms = $1 WHERE event_id = $2 AND (claimed_ms IS NULL OR claimed_ms < $3)";
+
 /// Every statement, for the tests.
 #[cfg(test)]
 pub(crate) const ALL: &[&str] = &[
@@ -344,6 +353,10 @@ pub(crate) const ALL: &[&str] = &[
     DIGEST_DELIVERED,
     TRAIL_DIGESTS,
     TRAIL_LOG_FILES,
+    INSERT_OUTBOX,
+    OUTBOX_DONE,
+    STALE_OUTBOX,
+    CLAIM_OUTBOX,
 ];
 
 #[cfg(test)]

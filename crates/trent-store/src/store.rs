@@ -57,6 +57,10 @@ impl<E: Engine> SqlStore<E> {
     }
 }
 
+fn outbox_step(e: &OutboxEvent) -> Step {
+    Step::new(sql::INSERT_OUTBOX, rows::outbox_values(e))
+}
+
 /// The statements that create a key and its first materials.
 fn insert_key(steps: &mut Vec<Step>, k: &KeyRecord, materials: &[MaterialRecord]) -> Result<()> {
     steps.push(Step::new(sql::INSERT_KEY, rows::key_values(k)?));
@@ -206,6 +210,7 @@ impl<E: Engine> KeyStore for SqlStore<E> {
                 params.push(Value::from(id));
                 steps.push(Step::new(sql::DELETE_MATERIAL, params));
             }
+            steps.extend(u.events.iter().map(outbox_step));
         }
         self.engine.write(steps).await.map(drop)
     }
@@ -214,8 +219,10 @@ impl<E: Engine> KeyStore for SqlStore<E> {
         self.all(sql::RELATED_KEYS, values![account, key_id], rows::key_row).await
     }
 
-    async fn delete_key(&self, key: &KeyRef) -> Result<()> {
-        let steps = sql::DELETE_KEY_CASCADE.iter().map(|s| Step::new(s, of_key(key))).collect();
+    async fn delete_key(&self, key: &KeyRef, events: &[OutboxEvent]) -> Result<()> {
+        let mut steps: Vec<Step> =
+            sql::DELETE_KEY_CASCADE.iter().map(|s| Step::new(s, of_key(key))).collect();
+        steps.extend(events.iter().map(outbox_step));
         self.engine.write(steps).await.map(drop)
     }
 
@@ -375,6 +382,24 @@ impl<E: Engine> TrailStore for SqlStore<E> {
         self.exec(Step::new(sql::DIGEST_DELIVERED, values![object_key])).await.map(drop)
     }
 
+    async fn outbox_done(&self, event_id: &str) -> Result<()> {
+        self.exec(Step::new(sql::OUTBOX_DONE, values![event_id])).await.map(drop)
+    }
+
+    async fn stale_outbox(&self, before_ms: i64) -> Result<Vec<OutboxEvent>> {
+        self.all(sql::STALE_OUTBOX, values![before_ms], rows::outbox_row).await
+    }
+
+    async fn claim_outbox(
+        &self,
+        event_id: &str,
+        now_ms: i64,
+        stale_before_ms: i64,
+    ) -> Result<bool> {
+        let step = Step::new(sql::CLAIM_OUTBOX, values![now_ms, event_id, stale_before_ms]);
+        Ok(self.exec(step).await? == 1)
+    }
+
     async fn trail_digests(&self, account: &str, region: &str) -> Result<Vec<TrailDigest>> {
         self.all(sql::TRAIL_DIGESTS, values![account, region], rows::trail_digest_row).await
     }
@@ -507,6 +532,8 @@ mod tests {
         };
         let n = rows::trail_digest_values(&digest).len();
         assert_eq!(n, params_of(sql::INSERT_TRAIL_DIGEST));
+        let event = OutboxEvent { event_id: "e".into(), made_ms: 0, record: "{}".into() };
+        assert_eq!(rows::outbox_values(&event).len(), params_of(sql::INSERT_OUTBOX));
         assert_eq!(
             rows::update_key_values(&key_record()).unwrap().len(),
             params_of(sql::UPDATE_KEY)

@@ -74,8 +74,12 @@ pub trait KeyStore: Send + Sync {
         materials: &[MaterialRecord],
         remove: &[String],
     ) -> Result<()> {
-        let update =
-            KeyUpdate { key: key.clone(), upsert: materials.to_vec(), remove: remove.to_vec() };
+        let update = KeyUpdate {
+            key: key.clone(),
+            upsert: materials.to_vec(),
+            remove: remove.to_vec(),
+            events: Vec::new(),
+        };
         self.update_keys(vec![update]).await
     }
     /// `update_key` of several keys (the keys of one multi-Region set) in one transaction:
@@ -84,8 +88,9 @@ pub trait KeyStore: Send + Sync {
     /// The keys with this id in every Region of the account, ordered by Region: a
     /// multi-Region key's primary and replicas.
     async fn related_keys(&self, account: &str, key_id: &str) -> Result<Vec<KeyRecord>>;
-    /// Removes the key, its materials, notices, usage, grants and aliases for good.
-    async fn delete_key(&self, key: &KeyRef) -> Result<()>;
+    /// Removes the key, its materials, notices, usage, grants and aliases for good, writing
+    /// the records of the deletion (`events`) in the same transaction.
+    async fn delete_key(&self, key: &KeyRef, events: &[OutboxEvent]) -> Result<()>;
     /// Keys in `PendingDeletion` whose deletion date is at or before `now_ms`.
     async fn keys_due_for_deletion(&self, now_ms: i64) -> Result<Vec<KeyRef>>;
     /// Keys with automatic rotation enabled whose next rotation is at or before `now_ms`.
@@ -191,6 +196,14 @@ pub trait TrailStore: Send + Sync {
     /// Digests chained but not yet delivered, oldest first.
     async fn undelivered_digests(&self) -> Result<Vec<TrailDigest>>;
     async fn digest_delivered(&self, object_key: &str) -> Result<()>;
+    /// The service event `event_id` is in a node's journal: it leaves the outbox.
+    async fn outbox_done(&self, event_id: &str) -> Result<()>;
+    /// Service events made before `before_ms` and still in the outbox (their node stopped
+    /// between the change and its journal), not claimed since then.
+    async fn stale_outbox(&self, before_ms: i64) -> Result<Vec<OutboxEvent>>;
+    /// Takes an outbox event to write it, unless another node did since `stale_before_ms`.
+    async fn claim_outbox(&self, event_id: &str, now_ms: i64, stale_before_ms: i64)
+        -> Result<bool>;
     /// The whole chain of `account` in `region`, oldest first (for verification).
     async fn trail_digests(&self, account: &str, region: &str) -> Result<Vec<TrailDigest>>;
     /// Every log file of `account` in `region`, digested or not.

@@ -267,7 +267,7 @@ async fn grants_and_aliases(s: &dyn Store) {
 
     // Deleting a key takes its materials, aliases and grants with it, and is remembered.
     assert!(!s.key_was_deleted(&key("c")).await.unwrap());
-    s.delete_key(&key("c")).await.unwrap();
+    s.delete_key(&key("c"), &[]).await.unwrap();
     assert_eq!(s.get_key(&key("c")).await.unwrap(), None);
     assert!(s.key_was_deleted(&key("c")).await.unwrap());
     assert!(!s.key_was_deleted(&key("a")).await.unwrap());
@@ -403,11 +403,11 @@ async fn monitoring(s: &dyn Store) {
     s.prune_notices(5_001).await.unwrap();
     assert!(s.claim_notice(&notice, 13).await.unwrap(), "pruned notices are forgotten");
     // Deleting the key deletes its notices.
-    s.delete_key(&x).await.unwrap();
-    s.delete_key(&y).await.unwrap();
+    s.delete_key(&x, &[]).await.unwrap();
+    s.delete_key(&y, &[]).await.unwrap();
     s.create_key(&rx, &[]).await.unwrap();
     assert!(s.claim_notice(&notice, 14).await.unwrap());
-    s.delete_key(&x).await.unwrap();
+    s.delete_key(&x, &[]).await.unwrap();
 }
 
 /// A multi-Region set: the same id in several Regions, found together, written together (all
@@ -436,7 +436,12 @@ async fn multi_region(s: &dyn Store) {
     p2.transient = Some(Transient { state: KeyState::Updating, until_ms: 7 });
     p2.pending_window_days = Some(9);
     r2.primary_region = Some("eu-west-1".into());
-    let update = |k: &KeyRecord| KeyUpdate { key: k.clone(), upsert: vec![], remove: vec![] };
+    let update = |k: &KeyRecord| KeyUpdate {
+        key: k.clone(),
+        upsert: vec![],
+        remove: vec![],
+        events: vec![],
+    };
     assert!(matches!(
         s.update_keys(vec![update(&p2), update(&r2)]).await,
         Err(StoreError::Conflict)
@@ -460,8 +465,8 @@ async fn multi_region(s: &dyn Store) {
     assert_eq!(s.get_last_usage(&primary.key).await.unwrap(), Some(usage(20, "Encrypt")));
     s.put_last_usage(vec![usage(30, "Sign")]).await.unwrap();
     assert_eq!(s.get_last_usage(&primary.key).await.unwrap(), Some(usage(30, "Sign")));
-    s.delete_key(&primary.key).await.unwrap();
-    s.delete_key(&replica.key).await.unwrap();
+    s.delete_key(&primary.key, &[]).await.unwrap();
+    s.delete_key(&replica.key, &[]).await.unwrap();
     assert_eq!(s.get_last_usage(&primary.key).await.unwrap(), None);
 }
 
@@ -554,8 +559,47 @@ async fn trail(s: &dyn Store) {
     assert!(all.iter().all(|f| f.digest_key.is_some()));
 }
 
+/// Service events travel with their change: a key deleted with its DeleteKey record, a key
+/// update with its own; once journaled they leave; left behind, a node claims them once.
+async fn outbox(s: &dyn Store) {
+    let event = |id: &str, at: i64| OutboxEvent {
+        event_id: id.into(),
+        made_ms: at,
+        record: format!(r#"{{"eventID":"{id}"}}"#),
+    };
+    let rec = record("outboxed", 1);
+    s.create_key(&rec, &[]).await.unwrap();
+    let mut next = rec.clone();
+    next.version += 1;
+    let update =
+        KeyUpdate { key: next, upsert: vec![], remove: vec![], events: vec![event("e1", 10)] };
+    s.update_keys(vec![update]).await.unwrap();
+    // A conflicting update writes neither its row nor its events.
+    let stale = KeyUpdate {
+        key: rec.clone(),
+        upsert: vec![],
+        remove: vec![],
+        events: vec![event("e-lost", 11)],
+    };
+    assert!(s.update_keys(vec![stale]).await.is_err());
+    s.delete_key(&rec.key, &[event("e2", 20)]).await.unwrap();
+    let left: Vec<String> =
+        s.stale_outbox(1_000).await.unwrap().into_iter().map(|e| e.event_id).collect();
+    assert_eq!(left, vec!["e1", "e2"]);
+    assert!(s.stale_outbox(10).await.unwrap().is_empty(), "only those made before");
+    s.outbox_done("e1").await.unwrap();
+    // One node claims a stale event; another cannot until the claim is stale itself.
+    assert!(s.claim_outbox("e2", 100, 50).await.unwrap());
+    assert!(!s.claim_outbox("e2", 101, 50).await.unwrap());
+    assert!(s.stale_outbox(100).await.unwrap().is_empty(), "claimed at 100");
+    assert!(s.claim_outbox("e2", 500, 400).await.unwrap(), "a claim older than 400 is stale");
+    s.outbox_done("e2").await.unwrap();
+    assert!(s.stale_outbox(i64::MAX).await.unwrap().is_empty());
+}
+
 async fn conformance(s: &dyn Store) {
     trail(s).await;
+    outbox(s).await;
     identities(s).await;
     multi_region(s).await;
     keys(s).await;
@@ -644,7 +688,7 @@ async fn postgres_conforms() {
     // the one heard next is the deletion's.
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     while changes.try_recv().is_ok() {}
-    store.delete_key(&key("watched")).await.unwrap();
+    store.delete_key(&key("watched"), &[]).await.unwrap();
     let deleted = tokio::time::timeout(std::time::Duration::from_secs(10), changes.recv());
     assert_eq!(deleted.await.unwrap(), Some(key("watched")));
     // A database migrated by a newer binary is refused.

@@ -146,6 +146,15 @@ fn service_event(
     event
 }
 
+/// A service event as the store keeps it until it is in the journal (the outbox).
+pub(crate) fn outbox(event: &Value, now_ms: i64) -> trent_store::OutboxEvent {
+    trent_store::OutboxEvent {
+        event_id: event["eventID"].as_str().unwrap_or_default().to_string(),
+        made_ms: now_ms,
+        record: event.to_string(),
+    }
+}
+
 /// The service event AWS records when imported key material expires.
 pub(crate) fn delete_expired_key_material(
     account: &str,

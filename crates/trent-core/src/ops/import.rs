@@ -431,8 +431,8 @@ impl Kms {
                 if target.is_pending_rotation() {
                     // Not permanently associated: it goes away entirely.
                     return Ok(Changes {
-                        upsert: vec![],
                         remove: vec![target.material_id.clone()],
+                        ..Changes::none()
                     });
                 }
                 let mut m = target.clone();

@@ -339,7 +339,7 @@ impl Kms {
                 .filter(|r| !mats.iter().any(|m| m.material_id == r.material_id))
                 .map(|r| r.material_id.clone())
                 .collect();
-            d.change(Changes { upsert, remove });
+            d.change(Changes { upsert, remove, events: Vec::new() });
             d.rec.current_material_id = primary.current_material_id.clone();
             d.rec.rotation_enabled = primary.rotation_enabled;
             d.rec.rotation_period_days = primary.rotation_period_days;

@@ -150,20 +150,21 @@ impl Kms {
                 if rotation_type == RotationType::Automatic {
                     k.next_rotation_ms = Some(now + k.rotation_period_days.unwrap_or(365) * DAY_MS);
                 }
+                // AWS records each rotation as a service event, written with it.
+                let event = crate::audit::rotate_key(
+                    &k.key,
+                    rotation_type.as_str(),
+                    k.origin.as_str(),
+                    previous.as_deref(),
+                    k.current_material_id.as_deref(),
+                    now,
+                );
                 changes.push(next);
-                Ok(changes.into())
+                let mut changes = Changes::from(changes);
+                changes.events.push(crate::audit::outbox(&event, now));
+                Ok(changes)
             })
             .await?;
-        // The new material is current: AWS records each rotation as a service event.
-        let event = crate::audit::rotate_key(
-            &rec.key,
-            rotation_type.as_str(),
-            rec.origin.as_str(),
-            previous.as_deref(),
-            rec.current_material_id.as_deref(),
-            now,
-        );
-        self.write_audit(event, "RotateKey");
         Ok(rec)
     }
 }

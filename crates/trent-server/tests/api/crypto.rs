@@ -294,3 +294,30 @@ async fn without_the_key_cache() {
     let again = c.decrypt().ciphertext_blob(fresh.ciphertext_blob.unwrap()).send().await.unwrap();
     assert_ne!(again.key_material_id(), back.key_material_id(), "the rotated material encrypts");
 }
+
+/// A service event whose record the trail refused stays in the store's outbox (it was
+/// committed with the rotation) and is written by a later background pass, once.
+#[tokio::test]
+async fn a_service_event_the_trail_refused_is_written_later_from_the_outbox() {
+    use std::sync::atomic::Ordering;
+    let t = start().await;
+    let c = t.client();
+    let id = c.create_key().send().await.unwrap().key_metadata.unwrap().key_id;
+    c.enable_key_rotation().key_id(&id).rotation_period_in_days(90).send().await.unwrap();
+    t.audit.1.store(true, Ordering::SeqCst);
+    t.clock.advance_ms(91 * 86_400_000);
+    assert_eq!(t.kms.background().rotate_due_keys().await.unwrap(), 1);
+    t.audit.1.store(false, Ordering::SeqCst);
+    assert!(t.events_named("RotateKey").is_empty());
+    // Within a minute the node that made it may still write it: nobody else does.
+    t.kms.background().run_once().await;
+    assert!(t.events_named("RotateKey").is_empty());
+    t.clock.advance_ms(61_000);
+    t.kms.background().run_once().await;
+    let written = t.events_named("RotateKey");
+    assert_eq!(written.len(), 1);
+    assert!(written[0]["resources"][0]["ARN"].as_str().unwrap().ends_with(&id));
+    t.clock.advance_ms(61_000);
+    t.kms.background().run_once().await;
+    assert_eq!(t.events_named("RotateKey").len(), 1, "written once");
+}
