@@ -209,3 +209,38 @@ def test_expiry_is_recorded_at_valid_to_with_no_call_and_survives_kill_9(make_se
     assert found[0]["serviceEventDetails"]["keyId"] == key
     assert found[0]["eventType"] == "AwsServiceEvent"
     assert kms.describe_key(KeyId=key)["KeyMetadata"]["KeyState"] == "PendingImport"
+
+
+def test_a_call_with_another_accounts_key_is_in_both_accounts_lookup_events(server):
+    """Account B encrypts with A's key: A's and B's LookupEvents both show it (one record
+    each, one sharedEventID); B's refused call is in B's only."""
+    import boto3
+    from botocore.config import Config
+    a = server.client()
+    b_root = server.admin("create-account", "--account-id", "444455556666", "--partition", "aws")["Root"]
+    b = server.client(access_key=b_root["AccessKeyId"], secret=b_root["SecretAccessKey"])
+    policy = json.dumps({"Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:root"}, "Action": "kms:*", "Resource": "*"},
+        {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::444455556666:root"}, "Action": "kms:Encrypt",
+         "Resource": "*"}]})
+    arn = a.create_key(Policy=policy)["KeyMetadata"]["Arn"]
+    b.encrypt(KeyId=arn, Plaintext=b"x")
+    with pytest.raises(botocore.exceptions.ClientError):
+        b.generate_data_key(KeyId=arn, KeySpec="AES_256")
+
+    def lookup(akid, sk, name):
+        ct = boto3.client("cloudtrail", endpoint_url=server.endpoint, region_name="us-east-1",
+                          aws_access_key_id=akid, aws_secret_access_key=sk,
+                          config=Config(retries={"mode": "standard", "max_attempts": 10}))
+        events = ct.lookup_events(LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": name}])["Events"]
+        return [json.loads(e["CloudTrailEvent"]) for e in events]
+
+    akid, sk = server.credentials()
+    in_a, in_b = lookup(akid, sk, "Encrypt"), lookup(b_root["AccessKeyId"], b_root["SecretAccessKey"], "Encrypt")
+    assert len(in_a) == 1 and len(in_b) == 1, (in_a, in_b)
+    assert in_a[0]["userIdentity"]["accountId"] == "444455556666" == in_b[0]["userIdentity"]["accountId"]
+    assert (in_a[0]["recipientAccountId"], in_b[0]["recipientAccountId"]) == ("111122223333", "444455556666")
+    assert in_a[0]["sharedEventID"] == in_b[0]["sharedEventID"] and in_a[0]["eventID"] != in_b[0]["eventID"]
+    refused_b = lookup(b_root["AccessKeyId"], b_root["SecretAccessKey"], "GenerateDataKey")
+    assert len(refused_b) == 1 and refused_b[0]["errorCode"] == "AccessDeniedException"
+    assert lookup(akid, sk, "GenerateDataKey") == []

@@ -271,6 +271,27 @@ impl Kms {
         self.hooks.record(event).await
     }
 
+    /// Writes the records of one call (one per account that receives it), handed to the
+    /// trail together so that they share a write; `Ok` once all are in the trail.
+    pub async fn record_audit_all(
+        &self,
+        events: Vec<String>,
+    ) -> std::result::Result<(), audit::AuditError> {
+        if events.len() == 1 {
+            let event = events.into_iter().next().unwrap_or_default();
+            return self.hooks.record(event).await;
+        }
+        let writes: Vec<_> = events.into_iter().map(|e| self.hooks.audit.record(e)).collect();
+        let mut outcome = Ok(());
+        for w in writes {
+            if let Err(e) = w.written().await {
+                self.hooks.audit_failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                outcome = Err(e);
+            }
+        }
+        outcome
+    }
+
     /// Writes the record of a service event (see [`Hooks::write_event`]).
     fn write_audit(&self, event: serde_json::Value, what: &'static str) {
         self.hooks.write_event(event, what);

@@ -185,7 +185,7 @@ impl AppState {
             unauthenticated_calls_not_recorded: left_out,
             client_answered,
         };
-        let written = self.kms.record_audit(call.to_json()).await;
+        let written = self.kms.record_audit_all(call.to_records()).await;
         let failing = written.is_err();
         if self.audit_failing.swap(failing, Ordering::Relaxed) != failing {
             match &written {

@@ -198,12 +198,58 @@ struct Event<'a> {
     event_type: &'static str,
     management_event: bool,
     recipient_account_id: &'a str,
+    #[serde(rename = "sharedEventID", skip_serializing_if = "Option::is_none")]
+    shared_event_id: Option<&'a str>,
     event_category: &'static str,
 }
 
 impl ApiCall<'_> {
+    /// The accounts other than the caller's whose keys a successful call used: CloudTrail
+    /// gives each of them its own record of the call.
+    fn other_owners(&self) -> Vec<&str> {
+        let (Some(caller), Outcome::Succeeded) = (self.caller, &self.outcome) else {
+            return Vec::new();
+        };
+        let mut owners: Vec<&str> = self
+            .recorded
+            .resources
+            .iter()
+            .map(|arn| account_of(arn))
+            .filter(|a| !a.is_empty() && *a != caller.account)
+            .collect();
+        owners.sort_unstable();
+        owners.dedup();
+        owners
+    }
+
+    /// The records of the call: one in the caller's account, and, when it used another
+    /// account's key, one more in that account, each with its own `eventID` and
+    /// `recipientAccountId` and both with one `sharedEventID` (CloudTrail record contents:
+    /// "when an account uses an AWS KMS key that belongs to another account, the account that
+    /// used the KMS key and the account that owns the KMS key receive separate CloudTrail
+    /// events for the same action"). A refused call is in the caller's account only.
+    pub fn to_records(&self) -> Vec<String> {
+        let owners = self.other_owners();
+        if owners.is_empty() {
+            return vec![self.to_json()];
+        }
+        let shared = trent_crypto::new_key_id().unwrap_or_default();
+        let mut out = vec![self.render(None, Some(&shared))];
+        for owner in owners {
+            let event_id = trent_crypto::new_key_id().unwrap_or_default();
+            out.push(self.render(Some((owner, &event_id)), Some(&shared)));
+        }
+        out
+    }
+
     /// The record as one JSON object's text, with CloudTrail's member names.
     pub fn to_json(&self) -> String {
+        self.render(None, None)
+    }
+
+    /// The record, in the caller's account or (`recipient`) in another account with its own
+    /// event id.
+    fn render(&self, recipient: Option<(&str, &str)>, shared_event_id: Option<&str>) -> String {
         let (error_code, error_message) = match self.outcome {
             Outcome::Failed { code, message } => (Some(code), Some(message)),
             Outcome::Succeeded => (None, None),
@@ -231,12 +277,14 @@ impl ApiCall<'_> {
             response_elements: self.response_elements,
             additional_event_data: AdditionalEventData::of(self),
             request_id: self.request_id,
-            event_id: self.event_id,
+            event_id: recipient.map_or(self.event_id, |r| r.1),
             read_only: self.read_only,
             resources,
             event_type: "AwsApiCall",
             management_event: true,
-            recipient_account_id: self.caller.map_or("", |c| c.account.as_str()),
+            recipient_account_id: recipient
+                .map_or_else(|| self.caller.map_or("", |c| c.account.as_str()), |r| r.0),
+            shared_event_id,
             event_category: "Management",
         };
         // A struct of strings, numbers and JSON values always serializes.
@@ -291,6 +339,35 @@ mod tests {
 
     fn event(call: &ApiCall<'_>) -> Value {
         serde_json::from_str(&call.to_json()).unwrap()
+    }
+
+    #[test]
+    fn a_call_with_another_accounts_key_is_recorded_in_both_accounts() {
+        let bob =
+            Caller { account: "444455556666".into(), ..caller("arn:aws:iam::444455556666:root") };
+        let recorded = Recorded {
+            resources: vec!["arn:aws:kms:us-east-1:111122223333:key/k".into()],
+            key_material_ids: vec![],
+        };
+        let mut c = call(Some(&bob), &recorded, &NULL);
+        let records: Vec<Value> =
+            c.to_records().iter().map(|r| serde_json::from_str(r).unwrap()).collect();
+        assert_eq!(records.len(), 2);
+        assert_eq!(records[0]["recipientAccountId"], "444455556666");
+        assert_eq!(records[1]["recipientAccountId"], "111122223333");
+        assert_eq!(records[0]["eventID"], "e-1");
+        assert_ne!(records[1]["eventID"], "e-1");
+        assert_eq!(records[0]["sharedEventID"], records[1]["sharedEventID"]);
+        assert!(records[0]["sharedEventID"].as_str().is_some_and(|s| s.len() == 36));
+        assert_eq!(records[0]["userIdentity"], records[1]["userIdentity"]);
+        // Refused: the caller's account only, without a shared id.
+        c.outcome = Outcome::Failed { code: "AccessDeniedException", message: "no" };
+        let refused = c.to_records();
+        assert_eq!(refused.len(), 1);
+        assert!(!refused[0].contains("sharedEventID"));
+        // Its own key: one record.
+        let own = call(Some(&bob), &Recorded::default(), &NULL).to_records();
+        assert_eq!(own.len(), 1);
     }
 
     #[test]

@@ -588,3 +588,31 @@ async fn an_identity_policy_change_is_in_force_at_the_next_call() {
     let (_, counts) = stats.caches.iter().find(|(name, _)| *name == "identity_policies").unwrap();
     assert!(counts.hits >= 2, "the repeated calls were served from the cache: {counts:?}");
 }
+
+/// CloudTrail delivers a call made with another account's key to both accounts (one record
+/// each, one `sharedEventID`); a refused one only to the caller's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cross_account_call_is_recorded_in_both_accounts_and_a_refused_one_in_the_callers() {
+    let s = shared().await;
+    let by_other = |name: &str| -> Vec<serde_json::Value> {
+        let events = s.t.events_named(name);
+        events.into_iter().filter(|e| e["userIdentity"]["accountId"] == OTHER).collect()
+    };
+    let encrypt = by_other("Encrypt");
+    assert_eq!(encrypt.len(), 2, "{encrypt:?}");
+    let recipients: Vec<_> = encrypt.iter().map(|e| e["recipientAccountId"].clone()).collect();
+    assert_eq!(recipients, [OTHER, ACCOUNT]);
+    assert_eq!(encrypt[0]["sharedEventID"], encrypt[1]["sharedEventID"]);
+    assert!(encrypt[0]["sharedEventID"].is_string());
+    assert_ne!(encrypt[0]["eventID"], encrypt[1]["eventID"]);
+    assert_eq!(encrypt[0]["requestID"], encrypt[1]["requestID"]);
+    assert_eq!(encrypt[1]["resources"][0]["ARN"], s.arn.as_str());
+
+    let bare = user(&s.t, OTHER, "bare", None).await;
+    assert_eq!(plaintext(&bare, &s.ct).await.unwrap_err().0, "AccessDeniedException");
+    let refused: Vec<_> =
+        by_other("Decrypt").into_iter().filter(|e| e["errorCode"].is_string()).collect();
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert_eq!(refused[0]["recipientAccountId"], OTHER);
+    assert!(refused[0].get("sharedEventID").is_none());
+}
