@@ -261,3 +261,47 @@ def test_a_multi_region_set_spans_nodes_and_regions(tmp_path, database):
     finally:
         a.stop()
         b.stop()
+
+
+def test_lookup_events_on_either_node_shows_both_nodes_calls(tmp_path, database):
+    """Requests alternate between two nodes; LookupEvents on either answers with both nodes'
+    records within 5 seconds (each node copies its journal to the database every second)."""
+    import json
+
+    import boto3
+    from botocore.config import Config
+    a = node(tmp_path, "a", database).start()
+    b = node(tmp_path, "b", database, root_from=tmp_path / "a").start()
+    try:
+        akid, sk = a.credentials()
+
+        def client(server, service, tag):
+            return boto3.client(service, endpoint_url=server.endpoint, region_name="us-east-1",
+                                aws_access_key_id=akid, aws_secret_access_key=sk,
+                                config=Config(user_agent_extra=tag,
+                                              retries={"mode": "standard", "max_attempts": 10}))
+
+        ka, kb = client(a, "kms", "via-node-a"), client(b, "kms", "via-node-b")
+        key = ka.create_key()["KeyMetadata"]["KeyId"]
+        for i in range(3):
+            (ka if i % 2 else kb).encrypt(KeyId=key, Plaintext=b"x")
+        sent = time.time()
+        for server in (a, b):
+            ct = client(server, "cloudtrail", "lookup")
+            while True:
+                events = ct.lookup_events(LookupAttributes=[{"AttributeKey": "EventName",
+                                                             "AttributeValue": "Encrypt"}])["Events"]
+                agents = [json.loads(e["CloudTrailEvent"])["userAgent"] for e in events]
+                if len(events) == 3 and any("via-node-a" in u for u in agents) \
+                        and any("via-node-b" in u for u in agents):
+                    break
+                assert time.time() - sent < 5, agents
+                time.sleep(0.5)
+        # Paging crosses nodes' records too.
+        pages = client(b, "cloudtrail", "lookup").get_paginator("lookup_events").paginate(
+            PaginationConfig={"PageSize": 1})
+        names = [e["EventName"] for p in pages for e in p["Events"]]
+        assert names.count("Encrypt") == 3 and "CreateKey" in names
+    finally:
+        a.stop()
+        b.stop()

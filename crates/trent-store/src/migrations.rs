@@ -49,6 +49,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../schema/sqlite/0007_trail_outbox.sql"),
         postgres: include_str!("../schema/postgres/0007_trail_outbox.sql"),
     },
+    Migration {
+        version: 8,
+        sqlite: include_str!("../schema/sqlite/0008_trail_events.sql"),
+        postgres: include_str!("../schema/postgres/0008_trail_events.sql"),
+    },
 ];
 
 /// The schema version this binary writes.

@@ -382,3 +382,15 @@ impl std::fmt::Debug for TrailDigest {
             .finish_non_exhaustive()
     }
 }
+
+/// A record of a node's journal, copied to the store for LookupEvents on any node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrailEvent {
+    pub node: String,
+    pub sequence: i64,
+    /// Its `recipientAccountId`.
+    pub account: String,
+    pub event_time_ms: i64,
+    /// The CloudTrail record's JSON.
+    pub record: String,
+}

@@ -373,3 +373,11 @@ pub(crate) fn outbox_values(e: &OutboxEvent) -> Vec<Value> {
 pub(crate) fn outbox_row(r: &dyn Cells) -> Result<OutboxEvent> {
     Ok(OutboxEvent { event_id: r.text(0)?, made_ms: r.int(1)?, record: r.text(2)? })
 }
+
+pub(crate) fn trail_event_values(e: &TrailEvent) -> Vec<Value> {
+    values![&e.node, e.sequence, &e.account, e.event_time_ms, &e.record]
+}
+
+pub(crate) fn id_and_text(r: &dyn Cells) -> Result<(i64, String)> {
+    Ok((r.int(0)?, r.text(1)?))
+}

@@ -289,6 +289,14 @@ pub(crate) const STALE_OUTBOX: &str = "SELECT event_id, made_ms, record FROM tra
 /// since `$3` (its claim then stands).
 pub(crate) const CLAIM_OUTBOX: &str = "UPDATE trail_outbox SET claimed_ms = $1 WHERE event_id = $2 AND (claimed_ms IS NULL OR claimed_ms < $3)";
 
+// The records of every node (LookupEvents in a cluster).
+pub(crate) const SHIP_EVENT: &str = "INSERT INTO trail_events (node, sequence, account, event_time_ms, record) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (node, sequence) DO NOTHING";
+pub(crate) const SHIPPED_THROUGH: &str = "SELECT MAX(sequence) FROM trail_events WHERE node = $1";
+/// An account's records before `$2` (by arrival), newest first.
+pub(crate) const EVENTS_BEFORE: &str =
+    "SELECT id, record FROM trail_events WHERE account = $1 AND id < $2 ORDER BY id DESC LIMIT $3";
+pub(crate) const PRUNE_EVENTS: &str = "DELETE FROM trail_events WHERE event_time_ms < $1";
+
 /// Every statement, for the tests.
 #[cfg(test)]
 pub(crate) const ALL: &[&str] = &[
@@ -357,6 +365,10 @@ pub(crate) const ALL: &[&str] = &[
     OUTBOX_DONE,
     STALE_OUTBOX,
     CLAIM_OUTBOX,
+    SHIP_EVENT,
+    SHIPPED_THROUGH,
+    EVENTS_BEFORE,
+    PRUNE_EVENTS,
 ];
 
 #[cfg(test)]

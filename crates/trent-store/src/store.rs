@@ -382,6 +382,32 @@ impl<E: Engine> TrailStore for SqlStore<E> {
         self.exec(Step::new(sql::DIGEST_DELIVERED, values![object_key])).await.map(drop)
     }
 
+    async fn ship_events(&self, events: Vec<TrailEvent>) -> Result<()> {
+        let steps = events
+            .iter()
+            .map(|e| Step::new(sql::SHIP_EVENT, rows::trail_event_values(e)))
+            .collect();
+        self.engine.write(steps).await.map(drop)
+    }
+
+    async fn shipped_through(&self, node: &str) -> Result<Option<i64>> {
+        Ok(self.one(sql::SHIPPED_THROUGH, values![node], rows::opt_int).await?.flatten())
+    }
+
+    async fn events_before(
+        &self,
+        account: &str,
+        before_id: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<(i64, String)>> {
+        let before = before_id.unwrap_or(i64::MAX);
+        self.all(sql::EVENTS_BEFORE, values![account, before, limit], rows::id_and_text).await
+    }
+
+    async fn prune_events(&self, before_ms: i64) -> Result<()> {
+        self.exec(Step::new(sql::PRUNE_EVENTS, values![before_ms])).await.map(drop)
+    }
+
     async fn outbox_done(&self, event_id: &str) -> Result<()> {
         self.exec(Step::new(sql::OUTBOX_DONE, values![event_id])).await.map(drop)
     }
@@ -533,6 +559,14 @@ mod tests {
         let n = rows::trail_digest_values(&digest).len();
         assert_eq!(n, params_of(sql::INSERT_TRAIL_DIGEST));
         let event = OutboxEvent { event_id: "e".into(), made_ms: 0, record: "{}".into() };
+        let shipped = TrailEvent {
+            node: "n".into(),
+            sequence: 1,
+            account: "1".into(),
+            event_time_ms: 0,
+            record: "{}".into(),
+        };
+        assert_eq!(rows::trail_event_values(&shipped).len(), params_of(sql::SHIP_EVENT));
         assert_eq!(rows::outbox_values(&event).len(), params_of(sql::INSERT_OUTBOX));
         assert_eq!(
             rows::update_key_values(&key_record()).unwrap().len(),

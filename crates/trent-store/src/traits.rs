@@ -204,6 +204,20 @@ pub trait TrailStore: Send + Sync {
     /// Takes an outbox event to write it, unless another node did since `stale_before_ms`.
     async fn claim_outbox(&self, event_id: &str, now_ms: i64, stale_before_ms: i64)
         -> Result<bool>;
+    /// Copies journal records to the store (a record copied again is left as it is).
+    async fn ship_events(&self, events: Vec<TrailEvent>) -> Result<()>;
+    /// The last journal sequence of `node` copied to the store.
+    async fn shipped_through(&self, node: &str) -> Result<Option<i64>>;
+    /// Up to `limit` records of `account` that arrived before `before_id` (all, when
+    /// `None`), newest first, with their ids.
+    async fn events_before(
+        &self,
+        account: &str,
+        before_id: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<(i64, String)>>;
+    /// Forgets records whose event time is before `before_ms`.
+    async fn prune_events(&self, before_ms: i64) -> Result<()>;
     /// The whole chain of `account` in `region`, oldest first (for verification).
     async fn trail_digests(&self, account: &str, region: &str) -> Result<Vec<TrailDigest>>;
     /// Every log file of `account` in `region`, digested or not.

@@ -597,8 +597,38 @@ async fn outbox(s: &dyn Store) {
     assert!(s.stale_outbox(i64::MAX).await.unwrap().is_empty());
 }
 
+/// Every node's records in one place: copied once, listed newest first by arrival, paged by
+/// id, pruned by age.
+async fn events(s: &dyn Store) {
+    let event = |node: &str, sequence: i64, account: &str, t: i64| TrailEvent {
+        node: node.into(),
+        sequence,
+        account: account.into(),
+        event_time_ms: t,
+        record: format!(r#"{{"n":"{node}{sequence}"}}"#),
+    };
+    assert_eq!(s.shipped_through("a").await.unwrap(), None);
+    s.ship_events(vec![event("a", 1, "1", 10), event("a", 2, "2", 11)]).await.unwrap();
+    s.ship_events(vec![event("b", 1, "1", 12), event("a", 2, "2", 11)]).await.unwrap();
+    s.ship_events(vec![event("a", 3, "1", 13)]).await.unwrap();
+    assert_eq!(s.shipped_through("a").await.unwrap(), Some(3));
+    let texts = |rows: Vec<(i64, String)>| rows.into_iter().map(|r| r.1).collect::<Vec<_>>();
+    let all = s.events_before("1", None, 10).await.unwrap();
+    let last = all[1].0;
+    assert_eq!(texts(all), [r#"{"n":"a3"}"#, r#"{"n":"b1"}"#, r#"{"n":"a1"}"#]);
+    let rest = s.events_before("1", Some(last), 10).await.unwrap();
+    assert_eq!(texts(rest), [r#"{"n":"a1"}"#]);
+    assert_eq!(s.events_before("2", None, 10).await.unwrap().len(), 1, "copied once");
+    s.prune_events(12).await.unwrap();
+    assert_eq!(
+        texts(s.events_before("1", None, 10).await.unwrap()),
+        [r#"{"n":"a3"}"#, r#"{"n":"b1"}"#]
+    );
+}
+
 async fn conformance(s: &dyn Store) {
     trail(s).await;
+    events(s).await;
     outbox(s).await;
     identities(s).await;
     multi_region(s).await;

@@ -1,7 +1,10 @@
-//! `LookupEvents` over this node's audit files: lines read backwards from the newest file, so
-//! the newest records come first and a query stops as soon as it has its page. A lookup scans
-//! at most `SCAN_BUDGET` bytes; past that it answers what it found with a `NextToken`, so no
-//! query can make the server read the whole trail at once.
+//! `LookupEvents`. On one node (`FileTrail`), over this node's audit files: lines read
+//! backwards from the newest file, so the newest records come first and a query stops as soon
+//! as it has its page. A lookup scans at most `SCAN_BUDGET` bytes; past that it answers what
+//! it found with a `NextToken`, so no query can make the server read the whole trail at once.
+//! On a cluster (`StoreTrail`, PostgreSQL), over every node's records copied to the store:
+//! each node copies its journal every second, and before it answers a lookup (so a caller
+//! sees its own calls at once, and every node's within a second).
 
 use crate::audit_file::trail_files;
 use std::fs::File;
@@ -97,6 +100,127 @@ impl TrailReader for FileTrail {
             }
         }
         Ok(page)
+    }
+}
+
+/// Rows read from the store per query, and at most per lookup before it answers with a
+/// `NextToken`.
+const STORE_BATCH: i64 = 500;
+const STORE_SCAN_BUDGET: usize = 20_000;
+/// Records copied per store write.
+const SHIP_BATCH: usize = 2_000;
+/// CloudTrail's event history: 90 days.
+const HISTORY_MS: i64 = 90 * 86_400_000;
+
+/// Every node's records, from the store (several nodes on one PostgreSQL).
+pub struct StoreTrail {
+    pub store: std::sync::Arc<dyn trent_store::Store>,
+    pub journal: std::sync::Arc<crate::audit_journal::JournalReader>,
+    pub node: String,
+    /// Lookups run on blocking threads: they wait for the store on this runtime.
+    pub runtime: tokio::runtime::Handle,
+}
+
+fn store_error(e: trent_store::StoreError) -> LookupError {
+    LookupError(Box::new(e))
+}
+
+impl StoreTrail {
+    /// Copies this node's journal records not yet in the store.
+    pub async fn ship(&self) -> Result<usize, LookupError> {
+        use trent_trail::Journal as _;
+        let mut shipped = 0;
+        let mut after = self.store.shipped_through(&self.node).await.map_err(store_error)?;
+        loop {
+            let journal = self.journal.clone();
+            let from = after.map(|a| a as u64);
+            let (records, _) =
+                tokio::task::spawn_blocking(move || journal.records_after(from, SHIP_BATCH))
+                    .await
+                    .map_err(|e| LookupError(Box::new(e)))?
+                    .map_err(|e| LookupError(Box::new(e)))?;
+            let Some(last) = records.last().map(|r| r.sequence as i64) else { return Ok(shipped) };
+            let full = records.len() >= SHIP_BATCH;
+            shipped += records.len();
+            let events = records
+                .into_iter()
+                .map(|r| trent_store::TrailEvent {
+                    node: self.node.clone(),
+                    sequence: r.sequence as i64,
+                    account: r.account,
+                    event_time_ms: r.time_ms,
+                    record: r.json,
+                })
+                .collect();
+            self.store.ship_events(events).await.map_err(store_error)?;
+            after = Some(last);
+            if !full {
+                return Ok(shipped);
+            }
+        }
+    }
+
+    /// Copies the journal every second and forgets records past CloudTrail's 90 days.
+    pub async fn run(self: std::sync::Arc<Self>, now_ms: impl Fn() -> i64) {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(1));
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut pruned_at: Option<i64> = None;
+        loop {
+            every.tick().await;
+            if let Err(e) = self.ship().await {
+                tracing::warn!(error = %trent_types::error_chain(&e), "copying the journal to the store failed; retried in a second");
+            }
+            let now = now_ms();
+            if pruned_at.is_none_or(|at| now.saturating_sub(at) > 3_600_000) {
+                pruned_at = Some(now);
+                if let Err(e) = self.store.prune_events(now - HISTORY_MS).await {
+                    tracing::warn!(error = %e, "pruning the store's event history failed");
+                }
+            }
+        }
+    }
+
+    async fn lookup_async(&self, q: &LookupQuery) -> Result<LookupPage, LookupError> {
+        self.ship().await?;
+        let mut page = LookupPage::default();
+        let mut before = q.before_sequence.map(|b| b as i64);
+        let mut scanned = 0;
+        loop {
+            let rows = self
+                .store
+                .events_before(&q.account, before, STORE_BATCH)
+                .await
+                .map_err(store_error)?;
+            let full = rows.len() as i64 == STORE_BATCH;
+            for (id, text) in rows {
+                before = Some(id);
+                scanned += 1;
+                let Ok(record) = serde_json::from_str::<serde_json::Value>(&text) else {
+                    continue;
+                };
+                if matches(&record, q) {
+                    page.records.push(record);
+                    if page.records.len() >= q.max_results {
+                        page.next_before_sequence = Some(id as u64);
+                        return Ok(page);
+                    }
+                }
+            }
+            if !full {
+                return Ok(page);
+            }
+            if scanned >= STORE_SCAN_BUDGET {
+                page.next_before_sequence = before.map(|b| b as u64);
+                return Ok(page);
+            }
+        }
+    }
+}
+
+impl TrailReader for StoreTrail {
+    fn lookup(&self, q: &LookupQuery) -> Result<LookupPage, LookupError> {
+        // Called on a blocking thread (cloudtrail.rs), where waiting on the runtime is allowed.
+        self.runtime.block_on(self.lookup_async(q))
     }
 }
 

@@ -45,7 +45,8 @@ async fn serve(cfg: ServeConfig) -> anyhow::Result<()> {
     if let (Some(delivery), Some(trail)) = (&delivery, &cfg.trail) {
         start_delivery(&tasks, delivery.delivery.clone(), domain.kms.clone(), trail.delivery_every);
     }
-    let state = app_state(&cfg, &domain, tls.as_ref(), &tasks, delivery.as_ref());
+    let lookup = lookup_trail(&cfg, &opened, &domain, &tasks);
+    let state = app_state(&cfg, &domain, tls.as_ref(), &tasks, delivery.as_ref(), lookup);
     if let (Some(listener), Some(addr)) = (metrics_listener, cfg.monitoring.metrics_listen) {
         start_metrics(&tasks, listener, addr, state.clone(), tls.is_some());
     }
@@ -409,6 +410,31 @@ fn start_duties(
     }
 }
 
+/// Where LookupEvents reads: this node's files, or, with several nodes on PostgreSQL, every
+/// node's records copied to the store (the copy runs every second from here).
+fn lookup_trail(
+    cfg: &ServeConfig,
+    opened: &Opened,
+    domain: &Domain,
+    tasks: &Tasks,
+) -> Arc<dyn trent_core::audit::lookup::TrailReader> {
+    if cfg.database_url.is_none() {
+        return Arc::new(crate::audit_lookup::FileTrail { dir: cfg.data_dir.clone() });
+    }
+    let trail = Arc::new(crate::audit_lookup::StoreTrail {
+        store: opened.store.clone(),
+        journal: Arc::new(crate::audit_journal::JournalReader::new(&cfg.data_dir)),
+        node: opened.node.clone(),
+        runtime: tokio::runtime::Handle::current(),
+    });
+    let kms = domain.kms.clone();
+    tasks.spawn(trail.clone().run(move || kms.now_ms()));
+    tracing::info!(
+        "LookupEvents answers with every node's records (copied to the database every second)"
+    );
+    trail
+}
+
 /// What the API's requests are served with.
 fn app_state(
     cfg: &ServeConfig,
@@ -416,12 +442,13 @@ fn app_state(
     tls: Option<&Arc<trent_server::tls::Tls>>,
     tasks: &Tasks,
     delivery: Option<&Delivering>,
+    lookup: Arc<dyn trent_core::audit::lookup::TrailReader>,
 ) -> Arc<AppState> {
     let mut state = AppState::new(domain.kms.clone(), auth_mode(cfg), cfg.account_id.clone())
         .with_allowed_hosts(&cfg.allowed_hosts)
         .with_limits(cfg.limits)
         .with_audit_fail_open(cfg.audit.fail_open)
-        .with_trail(Arc::new(crate::audit_lookup::FileTrail { dir: cfg.data_dir.clone() }));
+        .with_trail(lookup);
     if let (Some(d), Some(trail)) = (delivery, &cfg.trail) {
         state = state.with_delivery(trent_server::Delivered {
             delivery: d.delivery.clone(),
