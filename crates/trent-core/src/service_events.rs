@@ -16,6 +16,11 @@ impl Kms {
     /// there. One that cannot be written stays for `sweep_outbox` (the change has happened:
     /// it is never undone for its record).
     pub(crate) async fn journal_events(&self, events: Vec<OutboxEvent>) {
+        // A process with no journal (`trent admin` on the store itself) leaves its records
+        // to a server's outbox pass.
+        if !self.hooks.audit.keeps_records() {
+            return;
+        }
         for e in events {
             match self.hooks.record(e.record).await {
                 Ok(()) => {
@@ -29,6 +34,17 @@ impl Kms {
                 }
             }
         }
+    }
+
+    /// Records what the operator did (`admin_event`): kept in the store's outbox first, so a
+    /// `trent admin` that runs on the store without a server leaves it for a server to
+    /// journal, then journaled here when this process has a journal.
+    pub(crate) async fn record_admin(&self, event: serde_json::Value) -> Result<()> {
+        let now = self.now_ms();
+        let e = crate::audit::outbox(&event, now);
+        self.store.put_outbox(std::slice::from_ref(&e)).await?;
+        self.journal_events(vec![e]).await;
+        Ok(())
     }
 
     /// Writes the service events other nodes (or this one, before a crash) committed but

@@ -408,6 +408,10 @@ impl<E: Engine> TrailStore for SqlStore<E> {
         self.exec(Step::new(sql::PRUNE_EVENTS, values![before_ms])).await.map(drop)
     }
 
+    async fn put_outbox(&self, events: &[OutboxEvent]) -> Result<()> {
+        self.engine.write(events.iter().map(outbox_step).collect()).await.map(drop)
+    }
+
     async fn outbox_done(&self, event_id: &str) -> Result<()> {
         self.exec(Step::new(sql::OUTBOX_DONE, values![event_id])).await.map(drop)
     }

@@ -196,6 +196,8 @@ pub trait TrailStore: Send + Sync {
     /// Digests chained but not yet delivered, oldest first.
     async fn undelivered_digests(&self) -> Result<Vec<TrailDigest>>;
     async fn digest_delivered(&self, object_key: &str) -> Result<()>;
+    /// Keeps records for a node's journal (what `trent admin` did on the store itself).
+    async fn put_outbox(&self, events: &[OutboxEvent]) -> Result<()>;
     /// The service event `event_id` is in a node's journal: it leaves the outbox.
     async fn outbox_done(&self, event_id: &str) -> Result<()>;
     /// Service events made before `before_ms` and still in the outbox (their node stopped

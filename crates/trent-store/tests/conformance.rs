@@ -595,6 +595,9 @@ async fn outbox(s: &dyn Store) {
     assert!(s.claim_outbox("e2", 500, 400).await.unwrap(), "a claim older than 400 is stale");
     s.outbox_done("e2").await.unwrap();
     assert!(s.stale_outbox(i64::MAX).await.unwrap().is_empty());
+    s.put_outbox(&[event("e3", 30)]).await.unwrap();
+    assert_eq!(s.stale_outbox(31).await.unwrap(), vec![event("e3", 30)]);
+    s.outbox_done("e3").await.unwrap();
 }
 
 /// Every node's records in one place: copied once, listed newest first by arrival, paged by

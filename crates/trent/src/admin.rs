@@ -117,6 +117,9 @@ enum AdminCommand {
         /// The new file to write (never written over).
         #[arg(long)]
         to: PathBuf,
+        /// The account whose trail records the backup (the server's own account).
+        #[arg(long, env = "TRENT_ACCOUNT_ID", default_value = "111122223333")]
+        account_id: String,
     },
     /// Put a backup back as the data directory's database (the server must be stopped; the
     /// database it replaces is kept beside it). The backup must open with this directory's
@@ -210,11 +213,11 @@ impl AdminCommand {
                 (R::CreateKeys { account_id, region, count }, None)
             }
             C::ListKeys { account_id, region } => (R::ListKeys { account_id, region }, None),
-            C::Backup { to } => {
+            C::Backup { to, account_id } => {
                 // The server may run elsewhere than here: it gets an absolute path.
                 let to = std::path::absolute(&to).with_context(|| format!("{}", to.display()))?;
                 let to = to.to_str().context("the backup path is not UTF-8")?.to_string();
-                (R::Backup { to }, None)
+                (R::Backup { to, account_id: Some(account_id) }, None)
             }
             C::Restore { .. } => return Err(anyhow::anyhow!("a restore is this command's own")),
             C::Clock(_) => return Err(anyhow::anyhow!("the clock is the running server's")),

@@ -5,6 +5,7 @@ use super::Admin;
 use crate::authn::secret_context;
 use crate::authz::PolicyDocument;
 use crate::{KmsError, Result};
+use serde_json::json;
 use trent_crypto::Secret;
 use trent_store::{AccessKeyRecord, AccountRecord, StoreError, UserRecord};
 use trent_types::ErrorCode;
@@ -74,6 +75,9 @@ fn check_partition(partition: &str) -> Result<&'static str> {
     })
 }
 
+const IAM: &str = "iam.amazonaws.com";
+const ORGANIZATIONS: &str = "organizations.amazonaws.com";
+
 impl Admin<'_> {
     /// Creates an account in `partition` (default `aws`; with root credentials) unless it
     /// exists; returns the root's key. An existing account keeps its partition: naming
@@ -109,6 +113,8 @@ impl Admin<'_> {
             partition: partition.to_string(),
         };
         self.kms.store.put_account(&a).await?;
+        let request = json!({ "accountId": account_id, "partition": partition });
+        self.note(account_id, ORGANIZATIONS, "CreateAccount", request, json!(null)).await?;
         // Another node may have made it first: what the store holds is the account.
         Ok(self.kms.store.get_account(account_id).await?.unwrap_or(a))
     }
@@ -128,7 +134,13 @@ impl Admin<'_> {
                 ErrorCode::AlreadyExistsException,
                 format!("User with name {name} already exists."),
             )),
-            other => other.map(|_| user).map_err(Into::into),
+            other => {
+                other?;
+                let response = json!({ "user": { "userName": name, "arn": user.arn() } });
+                let request = json!({ "userName": name });
+                self.note(account_id, IAM, "CreateUser", request, response).await?;
+                Ok(user)
+            }
         }
     }
 
@@ -164,7 +176,13 @@ impl Admin<'_> {
     }
 
     pub async fn delete_access_key(&self, access_key_id: &str) -> Result<()> {
-        match self.kms.store.delete_access_key(access_key_id).await {
+        let account = self.kms.store.get_access_key(access_key_id).await?.map(|k| k.account_id);
+        let deleted = self.kms.store.delete_access_key(access_key_id).await;
+        if let (Ok(()), Some(account)) = (&deleted, &account) {
+            let request = json!({ "accessKeyId": access_key_id });
+            self.note(account, IAM, "DeleteAccessKey", request, json!(null)).await?;
+        }
+        match deleted {
             Err(StoreError::NotFound) => Err(KmsError::new(
                 ErrorCode::NotFoundException,
                 format!("The Access Key with id {access_key_id} cannot be found."),
@@ -197,7 +215,9 @@ impl Admin<'_> {
         }
         self.kms.store.put_identity_policy(&arn, policy_name, document).await?;
         self.kms.access.authz_cache.forget_identity_policies(&arn);
-        Ok(())
+        let request =
+            json!({ "userName": user, "policyName": policy_name, "policyDocument": document });
+        self.note(account_id, IAM, "PutUserPolicy", request, json!(null)).await
     }
 
     pub async fn delete_user_policy(
@@ -214,7 +234,11 @@ impl Admin<'_> {
                 ErrorCode::NotFoundException,
                 format!("The user policy with name {policy_name} cannot be found."),
             )),
-            other => Ok(other?),
+            other => {
+                other?;
+                let request = json!({ "userName": user, "policyName": policy_name });
+                self.note(account_id, IAM, "DeleteUserPolicy", request, json!(null)).await
+            }
         }
     }
 }
@@ -240,7 +264,34 @@ impl Admin<'_> {
                 created_ms: self.kms.now_ms(),
             })
             .await?;
-        Ok(())
+        // The key by its id only, never its secret.
+        let user = principal_arn.rsplit_once(":user/").map(|(_, name)| name);
+        let response = json!({ "accessKey": { "accessKeyId": access_key_id, "status": "Active", "userName": user } });
+        let request = json!({ "userName": user });
+        self.note(account_id, IAM, "CreateAccessKey", request, response).await
+    }
+
+    /// Records what the operator did in `account_id` (`audit::admin_event`; identities are
+    /// IAM's, whose events are in us-east-1).
+    pub(super) async fn note(
+        &self,
+        account_id: &str,
+        source: &str,
+        name: &str,
+        request: serde_json::Value,
+        response: serde_json::Value,
+    ) -> Result<()> {
+        let now = self.kms.now_ms();
+        let event = crate::audit::admin_event(
+            account_id,
+            "us-east-1",
+            source,
+            name,
+            request,
+            response,
+            now,
+        );
+        self.kms.record_admin(event).await
     }
 
     /// The secret of a stored access key.

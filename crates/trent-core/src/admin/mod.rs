@@ -77,6 +77,9 @@ pub enum AdminRequest {
     /// An online backup of the store to a new file (an absolute path).
     Backup {
         to: String,
+        /// The account whose trail records it (none: not recorded, an older client).
+        #[serde(default)]
+        account_id: Option<String>,
     },
 }
 
@@ -123,10 +126,15 @@ impl Admin<'_> {
                 json!({})
             }
             A::ListKeys { account_id, region } => self.list_keys(&account_id, &region).await?,
-            A::Backup { to } => {
+            A::Backup { to, account_id } => {
                 let started = std::time::Instant::now();
                 self.kms.store.backup_to(std::path::Path::new(&to)).await?;
                 tracing::info!(to = %to, "backed up the store");
+                if let Some(account) = account_id {
+                    let request = json!({ "to": to });
+                    self.note(&account, "trent.amazonaws.com", "Backup", request, json!(null))
+                        .await?;
+                }
                 json!({ "Backup": to, "Seconds": (started.elapsed().as_secs_f64() * 100.0).round() / 100.0 })
             }
             A::CreateKeys { account_id, region, count } => {
@@ -136,6 +144,15 @@ impl Admin<'_> {
                         tracing::info!(created = n, of = count, "bulk key creation");
                     }
                 })
+                .await?;
+                let request = json!({ "count": count, "region": region });
+                self.note(
+                    &account_id,
+                    "trent.amazonaws.com",
+                    "BulkCreateKeys",
+                    request,
+                    json!(null),
+                )
                 .await?;
                 let seconds = started.elapsed().as_secs_f64();
                 json!({ "Created": count, "Seconds": (seconds * 10.0).round() / 10.0, "KeysPerSecond": (count as f64 / seconds).round() })

@@ -267,7 +267,21 @@ impl Admin<'_> {
                     multi_region: Some(multi_region),
                     ..Default::default()
                 };
-                crate::new_key::create_key(self.kms, &caller, req, Some(k.id.clone())).await?;
+                let request_parameters = crate::Call::request_parameters(&req);
+                let out =
+                    crate::new_key::create_key(self.kms, &caller, req, Some(k.id.clone())).await?;
+                // Made by the operator, with the id the seed file gives: recorded as the
+                // operator's CreateKey (call_as_operator records the calls that follow).
+                let event = crate::audit::admin_event(
+                    &k.account,
+                    &k.region,
+                    "kms.amazonaws.com",
+                    "CreateKey",
+                    request_parameters,
+                    trent_types::trail::Trail::trail(&out),
+                    self.kms.now_ms(),
+                );
+                self.kms.record_admin(event).await?;
                 if !k.enabled {
                     self.kms
                         .call_as_operator(&caller, DisableKeyRequest { key_id: k.id.clone() })

@@ -39,6 +39,12 @@ impl From<std::io::Error> for AuditError {
 pub trait AuditSink: Send + Sync {
     /// Appends one record, the text of one JSON object; done once it is in the trail.
     fn record(&self, event: String) -> AuditWrite;
+
+    /// Whether a record handed here is in a trail (a journal), not only in the log: service
+    /// and admin events leave the store's outbox only for a sink that keeps them.
+    fn keeps_records(&self) -> bool {
+        true
+    }
 }
 
 /// A record handed to a sink: written already, or queued behind a write under way (a sink
@@ -78,6 +84,10 @@ impl AuditSink for LogAudit {
     fn record(&self, event: String) -> AuditWrite {
         tracing::info!(target: "audit", event = %event);
         AuditWrite::Done(Ok(()))
+    }
+
+    fn keeps_records(&self) -> bool {
+        false
     }
 }
 
@@ -153,6 +163,40 @@ pub(crate) fn outbox(event: &Value, now_ms: i64) -> trent_store::OutboxEvent {
         made_ms: now_ms,
         record: event.to_string(),
     }
+}
+
+/// What the operator did with `trent admin` (or a seed file), in the shape CloudTrail gives
+/// an IAM call (`eventSource` `iam.amazonaws.com` for identities, `kms.amazonaws.com` for keys,
+/// `trent.amazonaws.com` for what only Trent has, such as a backup), in the account it
+/// concerns. The operator is not an AWS principal: `userIdentity` is CloudTrail's `Unknown`
+/// type named `trent-admin`. Never a secret: access keys appear by id only.
+pub(crate) fn admin_event(
+    account: &str,
+    region: &str,
+    source: &str,
+    name: &str,
+    request_parameters: Value,
+    response_elements: Value,
+    now_ms: i64,
+) -> Value {
+    json!({
+        "eventVersion": "1.08",
+        "userIdentity": { "type": "Unknown", "principalId": "trent-admin", "userName": "trent-admin" },
+        "eventTime": event_time(now_ms),
+        "eventSource": source,
+        "eventName": name,
+        "awsRegion": region,
+        "sourceIPAddress": "trent admin",
+        "userAgent": "trent admin",
+        "requestParameters": request_parameters,
+        "responseElements": response_elements,
+        "eventID": trent_crypto::new_key_id().unwrap_or_default(),
+        "readOnly": false,
+        "eventType": "AwsApiCall",
+        "managementEvent": true,
+        "recipientAccountId": account,
+        "eventCategory": "Management"
+    })
 }
 
 /// The service event AWS records when imported key material expires.

@@ -111,7 +111,21 @@ impl Kms {
         caller: &Caller,
         req: R,
     ) -> Result<R::Response> {
-        self.run(caller, req, false).await
+        let request_parameters = req.request_parameters();
+        let out = self.run(caller, req, false).await?;
+        // The operator's calls (seeding) have no HTTP request to be recorded by: they are
+        // recorded here, as the operator's (`audit::admin_event`).
+        let event = crate::audit::admin_event(
+            &caller.account,
+            &caller.region,
+            "kms.amazonaws.com",
+            R::OPERATION.name(),
+            request_parameters,
+            out.trail(),
+            self.now_ms(),
+        );
+        self.record_admin(event).await?;
+        Ok(out)
     }
 
     async fn run<R: Call>(&self, caller: &Caller, req: R, metered: bool) -> Result<R::Response> {

@@ -53,6 +53,55 @@ async fn a_seed_is_made_once_and_its_access_key_signs() {
     let c = t.client_in("us-east-1", "AKIASEEDTEST00000001", "s3cret");
     let m = c.describe_key().key_id("alias/seeded").send().await.unwrap().key_metadata.unwrap();
     assert_eq!((m.key_id(), m.description()), (ID, Some("seeded")));
+    // What seeding made is in the trail as the operator's, once; its secret is not.
+    let made: Vec<_> = ["CreateAccessKey", "CreateKey", "TagResource", "CreateAlias"]
+        .iter()
+        .map(|n| {
+            t.events_named(n).into_iter().filter(|e| e["sourceIPAddress"] == "trent admin").count()
+        })
+        .collect();
+    // The root's access key of the account made at start, then the seed's; the key's tags
+    // are set by TagResource after CreateKey.
+    assert_eq!(made, [2, 1, 1, 1]);
+    let key = &t.events_named("CreateKey")[0];
+    assert_eq!(key["userIdentity"]["principalId"], "trent-admin");
+    assert_eq!(key["requestParameters"]["description"], "seeded");
+    assert_eq!(key["responseElements"]["keyMetadata"]["keyId"], ID);
+    let all = serde_json::to_string(&*t.audit.0.lock().unwrap()).unwrap();
+    assert!(!all.contains("s3cret"));
+}
+
+/// Identities made and changed with `trent admin` are in the trail of their account, in the
+/// shape CloudTrail gives IAM's calls; an access key by its id, never its secret.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_operators_changes_to_identities_are_recorded() {
+    let t = start().await;
+    let admin = t.kms.admin();
+    admin.create_user(ACCOUNT, "ops").await.unwrap();
+    let k = admin.create_user_access_key(ACCOUNT, Some("ops")).await.unwrap();
+    let policy = r#"{"Statement":[{"Effect":"Allow","Action":"kms:*","Resource":"*"}]}"#;
+    admin.put_user_policy(ACCOUNT, "ops", "all", policy).await.unwrap();
+    admin.delete_user_policy(ACCOUNT, "ops", "all").await.unwrap();
+    admin.delete_access_key(&k.access_key_id).await.unwrap();
+    for name in
+        ["CreateUser", "CreateAccessKey", "PutUserPolicy", "DeleteUserPolicy", "DeleteAccessKey"]
+    {
+        let found: Vec<_> = t
+            .events_named(name)
+            .into_iter()
+            .filter(|e| {
+                e["requestParameters"]["userName"] == "ops"
+                    || e["requestParameters"]["accessKeyId"] == k.access_key_id.as_str()
+            })
+            .collect();
+        assert_eq!(found.len(), 1, "{name}: {found:?}");
+        assert_eq!(found[0]["eventSource"], "iam.amazonaws.com");
+        assert_eq!(found[0]["recipientAccountId"], ACCOUNT);
+        assert_eq!(found[0]["userIdentity"]["type"], "Unknown");
+    }
+    let secret = std::str::from_utf8(k.secret_access_key.as_bytes()).unwrap().to_string();
+    let all = serde_json::to_string(&*t.audit.0.lock().unwrap()).unwrap();
+    assert!(!all.contains(&secret));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
