@@ -256,6 +256,21 @@ pub(crate) fn rotate_key(
     )
 }
 
+/// The record AWS writes when it copies a multi-Region primary key's shared properties to its
+/// replicas ("SynchronizeMultiRegionKey", Examples of AWS KMS log entries): the primary in
+/// `resources` and in `responseElements.keyId`, and — unlike the other service events — an
+/// `AwsApiCall` with a request id.
+pub(crate) fn synchronize_multi_region_key(primary: &trent_store::KeyRef, now_ms: i64) -> Value {
+    let arn = primary.arn();
+    let (account, region) = (&primary.account, &primary.region);
+    let name = "SynchronizeMultiRegionKey";
+    let mut event = service_event(&arn, account, region, name, "AWS Internal", None, now_ms);
+    event["responseElements"] = json!({ "keyId": arn });
+    event["requestID"] = Value::from(trent_crypto::new_key_id().unwrap_or_default());
+    event["eventType"] = Value::from("AwsApiCall");
+    event
+}
+
 /// The record of the replica's creation in its own Region: "The CloudTrail log of a
 /// ReplicateKey operation records a ReplicateKey operation in the primary key's Region and a
 /// CreateKey operation in the replica key's Region" (ReplicateKey API). The shape of the

@@ -321,6 +321,7 @@ impl Kms {
         }
         let primary = drafts[p].rec.clone();
         let mats = drafts[p].mats.clone();
+        let mut synced = false;
         for (i, d) in drafts.iter_mut().enumerate() {
             if i == p {
                 continue;
@@ -339,11 +340,31 @@ impl Kms {
                 .filter(|r| !mats.iter().any(|m| m.material_id == r.material_id))
                 .map(|r| r.material_id.clone())
                 .collect();
+            let shared = (
+                &primary.current_material_id,
+                primary.rotation_enabled,
+                primary.rotation_period_days,
+                primary.next_rotation_ms,
+            );
+            let had = (
+                &d.rec.current_material_id,
+                d.rec.rotation_enabled,
+                d.rec.rotation_period_days,
+                d.rec.next_rotation_ms,
+            );
+            synced |= !upsert.is_empty() || !remove.is_empty() || shared != had;
             d.change(Changes { upsert, remove, events: Vec::new() });
             d.rec.current_material_id = primary.current_material_id.clone();
             d.rec.rotation_enabled = primary.rotation_enabled;
             d.rec.rotation_period_days = primary.rotation_period_days;
             d.rec.next_rotation_ms = primary.next_rotation_ms;
+        }
+        // AWS records the copy to the replicas as one event of the primary's.
+        if synced {
+            let now = self.now_ms();
+            let event = crate::audit::synchronize_multi_region_key(&primary.key, now);
+            let events = vec![crate::audit::outbox(&event, now)];
+            drafts[p].change(Changes { events, ..Changes::none() });
         }
         Ok(())
     }

@@ -147,7 +147,17 @@ async fn replicas_are_created_then_enabled_and_decrypt_each_others_ciphertexts()
     assert!(status.key_rotation_enabled);
     let e = eu.rotate_key_on_demand().key_id(&id).send().await.unwrap_err();
     assert_eq!(err(e).0, "UnsupportedOperationException");
+    let synced_before = t.events_named("SynchronizeMultiRegionKey").len();
     c.rotate_key_on_demand().key_id(&id).send().await.unwrap();
+    // The copy of the new material to the replicas is one SynchronizeMultiRegionKey of the
+    // primary's, in AWS's shape (an AwsApiCall by "AWS Internal", the primary as keyId).
+    let synced = t.events_named("SynchronizeMultiRegionKey");
+    assert_eq!(synced.len(), synced_before + 1);
+    let last = synced.last().unwrap();
+    assert_eq!(last["awsRegion"], "us-east-1");
+    assert_eq!(last["eventType"], "AwsApiCall");
+    assert_eq!(last["userIdentity"]["invokedBy"], "AWS Internal");
+    assert!(last["responseElements"]["keyId"].as_str().unwrap().ends_with(&id));
     let current = |m: aws_sdk_kms::types::KeyMetadata| m.current_key_material_id.unwrap();
     let p = current(c.describe_key().key_id(&id).send().await.unwrap().key_metadata.unwrap());
     let r = current(eu.describe_key().key_id(&id).send().await.unwrap().key_metadata.unwrap());
