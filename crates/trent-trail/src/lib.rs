@@ -4,13 +4,16 @@
 //! file's SHA-256 and chain to the previous digest by its signature, signed with a key only
 //! the root key opens. `aws cloudtrail validate-logs` checks such a trail unmodified.
 
+pub mod chain;
 pub mod delivery;
 pub mod destination;
 pub mod digest;
 pub mod layout;
 pub mod log_file;
+pub mod lookup;
 pub mod nodes;
 pub mod signing;
+pub mod sink;
 pub mod time;
 pub mod verify;
 
