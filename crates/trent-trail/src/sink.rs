@@ -74,4 +74,3 @@ impl AuditSink for LogAudit {
         false
     }
 }
-

@@ -10,11 +10,11 @@ mod recorded;
 
 pub use api_call::{ApiCall, Outcome};
 // The trail itself — its sink, chain and lookup — is the trail crate's.
+pub(crate) use recorded::{note_material, note_resource};
+pub use recorded::{recorded, Recorded};
 pub use trent_trail::lookup::LookupError;
 pub use trent_trail::sink::{AuditError, AuditSink, AuditWrite, LogAudit};
 pub use trent_trail::{chain, lookup};
-pub(crate) use recorded::{note_material, note_resource};
-pub use recorded::{recorded, Recorded};
 
 use serde_json::{json, Value};
 
