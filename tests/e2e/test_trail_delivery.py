@@ -95,8 +95,8 @@ def validate(server, endpoint, start):
 
 
 def verify_delivered(server, endpoint):
-    """`trent audit verify` of the bucket against the store (SQLite: the server stopped)."""
-    server.stop()
+    """`trent audit verify` of the bucket against the store: by the running server (admin
+    socket) while it holds the data directory, else by the command itself."""
     env = dict(s3_env(endpoint))
     return subprocess.run([TRENT, "audit", "verify", "--data-dir", server.data_dir, "--trail-bucket", BUCKET,
                            "--trail-s3-endpoint", endpoint], env=env, capture_output=True, text=True)
@@ -121,14 +121,18 @@ def delivered(tmp_path, s3_server):
 
 def test_validate_logs_passes_on_the_delivered_trail(delivered, tmp_path):
     server, endpoint, s3, start = delivered
+    # What the bucket holds before validating (the server goes on delivering meanwhile:
+    # validate-logs' own calls are recorded too).
+    digests, logs = keys(s3, DIGESTS), keys(s3, LOGS)
+    listed = {f["s3Object"] for d in digests for f in
+              json.loads(gzip.decompress(s3.get_object(Bucket=BUCKET, Key=d)["Body"].read()))["logFiles"]}
     p = validate(server, endpoint, start)
     assert p.returncode == 0, p.stdout + p.stderr
-    digests, logs = keys(s3, DIGESTS), keys(s3, LOGS)
-    assert len(digests) >= 6 and len(logs) >= 3
+    assert len(digests) >= 6 and len(logs) >= 3 and len(listed) >= 3
     assert "INVALID" not in p.stdout + p.stderr
-    # Every digest and log file the traversal reached is valid, the newest included.
+    # Every digest and every log file a digest lists is valid, the newest digest included.
     assert f"s3://{BUCKET}/{digests[-1]}\tvalid" in p.stdout + p.stderr
-    for log in logs:
+    for log in listed:
         assert f"s3://{BUCKET}/{log}\tvalid" in p.stdout + p.stderr
     # The records are CloudTrail's, one account and Region per file.
     body = json.loads(gzip.decompress(s3.get_object(Bucket=BUCKET, Key=logs[0])["Body"].read()))
@@ -216,6 +220,10 @@ def test_a_cut_tail_passes_validate_logs_but_not_trent_audit_verify(delivered):
     report = verify_delivered(server, endpoint)
     assert report.returncode == 1, report.stdout + report.stderr
     assert newest["digestS3Object"] in report.stdout, report.stdout
+    # The same from the stopped server's data directory, the store opened by the command.
+    server.stop()
+    again = verify_delivered(server, endpoint)
+    assert again.returncode == 1 and newest["digestS3Object"] in again.stdout, again.stdout
     assert "the trail's tail was cut" in report.stdout, report.stdout
 
 

@@ -31,12 +31,16 @@ pub type VerifyAudit = Arc<dyn Fn() -> anyhow::Result<serde_json::Value> + Send 
 
 /// The socket commands that are not domain admin commands.
 const VERIFY_AUDIT: &str = "VerifyAudit";
+const VERIFY_DELIVERED: &str = "VerifyDelivered";
 const ADVANCE_CLOCK: &str = "AdvanceClock";
 
 /// What the socket serves besides the domain's admin commands.
 #[derive(Clone)]
 pub struct Extras {
     pub verify: VerifyAudit,
+    /// The store and keyring a delivered trail is verified against (`VerifyDelivered`).
+    pub store: Arc<dyn trent_store::Store>,
+    pub keyring: Arc<trent_crypto::Keyring>,
     /// The test clock of a server started with `--dev-clock`.
     pub clock: Option<Arc<trent_core::ManualClock>>,
 }
@@ -119,6 +123,18 @@ async fn answer(stream: tokio::net::UnixStream, kms: Arc<Kms>, extras: Extras) {
                 Err(_) => Reply::Error("the verification failed".into()),
             }
         }
+        Ok(Ok(_)) if command == Some(VERIFY_DELIVERED) => {
+            let source = parsed
+                .get("Source")
+                .cloned()
+                .and_then(|v| serde_json::from_value(v).ok())
+                .unwrap_or_default();
+            let (store, keyring) = (extras.store.clone(), extras.keyring.clone());
+            match crate::audit_verify::verify_delivered(store.as_ref(), &keyring, &source).await {
+                Ok(v) => Reply::Ok(v),
+                Err(e) => Reply::Error(format!("{e:#}")),
+            }
+        }
         Ok(Ok(_)) if command == Some(ADVANCE_CLOCK) => {
             let ms = parsed.get("Milliseconds").and_then(|m| m.as_i64()).unwrap_or(0);
             advance_clock(&kms, extras.clock.as_deref(), ms).await
@@ -158,6 +174,15 @@ fn command_name(req: &AdminRequest) -> String {
 /// Asks the server running on `dir` to verify its audit trail.
 pub fn send_verify_audit(dir: &Path) -> anyhow::Result<serde_json::Value> {
     send(dir, &serde_json::json!({ "Command": VERIFY_AUDIT }))
+}
+
+/// Asks the server running on `dir` to verify the trail delivered to `source` against its
+/// store.
+pub fn send_verify_delivered(
+    dir: &Path,
+    source: &crate::audit_verify::DeliveredSource,
+) -> anyhow::Result<serde_json::Value> {
+    send(dir, &serde_json::json!({ "Command": VERIFY_DELIVERED, "Source": source }))
 }
 
 /// Asks the server running on `dir` to move its test clock forward by `ms`.

@@ -98,68 +98,57 @@ async fn report(a: &VerifyArgs) -> anyhow::Result<serde_json::Value> {
     audit_verify::against_store(report, store.as_ref()).await
 }
 
-/// The delivered trail against the store's chains (the store is opened here: with SQLite the
-/// server must be stopped, or this runs on a copy of its data directory).
+/// The delivered trail against the store's chains: with SQLite, by the server that holds the
+/// data directory (admin socket), else here with the store opened directly.
 async fn delivered(a: &VerifyArgs) -> anyhow::Result<()> {
+    let source = audit_verify::DeliveredSource {
+        bucket: a.trail_bucket.clone(),
+        endpoint: a.trail_s3_endpoint.clone(),
+        dir: a.trail_dir.clone(),
+        prefix: a.trail_prefix.clone(),
+    };
     let _lock = match a.place.database_url {
         Some(_) => None,
-        None => Some(crate::lock::acquire(&a.place.data_dir, "trent audit verify").map_err(
-            |e| match e {
-                crate::lock::LockError::Held(holder) => anyhow::anyhow!(
-                    "the data directory is held by {holder}: stop it to verify the delivered trail with its store (or verify a copy)"
-                ),
-                crate::lock::LockError::Io(e) => e,
-            },
-        )?),
+        None => match crate::lock::acquire(&a.place.data_dir, "trent audit verify") {
+            Ok(lock) => Some(lock),
+            Err(crate::lock::LockError::Held(holder)) => {
+                let report = crate::admin_socket::send_verify_delivered(&a.place.data_dir, &source)
+                    .with_context(|| format!("the data directory is held by {holder}"))?;
+                return print_delivered(&report, a.json);
+            }
+            Err(crate::lock::LockError::Io(e)) => return Err(e),
+        },
     };
     let (store, keyring) = crate::place::open_store(&a.place).await?;
-    let signing = trent_trail::signing::load(store.as_ref(), &keyring)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("this store has never delivered a trail: no signing key"))?;
-    let source: Box<dyn trent_trail::Destination> = match (&a.trail_bucket, &a.trail_dir) {
-        (Some(bucket), _) => Box::new(
-            trent_trail::Bucket::connect(bucket, a.trail_s3_endpoint.as_deref(), None).await,
-        ),
-        (None, Some(dir)) => Box::new(trent_trail::Directory::new(dir)),
-        (None, None) => unreachable!("checked by the caller"),
-    };
-    let place = trent_trail::TrailPlace {
-        bucket: a.trail_bucket.clone().unwrap_or_default(),
-        prefix: a.trail_prefix.clone().filter(|p| !p.is_empty()),
-        name: String::new(),
-        home_region: String::new(),
-    };
-    let der = signing.key.public_key_der();
-    let v = trent_trail::verify::verify(store.as_ref(), &place, &der, source.as_ref())
-        .await
-        .map_err(|e| anyhow::anyhow!(trent_types::error_chain(&e)))?;
-    if a.json {
-        let findings: Vec<serde_json::Value> = v
-            .findings
-            .iter()
-            .map(|f| serde_json::json!({ "object": f.object, "what": f.what }))
-            .collect();
-        let report = serde_json::json!({
-            "source": source.describe(), "chains": v.chains, "digests": v.digests,
-            "logFiles": v.log_files, "findings": findings,
-        });
-        println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
+    let report = audit_verify::verify_delivered(store.as_ref(), &keyring, &source).await?;
+    print_delivered(&report, a.json)
+}
+
+/// The delivered trail's report, as JSON or in words; an error when it is broken.
+fn print_delivered(report: &serde_json::Value, json: bool) -> anyhow::Result<()> {
+    let findings = report["findings"].as_array().cloned().unwrap_or_default();
+    if json {
+        println!("{}", serde_json::to_string_pretty(report).unwrap_or_default());
     } else {
         println!(
             "{}: {} chains (account and Region), {} digest files, {} log files checked against the store",
-            source.describe(),
-            v.chains,
-            v.digests,
-            v.log_files
+            report["source"].as_str().unwrap_or(""),
+            report["chains"],
+            report["digests"],
+            report["logFiles"]
         );
-        for f in &v.findings {
-            println!("BROKEN: {}: {}", f.object, f.what);
+        for f in &findings {
+            println!(
+                "BROKEN: {}: {}",
+                f["object"].as_str().unwrap_or(""),
+                f["what"].as_str().unwrap_or("")
+            );
         }
-        if v.findings.is_empty() {
+        if findings.is_empty() {
             println!("intact");
         }
     }
-    match v.findings.is_empty() {
+    match findings.is_empty() {
         true => Ok(()),
         false => Err(anyhow::anyhow!("the delivered trail is broken")),
     }

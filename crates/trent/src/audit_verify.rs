@@ -152,6 +152,50 @@ pub async fn against_store(
     Ok(report)
 }
 
+/// Where a delivered trail is, as `trent audit verify --trail-*` names it.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct DeliveredSource {
+    pub bucket: Option<String>,
+    pub endpoint: Option<String>,
+    pub dir: Option<PathBuf>,
+    pub prefix: Option<String>,
+}
+
+/// The delivered trail checked against the store's chains (`trent_trail::verify`), as JSON:
+/// where, what was checked, and every finding.
+pub async fn verify_delivered(
+    store: &dyn trent_store::Store,
+    keyring: &trent_crypto::Keyring,
+    s: &DeliveredSource,
+) -> anyhow::Result<Value> {
+    let signing = trent_trail::signing::load(store, keyring)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("this store has never delivered a trail: no signing key"))?;
+    let source: Box<dyn trent_trail::Destination> = match (&s.bucket, &s.dir) {
+        (Some(bucket), _) => {
+            Box::new(trent_trail::Bucket::connect(bucket, s.endpoint.as_deref(), None).await)
+        }
+        (None, Some(dir)) => Box::new(trent_trail::Directory::new(dir)),
+        (None, None) => return Err(anyhow::anyhow!("name the trail's bucket or directory")),
+    };
+    let place = trent_trail::TrailPlace {
+        bucket: s.bucket.clone().unwrap_or_default(),
+        prefix: s.prefix.clone().filter(|p| !p.is_empty()),
+        name: String::new(),
+        home_region: String::new(),
+    };
+    let der = signing.key.public_key_der();
+    let v = trent_trail::verify::verify(store, &place, &der, source.as_ref())
+        .await
+        .map_err(|e| anyhow::anyhow!(trent_types::error_chain(&e)))?;
+    let findings: Vec<Value> =
+        v.findings.iter().map(|f| json!({ "object": f.object, "what": f.what })).collect();
+    Ok(json!({
+        "source": source.describe(), "chains": v.chains, "digests": v.digests,
+        "logFiles": v.log_files, "findings": findings,
+    }))
+}
+
 /// The report in words; whether the trail is intact.
 pub fn print(report: &Value) -> bool {
     for n in report["nodes"].as_array().into_iter().flatten() {

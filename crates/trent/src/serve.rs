@@ -399,6 +399,8 @@ fn start_duties(
         };
         let extras = crate::admin_socket::Extras {
             verify: Arc::new(verify),
+            store: opened.store.clone(),
+            keyring: opened.audit_key.clone(),
             clock: domain.dev_clock.clone(),
         };
         match crate::admin_socket::serve(&cfg.data_dir, kms.clone(), extras) {
