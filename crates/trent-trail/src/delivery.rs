@@ -56,13 +56,8 @@ impl JournalRecord {
 
 /// A node's journal, read in order.
 pub trait Journal: Send + Sync {
-    /// Up to `max` records after sequence `after` (from the first when `None`), in order, and
-    /// the last sequence read (lines that are not records count too).
-    fn records_after(
-        &self,
-        after: Option<u64>,
-        max: usize,
-    ) -> std::io::Result<(Vec<JournalRecord>, Option<u64>)>;
+    /// Up to `max` records after sequence `after` (from the first when `None`), in order.
+    fn records_after(&self, after: Option<u64>, max: usize) -> std::io::Result<Vec<JournalRecord>>;
 }
 
 /// How the trail is delivered.
@@ -203,40 +198,36 @@ impl Delivery {
         let floor = &self.delivered_through;
         floor.fetch_max(after.unwrap_or(0), std::sync::atomic::Ordering::AcqRel);
         loop {
-            let journal = self.journal.clone();
-            let batch = self.settings.batch;
-            let (records, _) =
-                tokio::task::spawn_blocking(move || journal.records_after(after, batch))
-                    .await
-                    .map_err(|e| TrailError::Journal(std::io::Error::other(e)))?
-                    .map_err(TrailError::Journal)?;
-            let Some(last) = records.last().map(|r| r.sequence) else { return Ok(()) };
-            let full = records.len() >= batch;
-            let mut groups: BTreeMap<(&str, &str), Vec<&JournalRecord>> = BTreeMap::new();
-            for r in &records {
-                groups.entry((&r.account, &r.region)).or_default().push(r);
-            }
-            let mut rows = Vec::with_capacity(groups.len());
-            for ((account, region), group) in groups {
-                let packed = log_file::pack(group.iter().map(|r| (r.time_ms, r.json.as_str())))
-                    .map_err(TrailError::Pack)?;
-                let first = group[0];
-                let unique = unique_name(node, first.sequence, account, region);
-                let key = self.settings.place.log_file_key(account, region, first.time_ms, &unique);
-                self.put(&key, &packed.gzip, &[]).await?;
+            let (journal, batch) = (self.journal.clone(), self.settings.batch);
+            // Reading the journal and gzipping a batch are blocking and CPU work: off the
+            // async workers that answer requests.
+            let packed = tokio::task::spawn_blocking(move || {
+                let records = journal.records_after(after, batch).map_err(TrailError::Journal)?;
+                pack_batch(records, batch)
+            })
+            .await
+            .map_err(|e| TrailError::Journal(std::io::Error::other(e)))??;
+            let Some(batch) = packed else { return Ok(()) };
+            let mut rows = Vec::with_capacity(batch.files.len());
+            for f in batch.files {
+                let unique = unique_name(node, f.first_sequence, &f.account, &f.region);
+                let key =
+                    self.settings.place.log_file_key(&f.account, &f.region, f.first_ms, &unique);
+                self.put(&key, &f.file.gzip, &[]).await?;
                 rows.push(TrailLogFile {
                     object_key: key,
-                    account: account.to_string(),
-                    region: region.to_string(),
-                    sha256: packed.sha256_hex,
-                    oldest_ms: packed.oldest_ms,
-                    newest_ms: packed.newest_ms,
+                    account: f.account,
+                    region: f.region,
+                    sha256: f.file.sha256_hex,
+                    oldest_ms: f.file.oldest_ms,
+                    newest_ms: f.file.newest_ms,
                     delivered_ms: now_ms,
                     node: node.clone(),
-                    last_sequence: last as i64,
+                    last_sequence: batch.last as i64,
                     digest_key: None,
                 });
             }
+            let (last, full) = (batch.last, batch.full);
             let n = rows.len() as u64;
             self.store.put_log_files(rows).await?;
             self.note(|s| {
@@ -335,6 +326,49 @@ impl Delivery {
         }
         Ok(())
     }
+}
+
+/// One account's and Region's records of a batch, packed.
+struct PackedFile {
+    account: String,
+    region: String,
+    first_sequence: u64,
+    first_ms: i64,
+    file: log_file::LogFile,
+}
+
+/// A batch of the journal packed into log files: `last` its last record's sequence, `full`
+/// whether it had `batch` records (more may follow).
+struct PackedBatch {
+    files: Vec<PackedFile>,
+    last: u64,
+    full: bool,
+}
+
+/// Packs `records` into one log file per account and Region; `None` when there are none.
+fn pack_batch(
+    records: Vec<JournalRecord>,
+    batch: usize,
+) -> Result<Option<PackedBatch>, TrailError> {
+    let Some(last) = records.last().map(|r| r.sequence) else { return Ok(None) };
+    let full = records.len() >= batch;
+    let mut groups: BTreeMap<(&str, &str), Vec<&JournalRecord>> = BTreeMap::new();
+    for r in &records {
+        groups.entry((&r.account, &r.region)).or_default().push(r);
+    }
+    let mut files = Vec::with_capacity(groups.len());
+    for ((account, region), group) in groups {
+        let file = log_file::pack(group.iter().map(|r| (r.time_ms, r.json.as_str())))
+            .map_err(TrailError::Pack)?;
+        files.push(PackedFile {
+            account: account.to_string(),
+            region: region.to_string(),
+            first_sequence: group[0].sequence,
+            first_ms: group[0].time_ms,
+            file,
+        });
+    }
+    Ok(Some(PackedBatch { files, last, full }))
 }
 
 /// The 16 characters that tell apart the log files of one minute, made from what the file

@@ -25,16 +25,9 @@ impl Lines {
 }
 
 impl Journal for Lines {
-    fn records_after(
-        &self,
-        after: Option<u64>,
-        max: usize,
-    ) -> std::io::Result<(Vec<JournalRecord>, Option<u64>)> {
+    fn records_after(&self, after: Option<u64>, max: usize) -> std::io::Result<Vec<JournalRecord>> {
         let v = self.0.lock().unwrap();
-        let out: Vec<_> =
-            v.iter().filter(|r| Some(r.sequence) > after).take(max).cloned().collect();
-        let last = out.last().map(|r| r.sequence).or(after);
-        Ok((out, last))
+        Ok(v.iter().filter(|r| Some(r.sequence) > after).take(max).cloned().collect())
     }
 }
 

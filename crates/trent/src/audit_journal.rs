@@ -56,11 +56,7 @@ impl JournalReader {
 }
 
 impl Journal for JournalReader {
-    fn records_after(
-        &self,
-        after: Option<u64>,
-        max: usize,
-    ) -> std::io::Result<(Vec<JournalRecord>, Option<u64>)> {
+    fn records_after(&self, after: Option<u64>, max: usize) -> std::io::Result<Vec<JournalRecord>> {
         let files = self.files();
         let start = after.map_or(0, |a| a + 1);
         let cursor = *self.cursor.lock().unwrap_or_else(|p| p.into_inner());
@@ -71,7 +67,7 @@ impl Journal for JournalReader {
             },
             None => (files.iter().rposition(|(f, _)| *f <= start).unwrap_or(0), 0),
         };
-        let (mut records, mut last) = (Vec::new(), after);
+        let mut records = Vec::new();
         let mut stopped = None;
         'files: while let Some((first, path)) = files.get(index) {
             let mut file = File::open(path)?;
@@ -98,7 +94,6 @@ impl Journal for JournalReader {
                 if line.sequence < start {
                     continue;
                 }
-                last = Some(line.sequence);
                 if let Some(record) = line.record {
                     match JournalRecord::of(line.sequence, record.get()) {
                         Some(r) => records.push(r),
@@ -114,6 +109,6 @@ impl Journal for JournalReader {
             *self.cursor.lock().unwrap_or_else(|p| p.into_inner()) =
                 Some(Cursor { after: after_out, file_first, offset });
         }
-        Ok((records, last))
+        Ok(records)
     }
 }

@@ -134,7 +134,7 @@ impl StoreTrail {
         loop {
             let journal = self.journal.clone();
             let from = after.map(|a| a as u64);
-            let (records, _) =
+            let records =
                 tokio::task::spawn_blocking(move || journal.records_after(from, SHIP_BATCH))
                     .await
                     .map_err(|e| LookupError(Box::new(e)))?
