@@ -84,6 +84,12 @@ pub enum TrailError {
     Pack(#[source] std::io::Error),
     #[error(transparent)]
     Digest(#[from] digest::DigestError),
+    #[error("the trail's signing key cannot be opened")]
+    SigningKey(#[from] crate::signing::SigningKeyError),
+    #[error("this store has never delivered a trail: no signing key")]
+    NoSigningKey,
+    #[error("name the trail's bucket or directory")]
+    NoSource,
 }
 
 /// What GetTrailStatus and `/metrics` show of the delivery.

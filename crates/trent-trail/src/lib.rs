@@ -8,6 +8,7 @@ pub mod chain;
 pub mod delivery;
 pub mod destination;
 pub mod digest;
+pub mod journal;
 pub mod layout;
 pub mod log_file;
 pub mod lookup;

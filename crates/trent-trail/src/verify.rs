@@ -9,6 +9,7 @@ use crate::delivery::TrailError;
 use crate::destination::Destination;
 use crate::digest::{string_to_sign, DigestBody};
 use crate::{log_file, TrailPlace};
+use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use trent_store::Store;
 
@@ -141,4 +142,44 @@ pub async fn verify(
         }
     }
     Ok(out)
+}
+
+/// Where a delivered trail is, as `trent audit verify --trail-*` names it.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct DeliveredSource {
+    pub bucket: Option<String>,
+    pub endpoint: Option<String>,
+    pub dir: Option<std::path::PathBuf>,
+    pub prefix: Option<String>,
+}
+
+/// The delivered trail checked against the store's chains (`verify`), as JSON:
+/// where, what was checked, and every finding.
+pub async fn verify_delivered(
+    store: &dyn Store,
+    keyring: &trent_crypto::Keyring,
+    s: &DeliveredSource,
+) -> Result<Value, TrailError> {
+    let signing = crate::signing::load(store, keyring).await?.ok_or(TrailError::NoSigningKey)?;
+    let source: Box<dyn Destination> = match (&s.bucket, &s.dir) {
+        (Some(bucket), _) => {
+            Box::new(crate::Bucket::connect(bucket, s.endpoint.as_deref(), None).await)
+        }
+        (None, Some(dir)) => Box::new(crate::Directory::new(dir)),
+        (None, None) => return Err(TrailError::NoSource),
+    };
+    let place = TrailPlace {
+        bucket: s.bucket.clone().unwrap_or_default(),
+        prefix: s.prefix.clone().filter(|p| !p.is_empty()),
+        name: String::new(),
+        home_region: String::new(),
+    };
+    let der = signing.key.public_key_der();
+    let v = verify(store, &place, &der, source.as_ref()).await?;
+    let findings: Vec<Value> =
+        v.findings.iter().map(|f| json!({ "object": f.object, "what": f.what })).collect();
+    Ok(json!({
+        "source": source.describe(), "chains": v.chains, "digests": v.digests,
+        "logFiles": v.log_files, "findings": findings,
+    }))
 }

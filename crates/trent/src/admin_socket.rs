@@ -130,7 +130,7 @@ async fn answer(stream: tokio::net::UnixStream, kms: Arc<Kms>, extras: Extras) {
                 .and_then(|v| serde_json::from_value(v).ok())
                 .unwrap_or_default();
             let (store, keyring) = (extras.store.clone(), extras.keyring.clone());
-            match crate::audit_verify::verify_delivered(store.as_ref(), &keyring, &source).await {
+            match trent_trail::verify::verify_delivered(store.as_ref(), &keyring, &source).await {
                 Ok(v) => Reply::Ok(v),
                 Err(e) => Reply::Error(format!("{e:#}")),
             }
@@ -180,7 +180,7 @@ pub fn send_verify_audit(dir: &Path) -> anyhow::Result<serde_json::Value> {
 /// store.
 pub fn send_verify_delivered(
     dir: &Path,
-    source: &crate::audit_verify::DeliveredSource,
+    source: &trent_trail::verify::DeliveredSource,
 ) -> anyhow::Result<serde_json::Value> {
     send(dir, &serde_json::json!({ "Command": VERIFY_DELIVERED, "Source": source }))
 }

@@ -7,9 +7,10 @@
 
 use anyhow::Context as _;
 
-use crate::audit_verify;
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
+use trent_trail::journal::{self, check};
+use trent_trail::verify::DeliveredSource;
 
 #[derive(Args)]
 pub struct AuditArgs {
@@ -60,7 +61,7 @@ pub fn run(a: AuditArgs) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
         report["broken"].is_null()
     } else {
-        audit_verify::print(&report)
+        print(&report)
     };
     if intact {
         Ok(())
@@ -91,17 +92,17 @@ async fn report(a: &VerifyArgs) -> anyhow::Result<serde_json::Value> {
     };
     let (store, keyring) = crate::place::open_store(&a.place).await?;
     let report = if files.is_empty() {
-        audit_verify::verify_dir(&a.place.data_dir, &keyring)?
+        check::verify_dir(&a.place.data_dir, &keyring)?
     } else {
-        audit_verify::verify_files(files, &keyring)?
+        check::verify_files(files, &keyring)?
     };
-    audit_verify::against_store(report, store.as_ref()).await
+    Ok(journal::against_store(report, store.as_ref()).await?)
 }
 
 /// The delivered trail against the store's chains: with SQLite, by the server that holds the
 /// data directory (admin socket), else here with the store opened directly.
 async fn delivered(a: &VerifyArgs) -> anyhow::Result<()> {
-    let source = audit_verify::DeliveredSource {
+    let source = DeliveredSource {
         bucket: a.trail_bucket.clone(),
         endpoint: a.trail_s3_endpoint.clone(),
         dir: a.trail_dir.clone(),
@@ -120,7 +121,7 @@ async fn delivered(a: &VerifyArgs) -> anyhow::Result<()> {
         },
     };
     let (store, keyring) = crate::place::open_store(&a.place).await?;
-    let report = audit_verify::verify_delivered(store.as_ref(), &keyring, &source).await?;
+    let report = trent_trail::verify::verify_delivered(store.as_ref(), &keyring, &source).await?;
     print_delivered(&report, a.json)
 }
 
@@ -151,5 +152,43 @@ fn print_delivered(report: &serde_json::Value, json: bool) -> anyhow::Result<()>
     match findings.is_empty() {
         true => Ok(()),
         false => Err(anyhow::anyhow!("the delivered trail is broken")),
+    }
+}
+
+/// The report in words; whether the trail is intact.
+fn print(report: &serde_json::Value) -> bool {
+    for n in report["nodes"].as_array().into_iter().flatten() {
+        let after = n["afterLastCheckpoint"].as_u64().unwrap_or(0);
+        let last = match n["lastCheckpoint"].as_u64() {
+            Some(s) => format!("last checkpoint at sequence {s}"),
+            None => "no checkpoint yet".into(),
+        };
+        println!(
+            "node {}: {} records, {} checkpoints, {last}; {after} lines after it are protected by the chain only",
+            n["node"].as_str().unwrap_or(""),
+            n["records"],
+            n["checkpoints"],
+        );
+        if let Some(s) = n["startsAt"].as_u64() {
+            println!(
+                "  (its older files were removed: it starts at the checkpoint of sequence {s})"
+            );
+        }
+    }
+    match report.get("broken").filter(|b| !b.is_null()) {
+        None => {
+            println!("intact");
+            true
+        }
+        Some(b) => {
+            println!(
+                "BROKEN: node {}: {} line {}: {}",
+                b["node"].as_str().unwrap_or(""),
+                b["file"].as_str().unwrap_or(""),
+                b["line"],
+                b["what"].as_str().unwrap_or("")
+            );
+            false
+        }
     }
 }

@@ -3,10 +3,6 @@
 mod admin;
 mod admin_socket;
 mod audit;
-mod audit_file;
-mod audit_journal;
-mod audit_lookup;
-mod audit_verify;
 mod backup;
 mod bench;
 mod byok;

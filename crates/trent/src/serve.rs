@@ -5,7 +5,6 @@
 
 use anyhow::Context as _;
 
-use crate::audit_file::FileAudit;
 use crate::config::{AuthArg, ServeConfig, TlsChoice};
 use crate::datadir;
 use crate::storage::KeyChanges;
@@ -17,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use trent_core::{Kms, KmsConfig, ManualClock, SystemClock};
 use trent_server::{AppState, AuthMode};
+use trent_trail::journal::{FileAudit, JournalReader};
 
 pub fn run(cfg: ServeConfig) -> anyhow::Result<()> {
     crate::logging::init(&cfg.log, cfg.log_format)?;
@@ -146,7 +146,7 @@ async fn open(
     let keyring = bootstrap.open_keyring(root.as_ref()).await?;
     let audit_key = Arc::new(bootstrap.open_keyring(root.as_ref()).await?);
     let node = datadir::node_id(&cfg.data_dir, cfg.audit.node_id.as_deref())?;
-    let options = crate::audit_file::AuditOptions {
+    let options = trent_trail::journal::AuditOptions {
         node: node.clone(),
         checkpoint_every: cfg.audit.checkpoint_every,
         checkpoint_interval: cfg.audit.checkpoint_interval,
@@ -207,7 +207,7 @@ async fn open_delivery(cfg: &ServeConfig, opened: &Opened) -> anyhow::Result<Opt
         fingerprint: signing.key.fingerprint(),
         created_ms: signing.created_ms,
     };
-    let journal = Arc::new(crate::audit_journal::JournalReader::new(&cfg.data_dir));
+    let journal = Arc::new(JournalReader::new(&cfg.data_dir));
     let delivery = trent_trail::Delivery::new(
         opened.store.clone(),
         Arc::new(signing.key),
@@ -393,9 +393,9 @@ fn start_duties(
         let store = opened.store.clone();
         // Run on a blocking thread of the runtime (admin_socket.rs): the store is asked there.
         let verify = move || {
-            let report = crate::audit_verify::verify_dir(&dir, key.as_ref())?;
-            let checked = crate::audit_verify::against_store(report, store.as_ref());
-            tokio::runtime::Handle::current().block_on(checked)
+            let report = trent_trail::journal::verify_dir(&dir, key.as_ref())?;
+            let checked = trent_trail::journal::against_store(report, store.as_ref());
+            Ok(tokio::runtime::Handle::current().block_on(checked)?)
         };
         let extras = crate::admin_socket::Extras {
             verify: Arc::new(verify),
@@ -421,11 +421,11 @@ fn lookup_trail(
     tasks: &Tasks,
 ) -> Arc<dyn trent_core::audit::lookup::TrailReader> {
     if cfg.database_url.is_none() {
-        return Arc::new(crate::audit_lookup::FileTrail { dir: cfg.data_dir.clone() });
+        return Arc::new(trent_trail::journal::FileTrail { dir: cfg.data_dir.clone() });
     }
-    let trail = Arc::new(crate::audit_lookup::StoreTrail {
+    let trail = Arc::new(trent_trail::journal::StoreTrail {
         store: opened.store.clone(),
-        journal: Arc::new(crate::audit_journal::JournalReader::new(&cfg.data_dir)),
+        journal: Arc::new(JournalReader::new(&cfg.data_dir)),
         node: opened.node.clone(),
         runtime: tokio::runtime::Handle::current(),
     });

@@ -1,15 +1,14 @@
-//! The node's journal (`DATA_DIR/audit.log` and its rotated `audit-<first sequence>.log`
-//! files) read in order for the trail's delivery: the records after a sequence, remembering
+//! The node's journal read in order for the trail's delivery and the cluster's copy: the records after a sequence, remembering
 //! where the last read stopped so that a delivery round reads only what is new.
 
-use crate::audit_file::{trail_files, LIVE_FILE};
+use super::file::{first_sequence_of, trail_files, LIVE_FILE};
+use crate::{Journal, JournalRecord};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use trent_trail::{Journal, JournalRecord};
 
 /// A line of the journal, its record kept as written.
 #[derive(Deserialize)]
@@ -46,7 +45,7 @@ impl JournalReader {
             .filter_map(|p| {
                 let name = p.file_name()?.to_str()?;
                 let first = match name == LIVE_FILE {
-                    true => crate::audit_file::first_sequence_of(&p)?,
+                    true => first_sequence_of(&p)?,
                     false => name.strip_prefix("audit-")?.strip_suffix(".log")?.parse().ok()?,
                 };
                 Some((first, p))

@@ -1,11 +1,11 @@
-//! `trent audit verify`: checks the audit trail's chain and checkpoints, file by file, node
-//! by node, and names the first line that was modified, inserted, reordered or deleted. The
+//! The journal checked (`trent audit verify`): its chain and checkpoints, file by file, node
+//! by node, naming the first line that was modified, inserted, reordered or deleted; then
+//! against the store (a node it never knew, lines cut before they were delivered). The
 //! checkpoint key comes from the keyring (so the root key, or the HSM holding it, is needed).
-//! When a server holds the data directory, it verifies its own trail (admin socket).
 
-use anyhow::Context as _;
-
-use crate::audit_file::trail_files;
+use super::file::trail_files;
+use super::JournalError;
+use crate::chain::{self, CheckpointKey, Line, Numbered};
 use serde_json::{json, Value};
 use std::cell::RefCell;
 use std::fs::File;
@@ -13,16 +13,16 @@ use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::sync::Arc;
-use trent_core::audit::chain::{self, CheckpointKey, Line, Numbered};
 
 /// The complete lines of a file, numbered: a last line without its newline is being written
 /// (or was cut by a crash) and is not part of the trail yet. Read as a stream; a read error
 /// ends the lines and is kept in `error`.
 fn file_lines(
     path: &Path,
-    error: Rc<RefCell<Option<anyhow::Error>>>,
-) -> anyhow::Result<impl Iterator<Item = Numbered>> {
-    let file = File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    error: Rc<RefCell<Option<JournalError>>>,
+) -> Result<impl Iterator<Item = Numbered>, JournalError> {
+    let file = File::open(path).map_err(JournalError::io("read", path))?;
+    let owned = path.to_path_buf();
     let name: Arc<str> = path.display().to_string().into();
     let mut reader = BufReader::new(file);
     let mut number = 0;
@@ -38,8 +38,7 @@ fn file_lines(
                 Some(Numbered { file: name.clone(), line: number, text })
             }
             Err(e) => {
-                *error.borrow_mut() =
-                    Some(anyhow::Error::new(e).context(format!("cannot read {name}")));
+                *error.borrow_mut() = Some(JournalError::io("read", &owned)(e));
                 None
             }
         }
@@ -55,7 +54,7 @@ fn node_of(path: &Path) -> Option<String> {
 
 /// Verifies `files` (oldest first), each node's files as one chain, streamed; the report as
 /// JSON: every node's counts, and the first break, if any.
-pub fn verify_files(files: &[PathBuf], key: &dyn CheckpointKey) -> anyhow::Result<Value> {
+pub fn verify_files(files: &[PathBuf], key: &dyn CheckpointKey) -> Result<Value, JournalError> {
     let mut nodes: Vec<(String, Vec<&PathBuf>)> = Vec::new();
     for f in files {
         // An empty file (a live file just rotated) has nothing to verify.
@@ -101,10 +100,10 @@ pub fn verify_files(files: &[PathBuf], key: &dyn CheckpointKey) -> anyhow::Resul
 }
 
 /// The trail of a data directory.
-pub fn verify_dir(dir: &Path, key: &dyn CheckpointKey) -> anyhow::Result<Value> {
+pub fn verify_dir(dir: &Path, key: &dyn CheckpointKey) -> Result<Value, JournalError> {
     let files = trail_files(dir);
     if files.is_empty() {
-        return Err(anyhow::anyhow!("{} has no audit trail", dir.display()));
+        return Err(JournalError::NoTrail(dir.to_path_buf()));
     }
     verify_files(&files, key)
 }
@@ -116,7 +115,7 @@ pub fn verify_dir(dir: &Path, key: &dyn CheckpointKey) -> anyhow::Result<Value> 
 pub async fn against_store(
     mut report: Value,
     store: &dyn trent_store::Store,
-) -> anyhow::Result<Value> {
+) -> Result<Value, JournalError> {
     if !report["broken"].is_null() {
         return Ok(report);
     }
@@ -124,7 +123,7 @@ pub async fn against_store(
     for n in nodes {
         let node = n["node"].as_str().unwrap_or_default();
         let broken = |what: String| json!({ "node": node, "file": "", "line": 0, "what": what });
-        if !trent_trail::nodes::known(store, node).await? {
+        if !crate::nodes::known(store, node).await? {
             report["broken"] = broken(
                 "this node is unknown to the store: no server of this store ever wrote as it"
                     .into(),
@@ -150,86 +149,4 @@ pub async fn against_store(
         }
     }
     Ok(report)
-}
-
-/// Where a delivered trail is, as `trent audit verify --trail-*` names it.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct DeliveredSource {
-    pub bucket: Option<String>,
-    pub endpoint: Option<String>,
-    pub dir: Option<PathBuf>,
-    pub prefix: Option<String>,
-}
-
-/// The delivered trail checked against the store's chains (`trent_trail::verify`), as JSON:
-/// where, what was checked, and every finding.
-pub async fn verify_delivered(
-    store: &dyn trent_store::Store,
-    keyring: &trent_crypto::Keyring,
-    s: &DeliveredSource,
-) -> anyhow::Result<Value> {
-    let signing = trent_trail::signing::load(store, keyring)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("this store has never delivered a trail: no signing key"))?;
-    let source: Box<dyn trent_trail::Destination> = match (&s.bucket, &s.dir) {
-        (Some(bucket), _) => {
-            Box::new(trent_trail::Bucket::connect(bucket, s.endpoint.as_deref(), None).await)
-        }
-        (None, Some(dir)) => Box::new(trent_trail::Directory::new(dir)),
-        (None, None) => return Err(anyhow::anyhow!("name the trail's bucket or directory")),
-    };
-    let place = trent_trail::TrailPlace {
-        bucket: s.bucket.clone().unwrap_or_default(),
-        prefix: s.prefix.clone().filter(|p| !p.is_empty()),
-        name: String::new(),
-        home_region: String::new(),
-    };
-    let der = signing.key.public_key_der();
-    let v = trent_trail::verify::verify(store, &place, &der, source.as_ref())
-        .await
-        .map_err(|e| anyhow::anyhow!(trent_types::error_chain(&e)))?;
-    let findings: Vec<Value> =
-        v.findings.iter().map(|f| json!({ "object": f.object, "what": f.what })).collect();
-    Ok(json!({
-        "source": source.describe(), "chains": v.chains, "digests": v.digests,
-        "logFiles": v.log_files, "findings": findings,
-    }))
-}
-
-/// The report in words; whether the trail is intact.
-pub fn print(report: &Value) -> bool {
-    for n in report["nodes"].as_array().into_iter().flatten() {
-        let after = n["afterLastCheckpoint"].as_u64().unwrap_or(0);
-        let last = match n["lastCheckpoint"].as_u64() {
-            Some(s) => format!("last checkpoint at sequence {s}"),
-            None => "no checkpoint yet".into(),
-        };
-        println!(
-            "node {}: {} records, {} checkpoints, {last}; {after} lines after it are protected by the chain only",
-            n["node"].as_str().unwrap_or(""),
-            n["records"],
-            n["checkpoints"],
-        );
-        if let Some(s) = n["startsAt"].as_u64() {
-            println!(
-                "  (its older files were removed: it starts at the checkpoint of sequence {s})"
-            );
-        }
-    }
-    match report.get("broken").filter(|b| !b.is_null()) {
-        None => {
-            println!("intact");
-            true
-        }
-        Some(b) => {
-            println!(
-                "BROKEN: node {}: {} line {}: {}",
-                b["node"].as_str().unwrap_or(""),
-                b["file"].as_str().unwrap_or(""),
-                b["line"],
-                b["what"].as_str().unwrap_or("")
-            );
-            false
-        }
-    }
 }

@@ -6,12 +6,14 @@
 //! each node copies its journal every second, and before it answers a lookup (so a caller
 //! sees its own calls at once, and every node's within a second).
 
-use crate::audit_file::trail_files;
+use super::file::trail_files;
+use super::reader::JournalReader;
+use crate::chain::Line;
+use crate::lookup::{matches, LookupError, LookupPage, LookupQuery, TrailReader};
+use crate::Journal as _;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::PathBuf;
-use trent_core::audit::chain::Line;
-use trent_core::audit::lookup::{matches, LookupError, LookupPage, LookupQuery, TrailReader};
 
 const SCAN_BUDGET: usize = 32 << 20;
 const CHUNK: u64 = 64 << 10;
@@ -68,10 +70,8 @@ impl TrailReader for FileTrail {
         let mut page = LookupPage::default();
         let mut scanned = 0usize;
         for path in trail_files(&self.dir).into_iter().rev() {
-            let lines = Backwards::open(&path).map_err(|e| {
-                let e = anyhow::Error::new(e).context(format!("cannot read {}", path.display()));
-                LookupError(e.into())
-            })?;
+            let lines = Backwards::open(&path)
+                .map_err(|e| LookupError(Box::new(super::JournalError::io("read", &path)(e))))?;
             for text in lines {
                 scanned += text.len() + 1;
                 let Ok(line) = serde_json::from_slice::<Line>(&text) else { continue };
@@ -115,7 +115,7 @@ const HISTORY_MS: i64 = 90 * 86_400_000;
 /// Every node's records, from the store (several nodes on one PostgreSQL).
 pub struct StoreTrail {
     pub store: std::sync::Arc<dyn trent_store::Store>,
-    pub journal: std::sync::Arc<crate::audit_journal::JournalReader>,
+    pub journal: std::sync::Arc<JournalReader>,
     pub node: String,
     /// Lookups run on blocking threads: they wait for the store on this runtime.
     pub runtime: tokio::runtime::Handle,
@@ -128,7 +128,6 @@ fn store_error(e: trent_store::StoreError) -> LookupError {
 impl StoreTrail {
     /// Copies this node's journal records not yet in the store.
     pub async fn ship(&self) -> Result<usize, LookupError> {
-        use trent_trail::Journal as _;
         let mut shipped = 0;
         let mut after = self.store.shipped_through(&self.node).await.map_err(store_error)?;
         loop {
@@ -245,7 +244,7 @@ mod tests {
     #[test]
     fn an_expiry_notice_in_the_trail_does_not_end_a_lookup() {
         let dir = tempfile::tempdir().unwrap();
-        let mut chain = trent_core::audit::chain::Chain::start("n");
+        let mut chain = crate::chain::Chain::start("n");
         let call = serde_json::json!({
             "eventTime": "2026-12-01T10:00:00Z", "eventName": "ImportKeyMaterial",
             "recipientAccountId": "111122223333",

@@ -1,17 +1,18 @@
 //! The audit trail of `trent serve`: `DATA_DIR/audit.log`, JSON lines (mode 0600) chained by
-//! digests with signed checkpoints (`trent_core::audit::chain`), rotated by size and age
+//! digests with signed checkpoints (`crate::chain`), rotated by size and age
 //! into `audit-<first sequence>.log` without breaking the chain. A write that fails is
 //! reported to the caller (the server then fails the call, unless it runs fail-open) and
 //! leaves the file and the chain as they were. docs/audit.md.
 
+use super::JournalError;
+use crate::chain::{Chain, CheckpointKey};
+use crate::sink::{AuditError, AuditSink, AuditWrite};
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
-use trent_core::audit::chain::{Chain, CheckpointKey};
-use trent_core::audit::{AuditError, AuditSink, AuditWrite};
 
 pub const LIVE_FILE: &str = "audit.log";
 
@@ -81,10 +82,6 @@ struct Queue {
     writes: u64,
 }
 
-fn io(what: &str, path: &Path, e: std::io::Error) -> anyhow::Error {
-    anyhow::Error::new(e).context(format!("cannot {what} {}", path.display()))
-}
-
 fn open_append(path: &Path) -> std::io::Result<File> {
     OpenOptions::new().create(true).append(true).read(true).mode(0o600).open(path)
 }
@@ -104,11 +101,11 @@ fn last_line(file: &mut File) -> std::io::Result<(Option<String>, u64)> {
     Ok((Some(line), start + end as u64 + 1))
 }
 
-pub(crate) fn first_sequence_of(path: &Path) -> Option<u64> {
+pub fn first_sequence_of(path: &Path) -> Option<u64> {
     use std::io::BufRead;
     let mut line = String::new();
     std::io::BufReader::new(File::open(path).ok()?.take(1 << 20)).read_line(&mut line).ok()?;
-    serde_json::from_str::<trent_core::audit::chain::Line>(line.trim_end()).ok().map(|l| l.sequence)
+    serde_json::from_str::<crate::chain::Line>(line.trim_end()).ok().map(|l| l.sequence)
 }
 
 /// The trail's files in a directory, oldest first: rotated ones by their first sequence,
@@ -141,14 +138,14 @@ impl FileAudit {
         dir: &Path,
         key: Arc<dyn CheckpointKey>,
         options: AuditOptions,
-    ) -> anyhow::Result<Arc<Self>> {
+    ) -> Result<Arc<Self>, JournalError> {
         let path = dir.join(LIVE_FILE);
-        let mut file = open_append(&path).map_err(|e| io("open", &path, e))?;
-        let (last, complete) = last_line(&mut file).map_err(|e| io("read", &path, e))?;
-        let len = file.metadata().map_err(|e| io("read", &path, e))?.len();
+        let mut file = open_append(&path).map_err(JournalError::io("open", &path))?;
+        let (last, complete) = last_line(&mut file).map_err(JournalError::io("read", &path))?;
+        let len = file.metadata().map_err(JournalError::io("read", &path))?.len();
         if complete < len {
             tracing::warn!(file = %path.display(), bytes = len - complete, "dropping a line cut by a crash at the end of the audit trail");
-            file.set_len(complete).map_err(|e| io("truncate", &path, e))?;
+            file.set_len(complete).map_err(JournalError::io("truncate", &path))?;
         }
         // After a rotation the live file may be new; the chain then goes on from the newest
         // rotated file.
@@ -174,13 +171,13 @@ impl FileAudit {
                         .unwrap_or(0)
                 ));
                 drop(file);
-                std::fs::rename(&path, &aside).map_err(|e| io("set aside", &path, e))?;
+                std::fs::rename(&path, &aside).map_err(JournalError::io("set aside", &path))?;
                 tracing::warn!(file = %aside.display(), "the audit trail was not this node's chain; set aside, a new chain begins");
-                let file = open_append(&path).map_err(|e| io("open", &path, e))?;
+                let file = open_append(&path).map_err(JournalError::io("open", &path))?;
                 (Chain::start(&options.node), file)
             }
         };
-        let bytes = file.seek(SeekFrom::End(0)).map_err(|e| io("read", &path, e))?;
+        let bytes = file.seek(SeekFrom::End(0)).map_err(JournalError::io("read", &path))?;
         let first_sequence = first_sequence_of(&path).unwrap_or(chain.next_sequence());
         let writer = Writer {
             dir: dir.to_path_buf(),
@@ -258,7 +255,7 @@ fn now_text() -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0);
-    trent_core::audit::event_time(ms)
+    crate::time::iso(ms)
 }
 
 impl Writer {
@@ -509,8 +506,8 @@ impl Drop for Flushing {
 
 #[cfg(test)]
 mod tests {
+    use super::super::check::verify_dir;
     use super::*;
-    use crate::audit_verify::verify_dir;
     use serde_json::json;
     use trent_crypto::Keyring;
 
