@@ -91,6 +91,14 @@ class Server:
         assert p.returncode == 0, p.stderr
         return json.loads(p.stdout)
 
+    def audit_events(self):
+        """The journal's records as CloudTrail shows them (`trent audit events`: API calls are
+        kept compact in audit.log and rendered), oldest first; expiry notices as written."""
+        import json
+        p = subprocess.run([TRENT, "audit", "events", "--data-dir", self.data_dir], capture_output=True, text=True)
+        assert p.returncode == 0, p.stderr
+        return [json.loads(l) for l in p.stdout.splitlines()]
+
     def account_client(self, account, partition, region):
         """A boto3 client of a new account in `partition` (its root), signing for `region`."""
         root = self.admin("create-account", "--account-id", account, "--partition", partition)["Root"]

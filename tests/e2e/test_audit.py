@@ -16,15 +16,8 @@ from conftest import ROOT, TRENT
 GUIDE = os.path.join(ROOT, "tests", "e2e", "byok_guide.sh")
 
 
-def trail(server):
-    lines = []
-    for path in sorted(glob.glob(os.path.join(server.data_dir, "audit*.log"))):
-        lines += [json.loads(l) for l in open(path) if l.strip()]
-    return lines
-
-
 def records(server):
-    return [l["record"] for l in trail(server) if "record" in l]
+    return server.audit_events()
 
 
 def verify(server, *files):

@@ -85,8 +85,7 @@ def test_material_expires_at_valid_to_and_reimport_restores(server):
     import_material(kms, key_id, material, ExpirationModel="KEY_MATERIAL_DOES_NOT_EXPIRE")
     assert kms.decrypt(CiphertextBlob=ct)["Plaintext"] == b"before expiry"
     # The expiry was recorded as a CloudTrail-shaped service event in the audit log.
-    lines = [json.loads(line) for line in open(os.path.join(server.data_dir, "audit.log"))]
-    events = [line["record"] for line in lines if "record" in line]
+    events = server.audit_events()
     expired = [e for e in events if e.get("eventName") == "DeleteExpiredKeyMaterial"]
     assert expired and expired[0]["serviceEventDetails"]["keyId"] == key_id
 

@@ -127,8 +127,7 @@ def test_an_expiry_warning_reaches_the_webhook_and_the_audit_trail(make_server):
         assert event["resources"] == [f"arn:aws:kms:us-east-1:111122223333:key/{expiring}"]
         assert event["detail"]["lead-time-seconds"] == 30 * 86400
         assert server.stop() == 0
-        lines = [json.loads(l) for l in open(os.path.join(server.data_dir, "audit.log")) if l.strip()]
-        notices = [l["record"] for l in lines if l.get("record", {}).get("detail-type")]
+        notices = [r for r in server.audit_events() if r.get("detail-type")]
         assert [n["id"] for n in notices] == [event["id"]], "the notice is in the trail, once"
         verified = subprocess.run([TRENT, "audit", "verify", "--data-dir", server.data_dir],
                                   capture_output=True, text=True)

@@ -131,8 +131,7 @@ def test_the_guides_multi_region_import_procedure(make_server, tmp_path):
     assert meta["MultiRegionConfiguration"]["ReplicaKeys"] == []
     assert error(lambda: us.describe_key(KeyId=key))[0] == "NotFoundException"
     assert server.stop() == 0
-    trail = [json.loads(l)["record"] for l in open(os.path.join(server.data_dir, "audit.log"))
-             if l.strip() and "record" in json.loads(l)]
+    trail = server.audit_events()
     created = [(r["eventName"], r["awsRegion"]) for r in trail if r.get("eventName") in ("CreateKey", "ReplicateKey")]
     assert ("CreateKey", "eu-west-1") in created and ("ReplicateKey", "us-east-1") in created
 
@@ -150,8 +149,7 @@ def test_get_key_last_usage_names_the_audit_record(server):
     # The audit trail has the record of that call under that event id.
     deadline = time.time() + 10
     while time.time() < deadline:
-        records = [json.loads(l).get("record", {}) for l in open(os.path.join(server.data_dir, "audit.log"))
-                   if l.strip()]
+        records = server.audit_events()
         match = [r for r in records if r.get("eventID") == last["CloudTrailEventId"]]
         if match:
             break

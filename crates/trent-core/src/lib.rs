@@ -157,9 +157,12 @@ struct Hooks {
 }
 
 impl Hooks {
-    /// Writes an audit record (of an API call, made by the HTTP layer: the text of one JSON
-    /// object) to this service's sink; `Ok` once it is in the trail.
-    async fn record(&self, event: String) -> std::result::Result<(), audit::AuditError> {
+    /// Writes an audit entry (an API call's, made by the HTTP layer, or a record in
+    /// CloudTrail's shape) to this service's sink; `Ok` once it is in the trail.
+    async fn record(
+        &self,
+        event: trent_trail::Entry,
+    ) -> std::result::Result<(), audit::AuditError> {
         let written = self.audit.record(event).written().await;
         if written.is_err() {
             self.audit_failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -174,7 +177,7 @@ impl Hooks {
             failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             tracing::error!(error = %e, event = what, "a service event is not in the audit trail");
         };
-        let write = self.audit.record(event.to_string());
+        let write = self.audit.record(trent_trail::Entry::Record(event.to_string()));
         match (&write, tokio::runtime::Handle::try_current()) {
             // Nobody waits for a service event's queued record: it is checked on the side.
             (audit::AuditWrite::Queued(_), Ok(rt)) => {
@@ -265,9 +268,12 @@ impl Kms {
         self.clock.now_ms()
     }
 
-    /// Writes an audit record (of an API call, made by the HTTP layer: the text of one JSON
-    /// object) to this service's sink; `Ok` once it is in the trail.
-    pub async fn record_audit(&self, event: String) -> std::result::Result<(), audit::AuditError> {
+    /// Writes an audit entry (an API call's, made by the HTTP layer, or a record in
+    /// CloudTrail's shape) to this service's sink; `Ok` once it is in the trail.
+    pub async fn record_audit(
+        &self,
+        event: trent_trail::Entry,
+    ) -> std::result::Result<(), audit::AuditError> {
         self.hooks.record(event).await
     }
 
@@ -275,11 +281,11 @@ impl Kms {
     /// trail together so that they share a write; `Ok` once all are in the trail.
     pub async fn record_audit_all(
         &self,
-        events: Vec<String>,
+        events: Vec<trent_trail::Entry>,
     ) -> std::result::Result<(), audit::AuditError> {
-        if events.len() == 1 {
-            let event = events.into_iter().next().unwrap_or_default();
-            return self.hooks.record(event).await;
+        if let [_] = events.as_slice() {
+            let mut events = events;
+            return self.hooks.record(events.remove(0)).await;
         }
         let writes: Vec<_> = events.into_iter().map(|e| self.hooks.audit.record(e)).collect();
         let mut outcome = Ok(());

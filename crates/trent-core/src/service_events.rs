@@ -22,7 +22,7 @@ impl Kms {
             return;
         }
         for e in events {
-            match self.hooks.record(e.record).await {
+            match self.hooks.record(trent_trail::Entry::Record(e.record)).await {
                 Ok(()) => {
                     if let Err(err) = self.store.outbox_done(&e.event_id).await {
                         // Left in the outbox, it would be written a second time.

@@ -41,6 +41,9 @@ pub struct Line {
     pub previous_digest: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub record: Option<Value>,
+    /// A call in its compact form (`crate::record::Call`), rendered when read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub call: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checkpoint: Option<Checkpoint>,
 }
@@ -113,6 +116,7 @@ impl Chain {
             sequence: self.next_sequence,
             previous_digest: self.previous.clone(),
             record,
+            call: None,
             checkpoint,
         };
         // A struct of strings, numbers and JSON values always serializes.
@@ -138,6 +142,19 @@ impl Chain {
 
     /// `record_text`, appended to `out` (the writer's batch) without a copy of its own.
     pub fn push_record_text(&mut self, record: &str, out: &mut String) {
+        self.push_member("record", record, out);
+    }
+
+    /// The line of a sink's entry (a compact call under `call`, a record under `record`),
+    /// appended to `out`.
+    pub fn push_entry(&mut self, entry: &crate::record::Entry, out: &mut String) {
+        match entry {
+            crate::record::Entry::Call(text) => self.push_member("call", text, out),
+            crate::record::Entry::Record(text) => self.push_member("record", text, out),
+        }
+    }
+
+    fn push_member(&mut self, member: &str, text: &str, out: &mut String) {
         use std::fmt::Write as _;
         let start = out.len();
         // Field order and spelling as `Line` serializes them.
@@ -146,8 +163,10 @@ impl Chain {
         // Writing to a String cannot fail.
         let _ = write!(out, ",\"sequence\":{},\"previousDigest\":\"", self.next_sequence);
         out.push_str(&self.previous);
-        out.push_str("\",\"record\":");
-        out.push_str(record);
+        out.push_str("\",\"");
+        out.push_str(member);
+        out.push_str("\":");
+        out.push_str(text);
         out.push('}');
         self.next_sequence += 1;
         self.previous.clear();
@@ -267,12 +286,12 @@ pub fn verify(
                 }
             });
         }
-        match (&line.record, &line.checkpoint) {
-            (Some(_), None) => {
+        match (line.record.is_some() || line.call.is_some(), &line.checkpoint) {
+            (true, None) => {
                 v.records += 1;
                 v.after_last_checkpoint += 1;
             }
-            (None, Some(c)) => {
+            (false, Some(c)) => {
                 let msg = checkpoint_message(node, line.sequence, &line.previous_digest, &c.time);
                 let tag = hex::decode(&c.mac).unwrap_or_default();
                 if !key.verify(&msg, &tag) {

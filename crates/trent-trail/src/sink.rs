@@ -1,6 +1,8 @@
 //! Where records go: the sink the domain and the HTTP layer hand each record to (the
 //! binary's journal, a test's memory, or the log), and what a write that failed says.
 
+use crate::record::Entry;
+
 /// A record that could not be written (the trail does not hold it). Shown with its cause, so
 /// that the log line of one says why; cloned to every caller whose record was in the failed
 /// write.
@@ -21,8 +23,9 @@ impl From<std::io::Error> for AuditError {
 }
 
 pub trait AuditSink: Send + Sync {
-    /// Appends one record, the text of one JSON object; done once it is in the trail.
-    fn record(&self, event: String) -> AuditWrite;
+    /// Appends one entry (a call's compact record, or a record in CloudTrail's shape); done
+    /// once it is in the trail.
+    fn record(&self, entry: Entry) -> AuditWrite;
 
     /// Whether a record handed here is in a trail (a journal), not only in the log: service
     /// and admin events leave the store's outbox only for a sink that keeps them.
@@ -65,8 +68,8 @@ impl AuditWrite {
 pub struct LogAudit;
 
 impl AuditSink for LogAudit {
-    fn record(&self, event: String) -> AuditWrite {
-        tracing::info!(target: "audit", event = %event);
+    fn record(&self, entry: Entry) -> AuditWrite {
+        tracing::info!(target: "audit", event = %entry.rendered());
         AuditWrite::Done(Ok(()))
     }
 

@@ -1,14 +1,15 @@
-//! The CloudTrail record of one API call ("AwsApiCall"), success or failure, as the AWS KMS
-//! developer guide's examples show it
-//! (<https://docs.aws.amazon.com/kms/latest/developerguide/understanding-kms-entries.html>).
+//! The record of one API call ("AwsApiCall"), success or failure, as the HTTP layer saw it.
 //! The HTTP layer fills it in one place for every request that names an operation; what
-//! the request and response show is the generated `Trail` view (no blob, no secret).
+//! the request and response show is the generated `Trail` view (no blob, no secret). It goes
+//! to the trail in the journal's compact form (`trent_trail::record::Call`), rendered in
+//! CloudTrail's shape when the trail is read.
 
-use super::{event_time, Recorded};
+use super::Recorded;
 use crate::Caller;
-use serde::Serialize;
 use serde_json::Value;
 use std::borrow::Cow;
+use trent_trail::record::{account_of, client_text, Call, KMS_SOURCE};
+use trent_trail::Entry;
 
 /// How the call ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,157 +53,6 @@ pub struct ApiCall<'a> {
     pub client_answered: Option<&'a str>,
 }
 
-/// A client-supplied string in a record is cut to this many characters.
-const MAX_CLIENT_TEXT: usize = 256;
-
-fn client_text(s: &str) -> &str {
-    s.char_indices().nth(MAX_CLIENT_TEXT).map_or(s, |(end, _)| &s[..end])
-}
-
-/// AWS's unique id of an IAM user is `AIDA` and 17 characters; Trent keeps no such id, so it
-/// derives a stable one from the user's ARN.
-fn user_principal_id(arn: &str) -> String {
-    const BASE32: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-    let d = trent_crypto::sha256(arn.as_bytes());
-    let tail: String = d.iter().take(17).map(|b| BASE32[(b % 32) as usize] as char).collect();
-    format!("AIDA{tail}")
-}
-
-/// CloudTrail's `userIdentity`: Root, IAMUser, or Unknown for a refused authentication
-/// (only what the request claimed).
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct UserIdentity<'a> {
-    #[serde(rename = "type")]
-    kind: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    principal_id: Option<Cow<'a, str>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    arn: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    account_id: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    access_key_id: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    user_name: Option<&'a str>,
-}
-
-fn user_identity<'a>(call: &ApiCall<'a>) -> UserIdentity<'a> {
-    let Some(c) = call.caller else {
-        return UserIdentity {
-            kind: "Unknown",
-            principal_id: None,
-            arn: None,
-            account_id: None,
-            access_key_id: call.presented_access_key_id.map(client_text),
-            user_name: None,
-        };
-    };
-    let user = c.principal_arn.rsplit_once(":user/").map(|(_, name)| name);
-    UserIdentity {
-        kind: if user.is_some() { "IAMUser" } else { "Root" },
-        principal_id: Some(match user {
-            Some(_) => Cow::Owned(user_principal_id(&c.principal_arn)),
-            None => Cow::Borrowed(c.account.as_str()),
-        }),
-        arn: Some(&c.principal_arn),
-        account_id: Some(&c.account),
-        access_key_id: Some(&c.access_key_id),
-        user_name: user,
-    }
-}
-
-/// The account of a resource ARN (`arn:partition:kms:region:account:...`).
-fn account_of(arn: &str) -> &str {
-    arn.split(':').nth(4).unwrap_or("")
-}
-
-#[derive(Serialize)]
-struct Resource<'a> {
-    #[serde(rename = "accountId")]
-    account_id: &'a str,
-    #[serde(rename = "type")]
-    kind: &'static str,
-    #[serde(rename = "ARN")]
-    arn: &'a str,
-}
-
-/// `additionalEventData`: `keyMaterialId` for a call that used one material (ReEncrypt's two
-/// are source and destination, as in AWS's ReEncrypt example), and Trent's own notes.
-#[derive(Serialize, Default)]
-#[serde(rename_all = "camelCase")]
-struct AdditionalEventData<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    key_material_id: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    source_key_material_id: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    destination_key_material_id: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    unauthenticated_calls_not_recorded: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    client_answered: Option<&'a str>,
-}
-
-impl<'a> AdditionalEventData<'a> {
-    fn of(call: &ApiCall<'a>) -> Option<Self> {
-        let mut d = AdditionalEventData::default();
-        match call.recorded.key_material_ids.as_slice() {
-            [] => {}
-            [one] => d.key_material_id = Some(one),
-            [source, destination, ..] => {
-                d.source_key_material_id = Some(source);
-                d.destination_key_material_id = Some(destination);
-            }
-        }
-        let left_out = call.unauthenticated_calls_not_recorded;
-        d.unauthenticated_calls_not_recorded = (left_out > 0).then_some(left_out);
-        d.client_answered = call.client_answered;
-        let empty = d.key_material_id.is_none()
-            && d.source_key_material_id.is_none()
-            && d.unauthenticated_calls_not_recorded.is_none()
-            && d.client_answered.is_none();
-        (!empty).then_some(d)
-    }
-}
-
-/// The record, in the order of CloudTrail's examples, serialized as it is built: no
-/// intermediate JSON tree (building one was a fifth of an Encrypt's CPU, by perf).
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Event<'a> {
-    event_version: &'static str,
-    user_identity: UserIdentity<'a>,
-    event_time: String,
-    event_source: &'a str,
-    event_name: &'a str,
-    aws_region: &'a str,
-    #[serde(rename = "sourceIPAddress")]
-    source_ip_address: &'a str,
-    user_agent: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    error_code: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    error_message: Option<&'a str>,
-    request_parameters: &'a Value,
-    response_elements: &'a Value,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    additional_event_data: Option<AdditionalEventData<'a>>,
-    #[serde(rename = "requestID")]
-    request_id: &'a str,
-    #[serde(rename = "eventID")]
-    event_id: &'a str,
-    read_only: bool,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    resources: Vec<Resource<'a>>,
-    event_type: &'static str,
-    management_event: bool,
-    recipient_account_id: &'a str,
-    #[serde(rename = "sharedEventID", skip_serializing_if = "Option::is_none")]
-    shared_event_id: Option<&'a str>,
-    event_category: &'static str,
-}
-
 impl ApiCall<'_> {
     /// The accounts other than the caller's whose keys a successful call used: CloudTrail
     /// gives each of them its own record of the call.
@@ -228,67 +78,69 @@ impl ApiCall<'_> {
     /// "when an account uses an AWS KMS key that belongs to another account, the account that
     /// used the KMS key and the account that owns the KMS key receive separate CloudTrail
     /// events for the same action"). A refused call is in the caller's account only.
-    pub fn to_records(&self) -> Vec<String> {
+    pub fn to_records(&self) -> Vec<Entry> {
         let owners = self.other_owners();
         if owners.is_empty() {
-            return vec![self.to_json()];
+            return vec![self.entry(None, None)];
         }
         let shared = trent_crypto::new_key_id().unwrap_or_default();
-        let mut out = vec![self.render(None, Some(&shared))];
+        let mut out = vec![self.entry(None, Some(&shared))];
         for owner in owners {
             let event_id = trent_crypto::new_key_id().unwrap_or_default();
-            out.push(self.render(Some((owner, &event_id)), Some(&shared)));
+            out.push(self.entry(Some((owner, &event_id)), Some(&shared)));
         }
         out
     }
 
-    /// The record as one JSON object's text, with CloudTrail's member names.
+    /// The record in CloudTrail's shape, as the trail renders it: one JSON object's text.
     pub fn to_json(&self) -> String {
-        self.render(None, None)
+        self.entry(None, None).rendered()
     }
 
-    /// The record, in the caller's account or (`recipient`) in another account with its own
-    /// event id.
-    fn render(&self, recipient: Option<(&str, &str)>, shared_event_id: Option<&str>) -> String {
-        let (error_code, error_message) = match self.outcome {
-            Outcome::Failed { code, message } => (Some(code), Some(message)),
-            Outcome::Succeeded => (None, None),
-        };
-        // Keys before aliases, as in AWS's CreateAlias example.
-        let arns = &self.recorded.resources;
-        let keys = arns.iter().filter(|arn| !arn.contains(":alias/"));
-        let aliases = arns.iter().filter(|arn| arn.contains(":alias/"));
-        let resources = keys
-            .chain(aliases)
-            .map(|arn| Resource { account_id: account_of(arn), kind: "AWS::KMS::Key", arn })
-            .collect();
-        let event = Event {
-            event_version: "1.11",
-            user_identity: user_identity(self),
-            event_time: event_time(self.event_time_ms),
-            event_source: self.event_source,
-            event_name: self.operation,
-            aws_region: self.region,
-            source_ip_address: self.source_ip.unwrap_or(""),
-            user_agent: client_text(self.user_agent.unwrap_or("")),
-            error_code,
-            error_message,
+    /// The journal's entry of the record, in the caller's account or (`recipient`) in another
+    /// account with its own event id.
+    fn entry(&self, recipient: Option<(&str, &str)>, shared_event_id: Option<&str>) -> Entry {
+        let caller = self.caller;
+        let call = Call {
+            time_ms: self.event_time_ms,
+            source: (self.event_source != KMS_SOURCE).then_some(Cow::Borrowed(self.event_source)),
+            operation: Cow::Borrowed(self.operation),
+            read_only: self.read_only,
+            region: Cow::Borrowed(self.region),
+            // The account follows from the caller's ARN; kept only where it would not.
+            account: caller
+                .filter(|c| account_of(&c.principal_arn) != c.account)
+                .map(|c| Cow::Borrowed(c.account.as_str())),
+            principal_arn: caller.map(|c| Cow::Borrowed(c.principal_arn.as_str())),
+            access_key_id: match caller {
+                Some(c) => Some(Cow::Borrowed(c.access_key_id.as_str())),
+                None => self.presented_access_key_id.map(|k| Cow::Borrowed(client_text(k))),
+            },
+            source_ip: self.source_ip.map(Cow::Borrowed),
+            user_agent: self.user_agent.map(|u| Cow::Borrowed(client_text(u))),
+            request_id: Cow::Borrowed(self.request_id),
+            event_id: Cow::Borrowed(recipient.map_or(self.event_id, |r| r.1)),
             request_parameters: self.request_parameters,
             response_elements: self.response_elements,
-            additional_event_data: AdditionalEventData::of(self),
-            request_id: self.request_id,
-            event_id: recipient.map_or(self.event_id, |r| r.1),
-            read_only: self.read_only,
-            resources,
-            event_type: "AwsApiCall",
-            management_event: true,
-            recipient_account_id: recipient
-                .map_or_else(|| self.caller.map_or("", |c| c.account.as_str()), |r| r.0),
-            shared_event_id,
-            event_category: "Management",
+            error: match self.outcome {
+                Outcome::Failed { code, message } => {
+                    Some((Cow::Borrowed(code), Cow::Borrowed(message)))
+                }
+                Outcome::Succeeded => None,
+            },
+            resources: self.recorded.resources.iter().map(|r| Cow::Borrowed(r.as_str())).collect(),
+            key_material_ids: self
+                .recorded
+                .key_material_ids
+                .iter()
+                .map(|m| Cow::Borrowed(m.as_str()))
+                .collect(),
+            unauthenticated_calls_not_recorded: self.unauthenticated_calls_not_recorded,
+            client_answered: self.client_answered.map(Cow::Borrowed),
+            recipient: recipient.map(|r| Cow::Borrowed(r.0)),
+            shared_event_id: shared_event_id.map(Cow::Borrowed),
         };
-        // A struct of strings, numbers and JSON values always serializes.
-        serde_json::to_string(&event).unwrap_or_default()
+        Entry::Call(call.to_compact())
     }
 }
 
@@ -296,6 +148,7 @@ impl ApiCall<'_> {
 mod tests {
     use super::*;
     use serde_json::json;
+    use trent_trail::record::MAX_CLIENT_TEXT;
 
     fn caller(arn: &str) -> Caller {
         Caller {
@@ -351,7 +204,7 @@ mod tests {
         };
         let mut c = call(Some(&bob), &recorded, &NULL);
         let records: Vec<Value> =
-            c.to_records().iter().map(|r| serde_json::from_str(r).unwrap()).collect();
+            c.to_records().iter().map(|r| serde_json::from_str(&r.rendered()).unwrap()).collect();
         assert_eq!(records.len(), 2);
         assert_eq!(records[0]["recipientAccountId"], "444455556666");
         assert_eq!(records[1]["recipientAccountId"], "111122223333");
@@ -364,7 +217,7 @@ mod tests {
         c.outcome = Outcome::Failed { code: "AccessDeniedException", message: "no" };
         let refused = c.to_records();
         assert_eq!(refused.len(), 1);
-        assert!(!refused[0].contains("sharedEventID"));
+        assert!(!refused[0].rendered().contains("sharedEventID"));
         // Its own key: one record.
         let own = call(Some(&bob), &Recorded::default(), &NULL).to_records();
         assert_eq!(own.len(), 1);

@@ -13,6 +13,7 @@ pub use api_call::{ApiCall, Outcome};
 pub(crate) use recorded::{note_material, note_resource};
 pub use recorded::{recorded, Recorded};
 pub use trent_trail::lookup::LookupError;
+pub use trent_trail::record::Entry;
 pub use trent_trail::sink::{AuditError, AuditSink, AuditWrite, LogAudit};
 pub use trent_trail::{chain, lookup};
 

@@ -6,6 +6,7 @@
 
 use super::JournalError;
 use crate::chain::{Chain, CheckpointKey};
+use crate::record::Entry;
 use crate::sink::{AuditError, AuditSink, AuditWrite};
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -77,7 +78,7 @@ struct Queue {
     writing: bool,
     /// A flush task is spawned and will take `pending`.
     flush_due: bool,
-    pending: Vec<(String, Reply)>,
+    pending: Vec<(Entry, Reply)>,
     /// write(2)s of records so far (each holds one record or a batch).
     writes: u64,
 }
@@ -283,7 +284,7 @@ impl Writer {
     /// in one write; all or none of them.
     fn append_records(
         &mut self,
-        records: &[String],
+        records: &[Entry],
         key: &dyn CheckpointKey,
         options: &AuditOptions,
     ) -> Result<(), AuditError> {
@@ -291,10 +292,15 @@ impl Writer {
             self.rotate(key)?;
         }
         let before = (self.chain.clone(), self.since_checkpoint, self.last_checkpoint);
-        let size: usize = records.iter().map(|r| r.len() + 160).sum();
+        let size: usize = records
+            .iter()
+            .map(|r| match r {
+                Entry::Call(t) | Entry::Record(t) => t.len() + 160,
+            })
+            .sum();
         let mut lines = String::with_capacity(size);
         for record in records {
-            self.chain.push_record_text(record, &mut lines);
+            self.chain.push_entry(record, &mut lines);
             lines.push('\n');
             self.since_checkpoint += 1;
             if self.since_checkpoint >= options.checkpoint_every {
@@ -377,7 +383,7 @@ impl FileAudit {
         self.queue.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn append(&self, records: &[String]) -> Result<(), AuditError> {
+    fn append(&self, records: &[Entry]) -> Result<(), AuditError> {
         self.writer()?.append_records(records, self.key.as_ref(), &self.options)
     }
 }
@@ -400,7 +406,7 @@ impl FileAudit {
                 q.writes += 1;
                 std::mem::take(&mut q.pending)
             };
-            let (records, replies): (Vec<String>, Vec<Reply>) = batch.into_iter().unzip();
+            let (records, replies): (Vec<Entry>, Vec<Reply>) = batch.into_iter().unzip();
             let written = self.append(&records);
             for reply in replies {
                 // A caller that stopped waiting has nobody to tell.
@@ -424,7 +430,7 @@ impl AuditSink for FileAudit {
     /// of 0.91, docs/audit.md). Elsewhere, the call that finds no write under way writes its record,
     /// then every record handed in meanwhile. Either way a caller is answered only once its
     /// line is in the file.
-    fn record(&self, event: String) -> AuditWrite {
+    fn record(&self, event: Entry) -> AuditWrite {
         if let (Ok(rt), Some(me)) = (tokio::runtime::Handle::try_current(), self.me.upgrade()) {
             let (tx, rx) = tokio::sync::oneshot::channel();
             let spawn = {
@@ -529,7 +535,7 @@ mod tests {
     fn write(a: &FileAudit, n: usize) {
         for i in 0..n {
             let event = json!({ "eventName": format!("Op{i}"), "pad": "x".repeat(100) });
-            match a.record(event.to_string()) {
+            match a.record(Entry::Record(event.to_string())) {
                 AuditWrite::Done(written) => written.unwrap(),
                 AuditWrite::Queued(_) => panic!("nothing else writes"),
             }
@@ -588,7 +594,7 @@ mod tests {
                 s.spawn(move || {
                     for i in 0..250 {
                         let event = json!({ "eventName": format!("T{t}-{i}") }).to_string();
-                        let written = match a.record(event) {
+                        let written = match a.record(Entry::Record(event)) {
                             AuditWrite::Done(written) => written,
                             AuditWrite::Queued(rx) => {
                                 queued.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -622,9 +628,12 @@ mod tests {
                 let a = a.clone();
                 tokio::spawn(async move {
                     let event = json!({ "eventName": format!("Op{i}") }).to_string();
-                    assert!(matches!(a.record(event.clone()), AuditWrite::Queued(_)));
+                    assert!(matches!(
+                        a.record(Entry::Record(event.clone())),
+                        AuditWrite::Queued(_)
+                    ));
                     // Answered only once the line is in the file.
-                    a.record(event).written().await.unwrap();
+                    a.record(Entry::Record(event)).written().await.unwrap();
                     let text = std::fs::read_to_string(a.writer().unwrap().dir.join(LIVE_FILE));
                     assert!(text.unwrap().contains(&format!("\"Op{i}\"")));
                 })
@@ -648,17 +657,17 @@ mod tests {
         let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
         // Handed in, then the server closes the trail before the flush task has run: the
         // closing tick writes it.
-        let queued = rt.block_on(async { a.record("{}".into()) });
+        let queued = rt.block_on(async { a.record(Entry::Record("{}".into())) });
         a.tick(true).unwrap();
         let AuditWrite::Queued(rx) = queued else { panic!("queued on a runtime") };
         assert!(rx.blocking_recv().unwrap().is_ok());
         // Handed in, then the runtime is dropped before its flush task is polled.
-        let queued = rt.block_on(async { a.record("{}".into()) });
+        let queued = rt.block_on(async { a.record(Entry::Record("{}".into())) });
         drop(rt);
         let AuditWrite::Queued(rx) = queued else { panic!("queued on a runtime") };
         assert!(rx.blocking_recv().unwrap().is_err());
         // The next record is written, not left behind a flush that is still due.
-        match a.record("{}".into()) {
+        match a.record(Entry::Record("{}".into())) {
             AuditWrite::Done(written) => written.unwrap(),
             AuditWrite::Queued(_) => panic!("nothing else writes"),
         }

@@ -8,7 +8,7 @@
 
 use super::file::trail_files;
 use super::reader::JournalReader;
-use crate::chain::Line;
+use super::EntryLine;
 use crate::lookup::{matches, LookupError, LookupPage, LookupQuery, TrailReader};
 use crate::Journal as _;
 use std::fs::File;
@@ -74,7 +74,9 @@ impl TrailReader for FileTrail {
                 .map_err(|e| LookupError(Box::new(super::JournalError::io("read", &path)(e))))?;
             for text in lines {
                 scanned += text.len() + 1;
-                let Ok(line) = serde_json::from_slice::<Line>(&text) else { continue };
+                let Some(line) = std::str::from_utf8(&text).ok().and_then(EntryLine::parse) else {
+                    continue;
+                };
                 if q.before_sequence.is_some_and(|b| line.sequence >= b) {
                     continue;
                 }
@@ -82,7 +84,8 @@ impl TrailReader for FileTrail {
                     page.next_before_sequence = Some(line.sequence + 1);
                     return Ok(page);
                 }
-                let Some(record) = line.record else { continue };
+                let record = line.record().and_then(|r| serde_json::from_str(&r).ok());
+                let Some(record): Option<serde_json::Value> = record else { continue };
                 // An expiry notice (EventBridge's shape, no eventTime) is in the trail but is
                 // not a CloudTrail event.
                 let Some(time) = record["eventTime"].as_str() else { continue };

@@ -14,7 +14,37 @@ pub use file::{trail_files, AuditOptions, FileAudit, LIVE_FILE};
 pub use lookup::{FileTrail, StoreTrail};
 pub use reader::JournalReader;
 
+use serde_json::value::RawValue;
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
+
+/// A journal line as its readers see it: its sequence and its entry, unparsed (a checkpoint
+/// has neither entry).
+#[derive(serde::Deserialize)]
+pub struct EntryLine<'a> {
+    pub sequence: u64,
+    #[serde(borrow, default)]
+    record: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    call: Option<&'a RawValue>,
+}
+
+impl<'a> EntryLine<'a> {
+    /// The line of `text`; `None` if it is not a journal line.
+    pub fn parse(text: &'a str) -> Option<Self> {
+        serde_json::from_str(text).ok()
+    }
+
+    /// The record in CloudTrail's shape (a compact call rendered), or an expiry notice in
+    /// EventBridge's; `None` for a checkpoint.
+    pub fn record(&self) -> Option<Cow<'a, str>> {
+        match (self.call, self.record) {
+            (Some(call), _) => crate::record::render_compact(call.get()).map(Cow::Owned),
+            (None, Some(record)) => Some(Cow::Borrowed(record.get())),
+            (None, None) => None,
+        }
+    }
+}
 
 /// What went wrong with the journal's files.
 #[derive(Debug, thiserror::Error)]

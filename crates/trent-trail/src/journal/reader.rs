@@ -2,21 +2,12 @@
 //! where the last read stopped so that a delivery round reads only what is new.
 
 use super::file::{first_sequence_of, trail_files, LIVE_FILE};
+use super::EntryLine;
 use crate::{Journal, JournalRecord};
-use serde::Deserialize;
-use serde_json::value::RawValue;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-
-/// A line of the journal, its record kept as written.
-#[derive(Deserialize)]
-struct Line<'a> {
-    sequence: u64,
-    #[serde(borrow, default)]
-    record: Option<&'a RawValue>,
-}
 
 /// Where the last read stopped: after sequence `after`, at `offset` in the file whose first
 /// sequence is `file_first` (a rotation renames the live file; its offsets stay).
@@ -89,12 +80,12 @@ impl Journal for JournalReader {
                     break 'files;
                 }
                 offset += n as u64;
-                let Ok(line) = serde_json::from_str::<Line<'_>>(text.trim_end()) else { continue };
+                let Some(line) = EntryLine::parse(text.trim_end()) else { continue };
                 if line.sequence < start {
                     continue;
                 }
-                if let Some(record) = line.record {
-                    match JournalRecord::of(line.sequence, record.get()) {
+                if let Some(record) = line.record() {
+                    match JournalRecord::of(line.sequence, &record) {
                         Some(r) => records.push(r),
                         None => tracing::warn!(sequence = line.sequence, "an audit record without eventTime, recipientAccountId or awsRegion is not delivered"),
                     }

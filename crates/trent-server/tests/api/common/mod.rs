@@ -22,13 +22,14 @@ pub struct Captured(
 );
 
 impl trent_core::audit::AuditSink for Captured {
-    fn record(&self, event: String) -> trent_core::audit::AuditWrite {
+    fn record(&self, entry: trent_core::audit::Entry) -> trent_core::audit::AuditWrite {
         if self.1.load(std::sync::atomic::Ordering::SeqCst) {
             let full = std::io::Error::new(std::io::ErrorKind::StorageFull, "No space left");
             let full = trent_core::audit::AuditError::from(full);
             return trent_core::audit::AuditWrite::Done(Err(full));
         }
-        let event = serde_json::from_str(&event).expect("a record is one JSON object");
+        // A call's compact entry is rendered as the trail renders it when read.
+        let event = serde_json::from_str(&entry.rendered()).expect("a record is one JSON object");
         self.0.lock().unwrap().push(event);
         trent_core::audit::AuditWrite::Done(Ok(()))
     }
