@@ -96,16 +96,16 @@ def wrk(url, script, connections, duration, pid=None):
 # includes what it calls).
 FRAMES = [
     ("trent_server::listener::serve_io", "everything a connection does (hyper, the handler, the writes)"),
-    ("trent_server::audit::<impl trent_server::AppState>::audit_call", "the audit record: built, serialized, chained, written"),
-    ("trent_core::audit::api_call::ApiCall::to_json", "  of which the record's JSON"),
-    ("<trent::audit_file::FileAudit as trent_core::audit::AuditSink>::record", "  of which the file: chain digest, write(2)"),
-    ("ksys_write", "    of which the kernel's write(2)"),
+    ("trent_server::audit::<impl trent_server::AppState>::audit_call", "the audit record: built and handed to the journal"),
+    ("trent_core::audit::api_call::ApiCall::to_records", "  of which the record's compact form"),
+    ("trent_trail::journal::file::FileAudit::drain", "the journal's group-committed writes: chain digests, write(2)"),
+    ("ext4_buffered_write_iter", "  of which the file system's write (ext4)"),
     ("trent_server::dispatch::", "the operation: decode, authorize, encrypt, encode"),
     ("trent_core::ops::crypto::<impl trent_core::Kms>::encrypt_any::{{closure}}", "  of which AES-256-GCM and the ciphertext blob"),
     ("trent_sigv4::verify_signature", "SigV4 verification"),
     ("<hyper::proto::h1::role::Server as hyper::proto::h1::Http1Transaction>::parse", "HTTP/1.1 request parsing"),
     ("__x64_sys_sendto", "kernel: sending answers"),
-    ("tokio::runtime::blocking::pool::Inner::run", "blocking threads (the audit trail's fsync every 5 s)"),
+    ("do_fsync", "the journal's fsync every 5 s (off the request path)"),
     ("__x64_sys_recvfrom", "kernel: receiving requests"),
 ]
 
