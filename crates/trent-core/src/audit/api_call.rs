@@ -97,8 +97,8 @@ impl ApiCall<'_> {
         self.entry(None, None).rendered()
     }
 
-    /// The journal's entry of the record, in the caller's account or (`recipient`) in another
-    /// account with its own event id.
+    /// The journal's entry of the record (compact for a call that succeeded), in the caller's
+    /// account or (`recipient`) in another account with its own event id.
     fn entry(&self, recipient: Option<(&str, &str)>, shared_event_id: Option<&str>) -> Entry {
         let caller = self.caller;
         let call = Call {
@@ -140,7 +140,13 @@ impl ApiCall<'_> {
             recipient: recipient.map(|r| Cow::Borrowed(r.0)),
             shared_event_id: shared_event_id.map(Cow::Borrowed),
         };
-        Entry::Call(call.to_compact())
+        // The compact form is for the request path's cost: calls that succeeded. A refusal —
+        // rare, and what an operator searches the journal for in an incident (`errorCode`) —
+        // is kept as its CloudTrail record.
+        match self.outcome {
+            Outcome::Succeeded => Entry::Call(call.to_compact()),
+            Outcome::Failed { .. } => Entry::Record(call.render()),
+        }
     }
 }
 
@@ -252,6 +258,20 @@ mod tests {
         assert_eq!(e["userIdentity"]["type"], "Root");
         assert_eq!(e["userIdentity"]["principalId"], "111122223333");
         assert!(e["userIdentity"].get("userName").is_none());
+    }
+
+    #[test]
+    fn a_call_that_succeeded_is_kept_compact_and_a_refusal_as_its_record() {
+        let recorded = Recorded::default();
+        let root = caller("arn:aws:iam::111122223333:root");
+        let mut c = call(Some(&root), &recorded, &NULL);
+        let entries = c.to_records();
+        let [Entry::Call(compact)] = entries.as_slice() else { panic!("compact") };
+        assert!(!compact.contains("eventVersion"), "{compact}");
+        c.outcome = Outcome::Failed { code: "NotFoundException", message: "m" };
+        let entries = c.to_records();
+        let [Entry::Record(record)] = entries.as_slice() else { panic!("a record") };
+        assert!(record.contains("\"errorCode\":\"NotFoundException\""), "{record}");
     }
 
     #[test]
