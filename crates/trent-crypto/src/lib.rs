@@ -12,6 +12,7 @@ pub mod root;
 pub mod secret;
 pub mod symmetric;
 pub mod trail_key;
+pub mod xks;
 
 pub use blob::{BlobHeader, KeyRef};
 pub use keyring::Keyring;

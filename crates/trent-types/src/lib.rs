@@ -11,6 +11,7 @@ pub mod operations;
 pub mod timestamp;
 pub mod trail;
 pub mod validate;
+pub mod xks;
 
 pub use blob::Blob;
 pub use generated::*;
