@@ -54,6 +54,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../schema/sqlite/0008_trail_events.sql"),
         postgres: include_str!("../schema/postgres/0008_trail_events.sql"),
     },
+    Migration {
+        version: 9,
+        sqlite: include_str!("../schema/sqlite/0009_xks.sql"),
+        postgres: include_str!("../schema/postgres/0009_xks.sql"),
+    },
 ];
 
 /// The schema version this binary writes.

@@ -394,3 +394,45 @@ pub struct TrailEvent {
     /// The CloudTrail record's JSON.
     pub record: String,
 }
+
+/// An External Key Store proxy endpoint Trent serves (docs/xks.md): AWS KMS reaches it under
+/// `<path_prefix>/kms/xks/v1`; it serves keys of `account` only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct XksEndpointRecord {
+    pub path_prefix: String,
+    pub account: String,
+    pub created_ms: i64,
+}
+
+/// A SigV4 credential of an endpoint (the spec's `XksProxyAuthenticationCredential`), its
+/// secret sealed under the root key.
+#[derive(Clone, PartialEq, Eq)]
+pub struct XksCredentialRecord {
+    pub access_key_id: String,
+    pub path_prefix: String,
+    pub sealed_secret: Vec<u8>,
+    pub created_ms: i64,
+}
+
+impl std::fmt::Debug for XksCredentialRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("XksCredentialRecord")
+            .field("access_key_id", &self.access_key_id)
+            .field("path_prefix", &self.path_prefix)
+            .field("created_ms", &self.created_ms)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A Trent key an endpoint serves under `external_key_id`: its usages (`ENCRYPT`, `DECRYPT`,
+/// comma-separated) and the AWS callers allowed (a JSON document, see docs/xks.md).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct XksKeyRecord {
+    pub path_prefix: String,
+    pub external_key_id: String,
+    pub region: String,
+    pub key_id: String,
+    pub usages: String,
+    pub allowed: String,
+    pub created_ms: i64,
+}

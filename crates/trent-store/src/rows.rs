@@ -381,3 +381,40 @@ pub(crate) fn trail_event_values(e: &TrailEvent) -> Vec<Value> {
 pub(crate) fn id_and_text(r: &dyn Cells) -> Result<(i64, String)> {
     Ok((r.int(0)?, r.text(1)?))
 }
+
+pub(crate) fn xks_endpoint_row(r: &dyn Cells) -> Result<XksEndpointRecord> {
+    Ok(XksEndpointRecord { path_prefix: r.text(0)?, account: r.text(1)?, created_ms: r.int(2)? })
+}
+
+pub(crate) fn xks_credential_row(r: &dyn Cells) -> Result<XksCredentialRecord> {
+    Ok(XksCredentialRecord {
+        access_key_id: r.text(0)?,
+        path_prefix: r.text(1)?,
+        sealed_secret: r.blob(2)?,
+        created_ms: r.int(3)?,
+    })
+}
+
+pub(crate) fn xks_key_row(r: &dyn Cells) -> Result<XksKeyRecord> {
+    Ok(XksKeyRecord {
+        path_prefix: r.text(0)?,
+        external_key_id: r.text(1)?,
+        region: r.text(2)?,
+        key_id: r.text(3)?,
+        usages: r.text(4)?,
+        allowed: r.text(5)?,
+        created_ms: r.int(6)?,
+    })
+}
+
+pub(crate) fn xks_key_values(k: &XksKeyRecord) -> Vec<Value> {
+    values![
+        &k.path_prefix,
+        &k.external_key_id,
+        &k.region,
+        &k.key_id,
+        &k.usages,
+        &k.allowed,
+        k.created_ms
+    ]
+}

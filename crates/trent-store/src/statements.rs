@@ -297,9 +297,67 @@ pub(crate) const EVENTS_BEFORE: &str =
     "SELECT id, record FROM trail_events WHERE account = $1 AND id < $2 ORDER BY id DESC LIMIT $3";
 pub(crate) const PRUNE_EVENTS: &str = "DELETE FROM trail_events WHERE event_time_ms < $1";
 
+// The External Key Store proxy's endpoints, credentials and keys.
+pub(crate) const INSERT_XKS_ENDPOINT: &str =
+    "INSERT INTO xks_endpoints (path_prefix, account, created_ms) VALUES ($1, $2, $3)";
+pub(crate) const GET_XKS_ENDPOINT: &str =
+    "SELECT path_prefix, account, created_ms FROM xks_endpoints WHERE path_prefix = $1";
+pub(crate) const LIST_XKS_ENDPOINTS: &str = "SELECT path_prefix, account, created_ms FROM xks_endpoints WHERE account = $1 ORDER BY path_prefix";
+pub(crate) const DELETE_XKS_ENDPOINT: &str = "DELETE FROM xks_endpoints WHERE path_prefix = $1";
+pub(crate) const DELETE_XKS_ENDPOINT_CREDENTIALS: &str =
+    "DELETE FROM xks_credentials WHERE path_prefix = $1";
+pub(crate) const DELETE_XKS_ENDPOINT_KEYS: &str = "DELETE FROM xks_keys WHERE path_prefix = $1";
+/// A credential, unless its endpoint has `$5` already (or is gone).
+pub(crate) const INSERT_XKS_CREDENTIAL: &str = concat!(
+    "INSERT INTO xks_credentials (access_key_id, path_prefix, sealed_secret, created_ms) ",
+    "SELECT $1, $2, $3, $4 WHERE EXISTS (SELECT 1 FROM xks_endpoints WHERE path_prefix = $2) ",
+    "AND (SELECT COUNT(*) FROM xks_credentials WHERE path_prefix = $2) < $5"
+);
+pub(crate) const GET_XKS_CREDENTIAL: &str = "SELECT access_key_id, path_prefix, sealed_secret, created_ms FROM xks_credentials WHERE access_key_id = $1";
+pub(crate) const LIST_XKS_CREDENTIALS: &str = "SELECT access_key_id, path_prefix, sealed_secret, created_ms FROM xks_credentials WHERE path_prefix = $1 ORDER BY created_ms, access_key_id";
+pub(crate) const DELETE_XKS_CREDENTIAL: &str =
+    "DELETE FROM xks_credentials WHERE access_key_id = $1";
+macro_rules! xks_key_cols {
+    () => {
+        "path_prefix, external_key_id, region, key_id, usages, allowed, created_ms"
+    };
+}
+/// A key, if its endpoint exists.
+pub(crate) const INSERT_XKS_KEY: &str = concat!(
+    "INSERT INTO xks_keys (",
+    xks_key_cols!(),
+    ") SELECT $1, $2, $3, $4, $5, $6, $7 WHERE EXISTS (SELECT 1 FROM xks_endpoints WHERE path_prefix = $1)"
+);
+pub(crate) const GET_XKS_KEY: &str = concat!(
+    "SELECT ",
+    xks_key_cols!(),
+    " FROM xks_keys WHERE path_prefix = $1 AND external_key_id = $2"
+);
+pub(crate) const LIST_XKS_KEYS: &str = concat!(
+    "SELECT ",
+    xks_key_cols!(),
+    " FROM xks_keys WHERE path_prefix = $1 ORDER BY external_key_id"
+);
+pub(crate) const DELETE_XKS_KEY: &str =
+    "DELETE FROM xks_keys WHERE path_prefix = $1 AND external_key_id = $2";
+
 /// Every statement, for the tests.
 #[cfg(test)]
 pub(crate) const ALL: &[&str] = &[
+    INSERT_XKS_ENDPOINT,
+    GET_XKS_ENDPOINT,
+    LIST_XKS_ENDPOINTS,
+    DELETE_XKS_ENDPOINT,
+    DELETE_XKS_ENDPOINT_CREDENTIALS,
+    DELETE_XKS_ENDPOINT_KEYS,
+    INSERT_XKS_CREDENTIAL,
+    GET_XKS_CREDENTIAL,
+    LIST_XKS_CREDENTIALS,
+    DELETE_XKS_CREDENTIAL,
+    INSERT_XKS_KEY,
+    GET_XKS_KEY,
+    LIST_XKS_KEYS,
+    DELETE_XKS_KEY,
     GET_META,
     PUT_META_IF_ABSENT,
     PUT_ACCOUNT,

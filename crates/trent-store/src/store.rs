@@ -440,6 +440,76 @@ impl<E: Engine> TrailStore for SqlStore<E> {
 }
 
 #[async_trait]
+impl<E: Engine> XksStore for SqlStore<E> {
+    async fn put_xks_endpoint(&self, e: &XksEndpointRecord) -> Result<()> {
+        let step =
+            Step::new(sql::INSERT_XKS_ENDPOINT, values![&e.path_prefix, &e.account, e.created_ms]);
+        self.exec(step).await.map(drop)
+    }
+
+    async fn get_xks_endpoint(&self, path_prefix: &str) -> Result<Option<XksEndpointRecord>> {
+        self.one(sql::GET_XKS_ENDPOINT, values![path_prefix], rows::xks_endpoint_row).await
+    }
+
+    async fn list_xks_endpoints(&self, account: &str) -> Result<Vec<XksEndpointRecord>> {
+        self.all(sql::LIST_XKS_ENDPOINTS, values![account], rows::xks_endpoint_row).await
+    }
+
+    async fn delete_xks_endpoint(&self, path_prefix: &str) -> Result<()> {
+        let steps = vec![
+            Step::new(sql::DELETE_XKS_ENDPOINT_CREDENTIALS, values![path_prefix]),
+            Step::new(sql::DELETE_XKS_ENDPOINT_KEYS, values![path_prefix]),
+            Step::new(sql::DELETE_XKS_ENDPOINT, values![path_prefix]).one_or(Miss::NotFound),
+        ];
+        self.engine.write(steps).await.map(drop)
+    }
+
+    async fn put_xks_credential(&self, c: &XksCredentialRecord, max: i64) -> Result<()> {
+        let params = values![&c.access_key_id, &c.path_prefix, &c.sealed_secret, c.created_ms, max];
+        let step = Step::new(sql::INSERT_XKS_CREDENTIAL, params).one_or(Miss::Conflict);
+        self.exec(step).await.map(drop)
+    }
+
+    async fn get_xks_credential(&self, access_key_id: &str) -> Result<Option<XksCredentialRecord>> {
+        self.one(sql::GET_XKS_CREDENTIAL, values![access_key_id], rows::xks_credential_row).await
+    }
+
+    async fn list_xks_credentials(&self, path_prefix: &str) -> Result<Vec<XksCredentialRecord>> {
+        self.all(sql::LIST_XKS_CREDENTIALS, values![path_prefix], rows::xks_credential_row).await
+    }
+
+    async fn delete_xks_credential(&self, access_key_id: &str) -> Result<()> {
+        let step =
+            Step::new(sql::DELETE_XKS_CREDENTIAL, values![access_key_id]).one_or(Miss::NotFound);
+        self.exec(step).await.map(drop)
+    }
+
+    async fn put_xks_key(&self, k: &XksKeyRecord) -> Result<()> {
+        let step = Step::new(sql::INSERT_XKS_KEY, rows::xks_key_values(k)).one_or(Miss::NotFound);
+        self.exec(step).await.map(drop)
+    }
+
+    async fn get_xks_key(
+        &self,
+        path_prefix: &str,
+        external_key_id: &str,
+    ) -> Result<Option<XksKeyRecord>> {
+        let params = values![path_prefix, external_key_id];
+        self.one(sql::GET_XKS_KEY, params, rows::xks_key_row).await
+    }
+
+    async fn list_xks_keys(&self, path_prefix: &str) -> Result<Vec<XksKeyRecord>> {
+        self.all(sql::LIST_XKS_KEYS, values![path_prefix], rows::xks_key_row).await
+    }
+
+    async fn delete_xks_key(&self, path_prefix: &str, external_key_id: &str) -> Result<()> {
+        let step = Step::new(sql::DELETE_XKS_KEY, values![path_prefix, external_key_id])
+            .one_or(Miss::NotFound);
+        self.exec(step).await.map(drop)
+    }
+}
+
+#[async_trait]
 impl<E: Engine> NoticeStore for SqlStore<E> {
     async fn claim_notice(&self, notice: &Notice, now_ms: i64) -> Result<bool> {
         let n =
@@ -478,8 +548,16 @@ impl<E: Engine> BackupStore for SqlStore<E> {
 mod tests {
     use super::*;
 
+    /// The placeholders of a statement: its highest `$n` (one may be used twice).
     fn params_of(sql: &str) -> usize {
-        sql.matches('$').count()
+        sql.split('$')
+            .skip(1)
+            .filter_map(|rest| {
+                let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+                digits.parse::<usize>().ok()
+            })
+            .max()
+            .unwrap_or(0)
     }
 
     /// Each insert binds as many values as its statement has placeholders.
@@ -528,6 +606,16 @@ mod tests {
             request_id: "r".into(),
         };
         assert_eq!(rows::last_usage_values(&usage).len(), params_of(sql::UPSERT_LAST_USAGE));
+        let xk = XksKeyRecord {
+            path_prefix: "p".into(),
+            external_key_id: "x".into(),
+            region: "r".into(),
+            key_id: "k".into(),
+            usages: "ENCRYPT".into(),
+            allowed: "{}".into(),
+            created_ms: 0,
+        };
+        assert_eq!(rows::xks_key_values(&xk).len(), params_of(sql::INSERT_XKS_KEY));
         let notice = Notice {
             material: ExpiringMaterial { key: k, material_id: "m".into(), valid_to_ms: 0 },
             kind: "expired".into(),

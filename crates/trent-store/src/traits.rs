@@ -226,6 +226,35 @@ pub trait TrailStore: Send + Sync {
     async fn trail_log_files(&self, account: &str, region: &str) -> Result<Vec<TrailLogFile>>;
 }
 
+/// What Trent serves as an External Key Store proxy: endpoints, their credentials, their keys.
+#[async_trait]
+pub trait XksStore: Send + Sync {
+    /// A new endpoint; `AlreadyExists` if its path prefix is taken.
+    async fn put_xks_endpoint(&self, e: &XksEndpointRecord) -> Result<()>;
+    async fn get_xks_endpoint(&self, path_prefix: &str) -> Result<Option<XksEndpointRecord>>;
+    async fn list_xks_endpoints(&self, account: &str) -> Result<Vec<XksEndpointRecord>>;
+    /// Deletes an endpoint with its credentials and keys; `NotFound` if there is none.
+    async fn delete_xks_endpoint(&self, path_prefix: &str) -> Result<()>;
+    /// Adds a credential to its endpoint; `Conflict` (nothing added) if the endpoint has `max`
+    /// already or is gone.
+    async fn put_xks_credential(&self, c: &XksCredentialRecord, max: i64) -> Result<()>;
+    async fn get_xks_credential(&self, access_key_id: &str) -> Result<Option<XksCredentialRecord>>;
+    async fn list_xks_credentials(&self, path_prefix: &str) -> Result<Vec<XksCredentialRecord>>;
+    /// `NotFound` if there is none.
+    async fn delete_xks_credential(&self, access_key_id: &str) -> Result<()>;
+    /// A key served by its endpoint; `AlreadyExists` if the external key id is taken there,
+    /// `NotFound` if the endpoint is gone.
+    async fn put_xks_key(&self, k: &XksKeyRecord) -> Result<()>;
+    async fn get_xks_key(
+        &self,
+        path_prefix: &str,
+        external_key_id: &str,
+    ) -> Result<Option<XksKeyRecord>>;
+    async fn list_xks_keys(&self, path_prefix: &str) -> Result<Vec<XksKeyRecord>>;
+    /// `NotFound` if there is none.
+    async fn delete_xks_key(&self, path_prefix: &str, external_key_id: &str) -> Result<()>;
+}
+
 /// Everything Trent keeps.
 pub trait Store:
     MetaStore
@@ -237,6 +266,7 @@ pub trait Store:
     + UsageStore
     + BackupStore
     + TrailStore
+    + XksStore
     + 'static
 {
 }
@@ -251,6 +281,7 @@ impl<T> Store for T where
         + UsageStore
         + BackupStore
         + TrailStore
+        + XksStore
         + 'static
 {
 }
