@@ -84,10 +84,14 @@ class Server:
             config=Config(retries={"max_attempts": 1}),
         )
 
+    def admin_raw(self, *args):
+        """`trent admin` against this server's data directory, as it ran (for a refusal)."""
+        return subprocess.run([TRENT, "admin", "--data-dir", self.data_dir, *args], capture_output=True, text=True)
+
     def admin(self, *args):
         """`trent admin` against this server's data directory; its JSON answer."""
         import json
-        p = subprocess.run([TRENT, "admin", "--data-dir", self.data_dir, *args], capture_output=True, text=True)
+        p = self.admin_raw(*args)
         assert p.returncode == 0, p.stderr
         return json.loads(p.stdout)
 

@@ -29,6 +29,7 @@ mod stats;
 mod usage;
 mod wrapping_pool;
 mod writes;
+pub mod xks;
 
 pub use admin::{
     Admin, AdminRequest, BootstrapCredentials, Seed, SeedAccessKey, SeedAccount, SeedKey,

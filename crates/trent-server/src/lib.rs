@@ -18,6 +18,7 @@ mod pipeline;
 use pipeline::Surface as _;
 pub mod tls;
 mod trails;
+mod xks;
 
 pub use trails::{Delivered, TrailPublicKey};
 
@@ -265,6 +266,10 @@ async fn handle(
     }
     let source_ip = peer.map(|p| p.0 .0.ip().to_string());
     let watch = watch.map(|w| w.0);
+    // The External Key Store proxy API is named by its path (`.../kms/xks/v1/...`).
+    if trent_types::xks::split(uri.path()).is_some() {
+        return xks::serve(&st, source_ip, method, uri, headers, body, watch).await;
+    }
     // The target is read once: it chooses the surface, and the surface its operation.
     let target = headers.get("x-amz-target").and_then(|v| v.to_str().ok());
     if let Some(op) = cloudtrail::TrailOp::from_target(target) {

@@ -129,6 +129,67 @@ enum AdminCommand {
         #[arg(long)]
         from: PathBuf,
     },
+    /// Serve keys of an account to AWS KMS as an External Key Store proxy under
+    /// `<prefix>/kms/xks/v1` (docs/xks.md).
+    CreateXksEndpoint {
+        /// The account whose keys it serves (12 digits).
+        #[arg(long)]
+        account_id: String,
+        /// The URI path prefix (the spec's optional prefix), e.g. `keystores/finance`.
+        #[arg(long)]
+        path_prefix: String,
+    },
+    /// A SigV4 credential for AWS KMS to sign its XKS requests with; prints the proxy
+    /// configuration file the AWS KMS console takes. At most two at once (rotation).
+    CreateXksCredential {
+        #[arg(long)]
+        path_prefix: String,
+    },
+    /// Delete an XKS credential (after UpdateCustomKeyStore gave AWS KMS the new one).
+    DeleteXksCredential {
+        #[arg(long)]
+        access_key_id: String,
+    },
+    /// Serve a symmetric key of the endpoint's account as an external key.
+    PutXksKey {
+        #[arg(long)]
+        path_prefix: String,
+        /// The id AWS KMS names it by (CreateKey's XksKeyId): 1 to 128 of A-Z a-z 0-9 - . _
+        #[arg(long)]
+        external_key_id: String,
+        /// The Trent key (its id).
+        #[arg(long)]
+        key_id: String,
+        /// The key's Region.
+        #[arg(long, default_value = "us-east-1")]
+        region: String,
+        /// What it is served for: ENCRYPT, DECRYPT (repeat; default both), or NONE.
+        #[arg(long = "usage")]
+        usages: Vec<String>,
+        /// Allow only these AWS principals (awsPrincipalArn; a trailing * matches a prefix).
+        #[arg(long = "allow-principal")]
+        allow_principals: Vec<String>,
+        /// Allow only these AWS KMS keys (kmsKeyArn; a trailing * matches a prefix).
+        #[arg(long = "allow-kms-key")]
+        allow_kms_keys: Vec<String>,
+    },
+    /// Stop serving an external key.
+    DeleteXksKey {
+        #[arg(long)]
+        path_prefix: String,
+        #[arg(long)]
+        external_key_id: String,
+    },
+    /// The XKS endpoints of an account, their credentials (ids) and keys.
+    ListXksEndpoints {
+        #[arg(long)]
+        account_id: String,
+    },
+    /// Delete an XKS endpoint with its credentials and keys (the Trent keys stay).
+    DeleteXksEndpoint {
+        #[arg(long)]
+        path_prefix: String,
+    },
     /// The test clock of a server started with --dev-clock (rehearsals only).
     #[command(subcommand)]
     Clock(ClockCommand),
@@ -213,6 +274,43 @@ impl AdminCommand {
                 (R::CreateKeys { account_id, region, count }, None)
             }
             C::ListKeys { account_id, region } => (R::ListKeys { account_id, region }, None),
+            C::CreateXksEndpoint { account_id, path_prefix } => {
+                (R::CreateXksEndpoint { account_id, path_prefix }, None)
+            }
+            C::CreateXksCredential { path_prefix } => {
+                (R::CreateXksCredential { path_prefix }, None)
+            }
+            C::DeleteXksCredential { access_key_id } => {
+                (R::DeleteXksCredential { access_key_id }, None)
+            }
+            C::PutXksKey {
+                path_prefix,
+                external_key_id,
+                key_id,
+                region,
+                usages,
+                allow_principals,
+                allow_kms_keys,
+            } => {
+                // None given: both; NONE: neither (a key kept but not usable).
+                let usages = match usages.as_slice() {
+                    [] => vec!["ENCRYPT".into(), "DECRYPT".into()],
+                    [none] if none == "NONE" => Vec::new(),
+                    _ => usages,
+                };
+                let allowed = trent_core::xks::XksAllowed {
+                    aws_principal_arns: allow_principals,
+                    kms_key_arns: allow_kms_keys,
+                };
+                let r =
+                    R::PutXksKey { path_prefix, external_key_id, region, key_id, usages, allowed };
+                (r, None)
+            }
+            C::DeleteXksKey { path_prefix, external_key_id } => {
+                (R::DeleteXksKey { path_prefix, external_key_id }, None)
+            }
+            C::ListXksEndpoints { account_id } => (R::ListXksEndpoints { account_id }, None),
+            C::DeleteXksEndpoint { path_prefix } => (R::DeleteXksEndpoint { path_prefix }, None),
             C::Backup { to, account_id } => {
                 // The server may run elsewhere than here: it gets an absolute path.
                 let to = std::path::absolute(&to).with_context(|| format!("{}", to.display()))?;

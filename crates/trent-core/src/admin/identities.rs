@@ -29,10 +29,11 @@ impl std::fmt::Debug for BootstrapCredentials {
     }
 }
 
-const BASE32: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-const SECRET_CHARS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+pub(crate) const BASE32: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+pub(crate) const SECRET_CHARS: &[u8] =
+    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-fn random_text(alphabet: &[u8], len: usize) -> Result<String> {
+pub(crate) fn random_text(alphabet: &[u8], len: usize) -> Result<String> {
     let mut b = vec![0u8; len];
     trent_crypto::random_bytes(&mut b)?;
     // Both alphabets have a power-of-two size, so the modulo is unbiased.

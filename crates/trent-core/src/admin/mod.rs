@@ -7,7 +7,9 @@ mod bulk;
 mod identities;
 mod listing;
 mod seed;
+mod xks;
 
+pub(crate) use identities::{random_text, BASE32, SECRET_CHARS};
 pub use identities::{BootstrapCredentials, ACCOUNT_ROOT_USER};
 pub use seed::{Seed, SeedAccessKey, SeedAccount, SeedKey, SeedMaterial, SeedReport, SeedUser};
 
@@ -74,6 +76,39 @@ pub enum AdminRequest {
         account_id: String,
         region: String,
     },
+    /// An XKS proxy endpoint of the account under a URI path prefix (docs/xks.md).
+    CreateXksEndpoint {
+        account_id: String,
+        path_prefix: String,
+    },
+    /// A SigV4 credential of an endpoint (at most two at once).
+    CreateXksCredential {
+        path_prefix: String,
+    },
+    DeleteXksCredential {
+        access_key_id: String,
+    },
+    /// Serves a symmetric key of the endpoint's account as an external key.
+    PutXksKey {
+        path_prefix: String,
+        external_key_id: String,
+        region: String,
+        key_id: String,
+        usages: Vec<String>,
+        #[serde(default)]
+        allowed: crate::xks::XksAllowed,
+    },
+    DeleteXksKey {
+        path_prefix: String,
+        external_key_id: String,
+    },
+    /// The endpoints of an account, with their credentials' ids and their keys.
+    ListXksEndpoints {
+        account_id: String,
+    },
+    DeleteXksEndpoint {
+        path_prefix: String,
+    },
     /// An online backup of the store to a new file (an absolute path).
     Backup {
         to: String,
@@ -137,6 +172,13 @@ impl Admin<'_> {
                 }
                 json!({ "Backup": to, "Seconds": (started.elapsed().as_secs_f64() * 100.0).round() / 100.0 })
             }
+            A::CreateXksEndpoint { .. }
+            | A::CreateXksCredential { .. }
+            | A::DeleteXksCredential { .. }
+            | A::PutXksKey { .. }
+            | A::DeleteXksKey { .. }
+            | A::ListXksEndpoints { .. }
+            | A::DeleteXksEndpoint { .. } => self.xks(req).await?,
             A::CreateKeys { account_id, region, count } => {
                 let started = std::time::Instant::now();
                 self.bulk_create_keys(&account_id, &region, count, |n| {
