@@ -86,16 +86,7 @@ impl Authenticator {
             .signing_identity(auth.access_key_id, auth.date, auth.region, auth.service)
             .await?
             .ok_or(Failure::UnrecognizedClient)?;
-        let pairs: Vec<(&str, &[u8])> =
-            headers.iter().map(|(n, v)| (n.as_str(), v.as_bytes())).collect();
-        let input = CanonicalInput {
-            method: method.as_str(),
-            path: uri.path(),
-            query: uri.query().unwrap_or(""),
-            headers: &pairs,
-            body,
-        };
-        verify_signature(&auth, amz_date.unwrap_or(""), &input, &known.key)?;
+        verify(&auth, amz_date, (method, uri, headers, body), &known.key)?;
         Ok(Caller {
             account: known.account.clone(),
             region: auth.region.to_string(),
@@ -106,4 +97,23 @@ impl Authenticator {
             quota: known.quota.clone(),
         })
     }
+}
+
+/// Checks a request's signature with `key` (every API of the port signs the same way).
+pub(crate) fn verify(
+    auth: &Authorization<'_>,
+    amz_date: Option<&str>,
+    (method, uri, headers, body): (&Method, &Uri, &HeaderMap, &[u8]),
+    key: &trent_sigv4::SigningKey,
+) -> Result<(), SigV4Error> {
+    let pairs: Vec<(&str, &[u8])> =
+        headers.iter().map(|(n, v)| (n.as_str(), v.as_bytes())).collect();
+    let input = CanonicalInput {
+        method: method.as_str(),
+        path: uri.path(),
+        query: uri.query().unwrap_or(""),
+        headers: &pairs,
+        body,
+    };
+    verify_signature(auth, amz_date.unwrap_or(""), &input, key)
 }

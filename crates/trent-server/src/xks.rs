@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 use std::sync::Arc;
 use trent_core::xks::{XksCaller, XksUse};
 use trent_core::Clock as _;
-use trent_sigv4::{check_scope_and_time, verify_signature, Authorization, CanonicalInput};
+use trent_sigv4::{check_scope_and_time, Authorization};
 use trent_types::xks::{
     self as wire, DecryptRequest, EncryptRequest, MetadataOnlyRequest, RequestMetadata, XksError,
     XksOperation,
@@ -278,15 +278,7 @@ async fn authenticate(
         .ok_or_else(|| failed(&"unknown access key id"))?;
     let secret = std::str::from_utf8(secret.as_bytes()).map_err(|e| failed(&e))?;
     let key = trent_sigv4::SigningKey::derive(secret, auth.date, auth.region, auth.service);
-    let pairs: Vec<(&str, &[u8])> =
-        headers.iter().map(|(n, v)| (n.as_str(), v.as_bytes())).collect();
-    let input = CanonicalInput {
-        method: method.as_str(),
-        path: uri.path(),
-        query: uri.query().unwrap_or(""),
-        headers: &pairs,
-        body,
-    };
-    verify_signature(&auth, amz_date.unwrap_or(""), &input, &key).map_err(|e| failed(&e))?;
+    crate::auth::verify(&auth, amz_date, (method, uri, headers, body), &key)
+        .map_err(|e| failed(&e))?;
     Ok(caller)
 }
