@@ -142,16 +142,19 @@ enum AdminCommand {
     /// A SigV4 credential for AWS KMS to sign its XKS requests with; prints the proxy
     /// configuration file the AWS KMS console takes. At most two at once (rotation).
     CreateXksCredential {
+        /// The endpoint's URI path prefix (as given to create-xks-endpoint).
         #[arg(long)]
         path_prefix: String,
     },
     /// Delete an XKS credential (after UpdateCustomKeyStore gave AWS KMS the new one).
     DeleteXksCredential {
+        /// The credential's access key id (XKS…).
         #[arg(long)]
         access_key_id: String,
     },
     /// Serve a symmetric key of the endpoint's account as an external key.
     PutXksKey {
+        /// The endpoint's URI path prefix (as given to create-xks-endpoint).
         #[arg(long)]
         path_prefix: String,
         /// The id AWS KMS names it by (CreateKey's XksKeyId): 1 to 128 of A-Z a-z 0-9 - . _
@@ -175,18 +178,22 @@ enum AdminCommand {
     },
     /// Stop serving an external key.
     DeleteXksKey {
+        /// The endpoint's URI path prefix (as given to create-xks-endpoint).
         #[arg(long)]
         path_prefix: String,
+        /// The external key id it is served under.
         #[arg(long)]
         external_key_id: String,
     },
     /// The XKS endpoints of an account, their credentials (ids) and keys.
     ListXksEndpoints {
+        /// The account id (12 digits).
         #[arg(long)]
         account_id: String,
     },
     /// Delete an XKS endpoint with its credentials and keys (the Trent keys stay).
     DeleteXksEndpoint {
+        /// The endpoint's URI path prefix (as given to create-xks-endpoint).
         #[arg(long)]
         path_prefix: String,
     },
