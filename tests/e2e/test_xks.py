@@ -144,7 +144,12 @@ def test_every_refusal_has_the_specs_status_and_name(proxy):
     assert error(p.decrypt("enc", out)) == (400, "InvalidKeyUsageException")
     assert error(p.encrypt("enc", b"x", cdiv=True)) == (400, "InvalidKeyUsageException")
     assert error(p.encrypt("none", b"x")) == (400, "InvalidKeyUsageException")
-    # Only the AWS callers allowed: Alice's account and that KMS key.
+    # Only the AWS callers allowed: Alice's account and that KMS key. CreateKey's
+    # GetKeyMetadata names no KMS key yet (it does not exist): the principal decides there.
+    create_key = {"requestMetadata": {"awsPrincipalArn": PRINCIPAL, "kmsOperation": "CreateKey", "kmsRequestId": "r"}}
+    assert p.post("keys/alice/metadata", create_key)[0] == 200
+    create_key["requestMetadata"]["awsPrincipalArn"] = "arn:aws:iam::999999999999:user/Mallory"
+    assert error(p.post("keys/alice/metadata", create_key)) == (403, "AccessDeniedException")
     assert p.encrypt("alice", b"x")[0] == 200
     assert error(p.encrypt("alice", b"x", principal="arn:aws:iam::999999999999:user/Mallory")) == (403, "AccessDeniedException")
     assert error(p.encrypt("alice", b"x", kms_key=KMS_KEY + "0")) == (403, "AccessDeniedException")

@@ -14,7 +14,7 @@ use trent_crypto::Secret;
 use trent_store::{KeyRef, StoreError, XksCredentialRecord, XksEndpointRecord, XksKeyRecord};
 use trent_types::xks::{
     b64, DecryptInput, DecryptResponse, EkmFleetDetail, EncryptInput, EncryptResponse,
-    HealthResponse, KeyMetadataResponse, RequestMetadata, XksError,
+    HealthResponse, KeyMetadataResponse, RequestMetadata, XksError, XksOperation,
 };
 use trent_types::{KeySpec, KeyState, KeyUsageType};
 
@@ -70,9 +70,13 @@ fn matches(patterns: &[String], value: Option<&str>) -> bool {
 }
 
 impl XksAllowed {
-    fn allows(&self, m: &RequestMetadata) -> bool {
+    /// Whether the caller `m` names is allowed. GetKeyMetadata carries no `kmsKeyArn` when
+    /// AWS KMS calls it for CreateKey (the KMS key does not exist yet): there only the
+    /// principal is checked.
+    fn allows(&self, m: &RequestMetadata, operation: XksOperation) -> bool {
+        let key_checked = m.kms_key_arn.is_some() || operation != XksOperation::GetKeyMetadata;
         matches(&self.aws_principal_arns, m.aws_principal_arn.as_deref())
-            && matches(&self.kms_key_arns, m.kms_key_arn.as_deref())
+            && (!key_checked || matches(&self.kms_key_arns, m.kms_key_arn.as_deref()))
     }
 }
 
@@ -152,7 +156,7 @@ impl Kms {
         metadata: &RequestMetadata,
     ) -> Result<(KeyMetadataResponse, XksUse), XksError> {
         let (k, cached) = self.xks_key(caller, external_key_id).await?;
-        self.xks_authorize(&k, metadata)?;
+        self.xks_authorize(&k, metadata, XksOperation::GetKeyMetadata)?;
         let rec = &cached.rec;
         let enabled = rec.state == KeyState::Enabled && current_material(&cached).is_some();
         let response = KeyMetadataResponse {
@@ -163,9 +167,14 @@ impl Kms {
         Ok((response, XksUse { key_arn: Some(rec.key.arn()), material_id: None }))
     }
 
-    fn xks_authorize(&self, k: &XksKeyRecord, m: &RequestMetadata) -> Result<(), XksError> {
+    fn xks_authorize(
+        &self,
+        k: &XksKeyRecord,
+        m: &RequestMetadata,
+        operation: XksOperation,
+    ) -> Result<(), XksError> {
         let allowed: XksAllowed = serde_json::from_str(&k.allowed).map_err(internal)?;
-        if allowed.allows(m) {
+        if allowed.allows(m, operation) {
             return Ok(());
         }
         tracing::warn!(external_key = %k.external_key_id, principal = ?m.aws_principal_arn, kms_key = ?m.kms_key_arn, "XKS request refused by the key's allowed callers");
@@ -189,7 +198,11 @@ impl Kms {
                 "External key {external_key_id} is not served for {usage}."
             )));
         }
-        self.xks_authorize(&k, metadata)?;
+        let operation = match usage {
+            "ENCRYPT" => XksOperation::Encrypt,
+            _ => XksOperation::Decrypt,
+        };
+        self.xks_authorize(&k, metadata, operation)?;
         if cached.rec.state != KeyState::Enabled {
             return Err(XksError::InvalidState(format!(
                 "External key {external_key_id} is not enabled."
@@ -474,16 +487,24 @@ mod tests {
             kms_key_arn: Some(k.into()),
             ..Default::default()
         };
+        let enc = XksOperation::Encrypt;
         let any = XksAllowed::default();
-        assert!(any.allows(&m("arn:aws:iam::1:user/a", "arn:k")));
+        assert!(any.allows(&m("arn:aws:iam::1:user/a", "arn:k"), enc));
         let some = XksAllowed {
             aws_principal_arns: vec!["arn:aws:iam::1:*".into()],
             kms_key_arns: vec!["arn:k".into()],
         };
-        assert!(some.allows(&m("arn:aws:iam::1:user/a", "arn:k")));
-        assert!(!some.allows(&m("arn:aws:iam::2:user/a", "arn:k")));
-        assert!(!some.allows(&m("arn:aws:iam::1:user/a", "arn:k2")));
-        assert!(!some.allows(&RequestMetadata::default()));
+        assert!(some.allows(&m("arn:aws:iam::1:user/a", "arn:k"), enc));
+        assert!(!some.allows(&m("arn:aws:iam::2:user/a", "arn:k"), enc));
+        assert!(!some.allows(&m("arn:aws:iam::1:user/a", "arn:k2"), enc));
+        assert!(!some.allows(&RequestMetadata::default(), enc));
+        // CreateKey's GetKeyMetadata names no KMS key yet: the principal decides.
+        let create_key = RequestMetadata {
+            aws_principal_arn: Some("arn:aws:iam::1:user/a".into()),
+            ..Default::default()
+        };
+        assert!(some.allows(&create_key, XksOperation::GetKeyMetadata));
+        assert!(!some.allows(&create_key, enc));
     }
 
     #[test]

@@ -70,7 +70,12 @@ pub(crate) async fn serve(
     let caller = match authenticate(st, &method, &uri, &headers, &body).await {
         Ok(caller) => caller,
         Err(e) => {
-            tracing::info!(path = uri.path(), error = e.name(), source_ip = ?source_ip, "XKS request refused");
+            // Anyone can make the server refuse: within the log's refusal budget, bounded.
+            if let Some(left_out) = st.refusals.take() {
+                let path: String = uri.path().chars().take(256).collect();
+                let source = source_ip.as_deref().unwrap_or("-");
+                tracing::warn!(path = %path, error = e.name(), source, left_out, "refused XKS request");
+            }
             return error(&e);
         }
     };
@@ -111,11 +116,11 @@ pub(crate) async fn serve(
     match done.result {
         Ok(body) => answer(200, body.to_string()),
         Err(e) => {
-            tracing::info!(
-                operation = done.operation.name(),
-                error = e.name(),
-                "XKS request refused"
-            );
+            if let Some(left_out) = st.refusals.take() {
+                let op = done.operation.name();
+                let endpoint = &caller.endpoint.path_prefix;
+                tracing::info!(op, endpoint = %endpoint, error = e.name(), left_out, "refused XKS call");
+            }
             error(&e)
         }
     }
