@@ -19,7 +19,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from conftest import import_material
+from conftest import free_port, import_material
 
 PREFIX = "keystores/finance"
 ACCOUNT = "111122223333"
@@ -74,8 +74,7 @@ class Proxy:
         return self.post(f"keys/{key}/decrypt", body)
 
 
-@pytest.fixture
-def proxy(server):
+def serve_keys(server):
     kms = server.client()
     keys = {name: kms.create_key()["KeyMetadata"]["KeyId"] for name in ("any", "enc", "none", "alice")}
     server.admin("create-xks-endpoint", "--account-id", ACCOUNT, "--path-prefix", PREFIX)
@@ -88,6 +87,11 @@ def proxy(server):
     server.admin("put-xks-key", "--path-prefix", PREFIX, "--external-key-id", "alice", "--key-id", keys["alice"],
                  "--allow-principal", "arn:aws:iam::444455556666:user/*", "--allow-kms-key", KMS_KEY)
     return Proxy(server, credential), keys, kms
+
+
+@pytest.fixture
+def proxy(server):
+    return serve_keys(server)
 
 
 def error(result):
@@ -201,3 +205,16 @@ def test_credentials_rotate_two_at_a_time_and_every_call_is_in_the_trail(server,
     assert {"CreateXksEndpoint", "CreateXksCredential", "PutXksKey", "DeleteXksCredential"} <= names
     text = json.dumps(records)
     assert b64(b"secret plaintext") not in text and p.secret not in text and second.secret not in text
+
+
+def test_xks_calls_are_counted_in_the_metrics(make_server):
+    port = free_port()
+    server = make_server(extra=("--wrapping-pool-size", "0", "--metrics-listen", f"127.0.0.1:{port}")).start()
+    p, _, _ = serve_keys(server)
+    assert p.encrypt("any", b"x")[0] == 200
+    assert error(p.decrypt("any", {"ciphertext": b64(b"x"), "initializationVector": b64(bytes(12)),
+                                   "authenticationTag": b64(bytes(16))})) == (400, "InvalidCiphertextException")
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
+    assert 'trent_requests_total{operation="XksEncrypt",error_code=""} 1' in text, text
+    assert 'trent_requests_total{operation="XksDecrypt",error_code="InvalidCiphertextException"} 1' in text
+    assert server.stop() == 0

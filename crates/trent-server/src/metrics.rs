@@ -136,7 +136,12 @@ impl Metrics {
     }
 
     /// Counts one answered call of an operation named `operation`.
-    fn observe_named(&self, operation: &'static str, error_code: &'static str, took: Duration) {
+    pub(crate) fn observe_named(
+        &self,
+        operation: &'static str,
+        error_code: &'static str,
+        took: Duration,
+    ) {
         let labels = CallLabels { operation, error_code };
         self.requests.get_or_create(&labels).inc();
         self.durations.get_or_create(&labels).observe(took.as_secs_f64());

@@ -44,6 +44,16 @@ fn error(e: &XksError) -> Response {
     answer(e.status(), e.body())
 }
 
+/// The name a call is recorded and counted by (`eventName`, the metrics' `operation`).
+fn event_name(operation: XksOperation) -> &'static str {
+    match operation {
+        XksOperation::GetHealthStatus => "XksGetHealthStatus",
+        XksOperation::GetKeyMetadata => "XksGetKeyMetadata",
+        XksOperation::Encrypt => "XksEncrypt",
+        XksOperation::Decrypt => "XksDecrypt",
+    }
+}
+
 /// Serves one request whose path is of this API (`trent_types::xks::split`).
 pub(crate) async fn serve(
     st: &Arc<AppState>,
@@ -54,6 +64,7 @@ pub(crate) async fn serve(
     body: axum::body::Body,
     watch: Option<listener::BodyWatch>,
 ) -> Response {
+    let arrived = std::time::Instant::now();
     let body = match crate::read_body(&st.limits, body, MAX_BODY, watch.as_ref()).await {
         Ok(body) => body,
         Err(_) => {
@@ -113,6 +124,8 @@ pub(crate) async fn serve(
             return error(&XksError::Internal);
         }
     }
+    let code = done.result.as_ref().err().map_or("", XksError::name);
+    st.metrics.observe_named(event_name(done.operation), code, arrived.elapsed());
     match done.result {
         Ok(body) => answer(200, body.to_string()),
         Err(e) => {
@@ -225,7 +238,7 @@ fn record(
         "userIdentity": { "type": "AWSService", "invokedBy": "kms.amazonaws.com", "accessKeyId": caller.access_key_id },
         "eventTime": trent_core::audit::event_time(now_ms),
         "eventSource": "trent.amazonaws.com",
-        "eventName": format!("Xks{}", done.operation.name()),
+        "eventName": event_name(done.operation),
         "awsRegion": region,
         "sourceIPAddress": source_ip.unwrap_or(""),
         "userAgent": trent_trail::record::client_text(user_agent),
