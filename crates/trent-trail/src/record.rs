@@ -315,12 +315,6 @@ impl Entry {
     }
 }
 
-impl From<String> for Entry {
-    fn from(record: String) -> Self {
-        Entry::Record(record)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
