@@ -11,6 +11,7 @@ mod background;
 mod bootstrap;
 mod cache;
 pub mod clock;
+mod custom_key_stores;
 mod error;
 mod gate;
 mod heavy;
@@ -39,6 +40,9 @@ pub use authn::{Authentication, SigningIdentity};
 pub use background::Background;
 pub use bootstrap::Bootstrap;
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use custom_key_stores::proxy::{
+    TransportError, XksHttpRequest, XksHttpResponse, XksTransport, DEFAULT_TIMEOUT as XKS_TIMEOUT,
+};
 pub use error::{chain, Fault, KmsError};
 pub use gate::{parse_key_identifier, Authorized, Call, Conditions, KeyIdentifier, Target};
 pub use heavy::HeavyWorkConfig;
@@ -91,6 +95,8 @@ pub struct KmsConfig {
     pub quotas: quotas::Profile,
     /// The resource quotas (keys per Region, aliases and grants per key, …).
     pub resource_quotas: quotas::ResourceQuotas,
+    /// How long a call to an external key store's proxy may take (AWS: 250 ms).
+    pub xks_timeout: std::time::Duration,
 }
 
 impl Default for KmsConfig {
@@ -108,6 +114,7 @@ impl Default for KmsConfig {
             multi_region_sync_ms: ops::multi_region::DEFAULT_SYNC_MS,
             quotas: quotas::Profile::default(),
             resource_quotas: quotas::ResourceQuotas::default(),
+            xks_timeout: custom_key_stores::proxy::DEFAULT_TIMEOUT,
         }
     }
 }
@@ -155,6 +162,8 @@ struct Hooks {
     notifier: Arc<dyn notices::Notifier>,
     sent_notices: notices::Sent,
     usage: usage::UsageNotes,
+    /// HTTPS to the XKS proxies of external key stores.
+    xks: Arc<dyn XksTransport>,
 }
 
 impl Hooks {
@@ -234,6 +243,7 @@ impl Kms {
                 notifier: Arc::new(notices::NoNotifier),
                 sent_notices: notices::Sent::default(),
                 usage: usage::UsageNotes::default(),
+                xks: Arc::new(custom_key_stores::proxy::NoTransport),
             },
             work: Work { heavy, wrapping_pool },
         }
@@ -246,6 +256,11 @@ impl Kms {
     }
 
     /// Sends audit events to `sink` instead of the log.
+    pub fn with_xks_transport(mut self, transport: Arc<dyn XksTransport>) -> Self {
+        self.hooks.xks = transport;
+        self
+    }
+
     pub fn with_audit(mut self, sink: Arc<dyn audit::AuditSink>) -> Self {
         self.hooks.audit = sink;
         self

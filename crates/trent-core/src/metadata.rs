@@ -81,6 +81,11 @@ impl Kms {
                 }),
                 replica_keys: Some(vec![]),
             }),
+            custom_key_store_id: k.xks.as_ref().map(|x| x.custom_key_store_id.clone()),
+            xks_key_configuration: k
+                .xks
+                .as_ref()
+                .map(|x| XksKeyConfigurationType { id: Some(x.xks_key_id.clone()) }),
             current_key_material_id: if k.key_spec == KeySpec::SymmetricDefault {
                 k.current_material_id.clone()
             } else {

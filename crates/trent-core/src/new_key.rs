@@ -87,30 +87,44 @@ pub(crate) async fn create_key(
         ));
     }
     let usage = r.key_usage.unwrap_or(KeyUsageType::EncryptDecrypt);
-    if let Some(id) = &r.custom_key_store_id {
-        return Err(KmsError::new(
-            ErrorCode::CustomKeyStoreNotFoundException,
-            format!("Custom key store '{id}' does not exist."),
-        ));
-    }
     let origin = r.origin.unwrap_or(OriginType::AwsKms);
-    match origin {
-        OriginType::AwsKms | OriginType::External => {}
-        OriginType::AwsCloudhsm | OriginType::ExternalKeyStore => {
-            return Err(KmsError::new(
-                ErrorCode::UnsupportedOperationException,
-                format!(
-                "Origin {origin} requires a custom key store, which this server does not provide."
-            ),
-            ))
-        }
-    }
     crate::keyspec::check_create(spec, usage, origin, &caller.region)?;
-    if r.xks_key_id.is_some() {
-        return Err(KmsError::validation(
-            "XksKeyId is valid only for keys in an external key store.",
-        ));
-    }
+    let xks = match origin {
+        OriginType::ExternalKeyStore => {
+            Some(Box::pin(kms.bind_external_key(caller, &r, spec, usage)).await?)
+        }
+        // No CloudHSM key store can exist here (CreateCustomKeyStore refuses them).
+        OriginType::AwsCloudhsm => {
+            return Err(match &r.custom_key_store_id {
+                Some(id) => kms
+                    .custom_key_store(&caller.account, &caller.region, id)
+                    .await
+                    .err()
+                    .unwrap_or_else(|| KmsError::new(
+                        ErrorCode::UnsupportedOperationException,
+                        format!("Custom key store {id} is an external key store: use Origin EXTERNAL_KEY_STORE."),
+                    )),
+                None => KmsError::validation(
+                    "CustomKeyStoreId is required for a KMS key with Origin AWS_CLOUDHSM.",
+                ),
+            })
+        }
+        OriginType::AwsKms | OriginType::External => {
+            if let Some(id) = &r.custom_key_store_id {
+                kms.custom_key_store(&caller.account, &caller.region, id).await?;
+                return Err(KmsError::new(
+                    ErrorCode::UnsupportedOperationException,
+                    format!("Origin {origin} is not valid for a KMS key in custom key store {id}: use Origin EXTERNAL_KEY_STORE."),
+                ));
+            }
+            if r.xks_key_id.is_some() {
+                return Err(KmsError::validation(
+                    "XksKeyId is valid only for keys in an external key store.",
+                ));
+            }
+            None
+        }
+    };
     let tags = validate_new_tags(kms, r.tags.as_deref().unwrap_or(&[]), &BTreeMap::new())?;
     let now = kms.now_ms();
     let multi_region = r.multi_region.unwrap_or(false);
@@ -133,6 +147,7 @@ pub(crate) async fn create_key(
     rec.multi_region = multi_region;
     rec.primary_region = multi_region.then(|| key.region.clone());
     rec.tags = tags;
+    rec.xks = xks;
     let mut materials = Vec::new();
     if origin == OriginType::External {
         rec.state = KeyState::PendingImport;
@@ -144,7 +159,17 @@ pub(crate) async fn create_key(
     if custom_policy {
         kms.check_lockout(caller, &rec, &rec.policy, r.bypass_policy_lockout_safety_check).await?;
     }
-    kms.store.create_key(&rec, &materials).await?;
+    match kms.store.create_key(&rec, &materials).await {
+        // The unique index on the store and external key (a key id is never taken twice).
+        Err(trent_store::StoreError::AlreadyExists) if rec.xks.is_some() => {
+            let x = rec.xks.as_ref().map(|x| x.xks_key_id.as_str()).unwrap_or_default();
+            return Err(KmsError::new(
+                ErrorCode::XksKeyAlreadyInUseException,
+                format!("The external key {x} is already associated with another KMS key in this external key store."),
+            ));
+        }
+        written => written?,
+    }
     // The new key is the call's resource (AWS's CreateKey example lists it).
     crate::audit::note_resource(&key.arn());
     tracing::info!(key = %key.arn(), origin = %origin, "created key");

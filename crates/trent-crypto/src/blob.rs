@@ -5,6 +5,9 @@
 use crate::CryptoError;
 
 pub const VERSION: u8 = 0x01;
+/// Keys in an external key store: the version-1 layout encrypted again by the XKS proxy
+/// (docs/ciphertext-format.md, "External key store keys").
+pub const VERSION_EXTERNAL: u8 = 0x02;
 const KIND_UUID: u8 = 0x01;
 const KIND_MRK: u8 = 0x02;
 pub const SALT_LEN: usize = 16;
@@ -27,6 +30,9 @@ pub struct BlobHeader {
     /// 64 lowercase hex digits.
     pub material_id: String,
     pub salt: [u8; SALT_LEN],
+    /// Whether the blob is an external key store's (version 2): what follows the header is
+    /// the proxy's framing, not the nonce.
+    pub external: bool,
 }
 
 fn key_id_bytes(key_id: &str) -> Result<(u8, [u8; 16]), CryptoError> {
@@ -71,7 +77,7 @@ impl BlobHeader {
         hex::decode_to_slice(&self.material_id, &mut material)
             .map_err(|_| CryptoError::Malformed)?;
         let mut out = Vec::with_capacity(96);
-        out.push(VERSION);
+        out.push(if self.external { VERSION_EXTERNAL } else { VERSION });
         out.push(kind);
         out.extend_from_slice(&id);
         out.extend_from_slice(&account.to_be_bytes());
@@ -86,9 +92,11 @@ impl BlobHeader {
     /// (`nonce || ciphertext || tag`).
     pub fn decode(blob: &[u8]) -> Result<(Self, usize), CryptoError> {
         let mut r = Reader(blob);
-        if r.take(1)?[0] != VERSION {
-            return Err(CryptoError::Malformed);
-        }
+        let external = match r.take(1)?[0] {
+            VERSION => false,
+            VERSION_EXTERNAL => true,
+            _ => return Err(CryptoError::Malformed),
+        };
         let kind = r.take(1)?[0];
         let key_id = key_id_text(kind, r.take(16)?)?;
         let mut acct = [0u8; 8];
@@ -114,6 +122,7 @@ impl BlobHeader {
                 key: KeyRef { account, region: region.to_string(), key_id },
                 material_id,
                 salt,
+                external,
             },
             header_len,
         ))
@@ -151,4 +160,79 @@ where
         }
     }
     out
+}
+
+/// The framing of an external key store key's blob (version 2): after the header, the XKS
+/// proxy's encryption of the inner `nonce ‖ ciphertext ‖ tag` — `u8` IV length, IV, `u8`
+/// metadata length, `ciphertextMetadata`, the 16-byte tag, then the proxy's ciphertext. The
+/// proxy authenticated the header as its AAD.
+pub mod external {
+    use super::{Reader, TAG_LEN};
+    use crate::CryptoError;
+
+    /// What the proxy's Encrypt returned, as a blob keeps it.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct Outer {
+        pub iv: Vec<u8>,
+        pub metadata: Vec<u8>,
+        pub tag: Vec<u8>,
+        pub ciphertext: Vec<u8>,
+    }
+
+    /// `header ‖ framing(outer)`.
+    pub fn assemble(header: &[u8], outer: &Outer) -> Result<Vec<u8>, CryptoError> {
+        let iv_len = u8::try_from(outer.iv.len()).map_err(|_| CryptoError::Malformed)?;
+        let meta_len = u8::try_from(outer.metadata.len()).map_err(|_| CryptoError::Malformed)?;
+        if outer.tag.len() != TAG_LEN {
+            return Err(CryptoError::Malformed);
+        }
+        let mut out = Vec::with_capacity(
+            header.len()
+                + 2
+                + outer.iv.len()
+                + outer.metadata.len()
+                + TAG_LEN
+                + outer.ciphertext.len(),
+        );
+        out.extend_from_slice(header);
+        out.push(iv_len);
+        out.extend_from_slice(&outer.iv);
+        out.push(meta_len);
+        out.extend_from_slice(&outer.metadata);
+        out.extend_from_slice(&outer.tag);
+        out.extend_from_slice(&outer.ciphertext);
+        Ok(out)
+    }
+
+    /// The proxy's part of a version-2 blob whose header is `header_len` bytes.
+    pub fn parse(blob: &[u8], header_len: usize) -> Result<Outer, CryptoError> {
+        let mut r = Reader(blob.get(header_len..).ok_or(CryptoError::Malformed)?);
+        let iv_len = r.take(1)?[0] as usize;
+        let iv = r.take(iv_len)?.to_vec();
+        let meta_len = r.take(1)?[0] as usize;
+        let metadata = r.take(meta_len)?.to_vec();
+        let tag = r.take(TAG_LEN)?.to_vec();
+        Ok(Outer { iv, metadata, tag, ciphertext: r.0.to_vec() })
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn framing_round_trips_and_truncations_fail() {
+            let outer = Outer {
+                iv: vec![1; 12],
+                metadata: b"T1abcdefgh".to_vec(),
+                tag: vec![2; 16],
+                ciphertext: vec![3; 40],
+            };
+            let blob = assemble(b"HEADER", &outer).unwrap();
+            assert_eq!(blob.len(), 6 + 1 + 12 + 1 + 10 + 16 + 40);
+            assert_eq!(parse(&blob, 6).unwrap(), outer);
+            for n in 6..6 + 1 + 12 + 1 + 10 + 16 {
+                assert!(parse(&blob[..n], 6).is_err(), "{n}");
+            }
+        }
+    }
 }

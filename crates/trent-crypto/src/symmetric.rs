@@ -32,13 +32,36 @@ pub fn encrypt(
     plaintext: &[u8],
     context: &BTreeMap<String, String>,
 ) -> Result<Vec<u8>, CryptoError> {
+    seal(key, material_id, material, plaintext, context, false)
+}
+
+/// The first of an external key store key's two encryptions: a version-2 blob whose
+/// `nonce ‖ ciphertext ‖ tag` the proxy encrypts next (see [`crate::blob::external`]).
+pub fn encrypt_external(
+    key: crate::KeyRef,
+    material_id: &str,
+    material: &Secret,
+    plaintext: &[u8],
+    context: &BTreeMap<String, String>,
+) -> Result<Vec<u8>, CryptoError> {
+    seal(key, material_id, material, plaintext, context, true)
+}
+
+fn seal(
+    key: crate::KeyRef,
+    material_id: &str,
+    material: &Secret,
+    plaintext: &[u8],
+    context: &BTreeMap<String, String>,
+    external: bool,
+) -> Result<Vec<u8>, CryptoError> {
     // Salt and nonce from one draw: each draw of aws-lc's generator reseeds from RDRAND.
     let mut fresh = [0u8; SALT_LEN + NONCE_LEN];
     random_bytes(&mut fresh)?;
     let (salt, nonce) = fresh.split_at(SALT_LEN);
     let salt: [u8; SALT_LEN] = salt.try_into().map_err(|_| CryptoError::Library)?;
     let nonce: [u8; NONCE_LEN] = nonce.try_into().map_err(|_| CryptoError::Library)?;
-    let header = BlobHeader { key, material_id: material_id.to_string(), salt };
+    let header = BlobHeader { key, material_id: material_id.to_string(), salt, external };
     let mut out = header.encode()?;
     let header_len = out.len();
     out.reserve(NONCE_LEN + plaintext.len() + TAG_LEN);

@@ -19,6 +19,7 @@ use pipeline::Surface as _;
 pub mod tls;
 mod trails;
 mod xks;
+pub mod xks_client;
 
 pub use trails::{Delivered, TrailPublicKey};
 

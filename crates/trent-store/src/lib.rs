@@ -3,6 +3,7 @@
 //! SQL implementation ([`SqlStore`]) and the two engines under it. SQLite is the embedded
 //! default; PostgreSQL serves several nodes.
 
+mod custom_key_stores;
 mod engine;
 mod migrations;
 mod model;

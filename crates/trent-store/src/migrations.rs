@@ -59,6 +59,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../schema/sqlite/0009_xks.sql"),
         postgres: include_str!("../schema/postgres/0009_xks.sql"),
     },
+    Migration {
+        version: 10,
+        sqlite: include_str!("../schema/sqlite/0010_custom_key_stores.sql"),
+        postgres: include_str!("../schema/postgres/0010_custom_key_stores.sql"),
+    },
 ];
 
 /// The schema version this binary writes.

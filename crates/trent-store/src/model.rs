@@ -133,6 +133,16 @@ pub struct KeyRecord {
     pub transient: Option<Transient>,
     /// `PendingReplicaDeletion`: the waiting period to schedule once the last replica is gone.
     pub pending_window_days: Option<i64>,
+    /// Keys in an external key store: the store and the external key (set at creation).
+    pub xks: Option<XksBinding>,
+}
+
+/// Where a key of an external key store lives: its custom key store and the id of the
+/// external key in the store's proxy (`XksKeyConfiguration.Id`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct XksBinding {
+    pub custom_key_store_id: String,
+    pub xks_key_id: String,
 }
 
 impl KeyRecord {
@@ -166,6 +176,7 @@ impl KeyRecord {
             primary_region: None,
             transient: None,
             pending_window_days: None,
+            xks: None,
         }
     }
 
@@ -435,4 +446,48 @@ pub struct XksKeyRecord {
     pub usages: String,
     pub allowed: String,
     pub created_ms: i64,
+}
+
+/// A custom key store of an account and Region (CreateCustomKeyStore). External key stores
+/// name their proxy and the credential Trent signs with (the secret sealed under the root
+/// key); CloudHSM key stores cannot be created here (there is no cluster), so the proxy
+/// fields are those of an `EXTERNAL_KEY_STORE`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct CustomKeyStoreRecord {
+    pub account: String,
+    pub region: String,
+    /// `cks-` and 17 hex digits.
+    pub id: String,
+    /// Incremented by every update (optimistic concurrency).
+    pub version: i64,
+    pub name: String,
+    /// `CustomKeyStoreType`: `EXTERNAL_KEY_STORE`.
+    pub store_type: String,
+    pub created_ms: i64,
+    /// `XksProxyConnectivity`: `PUBLIC_ENDPOINT`.
+    pub connectivity: String,
+    pub uri_endpoint: String,
+    pub uri_path: String,
+    pub access_key_id: String,
+    pub sealed_secret: Vec<u8>,
+    /// `ConnectionState` and, when `FAILED`, `ConnectionErrorCode`.
+    pub connection_state: String,
+    pub connection_error: Option<String>,
+}
+
+impl std::fmt::Debug for CustomKeyStoreRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CustomKeyStoreRecord")
+            .field("account", &self.account)
+            .field("region", &self.region)
+            .field("id", &self.id)
+            .field("version", &self.version)
+            .field("name", &self.name)
+            .field("uri_endpoint", &self.uri_endpoint)
+            .field("uri_path", &self.uri_path)
+            .field("access_key_id", &self.access_key_id)
+            .field("connection_state", &self.connection_state)
+            .field("connection_error", &self.connection_error)
+            .finish_non_exhaustive()
+    }
 }

@@ -78,6 +78,12 @@ pub(crate) fn key_row(r: &dyn Cells) -> Result<KeyRecord> {
             _ => None,
         },
         pending_window_days: r.opt_int(21)?,
+        xks: match (r.opt_text(22)?, r.opt_text(23)?) {
+            (Some(custom_key_store_id), Some(xks_key_id)) => {
+                Some(XksBinding { custom_key_store_id, xks_key_id })
+            }
+            _ => None,
+        },
     })
 }
 
@@ -106,6 +112,8 @@ pub(crate) fn key_values(k: &KeyRecord) -> Result<Vec<Value>> {
         k.transient.map(|t| t.state.as_str()),
         k.transient.map(|t| t.until_ms),
         k.pending_window_days,
+        k.xks.as_ref().map(|x| x.custom_key_store_id.as_str()),
+        k.xks.as_ref().map(|x| x.xks_key_id.as_str()),
     ])
 }
 
@@ -416,5 +424,64 @@ pub(crate) fn xks_key_values(k: &XksKeyRecord) -> Vec<Value> {
         &k.usages,
         &k.allowed,
         k.created_ms
+    ]
+}
+
+pub(crate) fn custom_key_store_row(r: &dyn Cells) -> Result<CustomKeyStoreRecord> {
+    Ok(CustomKeyStoreRecord {
+        account: r.text(0)?,
+        region: r.text(1)?,
+        id: r.text(2)?,
+        version: r.int(3)?,
+        name: r.text(4)?,
+        store_type: r.text(5)?,
+        created_ms: r.int(6)?,
+        connectivity: r.opt_text(7)?.unwrap_or_default(),
+        uri_endpoint: r.opt_text(8)?.unwrap_or_default(),
+        uri_path: r.opt_text(9)?.unwrap_or_default(),
+        access_key_id: r.opt_text(10)?.unwrap_or_default(),
+        sealed_secret: r.opt_blob(11)?.unwrap_or_default(),
+        connection_state: r.text(12)?,
+        connection_error: r.opt_text(13)?,
+    })
+}
+
+/// The parameters of `INSERT_CUSTOM_KEY_STORE`, in column order.
+pub(crate) fn custom_key_store_values(c: &CustomKeyStoreRecord) -> Vec<Value> {
+    values![
+        &c.account,
+        &c.region,
+        &c.id,
+        c.version,
+        &c.name,
+        &c.store_type,
+        c.created_ms,
+        &c.connectivity,
+        &c.uri_endpoint,
+        &c.uri_path,
+        &c.access_key_id,
+        &c.sealed_secret,
+        &c.connection_state,
+        c.connection_error.as_deref(),
+    ]
+}
+
+/// The parameters of `UPDATE_CUSTOM_KEY_STORE`: the new row, then the store and the version
+/// it must still have.
+pub(crate) fn update_custom_key_store_values(c: &CustomKeyStoreRecord) -> Vec<Value> {
+    values![
+        c.version,
+        &c.name,
+        &c.connectivity,
+        &c.uri_endpoint,
+        &c.uri_path,
+        &c.access_key_id,
+        &c.sealed_secret,
+        &c.connection_state,
+        c.connection_error.as_deref(),
+        &c.account,
+        &c.region,
+        &c.id,
+        c.version - 1,
     ]
 }

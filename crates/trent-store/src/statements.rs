@@ -11,7 +11,7 @@
 
 macro_rules! key_cols {
     () => {
-        "account, region, key_id, version, created_ms, description, key_usage, key_spec, origin, state, deletion_date_ms, policy, multi_region, tags, rotation_enabled, rotation_period_days, next_rotation_ms, current_material_id, primary_region, transient_state, transient_until_ms, pending_window_days"
+        "account, region, key_id, version, created_ms, description, key_usage, key_spec, origin, state, deletion_date_ms, policy, multi_region, tags, rotation_enabled, rotation_period_days, next_rotation_ms, current_material_id, primary_region, transient_state, transient_until_ms, pending_window_days, custom_key_store_id, xks_key_id"
     };
 }
 macro_rules! material_cols {
@@ -111,7 +111,7 @@ pub(crate) const LIST_IDENTITY_POLICIES: &str =
 pub(crate) const INSERT_KEY: &str = concat!(
     "INSERT INTO keys (",
     key_cols!(),
-    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)"
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)"
 );
 pub(crate) const GET_KEY: &str = concat!("SELECT ", key_cols!(), " FROM keys WHERE ", of_key!());
 pub(crate) const LIST_KEYS: &str = concat!(
@@ -341,6 +341,36 @@ pub(crate) const LIST_XKS_KEYS: &str = concat!(
 pub(crate) const DELETE_XKS_KEY: &str =
     "DELETE FROM xks_keys WHERE path_prefix = $1 AND external_key_id = $2";
 
+// Custom key stores.
+macro_rules! custom_key_store_cols {
+    () => {
+        "account, region, id, version, name, store_type, created_ms, connectivity, uri_endpoint, uri_path, access_key_id, sealed_secret, connection_state, connection_error"
+    };
+}
+/// A store, unless the account has `$15` in the Region already (the quota).
+pub(crate) const INSERT_CUSTOM_KEY_STORE: &str = concat!(
+    "INSERT INTO custom_key_stores (",
+    custom_key_store_cols!(),
+    ") SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14 ",
+    "WHERE (SELECT COUNT(*) FROM custom_key_stores WHERE account = $1 AND region = $2) < $15"
+);
+pub(crate) const GET_CUSTOM_KEY_STORE: &str = concat!(
+    "SELECT ",
+    custom_key_store_cols!(),
+    " FROM custom_key_stores WHERE account = $1 AND region = $2 AND id = $3"
+);
+pub(crate) const LIST_CUSTOM_KEY_STORES: &str = concat!(
+    "SELECT ",
+    custom_key_store_cols!(),
+    " FROM custom_key_stores WHERE account = $1 AND region = $2 ORDER BY created_ms, id"
+);
+/// Replaces a store's row if its version is still the one before.
+pub(crate) const UPDATE_CUSTOM_KEY_STORE: &str = "UPDATE custom_key_stores SET version = $1, name = $2, connectivity = $3, uri_endpoint = $4, uri_path = $5, access_key_id = $6, sealed_secret = $7, connection_state = $8, connection_error = $9 WHERE account = $10 AND region = $11 AND id = $12 AND version = $13";
+/// Deletes a store that holds no key (CustomKeyStoreHasCMKsException otherwise).
+pub(crate) const DELETE_CUSTOM_KEY_STORE: &str = "DELETE FROM custom_key_stores WHERE account = $1 AND region = $2 AND id = $3 AND NOT EXISTS (SELECT 1 FROM keys WHERE account = $1 AND region = $2 AND custom_key_store_id = $3)";
+pub(crate) const COUNT_CUSTOM_KEY_STORE_KEYS: &str =
+    "SELECT COUNT(*) FROM keys WHERE account = $1 AND region = $2 AND custom_key_store_id = $3";
+
 /// Every statement, for the tests.
 #[cfg(test)]
 pub(crate) const ALL: &[&str] = &[
@@ -358,6 +388,12 @@ pub(crate) const ALL: &[&str] = &[
     GET_XKS_KEY,
     LIST_XKS_KEYS,
     DELETE_XKS_KEY,
+    INSERT_CUSTOM_KEY_STORE,
+    GET_CUSTOM_KEY_STORE,
+    LIST_CUSTOM_KEY_STORES,
+    UPDATE_CUSTOM_KEY_STORE,
+    DELETE_CUSTOM_KEY_STORE,
+    COUNT_CUSTOM_KEY_STORE_KEYS,
     GET_META,
     PUT_META_IF_ABSENT,
     PUT_ACCOUNT,

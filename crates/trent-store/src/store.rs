@@ -16,7 +16,7 @@ pub struct SqlStore<E> {
 }
 
 impl<E: Engine> SqlStore<E> {
-    async fn all<T: Send + 'static>(
+    pub(crate) async fn all<T: Send + 'static>(
         &self,
         sql: &'static str,
         params: Vec<Value>,
@@ -25,7 +25,7 @@ impl<E: Engine> SqlStore<E> {
         self.engine.query(Query::new(sql, params, map)).await
     }
 
-    async fn one<T: Send + 'static>(
+    pub(crate) async fn one<T: Send + 'static>(
         &self,
         sql: &'static str,
         params: Vec<Value>,
@@ -34,12 +34,12 @@ impl<E: Engine> SqlStore<E> {
         Ok(self.all(sql, params, map).await?.into_iter().next())
     }
 
-    async fn count(&self, sql: &'static str, params: Vec<Value>) -> Result<u64> {
+    pub(crate) async fn count(&self, sql: &'static str, params: Vec<Value>) -> Result<u64> {
         Ok(self.one(sql, params, rows::count).await?.unwrap_or(0))
     }
 
     /// One write statement; the rows it changed.
-    async fn exec(&self, step: Step) -> Result<u64> {
+    pub(crate) async fn exec(&self, step: Step) -> Result<u64> {
         Ok(self.engine.write(vec![step]).await?.first().copied().unwrap_or(0))
     }
 

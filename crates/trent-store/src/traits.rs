@@ -255,6 +255,33 @@ pub trait XksStore: Send + Sync {
     async fn delete_xks_key(&self, path_prefix: &str, external_key_id: &str) -> Result<()>;
 }
 
+/// Custom key stores of an account and Region (`cks-…`).
+#[async_trait]
+pub trait CustomKeyStoreStore: Send + Sync {
+    /// A new store; `AlreadyExists` if its name or its proxy's address (endpoint and path) is
+    /// taken in the account and Region, `Conflict` (nothing added) if the account has `max`
+    /// stores there already.
+    async fn create_custom_key_store(&self, c: &CustomKeyStoreRecord, max: i64) -> Result<()>;
+    async fn get_custom_key_store(
+        &self,
+        account: &str,
+        region: &str,
+        id: &str,
+    ) -> Result<Option<CustomKeyStoreRecord>>;
+    /// An account's stores in a Region, oldest first.
+    async fn list_custom_key_stores(
+        &self,
+        account: &str,
+        region: &str,
+    ) -> Result<Vec<CustomKeyStoreRecord>>;
+    /// Replaces a store read at `c.version - 1`: `Conflict` if it changed since,
+    /// `AlreadyExists` if the new name or address is taken.
+    async fn update_custom_key_store(&self, c: &CustomKeyStoreRecord) -> Result<()>;
+    /// Deletes a store that holds no key: `Ok(false)` (nothing deleted) if it holds keys,
+    /// `NotFound` if there is none.
+    async fn delete_custom_key_store(&self, account: &str, region: &str, id: &str) -> Result<bool>;
+}
+
 /// Everything Trent keeps.
 pub trait Store:
     MetaStore
@@ -267,6 +294,7 @@ pub trait Store:
     + BackupStore
     + TrailStore
     + XksStore
+    + CustomKeyStoreStore
     + 'static
 {
 }
@@ -282,6 +310,7 @@ impl<T> Store for T where
         + BackupStore
         + TrailStore
         + XksStore
+        + CustomKeyStoreStore
         + 'static
 {
 }

@@ -11,6 +11,9 @@ use trent_types::{
     GrantConstraints, GrantOperation, KeyMaterialState, KeySpec, KeyState, KeyUsageType, OriginType,
 };
 
+#[path = "conformance/xks.rs"]
+mod xks;
+
 /// A PostgreSQL server for one test, stopped when dropped.
 struct Postgres {
     dir: tempfile::TempDir,
@@ -62,6 +65,7 @@ fn record(id: &str, now: i64) -> KeyRecord {
         primary_region: None,
         transient: None,
         pending_window_days: None,
+        xks: None,
     }
 }
 
@@ -629,76 +633,12 @@ async fn events(s: &dyn Store) {
     );
 }
 
-/// An XKS endpoint: its path prefix taken once; at most two credentials at once; its keys by
-/// external id; deleted with its credentials and keys.
-async fn xks(s: &dyn Store) {
-    let endpoint = |prefix: &str| XksEndpointRecord {
-        path_prefix: prefix.into(),
-        account: "111122223333".into(),
-        created_ms: 1,
-    };
-    let credential = |id: &str, prefix: &str| XksCredentialRecord {
-        access_key_id: id.into(),
-        path_prefix: prefix.into(),
-        sealed_secret: vec![1, 2, 3],
-        created_ms: 2,
-    };
-    let key = |prefix: &str, external: &str| XksKeyRecord {
-        path_prefix: prefix.into(),
-        external_key_id: external.into(),
-        region: "us-east-1".into(),
-        key_id: format!("key-{external}"),
-        usages: "ENCRYPT,DECRYPT".into(),
-        allowed: "{}".into(),
-        created_ms: 3,
-    };
-    s.put_xks_endpoint(&endpoint("a/b")).await.unwrap();
-    assert!(matches!(s.put_xks_endpoint(&endpoint("a/b")).await, Err(StoreError::AlreadyExists)));
-    s.put_xks_endpoint(&endpoint("c")).await.unwrap();
-    assert_eq!(
-        s.list_xks_endpoints("111122223333").await.unwrap(),
-        [endpoint("a/b"), endpoint("c")]
-    );
-    assert!(s.list_xks_endpoints("444455556666").await.unwrap().is_empty());
-    s.put_xks_credential(&credential("AK1", "a/b"), 2).await.unwrap();
-    s.put_xks_credential(&credential("AK2", "a/b"), 2).await.unwrap();
-    assert!(matches!(
-        s.put_xks_credential(&credential("AK3", "a/b"), 2).await,
-        Err(StoreError::Conflict)
-    ));
-    assert!(matches!(
-        s.put_xks_credential(&credential("AK4", "gone"), 2).await,
-        Err(StoreError::Conflict)
-    ));
-    assert_eq!(s.get_xks_credential("AK2").await.unwrap(), Some(credential("AK2", "a/b")));
-    s.delete_xks_credential("AK1").await.unwrap();
-    assert!(matches!(s.delete_xks_credential("AK1").await, Err(StoreError::NotFound)));
-    s.put_xks_credential(&credential("AK3", "a/b"), 2).await.unwrap();
-    let ids: Vec<String> =
-        s.list_xks_credentials("a/b").await.unwrap().into_iter().map(|c| c.access_key_id).collect();
-    assert_eq!(ids, ["AK2", "AK3"]);
-    s.put_xks_key(&key("a/b", "k1")).await.unwrap();
-    assert!(matches!(s.put_xks_key(&key("a/b", "k1")).await, Err(StoreError::AlreadyExists)));
-    assert!(matches!(s.put_xks_key(&key("gone", "k1")).await, Err(StoreError::NotFound)));
-    s.put_xks_key(&key("c", "k1")).await.unwrap();
-    assert_eq!(s.get_xks_key("a/b", "k1").await.unwrap(), Some(key("a/b", "k1")));
-    assert_eq!(s.get_xks_key("a/b", "K1").await.unwrap(), None, "external ids are exact");
-    s.delete_xks_key("c", "k1").await.unwrap();
-    assert!(matches!(s.delete_xks_key("c", "k1").await, Err(StoreError::NotFound)));
-    s.delete_xks_endpoint("a/b").await.unwrap();
-    assert_eq!(s.get_xks_endpoint("a/b").await.unwrap(), None);
-    assert!(s.list_xks_credentials("a/b").await.unwrap().is_empty());
-    assert!(s.list_xks_keys("a/b").await.unwrap().is_empty());
-    assert_eq!(s.get_xks_credential("AK2").await.unwrap(), None);
-    assert!(matches!(s.delete_xks_endpoint("a/b").await, Err(StoreError::NotFound)));
-    assert_eq!(s.get_xks_endpoint("c").await.unwrap(), Some(endpoint("c")));
-}
-
 async fn conformance(s: &dyn Store) {
     trail(s).await;
     events(s).await;
     outbox(s).await;
-    xks(s).await;
+    xks::xks(s).await;
+    xks::custom_key_stores(s, record("xks-bound", 1)).await;
     identities(s).await;
     multi_region(s).await;
     keys(s).await;

@@ -341,6 +341,11 @@ pub fn b64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
+/// Standard base64 decoded (what a proxy's answer carries); `None` if malformed.
+pub fn unb64(text: &str) -> Option<Vec<u8>> {
+    base64::engine::general_purpose::STANDARD.decode(text).ok()
+}
+
 /// A binary field decoded: malformed base64 is a ValidationException naming the field.
 fn decode(field: &str, text: &str) -> Result<Vec<u8>, XksError> {
     base64::engine::general_purpose::STANDARD

@@ -260,6 +260,7 @@ fn build_domain(
     config.expiry_warnings = cfg.monitoring.expiry_warnings.clone();
     config.quotas = cfg.quotas;
     config.resource_quotas = cfg.resource_quotas.clone();
+    config.xks_timeout = cfg.xks_client.timeout;
     if cfg.database_url.is_some() {
         config.key_cache_ttl = Some(Duration::from_millis(cfg.key_cache_ttl_ms));
         tracing::info!(
@@ -282,8 +283,13 @@ fn build_domain(
         Some(c) => c.clone(),
         None => Arc::new(SystemClock),
     };
-    let mut kms =
-        Kms::new(opened.store.clone(), keyring, clock, config).with_audit(opened.audit.clone());
+    let xks = trent_server::xks_client::HttpsXks::new(
+        cfg.xks_client.ca.as_deref(),
+        &cfg.xks_client.connect_to,
+    )?;
+    let mut kms = Kms::new(opened.store.clone(), keyring, clock, config)
+        .with_audit(opened.audit.clone())
+        .with_xks_transport(Arc::new(xks));
     let mut webhook_outcomes = None;
     if let Some(url) = &cfg.monitoring.notify_webhook {
         let (hook, outcomes) = crate::webhook::Webhook::start(url)?;

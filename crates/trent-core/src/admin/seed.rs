@@ -143,7 +143,7 @@ impl Admin<'_> {
             self.seed_access_key(k, &mut report).await?;
         }
         for k in &seed.keys {
-            self.seed_key(k, &mut report).await?;
+            Box::pin(self.seed_key(k, &mut report)).await?;
         }
         Ok(report)
     }

@@ -140,7 +140,9 @@ impl Kms {
         if metered && !own {
             quotas.charge(&tenant, quota_of(R::OPERATION, auth.target.key_spec()))?;
         }
-        quotas.as_tenant(&tenant, req.handle(self, auth)).await
+        let handled = req.handle(self, auth);
+        let handled = crate::custom_key_stores::keys::as_principal(&caller.principal_arn, handled);
+        quotas.as_tenant(&tenant, handled).await
     }
 
     /// The request quotas in force.

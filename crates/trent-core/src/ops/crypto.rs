@@ -60,13 +60,19 @@ fn crypto_conditions(
 }
 
 impl Kms {
-    pub(crate) fn seal_with(
+    /// Encrypts under a symmetric key's current material (a key of an external key store:
+    /// then under its external key too).
+    pub(crate) async fn seal_with(
         &self,
         rec: &KeyRecord,
         u: &Usable,
         plaintext: &[u8],
         context: &BTreeMap<String, String>,
+        operation: &str,
     ) -> Result<Vec<u8>> {
+        if let Some(x) = &rec.xks {
+            return self.seal_external(rec, x, u, plaintext, context, operation).await;
+        }
         let key = trent_crypto::KeyRef {
             account: rec.key.account.clone(),
             region: rec.key.region.clone(),
@@ -88,7 +94,7 @@ impl Kms {
         let u = self.usable_for(rec, KeyUsageType::EncryptDecrypt, action, dry_run).await?;
         let algorithm = algorithm_for(rec, requested)?;
         if algorithm == EA::SymmetricDefault {
-            let blob = self.seal_with(rec, &u, plaintext, context)?;
+            let blob = self.seal_with(rec, &u, plaintext, context, action).await?;
             return Ok(Sealed { blob, material_id: Some(u.material_id), algorithm });
         }
         no_context_for_asymmetric(context)?;
@@ -136,6 +142,11 @@ impl Kms {
         if rec.key_usage != KeyUsageType::EncryptDecrypt {
             return Err(usage_error(rec, action));
         }
+        // A key of an external key store makes version-2 blobs only, and only it does: a
+        // blob of the other kind is not one of its ciphertexts.
+        if header.external != rec.xks.is_some() {
+            return Err(KmsError::invalid_ciphertext());
+        }
         algorithm_for(rec, requested)?;
         check(Family::Crypto, rec)?;
         if dry_run == Some(true) {
@@ -151,9 +162,14 @@ impl Kms {
         }
         let material = self.held.open_material(m)?;
         crate::audit::note_material(&m.material_id);
-        let plaintext =
-            trent_crypto::symmetric::decrypt(blob, header, *header_len, &material, context)
-                .map_err(|_| KmsError::invalid_ciphertext())?;
+        let plaintext = match &rec.xks {
+            Some(x) => {
+                self.open_external(rec, x, blob, header, *header_len, &material, context, action)
+                    .await?
+            }
+            None => trent_crypto::symmetric::decrypt(blob, header, *header_len, &material, context)
+                .map_err(|_| KmsError::invalid_ciphertext())?,
+        };
         Ok(Opened {
             material_id: Some(header.material_id.clone()),
             plaintext,

@@ -53,7 +53,8 @@ impl Kms {
         secret: &Secret,
     ) -> Result<SealedSecret> {
         let u = self.usable_for_encrypt(rec, action, dry_run).await?;
-        let blob = self.seal_with(rec, &u, secret.as_bytes(), absent::context(context))?;
+        let blob =
+            self.seal_with(rec, &u, secret.as_bytes(), absent::context(context), action).await?;
         Ok(SealedSecret { key_arn: rec.key.arn(), material_id: u.material_id, blob })
     }
 
@@ -211,7 +212,9 @@ impl Kms {
                 Ok((private, public))
             })
             .await?;
-        let blob = self.seal_with(rec, &u, private.as_bytes(), absent::context(&req.context))?;
+        let blob = self
+            .seal_with(rec, &u, private.as_bytes(), absent::context(&req.context), req.action)
+            .await?;
         let sealed = crate::ops::data_keys::SealedSecret {
             key_arn: rec.key.arn(),
             material_id: u.material_id,

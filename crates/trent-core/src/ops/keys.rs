@@ -79,6 +79,11 @@ impl Call for DescribeKeyRequest {
         let rec = auth.target().key();
         let mats = kms.held.keys.materials_of(&rec.key).await?;
         let mut metadata = kms.key_metadata(rec, &mats);
+        if rec.xks.is_some() {
+            let state = kms.shown_state(rec).await?;
+            metadata.key_state = Some(state);
+            metadata.enabled = Some(state == KeyState::Enabled);
+        }
         if rec.multi_region {
             metadata.multi_region_configuration = Some(kms.multi_region_configuration(rec).await?);
         }

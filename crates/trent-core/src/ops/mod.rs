@@ -16,5 +16,4 @@ pub(crate) mod paging;
 pub(crate) mod policy;
 pub(crate) mod rotation;
 pub(crate) mod tags;
-pub(crate) mod unsupported;
 pub(crate) mod usable;

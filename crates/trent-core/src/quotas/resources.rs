@@ -1,5 +1,5 @@
-//! Resource quotas: how many keys an account may have in a Region, aliases and grants per
-//! key, tags per key, and the key policy's size — AWS's defaults from "Resource quotas" in
+//! Resource quotas: how many keys and custom key stores an account may have in a Region,
+//! aliases and grants per key, tags per key, and the key policy's size — AWS's defaults from "Resource quotas" in
 //! the AWS KMS developer guide
 //! (<https://docs.aws.amazon.com/kms/latest/developerguide/resource-limits.html>), each
 //! configurable. Past one, the call that would exceed it gets `LimitExceededException` (tags:
@@ -23,15 +23,18 @@ pub enum ResourceQuota {
     TagsPerKey,
     /// A key policy's size in bytes ("Key policy document size: 32 KB").
     KeyPolicyBytes,
+    /// Custom key stores per account and Region ("Custom key stores: 10").
+    CustomKeyStoresPerRegion,
 }
 
 impl ResourceQuota {
-    pub const ALL: [ResourceQuota; 5] = [
+    pub const ALL: [ResourceQuota; 6] = [
         ResourceQuota::KeysPerRegion,
         ResourceQuota::AliasesPerKey,
         ResourceQuota::GrantsPerKey,
         ResourceQuota::TagsPerKey,
         ResourceQuota::KeyPolicyBytes,
+        ResourceQuota::CustomKeyStoresPerRegion,
     ];
 
     /// The name a configuration file or flag uses.
@@ -42,6 +45,7 @@ impl ResourceQuota {
             ResourceQuota::GrantsPerKey => "grants-per-key",
             ResourceQuota::TagsPerKey => "tags-per-key",
             ResourceQuota::KeyPolicyBytes => "key-policy-bytes",
+            ResourceQuota::CustomKeyStoresPerRegion => "custom-key-stores-per-region",
         }
     }
 
@@ -57,6 +61,7 @@ impl ResourceQuota {
             ResourceQuota::GrantsPerKey => 50_000,
             ResourceQuota::TagsPerKey => 50,
             ResourceQuota::KeyPolicyBytes => 32 * 1024,
+            ResourceQuota::CustomKeyStoresPerRegion => 10,
         }
     }
 
@@ -76,6 +81,12 @@ impl ResourceQuota {
                 format!("The KMS key has reached its quota of {limit} grants."),
             ),
             ResourceQuota::TagsPerKey => (ErrorCode::TagException, "Too many tags".to_string()),
+            ResourceQuota::CustomKeyStoresPerRegion => (
+                ErrorCode::LimitExceededException,
+                format!(
+                    "This account has reached its quota of {limit} custom key stores in this Region."
+                ),
+            ),
             ResourceQuota::KeyPolicyBytes => (
                 ErrorCode::LimitExceededException,
                 format!(

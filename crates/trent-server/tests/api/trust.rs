@@ -279,6 +279,42 @@ async fn exceed(t: &TestServer, q: ResourceQuota) -> (Value, &'static str) {
             let body = json!({ "Policy": policy_of(601) });
             (t.raw("CreateKey", body.to_string().as_bytes()).await.1, "LimitExceededException")
         }
+        ResourceQuota::CustomKeyStoresPerRegion => {
+            // Three stores put straight into the store (this server reaches no proxy; the
+            // quota is checked before the proxy is).
+            for i in 0..3 {
+                let c = trent_store::CustomKeyStoreRecord {
+                    account: ACCOUNT.into(),
+                    region: "us-east-1".into(),
+                    id: format!("cks-{i:017}"),
+                    version: 1,
+                    name: format!("store-{i}"),
+                    store_type: "EXTERNAL_KEY_STORE".into(),
+                    created_ms: 1,
+                    connectivity: "PUBLIC_ENDPOINT".into(),
+                    uri_endpoint: "https://xks.example.com".into(),
+                    uri_path: format!("/s{i}/kms/xks/v1"),
+                    access_key_id: "ABCDEFGHIJKLMNOPQRST".into(),
+                    sealed_secret: vec![0; 40],
+                    connection_state: "DISCONNECTED".into(),
+                    connection_error: None,
+                };
+                t.kms.store().create_custom_key_store(&c, 3).await.unwrap();
+            }
+            let body = json!({
+                "CustomKeyStoreName": "store-3",
+                "CustomKeyStoreType": "EXTERNAL_KEY_STORE",
+                "XksProxyConnectivity": "PUBLIC_ENDPOINT",
+                "XksProxyUriEndpoint": "https://xks.example.com",
+                "XksProxyUriPath": "/s3/kms/xks/v1",
+                "XksProxyAuthenticationCredential": {
+                    "AccessKeyId": "ABCDEFGHIJKLMNOPQRST",
+                    "RawSecretAccessKey": "a".repeat(43)
+                }
+            });
+            let refused = t.raw("CreateCustomKeyStore", body.to_string().as_bytes()).await.1;
+            (refused, "LimitExceededException")
+        }
     }
 }
 

@@ -34,7 +34,8 @@ pub struct ServeArgs {
     /// audit_fail_open, audit_max_bytes, audit_max_age_hours, audit_keep_files, audit_checkpoint_records,
     /// audit_checkpoint_secs, trail_bucket, trail_s3_endpoint, trail_dir, trail_prefix,
     /// trail_name, trail_region, trail_delivery_secs, trail_digest_secs, init, dev_clock, metrics_listen, expiry_warning_days, notify_webhook,
-    /// quotas, resource_quotas (a table of NAME = N), allowed_hosts. Flags and TRENT_*
+    /// quotas, resource_quotas (a table of NAME = N), xks_client_ca, xks_client_connect,
+    /// xks_timeout_ms, allowed_hosts. Flags and TRENT_*
     /// variables win over it.
     #[arg(long, env = "TRENT_CONFIG")]
     pub config: Option<PathBuf>,
@@ -197,6 +198,15 @@ pub struct ServeConfig {
     pub resource_quotas: trent_core::quotas::ResourceQuotas,
     /// Host names requests may name besides loopback (accept-any, metrics).
     pub allowed_hosts: Vec<String>,
+    pub xks_client: XksClientConfig,
+}
+
+/// How Trent reaches the XKS proxies of external key stores.
+#[derive(Debug, Clone)]
+pub struct XksClientConfig {
+    pub ca: Option<PathBuf>,
+    pub connect_to: Vec<String>,
+    pub timeout: std::time::Duration,
 }
 
 impl ServeConfig {
@@ -249,7 +259,16 @@ impl ServeConfig {
         let limits = trent_server::Limits::default();
         let threads =
             a.heavy_work_threads.unwrap_or(trent_core::HeavyWorkConfig::default().threads).max(1);
+        let xks_client = XksClientConfig {
+            ca: a.xks_client_ca,
+            connect_to: a.xks_client_connect,
+            timeout: a
+                .xks_timeout_ms
+                .map(std::time::Duration::from_millis)
+                .unwrap_or(trent_core::XKS_TIMEOUT),
+        };
         Ok(ServeConfig {
+            xks_client,
             quotas: a.quotas.unwrap_or_default(),
             resource_quotas,
             allowed_hosts: a.allowed_hosts,

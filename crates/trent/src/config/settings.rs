@@ -279,9 +279,21 @@ settings! {
     #[arg(long, env = "TRENT_QUOTAS", value_parser = parse_profile)]
     quotas: Option<Profile>, file Option<String>;
     /// A resource quota other than AWS's default, `NAME=N` (repeatable): keys-per-region,
-    /// aliases-per-key, grants-per-key, tags-per-key, key-policy-bytes.
+    /// aliases-per-key, grants-per-key, tags-per-key, key-policy-bytes,
+    /// custom-key-stores-per-region.
     #[arg(long = "resource-quota", env = "TRENT_RESOURCE_QUOTAS", value_delimiter = ',', value_parser = parse_resource_quota)]
     resource_quotas: Vec<(ResourceQuota, u64)>, file Option<BTreeMap<String, u64>>;
+    /// Trust this PEM CA certificate bundle (besides the system's) for the XKS proxies of
+    /// external key stores (docs/xks.md).
+    #[arg(long, env = "TRENT_XKS_CLIENT_CA")]
+    xks_client_ca: Option<PathBuf>;
+    /// Reach the XKS proxy HOST at ADDRESS:PORT instead of HOST:443, `HOST=ADDRESS:PORT`
+    /// (repeatable; TLS still checks HOST's certificate), as curl's --connect-to.
+    #[arg(long = "xks-client-connect", env = "TRENT_XKS_CLIENT_CONNECT", value_delimiter = ',')]
+    xks_client_connect: Vec<String>, file Option<Vec<String>>;
+    /// Milliseconds a call to an XKS proxy may take (AWS KMS: 250) [default: 250]
+    #[arg(long, env = "TRENT_XKS_TIMEOUT_MS")]
+    xks_timeout_ms: Option<u64>;
     /// Host names (besides loopback names and addresses) that requests may name in `Host`
     /// under `--auth accept-any` and on the metrics listener, comma-separated.
     #[arg(long, env = "TRENT_ALLOWED_HOSTS", value_delimiter = ',')]
