@@ -308,7 +308,10 @@ def test_a_trent_keeps_its_keys_in_another_trents_xks_proxy(pair):
     names = {e["eventName"] for e in a_audit(a)}
     assert {"CreateCustomKeyStore", "DescribeCustomKeyStores", "ConnectCustomKeyStore",
             "DisconnectCustomKeyStore", "UpdateCustomKeyStore", "DeleteCustomKeyStore"} <= names
-    assert "RawSecretAccessKey" not in open(a.data / "audit.log").read()
+    # The proxy's secret is nowhere in A's trail, log or database file (sealed there).
+    secret = credential["XksProxyAuthenticationCredential"]["RawSecretAccessKey"]
+    for f in (a.data / "audit.log", a.log_path, *a.data.glob("*.db")):
+        assert secret.encode() not in open(f, "rb").read(), f
 
 
 def a_audit(node):

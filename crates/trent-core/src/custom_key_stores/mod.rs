@@ -415,6 +415,10 @@ impl Call for UpdateCustomKeyStoreRequest {
             kms.seal_proxy_secret(&mut c, &cred.raw_secret_access_key)?;
             proxy_changed = true;
         }
+        let held = kms.store().list_custom_key_stores(&c.account, &c.region).await?;
+        if let Some(taken) = taken(&held, &c) {
+            return Err(taken);
+        }
         // New proxy settings are tried before they are kept ("The path must be reachable
         // before you create the external key store or update its settings").
         if proxy_changed {
