@@ -349,6 +349,9 @@ def test_validation_and_the_stores_that_cannot_exist_here(pair):
         kms.describe_custom_key_stores(CustomKeyStoreId="cks-00000000000000000")
     assert code(e) == "CustomKeyStoreNotFoundException"
     assert kms.describe_custom_key_stores(CustomKeyStoreName="one")["CustomKeyStores"][0]["CustomKeyStoreId"] == first
+    with pytest.raises(ClientError) as e:
+        kms.generate_random(NumberOfBytes=8, CustomKeyStoreId=first)
+    assert code(e) == "UnsupportedOperationException"
     kms.delete_custom_key_store(CustomKeyStoreId=first)
     assert kms.describe_custom_key_stores()["CustomKeyStores"] == []
     # A wrong secret: the proxy refuses it while the store is created.

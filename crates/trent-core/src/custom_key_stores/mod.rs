@@ -157,7 +157,7 @@ impl Kms {
         self.store().get_custom_key_store(account, region, id).await?.ok_or_else(|| not_found(id))
     }
 
-    /// Runs `f` with the proxy target of `c` (its secret opened for the call only).
+    /// The proxy secret of `c`, opened (for one call: never kept).
     pub(crate) fn open_proxy_secret(&self, c: &CustomKeyStoreRecord) -> Result<Secret> {
         self.keyring()
             .open_secret(&secret_context(c), &c.sealed_secret)

@@ -142,14 +142,18 @@ impl Call for GenerateRandomRequest {
 
     async fn handle(
         self,
-        _kms: &Kms,
-        _auth: Authorized<'_, AccountTarget>,
+        kms: &Kms,
+        auth: Authorized<'_, AccountTarget>,
     ) -> Result<GenerateRandomResponse> {
         refuse_recipient(&self.recipient)?;
+        // GenerateRandom API: CustomKeyStoreId names a CloudHSM key store (none can exist
+        // here); an external key store has no random source of its own.
         if let Some(id) = self.custom_key_store_id {
+            let caller = auth.caller();
+            kms.custom_key_store(&caller.account, &caller.region, &id).await?;
             return Err(KmsError::new(
-                ErrorCode::CustomKeyStoreNotFoundException,
-                format!("Custom key store '{id}' does not exist."),
+                ErrorCode::UnsupportedOperationException,
+                format!("Custom key store {id} is an external key store: GenerateRandom takes only a CloudHSM key store."),
             ));
         }
         // Recorded against AWS: a hand-written message, not the Coral form.
