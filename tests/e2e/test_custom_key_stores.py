@@ -304,8 +304,14 @@ def test_a_trent_keeps_its_keys_in_another_trents_xks_proxy(pair):
         kms.delete_custom_key_store(CustomKeyStoreId=store)
     assert code(e) == "CustomKeyStoreHasCMKsException"
 
-    # Every call is in A's trail under its own name.
-    names = {e["eventName"] for e in a_audit(a)}
+    # Every call is in A's trail under its own name, and each call A made to the proxy names
+    # A's request in B's trail (`kmsRequestId`), with the principal that asked.
+    a_events = a_audit(a)
+    names = {e["eventName"] for e in a_events}
+    encrypts = {e["requestID"] for e in a_events if e["eventName"] == "Encrypt" and "errorCode" not in e}
+    proxied = [e["requestParameters"]["requestMetadata"] for e in b_audit(b) if e.get("eventName") == "XksEncrypt"]
+    matched = [m for m in proxied if m["kmsRequestId"] in encrypts]
+    assert matched and all(m["awsPrincipalArn"] == f"arn:aws:iam::{ACCOUNT}:root" for m in matched), proxied
     assert {"CreateCustomKeyStore", "DescribeCustomKeyStores", "ConnectCustomKeyStore",
             "DisconnectCustomKeyStore", "UpdateCustomKeyStore", "DeleteCustomKeyStore"} <= names
     # The proxy's secret is nowhere in A's trail, log or database file (sealed there).

@@ -189,13 +189,18 @@ def test_credentials_rotate_two_at_a_time_and_every_call_is_in_the_trail(server,
     server.admin("delete-xks-credential", "--access-key-id", p.akid)
     assert error(p.encrypt("any", b"x")) == (401, "AuthenticationFailedException")
     assert second.encrypt("any", b"secret plaintext")[0] == 200
+    # What AWS may send besides the ARNs is cut in the record as a client's text is (256).
+    long_meta = dict(metadata("Encrypt"), kmsViaService="s" * 1000)
+    body = {"requestMetadata": long_meta, "plaintext": b64(b"x"), "encryptionAlgorithm": "AES_GCM"}
+    assert second.post("keys/any/encrypt", body)[0] == 200
     listed = server.admin("list-xks-endpoints", "--account-id", ACCOUNT)["XksEndpoints"][0]
     assert [c["AccessKeyId"] for c in listed["Credentials"]] == [second.akid]
     assert {k["ExternalKeyId"] for k in listed["Keys"]} == {"any", "enc", "none", "alice"}
     # Each authenticated call is in the account's trail with what AWS said of it; never data.
     records = server.audit_events()
     calls = [r for r in records if r.get("eventName") == "XksEncrypt"]
-    assert len(calls) == 3 and all(r["recipientAccountId"] == ACCOUNT for r in calls)
+    assert len(calls) == 4 and all(r["recipientAccountId"] == ACCOUNT for r in calls)
+    assert calls[-1]["requestParameters"]["requestMetadata"]["kmsViaService"] == "s" * 256
     meta = calls[-1]["requestParameters"]["requestMetadata"]
     assert meta["awsPrincipalArn"] == PRINCIPAL and meta["kmsKeyArn"] == KMS_KEY and meta["kmsOperation"] == "Encrypt"
     assert calls[-1]["userIdentity"]["accessKeyId"] == second.akid

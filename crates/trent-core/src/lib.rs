@@ -40,6 +40,7 @@ pub use authn::{Authentication, SigningIdentity};
 pub use background::Background;
 pub use bootstrap::Bootstrap;
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use custom_key_stores::keys::with_request_id;
 pub use custom_key_stores::proxy::{
     TransportError, XksHttpRequest, XksHttpResponse, XksTransport, DEFAULT_TIMEOUT as XKS_TIMEOUT,
 };

@@ -83,7 +83,7 @@ pub(crate) async fn serve<S: Surface>(
     let read = Read { method, uri, body, watch };
     // A panic (in authentication, or in the call's task) must not drop the connection
     // without an answer: it becomes KMSInternalException (the panic hook logs where).
-    let exchange = exchange(surface, st, called, &source_ip, &headers, read);
+    let exchange = exchange(surface, st, called, &source_ip, &headers, read, &request_id);
     let exchange = std::panic::AssertUnwindSafe(exchange)
         .catch_unwind()
         .await
@@ -145,6 +145,7 @@ async fn exchange<S: Surface>(
     source_ip: &Option<String>,
     headers: &HeaderMap,
     r: Read,
+    request_id: &str,
 ) -> Exchange {
     let Read { method, uri, body, watch } = r;
     let body = match read_body(&st.limits, body, surface.max_body(called), watch.as_ref()).await {
@@ -168,7 +169,10 @@ async fn exchange<S: Surface>(
     if !st.audit_fail_open && st.audit_failing.load(std::sync::atomic::Ordering::Relaxed) {
         return Exchange::refused(Some(caller), internal("the audit trail cannot be written"));
     }
-    let mut handled = tokio::spawn(surface.run(st.clone(), caller.clone(), called, body));
+    // The request id goes with the call: an external key store's proxy is told it
+    // (`requestMetadata.kmsRequestId`), so that its auditor can match the two trails.
+    let run = surface.run(st.clone(), caller.clone(), called, body);
+    let mut handled = tokio::spawn(trent_core::with_request_id(request_id.to_string(), run));
     let (dispatched, late) =
         match tokio::time::timeout(st.limits.request_timeout, &mut handled).await {
             Ok(Ok(dispatched)) => (dispatched, None),

@@ -245,7 +245,7 @@ fn record(
         "requestParameters": {
             "pathPrefix": caller.endpoint.path_prefix,
             "externalKeyId": done.external_key_id,
-            "requestMetadata": done.metadata,
+            "requestMetadata": recorded_metadata(&done.metadata),
         },
         "responseElements": null,
         "requestID": request_id,
@@ -267,6 +267,22 @@ fn record(
         event["errorMessage"] = Value::from(e.to_string());
     }
     event.to_string()
+}
+
+/// `requestMetadata` as recorded: the ARNs whole (checked to be at most 2,048 characters),
+/// the other texts cut as the KMS records cut a client's text (the body may be 64 KiB).
+fn recorded_metadata(m: &Option<RequestMetadata>) -> Option<RequestMetadata> {
+    let cut =
+        |v: &Option<String>| v.as_deref().map(|t| trent_trail::record::client_text(t).to_string());
+    m.as_ref().map(|m| RequestMetadata {
+        aws_principal_arn: m.aws_principal_arn.clone(),
+        kms_key_arn: m.kms_key_arn.clone(),
+        aws_source_vpc: cut(&m.aws_source_vpc),
+        aws_source_vpce: cut(&m.aws_source_vpce),
+        kms_operation: cut(&m.kms_operation),
+        kms_request_id: cut(&m.kms_request_id),
+        kms_via_service: cut(&m.kms_via_service),
+    })
 }
 
 /// The endpoint and credential a request is signed with, or AuthenticationFailedException.

@@ -21,6 +21,17 @@ tokio::task_local! {
     static PRINCIPAL: String;
 }
 
+tokio::task_local! {
+    /// The id of the API request being handled (its `x-amzn-RequestId` and the trail's
+    /// `requestID`): the proxy's `kmsRequestId`.
+    static REQUEST_ID: String;
+}
+
+/// Runs an API request's call with its request id (the server, around each call's task).
+pub async fn with_request_id<F: std::future::Future>(request_id: String, f: F) -> F::Output {
+    REQUEST_ID.scope(request_id, f).await
+}
+
 /// Runs a handler as `principal_arn`'s call (the gate's `run`, around every handler).
 pub(crate) async fn as_principal<F: std::future::Future>(principal_arn: &str, f: F) -> F::Output {
     PRINCIPAL.scope(principal_arn.to_string(), f).await
@@ -88,7 +99,7 @@ impl Kms {
             principal_arn: Some(caller.principal_arn.clone()),
             key_arn: None,
             operation: "CreateKey".into(),
-            request_id: trent_crypto::new_key_id()?,
+            request_id: request_id(),
         };
         let metadata = self.proxy().key_metadata(&target(&c, &secret), xks_key_id, &m).await;
         match metadata {
@@ -234,9 +245,18 @@ impl Kms {
             principal_arn: PRINCIPAL.try_with(Clone::clone).ok(),
             key_arn: Some(rec.key.arn()),
             operation: operation.into(),
-            request_id: trent_crypto::new_key_id().unwrap_or_default(),
+            request_id: request_id(),
         }
     }
+}
+
+/// The API request's id, or (a call outside a request: seeding) a fresh one.
+pub(crate) fn request_id() -> String {
+    REQUEST_ID
+        .try_with(Clone::clone)
+        .ok()
+        .or_else(|| trent_crypto::new_key_id().ok())
+        .unwrap_or_default()
 }
 
 fn target<'a>(c: &'a CustomKeyStoreRecord, secret: &'a Secret) -> ProxyTarget<'a> {

@@ -5,7 +5,7 @@
 //! `AWS_CLOUDHSM` stores cannot exist here (there is no CloudHSM cluster): creating one is
 //! answered as AWS answers a cluster id it cannot find.
 
-pub(crate) mod keys;
+pub mod keys;
 pub mod proxy;
 
 use crate::gate::AccountTarget;
@@ -182,7 +182,7 @@ impl Kms {
         };
         let m = CallMetadata {
             operation: operation.into(),
-            request_id: trent_crypto::new_key_id().unwrap_or_default(),
+            request_id: keys::request_id(),
             ..Default::default()
         };
         self.proxy().health(&target, &m).await
