@@ -31,6 +31,7 @@ from conftest import TRENT, free_port
 
 ACCOUNT = "111122223333"
 PREFIX = "hyok"
+AWS_SUBJECT = "cks.kms.us-east-1.amazonaws.com"
 
 
 class Node:
@@ -107,8 +108,10 @@ def describe(kms, store_id):
 
 # --- a proxy stub ---------------------------------------------------------------------------
 
-def make_ca_and_leaf(tmp_path, host):
-    """A CA and a certificate for `host` signed by it; returns (ca_pem, cert_file, key_file)."""
+def make_ca_and_leaf(tmp_path, host, purpose="server"):
+    """A CA and a certificate for `host` (its CN and DNS name) signed by it, for a TLS server
+    or client; returns (ca_pem, cert_file, key_file)."""
+    usage = x509.oid.ExtendedKeyUsageOID.SERVER_AUTH if purpose == "server" else x509.oid.ExtendedKeyUsageOID.CLIENT_AUTH
     now = datetime.datetime.now(datetime.timezone.utc)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "stub CA")])
@@ -123,8 +126,9 @@ def make_ca_and_leaf(tmp_path, host):
             .issuer_name(ca_name).public_key(key.public_key()).serial_number(x509.random_serial_number())
             .not_valid_before(now - datetime.timedelta(hours=1)).not_valid_after(now + datetime.timedelta(days=1))
             .add_extension(x509.SubjectAlternativeName([x509.DNSName(host)]), critical=False)
+            .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
             .sign(ca_key, hashes.SHA256()))
-    cert_file, key_file = tmp_path / "stub.pem", tmp_path / "stub.key"
+    cert_file, key_file = tmp_path / f"{purpose}.pem", tmp_path / f"{purpose}.key"
     cert_file.write_bytes(leaf.public_bytes(serialization.Encoding.PEM))
     key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                            serialization.NoEncryption()))
@@ -194,7 +198,12 @@ def pair(tmp_path, stub):
     """Trent B serves two of its keys as an XKS proxy; Trent A trusts B's CA and the stub's,
     and reaches `localhost` at B's port and `stub.test` at the stub's."""
     stub_ca, stub_port = stub
-    b = Node(tmp_path, "proxy").start()
+    # Mutual TLS as AWS KMS does it: A presents CN=cks.kms.us-east-1.amazonaws.com; B asks
+    # every client for a certificate of that CA and requires it where an endpoint says so.
+    client_ca, client_cert, client_key = make_ca_and_leaf(tmp_path, AWS_SUBJECT, purpose="client")
+    (tmp_path / "clients-ca.pem").write_bytes(client_ca)
+    b = Node(tmp_path, "proxy", "--tls-client-ca", str(tmp_path / "clients-ca.pem"),
+             "--tls-client-optional").start()
     bk = b.client()
     keys = {n: bk.create_key(Description=n)["KeyMetadata"]["KeyId"] for n in ("ext-1", "ext-2")}
     b.admin("create-xks-endpoint", "--account-id", ACCOUNT, "--path-prefix", PREFIX)
@@ -205,6 +214,7 @@ def pair(tmp_path, stub):
     bundle.write_bytes(open(b.ca, "rb").read() + stub_ca)
     a = Node(tmp_path, "kms", "--xks-client-ca", str(bundle), "--xks-client-connect",
              f"localhost=127.0.0.1:{b.port},stub.test=127.0.0.1:{stub_port}",
+             "--xks-client-cert", str(client_cert), "--xks-client-key", str(client_key),
              # Debug builds on a busy CI machine: AWS's 250 ms is kept for the stub's timeout
              # test below by its one-second sleep.
              "--xks-timeout-ms", "700").start()
@@ -391,3 +401,24 @@ def test_a_misbehaving_proxy(pair):
             with pytest.raises(ClientError) as e:
                 kms.decrypt(CiphertextBlob=blob)
             assert code(e) == "InvalidCiphertextException"
+
+
+def test_an_endpoint_that_requires_the_client_certificate_of_aws_kms(pair):
+    """An XKS endpoint made with a client subject admits only a client whose certificate
+    (verified by the TLS handshake against --tls-client-ca) has that CN."""
+    a, b, _, _ = pair
+    kms = a.client()
+    for prefix, subject in (("strict", AWS_SUBJECT), ("elsewhere", "cks.kms.eu-west-1.amazonaws.com")):
+        made = b.admin("create-xks-endpoint", "--account-id", ACCOUNT, "--path-prefix", prefix,
+                       "--client-subject", subject)
+        assert made["ClientSubject"] == subject
+    strict = b.admin("create-xks-credential", "--path-prefix", "strict")
+    store = kms.create_custom_key_store(**store_params("strict", strict, path="/strict/kms/xks/v1"))["CustomKeyStoreId"]
+    kms.connect_custom_key_store(CustomKeyStoreId=store)
+    assert describe(kms, store)["ConnectionState"] == "CONNECTED"
+    elsewhere = b.admin("create-xks-credential", "--path-prefix", "elsewhere")
+    with pytest.raises(ClientError) as e:
+        kms.create_custom_key_store(**store_params("elsewhere", elsewhere, path="/elsewhere/kms/xks/v1"))
+    assert code(e) == "XksProxyIncorrectAuthenticationCredentialException"
+    listed = {x["PathPrefix"]: x["ClientSubject"] for x in b.admin("list-xks-endpoints", "--account-id", ACCOUNT)["XksEndpoints"]}
+    assert listed == {PREFIX: None, "strict": AWS_SUBJECT, "elsewhere": "cks.kms.eu-west-1.amazonaws.com"}

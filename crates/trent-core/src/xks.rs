@@ -364,6 +364,7 @@ impl Kms {
         &self,
         account: &str,
         path_prefix: &str,
+        client_subject: Option<String>,
     ) -> Result<XksEndpointRecord, XksAdminError> {
         let prefix = path_prefix.trim_matches('/').to_string();
         if !trent_types::xks::valid_prefix(&prefix) {
@@ -378,6 +379,7 @@ impl Kms {
             path_prefix: prefix.clone(),
             account: account.into(),
             created_ms: self.now_ms(),
+            client_subject,
         };
         match self.store().put_xks_endpoint(&e).await {
             Err(StoreError::AlreadyExists) => {

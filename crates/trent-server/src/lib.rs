@@ -252,7 +252,7 @@ impl pipeline::Surface for KmsApi {
 
 async fn handle(
     State(st): State<Arc<AppState>>,
-    peer: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
+    peer: Option<axum::Extension<listener::Peer>>,
     watch: Option<axum::Extension<listener::BodyWatch>>,
     method: Method,
     uri: Uri,
@@ -265,11 +265,15 @@ async fn handle(
     if let Some(page) = console::serve(&method, &uri, &headers) {
         return page;
     }
-    let source_ip = peer.map(|p| p.0 .0.ip().to_string());
+    let (source_ip, client_subject) = match peer {
+        Some(axum::Extension(p)) => (Some(p.addr.ip().to_string()), p.client_subject),
+        None => (None, None),
+    };
     let watch = watch.map(|w| w.0);
     // The External Key Store proxy API is named by its path (`.../kms/xks/v1/...`).
     if trent_types::xks::split(uri.path()).is_some() {
-        return xks::serve(&st, source_ip, method, uri, headers, body, watch).await;
+        let connection = xks::Connection { source_ip, client_subject, watch };
+        return xks::serve(&st, connection, method, uri, headers, body).await;
     }
     // The target is read once: it chooses the surface, and the surface its operation.
     let target = headers.get("x-amz-target").and_then(|v| v.to_str().ok());

@@ -10,7 +10,6 @@
 //! a thousand trickled bodies cannot keep a new client out for the body timeout.
 
 use crate::AppState;
-use axum::extract::ConnectInfo;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use std::collections::HashMap;
 use std::future::Future;
@@ -196,6 +195,14 @@ impl Drop for Active {
     }
 }
 
+/// Who is at the other end of a request's connection, in each request's extensions: the
+/// peer's address and the subject (CN) of the client certificate TLS verified, if any.
+#[derive(Debug, Clone)]
+pub(crate) struct Peer {
+    pub addr: std::net::SocketAddr,
+    pub client_subject: Option<Arc<str>>,
+}
+
 /// Serves HTTP/1.1 on one connection (plain or TLS) until it ends or is told to close.
 async fn serve_io<I>(
     stream: I,
@@ -204,13 +211,15 @@ async fn serve_io<I>(
     conn: Arc<Conn>,
     registry: &Arc<Registry>,
     limits: Limits,
+    client_subject: Option<Arc<str>>,
 ) where
     I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
     let tower = hyper_util::service::TowerToHyperService::new(router);
     let (c, r) = (conn.clone(), registry.clone());
     let service = hyper::service::service_fn(move |mut req| {
-        req.extensions_mut().insert(ConnectInfo(peer));
+        let client_subject = client_subject.clone();
+        req.extensions_mut().insert(Peer { addr: peer, client_subject });
         req.extensions_mut().insert(BodyWatch { conn: c.clone(), registry: r.clone() });
         c.active.fetch_add(1, Ordering::AcqRel);
         let active = Active(c.clone(), r.clone());
@@ -292,7 +301,9 @@ pub(crate) async fn serve_router(
         let (router, registry, tls) = (router.clone(), registry.clone(), tls.clone());
         tokio::spawn(async move {
             match tls {
-                None => serve_io(stream, peer, router, conn, &registry, limits).await,
+                None => {
+                    serve_io(stream, peer, router, conn, &registry, limits, None).await
+                }
                 Some(tls) => {
                     // The handshake counts against the time allowed for the first request.
                     let accepted =
@@ -300,7 +311,9 @@ pub(crate) async fn serve_router(
                             .await;
                     match accepted {
                         Ok(Ok(stream)) => {
-                            serve_io(stream, peer, router, conn, &registry, limits).await
+                            let certs = stream.get_ref().1.peer_certificates();
+                            let client = crate::tls::client_subject(certs);
+                            serve_io(stream, peer, router, conn, &registry, limits, client).await
                         }
                         Ok(Err(e)) => {
                             tracing::debug!(source = %peer.ip(), error = %e, "TLS handshake failed")

@@ -56,6 +56,9 @@ pub struct TlsSettings {
     pub cert: PathBuf,
     pub key: PathBuf,
     pub client_ca: Option<PathBuf>,
+    /// With `client_ca`: admit clients that present no certificate (the KMS API's) and check
+    /// one only where it is required — an XKS endpoint's client subject (docs/xks.md).
+    pub client_optional: bool,
 }
 
 /// The server side of TLS: an acceptor whose certificate can be replaced while it serves.
@@ -115,9 +118,15 @@ impl Tls {
                     })?;
                 }
                 let verifier =
-                    WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider())
-                        .build()
-                        .map_err(|source| TlsError::ClientCa { path: ca.clone(), source })?;
+                    WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider());
+                let verifier = if settings.client_optional {
+                    verifier.allow_unauthenticated()
+                } else {
+                    verifier
+                };
+                let verifier = verifier
+                    .build()
+                    .map_err(|source| TlsError::ClientCa { path: ca.clone(), source })?;
                 builder.with_client_cert_verifier(verifier)
             }
             None => builder.with_no_client_auth(),
@@ -150,8 +159,12 @@ impl Tls {
 pub fn ensure_self_signed(dir: &Path) -> Result<TlsSettings, TlsError> {
     use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
     let tls = dir.join("tls");
-    let settings =
-        TlsSettings { cert: tls.join("server.pem"), key: tls.join("server.key"), client_ca: None };
+    let settings = TlsSettings {
+        cert: tls.join("server.pem"),
+        key: tls.join("server.key"),
+        client_ca: None,
+        client_optional: false,
+    };
     if settings.cert.exists() && settings.key.exists() && tls.join("ca.pem").exists() {
         return Ok(settings);
     }
@@ -200,4 +213,22 @@ pub fn ensure_self_signed(dir: &Path) -> Result<TlsSettings, TlsError> {
     write(&settings.cert, &leaf_cert.pem(), 0o644)?;
     write(&tls.join("ca.pem"), &ca_cert.pem(), 0o644)?;
     Ok(settings)
+}
+
+/// The subject common name (CN) of the certificate a client presented and the handshake
+/// verified, if any: what an XKS endpoint's client subject is checked against (AWS KMS
+/// presents `CN=cks.kms.<region>.amazonaws.com`).
+pub(crate) fn client_subject(certs: Option<&[CertificateDer<'_>]>) -> Option<Arc<str>> {
+    use x509_cert::der::asn1::{PrintableStringRef, Utf8StringRef};
+    use x509_cert::der::{oid::ObjectIdentifier, Decode};
+    const CN: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.3");
+    let leaf = certs?.first()?;
+    let cert = x509_cert::Certificate::from_der(leaf.as_ref()).ok()?;
+    let subject = &cert.tbs_certificate.subject;
+    let atv = subject.0.iter().flat_map(|rdn| rdn.0.iter()).find(|a| a.oid == CN)?;
+    let text = match atv.value.decode_as::<Utf8StringRef<'_>>() {
+        Ok(s) => s.as_str().to_string(),
+        Err(_) => atv.value.decode_as::<PrintableStringRef<'_>>().ok()?.as_str().to_string(),
+    };
+    Some(Arc::from(text))
 }

@@ -55,15 +55,23 @@ fn event_name(operation: XksOperation) -> &'static str {
 }
 
 /// Serves one request whose path is of this API (`trent_types::xks::split`).
+/// What the connection a request came on says of it.
+pub(crate) struct Connection {
+    pub source_ip: Option<String>,
+    /// The subject (CN) of the client certificate TLS verified, if any.
+    pub client_subject: Option<Arc<str>>,
+    pub watch: Option<listener::BodyWatch>,
+}
+
 pub(crate) async fn serve(
     st: &Arc<AppState>,
-    source_ip: Option<String>,
+    connection: Connection,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
     body: axum::body::Body,
-    watch: Option<listener::BodyWatch>,
 ) -> Response {
+    let Connection { source_ip, client_subject, watch } = connection;
     let arrived = std::time::Instant::now();
     let body = match crate::read_body(&st.limits, body, MAX_BODY, watch.as_ref()).await {
         Ok(body) => body,
@@ -78,7 +86,7 @@ pub(crate) async fn serve(
         let e = XksError::Validation("Method Not Allowed: XKS proxy requests are POSTs".into());
         return answer(405, e.body());
     }
-    let caller = match authenticate(st, &method, &uri, &headers, &body).await {
+    let caller = match authenticate(st, &method, &uri, &headers, &body, client_subject).await {
         Ok(caller) => caller,
         Err(e) => {
             // Anyone can make the server refuse: within the log's refusal budget, bounded.
@@ -292,6 +300,7 @@ async fn authenticate(
     uri: &Uri,
     headers: &HeaderMap,
     body: &[u8],
+    client_subject: Option<Arc<str>>,
 ) -> Result<XksCaller, XksError> {
     let failed = |why: &dyn std::fmt::Display| {
         tracing::debug!(why = %why, "XKS authentication failed");
@@ -314,5 +323,12 @@ async fn authenticate(
     let key = trent_sigv4::SigningKey::derive(secret, auth.date, auth.region, auth.service);
     crate::auth::verify(&auth, amz_date, (method, uri, headers, body), &key)
         .map_err(|e| failed(&e))?;
+    // Mutual TLS, where the endpoint asks for it: the certificate the handshake verified
+    // must name the subject the operator set (AWS KMS: cks.kms.<region>.amazonaws.com).
+    if let Some(required) = &caller.endpoint.client_subject {
+        if client_subject.as_deref() != Some(required.as_str()) {
+            return Err(failed(&"no client certificate with the endpoint's subject"));
+        }
+    }
     Ok(caller)
 }

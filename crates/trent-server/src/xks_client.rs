@@ -32,6 +32,17 @@ pub enum XksClientError {
     Connect(String),
     #[error("TLS configuration")]
     Tls(#[source] rustls::Error),
+    #[error("cannot read the client certificate or key in {0}")]
+    ClientCert(String, #[source] rustls::pki_types::pem::Error),
+    #[error("the client certificate and key in {0} do not go together")]
+    BadClientCert(String, #[source] rustls::Error),
+}
+
+/// A certificate (chain) and its private key, PEM files, that Trent presents to proxies
+/// requiring mutual TLS (`--xks-client-cert`, `--xks-client-key`).
+pub struct ClientCertificate<'a> {
+    pub cert: &'a Path,
+    pub key: &'a Path,
 }
 
 pub struct HttpsXks {
@@ -43,7 +54,11 @@ pub struct HttpsXks {
 impl HttpsXks {
     /// A client trusting the system's CA certificates and those in `ca`, reaching each host
     /// of `connect_to` (`HOST=ADDR:PORT`) at its address.
-    pub fn new(ca: Option<&Path>, connect_to: &[String]) -> Result<Self, XksClientError> {
+    pub fn new(
+        ca: Option<&Path>,
+        connect_to: &[String],
+        client: Option<ClientCertificate<'_>>,
+    ) -> Result<Self, XksClientError> {
         let mut roots = rustls::RootCertStore::empty();
         for c in rustls_native_certs::load_native_certs().certs {
             // A system certificate rustls cannot use is skipped, as browsers do.
@@ -62,8 +77,23 @@ impl HttpsXks {
         let config = rustls::ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .map_err(XksClientError::Tls)?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
+            .with_root_certificates(roots);
+        let config = match client {
+            None => config.with_no_client_auth(),
+            Some(c) => {
+                let shown = c.cert.display().to_string();
+                let read = |e| XksClientError::ClientCert(shown.clone(), e);
+                let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(c.cert)
+                    .map_err(read)?
+                    .collect::<Result<_, _>>()
+                    .map_err(read)?;
+                let key = rustls::pki_types::PrivateKeyDer::from_pem_file(c.key)
+                    .map_err(|e| XksClientError::ClientCert(c.key.display().to_string(), e))?;
+                config
+                    .with_client_auth_cert(chain, key)
+                    .map_err(|e| XksClientError::BadClientCert(shown.clone(), e))?
+            }
+        };
         let mut map = HashMap::new();
         for entry in connect_to {
             let (host, addr) =

@@ -413,6 +413,8 @@ pub struct XksEndpointRecord {
     pub path_prefix: String,
     pub account: String,
     pub created_ms: i64,
+    /// The subject (CN) a client certificate must have on this endpoint, if any.
+    pub client_subject: Option<String>,
 }
 
 /// A SigV4 credential of an endpoint (the spec's `XksProxyAuthenticationCredential`), its

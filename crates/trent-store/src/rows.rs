@@ -391,7 +391,12 @@ pub(crate) fn id_and_text(r: &dyn Cells) -> Result<(i64, String)> {
 }
 
 pub(crate) fn xks_endpoint_row(r: &dyn Cells) -> Result<XksEndpointRecord> {
-    Ok(XksEndpointRecord { path_prefix: r.text(0)?, account: r.text(1)?, created_ms: r.int(2)? })
+    Ok(XksEndpointRecord {
+        path_prefix: r.text(0)?,
+        account: r.text(1)?,
+        created_ms: r.int(2)?,
+        client_subject: r.opt_text(3)?,
+    })
 }
 
 pub(crate) fn xks_credential_row(r: &dyn Cells) -> Result<XksCredentialRecord> {

@@ -298,11 +298,9 @@ pub(crate) const EVENTS_BEFORE: &str =
 pub(crate) const PRUNE_EVENTS: &str = "DELETE FROM trail_events WHERE event_time_ms < $1";
 
 // The External Key Store proxy's endpoints, credentials and keys.
-pub(crate) const INSERT_XKS_ENDPOINT: &str =
-    "INSERT INTO xks_endpoints (path_prefix, account, created_ms) VALUES ($1, $2, $3)";
-pub(crate) const GET_XKS_ENDPOINT: &str =
-    "SELECT path_prefix, account, created_ms FROM xks_endpoints WHERE path_prefix = $1";
-pub(crate) const LIST_XKS_ENDPOINTS: &str = "SELECT path_prefix, account, created_ms FROM xks_endpoints WHERE account = $1 ORDER BY path_prefix";
+pub(crate) const INSERT_XKS_ENDPOINT: &str = "INSERT INTO xks_endpoints (path_prefix, account, created_ms, client_subject) VALUES ($1, $2, $3, $4)";
+pub(crate) const GET_XKS_ENDPOINT: &str = "SELECT path_prefix, account, created_ms, client_subject FROM xks_endpoints WHERE path_prefix = $1";
+pub(crate) const LIST_XKS_ENDPOINTS: &str = "SELECT path_prefix, account, created_ms, client_subject FROM xks_endpoints WHERE account = $1 ORDER BY path_prefix";
 pub(crate) const DELETE_XKS_ENDPOINT: &str = "DELETE FROM xks_endpoints WHERE path_prefix = $1";
 pub(crate) const DELETE_XKS_ENDPOINT_CREDENTIALS: &str =
     "DELETE FROM xks_credentials WHERE path_prefix = $1";

@@ -442,8 +442,10 @@ impl<E: Engine> TrailStore for SqlStore<E> {
 #[async_trait]
 impl<E: Engine> XksStore for SqlStore<E> {
     async fn put_xks_endpoint(&self, e: &XksEndpointRecord) -> Result<()> {
-        let step =
-            Step::new(sql::INSERT_XKS_ENDPOINT, values![&e.path_prefix, &e.account, e.created_ms]);
+        let step = Step::new(
+            sql::INSERT_XKS_ENDPOINT,
+            values![&e.path_prefix, &e.account, e.created_ms, e.client_subject.as_deref()],
+        );
         self.exec(step).await.map(drop)
     }
 

@@ -138,6 +138,11 @@ enum AdminCommand {
         /// The URI path prefix (the spec's optional prefix), e.g. `keystores/finance`.
         #[arg(long)]
         path_prefix: String,
+        /// Require a client certificate with this subject (CN) on the endpoint: mutual TLS,
+        /// with `serve --tls-client-ca CA --tls-client-optional`. AWS KMS presents
+        /// `cks.kms.<region>.amazonaws.com`.
+        #[arg(long)]
+        client_subject: Option<String>,
     },
     /// A SigV4 credential for AWS KMS to sign its XKS requests with; prints the proxy
     /// configuration file the AWS KMS console takes. At most two at once (rotation).
@@ -281,8 +286,8 @@ impl AdminCommand {
                 (R::CreateKeys { account_id, region, count }, None)
             }
             C::ListKeys { account_id, region } => (R::ListKeys { account_id, region }, None),
-            C::CreateXksEndpoint { account_id, path_prefix } => {
-                (R::CreateXksEndpoint { account_id, path_prefix }, None)
+            C::CreateXksEndpoint { account_id, path_prefix, client_subject } => {
+                (R::CreateXksEndpoint { account_id, path_prefix, client_subject }, None)
             }
             C::CreateXksCredential { path_prefix } => {
                 (R::CreateXksCredential { path_prefix }, None)

@@ -283,9 +283,13 @@ fn build_domain(
         Some(c) => c.clone(),
         None => Arc::new(SystemClock),
     };
+    let client_cert = cfg.xks_client.client_cert.as_ref().map(|(cert, key)| {
+        trent_server::xks_client::ClientCertificate { cert: cert.as_path(), key: key.as_path() }
+    });
     let xks = trent_server::xks_client::HttpsXks::new(
         cfg.xks_client.ca.as_deref(),
         &cfg.xks_client.connect_to,
+        client_cert,
     )?;
     let mut kms = Kms::new(opened.store.clone(), keyring, clock, config)
         .with_audit(opened.audit.clone())
@@ -310,9 +314,10 @@ fn load_tls(cfg: &ServeConfig) -> anyhow::Result<Option<Arc<trent_server::tls::T
             return Ok(None);
         }
         TlsChoice::Files(settings) => settings.clone(),
-        TlsChoice::SelfSigned { client_ca } => {
+        TlsChoice::SelfSigned { client_ca, client_optional } => {
             let mut settings = trent_server::tls::ensure_self_signed(&cfg.data_dir)?;
             settings.client_ca = client_ca.clone();
+            settings.client_optional = *client_optional;
             tracing::info!(ca = %cfg.data_dir.join("tls/ca.pem").display(), "development TLS: clients trust it with AWS_CA_BUNDLE");
             settings
         }

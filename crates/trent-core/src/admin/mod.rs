@@ -80,6 +80,8 @@ pub enum AdminRequest {
     CreateXksEndpoint {
         account_id: String,
         path_prefix: String,
+        /// The subject (CN) a client certificate must have on it (mutual TLS), if any.
+        client_subject: Option<String>,
     },
     /// A SigV4 credential of an endpoint (at most two at once).
     CreateXksCredential {

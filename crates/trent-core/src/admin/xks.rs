@@ -43,10 +43,11 @@ impl Admin<'_> {
         use AdminRequest as A;
         let kms = self.kms;
         Ok(match req {
-            A::CreateXksEndpoint { account_id, path_prefix } => {
-                let e = kms.xks_create_endpoint(&account_id, &path_prefix).await?;
-                let out = json!({ "PathPrefix": e.path_prefix, "XksProxyUriPath": uri_path(&e.path_prefix), "AccountId": e.account });
-                let request = json!({ "pathPrefix": e.path_prefix });
+            A::CreateXksEndpoint { account_id, path_prefix, client_subject } => {
+                let e = kms.xks_create_endpoint(&account_id, &path_prefix, client_subject).await?;
+                let out = json!({ "PathPrefix": e.path_prefix, "XksProxyUriPath": uri_path(&e.path_prefix), "AccountId": e.account, "ClientSubject": e.client_subject });
+                let request =
+                    json!({ "pathPrefix": e.path_prefix, "clientSubject": e.client_subject });
                 self.note(&account_id, SOURCE, "CreateXksEndpoint", request, json!(null)).await?;
                 out
             }
@@ -131,7 +132,7 @@ impl Admin<'_> {
                             json!({ "ExternalKeyId": k.external_key_id, "Region": k.region, "KeyId": k.key_id, "Usages": k.usages.split(',').filter(|u| !u.is_empty()).collect::<Vec<_>>(), "Allowed": allowed })
                         })
                         .collect();
-                    endpoints.push(json!({ "PathPrefix": e.path_prefix, "XksProxyUriPath": uri_path(&e.path_prefix), "Credentials": credentials, "Keys": keys }));
+                    endpoints.push(json!({ "PathPrefix": e.path_prefix, "XksProxyUriPath": uri_path(&e.path_prefix), "ClientSubject": e.client_subject, "Credentials": credentials, "Keys": keys }));
                 }
                 json!({ "XksEndpoints": endpoints })
             }

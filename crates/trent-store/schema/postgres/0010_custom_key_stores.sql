@@ -17,3 +17,6 @@ CREATE UNIQUE INDEX IF NOT EXISTS custom_key_stores_uri
 ALTER TABLE keys ADD COLUMN custom_key_store_id TEXT;
 ALTER TABLE keys ADD COLUMN xks_key_id TEXT;
 CREATE UNIQUE INDEX IF NOT EXISTS keys_xks_key ON keys (account, region, custom_key_store_id, xks_key_id);
+-- And, for the endpoints Trent serves, the subject (CN) a client certificate must have on
+-- them (mutual TLS; AWS KMS presents cks.kms.<region>.amazonaws.com), if any.
+ALTER TABLE xks_endpoints ADD COLUMN client_subject TEXT;

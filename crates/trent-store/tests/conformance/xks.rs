@@ -10,6 +10,7 @@ pub(crate) async fn xks(s: &dyn Store) {
         path_prefix: prefix.into(),
         account: "111122223333".into(),
         created_ms: 1,
+        client_subject: (prefix == "c").then(|| "cks.kms.us-east-1.amazonaws.com".into()),
     };
     let credential = |id: &str, prefix: &str| XksCredentialRecord {
         access_key_id: id.into(),

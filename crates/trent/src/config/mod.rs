@@ -29,13 +29,13 @@ pub struct ServeArgs {
     /// TOML file with any of: data_dir, listen, account_id, auth, log, log_format, wrapping_pool_size,
     /// tokens_per_wrapping_key, key_cache_size, key_cache_ttl_ms, max_connections,
     /// header_timeout_secs, body_timeout_secs, request_timeout_secs, drain_secs, heavy_work_threads,
-    /// heavy_work_queue, tls_cert, tls_key, tls_client_ca, tls_self_signed, allow_plaintext,
+    /// heavy_work_queue, tls_cert, tls_key, tls_client_ca, tls_client_optional, tls_self_signed, allow_plaintext,
     /// database_url, pkcs11_module, pkcs11_token_label, pkcs11_key_label, node_id,
     /// audit_fail_open, audit_max_bytes, audit_max_age_hours, audit_keep_files, audit_checkpoint_records,
     /// audit_checkpoint_secs, trail_bucket, trail_s3_endpoint, trail_dir, trail_prefix,
     /// trail_name, trail_region, trail_delivery_secs, trail_digest_secs, init, dev_clock, metrics_listen, expiry_warning_days, notify_webhook,
     /// quotas, resource_quotas (a table of NAME = N), xks_client_ca, xks_client_connect,
-    /// xks_timeout_ms, allowed_hosts. Flags and TRENT_*
+    /// xks_client_cert, xks_client_key, xks_timeout_ms, allowed_hosts. Flags and TRENT_*
     /// variables win over it.
     #[arg(long, env = "TRENT_CONFIG")]
     pub config: Option<PathBuf>,
@@ -205,6 +205,8 @@ pub struct ServeConfig {
 #[derive(Debug, Clone)]
 pub struct XksClientConfig {
     pub ca: Option<PathBuf>,
+    /// A certificate and key presented to proxies that require mutual TLS.
+    pub client_cert: Option<(PathBuf, PathBuf)>,
     pub connect_to: Vec<String>,
     pub timeout: std::time::Duration,
 }
@@ -261,6 +263,11 @@ impl ServeConfig {
             a.heavy_work_threads.unwrap_or(trent_core::HeavyWorkConfig::default().threads).max(1);
         let xks_client = XksClientConfig {
             ca: a.xks_client_ca,
+            client_cert: match (a.xks_client_cert, a.xks_client_key) {
+                (Some(cert), Some(key)) => Some((cert, key)),
+                (None, None) => None,
+                _ => anyhow::bail!("--xks-client-cert and --xks-client-key go together"),
+            },
             connect_to: a.xks_client_connect,
             timeout: a
                 .xks_timeout_ms
@@ -302,9 +309,16 @@ impl ServeConfig {
                     anyhow::bail!("--tls-self-signed and --tls-cert exclude each other")
                 }
                 (Some(cert), Some(key), false, client_ca) => {
-                    TlsChoice::Files(trent_server::tls::TlsSettings { cert, key, client_ca })
+                    TlsChoice::Files(trent_server::tls::TlsSettings {
+                        cert,
+                        key,
+                        client_ca,
+                        client_optional: a.tls_client_optional,
+                    })
                 }
-                (None, None, true, client_ca) => TlsChoice::SelfSigned { client_ca },
+                (None, None, true, client_ca) => {
+                    TlsChoice::SelfSigned { client_ca, client_optional: a.tls_client_optional }
+                }
                 (None, None, false, None) => TlsChoice::Plain,
                 (None, None, false, Some(_)) => {
                     anyhow::bail!("--tls-client-ca needs --tls-cert or --tls-self-signed")
@@ -400,6 +414,7 @@ pub enum TlsChoice {
     /// Certificates made in the data directory (development).
     SelfSigned {
         client_ca: Option<PathBuf>,
+        client_optional: bool,
     },
 }
 

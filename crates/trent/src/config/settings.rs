@@ -178,6 +178,10 @@ settings! {
     /// Require client certificates issued by this PEM CA (mutual TLS).
     #[arg(long, env = "TRENT_TLS_CLIENT_CA")]
     tls_client_ca: Option<PathBuf>;
+    /// With --tls-client-ca: admit clients that present no certificate (the KMS API's), and
+    /// require one only on the XKS endpoints made with a client subject (docs/xks.md).
+    #[arg(long, env = "TRENT_TLS_CLIENT_OPTIONAL", requires = "tls_client_ca")]
+    tls_client_optional: bool, file Option<bool>;
     /// Development HTTPS: make (once) a CA and a localhost certificate under DATA_DIR/tls;
     /// clients trust it with AWS_CA_BUNDLE=DATA_DIR/tls/ca.pem.
     #[arg(long, env = "TRENT_TLS_SELF_SIGNED", conflicts_with = "tls_cert")]
@@ -291,6 +295,12 @@ settings! {
     /// (repeatable; TLS still checks HOST's certificate), as curl's --connect-to.
     #[arg(long = "xks-client-connect", env = "TRENT_XKS_CLIENT_CONNECT", value_delimiter = ',')]
     xks_client_connect: Vec<String>, file Option<Vec<String>>;
+    /// Present this PEM certificate (chain) to XKS proxies that require mutual TLS.
+    #[arg(long, env = "TRENT_XKS_CLIENT_CERT", requires = "xks_client_key")]
+    xks_client_cert: Option<PathBuf>;
+    /// The PEM private key of --xks-client-cert.
+    #[arg(long, env = "TRENT_XKS_CLIENT_KEY", requires = "xks_client_cert")]
+    xks_client_key: Option<PathBuf>;
     /// Milliseconds a call to an XKS proxy may take (AWS KMS: 250) [default: 250]
     #[arg(long, env = "TRENT_XKS_TIMEOUT_MS")]
     xks_timeout_ms: Option<u64>;
