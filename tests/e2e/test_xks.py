@@ -223,3 +223,16 @@ def test_xks_calls_are_counted_in_the_metrics(make_server):
     assert 'trent_requests_total{operation="XksEncrypt",error_code=""} 1' in text, text
     assert 'trent_requests_total{operation="XksDecrypt",error_code="InvalidCiphertextException"} 1' in text
     assert server.stop() == 0
+
+
+def test_an_endpoint_past_its_request_quota_is_throttled_and_the_refusals_recorded(make_server):
+    # The spec: "An XKS proxy MAY implement independent request quotas on each path prefix".
+    server = make_server(extra=("--wrapping-pool-size", "0", "--xks-requests-per-second", "2")).start()
+    p, _, _ = serve_keys(server)
+    statuses = [error(p.encrypt("any", b"x"))[0] if i else p.encrypt("any", b"x")[0] for i in range(8)]
+    assert statuses[0] == 200 and 429 in statuses, statuses
+    assert error(p.encrypt("any", b"x")) in ((200, None), (429, "ThrottlingException"))
+    throttled = [r for r in server.audit_events()
+                 if r.get("eventName") == "XksEncrypt" and r.get("errorCode") == "ThrottlingException"]
+    assert throttled and throttled[0]["requestParameters"]["pathPrefix"] == PREFIX
+    assert server.stop() == 0

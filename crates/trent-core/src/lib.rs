@@ -98,6 +98,8 @@ pub struct KmsConfig {
     pub resource_quotas: quotas::ResourceQuotas,
     /// How long a call to an external key store's proxy may take (AWS: 250 ms).
     pub xks_timeout: std::time::Duration,
+    /// Requests a second each XKS endpoint Trent serves admits (0: no limit).
+    pub xks_requests_per_second: u32,
 }
 
 impl Default for KmsConfig {
@@ -116,6 +118,7 @@ impl Default for KmsConfig {
             quotas: quotas::Profile::default(),
             resource_quotas: quotas::ResourceQuotas::default(),
             xks_timeout: custom_key_stores::proxy::DEFAULT_TIMEOUT,
+            xks_requests_per_second: xks::DEFAULT_REQUESTS_PER_SECOND,
         }
     }
 }

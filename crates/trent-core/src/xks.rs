@@ -21,6 +21,9 @@ use trent_types::{KeySpec, KeyState, KeyUsageType};
 /// Credentials an endpoint may have at once: two, so that one is rotated while AWS KMS still
 /// signs with the other (the spec's "SigV4 credentials rotation").
 pub const MAX_CREDENTIALS: i64 = 2;
+/// Requests a second an endpoint admits by default: what AWS KMS sends an external key store
+/// at most ("Custom key store request quotas": 1,800 a second for external key stores).
+pub const DEFAULT_REQUESTS_PER_SECOND: u32 = 1800;
 /// What `ciphertextMetadata` begins with: this proxy's format, version 1, then the first 8
 /// bytes of SHA-256 of the material id the ciphertext was made with.
 const METADATA_TAG: &[u8; 2] = b"T1";
@@ -104,6 +107,16 @@ pub struct XksUse {
 impl Kms {
     /// The endpoint and secret of an XKS credential, to verify a request's signature; `None`
     /// for an access key id no endpoint has.
+    /// Counts one request on `caller`'s endpoint: `ThrottlingException` past its quota.
+    pub fn xks_admit(&self, caller: &XksCaller) -> Result<(), XksError> {
+        let rate = self.config.xks_requests_per_second;
+        if self.access.quotas.admit_xks(&caller.endpoint.path_prefix, rate) {
+            Ok(())
+        } else {
+            Err(XksError::Throttling)
+        }
+    }
+
     pub async fn xks_credential(
         &self,
         access_key_id: &str,

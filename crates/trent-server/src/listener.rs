@@ -301,9 +301,7 @@ pub(crate) async fn serve_router(
         let (router, registry, tls) = (router.clone(), registry.clone(), tls.clone());
         tokio::spawn(async move {
             match tls {
-                None => {
-                    serve_io(stream, peer, router, conn, &registry, limits, None).await
-                }
+                None => serve_io(stream, peer, router, conn, &registry, limits, None).await,
                 Some(tls) => {
                     // The handshake counts against the time allowed for the first request.
                     let accepted =

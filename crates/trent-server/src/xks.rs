@@ -157,6 +157,9 @@ async fn run(st: &AppState, caller: &XksCaller, route: wire::XksRoute, body: &[u
         used: XksUse::default(),
         result: Err(e),
     };
+    if let Err(e) = st.kms.xks_admit(caller) {
+        return refused(e);
+    }
     if !st.audit_fail_open && st.audit_failing.load(std::sync::atomic::Ordering::Relaxed) {
         return refused(XksError::Internal);
     }

@@ -261,6 +261,7 @@ fn build_domain(
     config.quotas = cfg.quotas;
     config.resource_quotas = cfg.resource_quotas.clone();
     config.xks_timeout = cfg.xks_client.timeout;
+    config.xks_requests_per_second = cfg.xks_client.requests_per_second;
     if cfg.database_url.is_some() {
         config.key_cache_ttl = Some(Duration::from_millis(cfg.key_cache_ttl_ms));
         tracing::info!(

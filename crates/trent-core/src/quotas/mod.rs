@@ -132,6 +132,9 @@ pub struct Quotas {
     /// Tenants per account (by its keyed hash). Locked inside a shard's lock, never around
     /// one.
     accounts: Mutex<HashMap<u64, usize>>,
+    /// The bucket of each XKS endpoint Trent serves, by path prefix (endpoints are the
+    /// operator's: the map holds no more than there are).
+    xks: Mutex<HashMap<String, Arc<AtomicU64>>>,
 }
 
 impl Quotas {
@@ -142,7 +145,22 @@ impl Quotas {
             hasher: Default::default(),
             shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
             accounts: Mutex::new(HashMap::new()),
+            xks: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Counts one request on the XKS endpoint `path_prefix` against `rate` a second (the
+    /// spec: "An XKS proxy MAY implement independent request quotas on each path prefix");
+    /// `false`: ThrottlingException.
+    pub(crate) fn admit_xks(&self, path_prefix: &str, rate: u32) -> bool {
+        if rate == 0 {
+            return true;
+        }
+        let bucket = {
+            let mut xks = self.xks.lock().unwrap_or_else(|p| p.into_inner());
+            xks.entry(path_prefix.to_string()).or_default().clone()
+        };
+        admit_gcra(&bucket, self.now_ns(), f64::from(rate))
     }
 
     pub fn profile(&self) -> Profile {

@@ -35,7 +35,7 @@ pub struct ServeArgs {
     /// audit_checkpoint_secs, trail_bucket, trail_s3_endpoint, trail_dir, trail_prefix,
     /// trail_name, trail_region, trail_delivery_secs, trail_digest_secs, init, dev_clock, metrics_listen, expiry_warning_days, notify_webhook,
     /// quotas, resource_quotas (a table of NAME = N), xks_client_ca, xks_client_connect,
-    /// xks_client_cert, xks_client_key, xks_timeout_ms, allowed_hosts. Flags and TRENT_*
+    /// xks_client_cert, xks_client_key, xks_timeout_ms, xks_requests_per_second, allowed_hosts. Flags and TRENT_*
     /// variables win over it.
     #[arg(long, env = "TRENT_CONFIG")]
     pub config: Option<PathBuf>,
@@ -198,17 +198,20 @@ pub struct ServeConfig {
     pub resource_quotas: trent_core::quotas::ResourceQuotas,
     /// Host names requests may name besides loopback (accept-any, metrics).
     pub allowed_hosts: Vec<String>,
-    pub xks_client: XksClientConfig,
+    pub xks_client: XksConfig,
 }
 
-/// How Trent reaches the XKS proxies of external key stores.
+/// How Trent reaches the XKS proxies of external key stores, and how much it serves on its
+/// own XKS endpoints.
 #[derive(Debug, Clone)]
-pub struct XksClientConfig {
+pub struct XksConfig {
     pub ca: Option<PathBuf>,
     /// A certificate and key presented to proxies that require mutual TLS.
     pub client_cert: Option<(PathBuf, PathBuf)>,
     pub connect_to: Vec<String>,
     pub timeout: std::time::Duration,
+    /// Requests a second each served XKS endpoint admits (0: no limit).
+    pub requests_per_second: u32,
 }
 
 impl ServeConfig {
@@ -261,7 +264,7 @@ impl ServeConfig {
         let limits = trent_server::Limits::default();
         let threads =
             a.heavy_work_threads.unwrap_or(trent_core::HeavyWorkConfig::default().threads).max(1);
-        let xks_client = XksClientConfig {
+        let xks_client = XksConfig {
             ca: a.xks_client_ca,
             client_cert: match (a.xks_client_cert, a.xks_client_key) {
                 (Some(cert), Some(key)) => Some((cert, key)),
@@ -273,6 +276,9 @@ impl ServeConfig {
                 .xks_timeout_ms
                 .map(std::time::Duration::from_millis)
                 .unwrap_or(trent_core::XKS_TIMEOUT),
+            requests_per_second: a
+                .xks_requests_per_second
+                .unwrap_or(trent_core::xks::DEFAULT_REQUESTS_PER_SECOND),
         };
         Ok(ServeConfig {
             xks_client,

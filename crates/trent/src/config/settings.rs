@@ -301,6 +301,10 @@ settings! {
     /// The PEM private key of --xks-client-cert.
     #[arg(long, env = "TRENT_XKS_CLIENT_KEY", requires = "xks_client_cert")]
     xks_client_key: Option<PathBuf>;
+    /// Requests a second each XKS endpoint Trent serves admits; past it, ThrottlingException
+    /// (the spec's per-prefix quota; 0: no limit) [default: 1800]
+    #[arg(long, env = "TRENT_XKS_REQUESTS_PER_SECOND")]
+    xks_requests_per_second: Option<u32>;
     /// Milliseconds a call to an XKS proxy may take (AWS KMS: 250) [default: 250]
     #[arg(long, env = "TRENT_XKS_TIMEOUT_MS")]
     xks_timeout_ms: Option<u64>;
