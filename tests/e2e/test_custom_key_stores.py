@@ -263,6 +263,17 @@ def test_a_trent_keeps_its_keys_in_another_trents_xks_proxy(pair):
     moved = kms.re_encrypt(CiphertextBlob=blob, SourceEncryptionContext=ctx, DestinationKeyId=plain,
                            DestinationEncryptionContext=ctx)["CiphertextBlob"]
     assert kms.decrypt(CiphertextBlob=moved, EncryptionContext=ctx)["Plaintext"] == b"held on premises"
+    # Its material is never rotated nor imported (the rotation and import APIs: "not ...
+    # KMS keys in a custom key store").
+    refused = (lambda: kms.rotate_key_on_demand(KeyId=key), lambda: kms.get_key_rotation_status(KeyId=key),
+               lambda: kms.enable_key_rotation(KeyId=key), lambda: kms.list_key_rotations(KeyId=key),
+               lambda: kms.get_parameters_for_import(KeyId=key, WrappingAlgorithm="RSAES_OAEP_SHA_256",
+                                                     WrappingKeySpec="RSA_2048"))
+    for call in refused:
+        with pytest.raises(ClientError) as e:
+            call()
+        assert (code(e), message(e)) == ("UnsupportedOperationException",
+                                         f"{meta['Arn']} origin is EXTERNAL_KEY_STORE which is not valid for this operation.")
     b_events = [e for e in b_audit(b) if e.get("eventName", "").startswith("Xks")]
     ops = {(e["eventName"], e["requestParameters"]["requestMetadata"]["kmsOperation"]) for e in b_events}
     assert {("XksGetKeyMetadata", "CreateKey"), ("XksEncrypt", "Encrypt"), ("XksDecrypt", "Decrypt"),

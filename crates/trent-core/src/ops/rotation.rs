@@ -20,6 +20,16 @@ fn require_symmetric(rec: &KeyRecord) -> Result<()> {
         // Recorded against AWS with an empty message.
         return Err(KmsError::new(ErrorCode::UnsupportedOperationException, String::new()));
     }
+    require_own_material(rec)
+}
+
+fn require_own_material(rec: &KeyRecord) -> Result<()> {
+    // "You cannot perform on-demand rotation of ... KMS keys in a custom key store", nor
+    // enable automatic rotation (RotateKeyOnDemand, EnableKeyRotation APIs): their material
+    // is not rotated at all.
+    if matches!(rec.origin, OriginType::ExternalKeyStore | OriginType::AwsCloudhsm) {
+        return Err(crate::state::origin_not_valid(&rec.key.arn(), rec.origin));
+    }
     Ok(())
 }
 
@@ -177,6 +187,7 @@ impl Call for RotateKeyOnDemandRequest {
         kms: &Kms,
         auth: Authorized<'_, KeyTarget<false>>,
     ) -> Result<RotateKeyOnDemandResponse> {
+        require_own_material(auth.target().key())?;
         let rec = kms.rotate(&auth.target().key().key, RotationType::OnDemand).await?;
         tracing::info!(key = %rec.key.arn(), "rotated key material on demand");
         Ok(RotateKeyOnDemandResponse { key_id: Some(rec.key.arn()) })
