@@ -8,9 +8,9 @@
 //! here, as KMS's are in `error.rs`.
 
 use crate::audit::Called;
+use crate::aws_json::AwsApi;
 use crate::dispatch::Dispatched;
 use crate::error::Failure;
-use crate::pipeline::Surface;
 use crate::AppState;
 use axum::body::Bytes;
 use base64::Engine;
@@ -254,12 +254,8 @@ pub(crate) struct CloudTrailApi {
     pub trail: Option<Arc<dyn TrailReader>>,
 }
 
-impl Surface for CloudTrailApi {
+impl AwsApi for CloudTrailApi {
     const SERVICE: &'static str = "cloudtrail";
-
-    fn operation(&self, target: Option<&str>) -> Option<Called> {
-        TrailOp::from_target(target).map(Called::CloudTrail)
-    }
 
     fn max_body(&self, _: Option<Called>) -> usize {
         MAX_BODY

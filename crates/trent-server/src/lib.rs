@@ -1,9 +1,11 @@
-//! The HTTP face of Trent: one `POST /` route speaking the AWS KMS JSON 1.1 protocol
-//! (`X-Amz-Target: TrentService.<Operation>`), SigV4 authentication, dispatch to the domain,
-//! and the one place where failures become AWS error responses.
+//! The HTTP face of Trent: one route for every API surface on the port — the AWS KMS JSON 1.1
+//! protocol (`X-Amz-Target: TrentService.<Operation>`), CloudTrail's, and the XKS proxy API
+//! by its path — through one request pipeline (`pipeline.rs`), SigV4 authentication, dispatch
+//! to the domain, and the one place where failures become AWS error responses.
 
 mod audit;
 mod auth;
+mod aws_json;
 mod cloudtrail;
 mod console;
 mod dispatch;
@@ -15,7 +17,8 @@ mod log_budget;
 pub mod metrics;
 mod pipeline;
 
-use pipeline::Surface as _;
+use aws_json::{AwsJson, KmsApi};
+
 pub mod tls;
 mod trails;
 mod xks;
@@ -139,7 +142,7 @@ impl AppState {
 
     /// Logs a refused request once, within the log budget: authentication failures as
     /// warnings, other refusals as information. Client strings are escaped by the log format.
-    fn log_refusal(
+    pub(crate) fn log_refusal(
         &self,
         request_id: &str,
         op: Option<&str>,
@@ -213,43 +216,6 @@ pub async fn serve(
     listener::serve(listener, state, shutdown).await
 }
 
-/// The KMS API: `X-Amz-Target: TrentService.<Operation>`, signed for `kms`.
-struct KmsApi;
-
-impl pipeline::Surface for KmsApi {
-    const SERVICE: &'static str = "kms";
-
-    fn operation(&self, target: Option<&str>) -> Option<audit::Called> {
-        let op = target?.strip_prefix("TrentService.")?;
-        trent_types::Operation::from_name(op).map(audit::Called::Kms)
-    }
-
-    /// Each operation's own body limit (from the model); an unknown one gets the least.
-    fn max_body(&self, called: Option<audit::Called>) -> usize {
-        match called {
-            Some(audit::Called::Kms(op)) => op.max_body(),
-            _ => UNKNOWN_OPERATION_BODY,
-        }
-    }
-
-    // Not `async fn`: that future would borrow `self`, and this one is spawned ('static).
-    #[allow(clippy::manual_async_fn)]
-    fn run(
-        &self,
-        st: Arc<AppState>,
-        caller: Arc<trent_core::Caller>,
-        called: audit::Called,
-        body: Bytes,
-    ) -> impl Future<Output = dispatch::Dispatched> + Send + 'static {
-        async move {
-            match called {
-                audit::Called::Kms(op) => dispatch::dispatch(&st.kms, &caller, op, &body).await,
-                _ => dispatch::Dispatched::refused(Failure::UnknownOperation),
-            }
-        }
-    }
-}
-
 async fn handle(
     State(st): State<Arc<AppState>>,
     peer: Option<axum::Extension<listener::Peer>>,
@@ -272,20 +238,24 @@ async fn handle(
     let watch = watch.map(|w| w.0);
     // The External Key Store proxy API is named by its path (`.../kms/xks/v1/...`).
     if trent_types::xks::split(uri.path()).is_some() {
-        let connection = xks::Connection { source_ip, client_subject, watch };
-        return xks::serve(&st, connection, method, uri, headers, body).await;
+        let named = xks::operation_of(uri.path());
+        let request =
+            pipeline::Incoming { source_ip, client_subject, method, uri, headers, body, watch };
+        return pipeline::serve(&xks::XksApi, &st, named, request).await;
     }
     // The target is read once: it chooses the surface, and the surface its operation.
     let target = headers.get("x-amz-target").and_then(|v| v.to_str().ok());
     if let Some(op) = cloudtrail::TrailOp::from_target(target) {
-        let surface = cloudtrail::CloudTrailApi { trail: st.trail.clone() };
+        let surface = AwsJson(cloudtrail::CloudTrailApi { trail: st.trail.clone() });
         let called = Some(audit::Called::CloudTrail(op));
-        let request = pipeline::Incoming { source_ip, method, uri, headers, body, watch };
+        let request =
+            pipeline::Incoming { source_ip, client_subject, method, uri, headers, body, watch };
         return pipeline::serve(&surface, &st, called, request).await;
     }
-    let called = KmsApi.operation(target);
-    let request = pipeline::Incoming { source_ip, method, uri, headers, body, watch };
-    pipeline::serve(&KmsApi, &st, called, request).await
+    let called = KmsApi::operation(target);
+    let request =
+        pipeline::Incoming { source_ip, client_subject, method, uri, headers, body, watch };
+    pipeline::serve(&AwsJson(KmsApi), &st, called, request).await
 }
 
 fn internal(cause: &'static str) -> Failure {

@@ -1,52 +1,131 @@
-//! One request pipeline for every API surface on the port. A surface (the KMS API,
-//! CloudTrail's LookupEvents, and the XKS proxy API to come) says how a request names its
-//! operation, how large its body may be, which SigV4 service signs it and how an
-//! authenticated call runs; everything else is done here, once, for all of them: the body
-//! read against its limit and timeout, the method and path, authentication, the fail-closed
-//! audit check, the call on a task of its own within the request timeout, a panic turned
-//! into an internal error, the audit record (written late for a call that outlives its
-//! timeout), the metrics, the log of a refusal, and the AWS error envelope.
+//! One request pipeline for every API surface on the port: the KMS API and CloudTrail's
+//! LookupEvents (AWS JSON 1.1, `aws_json.rs`) and the External Key Store proxy API
+//! (`xks.rs`). A surface says what a request names, how large its body may be, how it is
+//! authenticated, how an authenticated call runs, and how a call is recorded, counted and
+//! answered in its own protocol; the order of those steps, and everything they share, is
+//! here, once: the body read against its limit and timeout, the method and path checked
+//! before anything else, the fail-closed audit check, the call on a task of its own (with the
+//! request's id) within the request timeout, a panic turned into an internal error, the
+//! record of every request that names an operation (written late for a call that outlives
+//! its timeout), the metrics and the log of a refusal.
 
-use crate::audit::Called;
-use crate::dispatch::Dispatched;
-use crate::error::{self, Failure};
-use crate::{internal, listener, read_body, AppState};
+use crate::error::Failure;
+use crate::{listener, read_body, AppState};
 use axum::body::Bytes;
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, Method, Uri};
+use axum::response::Response;
 use futures_util::FutureExt as _;
 use std::future::Future;
 use std::sync::Arc;
-use trent_core::Caller;
+
+/// Why the pipeline refused a request before its call ran (each surface answers it in its
+/// own protocol).
+#[derive(Debug)]
+pub(crate) enum Refusal {
+    /// The body is too large, or was not sent in time (`read_body`).
+    Body(Failure),
+    /// The method or the path is not one of the surface's.
+    Request,
+    /// A fault of ours: a panic, the trail that cannot be written.
+    Internal(&'static str),
+    /// The call did not end within the request timeout (it goes on; its record is late).
+    TimedOut,
+}
+
+/// A request as it arrived, for its record and its log.
+pub(crate) struct Arrival<'a> {
+    pub request_id: &'a str,
+    pub event_id: String,
+    pub uri: &'a Uri,
+    pub source_ip: Option<&'a str>,
+    pub headers: &'a HeaderMap,
+    /// The subject (CN) of the client certificate TLS verified, if any.
+    pub client_subject: Option<&'a Arc<str>>,
+}
+
+/// What the pipeline knows of a request once its call ran (or was refused).
+pub(crate) struct Exchanged<S: Surface> {
+    pub named: Option<S::Named>,
+    pub caller: Option<Arc<S::Caller>>,
+    pub outcome: S::Outcome,
+    /// A call still running when the client was answered (the request timeout): its record
+    /// is written when it ends, with what it really did.
+    pub late: Option<tokio::task::JoinHandle<S::Outcome>>,
+}
 
 /// An API surface: what differs between the APIs the port speaks.
-pub(crate) trait Surface: Send + Sync + 'static {
-    /// The SigV4 service name its requests are signed for (`kms`, `cloudtrail`).
-    const SERVICE: &'static str;
-
-    /// The operation a request names by its `X-Amz-Target` (read once, by the router);
-    /// `None` is refused as UnknownOperationException once the caller is authenticated.
-    fn operation(&self, target: Option<&str>) -> Option<Called>;
+pub(crate) trait Surface: Send + Sync + Sized + 'static {
+    /// What a request names: an operation of the surface.
+    type Named: Copy + Send + Sync + 'static;
+    /// Who an authenticated request comes from.
+    type Caller: Send + Sync + 'static;
+    /// What a call did, for its answer and its record.
+    type Outcome: Send + 'static;
 
     /// The most a request's body may have (`None`: it named no operation).
-    fn max_body(&self, called: Option<Called>) -> usize;
+    fn max_body(&self, named: Option<Self::Named>) -> usize;
 
-    /// Authorizes, decodes, runs and encodes one call of an authenticated caller. It runs on
-    /// a task of its own, which neither a dropped connection nor the request timeout
-    /// cancels: a write cut between the store's commit and the key cache's update would
-    /// leave the cache older than the store.
+    /// Whether the method and path are the surface's (checked before authentication).
+    fn accepts(&self, method: &Method, uri: &Uri) -> bool;
+
+    /// The outcome of a request the pipeline refused.
+    fn refused(&self, named: Option<Self::Named>, why: Refusal) -> Self::Outcome;
+
+    /// Authenticates a request; a refusal is its outcome.
+    fn authenticate(
+        &self,
+        st: &AppState,
+        at: &Arrival<'_>,
+        method: &Method,
+        uri: &Uri,
+        body: &[u8],
+    ) -> impl Future<Output = Result<Self::Caller, Self::Outcome>> + Send;
+
+    /// The operation an authenticated request runs, or its refusal (one that named none).
+    fn operation(
+        &self,
+        caller: &Self::Caller,
+        named: Option<Self::Named>,
+        uri: &Uri,
+    ) -> Result<Self::Named, Self::Outcome>;
+
+    /// Runs one call of an authenticated caller. It runs on a task of its own, which neither
+    /// a dropped connection nor the request timeout cancels: a write cut between the store's
+    /// commit and the key cache's update would leave the cache older than the store.
     fn run(
         &self,
         st: Arc<AppState>,
-        caller: Arc<Caller>,
-        called: Called,
+        caller: Arc<Self::Caller>,
+        named: Self::Named,
         body: Bytes,
-    ) -> impl Future<Output = Dispatched> + Send + 'static;
+    ) -> impl Future<Output = Self::Outcome> + Send + 'static;
+
+    /// Writes the record of a request (of a late call: once it ends); a record that cannot be
+    /// written makes the outcome an internal error unless the trail fails open.
+    fn record(
+        &self,
+        st: &Arc<AppState>,
+        at: &mut Arrival<'_>,
+        exchanged: &mut Exchanged<Self>,
+    ) -> impl Future<Output = ()> + Send;
+
+    /// Counts the request in the metrics and logs it if it was refused.
+    fn observe(
+        &self,
+        st: &AppState,
+        at: &Arrival<'_>,
+        exchanged: &Exchanged<Self>,
+        took: std::time::Duration,
+    );
+
+    /// The answer, in the surface's protocol.
+    fn respond(&self, outcome: Self::Outcome, request_id: &str) -> Response;
 }
 
 /// What the HTTP layer hands over of a request.
 pub(crate) struct Incoming {
     pub source_ip: Option<String>,
+    pub client_subject: Option<Arc<str>>,
     pub method: Method,
     pub uri: Uri,
     pub headers: HeaderMap,
@@ -54,85 +133,43 @@ pub(crate) struct Incoming {
     pub watch: Option<listener::BodyWatch>,
 }
 
-/// A request as the audit record needs it, whatever became of it.
-struct Exchange {
-    /// Shared with the task that runs the call (no copy of its strings per request).
-    caller: Option<Arc<Caller>>,
-    dispatched: Dispatched,
-    /// A call still running when the client was answered (the request timeout): its record
-    /// is written when it ends, with what it really did.
-    late: Option<tokio::task::JoinHandle<Dispatched>>,
-}
-
-impl Exchange {
-    fn refused(caller: Option<Arc<Caller>>, f: Failure) -> Self {
-        Exchange { caller, dispatched: Dispatched::refused(f), late: None }
-    }
-}
-
-/// Serves one request of surface `S`, which names `called` (`Surface::operation`).
+/// Serves one request of surface `S`, which names `named` (read by the router).
 pub(crate) async fn serve<S: Surface>(
     surface: &S,
     st: &Arc<AppState>,
-    called: Option<Called>,
+    named: Option<S::Named>,
     r: Incoming,
 ) -> Response {
     let arrived = std::time::Instant::now();
     let (request_id, event_id) = trent_crypto::new_id_pair().unwrap_or_default();
-    let Incoming { source_ip, method, uri, headers, body, watch } = r;
-    let read = Read { method, uri, body, watch };
-    // A panic (in authentication, or in the call's task) must not drop the connection
-    // without an answer: it becomes KMSInternalException (the panic hook logs where).
-    let exchange = exchange(surface, st, called, &source_ip, &headers, read, &request_id);
-    let exchange = std::panic::AssertUnwindSafe(exchange)
-        .catch_unwind()
-        .await
-        .unwrap_or_else(|_| Exchange::refused(None, internal("panic")));
-    let Exchange { caller, mut dispatched, late } = exchange;
-    // Every request that names an operation has its record, whatever became of it.
-    if let Some(called) = called {
-        let authenticated = caller.is_some();
-        let ids = (request_id.as_str(), event_id);
-        let facts =
-            crate::audit::Facts::new(called, ids, source_ip.as_deref(), &headers, authenticated);
-        match late {
-            None => {
-                let written = st.audit_call(&facts, caller.as_deref(), &dispatched, None).await;
-                if let Err(e) = written {
-                    if !st.audit_fail_open {
-                        // Fail closed: no answer but an error for a call the trail lacks.
-                        dispatched.body = Err(Failure::Kms(trent_core::Fault::Audit(e).into()));
-                    }
-                }
-            }
-            Some(task) => st.audit_late(facts, caller, task),
-        }
-    }
-    let result = dispatched.body;
-    let code = result.as_ref().err().map_or("", |f| error::to_wire(f).code);
-    st.metrics.observe(called, code, arrived.elapsed());
-    let name = called.map(Called::name);
-    if let Err(f) = &result {
-        st.log_refusal(&request_id, name, &headers, source_ip.as_deref(), f);
-    } else if let Some(name) = name {
-        tracing::debug!(id = %request_id, op = name, "ok");
-    }
-    let mut resp = match result {
-        Ok(body) => (StatusCode::OK, Bytes::from(body)).into_response(),
-        Err(f) => f.into_response(&request_id),
+    let Incoming { source_ip, client_subject, method, uri, headers, body, watch } = r;
+    let mut at = Arrival {
+        request_id: &request_id,
+        event_id,
+        uri: &uri,
+        source_ip: source_ip.as_deref(),
+        headers: &headers,
+        client_subject: client_subject.as_ref(),
     };
-    let h = resp.headers_mut();
-    h.insert("content-type", HeaderValue::from_static("application/x-amz-json-1.1"));
-    if let Ok(v) = HeaderValue::from_str(&request_id) {
-        h.insert("x-amzn-requestid", v);
-    }
-    resp
+    let read = Read { method, body, watch };
+    // A panic (in authentication, or in the call's task) must not drop the connection
+    // without an answer: it becomes an internal error (the panic hook logs where).
+    let exchange = exchange(surface, st, named, &at, read);
+    let mut exchanged =
+        std::panic::AssertUnwindSafe(exchange).catch_unwind().await.unwrap_or_else(|_| Exchanged {
+            named,
+            caller: None,
+            outcome: surface.refused(named, Refusal::Internal("panic")),
+            late: None,
+        });
+    surface.record(st, &mut at, &mut exchanged).await;
+    surface.observe(st, &at, &exchanged, arrived.elapsed());
+    surface.respond(exchanged.outcome, &request_id)
 }
 
 /// What of a request its reading and authentication consume.
 struct Read {
     method: Method,
-    uri: Uri,
     body: axum::body::Body,
     watch: Option<listener::BodyWatch>,
 }
@@ -141,43 +178,46 @@ struct Read {
 async fn exchange<S: Surface>(
     surface: &S,
     st: &Arc<AppState>,
-    called: Option<Called>,
-    source_ip: &Option<String>,
-    headers: &HeaderMap,
+    named: Option<S::Named>,
+    at: &Arrival<'_>,
     r: Read,
-    request_id: &str,
-) -> Exchange {
-    let Read { method, uri, body, watch } = r;
-    let body = match read_body(&st.limits, body, surface.max_body(called), watch.as_ref()).await {
-        Err(f) => return Exchange::refused(None, f),
+) -> Exchanged<S> {
+    let refused = |caller, outcome| Exchanged { named, caller, outcome, late: None };
+    let Read { method, body, watch } = r;
+    let uri = at.uri;
+    let body = match read_body(&st.limits, body, surface.max_body(named), watch.as_ref()).await {
+        Err(f) => return refused(None, surface.refused(named, Refusal::Body(f))),
         Ok(body) => body,
     };
-    if method != Method::POST || uri.path() != "/" {
-        return Exchange::refused(None, Failure::UnknownOperation);
+    if !surface.accepts(&method, uri) {
+        return refused(None, surface.refused(named, Refusal::Request));
     }
-    let authenticated =
-        st.auth.authenticate(S::SERVICE, source_ip.clone(), &method, &uri, headers, &body).await;
-    let caller = match authenticated {
+    let caller = match surface.authenticate(st, at, &method, uri, &body).await {
         Ok(caller) => Arc::new(caller),
-        Err(f) => return Exchange::refused(None, f),
+        Err(outcome) => return refused(None, outcome),
     };
-    let Some(called) = called else {
-        return Exchange::refused(Some(caller), Failure::UnknownOperation);
+    let op = match surface.operation(&caller, named, uri) {
+        Ok(op) => op,
+        Err(outcome) => return refused(Some(caller), outcome),
     };
     // While the trail cannot be written nothing runs (fail-closed): this call's refusal is
     // recorded if the trail works again, and then the next call runs.
     if !st.audit_fail_open && st.audit_failing.load(std::sync::atomic::Ordering::Relaxed) {
-        return Exchange::refused(Some(caller), internal("the audit trail cannot be written"));
+        let why = Refusal::Internal("the audit trail cannot be written");
+        return Exchanged {
+            named: Some(op),
+            ..refused(Some(caller), surface.refused(Some(op), why))
+        };
     }
     // The request id goes with the call: an external key store's proxy is told it
     // (`requestMetadata.kmsRequestId`), so that its auditor can match the two trails.
-    let run = surface.run(st.clone(), caller.clone(), called, body);
-    let mut handled = tokio::spawn(trent_core::with_request_id(request_id.to_string(), run));
-    let (dispatched, late) =
-        match tokio::time::timeout(st.limits.request_timeout, &mut handled).await {
-            Ok(Ok(dispatched)) => (dispatched, None),
-            Ok(Err(_)) => (Dispatched::refused(internal("panic")), None),
-            Err(_) => (Dispatched::refused(internal("request timed out")), Some(handled)),
-        };
-    Exchange { caller: Some(caller), dispatched, late }
+    let run = surface.run(st.clone(), caller.clone(), op, body);
+    let mut handled = tokio::spawn(trent_core::with_request_id(at.request_id.to_string(), run));
+    let (outcome, late) = match tokio::time::timeout(st.limits.request_timeout, &mut handled).await
+    {
+        Ok(Ok(outcome)) => (outcome, None),
+        Ok(Err(_)) => (surface.refused(Some(op), Refusal::Internal("panic")), None),
+        Err(_) => (surface.refused(Some(op), Refusal::TimedOut), Some(handled)),
+    };
+    Exchanged { named: Some(op), caller: Some(caller), outcome, late }
 }

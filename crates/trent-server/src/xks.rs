@@ -7,10 +7,13 @@
 //! that an auditor on premises sees every use AWS made of the key; never a plaintext.
 //! Errors are the spec's, with its statuses and `errorName`s (`trent_types::xks::XksError`).
 
-use crate::{listener, AppState};
+use crate::pipeline::{Arrival, Exchanged, Refusal, Surface};
+use crate::AppState;
+use axum::body::Bytes;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
+use std::future::Future;
 use std::sync::Arc;
 use trent_core::xks::{XksCaller, XksUse};
 use trent_core::Clock as _;
@@ -24,13 +27,36 @@ use trent_types::xks::{
 /// AAD, in base64, with the metadata's ARNs) with room to spare.
 const MAX_BODY: usize = 64 << 10;
 
-/// What one request did, for its record.
-struct Done {
-    operation: XksOperation,
+/// What one request did, for its answer and its record.
+pub(crate) struct Done {
+    operation: Option<XksOperation>,
     external_key_id: Option<String>,
     metadata: Option<RequestMetadata>,
     used: XksUse,
     result: Result<Value, XksError>,
+    /// The spec: a GET of an operation is 405 Method Not Allowed.
+    not_allowed: bool,
+}
+
+impl Done {
+    fn refused(operation: Option<XksOperation>, e: XksError) -> Self {
+        Done {
+            operation,
+            external_key_id: None,
+            metadata: None,
+            used: XksUse::default(),
+            result: Err(e),
+            not_allowed: false,
+        }
+    }
+}
+
+/// An authenticated request: its endpoint and credential, where it goes under the
+/// endpoint's prefix, and the Region it was signed for.
+pub(crate) struct XksCall {
+    caller: XksCaller,
+    route: wire::XksRoute,
+    region: String,
 }
 
 fn answer(status: u16, body: String) -> Response {
@@ -38,10 +64,6 @@ fn answer(status: u16, body: String) -> Response {
     let mut resp = (status, body).into_response();
     resp.headers_mut().insert("content-type", HeaderValue::from_static("application/json"));
     resp
-}
-
-fn error(e: &XksError) -> Response {
-    answer(e.status(), e.body())
 }
 
 /// The name a call is recorded and counted by (`eventName`, the metrics' `operation`).
@@ -54,124 +76,183 @@ fn event_name(operation: XksOperation) -> &'static str {
     }
 }
 
-/// Serves one request whose path is of this API (`trent_types::xks::split`).
-/// What the connection a request came on says of it.
-pub(crate) struct Connection {
-    pub source_ip: Option<String>,
-    /// The subject (CN) of the client certificate TLS verified, if any.
-    pub client_subject: Option<Arc<str>>,
-    pub watch: Option<listener::BodyWatch>,
+/// The operation a path of this API names (`trent_types::xks::split`), whoever's prefix it
+/// is under: read before authentication, as the AWS surfaces read `X-Amz-Target`.
+pub(crate) fn operation_of(path: &str) -> Option<XksOperation> {
+    let (prefix, _) = wire::split(path)?;
+    wire::route(prefix, path)?.ok().map(|r| r.operation)
 }
 
-pub(crate) async fn serve(
-    st: &Arc<AppState>,
-    connection: Connection,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: axum::body::Body,
-) -> Response {
-    let Connection { source_ip, client_subject, watch } = connection;
-    let arrived = std::time::Instant::now();
-    let body = match crate::read_body(&st.limits, body, MAX_BODY, watch.as_ref()).await {
-        Ok(body) => body,
-        Err(_) => {
-            return error(&XksError::Validation(
-                "the request body is too large or was not sent in time".into(),
-            ))
-        }
-    };
-    // The spec: every operation is a POST, and a GET of one is 405 Method Not Allowed.
-    if method != Method::POST {
-        let e = XksError::Validation("Method Not Allowed: XKS proxy requests are POSTs".into());
-        return answer(405, e.body());
+/// The XKS proxy API as a surface of the pipeline.
+pub(crate) struct XksApi;
+
+impl Surface for XksApi {
+    type Named = XksOperation;
+    type Caller = XksCall;
+    type Outcome = Done;
+
+    fn max_body(&self, _: Option<XksOperation>) -> usize {
+        MAX_BODY
     }
-    let caller = match authenticate(st, &method, &uri, &headers, &body, client_subject).await {
-        Ok(caller) => caller,
-        Err(e) => {
+
+    /// Every operation is a POST (the path was routed here already).
+    fn accepts(&self, method: &Method, _: &Uri) -> bool {
+        method == Method::POST
+    }
+
+    fn refused(&self, named: Option<XksOperation>, why: Refusal) -> Done {
+        let e = match why {
+            Refusal::Body(_) => {
+                XksError::Validation("the request body is too large or was not sent in time".into())
+            }
+            Refusal::Request => {
+                let e =
+                    XksError::Validation("Method Not Allowed: XKS proxy requests are POSTs".into());
+                return Done { not_allowed: true, ..Done::refused(named, e) };
+            }
+            Refusal::Internal(_) => XksError::Internal,
+            Refusal::TimedOut => XksError::DependencyTimeout,
+        };
+        Done::refused(named, e)
+    }
+
+    async fn authenticate(
+        &self,
+        st: &AppState,
+        at: &Arrival<'_>,
+        method: &Method,
+        uri: &Uri,
+        body: &[u8],
+    ) -> Result<XksCall, Done> {
+        let refused = |e| Done::refused(operation_of(uri.path()), e);
+        let subject = at.client_subject.cloned();
+        let caller =
+            authenticate(st, method, uri, at.headers, body, subject).await.map_err(refused)?;
+        let route = match wire::route(&caller.endpoint.path_prefix, uri.path()) {
+            Some(Ok(route)) => route,
+            Some(Err(e)) => return Err(refused(e)),
+            None => return Err(refused(XksError::InvalidUriPath)),
+        };
+        let region = at
+            .headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|h| Authorization::parse(h).ok())
+            .map(|a| a.region.to_string())
+            .unwrap_or_default();
+        Ok(XksCall { caller, route, region })
+    }
+
+    fn operation(
+        &self,
+        call: &XksCall,
+        _: Option<XksOperation>,
+        _: &Uri,
+    ) -> Result<XksOperation, Done> {
+        Ok(call.route.operation)
+    }
+
+    /// The endpoint's request quota first (a throttled call is recorded too), then the call.
+    // Not `async fn`: that future would borrow `self`, and this one is spawned ('static).
+    #[allow(clippy::manual_async_fn)]
+    fn run(
+        &self,
+        st: Arc<AppState>,
+        call: Arc<XksCall>,
+        _: XksOperation,
+        body: Bytes,
+    ) -> impl Future<Output = Done> + Send + 'static {
+        async move {
+            let route = call.route.clone();
+            if let Err(e) = st.kms.xks_admit(&call.caller) {
+                let refused = Done::refused(Some(route.operation), e);
+                return Done { external_key_id: route.external_key_id, ..refused };
+            }
+            call_operation(&st, &call.caller, route.operation, route.external_key_id, &body).await
+        }
+    }
+
+    /// Every authenticated request is recorded in the endpoint account's trail (an
+    /// unauthenticated one names no account: it is logged, within the refusal budget).
+    async fn record(&self, st: &Arc<AppState>, at: &mut Arrival<'_>, ex: &mut Exchanged<Self>) {
+        let Some(call) = ex.caller.clone() else { return };
+        let headers = at.headers.clone();
+        let source_ip = at.source_ip.map(String::from);
+        let ids = (at.request_id.to_string(), std::mem::take(&mut at.event_id));
+        let write = move |st: Arc<AppState>, done: &Done| {
+            let now = st.kms.now_ms();
+            let rec = record(&call, done, (&ids, source_ip.as_deref()), &headers, now);
+            async move { st.kms.record_audit(trent_core::audit::Entry::Record(rec)).await }
+        };
+        match ex.late.take() {
+            None => {
+                if let Err(e) = write(st.clone(), &ex.outcome).await {
+                    tracing::error!(error = %e, "the audit record of an XKS request cannot be written");
+                    if !st.audit_fail_open {
+                        ex.outcome.result = Err(XksError::Internal);
+                    }
+                }
+            }
+            Some(task) => {
+                let st = st.clone();
+                tokio::spawn(async move {
+                    let done =
+                        task.await.unwrap_or_else(|_| Done::refused(None, XksError::Internal));
+                    if let Err(e) = write(st.clone(), &done).await {
+                        tracing::error!(error = %e, "the audit record of an XKS request cannot be written");
+                    }
+                });
+            }
+        }
+    }
+
+    fn observe(
+        &self,
+        st: &AppState,
+        at: &Arrival<'_>,
+        ex: &Exchanged<Self>,
+        took: std::time::Duration,
+    ) {
+        let Err(e) = &ex.outcome.result else {
+            if let Some(op) = ex.outcome.operation {
+                st.metrics.observe_named(event_name(op), "", took);
+            }
+            return;
+        };
+        let Some(call) = &ex.caller else {
             // Anyone can make the server refuse: within the log's refusal budget, bounded.
             if let Some(left_out) = st.refusals.take() {
-                let path: String = uri.path().chars().take(256).collect();
-                let source = source_ip.as_deref().unwrap_or("-");
+                let path: String = at.uri.path().chars().take(256).collect();
+                let source = at.source_ip.unwrap_or("-");
                 tracing::warn!(path = %path, error = e.name(), source, left_out, "refused XKS request");
             }
-            return error(&e);
+            return;
+        };
+        if let Some(op) = ex.outcome.operation {
+            st.metrics.observe_named(event_name(op), e.name(), took);
         }
-    };
-    let region = headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|h| Authorization::parse(h).ok())
-        .map(|a| a.region.to_string())
-        .unwrap_or_default();
-    let route = match wire::route(&caller.endpoint.path_prefix, uri.path()) {
-        Some(Ok(route)) => route,
-        Some(Err(e)) => return error(&e),
-        None => return error(&XksError::InvalidUriPath),
-    };
-    // The call and its record run on a task of their own: a client that hangs up cannot cut
-    // the record of a call that ran.
-    let task = {
-        let (st, caller, body) = (st.clone(), caller.clone(), body.clone());
-        let (headers, source_ip) = (headers.clone(), source_ip.clone());
-        async move {
-            let done = run(&st, &caller, route, &body).await;
-            let now = st.kms.now_ms();
-            let record = record(&caller, &done, &region, source_ip.as_deref(), &headers, now);
-            let written = st.kms.record_audit(trent_core::audit::Entry::Record(record)).await;
-            (done, written)
-        }
-    };
-    let (done, written) = match tokio::spawn(task).await {
-        Ok(finished) => finished,
-        Err(_) => return error(&XksError::Internal),
-    };
-    if let Err(e) = &written {
-        tracing::error!(error = %e, "the audit record of an XKS request cannot be written");
-        if !st.audit_fail_open {
-            return error(&XksError::Internal);
+        if let Some(left_out) = st.refusals.take() {
+            let op = ex.outcome.operation.map_or("-", XksOperation::name);
+            let endpoint = &call.caller.endpoint.path_prefix;
+            tracing::info!(op, endpoint = %endpoint, error = e.name(), left_out, "refused XKS call");
         }
     }
-    let code = done.result.as_ref().err().map_or("", XksError::name);
-    st.metrics.observe_named(event_name(done.operation), code, arrived.elapsed());
-    match done.result {
-        Ok(body) => answer(200, body.to_string()),
-        Err(e) => {
-            if let Some(left_out) = st.refusals.take() {
-                let op = done.operation.name();
-                let endpoint = &caller.endpoint.path_prefix;
-                tracing::info!(op, endpoint = %endpoint, error = e.name(), left_out, "refused XKS call");
-            }
-            error(&e)
-        }
-    }
-}
 
-/// Runs the operation `route` names, within the request timeout, unless the trail cannot be
-/// written (fail-closed, as for every API of the port).
-async fn run(st: &AppState, caller: &XksCaller, route: wire::XksRoute, body: &[u8]) -> Done {
-    let refused = |e: XksError| Done {
-        operation: route.operation,
-        external_key_id: route.external_key_id.clone(),
-        metadata: None,
-        used: XksUse::default(),
-        result: Err(e),
-    };
-    if let Err(e) = st.kms.xks_admit(caller) {
-        return refused(e);
-    }
-    if !st.audit_fail_open && st.audit_failing.load(std::sync::atomic::Ordering::Relaxed) {
-        return refused(XksError::Internal);
-    }
-    let call = call(st, caller, route.operation, route.external_key_id.clone(), body);
-    match tokio::time::timeout(st.limits.request_timeout, call).await {
-        Ok(done) => done,
-        Err(_) => refused(XksError::DependencyTimeout),
+    fn respond(&self, done: Done, _: &str) -> Response {
+        match done.result {
+            Ok(body) => answer(200, body.to_string()),
+            Err(_) if done.not_allowed => answer(
+                405,
+                XksError::Validation("Method Not Allowed: XKS proxy requests are POSTs".into())
+                    .body(),
+            ),
+            Err(e) => answer(e.status(), e.body()),
+        }
     }
 }
 
 /// Runs one operation of an authenticated caller.
-async fn call(
+async fn call_operation(
     st: &AppState,
     caller: &XksCaller,
     operation: XksOperation,
@@ -179,11 +260,12 @@ async fn call(
     body: &[u8],
 ) -> Done {
     let mut done = Done {
-        operation,
+        operation: Some(operation),
         external_key_id,
         metadata: None,
         used: XksUse::default(),
         result: Ok(Value::Null),
+        not_allowed: false,
     };
     let id = done.external_key_id.clone().unwrap_or_default();
     let kms = &st.kms;
@@ -234,14 +316,14 @@ fn to_value(v: &impl serde::Serialize) -> Result<Value, XksError> {
 /// (`eventSource` `trent.amazonaws.com`, `eventName` `Xks<Operation>`, docs/xks.md) naming AWS
 /// KMS as the caller and carrying its `requestMetadata`; never a plaintext or ciphertext.
 fn record(
-    caller: &XksCaller,
+    call: &XksCall,
     done: &Done,
-    region: &str,
-    source_ip: Option<&str>,
+    ((request_id, event_id), source_ip): (&(String, String), Option<&str>),
     headers: &HeaderMap,
     now_ms: i64,
 ) -> String {
-    let (request_id, event_id) = trent_crypto::new_id_pair().unwrap_or_default();
+    let (caller, region) = (&call.caller, &call.region);
+    let operation = done.operation.unwrap_or(call.route.operation);
     let account = &caller.endpoint.account;
     let user_agent = headers.get("user-agent").and_then(|v| v.to_str().ok()).unwrap_or("");
     let mut event = json!({
@@ -249,7 +331,7 @@ fn record(
         "userIdentity": { "type": "AWSService", "invokedBy": "kms.amazonaws.com", "accessKeyId": caller.access_key_id },
         "eventTime": trent_core::audit::event_time(now_ms),
         "eventSource": "trent.amazonaws.com",
-        "eventName": event_name(done.operation),
+        "eventName": event_name(operation),
         "awsRegion": region,
         "sourceIPAddress": source_ip.unwrap_or(""),
         "userAgent": trent_trail::record::client_text(user_agent),
@@ -261,7 +343,7 @@ fn record(
         "responseElements": null,
         "requestID": request_id,
         "eventID": event_id,
-        "readOnly": matches!(done.operation, XksOperation::GetHealthStatus | XksOperation::GetKeyMetadata),
+        "readOnly": matches!(operation, XksOperation::GetHealthStatus | XksOperation::GetKeyMetadata),
         "eventType": "AwsApiCall",
         "managementEvent": true,
         "recipientAccountId": account,
