@@ -28,13 +28,22 @@ tokio::task_local! {
 }
 
 /// Runs an API request's call with its request id (the server, around each call's task).
-pub async fn with_request_id<F: std::future::Future>(request_id: String, f: F) -> F::Output {
-    REQUEST_ID.scope(request_id, f).await
+/// Not an `async fn`: that would hold `f` twice (its argument and its scope), and the call's
+/// future is copied whole when it is boxed or spawned.
+pub fn with_request_id<F: std::future::Future>(
+    request_id: String,
+    f: F,
+) -> impl std::future::Future<Output = F::Output> {
+    REQUEST_ID.scope(request_id, f)
 }
 
 /// Runs a handler as `principal_arn`'s call (the gate's `run`, around every handler).
-pub(crate) async fn as_principal<F: std::future::Future>(principal_arn: &str, f: F) -> F::Output {
-    PRINCIPAL.scope(principal_arn.to_string(), f).await
+/// Not an `async fn`, as [`with_request_id`].
+pub(crate) fn as_principal<F: std::future::Future>(
+    principal_arn: &str,
+    f: F,
+) -> impl std::future::Future<Output = F::Output> {
+    PRINCIPAL.scope(principal_arn.to_string(), f)
 }
 
 /// Why a key of a store cannot be used now.

@@ -70,8 +70,10 @@ impl Kms {
         context: &BTreeMap<String, String>,
         operation: &str,
     ) -> Result<Vec<u8>> {
+        // Boxed: the proxy call's state would otherwise make every Encrypt's future (copied
+        // whole when it is boxed for its task) as large as an external key store's.
         if let Some(x) = &rec.xks {
-            return self.seal_external(rec, x, u, plaintext, context, operation).await;
+            return Box::pin(self.seal_external(rec, x, u, plaintext, context, operation)).await;
         }
         let key = trent_crypto::KeyRef {
             account: rec.key.account.clone(),
@@ -164,8 +166,17 @@ impl Kms {
         crate::audit::note_material(&m.material_id);
         let plaintext = match &rec.xks {
             Some(x) => {
-                self.open_external(rec, x, blob, header, *header_len, &material, context, action)
-                    .await?
+                let opened = self.open_external(
+                    rec,
+                    x,
+                    blob,
+                    header,
+                    *header_len,
+                    &material,
+                    context,
+                    action,
+                );
+                Box::pin(opened).await?
             }
             None => trent_crypto::symmetric::decrypt(blob, header, *header_len, &material, context)
                 .map_err(|_| KmsError::invalid_ciphertext())?,

@@ -184,12 +184,14 @@ impl Quotas {
     }
 
     /// Runs `work` as a call of `tenant`'s account (see [`current_tenant`]).
-    pub(crate) async fn as_tenant<F: std::future::Future>(
+    /// Not an `async fn`: that would hold `work` twice (its argument and its scope), and a
+    /// call's future is copied whole when it is boxed for its task.
+    pub(crate) fn as_tenant<F: std::future::Future>(
         &self,
         tenant: &Tenant,
         work: F,
-    ) -> F::Output {
-        TENANT.scope(tenant.account_key, work).await
+    ) -> impl std::future::Future<Output = F::Output> {
+        TENANT.scope(tenant.account_key, work)
     }
 
     /// The buckets of `account` in `region`, made on first use. Past
