@@ -118,6 +118,11 @@ def test_the_import_ceremony_in_the_console(server, browser, tmp_path):
     browser.get(server.endpoint + "/")
     assert browser.current_url == server.endpoint + "/console/", "a browser is sent to the console"
     shot(browser, "sign-in.png", tmp_path)
+    # What a person reads: the title, then the form — no stray "null" where an absent
+    # warning would have been (issue 34).
+    visible(browser, "#sign-in-form")
+    text = browser.find_element(By.ID, "app").text
+    assert "null" not in text and text.startswith("Sign in"), text
 
     # A wrong secret: the page shows what AWS's error says, as boto3 gets it.
     sign_in(browser, akid, "not-the-secret")

@@ -27,7 +27,10 @@ function h(tag, attrs, ...children) {
 }
 
 function show(title, ...content) {
-  app.replaceChildren(h("h1", {}, title), ...content);
+  // Absent parts (a warning not needed) are left out, as `h` leaves out absent children:
+  // replaceChildren would print them as the text "null".
+  const parts = content.filter((c) => c !== undefined && c !== null && c !== false);
+  app.replaceChildren(h("h1", {}, title), ...parts);
   document.title = `${title} · Trent console`;
   app.focus();
 }

@@ -145,15 +145,18 @@ impl Call for ReplicateKeyRequest {
         let shown = KeyRecord { state: KeyState::Creating, ..rec.clone() };
         let mut metadata = kms.key_metadata(&shown, &materials);
         metadata.multi_region_configuration = Some(kms.multi_region_configuration(&rec).await?);
+        // As AWS answered (LocalStack's AWS-validated `test_replicate_key`): the replica being
+        // created shows no CurrentKeyMaterialId, and a replica without tags no ReplicaTags.
+        metadata.current_key_material_id = None;
+        let tags: Vec<Tag> = rec
+            .tags
+            .iter()
+            .map(|(k, v)| Tag { tag_key: k.clone(), tag_value: v.clone() })
+            .collect();
         Ok(ReplicateKeyResponse {
             replica_key_metadata: Some(metadata),
             replica_policy: Some(rec.policy.clone()),
-            replica_tags: Some(
-                rec.tags
-                    .iter()
-                    .map(|(k, v)| Tag { tag_key: k.clone(), tag_value: v.clone() })
-                    .collect(),
-            ),
+            replica_tags: (!tags.is_empty()).then_some(tags),
         })
     }
 }

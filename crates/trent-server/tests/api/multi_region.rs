@@ -490,3 +490,25 @@ async fn get_key_last_usage_names_the_last_cryptographic_call_and_its_event() {
     let e = c.decrypt().ciphertext_blob(Blob::new(vec![1; 80])).send().await;
     assert!(e.is_err());
 }
+
+/// ReplicateKey's answer as AWS recorded it: no `ReplicaTags` for a replica without tags, and
+/// no `CurrentKeyMaterialId` in `ReplicaKeyMetadata`; the tags when there are some.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicate_key_answers_as_aws_recorded() {
+    let t = start().await;
+    let (status, created) = t.raw("CreateKey", br#"{"MultiRegion":true}"#).await;
+    assert_eq!(status, 200, "{created}");
+    let id = created["KeyMetadata"]["KeyId"].as_str().unwrap().to_string();
+    let body = serde_json::json!({ "KeyId": id, "ReplicaRegion": EU }).to_string();
+    let (status, out) = t.raw("ReplicateKey", body.as_bytes()).await;
+    assert_eq!(status, 200, "{out}");
+    assert!(out.get("ReplicaTags").is_none(), "{out}");
+    assert!(out["ReplicaKeyMetadata"].get("CurrentKeyMaterialId").is_none(), "{out}");
+    assert!(out.get("ReplicaPolicy").is_some(), "{out}");
+    let tagged = serde_json::json!({ "KeyId": id, "ReplicaRegion": "ap-northeast-1",
+        "Tags": [{ "TagKey": "team", "TagValue": "kms" }] })
+    .to_string();
+    let (status, out) = t.raw("ReplicateKey", tagged.as_bytes()).await;
+    assert_eq!(status, 200, "{out}");
+    assert_eq!(out["ReplicaTags"], serde_json::json!([{ "TagKey": "team", "TagValue": "kms" }]));
+}
