@@ -241,11 +241,8 @@ impl Surface for XksApi {
     fn respond(&self, done: Done, _: &str) -> Response {
         match done.result {
             Ok(body) => answer(200, body.to_string()),
-            Err(_) if done.not_allowed => answer(
-                405,
-                XksError::Validation("Method Not Allowed: XKS proxy requests are POSTs".into())
-                    .body(),
-            ),
+            // The refusal made by `refused`, with the spec's 405 instead of its 400.
+            Err(e) if done.not_allowed => answer(405, e.body()),
             Err(e) => answer(e.status(), e.body()),
         }
     }
