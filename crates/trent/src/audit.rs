@@ -22,7 +22,7 @@ pub struct AuditArgs {
 #[derive(Subcommand)]
 enum AuditCommand {
     /// Verify the digest chain and the signed checkpoints; name the first broken line.
-    Verify(VerifyArgs),
+    Verify(Box<VerifyArgs>),
     /// Print the journal's records as CloudTrail shows them, one JSON object per line, oldest
     /// first (the journal keeps API calls compact; they are rendered here as they are for
     /// LookupEvents and delivery). For `jq` and `grep`; nothing secret is in them.

@@ -107,6 +107,21 @@ fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Writes `bytes` to `path` with mode 0600 unless the file exists (then returns false): made
+/// whole and synced under a temporary name, then hard-linked into place, which fails if
+/// another process linked its file first.
+fn create_exclusive(path: &Path, bytes: &[u8]) -> anyhow::Result<bool> {
+    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
+    write_private(&tmp, bytes)?;
+    let linked = fs::hard_link(&tmp, path);
+    let _ = fs::remove_file(&tmp);
+    match linked {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+        Err(e) => Err(e).with_context(|| format!("cannot create {}", path.display())),
+    }
+}
+
 /// Creates an empty file with mode 0600 unless it exists. SQLite gives its -wal and -shm
 /// files the database file's permissions, so the whole database stays private.
 pub fn ensure_private_file(path: &Path) -> anyhow::Result<()> {
@@ -154,22 +169,24 @@ pub fn node_id(dir: &Path, configured: Option<&str>) -> anyhow::Result<String> {
     Ok(id)
 }
 
-/// Loads the root key file; with `create`, makes it (32 random bytes) if it is missing.
-pub fn load_root_key(dir: &Path, create: bool) -> anyhow::Result<(LocalRootKey, bool)> {
-    let path = dir.join(ROOT_KEY_FILE);
+/// Loads the root key file (`path`: `DATA_DIR/root.key`, or `--root-key-file`); with
+/// `create`, makes it (32 random bytes) if it is missing. Several nodes may share one file
+/// (a compose cluster's volume) and start at once: the file is made whole under a name of
+/// this process's own and linked into place only if no other node's is there yet — whoever
+/// comes second uses the first one's key, never replaces it.
+pub fn load_root_key(path: &Path, create: bool) -> anyhow::Result<(LocalRootKey, bool)> {
     let created = if path.exists() {
         false
     } else if create {
         let key = trent_crypto::random_secret(LocalRootKey::LEN)?;
-        write_private(&path, key.as_bytes())?;
-        true
+        create_exclusive(path, key.as_bytes())?
     } else {
         return Err(anyhow::anyhow!(
             "{} is missing, but the database holds keys wrapped by a root key: restore it from your backup, or give the PKCS#11 settings if the root key is in an HSM (Trent never makes a new root key for an existing database, whose keys could then never be opened)",
             path.display()
         ));
     };
-    let meta = fs::metadata(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    let meta = fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
     let mode = meta.permissions().mode() & 0o777;
     if mode & 0o077 != 0 {
         return Err(anyhow::anyhow!(
@@ -178,7 +195,7 @@ pub fn load_root_key(dir: &Path, create: bool) -> anyhow::Result<(LocalRootKey, 
         ));
     }
     let bytes =
-        Secret::new(fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?);
+        Secret::new(fs::read(path).with_context(|| format!("cannot read {}", path.display()))?);
     let key = LocalRootKey::new(&bytes)
         .map_err(|_| anyhow::anyhow!("{} is not a 32-byte root key", path.display()))?;
     Ok((key, created))

@@ -8,6 +8,7 @@ mod bench;
 mod byok;
 mod config;
 mod datadir;
+mod health;
 mod lock;
 mod logging;
 mod place;
@@ -46,6 +47,9 @@ enum Command {
     Admin(admin::AdminArgs),
     /// Check the audit trail: `trent audit verify`.
     Audit(audit::AuditArgs),
+    /// Ask the server run with this environment's settings whether it answers (a container's
+    /// health check).
+    Health(health::HealthArgs),
     /// The plain-HTTP baseline server for benchmarks (no KMS work).
     #[command(hide = true)]
     BenchBaseline(bench::baseline::BaselineArgs),
@@ -62,6 +66,7 @@ fn main() -> std::process::ExitCode {
         Command::BenchBaseline(args) => bench::baseline::run(args),
         Command::Admin(args) => admin::run(args),
         Command::Audit(args) => audit::run(args),
+        Command::Health(args) => health::run(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -26,6 +26,10 @@ pub struct RootKeyArgs {
     /// Label of the AES-256 root key in the token (created, non-extractable, if absent).
     #[arg(long, env = "TRENT_PKCS11_KEY_LABEL")]
     pub pkcs11_key_label: Option<String>,
+    /// The root key file, instead of root.key in the data directory: one file the nodes of a
+    /// cluster on one host share (docs/container.md). Mode 0600, owned by the server's user.
+    #[arg(long, env = "TRENT_ROOT_KEY_FILE")]
+    pub root_key_file: Option<PathBuf>,
 }
 
 impl RootKeyArgs {
@@ -58,6 +62,9 @@ impl RootKeyArgs {
 /// token) — only ever for a store that has no wrapped data-encryption key yet.
 pub fn open(dir: &Path, args: &RootKeyArgs, create: bool) -> anyhow::Result<Box<dyn RootKey>> {
     match args.pkcs11()? {
+        Some(_) if args.root_key_file.is_some() => Err(anyhow::anyhow!(
+            "--root-key-file and --pkcs11-module exclude each other: the root key is in one place"
+        )),
         Some(cfg) => {
             let key = Pkcs11RootKey::open(&cfg, create)?;
             if dir.join(datadir::ROOT_KEY_FILE).exists() {
@@ -69,9 +76,11 @@ pub fn open(dir: &Path, args: &RootKeyArgs, create: bool) -> anyhow::Result<Box<
             Ok(Box::new(key))
         }
         None => {
-            let (key, created) = datadir::load_root_key(dir, create)?;
+            let path =
+                args.root_key_file.clone().unwrap_or_else(|| dir.join(datadir::ROOT_KEY_FILE));
+            let (key, created) = datadir::load_root_key(&path, create)?;
             if created {
-                tracing::info!(dir = %dir.display(), "created the root key file");
+                tracing::info!(file = %path.display(), "created the root key file");
             }
             Ok(Box::new(key))
         }

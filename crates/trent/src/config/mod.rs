@@ -30,7 +30,8 @@ pub struct ServeArgs {
     /// tokens_per_wrapping_key, key_cache_size, key_cache_ttl_ms, max_connections,
     /// header_timeout_secs, body_timeout_secs, request_timeout_secs, drain_secs, heavy_work_threads,
     /// heavy_work_queue, tls_cert, tls_key, tls_client_ca, tls_client_optional, tls_self_signed, allow_plaintext,
-    /// database_url, pkcs11_module, pkcs11_token_label, pkcs11_key_label, node_id,
+    /// allow_remote_accept_any,
+    /// database_url, pkcs11_module, pkcs11_token_label, pkcs11_key_label, root_key_file, node_id,
     /// audit_fail_open, audit_max_bytes, audit_max_age_hours, audit_keep_files, audit_checkpoint_records,
     /// audit_checkpoint_secs, trail_bucket, trail_s3_endpoint, trail_dir, trail_prefix,
     /// trail_name, trail_region, trail_delivery_secs, trail_digest_secs, init, dev_clock, metrics_listen, expiry_warning_days, notify_webhook,
@@ -253,9 +254,9 @@ impl ServeConfig {
         let auth = a.auth.unwrap_or(AuthArg::Sigv4);
         let listen = a.listen.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 4599)));
         // accept-any makes every caller the account root: a loopback tool only.
-        if auth == AuthArg::AcceptAny && !listen.ip().is_loopback() {
+        if auth == AuthArg::AcceptAny && !listen.ip().is_loopback() && !a.allow_remote_accept_any {
             return Err(anyhow::anyhow!(
-                "--auth accept-any makes every client the account root: it listens only on loopback (127.0.0.1, ::1), not on {listen}"
+                "--auth accept-any makes every client the account root: it listens only on loopback (127.0.0.1, ::1), not on {listen}, unless --allow-remote-accept-any is given (a container on a private network)"
             ));
         }
         let secs = |s: Option<u64>, default: std::time::Duration| {
@@ -337,6 +338,7 @@ impl ServeConfig {
                 pkcs11_module: a.pkcs11_module,
                 pkcs11_token_label: a.pkcs11_token_label,
                 pkcs11_key_label: a.pkcs11_key_label,
+                root_key_file: a.root_key_file,
             },
             trail,
             audit: AuditConfig {

@@ -190,6 +190,11 @@ settings! {
     /// replay requests).
     #[arg(long, env = "TRENT_ALLOW_PLAINTEXT")]
     allow_plaintext: bool, file Option<bool>;
+    /// UNSAFE outside a private network: let `--auth accept-any` listen on an address other
+    /// than loopback — a container whose port is published only to its host or to a CI job's
+    /// network (docs/container.md). Whoever reaches the port is the account root.
+    #[arg(long, env = "TRENT_ALLOW_REMOTE_ACCEPT_ANY")]
+    allow_remote_accept_any: bool, file Option<bool>;
     /// PostgreSQL instead of the embedded SQLite database, for several nodes: a
     /// `postgres://user:password@host:port/db` URL or `host=... user=... dbname=...`.
     /// Prefer the environment for a URL with a password.
@@ -205,6 +210,10 @@ settings! {
     /// Label of the AES-256 root key in the token (created, non-extractable, if absent).
     #[arg(long, env = "TRENT_PKCS11_KEY_LABEL")]
     pkcs11_key_label: Option<String>;
+    /// The root key file, instead of root.key in the data directory: one file the nodes of a
+    /// cluster on one host share (docs/container.md). Mode 0600, owned by the server's user.
+    #[arg(long, env = "TRENT_ROOT_KEY_FILE")]
+    root_key_file: Option<PathBuf>;
     /// This node's name in its audit trail (default: made once and kept in DATA_DIR/node-id).
     #[arg(long, env = "TRENT_NODE_ID")]
     node_id: Option<String>;
