@@ -7,6 +7,7 @@ use anyhow::Context as _;
 
 use crate::datadir;
 use crate::place::{open_store, Place};
+use crate::progress::{Progress, Unit};
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -345,17 +346,25 @@ async fn open(p: &Place) -> anyhow::Result<Kms> {
     Ok(Kms::new(store, keyring, Arc::new(SystemClock), config))
 }
 
-async fn run_here(p: &Place, req: AdminRequest) -> anyhow::Result<serde_json::Value> {
+async fn run_here(
+    p: &Place,
+    req: AdminRequest,
+    progress: &(dyn Fn(u64, u64) + Sync),
+) -> anyhow::Result<serde_json::Value> {
     let kms = open(p).await?;
-    Ok(kms.admin().execute(req).await?)
+    Ok(kms.admin().execute_reporting(req, progress).await?)
 }
 
 /// With PostgreSQL every node and `trent admin` write the database directly. With SQLite the
 /// data directory has one writer: this command when no server runs (it holds the lock while
 /// it works), otherwise the running server, through its admin socket.
-async fn execute(p: &Place, req: AdminRequest) -> anyhow::Result<serde_json::Value> {
+async fn execute(
+    p: &Place,
+    req: AdminRequest,
+    progress: &(dyn Fn(u64, u64) + Sync),
+) -> anyhow::Result<serde_json::Value> {
     if p.database_url.is_some() {
-        return run_here(p, req).await;
+        return run_here(p, req, progress).await;
     }
     if !p.data_dir.join(datadir::DATABASE_FILE).exists() {
         return Err(anyhow::anyhow!(
@@ -366,12 +375,14 @@ async fn execute(p: &Place, req: AdminRequest) -> anyhow::Result<serde_json::Val
     }
     match crate::lock::acquire(&p.data_dir, "trent admin") {
         Ok(lock) => {
-            let out = run_here(p, req).await;
+            let out = run_here(p, req, progress).await;
             drop(lock);
             out
         }
-        Err(crate::lock::LockError::Held(holder)) => crate::admin_socket::send(&p.data_dir, &req)
-            .with_context(|| format!("the data directory is held by {holder}")),
+        Err(crate::lock::LockError::Held(holder)) => {
+            crate::admin_socket::send_reporting(&p.data_dir, &req, progress)
+                .with_context(|| format!("the data directory is held by {holder}"))
+        }
         Err(crate::lock::LockError::Io(e)) => Err(e),
     }
 }
@@ -405,7 +416,23 @@ async fn admin(a: AdminArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     let (req, save_to) = a.command.into_request()?;
-    let out = execute(&place, req).await?;
+    // The long commands show their progress on standard error.
+    let out = match &req {
+        AdminRequest::CreateKeys { count, .. } => {
+            let total = *count as u64;
+            let progress = Progress::new("creating keys", total, Unit::Count("keys"));
+            let out = execute(&place, req, &|done, _| progress.set(done)).await;
+            progress.finish(if out.is_ok() { total } else { 0 });
+            out?
+        }
+        AdminRequest::Backup { to, .. } => {
+            let watch = BackupWatch::start(&place, PathBuf::from(to));
+            let out = execute(&place, req, &|_, _| {}).await;
+            watch.stop();
+            out?
+        }
+        _ => execute(&place, req, &|_, _| {}).await?,
+    };
     if let Some((path, profile)) = save_to {
         let key = &out["AccessKey"];
         let id = key["AccessKeyId"].as_str().unwrap_or_default();
@@ -415,6 +442,45 @@ async fn admin(a: AdminArgs) -> anyhow::Result<()> {
     }
     println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
     Ok(())
+}
+
+/// The progress of a backup, read from the size of the file being written against the
+/// database's (SQLite's VACUUM INTO says nothing while it copies; the copy is at most the
+/// database's size, smaller when it had free pages).
+struct BackupWatch {
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl BackupWatch {
+    fn start(p: &Place, to: PathBuf) -> Self {
+        let db = p.data_dir.join(datadir::DATABASE_FILE);
+        let size = |f: &std::path::Path| std::fs::metadata(f).map_or(0, |m| m.len());
+        let total = size(&db) + size(&PathBuf::from(format!("{}-wal", db.display())));
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stopped = stop.clone();
+        let thread = (p.database_url.is_none() && total > 0).then(|| {
+            std::thread::spawn(move || {
+                let progress = Progress::new("backing up", total, Unit::Bytes);
+                let mut done = 0;
+                while !stopped.load(std::sync::atomic::Ordering::Relaxed) {
+                    done = size(&to).min(total);
+                    progress.set(done);
+                    std::thread::sleep(std::time::Duration::from_millis(200));
+                }
+                let whole = stopped.load(std::sync::atomic::Ordering::Relaxed);
+                progress.finish(if whole { size(&to) } else { done });
+            })
+        });
+        BackupWatch { stop, thread }
+    }
+
+    fn stop(mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
 }
 
 #[cfg(test)]

@@ -20,10 +20,13 @@ const MAX_REQUEST: u64 = 1 << 20;
 /// How long a client may take to send its command.
 const READ_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// One line of the server's answer: progress lines (a long command's, any number), then the
+/// outcome.
 #[derive(serde::Serialize, serde::Deserialize)]
 enum Reply {
     Ok(serde_json::Value),
     Error(String),
+    Progress { done: u64, total: u64 },
 }
 
 /// Verifies the server's audit trail (`trent audit verify` while the server runs).
@@ -142,7 +145,7 @@ async fn answer(stream: tokio::net::UnixStream, kms: Arc<Kms>, extras: Extras) {
         Ok(Ok(_)) => match serde_json::from_str::<AdminRequest>(&line) {
             Ok(req) => {
                 let name = command_name(&req);
-                match kms.admin().execute(req).await {
+                match execute_reporting(&kms, req, &mut write).await {
                     Ok(v) => {
                         tracing::info!(command = name, "admin command");
                         Reply::Ok(v)
@@ -161,6 +164,33 @@ async fn answer(stream: tokio::net::UnixStream, kms: Arc<Kms>, extras: Extras) {
     let mut text = serde_json::to_string(&reply).unwrap_or_default();
     text.push('\n');
     let _ = write.write_all(text.as_bytes()).await;
+}
+
+/// Runs `req`, writing its progress to the client as it comes (at most one line per
+/// change); the outcome is the caller's to write.
+async fn execute_reporting(
+    kms: &Kms,
+    req: AdminRequest,
+    write: &mut tokio::net::unix::OwnedWriteHalf,
+) -> trent_core::Result<serde_json::Value> {
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let report = move |done, total| {
+        let _ = tx.send(Reply::Progress { done, total });
+    };
+    let admin = kms.admin();
+    let work = admin.execute_reporting(req, &report);
+    tokio::pin!(work);
+    loop {
+        tokio::select! {
+            out = &mut work => return out,
+            Some(progress) = rx.recv() => {
+                let mut text = serde_json::to_string(&progress).unwrap_or_default();
+                text.push('\n');
+                // A client gone away does not stop the command: its outcome is still written.
+                let _ = write.write_all(text.as_bytes()).await;
+            }
+        }
+    }
 }
 
 /// The command's name (never its arguments: they may hold a policy or a secret).
@@ -192,17 +222,31 @@ pub fn send_advance_clock(dir: &Path, ms: i64) -> anyhow::Result<serde_json::Val
 
 /// Sends `req` to the server running on `dir`; its answer, or why there is none.
 pub fn send(dir: &Path, req: &impl serde::Serialize) -> anyhow::Result<serde_json::Value> {
+    send_reporting(dir, req, &|_, _| {})
+}
+
+/// As [`send`], telling `progress` (done, total) what the server says of a long command.
+pub fn send_reporting(
+    dir: &Path,
+    req: &impl serde::Serialize,
+    progress: &dyn Fn(u64, u64),
+) -> anyhow::Result<serde_json::Value> {
     let path = dir.join(SOCKET_FILE);
     let mut stream = std::os::unix::net::UnixStream::connect(&path)
         .with_context(|| format!("cannot reach the server's admin socket {}", path.display()))?;
     let mut text = serde_json::to_string(req)?;
     text.push('\n');
     stream.write_all(text.as_bytes()).context("cannot send the command")?;
-    let mut line = String::new();
-    BufReader::new(stream).read_line(&mut line).context("no answer from the server")?;
-    match serde_json::from_str::<Reply>(&line) {
-        Ok(Reply::Ok(v)) => Ok(v),
-        Ok(Reply::Error(e)) => Err(anyhow::anyhow!(e)),
-        Err(_) => Err(anyhow::anyhow!("the server's answer is not understood")),
+    let mut reader = BufReader::new(stream);
+    loop {
+        let mut line = String::new();
+        let n = reader.read_line(&mut line).context("no answer from the server")?;
+        anyhow::ensure!(n > 0, "no answer from the server");
+        match serde_json::from_str::<Reply>(&line) {
+            Ok(Reply::Progress { done, total }) => progress(done, total),
+            Ok(Reply::Ok(v)) => return Ok(v),
+            Ok(Reply::Error(e)) => return Err(anyhow::anyhow!(e)),
+            Err(_) => return Err(anyhow::anyhow!("the server's answer is not understood")),
+        }
     }
 }

@@ -6,6 +6,7 @@ use anyhow::Context as _;
 
 use crate::datadir::DATABASE_FILE;
 use crate::place::Place;
+use crate::progress::{Progress, Unit};
 use std::path::Path;
 
 /// Restores `from` into `p.data_dir`, which no server may hold (the caller holds its lock).
@@ -20,11 +21,24 @@ pub async fn restore(p: &Place, from: &Path) -> anyhow::Result<serde_json::Value
     }
     // Written owner-only whatever the backup's own mode (it holds the sealed keys).
     let copied = (|| {
+        use std::io::{Read as _, Write as _};
         use std::os::unix::fs::OpenOptionsExt;
         let mut src = std::fs::File::open(from)?;
+        let total = src.metadata()?.len();
         let mut dst =
             std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&staged)?;
-        std::io::copy(&mut src, &mut dst)?;
+        let progress = Progress::new("restoring", total, Unit::Bytes);
+        let (mut buf, mut done) = (vec![0u8; 1 << 20], 0u64);
+        loop {
+            let n = src.read(&mut buf)?;
+            if n == 0 {
+                break;
+            }
+            dst.write_all(&buf[..n])?;
+            done += n as u64;
+            progress.set(done);
+        }
+        progress.finish(done);
         dst.sync_all()
     })();
     copied.map_err(|e| {

@@ -12,6 +12,7 @@ mod health;
 mod lock;
 mod logging;
 mod place;
+mod progress;
 mod root_key;
 mod seed_file;
 mod serve;

@@ -127,6 +127,16 @@ fn secret_text(c: &crate::BootstrapCredentials) -> String {
 impl Admin<'_> {
     /// Runs one command; the answer is the JSON `trent admin` prints.
     pub async fn execute(&self, req: AdminRequest) -> Result<Value> {
+        self.execute_reporting(req, &|_, _| {}).await
+    }
+
+    /// As [`Admin::execute`], telling `progress` (done, total) how far a long command
+    /// (`CreateKeys`) has come, for the CLI's progress bar.
+    pub async fn execute_reporting(
+        &self,
+        req: AdminRequest,
+        progress: &(dyn Fn(u64, u64) + Sync),
+    ) -> Result<Value> {
         use AdminRequest as A;
         Ok(match req {
             A::CreateAccount { account_id, partition } => {
@@ -184,6 +194,7 @@ impl Admin<'_> {
             A::CreateKeys { account_id, region, count } => {
                 let started = std::time::Instant::now();
                 self.bulk_create_keys(&account_id, &region, count, |n| {
+                    progress(n as u64, count as u64);
                     if n % 100_000 == 0 || n == count {
                         tracing::info!(created = n, of = count, "bulk key creation");
                     }

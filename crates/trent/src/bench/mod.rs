@@ -4,6 +4,8 @@
 
 use anyhow::Context as _;
 
+use crate::progress::{Progress, Unit};
+
 pub mod baseline;
 mod client;
 mod workloads;
@@ -147,6 +149,26 @@ async fn bench(a: BenchArgs) -> anyhow::Result<()> {
     let budget =
         std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(a.requests.unwrap_or(usize::MAX)));
     let started = Instant::now();
+    // Progress on standard error (the report is standard output's): seconds of the run, or
+    // requests of a fixed count.
+    let (total, unit) = match a.requests {
+        Some(n) => (n as u64, Unit::Count("requests")),
+        None => (a.duration.min(300), Unit::Seconds),
+    };
+    let progress = std::sync::Arc::new(Progress::new(format!("bench {}", a.workload), total, unit));
+    let ticker = {
+        let (progress, budget, requests) = (progress.clone(), budget.clone(), a.requests);
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_millis(250)).await;
+                let done = match requests {
+                    Some(n) => n.saturating_sub(budget.load(std::sync::atomic::Ordering::Relaxed)),
+                    None => started.elapsed().as_secs() as usize,
+                };
+                progress.set(done as u64);
+            }
+        })
+    };
     let mut tasks = Vec::new();
     for worker in 0..a.connections.max(1) {
         let (creds, shared, budget, workload) =
@@ -213,6 +235,8 @@ async fn bench(a: BenchArgs) -> anyhow::Result<()> {
         report.throttled += throttled;
         report.latencies_us.extend(lat);
     }
+    ticker.abort();
+    progress.finish(total);
     report.seconds = started.elapsed().as_secs_f64();
     report.latencies_us.sort_unstable();
     let rps = report.requests as f64 / report.seconds;
