@@ -3,7 +3,7 @@ Selenium): sign in (a wrong secret shows AWS's error text), create EXTERNAL keys
 import wizard with in-browser wrapping for RSAES_OAEP_SHA_256 and RSA_AES_KEY_WRAP_SHA_256,
 see the keys Enabled with their expiry, encrypt with boto3, delete the material in the console
 and see boto3's Encrypt refused; the plaintext material is in no request the page sent.
-With TRENT_WRITE_DOCS=1 the screenshots of docs/console.md are rewritten."""
+The screenshots of docs/console.md are test_console_pages.py's (scripts/console-screenshots)."""
 import base64
 import datetime
 import json
@@ -65,10 +65,9 @@ def text_is(driver, css, text):
 
 
 def shot(driver, name, tmp_path):
-    target = SHOTS if os.environ.get("TRENT_WRITE_DOCS") == "1" else str(tmp_path)
-    os.makedirs(target, exist_ok=True)
+    """A capture to look at when a test fails (docs/console's are test_console_pages.py's)."""
     driver.execute_script("window.scrollTo(0, 0)")
-    driver.save_screenshot(os.path.join(target, name))
+    driver.save_screenshot(os.path.join(str(tmp_path), name))
 
 
 def sign_in(driver, akid, secret):
@@ -133,7 +132,7 @@ def test_the_import_ceremony_in_the_console(server, browser, tmp_path):
     error = e.value.response["Error"]
     assert shown == f"{error['Code']}: {error['Message']}"
     sign_in(browser, akid, secret)
-    visible(browser, "#keys-table")
+    visible(browser, "#keys-empty")  # a new account: the empty list says what to do
 
     # RSAES_OAEP_SHA_256, wrapped in the browser, expiring in 20 days.
     oaep_material = os.urandom(32)
@@ -243,7 +242,7 @@ def test_over_tls_and_not_in_an_insecure_context(browser, tmp_path):
         akid, secret = tls.creds()
         browser.get(tls.endpoint + "/console/")
         sign_in(browser, akid, secret)
-        visible(browser, "#keys-table")
+        visible(browser, "#keys-empty")
     finally:
         tls.stop()
     # A network address in plain HTTP (this host's own, not loopback).

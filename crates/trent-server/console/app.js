@@ -30,7 +30,7 @@ function show(title, ...content) {
   // Absent parts (a warning not needed) are left out, as `h` leaves out absent children:
   // replaceChildren would print them as the text "null".
   const parts = content.filter((c) => c !== undefined && c !== null && c !== false);
-  app.replaceChildren(h("h1", {}, title), ...parts);
+  app.replaceChildren(h("h1", {}, breakable(title)), ...parts);
   document.title = `${title} · Trent console`;
   app.focus();
 }
@@ -58,8 +58,31 @@ function say(text) {
   status.textContent = text;
 }
 
+/** `2026-12-19 20:17 UTC`: to the minute, as a person reads a date (the title has it whole). */
 function date(seconds) {
-  return seconds === undefined ? "" : new Date(seconds * 1000).toISOString().replace(".000Z", "Z");
+  return seconds === undefined ? "" : new Date(seconds * 1000).toISOString().slice(0, 16).replace("T", " ") + " UTC";
+}
+
+/** A long name (an alias, an ARN) that may break after its `/`, `:` and `-`, not inside a word. */
+function breakable(text) {
+  return text.split(/(?<=[/:-])/).flatMap((part, i) => (i ? [h("wbr"), part] : [part]));
+}
+
+/** Names each cell by its column, for the narrow layout in which rows become cards
+ * (style.css, `table.cards`). */
+function labelCells(table) {
+  const heads = [...table.querySelectorAll("thead th")].map((th) => th.textContent);
+  for (const tr of table.querySelectorAll("tbody tr")) {
+    [...tr.children].forEach((td, i) => { if (heads[i]) td.setAttribute("data-label", heads[i]); });
+  }
+  return table;
+}
+
+/** A table of `columns` whose rows become labelled cards on a narrow window. */
+function cardTable(attrs, columns, rows) {
+  return labelCells(h("table", { ...attrs, class: "cards" },
+    h("thead", {}, h("tr", {}, columns.map((c) => h("th", { scope: "col" }, c)))),
+    h("tbody", {}, rows)));
 }
 
 /** ValidTo with its countdown, marked when within 30 days. */
@@ -123,20 +146,27 @@ async function keyListPage(marker) {
   const filter = h("input", { id: "filter", type: "text", placeholder: "alias or key ID", "aria-label": "Filter by alias or key ID" });
   const origin = h("select", { id: "origin-filter", "aria-label": "Filter by origin" },
     ["All origins", "AWS_KMS", "EXTERNAL"].map((o) => h("option", { value: o.startsWith("All") ? "" : o }, o)));
-  const tbody = h("tbody");
+  const table = cardTable({ id: "keys-table" }, ["Aliases", "Key ID", "Status", "Origin", "Key spec", "Key usage", "Expiration date"], []);
+  const tbody = table.querySelector("tbody");
   const render = () => {
     const text = filter.value.trim().toLowerCase();
-    tbody.replaceChildren(...metas
+    const shown = metas
       .filter((m) => !origin.value || m.Origin === origin.value)
-      .filter((m) => !text || m.KeyId.includes(text) || names(m.KeyId).some((n) => n.toLowerCase().includes(text)))
+      .filter((m) => !text || m.KeyId.includes(text) || names(m.KeyId).some((n) => n.toLowerCase().includes(text)));
+    if (!shown.length) {
+      tbody.replaceChildren(h("tr", {}, h("td", { colspan: 7, class: "muted" }, "No key on this page matches the filter.")));
+      return;
+    }
+    tbody.replaceChildren(...shown
       .map((m) => h("tr", { "data-key-id": m.KeyId },
-        h("td", {}, names(m.KeyId).join(", ")),
-        h("td", { class: "mono" }, h("a", { href: `#/key/${m.KeyId}` }, m.KeyId)),
+        h("td", { class: "aliases" }, h("span", {}, names(m.KeyId).map((n) => h("div", {}, breakable(n))))),
+        h("td", { class: "mono key-id" }, h("a", { href: `#/key/${m.KeyId}` }, m.KeyId)),
         h("td", { class: "state" }, m.KeyState),
         h("td", { class: "origin" }, m.Origin),
         h("td", {}, m.KeySpec),
         h("td", {}, m.KeyUsage),
         h("td", {}, expiry(m.ValidTo)))));
+    labelCells(table);
   };
   filter.addEventListener("input", render);
   origin.addEventListener("change", render);
@@ -144,13 +174,18 @@ async function keyListPage(marker) {
   const nav = h("div", {},
     markers.length ? h("button", { class: "secondary", type: "button", onclick: () => { markers.pop(); keyListPage(markers[markers.length - 1]); } }, "Previous page") : null,
     page.Truncated ? h("button", { class: "secondary", type: "button", id: "next-page", onclick: () => { markers.push(page.NextMarker); keyListPage(page.NextMarker); } }, "Next page") : null);
+  const createButton = h("button", { id: "create-key", type: "button", onclick: () => { location.hash = "#/create"; } }, "Create key");
+  if (!metas.length && !markers.length) {
+    show(`Customer managed keys (${region()})`,
+      h("div", { class: "panel empty", id: "keys-empty" },
+        h("p", {}, `This account has no keys in ${region()} yet.`),
+        h("p", { class: "muted" }, "Create a key whose material Trent generates, or an EXTERNAL key to import your own key material (the AWS guide's procedure, in the import wizard)."),
+        createButton));
+    return;
+  }
   show(`Customer managed keys (${region()})`,
-    h("div", { class: "row" },
-      h("div", {}, h("button", { id: "create-key", type: "button", onclick: () => { location.hash = "#/create"; } }, "Create key")),
-      h("div", {}, filter), h("div", {}, origin)),
-    h("table", { id: "keys-table" },
-      h("thead", {}, h("tr", {}, ["Aliases", "Key ID", "Status", "Origin", "Key spec", "Key usage", "Expiration date"].map((c) => h("th", { scope: "col" }, c)))),
-      tbody),
+    h("div", { class: "toolbar" }, createButton, filter, origin),
+    table,
     nav);
 }
 
@@ -231,14 +266,28 @@ async function keyPage(id) {
     m.Origin === "EXTERNAL" && m.KeyState !== "PendingDeletion"
       ? h("button", { type: "button", id: "import-material", onclick: () => { location.hash = `#/import/${id}`; } }, "Import key material")
       : null);
-  const sections = [actions, box,
+  // What the key's state means for its users, said where they look first.
+  const notice = {
+    PendingDeletion: `This key is scheduled for deletion on ${date(m.DeletionDate)}. Until then no cryptographic operation can use it; cancel the deletion to keep it.`,
+    PendingReplicaDeletion: "This key waits for its replicas to be deleted before its own deletion is scheduled.",
+    PendingImport: "This key has no key material: no cryptographic operation can use it until you import key material (Import key material).",
+    Disabled: "This key is disabled: cryptographic operations with it fail until you enable it.",
+    Unavailable: "This key's external key store is not connected: cryptographic operations with it fail until the store is connected again.",
+  }[m.KeyState];
+  const sections = [notice ? h("p", { class: "warning", id: "key-notice" }, notice) : null, actions, box,
     h("h2", {}, "General configuration"),
     definition([["ARN", arn], ["Status", h("span", { id: "state" }, m.KeyState)], ["Created", date(m.CreationDate)],
       ["Description", m.Description], ["Origin", m.Origin], ["Key spec", m.KeySpec], ["Key usage", m.KeyUsage],
       ["Expiration model", m.ExpirationModel], ["Expiration date", m.ValidTo !== undefined ? expiry(m.ValidTo) : undefined],
       ["Current key material", m.CurrentKeyMaterialId], ["Deletion date", date(m.DeletionDate)],
-      ["Regionality", m.MultiRegion ? `Multi-Region ${m.MultiRegionConfiguration.MultiRegionKeyType.toLowerCase()}` : "Single-Region"]]),
+      ["Regionality", m.MultiRegion ? `Multi-Region ${m.MultiRegionConfiguration.MultiRegionKeyType.toLowerCase()}` : "Single-Region"],
+      ...multiRegion(m),
+      ["Encryption algorithms", (m.EncryptionAlgorithms || []).join(", ")],
+      ["Signing algorithms", (m.SigningAlgorithms || []).join(", ")],
+      ["MAC algorithms", (m.MacAlgorithms || []).join(", ")],
+      ["Key agreement algorithms", (m.KeyAgreementAlgorithms || []).join(", ")]]),
     h("h2", {}, "Aliases"), aliasSection(id, aliases, refresh),
+    ...(ASYMMETRIC.test(m.KeySpec) ? [h("h2", {}, "Public key"), await publicKeySection(id)] : []),
     h("h2", {}, "Key material and rotations"), await materialSection(m, refresh),
     h("h2", {}, "Key policy"), await policySection(id),
     h("h2", {}, "Tags"), await tagSection(id, refresh),
@@ -248,11 +297,31 @@ async function keyPage(id) {
   show(aliases.length ? aliases[0].AliasName : id, ...sections);
 }
 
+/** The other Regions of a multi-Region key: its primary's, its replicas'. */
+function multiRegion(m) {
+  const c = m.MultiRegionConfiguration;
+  if (!m.MultiRegion || !c) return [];
+  const replicas = (c.ReplicaKeys || []).map((r) => r.Region).join(", ");
+  return [["Primary key Region", c.PrimaryKey ? c.PrimaryKey.Region : ""], ["Replica Regions", replicas || "none yet"]];
+}
+
+const ASYMMETRIC = /^(RSA|ECC|SM2|ML_DSA|ML_KEM)/;
+
+/** The public key of an asymmetric key, in PEM to read and as DER to download (GetPublicKey). */
+async function publicKeySection(id) {
+  const out = await kms("GetPublicKey", { KeyId: id });
+  const lines = out.PublicKey.match(/.{1,64}/g) || [];
+  const pem = ["-----BEGIN PUBLIC KEY-----", ...lines, "-----END PUBLIC KEY-----"].join("\n");
+  return h("div", { class: "panel" }, h("pre", { id: "public-key", class: "mono" }, pem),
+    h("p", {}, download("PublicKey.der", unb64(out.PublicKey))));
+}
+
 function aliasSection(id, aliases, refresh) {
   const box = errorBox();
   const input = h("input", { id: "new-alias", type: "text", placeholder: "alias/name", "aria-label": "New alias" });
   return h("div", { class: "panel" },
-    h("ul", {}, aliases.map((a) => h("li", {}, a.AliasName, " ",
+    aliases.length ? null : h("p", { class: "muted" }, "No aliases."),
+    h("ul", {}, aliases.map((a) => h("li", {}, breakable(a.AliasName), " ",
       h("button", { class: "secondary", type: "button", onclick: async () => {
         if ((await attempt(box, () => kms("DeleteAlias", { AliasName: a.AliasName }))) !== undefined) refresh();
       } }, "Delete")))),
@@ -269,21 +338,25 @@ async function materialSection(m, refresh) {
   if (m.KeySpec === "SYMMETRIC_DEFAULT") {
     const rotations = await all("ListKeyRotations", { KeyId: id, IncludeKeyMaterial: "ALL_KEY_MATERIAL" }, "Rotations");
     const external = m.Origin === "EXTERNAL";
-    parts.push(h("table", { id: "materials" },
-      h("thead", {}, h("tr", {}, ["Key material ID", "State", "Import state", "Expiration model", "Expiration date", "Rotation", ""].map((c) => h("th", { scope: "col" }, c)))),
-      h("tbody", {}, rotations.map((r) => h("tr", { "data-material-id": r.KeyMaterialId },
+    // Import state, expiration and deletion are an imported material's; generated material
+    // has none of them, so its table leaves those columns out.
+    const columns = external
+      ? ["Key material ID", "State", "Import state", "Expiration model", "Expiration date", "Rotation", ""]
+      : ["Key material ID", "State", "Rotation"];
+    parts.push(cardTable({ id: "materials" }, columns,
+      rotations.map((r) => h("tr", { "data-material-id": r.KeyMaterialId },
         h("td", { class: "mono" }, r.KeyMaterialId),
         h("td", {}, r.KeyMaterialState),
-        h("td", {}, r.ImportState || ""),
-        h("td", {}, r.ExpirationModel || ""),
-        h("td", {}, external ? expiry(r.ValidTo) : ""),
-        h("td", {}, r.RotationType ? `${r.RotationType} ${date(r.RotationDate)}` : ""),
-        h("td", {}, external && r.ImportState === "IMPORTED"
+        external ? h("td", {}, r.ImportState || "") : null,
+        external ? h("td", {}, r.ExpirationModel || "") : null,
+        external ? h("td", {}, expiry(r.ValidTo)) : null,
+        h("td", {}, r.RotationType ? `${r.RotationType.replace("_", " ").toLowerCase()}, ${date(r.RotationDate)}` : external ? "first material" : "created with the key"),
+        !external ? null : h("td", {}, r.ImportState === "IMPORTED"
           ? h("button", { class: "danger", type: "button", "data-delete-material": r.KeyMaterialId, onclick: async () => {
               if (!confirm(DELETE_WARNING)) return;
               if ((await attempt(box, () => kms("DeleteImportedKeyMaterial", { KeyId: id, KeyMaterialId: r.KeyMaterialId }))) !== undefined) refresh();
             } }, "Delete key material")
-          : ""))))));
+          : "")))));
     if (m.Origin === "AWS_KMS") {
       const s = await kms("GetKeyRotationStatus", { KeyId: id });
       parts.push(h("p", {}, s.KeyRotationEnabled
@@ -323,8 +396,8 @@ async function policySection(id) {
 async function tagSection(id, refresh) {
   const box = errorBox();
   const tags = await all("ListResourceTags", { KeyId: id }, "Tags");
-  const key = h("input", { type: "text", id: "tag-key", "aria-label": "Tag key" });
-  const value = h("input", { type: "text", id: "tag-value", "aria-label": "Tag value" });
+  const key = h("input", { type: "text", id: "tag-key", "aria-label": "Tag key", placeholder: "Tag key" });
+  const value = h("input", { type: "text", id: "tag-value", "aria-label": "Tag value", placeholder: "Tag value" });
   return h("div", { class: "panel" },
     h("ul", {}, tags.map((t) => h("li", {}, `${t.TagKey} = ${t.TagValue} `, h("button", { class: "secondary", type: "button", onclick: async () => {
       if ((await attempt(box, () => kms("UntagResource", { KeyId: id, TagKeys: [t.TagKey] }))) !== undefined) refresh();
@@ -337,9 +410,9 @@ async function tagSection(id, refresh) {
 async function grantSection(id) {
   const grants = await all("ListGrants", { KeyId: id }, "Grants");
   if (!grants.length) return h("p", { class: "muted" }, "No grants.");
-  return h("table", {}, h("thead", {}, h("tr", {}, ["Grant ID", "Name", "Grantee", "Operations"].map((c) => h("th", { scope: "col" }, c)))),
-    h("tbody", {}, grants.map((g) => h("tr", {}, h("td", { class: "mono" }, g.GrantId), h("td", {}, g.Name || ""),
-      h("td", { class: "mono" }, g.GranteePrincipal), h("td", {}, (g.Operations || []).join(", "))))));
+  return cardTable({ id: "grants" }, ["Grant ID", "Name", "Grantee", "Operations"],
+    grants.map((g) => h("tr", {}, h("td", { class: "mono" }, g.GrantId), h("td", {}, g.Name || ""),
+      h("td", { class: "mono" }, g.GranteePrincipal), h("td", {}, (g.Operations || []).join(", ")))));
 }
 
 async function auditSection(arn) {
@@ -347,13 +420,13 @@ async function auditSection(arn) {
   const out = await attempt(box, () => lookupEvents({ LookupAttributes: [{ AttributeKey: "ResourceName", AttributeValue: arn }], MaxResults: 20 }));
   if (!out) return h("div", {}, box);
   const events = out.Events || [];
-  if (!events.length) return h("p", { class: "muted" }, "No events yet.");
-  return h("table", { id: "audit" }, h("thead", {}, h("tr", {}, ["Time", "Event", "User", "Error"].map((c) => h("th", { scope: "col" }, c)))),
-    h("tbody", {}, events.map((e) => {
+  if (!events.length) return h("p", { class: "muted", id: "audit-empty" }, "No events yet.");
+  return cardTable({ id: "audit" }, ["Time", "Event", "User", "Error"],
+    events.map((e) => {
       const record = JSON.parse(e.CloudTrailEvent || "{}");
-      return h("tr", {}, h("td", {}, date(e.EventTime)), h("td", {}, e.EventName), h("td", {}, e.Username || ""),
+      return h("tr", {}, h("td", {}, date(e.EventTime)), h("td", {}, e.EventName), e.Username ? h("td", { class: "mono" }, e.Username) : h("td", { class: "muted" }, "KMS itself"),
         h("td", {}, record.errorCode || ""));
-    })));
+    }));
 }
 
 // --- The import wizard ("Importing key material", AWS KMS developer guide) --------------
@@ -371,7 +444,9 @@ async function readFile(input) {
 
 async function importPage(id) {
   const m = (await kms("DescribeKey", { KeyId: id })).KeyMetadata;
+  // Each step says its own failure under its own button.
   const box = errorBox();
+  const box2 = errorBox();
   let params = null;
   const paramsOut = h("div", { id: "parameters" });
   const step1 = h("form", { onsubmit: async (ev) => {
@@ -389,12 +464,12 @@ async function importPage(id) {
     h("label", { for: "wrapping-key-spec" }, "Wrapping key spec"), options("wrapping-key-spec", ["RSA_2048", "RSA_3072", "RSA_4096"], "RSA_4096"),
     h("label", { for: "wrapping-algorithm" }, "Wrapping algorithm"),
     options("wrapping-algorithm", ["RSAES_OAEP_SHA_256", "RSAES_OAEP_SHA_1", "RSA_AES_KEY_WRAP_SHA_256", "RSA_AES_KEY_WRAP_SHA_1"], "RSAES_OAEP_SHA_256"),
-    h("button", { id: "get-parameters", type: "submit" }, "Get wrapping key and import token"), paramsOut);
+    h("div", {}, h("button", { id: "get-parameters", type: "submit" }, "Get wrapping key and import token")), box, paramsOut);
   const symmetric = m.KeySpec === "SYMMETRIC_DEFAULT";
   const step2 = h("form", { hidden: true, onsubmit: async (ev) => {
       ev.preventDefault();
       const get = (sel) => step2.querySelector(sel);
-      const done = await attempt(box, async () => {
+      const done = await attempt(box2, async () => {
         let wrapped;
         if (get("#mode-browser").checked) {
           const material = await readFile(get("#material-file"));
@@ -440,8 +515,8 @@ async function importPage(id) {
         h("option", { value: "NEW_KEY_MATERIAL" }, "NEW_KEY_MATERIAL (for an on-demand rotation)")),
       h("label", { for: "material-description" }, "Key material description (optional)"),
       h("input", { type: "text", id: "material-description" })) : null,
-    h("button", { id: "import", type: "submit" }, "Import key material"));
-  show(`Import key material · ${id}`, h("p", { class: "muted" }, `${m.KeySpec} · ${m.KeyUsage} · ${m.KeyState}`), step1, step2, box);
+    h("div", {}, h("button", { id: "import", type: "submit" }, "Import key material")), box2);
+  show(`Import key material · ${id}`, h("p", { class: "muted" }, `${m.KeySpec} · ${m.KeyUsage} · ${m.KeyState}`), step1, step2);
 }
 
 // --- Routing -----------------------------------------------------------------------------
