@@ -152,3 +152,26 @@ def make_server(tmp_path):
     yield make
     for s in made:
         s.stop()
+
+
+@pytest.fixture
+def s3_server(tmp_path):
+    """A real S3-compatible server (moto_server, from the venv) on a free loopback port; its URL."""
+    port = free_port()
+    moto = os.path.join(os.path.dirname(sys.executable), "moto_server")
+    log = open(tmp_path / "moto.log", "wb")
+    proc = subprocess.Popen([moto, "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=subprocess.STDOUT)
+    endpoint = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 30
+    while True:
+        try:
+            urllib.request.urlopen(endpoint + "/moto-api/", timeout=1)
+            break
+        except OSError:
+            assert proc.poll() is None, open(tmp_path / "moto.log").read()
+            assert time.time() < deadline, "moto_server did not start"
+            time.sleep(0.1)
+    yield endpoint
+    proc.terminate()
+    proc.wait(timeout=10)
+    log.close()

@@ -6,10 +6,8 @@ the key's address. A regression in what these libraries parse (a DER encoding, a
 form, a field of an answer) fails here before a user finds it."""
 import json
 import os
-import shutil
 import subprocess
 import time
-import urllib.request
 
 import aws_encryption_sdk
 import boto3
@@ -24,7 +22,7 @@ from aws_cryptographic_material_providers.mpl.models import (
 from aws_encryption_sdk.identifiers import AlgorithmSuite, CommitmentPolicy
 from cryptography.hazmat.primitives import serialization
 
-from conftest import ROOT, free_port
+from conftest import ROOT
 
 MPL = AwsCryptographicMaterialProviders(config=MaterialProvidersConfig())
 JS = os.path.join(ROOT, "tests", "e2e", "js")
@@ -108,25 +106,10 @@ def test_mpl_ecdh_keyring_between_two_kms_key_pairs(server, esdk):
 
 
 @pytest.fixture
-def s3(tmp_path):
-    """A real S3-compatible server (moto_server, from the venv) on a free loopback port."""
-    port = free_port()
-    exe = shutil.which("moto_server") or os.path.join(os.path.dirname(os.path.realpath(os.sys.executable)), "moto_server")
-    log = open(tmp_path / "moto.log", "wb")
-    proc = subprocess.Popen([exe, "-p", str(port)], stdout=log, stderr=subprocess.STDOUT)
-    endpoint = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 30
-    while True:
-        try:
-            urllib.request.urlopen(endpoint + "/moto-api/", timeout=1)
-            break
-        except OSError:
-            assert proc.poll() is None and time.time() < deadline, open(tmp_path / "moto.log").read()
-            time.sleep(0.1)
-    yield lambda: boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
-                               aws_access_key_id="moto", aws_secret_access_key="moto")
-    proc.terminate()
-    proc.wait(timeout=10)
+def s3(s3_server):
+    """Makes S3 clients of the moto_server of `s3_server` (conftest)."""
+    return lambda: boto3.client("s3", endpoint_url=s3_server, region_name="us-east-1",
+                                aws_access_key_id="moto", aws_secret_access_key="moto")
 
 
 def test_s3_encryption_client_over_a_real_s3_server(server, s3):

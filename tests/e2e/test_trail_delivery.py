@@ -11,40 +11,17 @@ import os
 import subprocess
 import sys
 import time
-import urllib.request
 
 import boto3
 import pytest
 
-from conftest import REGION, TRENT, Server, free_port
+from conftest import REGION, TRENT, Server
 
 ACCOUNT = "111122223333"
 TRAIL_ARN = f"arn:aws:cloudtrail:{REGION}:{ACCOUNT}:trail/trent"
 BUCKET = "trent-trail"
 DIGESTS = f"AWSLogs/{ACCOUNT}/CloudTrail-Digest/{REGION}/"
 LOGS = f"AWSLogs/{ACCOUNT}/CloudTrail/{REGION}/"
-
-
-@pytest.fixture
-def s3_server(tmp_path):
-    port = free_port()
-    moto = os.path.join(os.path.dirname(sys.executable), "moto_server")
-    log = open(tmp_path / "moto.log", "wb")
-    proc = subprocess.Popen([moto, "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=subprocess.STDOUT)
-    endpoint = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 30
-    while True:
-        try:
-            urllib.request.urlopen(endpoint + "/moto-api/", timeout=1)
-            break
-        except OSError:
-            assert proc.poll() is None, open(tmp_path / "moto.log").read()
-            assert time.time() < deadline, "moto_server did not start"
-            time.sleep(0.1)
-    yield endpoint
-    proc.terminate()
-    proc.wait(timeout=10)
-    log.close()
 
 
 def s3_client(endpoint):
