@@ -159,7 +159,8 @@ async function keyListPage(marker) {
     }
     tbody.replaceChildren(...shown
       .map((m) => h("tr", { "data-key-id": m.KeyId },
-        h("td", { class: "aliases" }, h("span", {}, names(m.KeyId).map((n) => h("div", {}, breakable(n))))),
+        // One element in the cell (its card puts the label beside it), none without aliases.
+        h("td", { class: "aliases" }, names(m.KeyId).length ? h("span", {}, names(m.KeyId).map((n) => h("div", {}, breakable(n)))) : null),
         h("td", { class: "mono key-id" }, h("a", { href: `#/key/${m.KeyId}` }, m.KeyId)),
         h("td", { class: "state" }, m.KeyState),
         h("td", { class: "origin" }, m.Origin),
