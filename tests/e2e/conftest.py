@@ -1,4 +1,5 @@
 """Fixtures: a real `trent serve` process on a free loopback port with its own data dir."""
+import contextlib
 import os
 import signal
 import socket
@@ -154,13 +155,17 @@ def make_server(tmp_path):
         s.stop()
 
 
-@pytest.fixture
-def s3_server(tmp_path):
-    """A real S3-compatible server (moto_server, from the venv) on a free loopback port; its URL."""
+@contextlib.contextmanager
+def moto_server(tmp_path, host="127.0.0.1"):
+    """A real S3-compatible server (moto_server, from the venv) on a free port of `host`; its
+    URL on loopback."""
     port = free_port()
     moto = os.path.join(os.path.dirname(sys.executable), "moto_server")
     log = open(tmp_path / "moto.log", "wb")
-    proc = subprocess.Popen([moto, "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=subprocess.STDOUT)
+    # Path-style addressing whatever the host name (containers reach it as host.containers.internal,
+    # which moto would otherwise read as the bucket "host").
+    env = dict(os.environ, S3_IGNORE_SUBDOMAIN_BUCKETNAME="true")
+    proc = subprocess.Popen([moto, "-H", host, "-p", str(port)], stdout=log, stderr=subprocess.STDOUT, env=env)
     endpoint = f"http://127.0.0.1:{port}"
     deadline = time.time() + 30
     while True:
@@ -171,7 +176,16 @@ def s3_server(tmp_path):
             assert proc.poll() is None, open(tmp_path / "moto.log").read()
             assert time.time() < deadline, "moto_server did not start"
             time.sleep(0.1)
-    yield endpoint
-    proc.terminate()
-    proc.wait(timeout=10)
-    log.close()
+    try:
+        yield endpoint
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        log.close()
+
+
+@pytest.fixture
+def s3_server(tmp_path):
+    """moto_server on loopback (see `moto_server`); its URL."""
+    with moto_server(tmp_path) as endpoint:
+        yield endpoint
