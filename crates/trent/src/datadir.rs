@@ -108,15 +108,33 @@ fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
 }
 
 /// Writes `bytes` to `path` with mode 0600 unless the file exists (then returns false): made
-/// whole and synced under a temporary name, then hard-linked into place, which fails if
-/// another process linked its file first.
+/// whole and synced under a temporary name of its own (random: processes in containers may
+/// all be pid 1), then hard-linked into place, which fails if another process linked its
+/// file first. The caller reads the file back, so every process uses what is in place.
 fn create_exclusive(path: &Path, bytes: &[u8]) -> anyhow::Result<bool> {
-    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
-    write_private(&tmp, bytes)?;
+    let mut nonce = [0u8; 8];
+    trent_crypto::random_bytes(&mut nonce)?;
+    let tmp = path.with_extension(format!("tmp-{}", hex::encode(nonce)));
+    let written = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&tmp)
+        .and_then(|mut f| f.write_all(bytes).and_then(|_| f.sync_all()));
+    if let Err(e) = written {
+        let _ = fs::remove_file(&tmp);
+        return Err(e).with_context(|| format!("cannot write {}", tmp.display()));
+    }
     let linked = fs::hard_link(&tmp, path);
     let _ = fs::remove_file(&tmp);
     match linked {
-        Ok(()) => Ok(true),
+        Ok(()) => {
+            // The new name is durable before any key is wrapped under it.
+            if let Some(d) = path.parent().and_then(|p| fs::File::open(p).ok()) {
+                let _ = d.sync_all();
+            }
+            Ok(true)
+        }
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
         Err(e) => Err(e).with_context(|| format!("cannot create {}", path.display())),
     }
@@ -241,4 +259,27 @@ pub fn append_profile(
     f.write_all(text.as_bytes())
         .and_then(|_| f.sync_all())
         .with_context(|| format!("cannot write {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nodes_starting_at_once_on_one_root_key_file_make_it_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("root.key");
+        let made: Vec<bool> = std::thread::scope(|s| {
+            let starts: Vec<_> =
+                (0..8).map(|_| s.spawn(|| load_root_key(&path, true).map(|(_, c)| c))).collect();
+            starts.into_iter().map(|t| t.join().unwrap().unwrap()).collect()
+        });
+        assert_eq!(made.iter().filter(|c| **c).count(), 1, "{made:?}");
+        let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        assert_eq!(fs::read(&path).unwrap().len(), LocalRootKey::LEN);
+        // Nothing of the attempts is left beside it.
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+        assert!(!load_root_key(&path, true).unwrap().1);
+    }
 }
