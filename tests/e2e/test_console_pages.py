@@ -85,6 +85,9 @@ def test_every_page_at_two_widths(server, browser, tmp_path):
     doomed = kms.create_key()["KeyMetadata"]["KeyId"]
     kms.schedule_key_deletion(KeyId=doomed, PendingWindowInDays=7)
     disabled = kms.create_key(Origin="EXTERNAL")["KeyMetadata"]["KeyId"]
+    # An asymmetric key that cannot give its public key: its page still shows, with AWS's error.
+    retired = kms.create_key(KeySpec="RSA_2048", KeyUsage="ENCRYPT_DECRYPT")["KeyMetadata"]["KeyId"]
+    kms.disable_key(KeyId=retired)
 
     go(browser, "#/keys")
     browser.refresh()
@@ -94,7 +97,8 @@ def test_every_page_at_two_widths(server, browser, tmp_path):
 
     for name, key, ready in (("key", generated, "#materials"), ("key-imported", imported, "#materials"),
                              ("key-asymmetric", signing, "#state"), ("key-multi-region", mrk, "#state"),
-                             ("key-pending-deletion", doomed, "#cancel-deletion")):
+                             ("key-pending-deletion", doomed, "#cancel-deletion"),
+                             ("key-asymmetric-disabled", retired, "#public-key-refused .error")):
         go(browser, f"#/key/{key}")
         text_is(browser, "#state", kms.describe_key(KeyId=key)["KeyMetadata"]["KeyState"])
         visible(browser, "#audit, #audit-empty")

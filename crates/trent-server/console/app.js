@@ -310,7 +310,11 @@ const ASYMMETRIC = /^(RSA|ECC|SM2|ML_DSA|ML_KEM)/;
 
 /** The public key of an asymmetric key, in PEM to read and as DER to download (GetPublicKey). */
 async function publicKeySection(id) {
-  const out = await kms("GetPublicKey", { KeyId: id });
+  // A disabled key or one pending deletion has no public key to give (AWS's error is shown
+  // here, the rest of the key's page still is).
+  const box = errorBox();
+  const out = await attempt(box, () => kms("GetPublicKey", { KeyId: id }));
+  if (!out) return h("div", { class: "panel", id: "public-key-refused" }, box);
   const lines = out.PublicKey.match(/.{1,64}/g) || [];
   const pem = ["-----BEGIN PUBLIC KEY-----", ...lines, "-----END PUBLIC KEY-----"].join("\n");
   return h("div", { class: "panel" }, h("pre", { id: "public-key", class: "mono" }, pem),

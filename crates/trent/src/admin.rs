@@ -462,14 +462,12 @@ impl BackupWatch {
         let thread = (p.database_url.is_none() && total > 0).then(|| {
             std::thread::spawn(move || {
                 let progress = Progress::new("backing up", total, Unit::Bytes);
-                let mut done = 0;
                 while !stopped.load(std::sync::atomic::Ordering::Relaxed) {
-                    done = size(&to).min(total);
-                    progress.set(done);
+                    progress.set(size(&to).min(total));
                     std::thread::sleep(std::time::Duration::from_millis(200));
                 }
-                let whole = stopped.load(std::sync::atomic::Ordering::Relaxed);
-                progress.finish(if whole { size(&to) } else { done });
+                // The file as the backup left it (none if it failed).
+                progress.finish(size(&to));
             })
         });
         BackupWatch { stop, thread }

@@ -166,8 +166,8 @@ async fn answer(stream: tokio::net::UnixStream, kms: Arc<Kms>, extras: Extras) {
     let _ = write.write_all(text.as_bytes()).await;
 }
 
-/// Runs `req`, writing its progress to the client as it comes (at most one line per
-/// change); the outcome is the caller's to write.
+/// Runs `req`, writing each progress report to the client as it comes (one per transaction
+/// of a bulk command); the outcome is the caller's to write.
 async fn execute_reporting(
     kms: &Kms,
     req: AdminRequest,
